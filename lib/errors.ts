@@ -43,6 +43,8 @@ export type ErrorCode =
   | 'CONDITION_FAILED'
   | 'CONDITION_INVALID'
   | 'POLICY_INVALID'
+  // admission webhook input
+  | 'ADMISSION_INVALID'
   | 'INTERNAL';
 
 const DEFAULT_OUTCOME: Record<ErrorCode, Outcome> = {
@@ -78,6 +80,7 @@ const DEFAULT_OUTCOME: Record<ErrorCode, Outcome> = {
   CONDITION_FAILED: 'deny',
   CONDITION_INVALID: 'usage',
   POLICY_INVALID: 'usage',
+  ADMISSION_INVALID: 'usage',
   INTERNAL: 'undecided',
 };
 

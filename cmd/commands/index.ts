@@ -1,0 +1,20 @@
+import type { SigwardCommand } from './types.ts';
+import { versionCommand } from './version.ts';
+import { verifyCommand } from './verify.ts';
+import { verifyBundleCommand } from './verify-bundle.ts';
+import { trustCommand } from './trust.ts';
+import { containerdVerifyCommand } from './containerd-verify.ts';
+import { verifyAttestationCommand, checkCommand, serveCommand, policyCommand, exportCommand } from './stubs.ts';
+
+export const commands: SigwardCommand[] = [
+  verifyCommand,
+  verifyAttestationCommand,
+  verifyBundleCommand,
+  checkCommand,
+  serveCommand,
+  containerdVerifyCommand,
+  policyCommand,
+  trustCommand,
+  exportCommand,
+  versionCommand,
+];

@@ -1,0 +1,104 @@
+// Verifying an image's legacy cosign attestations (the `.att` tag): each
+// layer is a DSSE envelope whose PAE signature is checked with the same
+// checks as signatures (keys, certificates, keyless, Rekor). Only then is the
+// in-toto statement parsed, its subject matched to the image digest and its
+// predicate type compared. An attestation that fails any of this is never
+// handed to a condition.
+
+import { SigwardError, type ErrorCode } from '../errors.ts';
+import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import { MEDIA_TYPES } from '../oci/types.ts';
+import { getAttachments, type AttachmentLayer } from '../cosign/signatures.ts';
+import type { LayerCheck, SignerInfo } from '../cosign/verify.ts';
+import { toEnvelope, toPAE, verifyInTotoPayloadType } from './dsse.ts';
+import { toStatement, verifySubjectDigest, type Statement } from './statement.ts';
+import { toPredicateType } from './predicates.ts';
+
+export interface VerifiedAttestation {
+  layer: number;
+  statement: Statement;
+  signer: SignerInfo;
+}
+
+export interface RejectedAttestation {
+  layer: number;
+  code: ErrorCode;
+  reason: string;
+  predicateType?: string;
+}
+
+export interface ImageAttestations {
+  digest: string;
+  attestationTag: string;
+  /** verified statements of the requested type (all types when none was requested) */
+  verified: VerifiedAttestation[];
+  /** verified statements of other predicate types (not evaluated) */
+  otherTypes: string[];
+  rejected: RejectedAttestation[];
+}
+
+export interface VerifyImageAttestationsOptions {
+  store: OciStore;
+  signatureRepository: RepositoryRef;
+  digest: string;
+  check: LayerCheck;
+  /** cosign shortcut or URI; undefined = any type */
+  predicateType?: string;
+  signal?: AbortSignal;
+}
+
+async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestationsOptions): Promise<VerifiedAttestation> {
+  if (layer.error) throw layer.error;
+  if (layer.mediaType !== MEDIA_TYPES.dsseEnvelope) {
+    throw new SigwardError('ATTESTATION_INVALID', `layer is not an attestation (media type ${layer.mediaType || 'none'})`);
+  }
+  const envelopeBytes = layer.payload!;
+  const env = toEnvelope(envelopeBytes);
+  verifyInTotoPayloadType(env);
+  const pae = toPAE(env.payloadType, env.payload);
+  let signer: SignerInfo | undefined;
+  let lastError: unknown;
+  for (const s of env.signatures) {
+    try {
+      signer = await opts.check({ payload: pae, signature: s.sig, signatureB64: Buffer.from(s.sig).toString('base64'), envelope: envelopeBytes, annotations: layer.annotations });
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!signer) throw lastError ?? new SigwardError('SIGNATURE_INVALID', 'invalid signature');
+  const statement = toStatement(env.payload);
+  verifySubjectDigest(statement, opts.digest);
+  return { layer: layer.index, statement, signer };
+}
+
+/**
+ * Verifies every `.att` layer. Returns the verified statements of the
+ * requested predicate type; throws ATTESTATION_NOT_FOUND when there is none
+ * (with the reasons other layers were rejected).
+ */
+export async function verifyImageAttestations(opts: VerifyImageAttestationsOptions): Promise<ImageAttestations> {
+  const att = await getAttachments(opts.store, opts.signatureRepository, opts.digest, 'att', { signal: opts.signal });
+  const want = opts.predicateType === undefined ? undefined : toPredicateType(opts.predicateType);
+  const result: ImageAttestations = { digest: opts.digest, attestationTag: att.tag, verified: [], otherTypes: [], rejected: [] };
+  for (const layer of att.layers) {
+    try {
+      const v = await verifyLayer(layer, opts);
+      if (want === undefined || v.statement.predicateType === want) result.verified.push(v);
+      else result.otherTypes.push(v.statement.predicateType);
+    } catch (e) {
+      if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
+      result.rejected.push({ layer: layer.index, code: e.code, reason: e.message, predicateType: layer.annotations.predicateType });
+    }
+  }
+  if (result.verified.length > 0) return result;
+  const typeText = want ?? 'any';
+  const reasons = [...new Set(result.rejected.map((r) => r.reason))];
+  if (result.rejected.length === 0 && result.otherTypes.length === 0) {
+    throw new SigwardError('ATTESTATION_NOT_FOUND', `no attestations found for predicate type ${typeText}`, { detail: { attestationTag: att.tag } });
+  }
+  const others = result.otherTypes.length ? `; verified attestations have other predicate types: ${[...new Set(result.otherTypes)].join(', ')}` : '';
+  throw new SigwardError(result.rejected[0]?.code ?? 'ATTESTATION_NOT_FOUND', `no verified attestations for predicate type ${typeText}${reasons.length ? ': ' + reasons.join('; ') : ''}${others}`, {
+    detail: { rejected: result.rejected, otherTypes: result.otherTypes },
+  });
+}

@@ -1,0 +1,97 @@
+// Public keys as cosign and Kyverno accept them, and signature checks over
+// exact payload bytes.
+//
+// Accepted: PEM `PUBLIC KEY` (SPKI: ECDSA P-256/384/521, RSA, Ed25519),
+// `RSA PUBLIC KEY` (PKCS#1), and `CERTIFICATE` (its subject key). A text with
+// several PEM blocks yields several keys (Kyverno splits multi-key
+// `publicKeys` into one attestor entry per key).
+
+import { createPublicKey, createHash, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { SigwardError } from '../errors.ts';
+
+export type HashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
+
+export interface PublicKeyInfo {
+  key: KeyObject;
+  /** 'ecdsa-p256' | 'ecdsa-p384' | 'ecdsa-p521' | 'rsa' | 'ed25519' */
+  type: string;
+  /** hex sha256 of the SPKI DER: stable key id for messages and JSON output */
+  id: string;
+  /** PEM (SPKI) of the key */
+  pem: string;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+export function toPublicKeyInfo(key: KeyObject): PublicKeyInfo {
+  const der = key.export({ type: 'spki', format: 'der' });
+  const pem = key.export({ type: 'spki', format: 'pem' }).toString();
+  return { key, type: describeKeyType(key), id: createHash('sha256').update(der).digest('hex'), pem };
+}
+
+export function describeKeyType(key: KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      if (curve === 'prime256v1') return 'ecdsa-p256';
+      if (curve === 'secp384r1') return 'ecdsa-p384';
+      if (curve === 'secp521r1') return 'ecdsa-p521';
+      throw new SigwardError('KEY_INVALID', `unsupported elliptic curve ${curve ?? 'unknown'} (cosign supports P-256, P-384 and P-521)`);
+    }
+    case 'rsa':
+      return 'rsa';
+    case 'ed25519':
+      return 'ed25519';
+    default:
+      throw new SigwardError('KEY_INVALID', `unsupported key type ${key.asymmetricKeyType ?? 'unknown'}`);
+  }
+}
+
+/** Parses every PEM public key (or certificate) in `text`. Throws KEY_INVALID if there is none. */
+export function parsePublicKeys(text: string, source = 'public key'): PublicKeyInfo[] {
+  const keys: PublicKeyInfo[] = [];
+  for (const m of text.matchAll(PEM_BLOCK)) {
+    const label = m[1]!;
+    const block = m[0];
+    try {
+      if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY') {
+        keys.push(toPublicKeyInfo(createPublicKey(block)));
+      } else if (label === 'CERTIFICATE') {
+        keys.push(toPublicKeyInfo(new X509Certificate(block).publicKey));
+      } else if (label.includes('PRIVATE KEY')) {
+        throw new SigwardError('KEY_INVALID', `${source} holds a private key (${label}); give the public key instead`);
+      }
+    } catch (e) {
+      if (e instanceof SigwardError) throw e;
+      throw new SigwardError('KEY_INVALID', `${source}: cannot parse ${label}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  if (keys.length === 0) throw new SigwardError('KEY_INVALID', `${source}: no PEM public key found`);
+  return keys;
+}
+
+/** Parses exactly one public key. */
+export function parsePublicKey(text: string, source = 'public key'): PublicKeyInfo {
+  const keys = parsePublicKeys(text, source);
+  if (keys.length !== 1) throw new SigwardError('KEY_INVALID', `${source}: expected one public key, found ${keys.length}`);
+  return keys[0]!;
+}
+
+/**
+ * Checks `signature` over the exact `data` bytes. ECDSA signatures are ASN.1
+ * DER (what cosign writes); RSA is PKCS#1 v1.5; Ed25519 signs the message
+ * itself (no pre-hash). Returns false on any mismatch, never throws for bad
+ * signature bytes.
+ */
+export function verifySignatureBytes(key: KeyObject, data: Uint8Array, signature: Uint8Array, hash: HashAlgorithm = 'sha256'): boolean {
+  try {
+    const algorithm = key.asymmetricKeyType === 'ed25519' ? null : hash;
+    return cryptoVerify(algorithm, data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

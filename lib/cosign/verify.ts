@@ -1,0 +1,176 @@
+// Verifying an image's legacy cosign signatures (the `.sig` tag), as
+// `cosign verify` does: every layer is checked independently, and the image
+// is verified when at least one layer passes every check:
+//   1. the layer is a simple-signing layer with a signature annotation;
+//   2. the signature over the exact payload bytes (key, certificate, keyless:
+//      the `LayerCheck` decides, including the transparency log);
+//   3. the payload's claims: type, docker-manifest-digest, annotations.
+
+import { SigwardError, type ErrorCode } from '../errors.ts';
+import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import { MEDIA_TYPES } from '../oci/types.ts';
+import { ANNOTATION } from './annotations.ts';
+import { getAttachments, type AttachmentLayer } from './signatures.ts';
+import { toSimpleSigningPayload, verifyPayloadClaims, type SimpleSigningPayload } from './payload.ts';
+import { parsePublicKeys, verifySignatureBytes, type HashAlgorithm, type PublicKeyInfo } from './keys.ts';
+
+export interface TlogInfo {
+  logIndex: number;
+  integratedTime: number;
+  logId: string;
+}
+
+export interface SignerInfo {
+  kind: 'key' | 'certificate' | 'keyless';
+  /** sha256 of the verifying key's SPKI (key-based) */
+  keyId?: string;
+  /** certificate identity (keyless / certificate) */
+  identity?: { subject: string; issuer?: string; extensions?: Record<string, string> };
+  tlog?: TlogInfo;
+}
+
+/** What a layer check receives: the exact bytes and the layer's annotations. */
+export interface LayerInput {
+  /** the signed bytes: the payload for `.sig` layers, the DSSE PAE for attestations */
+  payload: Uint8Array;
+  /** the raw DSSE envelope bytes (attestations only; Rekor intoto entries hash them) */
+  envelope?: Uint8Array;
+  signature: Uint8Array;
+  signatureB64: string;
+  annotations: Record<string, string>;
+}
+
+/** Verifies the cryptography of one layer (signature, certificate, tlog). Throws SigwardError. */
+export type LayerCheck = (layer: LayerInput) => Promise<SignerInfo>;
+
+/** Verifies the Rekor SET bundle annotation for a key-signed layer. */
+export type TlogCheck = (layer: LayerInput, key: PublicKeyInfo) => Promise<TlogInfo>;
+
+export interface KeyCheckOptions {
+  hash?: HashAlgorithm;
+  /** cosign --insecure-ignore-tlog / Kyverno rekor.ignoreTlog */
+  ignoreTlog: boolean;
+  /** verifies the `dev.sigstore.cosign/bundle` SET; required unless ignoreTlog */
+  verifyTlog?: TlogCheck;
+}
+
+/** A LayerCheck for public keys (`cosign verify --key`). Any of the keys may verify. */
+export function toKeyCheck(keys: PublicKeyInfo[] | string, opts: KeyCheckOptions): LayerCheck {
+  const keyList = typeof keys === 'string' ? parsePublicKeys(keys) : keys;
+  return async (layer) => {
+    const key = keyList.find((k) => verifySignatureBytes(k.key, layer.payload, layer.signature, opts.hash ?? 'sha256'));
+    if (!key) throw new SigwardError('SIGNATURE_INVALID', 'invalid signature');
+    let tlog: TlogInfo | undefined;
+    if (!opts.ignoreTlog) {
+      if (!layer.annotations[ANNOTATION.bundle]) {
+        throw new SigwardError('TLOG_MISSING', 'signature not found in transparency log (use --insecure-ignore-tlog / rekor.ignoreTlog for signatures made without Rekor)');
+      }
+      if (!opts.verifyTlog) throw new SigwardError('TRUST_ROOT_INVALID', 'no Rekor public key available to verify the transparency log entry');
+      tlog = await opts.verifyTlog(layer, key);
+    }
+    return { kind: 'key', keyId: key.id, tlog };
+  };
+}
+
+export interface VerifiedSignature {
+  layer: number;
+  payload: SimpleSigningPayload;
+  signer: SignerInfo;
+}
+
+export interface RejectedSignature {
+  layer: number;
+  code: ErrorCode;
+  reason: string;
+}
+
+export interface ImageSignatures {
+  digest: string;
+  signatureRepository: RepositoryRef;
+  signatureTag: string;
+  verified: VerifiedSignature[];
+  rejected: RejectedSignature[];
+}
+
+export interface VerifyImageSignaturesOptions {
+  /** store holding the signatures (the image's, or the override's) */
+  store: OciStore;
+  signatureRepository: RepositoryRef;
+  /** the manifest digest being verified */
+  digest: string;
+  check: LayerCheck;
+  annotations?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageSignaturesOptions): Promise<VerifiedSignature> {
+  if (layer.error) throw layer.error;
+  if (layer.mediaType !== MEDIA_TYPES.cosignSimpleSigning) {
+    throw new SigwardError('PAYLOAD_INVALID', `layer is not a signature (media type ${layer.mediaType || 'none'})`);
+  }
+  const signatureB64 = layer.annotations[ANNOTATION.signature];
+  if (!signatureB64) throw new SigwardError('PAYLOAD_INVALID', 'layer has no signature annotation');
+  const signature = Buffer.from(signatureB64, 'base64');
+  if (signature.length === 0) throw new SigwardError('SIGNATURE_INVALID', 'invalid signature: empty');
+  const payloadBytes = layer.payload!;
+  const signer = await opts.check({ payload: payloadBytes, signature, signatureB64, annotations: layer.annotations });
+  const payload = toSimpleSigningPayload(payloadBytes);
+  verifyPayloadClaims(payload, { digest: opts.digest, annotations: opts.annotations });
+  return { layer: layer.index, payload, signer };
+}
+
+// When no layer verifies, the most specific reason wins: a layer that was a
+// valid signature but for another digest says more than a foreign key.
+const REASON_PRIORITY: ErrorCode[] = [
+  'ANNOTATION_MISMATCH',
+  'MANIFEST_DIGEST_MISMATCH',
+  'IDENTITY_MISMATCH',
+  'TLOG_MISSING',
+  'TLOG_INVALID',
+  'SCT_INVALID',
+  'CERTIFICATE_INVALID',
+  'TIMESTAMP_INVALID',
+  'SIGNATURE_INVALID',
+];
+
+function rank(code: ErrorCode): number {
+  const i = REASON_PRIORITY.indexOf(code);
+  return i < 0 ? REASON_PRIORITY.length : i;
+}
+
+/**
+ * Verifies every signature layer and returns those that passed. Throws
+ * SIGNATURE_NOT_FOUND when there is no signature, or the most specific
+ * failure when none verified (message lists every distinct reason).
+ */
+export async function verifyImageSignatures(opts: VerifyImageSignaturesOptions): Promise<ImageSignatures> {
+  const att = await getAttachments(opts.store, opts.signatureRepository, opts.digest, 'sig', { signal: opts.signal });
+  const result: ImageSignatures = {
+    digest: opts.digest,
+    signatureRepository: opts.signatureRepository,
+    signatureTag: att.tag,
+    verified: [],
+    rejected: [],
+  };
+  for (const layer of att.layers) {
+    try {
+      result.verified.push(await verifyLayer(layer, opts));
+    } catch (e) {
+      if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
+      result.rejected.push({ layer: layer.index, code: e.code, reason: e.message });
+    }
+  }
+  if (result.verified.length > 0) return result;
+  if (result.rejected.length === 0) {
+    throw new SigwardError('SIGNATURE_NOT_FOUND', 'signature not found', { detail: { signatureTag: att.tag } });
+  }
+  const best = [...result.rejected].sort((a, b) => rank(a.code) - rank(b.code))[0]!;
+  const reasons = [...new Set(result.rejected.map((r) => r.reason))];
+  const onlyForeign = result.rejected.every((r) => r.code === 'PAYLOAD_INVALID' && r.reason.startsWith('layer is not a signature'));
+  if (onlyForeign) {
+    throw new SigwardError('SIGNATURE_NOT_FOUND', `signature not found (${reasons.join('; ')})`, { detail: { rejected: result.rejected } });
+  }
+  throw new SigwardError(best.code, reasons.length === 1 ? best.reason : `no matching signatures: ${reasons.join('; ')}`, {
+    detail: { rejected: result.rejected },
+  });
+}

@@ -1,0 +1,45 @@
+// Access to ../shared/testvectors. Some files there are git symlinks that
+// became text files holding the relative target path; resolve those.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHARED = resolve(ROOT, '../shared/testvectors');
+
+/** Reads a test vector; follows "symlink as text" pointers. Returns undefined if the target is missing. */
+export function readVector(rel: string): Buffer | undefined {
+  let p = join(SHARED, rel);
+  for (let hops = 0; hops < 4; hops++) {
+    if (!existsSync(p) || !statSync(p).isFile()) return undefined;
+    const b = readFileSync(p);
+    const s = b.length < 200 ? b.toString('utf8') : '';
+    if (s.startsWith('../') && !s.includes('\n')) {
+      p = resolve(dirname(p), s.trim());
+      continue;
+    }
+    return b;
+  }
+  return undefined;
+}
+
+export function mustReadVector(rel: string): Buffer {
+  const b = readVector(rel);
+  if (!b) throw new Error(`test vector missing: ${rel}`);
+  return b;
+}
+
+export interface ContainersImageSignature {
+  mimeType: string;
+  payload: Buffer;
+  annotations: Record<string, string>;
+}
+
+/** containers/image "dir" signature files: `\0sigstore-json\n` + JSON {mimeType, payload (b64), annotations}. */
+export function parseContainersImageSignature(b: Buffer): ContainersImageSignature {
+  const header = Buffer.from('\0sigstore-json\n');
+  if (!b.subarray(0, header.length).equals(header)) throw new Error('not a containers/image sigstore signature file');
+  const j = JSON.parse(b.subarray(header.length).toString('utf8')) as { mimeType: string; payload: string; annotations: Record<string, string> };
+  return { mimeType: j.mimeType, payload: Buffer.from(j.payload, 'base64'), annotations: j.annotations ?? {} };
+}
