@@ -14,4 +14,18 @@ export interface ImageReference {
   digest?: string;
   /** the string the user wrote */
   original: string;
+  /**
+   * How Kyverno's `GetImageInfo` sees this reference (registry references only).
+   * Kyverno does not apply distribution's normalisation: the registry stays as
+   * written (`index.docker.io` is kept) or is the ConfigMap `defaultRegistry`
+   * (or '' when `enableDefaultRegistryMutation` is false and it was defaulted),
+   * and the path has no `library/` prefix (`nginx` -> path `nginx`).
+   * Absent: the Kyverno helpers fall back to `registry`/`repository`.
+   */
+  kyverno?: KyvernoImageName;
+}
+
+export interface KyvernoImageName {
+  registry: string;
+  path: string;
 }

@@ -1,0 +1,97 @@
+// How Kyverno (ClusterPolicy verifyImages) names and matches images.
+//
+// Kyverno's GetImageInfo does not use distribution's normalisation: it
+// prepends the ConfigMap `defaultRegistry` (default docker.io) to names
+// without a registry and parses the result with `reference.Parse`. So:
+//   nginx                   -> docker.io/nginx:latest          (no `library/`)
+//   index.docker.io/nginx   -> index.docker.io/nginx:latest    (kept as written)
+//   ghcr.io/a/b:v1@sha256:x -> ghcr.io/a/b@sha256:x            (tag dropped)
+// `imageReferences` patterns are matched against that string with `*`/`?`
+// wildcards (see glob.ts). Patterns are NOT normalised: `nginx*` does not
+// match `docker.io/nginx:latest`, and `docker.io/library/nginx*` does not
+// match an image written as `nginx`; write `docker.io/nginx*` or `*nginx*`.
+
+import { matchesPattern } from './glob.ts';
+import { DEFAULT_TAG, OCI_LAYOUT_PREFIX } from './parse.ts';
+import type { ImageReference, KyvernoImageName } from './types.ts';
+
+/** Kyverno's `image` context variable (set per image in verifyImages rules). */
+export interface KyvernoImageVariable {
+  /** registry/path@digest, or registry/path:tag without a digest */
+  reference: string;
+  /** registry/path:tag (Kyverno writes `registry/path:` for digest-only images) */
+  referenceWithTag: string;
+  registry: string;
+  path: string;
+  /** last path segment */
+  name: string;
+  tag: string;
+  digest: string;
+}
+
+/** The Kyverno registry/path pair; layouts become registry '' and path `oci:DIR`. */
+export function getKyvernoImageName(r: ImageReference): KyvernoImageName {
+  if (r.transport === 'oci-layout') return { registry: '', path: `${OCI_LAYOUT_PREFIX}${r.registry}` };
+  return r.kyverno ?? { registry: r.registry, path: r.repository };
+}
+
+function kyvernoTag(r: ImageReference): string {
+  if (r.tag) return r.tag;
+  // Kyverno defaults the tag only when there is no digest either (layouts never default).
+  return !r.digest && r.transport === 'registry' ? DEFAULT_TAG : '';
+}
+
+function registryPath(n: KyvernoImageName): string {
+  return n.registry === '' ? n.path : `${n.registry}/${n.path}`;
+}
+
+/**
+ * The string Kyverno matches `imageReferences` against:
+ * `registry/path@digest` when a digest is present (the tag is dropped),
+ * otherwise `registry/path:tag`.
+ */
+export function toKyvernoMatchString(r: ImageReference): string {
+  const base = registryPath(getKyvernoImageName(r));
+  if (r.digest) return `${base}@${r.digest}`;
+  const tag = kyvernoTag(r);
+  return tag === '' ? base : `${base}:${tag}`;
+}
+
+/** True when any Kyverno wildcard pattern matches the image (see toKyvernoMatchString). */
+export function matchesAnyPattern(patterns: readonly string[], r: ImageReference): boolean {
+  return findMatchingPattern(patterns, r) !== undefined;
+}
+
+/** The first pattern that matches the image, or undefined. */
+export function findMatchingPattern(patterns: readonly string[], r: ImageReference): string | undefined {
+  const image = toKyvernoMatchString(r);
+  return patterns.find((p) => matchesPattern(p, image));
+}
+
+/** Kyverno's `image` variable: `{reference, referenceWithTag, registry, path, name, tag, digest}`. */
+export function imageVariable(r: ImageReference): KyvernoImageVariable {
+  const n = getKyvernoImageName(r);
+  const tag = kyvernoTag(r);
+  const base = registryPath(n);
+  return {
+    reference: toKyvernoMatchString(r),
+    referenceWithTag: r.transport === 'oci-layout' && tag === '' ? base : `${base}:${tag}`,
+    registry: n.registry,
+    path: n.path,
+    name: n.path.slice(n.path.lastIndexOf('/') + 1),
+    tag,
+    digest: r.digest ?? '',
+  };
+}
+
+/**
+ * The value Kyverno's mutateDigest patch writes: the tag is kept and the
+ * registry added (`nginx` -> `docker.io/nginx:latest@sha256:...`). Kyverno only
+ * patches images written without a digest.
+ */
+export function toKyvernoDigestPatchValue(r: ImageReference, digest: string): string {
+  const base = registryPath(getKyvernoImageName(r));
+  const tag = kyvernoTag(r);
+  return tag === '' ? `${base}@${digest}` : `${base}:${tag}@${digest}`;
+}
+
