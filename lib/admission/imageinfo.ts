@@ -1,0 +1,126 @@
+// Image references as Kyverno reads them from admitted objects (its `image` variable and the
+// mutateDigest patch). This is NOT Docker's normalisation:
+//   - the default registry (`docker.io`) is prepended only when the first path component does
+//     not look like a host: no '.' or ':' in it, not `localhost`, and all lowercase;
+//   - `library/` is never inserted: `nginx` -> registry `docker.io`, path `nginx`;
+//   - the tag defaults to `latest` only when there is neither tag nor digest;
+//   - `reference` drops the tag when a digest is present (`registry/path@digest`),
+//     `referenceWithTag` is `registry/path:tag`.
+// The reference grammar is the one of distribution/reference (lowercase path components,
+// host[:port] domain, tag up to 128 chars, digest `algo:hex`), with go-digest's validation
+// (sha256/sha384/sha512, lowercase hex of the right length).
+
+import { SigwardError } from '../errors.ts';
+
+export interface ImageInfo {
+  /** registry host[:port]; '' when default registry mutation is disabled and none was written */
+  registry: string;
+  /** repository path without registry, e.g. `some-repository/busybox` */
+  path: string;
+  /** last path component, e.g. `busybox` */
+  name: string;
+  /** tag ('' when the image has a digest but no tag) */
+  tag: string;
+  /** `sha256:<hex>` or '' */
+  digest: string;
+  /** `registry/path@digest` when there is a digest, else `registry/path:tag` */
+  reference: string;
+  /** `registry/path:tag` (tag may be empty: `docker.io/x:` as Kyverno prints it) */
+  referenceWithTag: string;
+}
+
+export interface ImageInfoOptions {
+  /** Kyverno ConfigMap `defaultRegistry`; default `docker.io` */
+  defaultRegistry?: string;
+  /** Kyverno ConfigMap `enableDefaultRegistryMutation`; default true */
+  enableDefaultRegistryMutation?: boolean;
+}
+
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const REMOTE_NAME = `${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const REFERENCE_RE = new RegExp(`^((?:${DOMAIN}/)?${REMOTE_NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const NAME_RE = new RegExp(`^(?:(${DOMAIN})/)?(${REMOTE_NAME})$`);
+
+const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/** Longest input we run the grammar on (name <= 255, tag <= 128, digest <= ~140). */
+const MAX_REFERENCE_LENGTH = 600;
+
+/** Validates a digest string like go-digest: returns an error text, or undefined when valid. */
+export function checkDigest(digest: string): string | undefined {
+  const i = digest.indexOf(':');
+  if (i <= 0 || i + 1 === digest.length) return 'invalid checksum digest format';
+  const algorithm = digest.slice(0, i);
+  const encoded = digest.slice(i + 1);
+  const size = Object.hasOwn(DIGEST_HEX_LENGTH, algorithm) ? DIGEST_HEX_LENGTH[algorithm] : undefined;
+  if (size === undefined) return 'unsupported digest algorithm';
+  if (encoded.length !== size) return 'invalid checksum digest length';
+  if (!/^[a-f0-9]+$/.test(encoded)) return 'invalid checksum digest format';
+  return undefined;
+}
+
+function parseError(full: string, registry: string, mutate: boolean, reason: string): SigwardError {
+  return new SigwardError(
+    'REFERENCE_INVALID',
+    `bad image: ${full}, defaultRegistry: ${registry}, enableDefaultRegistryMutation: ${mutate}: ${reason}`,
+  );
+}
+
+/** Prepends the default registry unless the first component looks like a registry host. */
+export function addDefaultRegistry(image: string, defaultRegistry = 'docker.io'): string {
+  const i = image.indexOf('/');
+  if (i === -1) return `${defaultRegistry}/${image}`;
+  const first = image.slice(0, i);
+  const looksLikeHost = /[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first;
+  return looksLikeHost ? image : `${defaultRegistry}/${image}`;
+}
+
+/** Parses an image string as Kyverno does. Throws SigwardError REFERENCE_INVALID. */
+export function getImageInfo(image: string, opts: ImageInfoOptions = {}): ImageInfo {
+  const defaultRegistry = opts.defaultRegistry ?? 'docker.io';
+  const mutate = opts.enableDefaultRegistryMutation ?? true;
+  if (typeof image !== 'string') {
+    throw new SigwardError('REFERENCE_INVALID', `bad image: expected a string, got ${typeof image}`);
+  }
+  const full = addDefaultRegistry(image, defaultRegistry);
+  if (full.length > MAX_REFERENCE_LENGTH) {
+    throw parseError(full.slice(0, 80) + '...', defaultRegistry, mutate, 'invalid reference format');
+  }
+  const m = REFERENCE_RE.exec(full);
+  if (m === null) {
+    const reason = REFERENCE_RE.test(full.toLowerCase())
+      ? 'invalid reference format: repository name must be lowercase'
+      : 'invalid reference format';
+    throw parseError(full, defaultRegistry, mutate, reason);
+  }
+  const nameStr = m[1];
+  if (nameStr.length > 255) {
+    throw parseError(full, defaultRegistry, mutate, 'repository name must not be more than 255 characters');
+  }
+  let tag = m[2] ?? '';
+  const digest = m[3] ?? '';
+  if (digest !== '') {
+    const err = checkDigest(digest);
+    if (err !== undefined) throw parseError(full, defaultRegistry, mutate, err);
+  }
+  const n = NAME_RE.exec(nameStr);
+  let registry = n !== null && n[1] !== undefined ? n[1] : '';
+  const path = n !== null && n[1] !== undefined ? n[2] : nameStr;
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (digest === '' && tag === '') tag = 'latest';
+  if (full !== image && !mutate) registry = '';
+  const base = registry !== '' ? `${registry}/${path}` : path;
+  return {
+    registry,
+    path,
+    name,
+    tag,
+    digest,
+    reference: digest !== '' ? `${base}@${digest}` : `${base}:${tag}`,
+    referenceWithTag: `${base}:${tag}`,
+  };
+}
