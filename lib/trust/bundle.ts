@@ -1,0 +1,302 @@
+// Sigstore bundle verification (v0.1, v0.2, v0.3 in both media-type
+// spellings): @sigstore/verify plus the checks it leaves to callers
+// (artifact/digest binding, DSSE statement subject, one DSSE signature,
+// anchored identity, EKU, Rekor body key binding, digest-only mode).
+
+import { createHash } from 'node:crypto';
+import {
+  BUNDLE_V01_MEDIA_TYPE,
+  BUNDLE_V02_MEDIA_TYPE,
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V03_MEDIA_TYPE,
+  bundleFromJSON,
+  type Bundle,
+} from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
+import { HashAlgorithm } from '@sigstore/protobuf-specs';
+import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
+import { SigwardError } from '../errors.ts';
+import { toTrustError } from './errors.ts';
+import { errText, toPublicKey, toSPKI } from './keys.ts';
+import { verifyPrehashed, type PrehashAlgorithm } from './prehash.ts';
+import { getRekorBodyFacts, verifyRekorBodyBinding } from './rekor.ts';
+import { getTrustMaterial, type TrustInput } from './root.ts';
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  isKeyPolicy,
+  type InTotoStatement,
+  type PrivateCA,
+  type SignerPolicy,
+  type VerifiedSignature,
+} from './types.ts';
+import { applyPrivateCA, KEY_HINT, verifySignedEntity, type SigningIdentity } from './verifier.ts';
+
+export const BUNDLE_MEDIA_TYPES = [
+  BUNDLE_V01_MEDIA_TYPE,
+  BUNDLE_V02_MEDIA_TYPE,
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V03_MEDIA_TYPE,
+] as const;
+
+export interface Digest {
+  algorithm: 'sha256';
+  hex: string;
+}
+
+export interface VerifyBundleOptions {
+  /** the signed artifact (blob); for DSSE it is matched against the statement subjects */
+  artifact?: Uint8Array;
+  /** instead of the artifact: its digest, `sha256:<hex>` or {algorithm, hex} */
+  digest?: Digest | string;
+  trust: TrustInput;
+  /** certificate identity (keyless) or the public key (key-signed bundles) */
+  policy: SignerPolicy;
+  /** private CA replacing the trust root's Fulcio CAs */
+  ca?: PrivateCA;
+  /** do not require or check transparency log entries (keyless then needs an RFC 3161 timestamp) */
+  ignoreTlog?: boolean;
+  /** do not require embedded SCTs */
+  ignoreSCT?: boolean;
+  /** accepted for symmetry with legacy verification; bundles never fall back to the clock */
+  now?: Date;
+}
+
+/** Parses `sha256:<hex>` or {algorithm, hex}; throws CONFIG_INVALID. */
+export function parseDigest(d: Digest | string): Digest {
+  const [algorithm, hex] = typeof d === 'string' ? (d.includes(':') ? d.split(':', 2) : ['', d]) : [d.algorithm, d.hex];
+  if (algorithm !== 'sha256' || !/^[0-9a-f]{64}$/.test(hex ?? '')) {
+    throw new SigwardError('CONFIG_INVALID', `invalid digest ${JSON.stringify(d)}: expected sha256:<64 lowercase hex>`);
+  }
+  return { algorithm: 'sha256', hex };
+}
+
+/** Parses bundle JSON (text, bytes or object) and validates its structure; throws BUNDLE_INVALID. */
+export function parseBundle(input: string | Uint8Array | object): Bundle {
+  let json: unknown = input;
+  try {
+    if (typeof input === 'string') json = JSON.parse(input);
+    else if (input instanceof Uint8Array) json = JSON.parse(Buffer.from(input).toString('utf8'));
+  } catch (e) {
+    throw new SigwardError('BUNDLE_INVALID', `bundle is not valid JSON: ${errText(e)}`, { cause: e });
+  }
+  const mediaType = (json as { mediaType?: unknown })?.mediaType;
+  if (!BUNDLE_MEDIA_TYPES.includes(mediaType as (typeof BUNDLE_MEDIA_TYPES)[number])) {
+    throw new SigwardError('BUNDLE_INVALID', `unsupported bundle media type ${JSON.stringify(mediaType)}`);
+  }
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+  } catch (e) {
+    throw toTrustError(e);
+  }
+  if (bundle.content.$case === 'dsseEnvelope' && bundle.content.dsseEnvelope.signatures.length !== 1) {
+    throw new SigwardError('BUNDLE_INVALID', `DSSE envelope must carry exactly one signature, found ${bundle.content.dsseEnvelope.signatures.length}`);
+  }
+  return bundle;
+}
+
+const HASH_NAMES: Partial<Record<HashAlgorithm, PrehashAlgorithm>> = {
+  [HashAlgorithm.SHA2_256]: 'sha256',
+  [HashAlgorithm.SHA2_384]: 'sha384',
+  [HashAlgorithm.SHA2_512]: 'sha512',
+};
+
+/** Decodes an in-toto statement from a DSSE payload; throws PAYLOAD_INVALID. */
+export function toInTotoStatement(payload: Uint8Array): InTotoStatement {
+  let s: Partial<InTotoStatement>;
+  try {
+    s = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch (e) {
+    throw new SigwardError('PAYLOAD_INVALID', `in-toto statement is not valid JSON: ${errText(e)}`, { cause: e });
+  }
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s._type !== 'string' ||
+    typeof s.predicateType !== 'string' ||
+    !Array.isArray(s.subject) ||
+    !s.subject.every((x) => typeof x === 'object' && x !== null && typeof x.digest === 'object' && x.digest !== null)
+  ) {
+    throw new SigwardError('PAYLOAD_INVALID', 'in-toto statement is malformed (_type, subject[].digest, predicateType)');
+  }
+  return s as InTotoStatement;
+}
+
+/** True when some subject's digest equals the artifact's (sha256/384/512 as present). */
+export function statementMatchesArtifact(statement: InTotoStatement, artifact: Uint8Array): boolean {
+  const cache = new Map<string, string>();
+  const digestOf = (alg: string) => {
+    if (!cache.has(alg)) cache.set(alg, createHash(alg).update(artifact).digest('hex'));
+    return cache.get(alg) as string;
+  };
+  return statement.subject.some((s) =>
+    (['sha256', 'sha384', 'sha512'] as const).some((alg) => typeof s.digest[alg] === 'string' && s.digest[alg].toLowerCase() === digestOf(alg)),
+  );
+}
+
+export function statementMatchesDigest(statement: InTotoStatement, digest: Digest): boolean {
+  return statement.subject.some((s) => typeof s.digest.sha256 === 'string' && s.digest.sha256.toLowerCase() === digest.hex);
+}
+
+/**
+ * Verifies a Sigstore bundle offline against the trust material. Throws a
+ * SigwardError (BUNDLE_INVALID, SIGNATURE_INVALID, TLOG_*, CERTIFICATE_INVALID,
+ * SCT_INVALID, TIMESTAMP_INVALID, IDENTITY_MISMATCH, MANIFEST_DIGEST_MISMATCH ...).
+ */
+export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: VerifyBundleOptions): VerifiedSignature {
+  const bundle = parseBundle(bundleJSON);
+  const digest = opts.digest !== undefined ? parseDigest(opts.digest) : undefined;
+  const artifact = opts.artifact ? Buffer.from(opts.artifact) : undefined;
+  const { material, intermediates: caIntermediates } = applyPrivateCA(getTrustMaterial(opts.trust), opts.ca);
+
+  let entity: SignedEntity;
+  let statement: InTotoStatement | undefined;
+  let payloadType: string | undefined;
+  let payload: Buffer | undefined;
+  const content = bundle.content;
+  try {
+    if (content.$case === 'messageSignature') {
+      const md = content.messageSignature.messageDigest;
+      const alg = HASH_NAMES[md.algorithm];
+      if (!alg) throw new SigwardError('BUNDLE_INVALID', `unsupported message digest algorithm ${md.algorithm}`);
+      if (artifact) {
+        if (!createHash(alg).update(artifact).digest().equals(md.digest)) {
+          throw new SigwardError('SIGNATURE_INVALID', "artifact does not match the bundle's message digest");
+        }
+        entity = toSignedEntity(bundle, artifact);
+      } else if (digest) {
+        if (alg !== 'sha256' || md.digest.toString('hex') !== digest.hex) {
+          throw new SigwardError(
+            'MANIFEST_DIGEST_MISMATCH',
+            `digest mismatch: the bundle signs ${alg}:${md.digest.toString('hex')}, expected sha256:${digest.hex}`,
+          );
+        }
+        entity = toSignedEntity(bundle, Buffer.alloc(0));
+        entity = { ...entity, signature: toPrehashedContent(entity.signature, Buffer.from(digest.hex, 'hex'), content.messageSignature.signature) };
+      } else {
+        throw new SigwardError('CONFIG_INVALID', 'a message-signature bundle can only be verified with the artifact or its digest');
+      }
+    } else {
+      const env = content.dsseEnvelope;
+      payloadType = env.payloadType;
+      payload = env.payload;
+      if (payloadType === IN_TOTO_PAYLOAD_TYPE) statement = toInTotoStatement(env.payload);
+      if ((artifact || digest) && !statement) {
+        throw new SigwardError('PAYLOAD_INVALID', `cannot match the artifact: DSSE payload type is ${JSON.stringify(payloadType)}, not in-toto`);
+      }
+      if (statement && artifact && !statementMatchesArtifact(statement, artifact)) {
+        throw new SigwardError('SIGNATURE_INVALID', 'artifact digest is not a subject of the signed in-toto statement');
+      }
+      if (statement && digest && !statementMatchesDigest(statement, digest)) {
+        throw new SigwardError('MANIFEST_DIGEST_MISMATCH', `digest mismatch: sha256:${digest.hex} is not a subject of the signed in-toto statement`);
+      }
+      entity = toSignedEntity(bundle);
+    }
+  } catch (e) {
+    throw toTrustError(e);
+  }
+
+  // Signer material.
+  const vm = bundle.verificationMaterial.content;
+  let leaf: X509Certificate | undefined;
+  let bundleIntermediates: X509Certificate[] = [];
+  try {
+    if (vm.$case === 'certificate') leaf = X509Certificate.parse(Buffer.from(vm.certificate.rawBytes));
+    else if (vm.$case === 'x509CertificateChain') {
+      const certs = vm.x509CertificateChain.certificates.map((c) => X509Certificate.parse(Buffer.from(c.rawBytes)));
+      leaf = certs[0];
+      bundleIntermediates = certs.slice(1);
+    }
+  } catch (e) {
+    throw new SigwardError('BUNDLE_INVALID', `bundle certificate cannot be parsed: ${errText(e)}`, { cause: e });
+  }
+  let signer: SigningIdentity;
+  if (isKeyPolicy(opts.policy)) {
+    const key = toPublicKey(opts.policy.publicKey);
+    if (leaf && !leaf.publicKey.equals(toSPKI(key))) {
+      throw new SigwardError('SIGNATURE_INVALID', 'bundle is signed with a certificate for a different key than the one given');
+    }
+    signer = { $case: 'key', key };
+    entity = { ...entity, key: { $case: 'public-key', hint: KEY_HINT } };
+  } else {
+    if (!leaf) {
+      throw new SigwardError('SIGNATURE_INVALID', 'bundle is signed with a public key, but keyless (certificate) verification was requested');
+    }
+    signer = { $case: 'certificate', certificate: leaf, intermediates: [...bundleIntermediates, ...caIntermediates], policy: opts.policy };
+  }
+
+  // Transparency log and timestamps.
+  let timestamps = entity.timestamps;
+  let tlogEntries = entity.tlogEntries;
+  if (opts.ignoreTlog) {
+    tlogEntries = [];
+    timestamps = timestamps.filter((t) => t.$case !== 'transparency-log');
+  }
+  if (material.timestampAuthorities.length === 0) {
+    // Nothing could verify them; like sigstore-go, unverifiable extra
+    // timestamps do not count (and do not fail).
+    timestamps = timestamps.filter((t) => t.$case !== 'timestamp-authority');
+  }
+  entity = { ...entity, tlogEntries, timestamps };
+  if (!opts.ignoreTlog && tlogEntries.length === 0) {
+    throw new SigwardError('TLOG_MISSING', 'signature not found in transparency log');
+  }
+  if (signer.$case === 'certificate' && opts.ignoreTlog && !timestamps.some((t) => t.$case === 'timestamp-authority')) {
+    throw new SigwardError(
+      'TIMESTAMP_INVALID',
+      'the transparency log is ignored and the bundle has no verifiable RFC 3161 timestamp: a keyless signature needs a trusted signing time',
+    );
+  }
+
+  const core = verifySignedEntity({
+    entity,
+    material,
+    signer,
+    tlogThreshold: opts.ignoreTlog ? 0 : 1,
+    ctlogThreshold: signer.$case === 'certificate' && !opts.ignoreSCT ? 1 : 0,
+    timestampThreshold: signer.$case === 'certificate' ? 1 : 0,
+  });
+
+  // @sigstore/verify does not compare the key/certificate inside the entries.
+  for (const entry of tlogEntries) {
+    let body;
+    try {
+      body = JSON.parse(entry.canonicalizedBody.toString('utf8'));
+    } catch (e) {
+      throw new SigwardError('TLOG_INVALID', `transparency log entry body is not valid JSON: ${errText(e)}`, { cause: e });
+    }
+    verifyRekorBodyBinding(
+      getRekorBodyFacts(body),
+      signer.$case === 'certificate' ? { certificate: signer.certificate } : { key: signer.key },
+    );
+  }
+
+  const entry = tlogEntries.find((e) => e.integratedTime && e.integratedTime !== '0');
+  return {
+    signer: {
+      ...(core.identity ? { identity: core.identity } : {}),
+      keyId: core.keyId,
+      ...(core.certificate ? { certificate: new Uint8Array(core.certificate.root.toDER()) } : {}),
+    },
+    ...(entry ? { integratedTime: new Date(Number(entry.integratedTime) * 1000), tlogIndex: entry.logIndex } : {}),
+    timestamps: core.timestamps,
+    ...(payloadType !== undefined ? { payloadType } : {}),
+    ...(payload ? { payload: new Uint8Array(payload) } : {}),
+    ...(statement ? { statement } : {}),
+  };
+}
+
+// Signature content whose signature check runs over the caller's digest.
+function toPrehashedContent(
+  content: SignedEntity['signature'],
+  digest: Buffer,
+  signature: Buffer,
+): SignedEntity['signature'] {
+  return {
+    signature: content.signature,
+    compareSignature: (s) => content.compareSignature(s),
+    compareDigest: (d) => content.compareDigest(d),
+    compareSignedDigest: (d) => content.compareSignedDigest(d),
+    verifySignature: (key) => verifyPrehashed(key, digest, signature, 'sha256'),
+  };
+}

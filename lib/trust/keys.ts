@@ -1,0 +1,167 @@
+// PEM blocks, public keys and certificates: small converters shared by the
+// trust modules. Everything here is pure (bytes in, objects out).
+
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate } from '@sigstore/core';
+import { PublicKeyDetails } from '@sigstore/protobuf-specs';
+import { SigwardError } from '../errors.ts';
+
+export interface PEMBlock {
+  /** the label after BEGIN, e.g. "CERTIFICATE" or "PUBLIC KEY" */
+  type: string;
+  der: Buffer<ArrayBuffer>;
+}
+
+const PEM_RE = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+/** Every PEM block of a text, in order. Text outside the blocks is ignored. */
+export function getPEMBlocks(text: string): PEMBlock[] {
+  const out: PEMBlock[] = [];
+  for (const m of text.matchAll(PEM_RE)) {
+    const body = m[2].replace(/[^A-Za-z0-9+/=]/g, '');
+    out.push({ type: m[1], der: Buffer.from(body, 'base64') });
+  }
+  return out;
+}
+
+export function toPEM(der: Uint8Array, type: string): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`;
+}
+
+function toBuffer(u: Uint8Array): Buffer<ArrayBuffer> {
+  return Buffer.from(u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer);
+}
+
+/** Parses one certificate given as PEM text, DER bytes or an already parsed certificate. */
+export function toCertificate(input: X509Certificate | Uint8Array | string): X509Certificate {
+  if (input instanceof X509Certificate) return input;
+  try {
+    if (typeof input === 'string') {
+      const block = getPEMBlocks(input).find((b) => b.type === 'CERTIFICATE');
+      if (!block) throw new Error('no CERTIFICATE PEM block');
+      return X509Certificate.parse(block.der);
+    }
+    return X509Certificate.parse(toBuffer(input));
+  } catch (e) {
+    throw new SigwardError('CERTIFICATE_INVALID', `cannot parse certificate: ${errText(e)}`, { cause: e });
+  }
+}
+
+/** All certificates of a PEM bundle (any number of CERTIFICATE blocks), or of one DER blob. */
+export function parseCertificates(input: string | Uint8Array): X509Certificate[] {
+  if (typeof input !== 'string') return [toCertificate(input)];
+  const blocks = getPEMBlocks(input).filter((b) => b.type === 'CERTIFICATE');
+  return blocks.map((b) => {
+    try {
+      return X509Certificate.parse(b.der);
+    } catch (e) {
+      throw new SigwardError('CERTIFICATE_INVALID', `cannot parse certificate: ${errText(e)}`, { cause: e });
+    }
+  });
+}
+
+export type PublicKeyInput = KeyObject | string | Uint8Array;
+
+/**
+ * Converts a public key given as KeyObject, PEM (PUBLIC KEY, RSA PUBLIC KEY or
+ * a CERTIFICATE, whose key is used) or SPKI DER into a KeyObject.
+ */
+export function toPublicKey(input: PublicKeyInput): KeyObject {
+  if (typeof input === 'object' && !(input instanceof Uint8Array)) {
+    if (input.type !== 'public') {
+      throw new SigwardError('KEY_INVALID', 'a public key is required, got a private or secret key');
+    }
+    return input;
+  }
+  try {
+    if (typeof input === 'string') {
+      const blocks = getPEMBlocks(input);
+      const cert = blocks.find((b) => b.type === 'CERTIFICATE');
+      if (cert) return createPublicKey({ key: X509Certificate.parse(cert.der).publicKey, format: 'der', type: 'spki' });
+      const pkcs1 = blocks.find((b) => b.type === 'RSA PUBLIC KEY');
+      if (pkcs1) return createPublicKey({ key: pkcs1.der, format: 'der', type: 'pkcs1' });
+      const spki = blocks.find((b) => b.type === 'PUBLIC KEY');
+      if (spki) return createPublicKey({ key: spki.der, format: 'der', type: 'spki' });
+      throw new Error('no PUBLIC KEY or CERTIFICATE PEM block found');
+    }
+    return createPublicKey({ key: toBuffer(input), format: 'der', type: 'spki' });
+  } catch (e) {
+    if (e instanceof SigwardError) throw e;
+    throw new SigwardError('KEY_INVALID', `cannot parse public key: ${errText(e)}`, { cause: e });
+  }
+}
+
+/** DER SubjectPublicKeyInfo of a key. */
+export function toSPKI(key: KeyObject): Buffer<ArrayBuffer> {
+  return key.export({ format: 'der', type: 'spki' }) as Buffer<ArrayBuffer>;
+}
+
+/** Hex sha256 of the SPKI DER: the Rekor/CT log id and a stable key id. */
+export function getKeyId(key: KeyObject): string {
+  return createHash('sha256').update(toSPKI(key)).digest('hex');
+}
+
+/** The protobuf-specs key details for a key (used in synthetic trusted roots). */
+export function getKeyDetails(key: KeyObject): PublicKeyDetails {
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      if (curve === 'prime256v1' || curve === 'P-256') return PublicKeyDetails.PKIX_ECDSA_P256_SHA_256;
+      if (curve === 'secp384r1' || curve === 'P-384') return PublicKeyDetails.PKIX_ECDSA_P384_SHA_384;
+      if (curve === 'secp521r1' || curve === 'P-521') return PublicKeyDetails.PKIX_ECDSA_P521_SHA_512;
+      throw new SigwardError('KEY_INVALID', `unsupported elliptic curve ${curve ?? '(unknown)'}`);
+    }
+    case 'ed25519':
+      return PublicKeyDetails.PKIX_ED25519;
+    case 'rsa': {
+      const bits = key.asymmetricKeyDetails?.modulusLength;
+      if (bits === 2048) return PublicKeyDetails.PKIX_RSA_PKCS1V15_2048_SHA256;
+      if (bits === 3072) return PublicKeyDetails.PKIX_RSA_PKCS1V15_3072_SHA256;
+      if (bits === 4096) return PublicKeyDetails.PKIX_RSA_PKCS1V15_4096_SHA256;
+      return PublicKeyDetails.PKIX_RSA_PKCS1V5;
+    }
+    default:
+      throw new SigwardError('KEY_INVALID', `unsupported key type ${key.asymmetricKeyType ?? '(unknown)'}`);
+  }
+}
+
+/** Human readable key type: "ECDSA P-256", "Ed25519", "RSA 4096". */
+export function describeKey(key: KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const c = key.asymmetricKeyDetails?.namedCurve;
+      const name = c === 'prime256v1' ? 'P-256' : c === 'secp384r1' ? 'P-384' : c === 'secp521r1' ? 'P-521' : c;
+      return `ECDSA ${name}`;
+    }
+    case 'ed25519':
+      return 'Ed25519';
+    case 'rsa':
+      return `RSA ${key.asymmetricKeyDetails?.modulusLength ?? ''}`.trim();
+    default:
+      return key.asymmetricKeyType ?? 'unknown';
+  }
+}
+
+export function sha256(data: Uint8Array | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Standard or URL-safe base64 with optional whitespace → bytes; throws on garbage. */
+export function decodeBase64(s: string, what: string): Buffer {
+  const clean = s.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean)) {
+    throw new SigwardError('SIGNATURE_INVALID', `${what} is not valid base64`);
+  }
+  return Buffer.from(clean.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
+/** SPKI equality of two keys/certificates (e.g. Kyverno certificates.cert vs. the signature's certificate). */
+export function samePublicKey(a: PublicKeyInput, b: PublicKeyInput): boolean {
+  return toSPKI(toPublicKey(a)).equals(toSPKI(toPublicKey(b)));
+}

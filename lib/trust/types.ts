@@ -1,0 +1,61 @@
+// Result and option types shared by bundle and legacy verification.
+
+import type { X509Certificate } from '@sigstore/core';
+import type { CertificateIdentity, IdentityPolicy } from './identity.ts';
+import type { PublicKeyInput } from './keys.ts';
+
+/** An in-toto Statement (v0.1 or v1), as decoded from a DSSE payload. */
+export interface InTotoStatement {
+  _type: string;
+  subject: { name?: string; digest: Record<string, string>; annotations?: Record<string, unknown> }[];
+  predicateType: string;
+  predicate?: unknown;
+}
+
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/** Who must have signed: a certificate identity (keyless / PKI) or a public key. */
+export type SignerPolicy = IdentityPolicy | { publicKey: PublicKeyInput };
+
+export function isKeyPolicy(p: SignerPolicy | undefined): p is { publicKey: PublicKeyInput } {
+  return typeof p === 'object' && p !== null && 'publicKey' in p && p.publicKey !== undefined;
+}
+
+/**
+ * A private CA replacing the trust root's certificate authorities (Kyverno
+ * certificates.certChain, cosign --ca-roots / --ca-intermediates /
+ * --certificate-chain). Roots are trust anchors; intermediates are only used
+ * to build a path to them.
+ */
+export interface PrivateCA {
+  roots: string | X509Certificate[];
+  intermediates?: string | X509Certificate[];
+}
+
+export interface VerifiedTimestamp {
+  /** tlog = Rekor integrated time (SET verified); tsa = RFC 3161; now = no trusted time, current time used */
+  source: 'tlog' | 'tsa' | 'now';
+  time: Date;
+}
+
+/** What a successful verification establishes. */
+export interface VerifiedSignature {
+  signer: {
+    /** keyless / certificate signers */
+    identity?: CertificateIdentity;
+    /** hex sha256 of the signer's SPKI (key signers; also set for certificates) */
+    keyId?: string;
+    /** DER of the signing certificate */
+    certificate?: Uint8Array;
+  };
+  /** Rekor integrated time, when a transparency log entry was verified */
+  integratedTime?: Date;
+  tlogIndex?: string;
+  timestamps: VerifiedTimestamp[];
+  /** DSSE payload type (undefined for message signatures) */
+  payloadType?: string;
+  /** DSSE payload bytes */
+  payload?: Uint8Array;
+  /** the decoded in-toto statement for in-toto DSSE payloads */
+  statement?: InTotoStatement;
+}
