@@ -1,0 +1,38 @@
+// The small contract every CEL engine must meet to sit behind sigward's CEL
+// interface (lib/conditions/cel.ts). The engine used by sigward is
+// @bufbuild/cel (lib/conditions/cel-bufbuild.ts); adapters for the other
+// candidate libraries live in bench/cel-adapters.ts and are only used to
+// measure them (scripts/conformance-cel.ts, bench/cel.bench.ts).
+//
+// Values in and out follow the model of lib/conditions/cel-values.ts.
+
+/** Thrown by CelEngine.compile for a syntax or reference error. */
+export class CelCompileError extends Error {
+  /** 0-based character offset of the error in the expression, when known. */
+  readonly offset?: number;
+  constructor(message: string, offset?: number) {
+    super(message);
+    this.name = 'CelCompileError';
+    this.offset = offset;
+  }
+}
+
+/** Thrown by a compiled program when evaluation produces a CEL error. */
+export class CelEvalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CelEvalError';
+  }
+}
+
+export type CelProgram = (vars: Record<string, unknown>) => unknown;
+
+export interface CelEngine {
+  readonly name: string;
+  /**
+   * Parses (and checks what the engine can check) an expression whose free
+   * variables are `variables`. Throws CelCompileError. The returned program
+   * throws CelEvalError for CEL evaluation errors.
+   */
+  compile(expr: string, variables: readonly string[]): CelProgram;
+}
