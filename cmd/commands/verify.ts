@@ -3,8 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { SigwardError, EXIT_CODES, toSigwardError, type Outcome } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
-import { toKeyCheck, type LayerCheck } from '../../lib/cosign/verify.ts';
-import { verifyImage, type ImageVerification } from '../../lib/cosign/image.ts';
+import type { Argv } from 'yargs';
+import type { LayerCheck } from '../../lib/cosign/verify.ts';
+import { toLayerCheck, describeAttestor, type Attestor } from '../../lib/cosign/checks.ts';
+import { loadTrustMaterial, validateIdentityPolicy, type IdentityPolicy, type Trust } from '../../lib/trust/index.ts';
+import { verifyImage, toRepositoryRef, type ImageVerification } from '../../lib/cosign/image.ts';
+import { signatureRepository } from '../../lib/oci/index.ts';
 import { parsePublicKeys, type HashAlgorithm } from '../../lib/cosign/keys.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
 import { errorToJson, printJson } from '../output.ts';
@@ -35,23 +39,75 @@ export function readKeyArg(arg: string, what = 'key'): string {
   }
 }
 
-function signatureRepositoryFrom(args: Record<string, unknown>, env: Context['env']): RepositoryRef | undefined {
-  const value = (args['signature-repository'] as string | undefined) ?? env.COSIGN_REPOSITORY;
-  if (!value) return undefined;
-  const ref = parseReference(value.includes(':') && !value.startsWith('oci:') && /:[^/]*$/.test(value) ? value : value);
-  return { transport: ref.transport, registry: ref.registry, repository: ref.repository };
+function signatureRepositoryFrom(args: Record<string, unknown>, env: Context['env']): string | undefined {
+  return (args['signature-repository'] as string | undefined) ?? env.COSIGN_REPOSITORY;
 }
 
-export function buildCheck(args: Record<string, unknown>): { check: LayerCheck; describe: string } {
-  const ignoreTlog = Boolean(args['insecure-ignore-tlog']);
+const WORKFLOW_FLAGS: Record<string, string> = {
+  'certificate-github-workflow-trigger': 'githubWorkflowTrigger',
+  'certificate-github-workflow-sha': 'githubWorkflowSha',
+  'certificate-github-workflow-name': 'githubWorkflowName',
+  'certificate-github-workflow-repository': 'githubWorkflowRepository',
+  'certificate-github-workflow-ref': 'githubWorkflowRef',
+};
+
+function identityPolicyFrom(args: Record<string, unknown>): IdentityPolicy | undefined {
+  const policy: IdentityPolicy = {};
+  if (typeof args['certificate-identity'] === 'string') policy.subject = args['certificate-identity'];
+  if (typeof args['certificate-identity-regexp'] === 'string') policy.subjectRegExp = args['certificate-identity-regexp'];
+  if (typeof args['certificate-oidc-issuer'] === 'string') policy.issuer = args['certificate-oidc-issuer'];
+  if (typeof args['certificate-oidc-issuer-regexp'] === 'string') policy.issuerRegExp = args['certificate-oidc-issuer-regexp'];
+  const extensions: Record<string, string> = {};
+  for (const [flag, name] of Object.entries(WORKFLOW_FLAGS)) if (typeof args[flag] === 'string') extensions[name] = args[flag] as string;
+  if (Object.keys(extensions).length) policy.extensions = extensions;
+  return Object.keys(policy).length ? policy : undefined;
+}
+
+function readPemFiles(list: unknown, what: string): string | undefined {
+  const files = (Array.isArray(list) ? list : list === undefined ? [] : [list]) as string[];
+  return files.length ? files.map((f) => readKeyArg(f, what)).join('\n') : undefined;
+}
+
+/** Turns cosign-style flags into an attestor (who must have signed). */
+export function attestorFromArgs(args: Record<string, unknown>): Attestor {
+  const t = { ignoreTlog: Boolean(args['insecure-ignore-tlog']), ignoreSCT: Boolean(args['insecure-ignore-sct']) };
+  const policy = identityPolicyFrom(args);
   if (typeof args.key === 'string') {
+    if (policy) throw new SigwardError('CONFIG_INVALID', '--key cannot be combined with certificate identity flags');
     const keys = parsePublicKeys(readKeyArg(args.key), `key ${args.key}`);
-    return {
-      check: toKeyCheck(keys, { ignoreTlog, hash: (args['signature-digest-algorithm'] as HashAlgorithm) ?? 'sha256' }),
-      describe: 'The signatures were verified against the specified public key',
-    };
+    return { kind: 'key', keys, hash: (args['signature-digest-algorithm'] as HashAlgorithm) ?? 'sha256', ...t };
   }
-  throw new SigwardError('CONFIG_INVALID', 'a verification method is required: --key (key-based) or --certificate-identity with --certificate-oidc-issuer (keyless)');
+  const cert = readPemFiles(args.certificate, 'certificate');
+  const chain = [readPemFiles(args['certificate-chain'], 'certificate chain'), readPemFiles(args['ca-intermediates'], 'CA intermediates'), readPemFiles(args['ca-roots'], 'CA roots')]
+    .filter(Boolean)
+    .join('\n');
+  if (cert) return { kind: 'certificate', cert, chain: chain || undefined, policy, ...t };
+  if (policy) {
+    const hasSubject = policy.subject !== undefined || policy.subjectRegExp !== undefined;
+    const hasIssuer = policy.issuer !== undefined || policy.issuerRegExp !== undefined;
+    if (!hasSubject || !hasIssuer) {
+      throw new SigwardError('CONFIG_INVALID', 'keyless verification needs --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp)');
+    }
+    validateIdentityPolicy(policy);
+    return { kind: 'keyless', policy, roots: chain || undefined, ...t };
+  }
+  if (chain) return { kind: 'certificate', chain, ...t };
+  throw new SigwardError('CONFIG_INVALID', 'a verification method is required: --key, --certificate[-chain], or --certificate-identity with --certificate-oidc-issuer (keyless)');
+}
+
+export function addTrustOptions(y: Argv): Argv {
+  return y
+    .option('trusted-root', { type: 'string', describe: 'Sigstore trusted_root.json (default: the public-good root embedded in sigward)' })
+    .option('tuf-mirror', { type: 'string', describe: 'fetch the trusted root from this TUF repository (network; off by default)' })
+    .option('tuf-root', { type: 'string', describe: 'initial TUF root.json for --tuf-mirror' })
+    .option('tuf-cache', { type: 'string', describe: 'TUF cache directory' });
+}
+
+export async function trustFromArgs(args: Record<string, unknown>, ctx: Context): Promise<Trust> {
+  const tuf = typeof args['tuf-mirror'] === 'string'
+    ? { mirrorURL: args['tuf-mirror'] as string, rootPath: args['tuf-root'] as string | undefined, cachePath: args['tuf-cache'] as string | undefined }
+    : undefined;
+  return loadTrustMaterial({ trustedRootPath: args['trusted-root'] as string | undefined, env: ctx.env, tuf });
 }
 
 interface ImageResult {
@@ -72,25 +128,40 @@ export const verifyCommand: SigwardCommand = {
   command: 'verify <images..>',
   describe: 'verify cosign signatures of images in a registry or an OCI layout (oci:DIR[:TAG])',
   builder: (y) =>
-    addRegistryOptions(
+    addTrustOptions(addRegistryOptions(
       y
         .positional('images', { type: 'string', array: true, describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])' })
         .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
+        .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
+        .option('certificate-chain', { type: 'string', describe: 'PEM chain (intermediates + root) for --certificate, or the root pool' })
+        .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
+        .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
+        .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
+        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (anchored)' })
+        .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
+        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (anchored)' })
+        .option('certificate-github-workflow-trigger', { type: 'string' })
+        .option('certificate-github-workflow-sha', { type: 'string' })
+        .option('certificate-github-workflow-name', { type: 'string' })
+        .option('certificate-github-workflow-repository', { type: 'string' })
+        .option('certificate-github-workflow-ref', { type: 'string' })
         .option('annotations', { alias: 'a', type: 'array', string: true, describe: 'required payload annotation key=value (repeatable)' })
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
         .option('signature-digest-algorithm', { choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const, default: 'sha256', describe: 'hash used for key-based signatures' })
         .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a Rekor transparency log entry' })
         .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT (keyless)' }),
-    ),
+    )),
   handler: async (args, ctx) => {
     const json = args.output === 'json';
     let check: LayerCheck;
     let describe: string;
     let annotations: Record<string, string>;
-    let sigRepo: RepositoryRef | undefined;
+    let sigRepo: string | undefined;
     let stores;
     try {
-      ({ check, describe } = buildCheck(args));
+      const attestor = attestorFromArgs(args);
+      check = toLayerCheck(attestor, await trustFromArgs(args, ctx));
+      describe = describeAttestor(attestor);
       annotations = parseAnnotations(args.annotations as string[] | undefined);
       sigRepo = signatureRepositoryFrom(args, ctx.env);
       stores = storeFactoryFromArgs(args, ctx);
@@ -106,7 +177,7 @@ export const verifyCommand: SigwardCommand = {
     for (const image of args.images as string[]) {
       try {
         const ref = parseReference(image);
-        const v = await verifyImage(ref, { stores, check, signatureRepository: sigRepo, annotations });
+        const v = await verifyImage(ref, { stores, check, signatureRepository: sigRepo ? signatureRepository(toRepositoryRef(ref), sigRepo) : undefined, annotations });
         results.push({ image, verified: true, digest: v.digest, verification: v });
         ctx.log.info({ image, digest: v.digest, signatures: v.verified.length }, 'image verified');
       } catch (e) {

@@ -10,7 +10,7 @@ import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import { getAttachments, type AttachmentLayer } from '../cosign/signatures.ts';
 import type { LayerCheck, SignerInfo } from '../cosign/verify.ts';
-import { toEnvelope, toPAE, verifyInTotoPayloadType } from './dsse.ts';
+import { toEnvelope, verifyInTotoPayloadType } from './dsse.ts';
 import { toStatement, verifySubjectDigest, type Statement } from './statement.ts';
 import { toPredicateType } from './predicates.ts';
 
@@ -54,19 +54,9 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestations
   }
   const envelopeBytes = layer.payload!;
   const env = toEnvelope(envelopeBytes);
+  // cosign rejects any other payload type before looking at the signature
   verifyInTotoPayloadType(env);
-  const pae = toPAE(env.payloadType, env.payload);
-  let signer: SignerInfo | undefined;
-  let lastError: unknown;
-  for (const s of env.signatures) {
-    try {
-      signer = await opts.check({ payload: pae, signature: s.sig, signatureB64: Buffer.from(s.sig).toString('base64'), envelope: envelopeBytes, annotations: layer.annotations });
-      break;
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  if (!signer) throw lastError ?? new SigwardError('SIGNATURE_INVALID', 'invalid signature');
+  const signer = await opts.check({ blob: envelopeBytes, mediaType: layer.mediaType, annotations: layer.annotations });
   const statement = toStatement(env.payload);
   verifySubjectDigest(statement, opts.digest);
   return { layer: layer.index, statement, signer };

@@ -12,65 +12,33 @@ import { MEDIA_TYPES } from '../oci/types.ts';
 import { ANNOTATION } from './annotations.ts';
 import { getAttachments, type AttachmentLayer } from './signatures.ts';
 import { toSimpleSigningPayload, verifyPayloadClaims, type SimpleSigningPayload } from './payload.ts';
-import { parsePublicKeys, verifySignatureBytes, type HashAlgorithm, type PublicKeyInfo } from './keys.ts';
 
 export interface TlogInfo {
-  logIndex: number;
-  integratedTime: number;
-  logId: string;
+  logIndex: string;
+  integratedTime: string;
 }
 
 export interface SignerInfo {
   kind: 'key' | 'certificate' | 'keyless';
-  /** sha256 of the verifying key's SPKI (key-based) */
+  /** sha256 of the verifying key's SPKI */
   keyId?: string;
   /** certificate identity (keyless / certificate) */
-  identity?: { subject: string; issuer?: string; extensions?: Record<string, string> };
+  identity?: { subject?: string; issuer?: string; extensions?: Record<string, string> };
+  /** verified transparency log entry */
   tlog?: TlogInfo;
+  /** trusted times used for the certificate checks */
+  timestamps?: { source: string; time: string }[];
 }
 
-/** What a layer check receives: the exact bytes and the layer's annotations. */
+/** One attachment layer as stored: the blob (payload or DSSE envelope), its media type and annotations. */
 export interface LayerInput {
-  /** the signed bytes: the payload for `.sig` layers, the DSSE PAE for attestations */
-  payload: Uint8Array;
-  /** the raw DSSE envelope bytes (attestations only; Rekor intoto entries hash them) */
-  envelope?: Uint8Array;
-  signature: Uint8Array;
-  signatureB64: string;
+  blob: Uint8Array;
+  mediaType: string;
   annotations: Record<string, string>;
 }
 
-/** Verifies the cryptography of one layer (signature, certificate, tlog). Throws SigwardError. */
+/** Verifies the cryptography of one layer (signature, certificate, identity, tlog, SCT). Throws SigwardError. */
 export type LayerCheck = (layer: LayerInput) => Promise<SignerInfo>;
-
-/** Verifies the Rekor SET bundle annotation for a key-signed layer. */
-export type TlogCheck = (layer: LayerInput, key: PublicKeyInfo) => Promise<TlogInfo>;
-
-export interface KeyCheckOptions {
-  hash?: HashAlgorithm;
-  /** cosign --insecure-ignore-tlog / Kyverno rekor.ignoreTlog */
-  ignoreTlog: boolean;
-  /** verifies the `dev.sigstore.cosign/bundle` SET; required unless ignoreTlog */
-  verifyTlog?: TlogCheck;
-}
-
-/** A LayerCheck for public keys (`cosign verify --key`). Any of the keys may verify. */
-export function toKeyCheck(keys: PublicKeyInfo[] | string, opts: KeyCheckOptions): LayerCheck {
-  const keyList = typeof keys === 'string' ? parsePublicKeys(keys) : keys;
-  return async (layer) => {
-    const key = keyList.find((k) => verifySignatureBytes(k.key, layer.payload, layer.signature, opts.hash ?? 'sha256'));
-    if (!key) throw new SigwardError('SIGNATURE_INVALID', 'invalid signature');
-    let tlog: TlogInfo | undefined;
-    if (!opts.ignoreTlog) {
-      if (!layer.annotations[ANNOTATION.bundle]) {
-        throw new SigwardError('TLOG_MISSING', 'signature not found in transparency log (use --insecure-ignore-tlog / rekor.ignoreTlog for signatures made without Rekor)');
-      }
-      if (!opts.verifyTlog) throw new SigwardError('TRUST_ROOT_INVALID', 'no Rekor public key available to verify the transparency log entry');
-      tlog = await opts.verifyTlog(layer, key);
-    }
-    return { kind: 'key', keyId: key.id, tlog };
-  };
-}
 
 export interface VerifiedSignature {
   layer: number;
@@ -108,12 +76,9 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageSignaturesOp
   if (layer.mediaType !== MEDIA_TYPES.cosignSimpleSigning) {
     throw new SigwardError('PAYLOAD_INVALID', `layer is not a signature (media type ${layer.mediaType || 'none'})`);
   }
-  const signatureB64 = layer.annotations[ANNOTATION.signature];
-  if (!signatureB64) throw new SigwardError('PAYLOAD_INVALID', 'layer has no signature annotation');
-  const signature = Buffer.from(signatureB64, 'base64');
-  if (signature.length === 0) throw new SigwardError('SIGNATURE_INVALID', 'invalid signature: empty');
+  if (!layer.annotations[ANNOTATION.signature]) throw new SigwardError('PAYLOAD_INVALID', 'layer has no signature annotation');
   const payloadBytes = layer.payload!;
-  const signer = await opts.check({ payload: payloadBytes, signature, signatureB64, annotations: layer.annotations });
+  const signer = await opts.check({ blob: payloadBytes, mediaType: layer.mediaType, annotations: layer.annotations });
   const payload = toSimpleSigningPayload(payloadBytes);
   verifyPayloadClaims(payload, { digest: opts.digest, annotations: opts.annotations });
   return { layer: layer.index, payload, signer };
