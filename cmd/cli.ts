@@ -30,6 +30,7 @@ export async function run(argv: string[], io: Io = processIo, env = process.env,
   let failed: string | undefined;
   const parser: Argv = yargs(argv)
     .scriptName('sigward')
+    .locale('en')
     .usage('$0 <command> [options]\n\nVerifies container image signatures and attestations (cosign/Sigstore, Kyverno verifyImages).')
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format', global: true })
     .option('log-level', { choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const, default: 'warn', describe: 'log level (logs go to stderr)', global: true })

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// Builds the single executable dist/sigward, offline:
+//   1. esbuild bundles cmd/main.ts into one CommonJS file, dist/sigward.cjs;
+//   2. `node --experimental-sea-config` turns it into a Node SEA blob;
+//   3. the blob is injected (postject) into a copy of the Node 24 binary from
+//      node_modules, stripped first when `strip` works.
+// Every step fails loudly (non-zero exit, message on stderr).
+//
+// Environment:
+//   SIGWARD_NO_STRIP=1     keep the Node binary's symbols (larger file)
+//   SIGWARD_CODE_CACHE=0   build the blob without V8 code cache
+//   SOURCE_DATE_EPOCH      build date (seconds) for reproducible builds
+
+import { build } from 'esbuild';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { inject } = require('postject');
+
+const ROOT = import.meta.dirname;
+const DIST = join(ROOT, 'dist');
+const ENTRY = join(ROOT, 'cmd', 'main.ts');
+const BUNDLE = join(DIST, 'sigward.cjs');
+const SEA_CONFIG = join(DIST, 'sea-config.json');
+const BLOB = join(DIST, 'sea-prep.blob');
+const BINARY = join(DIST, 'sigward');
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const MIN_NODE_MAJOR = 24;
+
+const started = performance.now();
+const step = (msg) => process.stderr.write(`build: ${msg}\n`);
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function fail(msg, cause) {
+  rmSync(BINARY, { force: true }); // never leave a half-built binary behind
+  process.stderr.write(`build: FAILED: ${msg}\n`);
+  if (cause) process.stderr.write(`${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`);
+  process.exit(1);
+}
+
+/** Runs a program, returns its stdout; any failure ends the build. */
+function run(file, args, what) {
+  const r = spawnSync(file, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  if (r.error || r.status !== 0) {
+    fail(`${what}: ${file} ${args.join(' ')} exited ${r.status ?? r.signal ?? r.error?.message}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
+  return r.stdout;
+}
+
+/** The Node 24 binary installed by the `node` package (node_modules/.bin/node). */
+function getNodeBinary() {
+  const local = join(ROOT, 'node_modules', '.bin', 'node');
+  const bin = existsSync(local) ? realpathSync(local) : process.execPath;
+  const version = run(bin, ['--version'], 'checking the Node binary').trim();
+  const major = Number(/^v(\d+)\./.exec(version)?.[1]);
+  if (!(major >= MIN_NODE_MAJOR)) {
+    fail(`${bin} is Node ${version}; the single executable needs Node >= ${MIN_NODE_MAJOR} (run npm ci so the "node" package installs it)`);
+  }
+  return { bin, version };
+}
+
+function getCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function getBuildDate() {
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  if (epoch && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString();
+  return new Date().toISOString();
+}
+
+function hasStrip() {
+  const r = spawnSync('strip', ['--version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+// ---------------------------------------------------------------------------
+
+const node = getNodeBinary();
+const buildInfo = { commit: getCommit(), date: getBuildDate(), bundled: true };
+step(`node ${node.version} (${node.bin}), commit ${buildInfo.commit}`);
+
+for (const f of [BUNDLE, SEA_CONFIG, BLOB, BINARY]) rmSync(f, { force: true });
+mkdirSync(DIST, { recursive: true });
+
+// 1. Bundle. yargs 18 calls createRequire(import.meta.url), and esbuild leaves
+// import.meta empty in CommonJS output: the banner computes the URL of the
+// running file once and the define points every import.meta.url at it.
+// (In the single executable __filename is the executable's path.) The banner
+// starts with "use strict" because it lands above esbuild's own directive,
+// which would otherwise no longer be a directive and leave the bundle sloppy.
+try {
+  const result = await build({
+    entryPoints: [ENTRY],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    // names stay readable in stack traces; the code cache makes parse time moot
+    minify: false,
+    sourcemap: false,
+    legalComments: 'eof',
+    define: {
+      __SIGWARD_BUILD__: JSON.stringify(buildInfo),
+      'import.meta.url': '__sigward_import_meta_url',
+    },
+    banner: {
+      js: "'use strict';\nvar __sigward_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
+    },
+    logLevel: 'warning',
+  });
+  if (result.errors.length) fail(`esbuild reported ${result.errors.length} error(s)`);
+} catch (e) {
+  fail('esbuild could not bundle cmd/main.ts', e);
+}
+step(`bundled ${ENTRY.slice(ROOT.length + 1)} -> dist/sigward.cjs (${mb(statSync(BUNDLE).size)})`);
+
+// 2. SEA blob, made by the same Node binary it is injected into (the code
+// cache and the blob format are tied to that exact V8/Node version).
+const useCodeCache = process.env.SIGWARD_CODE_CACHE !== '0';
+writeFileSync(
+  SEA_CONFIG,
+  JSON.stringify({ main: BUNDLE, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache }, null, 2) + '\n',
+);
+run(node.bin, ['--experimental-sea-config', SEA_CONFIG], 'writing the SEA blob');
+if (!existsSync(BLOB)) fail(`node --experimental-sea-config did not write ${BLOB}`);
+step(`SEA blob dist/sea-prep.blob (${mb(statSync(BLOB).size)}, code cache ${useCodeCache ? 'on' : 'off'})`);
+
+// 3. Copy Node, strip it if that leaves a working binary, inject the blob.
+copyFileSync(node.bin, BINARY);
+chmodSync(BINARY, 0o755);
+const unstrippedSize = statSync(BINARY).size;
+let stripped = false;
+if (process.env.SIGWARD_NO_STRIP === '1') {
+  step('not stripping (SIGWARD_NO_STRIP=1)');
+} else if (!hasStrip()) {
+  step('strip not found: keeping symbols');
+} else {
+  const r = spawnSync('strip', [BINARY], { encoding: 'utf8' });
+  const check = r.status === 0 ? spawnSync(BINARY, ['--version'], { encoding: 'utf8' }) : undefined;
+  if (check?.status === 0 && check.stdout.trim() === node.version) {
+    stripped = true;
+  } else {
+    step(`strip did not leave a working binary (${r.stderr || check?.stderr || 'version mismatch'}): keeping symbols`);
+    copyFileSync(node.bin, BINARY);
+    chmodSync(BINARY, 0o755);
+  }
+}
+
+// postject's ELF writer (LIEF) prints one harmless "Can't find string offset
+// for section name '.note...'" line per note section of Node: drop those.
+const quiet = /^warning: Can't find string offset for section name '\.note/;
+const { log: origLog, warn: origWarn } = console;
+console.log = (...a) => (quiet.test(String(a[0])) ? undefined : origLog(...a));
+console.warn = (...a) => (quiet.test(String(a[0])) ? undefined : origWarn(...a));
+try {
+  await inject(BINARY, 'NODE_SEA_BLOB', readFileSync(BLOB), { sentinelFuse: SEA_FUSE });
+} catch (e) {
+  fail('postject could not inject the SEA blob', e);
+} finally {
+  console.log = origLog;
+  console.warn = origWarn;
+}
+chmodSync(BINARY, 0o755);
+
+// 4. The result must run on its own and know it is the bundled build.
+const out = run(BINARY, ['version'], 'running the built binary');
+if (!out.includes('single executable') || !out.includes(buildInfo.commit)) {
+  fail(`dist/sigward version does not report a bundled build:\n${out}`);
+}
+
+const size = statSync(BINARY).size;
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+step(
+  `dist/sigward: ${mb(size)} (${stripped ? `stripped; unstripped Node is ${mb(unstrippedSize)}` : 'not stripped'}), built in ${seconds} s`,
+);
