@@ -16,6 +16,7 @@ import {
   type VerifiedSignature,
 } from '../trust/index.ts';
 import { ANNOTATION } from './annotations.ts';
+import { getRekorBody, getRekorBodyFacts, verifyRekorBodyBinding, sha256Of } from '../trust/rekor.ts';
 import { parsePublicKey, verifySignatureBytes, type HashAlgorithm, type PublicKeyInfo } from './keys.ts';
 import type { LayerCheck, LayerInput, SignerInfo } from './verify.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
@@ -108,13 +109,20 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
     // pick the key that made this signature (a policy may list several)
     const key = a.keys.find((k) => verifySignatureBytes(k.key, data, sig, hash));
     if (!key) throw new SigwardError('SIGNATURE_INVALID', 'invalid signature');
-    if (hash !== 'sha256') {
-      // @sigstore/verify checks SHA-256 signatures only: the signature was checked above
+    if (hash !== 'sha256' || key.type === 'ed25519') {
+      // @sigstore/verify checks SHA-256 pre-hashed signatures only; the signature
+      // was checked above, the transparency log entry is checked here
       if (a.ignoreTlog) return { kind: 'key', keyId: key.id };
       const bundle = layer.annotations[ANNOTATION.bundle];
       if (!bundle) throw new SigwardError('TLOG_MISSING', 'signature not found in transparency log');
       const set = parseRekorBundle(bundle);
       verifyRekorSET(set, trust.material.tlogs);
+      const dsse = layer.mediaType === MEDIA_TYPES.dsseEnvelope;
+      verifyRekorBodyBinding(getRekorBodyFacts(getRekorBody(set).body), {
+        signature: Buffer.from(sig),
+        key: key.key,
+        ...(dsse ? { payloadSHA256: sha256Of(toEnvelope(layer.blob).payload), envelopeSHA256: sha256Of(layer.blob) } : { dataSHA256: sha256Of(layer.blob) }),
+      });
       return { kind: 'key', keyId: key.id, tlog: { logIndex: String(set.Payload.logIndex), integratedTime: new Date(set.Payload.integratedTime * 1000).toISOString() } };
     }
     const v = verifyLegacySignature({ ...legacyInput(layer), trust, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
