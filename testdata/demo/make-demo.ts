@@ -19,7 +19,7 @@ import { encryptCosignPrivateKey, decryptCosignPrivateKey, publicKeyPem } from '
 const here = dirname(fileURLToPath(import.meta.url));
 const layoutDir = join(here, 'layout');
 rmSync(layoutDir, { recursive: true, force: true });
-const store = new LayoutStore(layoutDir);
+const store = new LayoutStore();
 const repo: RepositoryRef = { transport: 'oci-layout', registry: layoutDir, repository: '' };
 
 async function makeImage(name: string): Promise<string> {
