@@ -40,16 +40,6 @@ export const serveCommand: SigwardCommand = {
   handler: notImplemented('serve'),
 };
 
-export const policyCommand: SigwardCommand = {
-  command: 'policy <action> [paths..]',
-  describe: 'policy tools: lint',
-  builder: (y) =>
-    y
-      .positional('action', { choices: ['lint'] as const, describe: 'what to do' })
-      .positional('paths', { type: 'string', array: true, describe: 'policy files or directories' }),
-  handler: notImplemented('policy'),
-};
-
 export const exportCommand: SigwardCommand = {
   command: 'export <format>',
   describe: 'export policies to other formats (containers-policy for CRI-O/Podman)',
