@@ -17,17 +17,6 @@ export const verifyAttestationCommand: SigwardCommand = {
   handler: notImplemented('verify-attestation'),
 };
 
-export const checkCommand: SigwardCommand = {
-  command: 'check',
-  describe: 'check many images or Kubernetes manifests against policies (for scripts and CI)',
-  builder: (y) =>
-    y
-      .option('policy', { type: 'array', string: true, describe: 'policy file or directory' })
-      .option('image', { type: 'array', string: true, describe: 'image reference (repeatable)' })
-      .option('resource', { type: 'array', string: true, describe: 'manifest file or directory' }),
-  handler: notImplemented('check'),
-};
-
 export const serveCommand: SigwardCommand = {
   command: 'serve',
   describe: 'run the Kubernetes admission webhook (mutate and validate)',

@@ -74,3 +74,40 @@ export async function signImage(o: SignImageOptions): Promise<{ payload: Uint8Ar
   });
   return { payload, signatureB64 };
 }
+
+export interface AttestOptions {
+  store: OciStore;
+  repository: RepositoryRef;
+  digest: string;
+  key: TestKey | KeyObject;
+  predicateType: string;
+  predicate: unknown;
+  statementType?: string;
+  /** override the statement subject digest (attack tests) */
+  subjectDigest?: string;
+  payloadType?: string;
+}
+
+/** Makes a DSSE-signed in-toto statement as `cosign attest --key` does and appends it under `sha256-<hex>.att`. */
+export async function attestImage(o: AttestOptions): Promise<Uint8Array> {
+  const subjectHex = (o.subjectDigest ?? o.digest).replace(/^sha256:/, '');
+  const statement = {
+    _type: o.statementType ?? 'https://in-toto.io/Statement/v0.1',
+    predicateType: o.predicateType,
+    subject: [{ name: `${o.repository.registry}/${o.repository.repository}`, digest: { sha256: subjectHex } }],
+    predicate: o.predicate,
+  };
+  const payload = Buffer.from(JSON.stringify(statement));
+  const payloadType = o.payloadType ?? 'application/vnd.in-toto+json';
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `), payload]);
+  const envelope = Buffer.from(JSON.stringify({ payloadType, payload: payload.toString('base64'), signatures: [{ keyid: '', sig: signBytes(o.key, pae).toString('base64') }] }));
+  await attachLayer({
+    store: o.store,
+    repository: o.repository,
+    digest: o.digest,
+    suffix: 'att',
+    payload: envelope,
+    annotations: { [ANNOTATION.signature]: '', [ANNOTATION.predicateType]: o.predicateType },
+  });
+  return envelope;
+}

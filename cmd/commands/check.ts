@@ -1,0 +1,183 @@
+// `sigward check`: policies against images or Kubernetes manifests, like
+// `kyverno apply`, for scripts and CI. Each distinct digest is verified once
+// per run, whatever the number of resources that use it.
+
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { SigwardError, toSigwardError, EXIT_CODES } from '../../lib/errors.ts';
+import { loadPolicyPaths } from '../../lib/policy/index.ts';
+import { createEngine, type Evaluation } from '../../lib/engine/index.ts';
+import { printJson, reportError } from '../output.ts';
+import type { Context } from '../cli.ts';
+import type { SigwardCommand } from './types.ts';
+import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
+import { addTrustOptions, trustFromArgs } from './verify.ts';
+
+export interface Manifest {
+  source: string;
+  object: Record<string, unknown>;
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function listFiles(path: string): string[] {
+  const st = statSync(path);
+  if (st.isFile()) return [path];
+  const out: string[] = [];
+  for (const name of readdirSync(path).sort()) {
+    const p = join(path, name);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p));
+    else if (/\.(ya?ml|json)$/i.test(name)) out.push(p);
+  }
+  return out;
+}
+
+/** Kubernetes objects from YAML/JSON text: multi-document, `List` kinds flattened. */
+export function parseManifests(text: string, source: string): Manifest[] {
+  const out: Manifest[] = [];
+  const add = (o: unknown, where: string) => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    const obj = o as Record<string, unknown>;
+    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+      obj.items.forEach((item, i) => add(item, `${where}#items[${i}]`));
+      return;
+    }
+    if (typeof obj.kind === 'string') out.push({ source: where, object: obj });
+  };
+  const docs = parseAllDocuments(text);
+  for (const [i, d] of (Array.isArray(docs) ? docs : [docs]).entries()) {
+    if (d.errors.length) throw new SigwardError('CONFIG_INVALID', `${source}: document ${i + 1}: ${d.errors[0]!.message}`);
+    add(d.toJS(), docs.length > 1 ? `${source}#${i + 1}` : source);
+  }
+  return out;
+}
+
+function loadManifests(paths: string[]): Manifest[] {
+  const out: Manifest[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push(...parseManifests(readStdin(), 'stdin'));
+      continue;
+    }
+    let files: string[];
+    try {
+      files = listFiles(p);
+    } catch (e) {
+      throw new SigwardError('CONFIG_INVALID', `cannot read resource ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+    for (const f of files) out.push(...parseManifests(readFileSync(f, 'utf8'), f));
+  }
+  return out;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+function exitCodeFor(evals: Evaluation[]): number {
+  const blocked = evals.filter((e) => !e.allowed);
+  if (!blocked.length) return 0;
+  const onlyErrors = blocked.every((e) => e.rules.every((r) => r.status !== 'fail' || r.action !== 'Enforce'));
+  return onlyErrors ? EXIT_CODES.undecided : EXIT_CODES.deny;
+}
+
+function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void {
+  const rows: string[][] = [['RESOURCE', 'IMAGE', 'POLICY/RULE', 'RESULT', 'REASON']];
+  evals.forEach((e, i) => {
+    const res = e.resource.kind === 'Image' ? '-' : `${e.resource.kind}/${e.resource.namespace ? e.resource.namespace + '/' : ''}${e.resource.name ?? ''}`;
+    for (const r of e.rules) {
+      const imgs = r.images.length ? r.images : [{ image: '-', status: r.status, message: r.message, action: r.action }];
+      for (const im of imgs) {
+        const result = im.status === 'fail' ? `fail (${im.action})` : im.status;
+        rows.push([res || sources[i]!, im.image, `${r.policy}/${r.rule}`, result, im.status === 'pass' || im.status === 'skip' ? '' : im.message]);
+      }
+    }
+    if (!e.rules.length) rows.push([res, '-', '-', 'no policy applies', '']);
+  });
+  const widths = rows[0]!.map((_, c) => Math.min(60, Math.max(...rows.map((r) => r[c]!.length))));
+  for (const r of rows) ctx.io.stdout(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd() + '\n');
+}
+
+export const checkCommand: SigwardCommand = {
+  command: 'check',
+  describe: 'check images or Kubernetes manifests against Kyverno/sigward policies (like kyverno apply), for scripts and CI',
+  builder: (y) =>
+    addTrustOptions(
+      addRegistryOptions(
+        y
+          .option('policy', { alias: 'p', type: 'array', string: true, demandOption: true, describe: 'policy file or directory (repeatable)' })
+          .option('image', { alias: 'i', type: 'array', string: true, describe: 'image reference (repeatable; "-" reads a list from stdin)' })
+          .option('resource', { alias: 'r', type: 'array', string: true, describe: 'manifest file or directory (repeatable; "-" reads YAML/JSON from stdin)' })
+          .option('concurrency', { type: 'number', default: 8, describe: 'resources evaluated at once' })
+          .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' }),
+      ),
+    ),
+  handler: async (args, ctx) => {
+    const format = args.output === 'json' ? 'json' : 'text';
+    try {
+      const { policies, warnings } = loadPolicyPaths(args.policy as string[]);
+      for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
+      if (!policies.length) throw new SigwardError('CONFIG_INVALID', 'no policy found in the given paths');
+      let images = (args.image as string[] | undefined) ?? [];
+      if (images.includes('-')) images = [...images.filter((i) => i !== '-'), ...readStdin().split(/\s+/).filter(Boolean)];
+      const manifests = loadManifests((args.resource as string[] | undefined) ?? []);
+      if (!images.length && !manifests.length) throw new SigwardError('CONFIG_INVALID', 'nothing to check: give --image or --resource');
+      const engine = createEngine({
+        policies,
+        stores: storeFactoryFromArgs(args, ctx),
+        trust: await trustFromArgs(args, ctx),
+        defaultRegistry: args['default-registry'] as string | undefined,
+        shareMemo: true,
+      });
+      const started = Date.now();
+      const imageEvals = images.length ? await engine.evaluateImages(images) : [];
+      const resourceEvals = await mapLimit(manifests, Number(args.concurrency) || 8, (m) => engine.evaluateResource(m.object, { operation: 'CREATE' }));
+      const evals = [...imageEvals, ...resourceEvals];
+      const sources = [...images, ...manifests.map((m) => m.source)];
+      const ms = Date.now() - started;
+      const summary = {
+        resources: manifests.length,
+        images: images.length,
+        allowed: evals.filter((e) => e.allowed).length,
+        blocked: evals.filter((e) => !e.allowed).length,
+        distinctDigests: engine.totals.digests.size,
+        signatureVerifications: engine.totals.signatureVerifications,
+        attestationVerifications: engine.totals.attestationVerifications,
+        ms,
+      };
+      if (format === 'json') {
+        printJson(ctx.io, {
+          schema: 'sigward.check/v1',
+          allowed: summary.blocked === 0,
+          summary,
+          results: evals.map((e, i) => ({ source: sources[i], ...e })),
+        });
+      } else {
+        printTable(ctx, evals, sources);
+        for (const e of evals) if (e.message) ctx.io.stdout(e.message.trim().replace(/^/gm, '  ') + '\n');
+        ctx.io.stdout(
+          `\n${summary.resources} resources, ${summary.images} images: ${summary.allowed} allowed, ${summary.blocked} blocked; ${summary.distinctDigests} distinct digests, ${summary.signatureVerifications + summary.attestationVerifications} verifications in ${ms} ms\n`,
+        );
+      }
+      return exitCodeFor(evals);
+    } catch (e) {
+      return reportError(ctx.io, format, toSigwardError(e), 'sigward.check/v1');
+    }
+  },
+};

@@ -1,0 +1,319 @@
+// Policies x resource -> per rule, per image results, digest patches and the
+// admission decision, following Kyverno's verifyImages semantics:
+//   - rules selected by match/exclude and preconditions (autogen applied);
+//   - images from the pod spec of every controller kind, or imageExtractors;
+//   - per image and verifyImages entry: imageReferences / skipImageReferences,
+//     tag -> digest once, attestors, attestations, mutateDigest, verifyDigest;
+//   - a request is blocked when a rule fails under Enforce, or errors
+//     (registry unreachable) under failurePolicy Fail.
+
+import { toSigwardError } from '../errors.ts';
+import { parseImageFromPodSpec, matchesAnyPattern, toKyvernoMatchString } from '../reference/index.ts';
+import type { ImageReference } from '../reference/types.ts';
+import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import { resolveDigest } from '../cosign/image.ts';
+import type { Trust } from '../trust/index.ts';
+import { compileKyvernoConditions } from '../conditions/kyverno.ts';
+import { expandAutogen } from '../policy/index.ts';
+import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import { getImages, type ExtractedImage } from '../admission/images.ts';
+import { digestPatch } from '../admission/patch.ts';
+import type { JsonPatchOp } from '../admission/types.ts';
+import {
+  formatBlockedMessage,
+  formatMissingDigestMessage,
+  formatSkipImageMessage,
+  formatVerifiedMessage,
+  formatVerifyFailedMessage,
+} from '../admission/messages.ts';
+import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
+import { verifyImageEntry, type VerifyContext } from './verify-image.ts';
+
+export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
+
+export interface ImageResult {
+  policy: string;
+  policyNamespace?: string;
+  rule: string;
+  /** the image as written in the resource */
+  image: string;
+  /** JSON pointer of the image field, when it comes from a resource */
+  jsonPointer?: string;
+  /** normalised `registry/path[:tag]` */
+  reference?: string;
+  digest?: string;
+  status: ResultStatus;
+  message: string;
+  code?: string;
+  action: FailureAction;
+  failurePolicy: FailurePolicy;
+  /** the digest patch for this image (mutateDigest) */
+  patch?: JsonPatchOp;
+  required: boolean;
+}
+
+export interface RuleResult {
+  policy: string;
+  policyNamespace?: string;
+  rule: string;
+  status: ResultStatus;
+  message: string;
+  action: FailureAction;
+  failurePolicy: FailurePolicy;
+  images: ImageResult[];
+}
+
+export interface EvaluationStats {
+  images: number;
+  distinctDigests: number;
+  signatureVerifications: number;
+  attestationVerifications: number;
+  ms: number;
+}
+
+export interface Evaluation {
+  resource: { kind: string; namespace?: string; name?: string };
+  rules: RuleResult[];
+  /** digest patches (RFC 6902), in image order */
+  patches: JsonPatchOp[];
+  allowed: boolean;
+  /** Kyverno-shaped denial when not allowed */
+  message?: string;
+  warnings: string[];
+  stats: EvaluationStats;
+}
+
+export interface EngineOptions {
+  policies: Policy[];
+  stores: (repo: RepositoryRef) => OciStore;
+  trust: Trust;
+  now?: () => Date;
+  /** Kyverno's `defaultRegistry` (docker.io) */
+  defaultRegistry?: string;
+  signal?: AbortSignal;
+  /** share verifications across every evaluation of this engine (CLI batch runs) */
+  shareMemo?: boolean;
+}
+
+export interface RequestInfo {
+  operation?: string;
+  namespace?: string;
+  userInfo?: { username?: string; groups?: string[] };
+  namespaceLabels?: Record<string, string>;
+}
+
+function actionFor(policy: KyvernoPolicy, entry: ImageVerification, namespace: string | undefined): FailureAction {
+  if (entry.failureAction) return entry.failureAction;
+  for (const o of policy.spec.validationFailureActionOverrides ?? []) {
+    if (namespace && o.namespaces.some((n) => n === namespace || (n.includes('*') && new RegExp('^' + n.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$').test(namespace)))) return o.action;
+  }
+  return policy.spec.validationFailureAction;
+}
+
+const STATUS_RANK: Record<ResultStatus, number> = { error: 3, fail: 2, pass: 1, skip: 0 };
+
+interface Engine {
+  evaluateResource(obj: unknown, req?: RequestInfo): Promise<Evaluation>;
+  evaluateImages(images: string[]): Promise<Evaluation[]>;
+  /** verification counters since the engine was created */
+  readonly totals: VerifyContext['stats'];
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const policies = opts.policies.map((p) => expandAutogen(p));
+  const now = opts.now ?? (() => new Date());
+  const trustCache = new Map<string, Trust>();
+  const totals: VerifyContext['stats'] = { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() };
+
+  const sharedMemo = new Map<string, Promise<unknown>>();
+  function newContext(): VerifyContext {
+    return { stores: opts.stores, trust: opts.trust, now, memo: opts.shareMemo ? sharedMemo : new Map(), trustCache, stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() }, signal: opts.signal };
+  }
+
+  async function resolve(ref: ImageReference, ctx: VerifyContext): Promise<string> {
+    const key = `resolve|${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`;
+    let p = ctx.memo.get(key) as Promise<string> | undefined;
+    if (!p) {
+      p = resolveDigest(ref, ctx.stores, ctx.signal);
+      ctx.memo.set(key, p);
+    }
+    return p;
+  }
+
+  async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext): Promise<ImageResult | undefined> {
+    const action = actionFor(policy, entry, ns);
+    const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
+    let ref: ImageReference;
+    try {
+      ref = parseImageFromPodSpec(img.image, { defaultRegistry: opts.defaultRegistry });
+    } catch (e) {
+      // an image no rule can parse cannot match an imageReferences pattern safely: fail closed when a wildcard-all pattern exists
+      if (entry.imageReferences.some((p) => p === '*')) return { ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, toSigwardError(e).message), code: 'REFERENCE_INVALID' };
+      return undefined;
+    }
+    if (!matchesAnyPattern(entry.imageReferences, ref)) return undefined;
+    const reference = toKyvernoMatchString(ref);
+    if (entry.skipImageReferences.length && matchesAnyPattern(entry.skipImageReferences, ref)) {
+      return { ...base, reference, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
+    }
+    if (entry.unsupported || entry.type === 'Notary') {
+      return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported ?? `${entry.type} signatures are not supported by sigward`), code: 'NOT_IMPLEMENTED' };
+    }
+    let digest: string;
+    try {
+      digest = await resolve(ref, ctx);
+    } catch (e) {
+      const err = toSigwardError(e);
+      const status: ResultStatus = err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail';
+      return { ...base, reference, status, message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
+    }
+    const outcome = await verifyImageEntry(ref, digest, entry, ctx, img.image);
+    if (!outcome.verified) {
+      const status: ResultStatus = outcome.undecided ? 'error' : 'fail';
+      return { ...base, reference, digest, status, message: formatVerifyFailedMessage(img.image, outcome.message ?? 'verification failed'), code: outcome.undecided?.code ?? outcome.code };
+    }
+    let patch: JsonPatchOp | undefined;
+    if (entry.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false) {
+      patch = digestPatch(img.image, img.jsonPointer, digest, { defaultRegistry: opts.defaultRegistry });
+    }
+    if (entry.verifyDigest && !ref.digest && !patch) {
+      return { ...base, reference, digest, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
+    }
+    return { ...base, reference, digest, status: 'pass', message: formatVerifiedMessage(img.image), patch };
+  }
+
+  function preconditionsHold(rule: KyvernoRule, obj: unknown, req: RequestInfo): boolean {
+    if (!rule.preconditions) return true;
+    const c = compileKyvernoConditions([rule.preconditions], { where: `rule ${rule.name} preconditions` });
+    const request = { object: obj, operation: req.operation ?? 'CREATE', namespace: req.namespace, userInfo: req.userInfo ?? {} };
+    return c.evaluate({ request }, { now: now() }).passed;
+  }
+
+  function toRuleResult(policy: KyvernoPolicy, rule: KyvernoRule, images: ImageResult[]): RuleResult {
+    const worst = images.reduce<ResultStatus>((w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w), images.length ? 'skip' : 'pass');
+    const failing = images.filter((r) => r.status === worst && (worst === 'fail' || worst === 'error'));
+    const action: FailureAction = failing.some((r) => r.action === 'Enforce') ? 'Enforce' : images[0]?.action ?? policy.spec.validationFailureAction;
+    const message = failing.length ? [...new Set(failing.map((r) => r.message))].join('; ') : images.map((r) => r.message).join('; ');
+    return { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: worst, message, action, failurePolicy: policy.spec.failurePolicy, images };
+  }
+
+  function decide(resource: Evaluation['resource'], rules: RuleResult[], ctx: VerifyContext, started: number, imageCount: number): Evaluation {
+    const anyFail = rules.some((r) => r.failurePolicy === 'Fail');
+    const blocking = rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && anyFail));
+    const warnings: string[] = [];
+    for (const r of rules) {
+      if (blocking.includes(r)) continue;
+      if (r.status === 'fail') warnings.push(`policy ${r.policy}.${r.rule}: ${r.message}`);
+      if (r.status === 'error') warnings.push(`policy ${r.policy}.${r.rule} (failurePolicy Ignore): ${r.message}`);
+    }
+    const patches = rules.flatMap((r) => r.images.map((i) => i.patch).filter((p): p is JsonPatchOp => !!p));
+    const seen = new Set<string>();
+    const uniquePatches = patches.filter((p) => (seen.has(p.path) ? false : (seen.add(p.path), true)));
+    for (const d of ctx.stats.digests) totals.digests.add(d);
+    totals.signatureVerifications += ctx.stats.signatureVerifications;
+    totals.attestationVerifications += ctx.stats.attestationVerifications;
+    return {
+      resource,
+      rules,
+      patches: uniquePatches,
+      allowed: blocking.length === 0,
+      ...(blocking.length ? { message: formatBlockedMessage(resource, blocking.map((r) => ({ policy: r.policy, rule: r.rule, message: r.message, status: r.status }))) } : {}),
+      warnings,
+      stats: {
+        images: imageCount,
+        distinctDigests: ctx.stats.digests.size,
+        signatureVerifications: ctx.stats.signatureVerifications,
+        attestationVerifications: ctx.stats.attestationVerifications,
+        ms: Date.now() - started,
+      },
+    };
+  }
+
+  /** Policies this engine cannot evaluate yet must not let images through silently. */
+  function unsupportedPolicyResults(info: ResourceInfo | undefined, images: string[]): RuleResult[] {
+    const out: RuleResult[] = [];
+    for (const p of policies) {
+      if (p.format === 'kyverno') continue;
+      const failurePolicy = p.spec.failurePolicy;
+      const action: FailureAction = p.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
+      const message = `${p.kind} ${p.metadata.name}: evaluation of this policy kind is not supported yet`;
+      if (!images.length && info) continue;
+      out.push({ policy: p.metadata.name, rule: p.kind, status: 'error', message, action, failurePolicy, images: [] });
+    }
+    return out;
+  }
+
+  return {
+    totals,
+    async evaluateResource(obj: unknown, req: RequestInfo = {}): Promise<Evaluation> {
+      const started = Date.now();
+      const ctx = newContext();
+      const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
+      const rules: RuleResult[] = [];
+      let imageCount = 0;
+      for (const p of policies) {
+        if (p.format !== 'kyverno') continue;
+        const policy = p as KyvernoPolicy;
+        if (policy.kind === 'Policy' && policy.metadata.namespace && policy.metadata.namespace !== info.namespace) continue;
+        for (const rule of policy.spec.rules) {
+          if (!rule.verifyImages.length) continue;
+          if (!ruleSelects(rule.match, rule.exclude, info)) continue;
+          if (!preconditionsHold(rule, obj, req)) continue;
+          let extracted: ExtractedImage[];
+          try {
+            extracted = getImages(obj, { kind: info.kind, imageExtractors: rule.imageExtractors as never, defaultRegistry: opts.defaultRegistry });
+          } catch (e) {
+            rules.push({ policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'error', message: toSigwardError(e).message, action: policy.spec.validationFailureAction, failurePolicy: policy.spec.failurePolicy, images: [] });
+            continue;
+          }
+          imageCount = Math.max(imageCount, extracted.length);
+          const results: ImageResult[] = [];
+          for (const entry of rule.verifyImages) {
+            const perImage = await Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx)));
+            for (const r of perImage) if (r) results.push(r);
+          }
+          if (results.length) rules.push(toRuleResult(policy, rule, results));
+        }
+      }
+      const imgs = getImagesSafe(obj, info.kind);
+      rules.push(...unsupportedPolicyResults(info, imgs));
+      return decide({ kind: info.kind, namespace: info.namespace, name: info.name }, rules, ctx, started, imageCount);
+    },
+
+    async evaluateImages(images: string[]): Promise<Evaluation[]> {
+      const ctx = newContext();
+      const out: Evaluation[] = [];
+      await Promise.all(
+        images.map(async (image, idx) => {
+          const started = Date.now();
+          const rules: RuleResult[] = [];
+          for (const p of policies) {
+            if (p.format !== 'kyverno') continue;
+            const policy = p as KyvernoPolicy;
+            for (const rule of policy.spec.rules) {
+              if (rule.autogen) continue; // autogen copies would verify the same image twice
+              const results: ImageResult[] = [];
+              for (const entry of rule.verifyImages) {
+                const r = await evaluateEntry(policy, rule, entry, { image }, undefined, ctx);
+                if (r) results.push(r);
+              }
+              if (results.length) rules.push(toRuleResult(policy, rule, results));
+            }
+          }
+          rules.push(...unsupportedPolicyResults(undefined, [image]));
+          out[idx] = decide({ kind: 'Image', name: image }, rules, ctx, started, 1);
+        }),
+      );
+      return out;
+    },
+  };
+}
+
+function getImagesSafe(obj: unknown, kind: string): string[] {
+  try {
+    return getImages(obj, { kind }).map((i) => i.image);
+  } catch {
+    return [];
+  }
+}
+

@@ -1,0 +1,238 @@
+// One image against one Kyverno `verifyImages` entry:
+//   every attestor set must pass (AND); within a set, entries are tried in
+//   order until `count` of them verified (count unset = all);
+//   every attestation entry must pass: per attestor set, `count` entries whose
+//   attestations of the type verify AND whose every statement passes the
+//   conditions; then `validate.deny` over the named predicates.
+// Verifications are memoised per evaluation by (digest, attestor, repository,
+// annotations), so an image used by many containers or rules is verified once.
+
+import { SigwardError, toSigwardError } from '../errors.ts';
+import type { ImageReference } from '../reference/types.ts';
+import { imageVariable } from '../reference/index.ts';
+import { signatureRepository } from '../oci/index.ts';
+import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import { verifyImage, toRepositoryRef, type ImageVerification } from '../cosign/image.ts';
+import { verifyImageAttestations, type ImageAttestations } from '../attest/verify.ts';
+import { toPredicateType } from '../attest/predicates.ts';
+import { compileKyvernoConditions, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
+import type { Trust } from '../trust/index.ts';
+import type { Attestation, AttestorSet, ImageVerification as VerifyImagesEntry } from '../policy/types.ts';
+import { prepareAttestor, anyIdentityAttestor, type PreparedAttestor } from './attestors.ts';
+import {
+  formatAttestationChecksFailedMessage,
+  formatAttestationCountMessage,
+  formatAttestationsNotFoundMessage,
+  formatValidateDenyMessage,
+} from '../admission/messages.ts';
+
+export interface VerifyContext {
+  stores: (repo: RepositoryRef) => OciStore;
+  trust: Trust;
+  now: () => Date;
+  /** per-evaluation memo of verifications */
+  memo: Map<string, Promise<unknown>>;
+  trustCache: Map<string, Trust>;
+  /** counts verifications actually performed (memo misses) */
+  stats: { signatureVerifications: number; attestationVerifications: number; digests: Set<string> };
+  signal?: AbortSignal;
+}
+
+export interface EntryOutcome {
+  /** verified signatures / attestations that satisfied the policy */
+  verified: boolean;
+  /** Kyverno-style failure detail (`.attestors[0].entries[0].keys: signature not found`) */
+  message?: string;
+  /** the most telling error code */
+  code?: string;
+  /** an error that means "could not decide" (registry unreachable) */
+  undecided?: SigwardError;
+}
+
+function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): Promise<T> {
+  let p = ctx.memo.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = fn();
+    ctx.memo.set(key, p);
+  }
+  return p;
+}
+
+/** Errors a registry or network produced: Kyverno counts only these as rule errors. */
+function isUndecided(e: SigwardError): boolean {
+  return e.code === 'REGISTRY_UNREACHABLE';
+}
+
+function repoFor(ref: ImageReference, entryRepo: string | undefined, ruleRepo: string | undefined): RepositoryRef {
+  const o = entryRepo || ruleRepo;
+  return o ? signatureRepository(toRepositoryRef(ref), o) : toRepositoryRef(ref);
+}
+
+async function verifySignaturesWith(ref: ImageReference, digest: string, a: PreparedAttestor, ruleRepo: string | undefined, ctx: VerifyContext): Promise<ImageVerification> {
+  const repo = repoFor(ref, a.repository, ruleRepo);
+  const key = `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
+  return memo(ctx, key, () => {
+    ctx.stats.signatureVerifications++;
+    ctx.stats.digests.add(digest);
+    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+  });
+}
+
+async function verifyAttestationsWith(ref: ImageReference, digest: string, a: PreparedAttestor, type: string, ruleRepo: string | undefined, ctx: VerifyContext): Promise<ImageAttestations> {
+  const repo = repoFor(ref, a.repository, ruleRepo);
+  const key = `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
+  return memo(ctx, key, () => {
+    ctx.stats.attestationVerifications++;
+    ctx.stats.digests.add(digest);
+    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, predicateType: type, signal: ctx.signal });
+  });
+}
+
+interface SetOutcome {
+  ok: boolean;
+  verified: number;
+  required: number;
+  errors: string[];
+  codes: string[];
+  undecided?: SigwardError;
+}
+
+async function verifyAttestorSet(ref: ImageReference, digest: string, set: AttestorSet, label: string, ruleRepo: string | undefined, ctx: VerifyContext): Promise<SetOutcome> {
+  const required = set.requiredCount || set.entries.length;
+  const out: SetOutcome = { ok: false, verified: 0, required, errors: [], codes: [] };
+  for (const [j, entry] of set.entries.entries()) {
+    const entryLabel = `${label}.entries[${j}]`;
+    try {
+      if (entry.kind === 'attestor' && entry.attestor) {
+        const nested = await verifyAttestorSet(ref, digest, entry.attestor, `${entryLabel}.attestor`, entry.repository ?? ruleRepo, ctx);
+        if (nested.undecided) out.undecided ??= nested.undecided;
+        if (!nested.ok) {
+          out.errors.push(...nested.errors);
+          out.codes.push(...nested.codes);
+          continue;
+        }
+      } else {
+        const prepared = prepareAttestor(entry, `${entryLabel}.${entry.kind}`, ctx.trust, ctx.trustCache);
+        await verifySignaturesWith(ref, digest, prepared, ruleRepo, ctx);
+      }
+      out.verified++;
+      if (out.verified >= required) {
+        out.ok = true;
+        return out;
+      }
+    } catch (e) {
+      const err = toSigwardError(e);
+      if (isUndecided(err) || err.outcome === 'undecided' && err.code !== 'REGISTRY_ERROR' && err.code !== 'REGISTRY_UNAUTHORIZED' && err.code !== 'REGISTRY_RATE_LIMITED') out.undecided ??= err;
+      out.errors.push(`${entryLabel}${entry.kind === 'attestor' ? '' : '.' + entry.kind}: ${err.message}`);
+      out.codes.push(err.code);
+    }
+  }
+  return out;
+}
+
+const compiledConditions = new WeakMap<object, CompiledKyvernoConditions>();
+function conditionsOf(att: Attestation, where: string): CompiledKyvernoConditions {
+  let c = compiledConditions.get(att);
+  if (!c) {
+    c = compileKyvernoConditions(att.conditions, { where });
+    compiledConditions.set(att, c);
+  }
+  return c;
+}
+
+async function verifyAttestation(
+  ref: ImageReference,
+  digest: string,
+  att: Attestation,
+  i: number,
+  entry: VerifyImagesEntry,
+  ctx: VerifyContext,
+  imageText: string,
+  predicates: Record<string, unknown>,
+): Promise<EntryOutcome> {
+  const type = toPredicateType(att.type);
+  // An attestation without attestors: Kyverno >= 1.10 checks it with an empty
+  // (any identity) keyless entry, older Kyverno with the entry's attestors.
+  // The older reading is stricter and is what the policies in Kyverno's own
+  // guides expect (code review signed with the key the entry names).
+  const sets = att.attestors.length ? att.attestors : entry.attestors.some((x) => x.entries.some((e) => e.kind !== 'attestor')) ? entry.attestors : [undefined];
+  for (const [s, set] of sets.entries()) {
+    const entries = set ? set.entries : [];
+    const required = set ? set.requiredCount || entries.length : 1;
+    let verified = 0;
+    const errors: string[] = [];
+    let undecided: SigwardError | undefined;
+    const candidates: (PreparedAttestor | string)[] = set
+      ? entries.map((e, k) => {
+          try {
+            if (e.kind === 'attestor') return `.attestations[${i}].attestors[${s}].entries[${k}]: nested attestors are not supported for attestations`;
+            return prepareAttestor(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx.trust, ctx.trustCache);
+          } catch (err) {
+            return `.attestations[${i}].attestors[${s}].entries[${k}]: ${toSigwardError(err).message}`;
+          }
+        })
+      : [anyIdentityAttestor(`.attestations[${i}].attestors[0].entries[0]`, ctx.trust)];
+    for (const c of candidates) {
+      if (typeof c === 'string') {
+        errors.push(c);
+        continue;
+      }
+      try {
+        const found = await verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx);
+        // every statement of the type must pass the conditions
+        const conds = conditionsOf(att, `.attestations[${i}]`);
+        let failed: string | undefined;
+        for (const v of found.verified) {
+          const vars = { image: imageVariable(ref), ...(att.name ? {} : {}) };
+          const r = conds.evaluate({ ...(v.statement.predicate as Record<string, unknown>), ...vars }, { now: ctx.now() });
+          if (!r.passed) {
+            failed = formatAttestationChecksFailedMessage(imageText, type, r.failures.join('; '));
+            break;
+          }
+        }
+        if (failed) {
+          errors.push(`${c.label}: ${failed}`);
+          continue;
+        }
+        if (att.name && found.verified[0] && !(att.name in predicates)) predicates[att.name] = found.verified[0].statement.predicate;
+        verified++;
+        if (verified >= required) break;
+      } catch (e) {
+        const err = toSigwardError(e);
+        if (isUndecided(err)) undecided ??= err;
+        const msg = err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected ? formatAttestationsNotFoundMessage(type) : err.message;
+        errors.push(`${c.label}: ${msg}`);
+      }
+    }
+    if (verified < required) {
+      return { verified: false, message: formatAttestationCountMessage(verified, required, errors.join('; ')), code: 'ATTESTATION_INVALID', undecided };
+    }
+  }
+  return { verified: true };
+}
+
+/**
+ * Verifies one image (already resolved to `digest`) against one verifyImages
+ * entry. Never throws for verification failures: they are in the outcome.
+ */
+export async function verifyImageEntry(ref: ImageReference, digest: string, entry: VerifyImagesEntry, ctx: VerifyContext, imageText: string): Promise<EntryOutcome> {
+  for (const [i, set] of entry.attestors.entries()) {
+    const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx);
+    if (!r.ok) {
+      const detail = r.errors.length ? r.errors.join('; ') : `.attestors[${i}]: verifiedCount ${r.verified} < requiredCount ${r.required}`;
+      const code = r.codes.find((c) => c !== 'SIGNATURE_NOT_FOUND') ?? r.codes[0];
+      return { verified: false, message: detail, code, undecided: r.undecided };
+    }
+  }
+  const predicates: Record<string, unknown> = {};
+  for (const [i, att] of entry.attestations.entries()) {
+    const r = await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates);
+    if (!r.verified) return r;
+  }
+  if (entry.validate?.deny?.conditions) {
+    const deny = compileKyvernoConditions([entry.validate.deny.conditions], { where: 'validate.deny' });
+    const r = deny.evaluate({ ...predicates, image: imageVariable(ref) }, { now: ctx.now() });
+    if (r.passed) return { verified: false, message: formatValidateDenyMessage(entry.validate.message ?? 'denied'), code: 'CONDITION_FAILED' };
+  }
+  return { verified: true };
+}
