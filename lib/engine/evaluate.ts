@@ -27,7 +27,7 @@ import {
   formatVerifyFailedMessage,
 } from '../admission/messages.ts';
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
-import { verifyImageEntry, type VerifyContext } from './verify-image.ts';
+import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -93,6 +93,8 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** share verifications across every evaluation of this engine (CLI batch runs) */
   shareMemo?: boolean;
+  /** cache of verification results across evaluations (webhook; entries with useCache: false bypass it) */
+  cache?: ResultCache;
 }
 
 export interface RequestInfo {
@@ -127,17 +129,12 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const sharedMemo = new Map<string, Promise<unknown>>();
   function newContext(): VerifyContext {
-    return { stores: opts.stores, trust: opts.trust, now, memo: opts.shareMemo ? sharedMemo : new Map(), trustCache, stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() }, signal: opts.signal };
+    return { stores: opts.stores, trust: opts.trust, now, memo: opts.shareMemo ? sharedMemo : new Map(), cache: opts.cache, trustCache, stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() }, signal: opts.signal };
   }
 
   async function resolve(ref: ImageReference, ctx: VerifyContext): Promise<string> {
-    const key = `resolve|${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`;
-    let p = ctx.memo.get(key) as Promise<string> | undefined;
-    if (!p) {
-      p = resolveDigest(ref, ctx.stores, ctx.signal);
-      ctx.memo.set(key, p);
-    }
-    return p;
+    const key = `resolve|${ref.transport}:${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`;
+    return memo(ctx, key, () => resolveDigest(ref, ctx.stores, ctx.signal));
   }
 
   async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext): Promise<ImageResult | undefined> {
@@ -167,7 +164,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const status: ResultStatus = err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail';
       return { ...base, reference, status, message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
     }
-    const outcome = await verifyImageEntry(ref, digest, entry, ctx, img.image);
+    const outcome = await verifyImageEntry(ref, digest, entry, entry.useCache ? ctx : { ...ctx, cache: undefined }, img.image);
     if (!outcome.verified) {
       const status: ResultStatus = outcome.undecided ? 'error' : 'fail';
       return { ...base, reference, digest, status, message: formatVerifyFailedMessage(img.image, outcome.message ?? 'verification failed'), code: outcome.undecided?.code ?? outcome.code };

@@ -26,12 +26,25 @@ import {
   formatValidateDenyMessage,
 } from '../admission/messages.ts';
 
+/**
+ * A cache that outlives one evaluation (the webhook's): keys are the memo
+ * keys below (`sig|digest|repo|attestor|annotations`, `att|...`,
+ * `resolve|ref`); only settled successes should be kept, with a TTL.
+ */
+export interface ResultCache {
+  get(key: string): Promise<unknown> | undefined;
+  /** offered every new computation; implementations keep it once it resolves */
+  offer(key: string, value: Promise<unknown>): void;
+}
+
 export interface VerifyContext {
   stores: (repo: RepositoryRef) => OciStore;
   trust: Trust;
   now: () => Date;
   /** per-evaluation memo of verifications */
   memo: Map<string, Promise<unknown>>;
+  /** optional cache across evaluations (useCache) */
+  cache?: ResultCache;
   trustCache: Map<string, Trust>;
   /** counts verifications actually performed (memo misses) */
   stats: { signatureVerifications: number; attestationVerifications: number; digests: Set<string> };
@@ -49,10 +62,14 @@ export interface EntryOutcome {
   undecided?: SigwardError;
 }
 
-function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): Promise<T> {
+export function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): Promise<T> {
   let p = ctx.memo.get(key) as Promise<T> | undefined;
   if (!p) {
-    p = fn();
+    p = ctx.cache?.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      ctx.cache?.offer(key, p);
+    }
     ctx.memo.set(key, p);
   }
   return p;
