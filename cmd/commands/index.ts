@@ -4,7 +4,8 @@ import { verifyCommand } from './verify.ts';
 import { verifyBundleCommand } from './verify-bundle.ts';
 import { trustCommand } from './trust.ts';
 import { containerdVerifyCommand } from './containerd-verify.ts';
-import { verifyAttestationCommand, serveCommand, exportCommand } from './stubs.ts';
+import { serveCommand, exportCommand } from './stubs.ts';
+import { verifyAttestationCommand } from './verify-attestation.ts';
 import { checkCommand } from './check.ts';
 import { policyCommand } from './policy.ts';
 

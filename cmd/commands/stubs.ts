@@ -2,21 +2,6 @@
 // exit 2 "not implemented yet" until the issue lands.
 import { notImplemented, type SigwardCommand } from './types.ts';
 
-export const verifyAttestationCommand: SigwardCommand = {
-  command: 'verify-attestation <image>',
-  describe: 'verify signed in-toto attestations of an image and check their predicates',
-  builder: (y) =>
-    y
-      .positional('image', { type: 'string', describe: 'image reference' })
-      .option('type', { type: 'string', describe: 'predicate type (cosign shortcut or URI)' })
-      .option('key', { type: 'string' })
-      .option('policy', { type: 'string', describe: 'CEL policy file' })
-      .option('rule', { type: 'string', describe: 'built-in rule name' })
-      .option('param', { type: 'array', string: true, describe: 'rule parameter k=v' })
-      .option('condition', { type: 'string', describe: 'CEL condition' }),
-  handler: notImplemented('verify-attestation'),
-};
-
 export const serveCommand: SigwardCommand = {
   command: 'serve',
   describe: 'run the Kubernetes admission webhook (mutate and validate)',
