@@ -69,6 +69,17 @@ t.test('attestations in the real registry', async (t) => {
   t.equal(tlog.code, 1, 'without --insecure-ignore-tlog an attestation not in Rekor is denied');
   t.match(tlog.stdout, /transparency log/);
 
+  const rule = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'scanners=fakescanner.example.com*']);
+  t.equal(rule.code, 0, 'built-in rule vuln-scan passes for an allowed scanner');
+  const ruleNo = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'scanners=pkg:github/aquasecurity/trivy']);
+  t.equal(ruleNo.code, 1, 'built-in rule vuln-scan denies another scanner');
+  const old = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'maxAge=168h']);
+  t.equal(old.code, 1, 'built-in rule vuln-scan denies a scan older than maxAge');
+  const unknown = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'nope=1']);
+  t.equal(unknown.code, 2, 'an unknown rule parameter is a usage error');
+  const mismatch = await runSigward([...base, '--type', 'cyclonedx', '--rule', 'vuln-scan']);
+  t.equal(mismatch.code, 2, 'a rule for another predicate type is a usage error');
+
   const bad = await runSigward([...base, '--type', 'vuln', '--condition', 'predicate.scanner.uri.startsWith(']);
   t.equal(bad.code, 2, 'a CEL syntax error is a usage error, reported before anything is verified');
 });
