@@ -9,10 +9,11 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { withRegistry, pushImage } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { makeKey, signImage, attestImage } from '../helpers/cosign.ts';
-import { SHARED } from '../helpers/fixtures.ts';
+import { ROOT, SHARED } from '../helpers/fixtures.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-att-'));
 const vuln = JSON.parse(readFileSync(join(SHARED, 'predicates/vuln-predicate.json'), 'utf8'));
+const trivy = JSON.parse(readFileSync(join(ROOT, 'testdata/rules/vuln-trivy-clean.json'), 'utf8'));
 const slsa02 = JSON.parse(readFileSync(join(SHARED, 'intoto-examples/resource_descriptor-1.json'), 'utf8'));
 
 t.test('attestations in the real registry', async (t) => {
@@ -25,6 +26,8 @@ t.test('attestations in the real registry', async (t) => {
   writeFileSync(pub, key.publicPem);
   const repo = reg.ref('att/app');
   const digest = await pushImage(store, repo, { tag: 'v1' });
+  const scanned = await pushImage(store, repo, { tag: 'scanned' });
+  await attestImage({ store, repository: repo, digest: scanned, key, predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', predicate: trivy });
   const foreign = await pushImage(store, repo, { tag: 'foreign' });
   await signImage({ store, repository: repo, digest, key });
   await attestImage({ store, repository: repo, digest, key, predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', predicate: vuln });
@@ -69,12 +72,15 @@ t.test('attestations in the real registry', async (t) => {
   t.equal(tlog.code, 1, 'without --insecure-ignore-tlog an attestation not in Rekor is denied');
   t.match(tlog.stdout, /transparency log/);
 
-  const rule = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'scanners=fakescanner.example.com*']);
-  t.equal(rule.code, 0, 'built-in rule vuln-scan passes for an allowed scanner');
-  const ruleNo = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'scanners=pkg:github/aquasecurity/trivy']);
+  const scan = ['verify-attestation', `${reg.host}/att/app:scanned`, '--key', pub, '--insecure-ignore-tlog', '--type', 'vuln', '--rule', 'vuln-scan'];
+  const rule = await runSigward([...scan, '--param', 'scanners=pkg:github/aquasecurity/trivy', '--param', 'maxSeverity=LOW']);
+  t.equal(rule.code, 0, 'built-in rule vuln-scan passes a clean Trivy scan from an allowed scanner');
+  const ruleNo = await runSigward([...scan, '--param', 'scanners=pkg:github/anchore/grype']);
   t.equal(ruleNo.code, 1, 'built-in rule vuln-scan denies another scanner');
-  const old = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'maxAge=168h']);
+  const old = await runSigward([...scan, '--param', 'maxAge=168h']);
   t.equal(old.code, 1, 'built-in rule vuln-scan denies a scan older than maxAge');
+  const empty = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan']);
+  t.equal(empty.code, 1, 'built-in rule vuln-scan denies a scan whose result it cannot read');
   const unknown = await runSigward([...base, '--type', 'vuln', '--rule', 'vuln-scan', '--param', 'nope=1']);
   t.equal(unknown.code, 2, 'an unknown rule parameter is a usage error');
   const mismatch = await runSigward([...base, '--type', 'cyclonedx', '--rule', 'vuln-scan']);
