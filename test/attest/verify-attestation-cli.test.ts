@@ -73,8 +73,11 @@ t.test('attestations in the real registry', async (t) => {
   t.match(tlog.stdout, /transparency log/);
 
   const scan = ['verify-attestation', `${reg.host}/att/app:scanned`, '--key', pub, '--insecure-ignore-tlog', '--type', 'vuln', '--rule', 'vuln-scan'];
-  const rule = await runSigward([...scan, '--param', 'scanners=pkg:github/aquasecurity/trivy', '--param', 'maxSeverity=LOW']);
-  t.equal(rule.code, 0, 'built-in rule vuln-scan passes a clean Trivy scan from an allowed scanner');
+  const rule = await runSigward([...scan, '--param', 'scanners=pkg:github/aquasecurity/trivy', '--param', 'maxSeverity=MEDIUM']);
+  t.equal(rule.code, 0, 'built-in rule vuln-scan passes a Trivy scan with nothing above MEDIUM');
+  const strict = await runSigward([...scan, '--param', 'maxSeverity=LOW']);
+  t.equal(strict.code, 1, 'built-in rule vuln-scan denies a MEDIUM finding with maxSeverity=LOW');
+  t.match(strict.stdout, /CVE-2023-6129 MEDIUM/);
   const ruleNo = await runSigward([...scan, '--param', 'scanners=pkg:github/anchore/grype']);
   t.equal(ruleNo.code, 1, 'built-in rule vuln-scan denies another scanner');
   const old = await runSigward([...scan, '--param', 'maxAge=168h']);
