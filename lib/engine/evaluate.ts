@@ -28,6 +28,8 @@ import {
 } from '../admission/messages.ts';
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
+import { evaluateNativeImage } from './native.ts';
+import type { ImageValidatingPolicy } from '../policy/types.ts';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -226,16 +228,25 @@ export function createEngine(opts: EngineOptions): Engine {
     };
   }
 
-  /** Policies this engine cannot evaluate yet must not let images through silently. */
-  function unsupportedPolicyResults(info: ResourceInfo | undefined, images: string[]): RuleResult[] {
+  /** sigward ImagePolicy: evaluated; Kyverno ImageValidatingPolicy: not yet, and never silently passing. */
+  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], ctx: VerifyContext, namespace?: string): Promise<RuleResult[]> {
     const out: RuleResult[] = [];
     for (const p of policies) {
       if (p.format === 'kyverno') continue;
-      const failurePolicy = p.spec.failurePolicy;
-      const action: FailureAction = p.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
-      const message = `${p.kind} ${p.metadata.name}: evaluation of this policy kind is not supported yet`;
-      if (!images.length && info) continue;
-      out.push({ policy: p.metadata.name, rule: p.kind, status: 'error', message, action, failurePolicy, images: [] });
+      const policy = p as ImageValidatingPolicy;
+      if (policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined && policy.metadata.namespace !== namespace) continue;
+      const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
+      const head = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, action, failurePolicy: policy.spec.failurePolicy };
+      if (policy.format === 'sigward') {
+        const results = (await Promise.all(images.map((img) => evaluateNativeImage(policy, img, ctx, (ref) => resolve(ref, ctx), opts.defaultRegistry)))).filter((r): r is ImageResult => !!r);
+        if (!results.length) continue;
+        const worst = results.reduce<ResultStatus>((w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w), 'skip');
+        const failing = results.filter((r) => r.status === worst && (worst === 'fail' || worst === 'error'));
+        out.push({ ...head, status: worst, message: (failing.length ? failing : results).map((r) => r.message).join('; '), images: results });
+        continue;
+      }
+      if (!images.length) continue;
+      out.push({ ...head, status: 'error', message: `${policy.kind} ${policy.metadata.name}: evaluation of Kyverno ImageValidatingPolicy (CEL verify functions) is not supported yet`, images: [] });
     }
     return out;
   }
@@ -272,8 +283,7 @@ export function createEngine(opts: EngineOptions): Engine {
           if (results.length) rules.push(toRuleResult(policy, rule, results));
         }
       }
-      const imgs = getImagesSafe(obj, info.kind);
-      rules.push(...unsupportedPolicyResults(info, imgs));
+      rules.push(...(await otherPolicyResults(getImagesSafe(obj, info.kind), ctx, info.namespace)));
       return decide({ kind: info.kind, namespace: info.namespace, name: info.name }, rules, ctx, started, imageCount);
     },
 
@@ -297,7 +307,7 @@ export function createEngine(opts: EngineOptions): Engine {
               if (results.length) rules.push(toRuleResult(policy, rule, results));
             }
           }
-          rules.push(...unsupportedPolicyResults(undefined, [image]));
+          rules.push(...(await otherPolicyResults([{ image }], ctx)));
           out[idx] = decide({ kind: 'Image', name: image }, rules, ctx, started, 1);
         }),
       );
@@ -306,9 +316,9 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 }
 
-function getImagesSafe(obj: unknown, kind: string): string[] {
+function getImagesSafe(obj: unknown, kind: string): { image: string; jsonPointer?: string; patchable?: boolean }[] {
   try {
-    return getImages(obj, { kind }).map((i) => i.image);
+    return getImages(obj, { kind }).map((i) => ({ image: i.image, jsonPointer: i.jsonPointer, patchable: i.patchable }));
   } catch {
     return [];
   }

@@ -1,0 +1,184 @@
+// sigward's own policy form (`sigward.dev/v1alpha1` ImagePolicy), evaluated
+// per image:
+//   1. matchImageReferences: `glob` against the image as written and its
+//      normalised form (an empty list matches every image);
+//   2. attestors: at least one listed attestor must have a valid signature
+//      (none listed: no signature required);
+//   3. attestations: for each `intoto.type`, a verified statement from one of
+//      the attestors; built-in `rules` run on the statements of their type;
+//   4. validations: CEL over `image`, `signatures` (attestor name -> bool),
+//      `attestations` (name -> list of predicates); each must be true.
+// validationActions Deny = Enforce, otherwise Audit.
+
+import { toSigwardError, SigwardError } from '../errors.ts';
+import { parseImageFromPodSpec, matchesPattern, toKyvernoMatchString } from '../reference/index.ts';
+import { parsePublicKeys } from '../cosign/keys.ts';
+import { toLayerCheck, type Attestor as CheckAttestor } from '../cosign/checks.ts';
+import { verifyImage } from '../cosign/image.ts';
+import { signatureRepository } from '../oci/index.ts';
+import { toRepositoryRef } from '../cosign/image.ts';
+import { verifyImageAttestations } from '../attest/verify.ts';
+import { toPredicateType } from '../attest/predicates.ts';
+import { compileRule, evaluateRule, ruleAppliesTo } from '../attest/rules.ts';
+import { compileCel, getAttestationVariables } from '../conditions/cel.ts';
+import type { IdentityPolicy } from '../trust/index.ts';
+import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
+import type { ImageReference } from '../reference/types.ts';
+import { digestPatch } from '../admission/patch.ts';
+import { formatVerifyFailedMessage, formatVerifiedMessage, formatMissingDigestMessage } from '../admission/messages.ts';
+import { memo, type VerifyContext } from './verify-image.ts';
+import type { ImageResult } from './evaluate.ts';
+
+interface NativeAttestor {
+  name: string;
+  checks: { attestor: CheckAttestor; fingerprint: string }[];
+  repository?: string;
+  annotations: Record<string, string>;
+}
+
+function toNativeAttestor(a: IvAttestor): NativeAttestor {
+  const c = a.cosign;
+  if (!c) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: ${a.unsupported ?? 'only cosign attestors are supported'}`);
+  const t = { ignoreTlog: c.ctlog?.insecureIgnoreTlog ?? false, ignoreSCT: c.ctlog?.insecureIgnoreSCT ?? false };
+  const checks: NativeAttestor['checks'] = [];
+  if (c.key) {
+    if (!c.key.data) throw new SigwardError('CONFIG_INVALID', `attestor ${a.name}: only key.data is supported offline`);
+    checks.push({ attestor: { kind: 'key', keys: parsePublicKeys(c.key.data, `attestor ${a.name}`), hash: c.key.hashAlgorithm, ...t, ignoreSCT: true }, fingerprint: `key|${c.key.data}|${t.ignoreTlog}` });
+  }
+  if (c.keyless) {
+    for (const id of c.keyless.identities) {
+      const policy: IdentityPolicy = {};
+      if (id.subject) policy[/[*?]/.test(id.subject) ? 'subjectWildcard' : 'subject'] = id.subject;
+      if (id.subjectRegExp) policy.subjectRegExp = id.subjectRegExp;
+      if (id.issuer) policy.issuer = id.issuer;
+      if (id.issuerRegExp) policy.issuerRegExp = id.issuerRegExp;
+      if (Object.keys(c.keyless.additionalExtensions).length) policy.extensions = c.keyless.additionalExtensions;
+      checks.push({ attestor: { kind: 'keyless', policy, roots: c.keyless.roots, ...t }, fingerprint: `keyless|${JSON.stringify(policy)}|${c.keyless.roots ?? ''}|${t.ignoreTlog}|${t.ignoreSCT}` });
+    }
+  }
+  if (c.certificate) {
+    checks.push({ attestor: { kind: 'certificate', cert: c.certificate.cert?.value, chain: c.certificate.certChain?.value, ...t }, fingerprint: `cert|${c.certificate.cert?.value ?? ''}|${c.certificate.certChain?.value ?? ''}|${t.ignoreTlog}` });
+  }
+  if (!checks.length) throw new SigwardError('CONFIG_INVALID', `attestor ${a.name}: key, keyless or certificate is required`);
+  return { name: a.name, checks, repository: c.source?.repository, annotations: c.annotations ?? {} };
+}
+
+function paramsToInput(params: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = Array.isArray(v) ? v.map(String) : String(v);
+  return out;
+}
+
+export function nativeMatches(policy: ImageValidatingPolicy, image: string, ref: ImageReference): boolean {
+  const m = policy.spec.matchImageReferences;
+  if (!m.length) return true;
+  return m.some((x) => x.glob !== undefined && (matchesPattern(x.glob, image) || matchesPattern(x.glob, toKyvernoMatchString(ref))));
+}
+
+/** Evaluates one image against a native ImagePolicy; undefined when the policy does not select it. */
+export async function evaluateNativeImage(
+  policy: ImageValidatingPolicy,
+  img: { image: string; jsonPointer?: string; patchable?: boolean },
+  ctx: VerifyContext,
+  resolve: (ref: ImageReference) => Promise<string>,
+  defaultRegistry?: string,
+): Promise<ImageResult | undefined> {
+  const action = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
+  const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: policy.spec.validationConfigurations.required } as const;
+  const fail = (message: string, code?: string, extra: Partial<ImageResult> = {}): ImageResult => ({ ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, message), code, ...extra });
+  let ref: ImageReference;
+  try {
+    ref = parseImageFromPodSpec(img.image, { defaultRegistry });
+  } catch (e) {
+    return policy.spec.matchImageReferences.length ? undefined : fail(toSigwardError(e).message, 'REFERENCE_INVALID');
+  }
+  if (policy.spec.matchImageReferences.some((x) => x.expression !== undefined)) {
+    return fail('matchImageReferences expressions are not supported by sigward yet: use glob', 'NOT_IMPLEMENTED');
+  }
+  if (!nativeMatches(policy, img.image, ref)) return undefined;
+  const reference = toKyvernoMatchString(ref);
+  let digest: string;
+  try {
+    digest = await resolve(ref);
+  } catch (e) {
+    const err = toSigwardError(e);
+    return { ...base, reference, status: err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail', message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
+  }
+  const extra = { reference, digest };
+  try {
+    const attestors = policy.spec.attestors.map(toNativeAttestor);
+    const signatures: Record<string, boolean> = {};
+    const reasons: string[] = [];
+    for (const a of attestors) {
+      const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+      signatures[a.name] = false;
+      for (const c of a.checks) {
+        try {
+          await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${JSON.stringify(a.annotations)}`, () => {
+            ctx.stats.signatureVerifications++;
+            ctx.stats.digests.add(digest);
+            return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, ctx.trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+          });
+          signatures[a.name] = true;
+          break;
+        } catch (e) {
+          const err = toSigwardError(e);
+          if (err.code === 'REGISTRY_UNREACHABLE') throw err;
+          reasons.push(`attestors.${a.name}: ${err.message}`);
+        }
+      }
+    }
+    if (attestors.length && !Object.values(signatures).some(Boolean)) return fail(reasons.join('; ') || 'signature not found', 'SIGNATURE_NOT_FOUND', extra);
+
+    const attestations: Record<string, unknown[]> = {};
+    const statementsByType = new Map<string, unknown[]>();
+    for (const att of policy.spec.attestations) {
+      if (!att.intoto) return fail(`attestation ${att.name}: only intoto attestations are supported`, 'NOT_IMPLEMENTED', extra);
+      const type = toPredicateType(att.intoto.type);
+      const found: unknown[] = [];
+      const why: string[] = [];
+      for (const a of attestors) {
+        const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+        for (const c of a.checks) {
+          try {
+            const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${type}`, () => {
+              ctx.stats.attestationVerifications++;
+              return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, ctx.trust), predicateType: type, signal: ctx.signal });
+            });
+            found.push(...r.verified.map((v) => v.statement));
+          } catch (e) {
+            const err = toSigwardError(e);
+            if (err.code === 'REGISTRY_UNREACHABLE') throw err;
+            why.push(`${a.name}: ${err.message}`);
+          }
+        }
+      }
+      if (!found.length) return fail(`attestations.${att.name}: no verified attestation of type ${type}${why.length ? ' (' + why.join('; ') + ')' : ''}`, 'ATTESTATION_NOT_FOUND', extra);
+      attestations[att.name] = found.map((s) => (s as { predicate: unknown }).predicate);
+      statementsByType.set(type, [...(statementsByType.get(type) ?? []), ...found]);
+    }
+    const now = ctx.now();
+    for (const r of policy.spec.rules) {
+      const compiled = compileRule(r.name, paramsToInput(r.params));
+      const statements = [...statementsByType.entries()].filter(([type]) => ruleAppliesTo(compiled.rule, type)).flatMap(([, s]) => s);
+      if (!statements.length) return fail(`rule ${r.name}: no verified attestation of type ${compiled.rule.predicateTypes.join(' or ')} (list it under attestations)`, 'ATTESTATION_NOT_FOUND', extra);
+      for (const st of statements) {
+        const res = evaluateRule(compiled, getAttestationVariables({ statement: st, now, image: { registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest } }));
+        if (!res.passed) return fail(`rule ${r.name}: ${res.failures.join('; ')}`, 'CONDITION_FAILED', extra);
+      }
+    }
+    for (const [i, v] of policy.spec.validations.entries()) {
+      const program = compileCel(v.expression, { variables: ['image', 'signatures', 'attestations', 'now'] });
+      const ok = program.evaluateBool({ image: { reference, registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest }, signatures, attestations, now });
+      if (!ok) return fail(v.message || `CEL expression validation failed at index ${i}`, 'CONDITION_FAILED', extra);
+    }
+  } catch (e) {
+    const err = toSigwardError(e);
+    if (err.code === 'REGISTRY_UNREACHABLE') return { ...base, ...extra, status: 'error', message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
+    return fail(err.message, err.code, extra);
+  }
+  const cfg = policy.spec.validationConfigurations;
+  const patch = cfg.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false ? digestPatch(img.image, img.jsonPointer, digest, { defaultRegistry }) : undefined;
+  if (cfg.verifyDigest && !ref.digest && !patch) return { ...base, ...extra, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
+  return { ...base, ...extra, status: 'pass', message: formatVerifiedMessage(img.image), ...(patch ? { patch } : {}) };
+}
