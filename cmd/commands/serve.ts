@@ -1,0 +1,110 @@
+// `sigward serve`: the Kubernetes admission webhook (mutate and validate), a
+// drop-in for Kyverno's verifyImages. Runs until SIGTERM/SIGINT, then stops
+// answering /readyz, waits --shutdown-delay, drains requests in flight and
+// exits 0.
+
+import { SigwardError, toSigwardError } from '../../lib/errors.ts';
+import { RegistryClient, openStore } from '../../lib/oci/index.ts';
+import type { RepositoryRef, OciStore } from '../../lib/oci/types.ts';
+import { createMetrics, startWebhookService, type WebhookMetrics } from '../../lib/server/index.ts';
+import type { Logger } from '../../lib/log.ts';
+import { reportError } from '../output.ts';
+import type { SigwardCommand } from './types.ts';
+import { addRegistryOptions, registryOptionsFromArgs } from './registry-options.ts';
+import { addTrustOptions, trustFromArgs } from './verify.ts';
+
+/** Registry request log lines feed the registry latency histogram. */
+function registryLogger(log: Logger, metrics: WebhookMetrics) {
+  return {
+    debug(obj: Record<string, unknown>, msg?: string) {
+      if (msg === 'registry request' && typeof obj.ms === 'number') {
+        metrics.registryDuration.observe({ method: String(obj.method ?? ''), status: String(obj.status ?? '') }, obj.ms / 1000);
+      }
+      log.debug(obj, msg);
+    },
+  };
+}
+
+function positive(args: Record<string, unknown>, name: string, min = 0): number {
+  const v = Number(args[name]);
+  if (!Number.isFinite(v) || v < min) throw new SigwardError('CONFIG_INVALID', `--${name} must be a number >= ${min} (got ${String(args[name])})`);
+  return v;
+}
+
+export const serveCommand: SigwardCommand = {
+  command: 'serve',
+  describe: 'run the Kubernetes admission webhook (mutate and validate)',
+  builder: (y) =>
+    addTrustOptions(
+      addRegistryOptions(
+        y
+          .option('policy', { alias: 'p', type: 'array', string: true, demandOption: true, describe: 'policy file or directory (repeatable; reloaded on change)' })
+          .option('tls-cert', { type: 'string', demandOption: true, describe: 'serving certificate (PEM; reloaded on change)' })
+          .option('tls-key', { type: 'string', demandOption: true, describe: 'serving key (PEM; reloaded on change)' })
+          .option('port', { type: 'number', default: 9443, describe: 'HTTPS port' })
+          .option('address', { type: 'string', default: '0.0.0.0', describe: 'listen address' })
+          .option('metrics-port', { type: 'number', default: 0, describe: 'also serve /metrics, /healthz, /readyz over plain HTTP on this port (0: off)' })
+          .option('webhook-timeout', { type: 'number', default: 10, describe: 'seconds the API server waits, for policies without webhookTimeoutSeconds (Kyverno --webhookTimeout)' })
+          .option('max-concurrent', { type: 'number', default: 32, describe: 'evaluations running at once' })
+          .option('max-queue', { type: 'number', default: 256, describe: 'evaluations waiting for a slot; beyond, requests are answered by failurePolicy' })
+          .option('cache', { type: 'boolean', default: true, describe: 'cache verification results (--no-cache: verify every request)' })
+          .option('cache-ttl', { type: 'number', default: 3600, describe: 'seconds a verification result is cached' })
+          .option('cache-size', { type: 'number', default: 1000, describe: 'most cached results' })
+          .option('resolve-cache-ttl', { type: 'number', default: 30, describe: 'seconds a tag -> digest resolution is cached' })
+          .option('reload-interval', { type: 'number', default: 2, describe: 'seconds between checks of policy and certificate files' })
+          .option('shutdown-delay', { type: 'number', default: 0, describe: 'seconds to keep serving after SIGTERM with /readyz failing (endpoint removal)' })
+          .option('drain-timeout', { type: 'number', default: 30, describe: 'seconds to wait for requests in flight at shutdown' })
+          .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' }),
+      ).hide('timeout'), // each request has its own deadline (policy webhook timeouts)
+    ),
+  handler: async (args, ctx) => {
+    const log = ctx.log;
+    let client: RegistryClient | undefined;
+    try {
+      const metrics = createMetrics();
+      // the CLI's overall --timeout deadline makes no sense for a server: each request has its own
+      const regOpts = { ...registryOptionsFromArgs(args, ctx), deadline: undefined, logger: registryLogger(log, metrics) };
+      const registry = new RegistryClient(regOpts);
+      client = registry;
+      const stores = (repo: RepositoryRef): OciStore => (repo.transport === 'registry' ? registry : openStore(repo, regOpts));
+      const trust = await trustFromArgs(args, ctx);
+      const service = await startWebhookService({
+        policyPaths: args.policy as string[],
+        tlsCertPath: args['tls-cert'] as string,
+        tlsKeyPath: args['tls-key'] as string,
+        port: positive(args, 'port'),
+        address: args.address as string,
+        metricsPort: positive(args, 'metrics-port'),
+        trust,
+        stores,
+        log,
+        metrics,
+        defaultTimeoutSeconds: positive(args, 'webhook-timeout', 1),
+        defaultRegistry: args['default-registry'] as string | undefined,
+        maxConcurrent: positive(args, 'max-concurrent', 1),
+        maxQueue: positive(args, 'max-queue'),
+        cache: args.cache !== false,
+        cacheTtlMs: positive(args, 'cache-ttl') * 1000,
+        resolveCacheTtlMs: positive(args, 'resolve-cache-ttl') * 1000,
+        cacheMaxEntries: positive(args, 'cache-size', 1),
+        reloadIntervalMs: positive(args, 'reload-interval', 0.1) * 1000,
+      });
+      const signal = await new Promise<string>((resolve) => {
+        const on = (s: string) => () => resolve(s);
+        process.once('SIGTERM', on('SIGTERM'));
+        process.once('SIGINT', on('SIGINT'));
+      });
+      log.info({ signal }, 'shutting down: draining requests');
+      service.beginShutdown();
+      const delay = positive(args, 'shutdown-delay') * 1000;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      await service.close(positive(args, 'drain-timeout') * 1000);
+      registry.close();
+      log.info('stopped');
+      return 0;
+    } catch (e) {
+      client?.close();
+      return reportError(ctx.io, args.output === 'json' ? 'json' : 'text', toSigwardError(e), 'sigward.serve/v1');
+    }
+  },
+};

@@ -1,0 +1,207 @@
+// The running webhook: policies loaded into a snapshot, the verification
+// cache, bounded concurrency, the HTTPS server, hot reload of policies and of
+// the serving certificate, an optional plain metrics port, and an orderly
+// stop (readiness off, optional delay for endpoint removal, drain).
+
+import { readFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SigwardError, toSigwardError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createResultCache, type BoundedResultCache } from '../engine/cache.ts';
+import { formatDiagnostic } from '../policy/index.ts';
+import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import type { Trust } from '../trust/index.ts';
+import { createMetrics, type WebhookMetrics } from './metrics.ts';
+import { getPolicyFilesFingerprint, loadPolicySnapshot, type EngineDeps, type PolicySnapshot } from './policy-set.ts';
+import { createSemaphore } from './semaphore.ts';
+import { getUnsupportedSelectors } from './select.ts';
+import { createMetricsServer, createWebhookServer, type Readiness, type TlsMaterial, type WebhookServer } from './server.ts';
+import { watchFiles, type FileWatch } from './watch.ts';
+import { createAdmissionHandler, isCacheWritable } from './webhook.ts';
+
+export interface WebhookServiceOptions {
+  policyPaths: string[];
+  tlsCertPath: string;
+  tlsKeyPath: string;
+  port: number;
+  address: string;
+  /** plain HTTP port for /metrics, /healthz, /readyz (undefined or 0: none) */
+  metricsPort?: number;
+  trust: Trust;
+  stores: (repo: RepositoryRef) => OciStore;
+  log: Logger;
+  /** an existing metrics set (its registry also receives registry latency) */
+  metrics?: WebhookMetrics;
+  defaultTimeoutSeconds?: number;
+  defaultRegistry?: string;
+  maxConcurrent?: number;
+  maxQueue?: number;
+  /** false: no verification cache (every request verifies) */
+  cache?: boolean;
+  cacheTtlMs?: number;
+  resolveCacheTtlMs?: number;
+  cacheMaxEntries?: number;
+  /** polling period for policy and certificate changes, default 2000 ms */
+  reloadIntervalMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface WebhookService {
+  address: AddressInfo;
+  metricsAddress?: AddressInfo;
+  metrics: WebhookMetrics;
+  readonly snapshot: PolicySnapshot;
+  readiness(): Readiness;
+  /** checks policy and certificate files now (tests; the watchers do it on their own) */
+  checkReload(): Promise<void>;
+  /** readiness off; requests are still served */
+  beginShutdown(): void;
+  /** stops accepting connections, drains in-flight requests, releases everything */
+  close(drainMs?: number): Promise<void>;
+}
+
+function readTls(certPath: string, keyPath: string): TlsMaterial {
+  const read = (p: string, what: string) => {
+    try {
+      return readFileSync(p);
+    } catch (e) {
+      throw new SigwardError('CONFIG_INVALID', `cannot read TLS ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+  };
+  return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key') };
+}
+
+function fileFingerprint(paths: string[]): string {
+  return paths
+    .map((p) => {
+      try {
+        return readFileSync(p).toString('base64');
+      } catch {
+        return '<missing>';
+      }
+    })
+    .join('|');
+}
+
+export async function startWebhookService(o: WebhookServiceOptions): Promise<WebhookService> {
+  const log = o.log;
+  let cache: BoundedResultCache | undefined;
+  const metrics = o.metrics ?? createMetrics();
+  metrics.setCacheSizeSource(() => cache?.size ?? 0);
+  if (o.cache !== false) {
+    cache = createResultCache({
+      ttlMs: o.cacheTtlMs,
+      resolveTtlMs: o.resolveCacheTtlMs,
+      maxEntries: o.cacheMaxEntries,
+      accept: isCacheWritable,
+      onLookup: (kind, outcome) => metrics.cacheLookups.inc({ kind, outcome }),
+    });
+  }
+  const deps: EngineDeps = { stores: o.stores, trust: o.trust, cache, defaultRegistry: o.defaultRegistry };
+
+  const warnPolicies = (snap: PolicySnapshot) => {
+    for (const w of snap.warnings) log.warn({ warning: formatDiagnostic(w) }, 'policy warning');
+    for (const note of getUnsupportedSelectors(snap.expanded)) log.warn({ warning: note }, 'rule selector sigward cannot evaluate: unknown namespace labels and roles are treated as absent');
+  };
+  let snapshot = loadPolicySnapshot(o.policyPaths, deps, 1);
+  warnPolicies(snapshot);
+  metrics.policiesLoaded.set(snapshot.policies.length);
+  const tls = readTls(o.tlsCertPath, o.tlsKeyPath);
+
+  let draining = false;
+  const readiness = (): Readiness => {
+    if (draining) return { ready: false, reason: 'shutting down' };
+    if (!o.trust) return { ready: false, reason: 'trust root not loaded' };
+    if (!snapshot.policies.length) return { ready: false, reason: 'no policies loaded' };
+    return { ready: true };
+  };
+
+  const semaphore = createSemaphore(o.maxConcurrent ?? 32, o.maxQueue ?? 256);
+  const handler = createAdmissionHandler({
+    getSnapshot: () => snapshot,
+    semaphore,
+    log,
+    metrics,
+    defaultTimeoutSeconds: o.defaultTimeoutSeconds,
+    defaultRegistry: o.defaultRegistry,
+  });
+  const server: WebhookServer = createWebhookServer({ handler, metrics, log, tls, readiness, maxBodyBytes: o.maxBodyBytes });
+  const address = await server.listen(o.port, o.address);
+
+  let metricsServer: HttpServer | undefined;
+  let metricsAddress: AddressInfo | undefined;
+  if (o.metricsPort) {
+    const ms = createMetricsServer(metrics, readiness, log);
+    metricsServer = ms;
+    metricsAddress = await new Promise<AddressInfo>((resolve, reject) => {
+      ms.once('error', (e) => reject(new SigwardError('CONFIG_INVALID', `cannot listen on ${o.address}:${o.metricsPort}: ${e.message}`, { cause: e })));
+      ms.listen(o.metricsPort, o.address, () => resolve(ms.address() as AddressInfo));
+    }).catch(async (e: unknown) => {
+      await server.close(0);
+      throw e;
+    });
+  }
+
+  const reloadPolicies = () => {
+    try {
+      const next = loadPolicySnapshot(o.policyPaths, deps, snapshot.generation + 1);
+      warnPolicies(next);
+      snapshot = next; // requests in flight keep the snapshot they started with
+      metrics.policyReloads.inc({ result: 'ok' });
+      metrics.policiesLoaded.set(next.policies.length);
+      log.info({ generation: next.generation, policies: next.policies.map((p) => `${p.kind}/${p.metadata.namespace ? p.metadata.namespace + '/' : ''}${p.metadata.name}`) }, 'policies reloaded');
+    } catch (e) {
+      const err = toSigwardError(e);
+      metrics.policyReloads.inc({ result: 'error' });
+      log.error({ err: err.message, code: err.code, generation: snapshot.generation }, 'policy reload failed: keeping the previous policies');
+    }
+  };
+  const reloadCertificate = () => {
+    try {
+      server.setCertificate(readTls(o.tlsCertPath, o.tlsKeyPath));
+      metrics.certificateReloads.inc({ result: 'ok' });
+      log.info({ cert: o.tlsCertPath }, 'serving certificate reloaded');
+    } catch (e) {
+      metrics.certificateReloads.inc({ result: 'error' });
+      log.error({ err: toSigwardError(e).message }, 'certificate reload failed: keeping the previous certificate');
+    }
+  };
+  const onWatchError = (e: unknown) => log.debug({ err: e instanceof Error ? e.message : String(e) }, 'file watch problem (polling continues)');
+  const watches: FileWatch[] = [
+    watchFiles({ paths: o.policyPaths, fingerprint: () => getPolicyFilesFingerprint(o.policyPaths), onChange: reloadPolicies, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
+    watchFiles({ paths: [o.tlsCertPath, o.tlsKeyPath], fingerprint: () => fileFingerprint([o.tlsCertPath, o.tlsKeyPath]), onChange: reloadCertificate, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
+  ];
+
+  log.info({ address: `${address.address}:${address.port}`, ...(metricsAddress ? { metrics: `${metricsAddress.address}:${metricsAddress.port}` } : {}), policies: snapshot.policies.length, cache: o.cache !== false }, 'sigward webhook listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    ...(metricsAddress ? { metricsAddress } : {}),
+    metrics,
+    get snapshot() {
+      return snapshot;
+    },
+    readiness,
+    async checkReload() {
+      await Promise.all(watches.map((w) => w.check()));
+    },
+    beginShutdown() {
+      draining = true;
+    },
+    close(drainMs = 30_000) {
+      return (closing ??= (async () => {
+        draining = true;
+        for (const w of watches) w.close();
+        await server.close(drainMs);
+        if (metricsServer) {
+          const ms = metricsServer;
+          await new Promise<void>((r) => ms.close(() => r()));
+          ms.closeAllConnections();
+        }
+        cache?.clear();
+      })());
+    },
+  };
+}

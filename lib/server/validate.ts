@@ -1,0 +1,112 @@
+// The validate phase (Kyverno's validating webhook for verifyImages), run
+// against the already mutated object, for images matching an entry's
+// imageReferences:
+//   verifyDigest -> the image must carry a digest: "missing digest for <image>"
+//   required     -> the scoped annotation must record pass or skip for this
+//                   policy, rule and image: "unverified image <image>"
+// (<image> is Kyverno's imageInfo.String(): `registry/path@digest`, or
+// `registry/path:tag` without a digest). `required` applies to entries with
+// attestors or attestations, the only ones the mutate phase records.
+// Blocking follows the entry's failure action (Enforce blocks, Audit warns).
+
+import { getImageInfo } from '../admission/imageinfo.ts';
+import { getImages } from '../admission/images.ts';
+import { formatBlockedMessage, formatMissingDigestMessage, formatUnverifiedImageMessage } from '../admission/messages.ts';
+import { getScopedVerifyStatus, readVerifyImagesScopedAnnotation, scopedPolicyKey } from '../admission/patch.ts';
+import { toResourceInfo } from '../engine/match.ts';
+import type { FailureAction, ImageVerification, KyvernoPolicy } from '../policy/types.ts';
+import { matchesPattern } from '../reference/glob.ts';
+import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
+
+export interface ValidateFinding {
+  policy: string;
+  policyNamespace?: string;
+  rule: string;
+  image: string;
+  message: string;
+  action: FailureAction;
+}
+
+export interface ValidateResult {
+  allowed: boolean;
+  /** Kyverno-shaped denial when not allowed */
+  message?: string;
+  /** Audit findings (and Enforce ones when blocked) */
+  findings: ValidateFinding[];
+  warnings: string[];
+  /** images checked */
+  checked: number;
+}
+
+/** Entry failureAction, else namespace overrides, else the policy default (as the engine decides). */
+export function getFailureAction(policy: KyvernoPolicy, entry: ImageVerification, namespace: string | undefined): FailureAction {
+  if (entry.failureAction) return entry.failureAction;
+  for (const o of policy.spec.validationFailureActionOverrides ?? []) {
+    if (namespace && o.namespaces.some((n) => matchesPattern(n, namespace))) return o.action;
+  }
+  return policy.spec.validationFailureAction;
+}
+
+export interface ValidateOptions {
+  /** request.namespace, used when the object has none */
+  namespace?: string;
+  defaultRegistry?: string;
+}
+
+export function validateImages(object: unknown, selected: readonly SelectedRule[], opts: ValidateOptions = {}): ValidateResult {
+  const objInfo = toResourceInfo(object);
+  const namespace = objInfo.namespace || opts.namespace || undefined;
+  const scoped = readVerifyImagesScopedAnnotation(object);
+  const imgOpts = opts.defaultRegistry ? { defaultRegistry: opts.defaultRegistry } : {};
+  const findings: ValidateFinding[] = [];
+  let checked = 0;
+  for (const { policy, rule } of selected) {
+    const entries = rule.verifyImages.filter((e) => e.verifyDigest || (e.required && isRecordedEntry(e)));
+    if (!entries.length) continue;
+    let images;
+    try {
+      images = getImages(object, { kind: objInfo.kind, imageExtractors: rule.imageExtractors as never, ...imgOpts });
+    } catch {
+      continue; // the mutate phase reports extractor errors
+    }
+    const policyKey = scopedPolicyKey(policy.metadata.namespace, policy.metadata.name);
+    for (const entry of entries) {
+      for (const img of images) {
+        if (!entryMatchesImage(entry, img.image, opts.defaultRegistry)) continue;
+        checked++;
+        let ref: string;
+        let digest = '';
+        try {
+          const info = getImageInfo(img.image, imgOpts);
+          ref = info.reference;
+          digest = info.digest;
+        } catch {
+          ref = img.image;
+        }
+        const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: ref, action: getFailureAction(policy, entry, namespace) };
+        if (entry.verifyDigest && !digest) {
+          findings.push({ ...base, message: formatMissingDigestMessage(ref) });
+          continue;
+        }
+        if (entry.required && isRecordedEntry(entry)) {
+          const st = getScopedVerifyStatus(scoped, policyKey, rule.name, ref);
+          if (st !== 'pass' && st !== 'skip') findings.push({ ...base, message: formatUnverifiedImageMessage(ref) });
+        }
+      }
+    }
+  }
+  const blocking = findings.filter((f) => f.action === 'Enforce');
+  const warnings = findings.filter((f) => f.action !== 'Enforce').map((f) => `policy ${f.policy}.${f.rule}: ${f.message}`);
+  if (!blocking.length) return { allowed: true, findings, warnings, checked };
+  // one message per policy/rule, as Kyverno reports the first failing image of a rule
+  const byRule = new Map<string, ValidateFinding>();
+  for (const f of blocking) {
+    const k = `${f.policy}\u0000${f.rule}`;
+    if (!byRule.has(k)) byRule.set(k, f);
+  }
+  const message = formatBlockedMessage(
+    { kind: objInfo.kind, namespace, name: objInfo.name },
+    [...byRule.values()].map((f) => ({ policy: f.policy, rule: f.rule, message: f.message, status: 'fail' as const })),
+  );
+  return { allowed: false, message, findings, warnings, checked };
+}

@@ -1,0 +1,235 @@
+// Admission decisions: AdmissionRequest -> AdmissionReview response, for the
+// mutate and validate webhooks, with Kyverno's semantics and the failure
+// handling a webhook needs:
+//   - objects no verifyImages rule applies to are allowed at once, unpatched;
+//   - each mutate evaluation has a deadline: the smallest webhook timeout of
+//     the applying policies (webhookTimeoutSeconds, default 10 s; also the
+//     API server's ?timeout=) minus a margin, so sigward answers before the
+//     API server gives up. At the deadline the answer follows failurePolicy
+//     (Fail: deny, Ignore: allow with a warning); the verification itself
+//     runs on and fills the cache, so the API server's retry is answered fast;
+//   - evaluations are bounded by a semaphore; a full queue is answered by
+//     failurePolicy at once (see semaphore.ts);
+//   - dry-run requests get the same answer but leave nothing in the cache.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Logger } from '../log.ts';
+import { toSigwardError } from '../errors.ts';
+import { formatBlockedMessage } from '../admission/messages.ts';
+import { getResourceIdentity, toAdmissionResponse } from '../admission/review.ts';
+import type { AdmissionRequest, AdmissionResponseOptions, AdmissionReviewResponse, JsonPatchOp } from '../admission/types.ts';
+import type { Evaluation } from '../engine/evaluate.ts';
+import type { FailurePolicy } from '../policy/types.ts';
+import { getVerificationAnnotationPatches } from './annotations.ts';
+import type { WebhookMetrics, WebhookOperation, RequestResult } from './metrics.ts';
+import type { PolicySnapshot } from './policy-set.ts';
+import { getNamespaceLabels, getSelectionFailurePolicy, getSelectionTimeoutSeconds, selectRules, type Selection } from './select.ts';
+import type { Semaphore } from './semaphore.ts';
+import { validateImages } from './validate.ts';
+
+export interface RequestScope {
+  uid: string;
+  dryRun: boolean;
+}
+
+/** Per-request context visible to the verification cache (dry runs must not fill it). */
+export const requestScope = new AsyncLocalStorage<RequestScope>();
+
+/** True unless the current request is a dry run. */
+export function isCacheWritable(): boolean {
+  return !requestScope.getStore()?.dryRun;
+}
+
+export interface AdmissionHandlerOptions {
+  getSnapshot: () => PolicySnapshot;
+  semaphore: Semaphore;
+  log: Logger;
+  metrics?: WebhookMetrics;
+  /** webhook timeout for policies that set none (Kyverno --webhookTimeout), default 10 */
+  defaultTimeoutSeconds?: number;
+  defaultRegistry?: string;
+}
+
+export interface AdmissionDecision {
+  review: AdmissionReviewResponse;
+  result: RequestResult;
+  /** why failurePolicy answered, when it did */
+  failureReason?: 'deadline' | 'overload' | 'internal';
+}
+
+export interface MutateOptions {
+  /** the API server's `?timeout=` (seconds), when given */
+  apiTimeoutSeconds?: number;
+}
+
+/** Time sigward allows itself for a webhook timeout: 10% less, at least 200 ms and at most 1 s less. */
+export function getDeadlineMs(timeoutSeconds: number): number {
+  const ms = timeoutSeconds * 1000;
+  const margin = Math.min(1000, Math.max(200, ms * 0.1));
+  return Math.max(100, ms - margin);
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))}s`;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof TIMED_OUT> {
+  if (signal.aborted) return Promise.resolve(TIMED_OUT);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(TIMED_OUT);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export interface AdmissionHandler {
+  mutate(request: AdmissionRequest, opts?: MutateOptions): Promise<AdmissionDecision>;
+  validate(request: AdmissionRequest): Promise<AdmissionDecision>;
+}
+
+export function createAdmissionHandler(opts: AdmissionHandlerOptions): AdmissionHandler {
+  const defaultTimeout = opts.defaultTimeoutSeconds ?? 10;
+  const log = opts.log;
+  const m = opts.metrics;
+
+  function answer(request: AdmissionRequest, o: AdmissionResponseOptions, failureReason?: AdmissionDecision['failureReason']): AdmissionDecision {
+    return { review: toAdmissionResponse(request, o), result: o.allowed ? 'allowed' : 'denied', ...(failureReason ? { failureReason } : {}) };
+  }
+
+  function reqLog(request: AdmissionRequest, webhook: WebhookOperation) {
+    const id = getResourceIdentity(request);
+    return log.child({ uid: request.uid, webhook, operation: request.operation, kind: id.kind, namespace: id.namespace || undefined, name: id.name || undefined, ...(request.dryRun ? { dryRun: true } : {}) });
+  }
+
+  /** The answer when no verification result is available in time (deadline, overload, internal error). */
+  function byFailurePolicy(request: AdmissionRequest, sel: Selection, policy: FailurePolicy, reason: 'deadline' | 'overload' | 'internal', detail: string): AdmissionDecision {
+    m?.failurePolicyAnswers.inc({ reason, failure_policy: policy });
+    if (policy === 'Ignore') {
+      return answer(request, { allowed: true, warnings: [`${detail}; allowed by failurePolicy Ignore`] }, reason);
+    }
+    const id = getResourceIdentity(request);
+    const failing = sel.rules.filter((r) => r.policy.spec.failurePolicy !== 'Ignore').map((r) => ({ policy: r.policy.metadata.name, rule: r.rule.name, message: detail, status: 'error' as const }));
+    for (const p of sel.otherPolicies) if (p.spec.failurePolicy !== 'Ignore') failing.push({ policy: p.metadata.name, rule: p.kind, message: detail, status: 'error' as const });
+    const message = formatBlockedMessage(id, failing) || `${detail} (failurePolicy Fail)`;
+    return answer(request, { allowed: false, message }, reason);
+  }
+
+  function recordEvaluation(ev: Evaluation): void {
+    if (!m) return;
+    for (const r of ev.rules) for (const im of r.images) m.imageResults.inc({ result: im.status });
+    if (ev.stats.signatureVerifications) m.verifications.inc({ kind: 'signature' }, ev.stats.signatureVerifications);
+    if (ev.stats.attestationVerifications) m.verifications.inc({ kind: 'attestation' }, ev.stats.attestationVerifications);
+  }
+
+  async function mutate(request: AdmissionRequest, mopts: MutateOptions = {}): Promise<AdmissionDecision> {
+    const snap = opts.getSnapshot();
+    const object = request.object;
+    if (!object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return answer(request, { allowed: true });
+    const namespace = request.namespace || getResourceIdentity(request).namespace || undefined;
+    const reqInfo = { operation: request.operation, namespace, userInfo: request.userInfo, namespaceLabels: getNamespaceLabels(namespace) };
+    const sel = selectRules(snap.expanded, object, reqInfo, new Date(), opts.defaultRegistry);
+    if (!sel.rules.length && !sel.otherPolicies.length) return answer(request, { allowed: true });
+
+    const rlog = reqLog(request, 'mutate');
+    let timeout = getSelectionTimeoutSeconds(sel, defaultTimeout);
+    if (mopts.apiTimeoutSeconds !== undefined && mopts.apiTimeoutSeconds > 0) timeout = Math.min(timeout, mopts.apiTimeoutSeconds);
+    const budgetMs = getDeadlineMs(timeout);
+    const failurePolicy = getSelectionFailurePolicy(sel);
+    const deadline = AbortSignal.timeout(budgetMs);
+
+    let release: () => void;
+    try {
+      m?.queuedEvaluations.inc();
+      release = await opts.semaphore.acquire(deadline);
+    } catch (e) {
+      const err = toSigwardError(e);
+      const overload = err.detail?.overloaded === true;
+      rlog.warn({ err: err.message, failurePolicy }, overload ? 'webhook overloaded' : 'deadline passed while queued');
+      return byFailurePolicy(request, sel, failurePolicy, overload ? 'overload' : 'deadline', overload ? 'image verification was not started: webhook overloaded' : `image verification did not finish within ${formatSeconds(budgetMs)}`);
+    } finally {
+      m?.queuedEvaluations.dec();
+    }
+
+    m?.inflightEvaluations.inc();
+    const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () => snap.engine.evaluateResource(object, reqInfo));
+    // the slot is held until the evaluation settles, even after the deadline answered
+    evaluation.then(
+      () => {
+        m?.inflightEvaluations.dec();
+        release();
+      },
+      () => {
+        m?.inflightEvaluations.dec();
+        release();
+      },
+    );
+
+    let ev: Evaluation;
+    try {
+      const r = await raceSignal(evaluation, deadline);
+      if (r === TIMED_OUT) {
+        rlog.warn({ budgetMs, failurePolicy, generation: snap.generation }, 'image verification deadline passed');
+        return byFailurePolicy(request, sel, failurePolicy, 'deadline', `image verification did not finish within ${formatSeconds(budgetMs)}`);
+      }
+      ev = r;
+    } catch (e) {
+      const err = toSigwardError(e);
+      rlog.error({ err: err.message, code: err.code }, 'evaluation failed');
+      return byFailurePolicy(request, sel, failurePolicy, 'internal', `image verification failed: ${err.message}`);
+    }
+    recordEvaluation(ev);
+
+    const auditLines = ev.rules.filter((r) => (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed));
+    for (const r of auditLines) {
+      rlog.warn({ audit: true, policy: r.policy, rule: r.rule, status: r.status, action: r.action, failurePolicy: r.failurePolicy, message: r.message }, r.status === 'fail' ? 'policy violation allowed (Audit)' : 'verification error allowed (failurePolicy Ignore)');
+    }
+    const summary = { allowed: ev.allowed, images: ev.stats.images, verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications, ms: ev.stats.ms, generation: snap.generation };
+    if (!ev.allowed) {
+      rlog.info({ ...summary, rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`) }, 'admission denied');
+      return answer(request, { allowed: false, message: ev.message, warnings: ev.warnings });
+    }
+    let patch: JsonPatchOp[] = [];
+    try {
+      patch = [...getVerificationAnnotationPatches(object, ev, sel.rules, { defaultRegistry: opts.defaultRegistry }), ...ev.patches];
+    } catch (e) {
+      const err = toSigwardError(e);
+      rlog.error({ err: err.message }, 'cannot build the patch');
+      return byFailurePolicy(request, sel, failurePolicy, 'internal', `cannot record the verification: ${err.message}`);
+    }
+    rlog.info({ ...summary, patches: patch.length }, 'admission allowed');
+    return answer(request, { allowed: true, patch, warnings: ev.warnings });
+  }
+
+  async function validate(request: AdmissionRequest): Promise<AdmissionDecision> {
+    const snap = opts.getSnapshot();
+    const object = request.object;
+    if (!object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return answer(request, { allowed: true });
+    const namespace = request.namespace || getResourceIdentity(request).namespace || undefined;
+    const sel = selectRules(snap.expanded, object, { operation: request.operation, namespace, userInfo: request.userInfo, namespaceLabels: getNamespaceLabels(namespace) }, new Date(), opts.defaultRegistry);
+    if (!sel.rules.length) return answer(request, { allowed: true });
+    const rlog = reqLog(request, 'validate');
+    const r = validateImages(object, sel.rules, { namespace, defaultRegistry: opts.defaultRegistry });
+    for (const f of r.findings) {
+      if (f.action !== 'Enforce') rlog.warn({ audit: true, policy: f.policy, rule: f.rule, image: f.image, message: f.message }, 'policy violation allowed (Audit)');
+    }
+    if (!r.allowed) {
+      rlog.info({ allowed: false, checked: r.checked, generation: snap.generation }, 'admission denied');
+      return answer(request, { allowed: false, message: r.message, warnings: r.warnings });
+    }
+    rlog.debug({ allowed: true, checked: r.checked, generation: snap.generation }, 'admission allowed');
+    return answer(request, { allowed: true, warnings: r.warnings });
+  }
+
+  return { mutate, validate };
+}
