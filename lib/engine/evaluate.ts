@@ -208,7 +208,8 @@ export function createEngine(opts: EngineOptions): Engine {
     const patches = rules.flatMap((r) => r.images.map((i) => i.patch).filter((p): p is JsonPatchOp => !!p));
     const seen = new Set<string>();
     const uniquePatches = patches.filter((p) => (seen.has(p.path) ? false : (seen.add(p.path), true)));
-    for (const d of ctx.stats.digests) totals.digests.add(d);
+    // distinct digests are tracked for batch runs only (a long-lived engine would grow without bound)
+    if (opts.shareMemo) for (const d of ctx.stats.digests) totals.digests.add(d);
     totals.signatureVerifications += ctx.stats.signatureVerifications;
     totals.attestationVerifications += ctx.stats.attestationVerifications;
     return {

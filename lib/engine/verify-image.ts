@@ -105,6 +105,22 @@ async function verifyAttestationsWith(ref: ImageReference, digest: string, a: Pr
   });
 }
 
+// Parsing keys and building checks once per attestor entry (policies are
+// immutable once loaded; a reload makes new objects).
+const preparedCache = new WeakMap<object, WeakMap<Trust, Map<string, PreparedAttestor>>>();
+function prepared_(entry: AttestorSet['entries'][number], label: string, ctx: VerifyContext): PreparedAttestor {
+  let byTrust = preparedCache.get(entry);
+  if (!byTrust) preparedCache.set(entry, (byTrust = new WeakMap()));
+  let byLabel = byTrust.get(ctx.trust);
+  if (!byLabel) byTrust.set(ctx.trust, (byLabel = new Map()));
+  let p = byLabel.get(label);
+  if (!p) {
+    p = prepareAttestor(entry, label, ctx.trust, ctx.trustCache);
+    byLabel.set(label, p);
+  }
+  return p;
+}
+
 interface SetOutcome {
   ok: boolean;
   verified: number;
@@ -129,7 +145,7 @@ async function verifyAttestorSet(ref: ImageReference, digest: string, set: Attes
           continue;
         }
       } else {
-        const prepared = prepareAttestor(entry, `${entryLabel}.${entry.kind}`, ctx.trust, ctx.trustCache);
+        const prepared = prepared_(entry, `${entryLabel}.${entry.kind}`, ctx);
         await verifySignaturesWith(ref, digest, prepared, ruleRepo, ctx);
       }
       out.verified++;
@@ -183,7 +199,7 @@ async function verifyAttestation(
       ? entries.map((e, k) => {
           try {
             if (e.kind === 'attestor') return `.attestations[${i}].attestors[${s}].entries[${k}]: nested attestors are not supported for attestations`;
-            return prepareAttestor(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx.trust, ctx.trustCache);
+            return prepared_(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx);
           } catch (err) {
             return `.attestations[${i}].attestors[${s}].entries[${k}]: ${toSigwardError(err).message}`;
           }
