@@ -6,6 +6,7 @@ import { parseReference } from '../../lib/reference/index.ts';
 import type { Argv } from 'yargs';
 import type { LayerCheck } from '../../lib/cosign/verify.ts';
 import { toLayerCheck, describeAttestor, type Attestor } from '../../lib/cosign/checks.ts';
+import { toBundleCheck, type BundleCheck } from '../../lib/cosign/bundles.ts';
 import { loadTrustMaterial, validateIdentityPolicy, type IdentityPolicy, type Trust } from '../../lib/trust/index.ts';
 import { verifyImage, toRepositoryRef, type ImageVerification } from '../../lib/cosign/image.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
@@ -95,6 +96,28 @@ export function attestorFromArgs(args: Record<string, unknown>): Attestor {
   throw new SigwardError('CONFIG_INVALID', 'a verification method is required: --key, --certificate[-chain], or --certificate-identity with --certificate-oidc-issuer (keyless)');
 }
 
+/** Flags naming who must have signed (key, certificate, keyless identity) and the tlog/SCT switches. */
+export function addAttestorOptions(y: Argv): Argv {
+  return y
+        .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
+        .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
+        .option('certificate-chain', { type: 'string', describe: 'PEM chain (intermediates + root) for --certificate, or the root pool' })
+        .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
+        .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
+        .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
+        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (anchored)' })
+        .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
+        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (anchored)' })
+        .option('certificate-github-workflow-trigger', { type: 'string' })
+        .option('certificate-github-workflow-sha', { type: 'string' })
+        .option('certificate-github-workflow-name', { type: 'string' })
+        .option('certificate-github-workflow-repository', { type: 'string' })
+        .option('certificate-github-workflow-ref', { type: 'string' })
+        .option('signature-digest-algorithm', { choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const, default: 'sha256', describe: 'hash used for key-based signatures' })
+        .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a Rekor transparency log entry' })
+        .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT (keyless)' });
+}
+
 export function addTrustOptions(y: Argv): Argv {
   return y
     .option('trusted-root', { type: 'string', describe: 'Sigstore trusted_root.json (default: the public-good root embedded in sigward)' })
@@ -128,39 +151,25 @@ export const verifyCommand: SigwardCommand = {
   command: 'verify <images..>',
   describe: 'verify cosign signatures of images in a registry or an OCI layout (oci:DIR[:TAG])',
   builder: (y) =>
-    addTrustOptions(addRegistryOptions(
+    addTrustOptions(addRegistryOptions(addAttestorOptions(
       y
         .positional('images', { type: 'string', array: true, describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])' })
-        .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
-        .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
-        .option('certificate-chain', { type: 'string', describe: 'PEM chain (intermediates + root) for --certificate, or the root pool' })
-        .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
-        .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
-        .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
-        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (anchored)' })
-        .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
-        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (anchored)' })
-        .option('certificate-github-workflow-trigger', { type: 'string' })
-        .option('certificate-github-workflow-sha', { type: 'string' })
-        .option('certificate-github-workflow-name', { type: 'string' })
-        .option('certificate-github-workflow-repository', { type: 'string' })
-        .option('certificate-github-workflow-ref', { type: 'string' })
         .option('annotations', { alias: 'a', type: 'array', string: true, describe: 'required payload annotation key=value (repeatable)' })
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
-        .option('signature-digest-algorithm', { choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const, default: 'sha256', describe: 'hash used for key-based signatures' })
-        .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a Rekor transparency log entry' })
-        .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT (keyless)' }),
-    )),
+    ))),
   handler: async (args, ctx) => {
     const json = args.output === 'json';
     let check: LayerCheck;
+    let bundleCheck: BundleCheck;
     let describe: string;
     let annotations: Record<string, string>;
     let sigRepo: string | undefined;
     let stores;
     try {
       const attestor = attestorFromArgs(args);
-      check = toLayerCheck(attestor, await trustFromArgs(args, ctx));
+      const trust = await trustFromArgs(args, ctx);
+      check = toLayerCheck(attestor, trust);
+      bundleCheck = toBundleCheck(attestor, trust);
       describe = describeAttestor(attestor);
       annotations = parseAnnotations(args.annotations as string[] | undefined);
       sigRepo = signatureRepositoryFrom(args, ctx.env);
@@ -177,9 +186,9 @@ export const verifyCommand: SigwardCommand = {
     for (const image of args.images as string[]) {
       try {
         const ref = parseReference(image);
-        const v = await verifyImage(ref, { stores, check, signatureRepository: sigRepo ? signatureRepository(toRepositoryRef(ref), sigRepo) : undefined, annotations });
+        const v = await verifyImage(ref, { stores, check, signatureRepository: sigRepo ? signatureRepository(toRepositoryRef(ref), sigRepo) : undefined, annotations, bundleCheck });
         results.push({ image, verified: true, digest: v.digest, verification: v });
-        ctx.log.info({ image, digest: v.digest, signatures: v.verified.length }, 'image verified');
+        ctx.log.info({ image, digest: v.digest, signatures: v.verified.length + (v.bundles?.verified.length ?? 0) }, 'image verified');
       } catch (e) {
         const err = toSigwardError(e);
         results.push({ image, verified: false, digest: err.detail?.digest as string | undefined, error: err });
@@ -198,8 +207,17 @@ export const verifyCommand: SigwardCommand = {
           ...(r.verification
             ? {
                 signatureRepository: repoString(r.verification.signatureRepository),
-                signatures: r.verification.verified.map((s) => ({ layer: s.layer, signer: s.signer, payload: s.payload })),
-                rejected: r.verification.rejected,
+                signatures: [
+                  ...r.verification.verified.map((s) => ({ format: 'legacy', layer: s.layer, signer: s.signer, payload: s.payload })),
+                  ...(r.verification.bundles?.verified ?? []).map((b) => ({ format: 'bundle', manifest: b.manifest, mediaType: b.mediaType, content: b.content, signer: b.signer, ...(b.statement ? { statement: b.statement } : {}) })),
+                ],
+                rejected: [
+                  ...r.verification.rejected.map((x) => ({ format: 'legacy', ...x })),
+                  ...(r.verification.bundles?.rejected ?? []).map((x) => ({ format: 'bundle', ...x })),
+                ],
+                ...(r.verification.bundles?.skipped.length ? { skipped: r.verification.bundles.skipped.map((x) => ({ format: 'bundle', ...x })) } : {}),
+                ...(r.verification.legacyError ? { legacyError: r.verification.legacyError } : {}),
+                ...(r.verification.bundleError ? { bundleError: r.verification.bundleError } : {}),
               }
             : {}),
           ...(r.error ? { error: errorToJson(r.error) } : {}),
@@ -209,12 +227,15 @@ export const verifyCommand: SigwardCommand = {
       for (const r of results) {
         if (r.verified && r.verification) {
           const v = r.verification;
-          ctx.io.stdout(`allow ${r.image}: verified ${v.digest} (${v.verified.length} valid signature${v.verified.length === 1 ? '' : 's'})\n`);
+          const bundles = v.bundles?.verified ?? [];
+          const n = v.verified.length + bundles.length;
+          ctx.io.stdout(`allow ${r.image}: verified ${v.digest} (${n} valid signature${n === 1 ? '' : 's'}${bundles.length ? `, ${bundles.length} in Sigstore bundle${bundles.length === 1 ? '' : 's'}` : ''})\n`);
           ctx.io.stdout(`  The following checks were performed on each of these signatures:\n`);
           ctx.io.stdout(`    - The cosign claims were validated\n`);
-          if (v.verified.some((s) => s.signer.tlog)) ctx.io.stdout(`    - Existence of the claims in the transparency log was verified offline\n`);
+          if ([...v.verified, ...bundles].some((s) => s.signer.tlog)) ctx.io.stdout(`    - Existence of the claims in the transparency log was verified offline\n`);
           ctx.io.stdout(`    - ${describe}\n`);
           for (const s of v.verified) ctx.io.stdout(`  ${JSON.stringify(s.payload)}\n`);
+          for (const b of bundles) ctx.io.stdout(`  bundle ${b.manifest}: ${b.statement ? JSON.stringify(b.statement) : `message signature over ${v.digest}`}\n`);
         } else {
           ctx.io.stdout(`deny ${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`);
         }

@@ -7,6 +7,7 @@ import { SigwardError } from '../errors.ts';
 import type { ImageReference } from '../reference/types.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { verifyImageSignatures, type ImageSignatures, type LayerCheck } from './verify.ts';
+import { verifyImageSignaturesWithBundles, type BundleCheck, type ImageBundles } from './bundles.ts';
 
 export type StoreFactory = (repo: RepositoryRef) => OciStore;
 
@@ -17,10 +18,18 @@ export interface VerifyImageOptions {
   signatureRepository?: RepositoryRef;
   annotations?: Record<string, string>;
   signal?: AbortSignal;
+  /** also verify new-format Sigstore bundle signatures (OCI referrers); any valid signature of either kind passes */
+  bundleCheck?: BundleCheck;
 }
 
 export interface ImageVerification extends ImageSignatures {
   reference: ImageReference;
+  /** bundle signatures, when bundleCheck was given */
+  bundles?: ImageBundles;
+  /** why no legacy `.sig` signature verified (bundles did) */
+  legacyError?: { code: string; message: string };
+  /** why bundle discovery failed (legacy signatures verified) */
+  bundleError?: { code: string; message: string };
 }
 
 export function toRepositoryRef(ref: ImageReference): RepositoryRef {
@@ -39,14 +48,17 @@ export async function verifyImage(ref: ImageReference, opts: VerifyImageOptions)
   const digest = await resolveDigest(ref, opts.stores, opts.signal);
   const sigRepo = opts.signatureRepository ?? toRepositoryRef(ref);
   try {
-    const sigs = await verifyImageSignatures({
+    const input = {
       store: opts.stores(sigRepo),
       signatureRepository: sigRepo,
       digest,
       check: opts.check,
       annotations: opts.annotations,
       signal: opts.signal,
-    });
+    };
+    const sigs = opts.bundleCheck
+      ? await verifyImageSignaturesWithBundles({ ...input, bundleCheck: opts.bundleCheck })
+      : await verifyImageSignatures(input);
     return { reference: ref, ...sigs };
   } catch (e) {
     if (e instanceof SigwardError) {
