@@ -2,7 +2,7 @@
 // `kyverno apply`, for scripts and CI. Each distinct digest is verified once
 // per run, whatever the number of resources that use it.
 
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { SigwardError, toSigwardError, EXIT_CODES } from '../../lib/errors.ts';
@@ -13,6 +13,9 @@ import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { withRateLimit } from '../../lib/node/stores.ts';
+import { toJUnitXml } from '../../lib/node/junit.ts';
+import { createProgress, NO_PROGRESS } from '../../lib/node/progress.ts';
 
 export interface Manifest {
   source: string;
@@ -97,6 +100,33 @@ function exitCodeFor(evals: Evaluation[]): number {
   return onlyErrors ? EXIT_CODES.undecided : EXIT_CODES.deny;
 }
 
+/** One verdict per distinct digest: allowed when every evaluation that verified it was allowed. */
+function digestVerdicts(evals: Evaluation[]): { digest: string; references: number; allowed: boolean }[] {
+  const by = new Map<string, { refs: Set<string>; allowed: boolean }>();
+  for (const e of evals) {
+    for (const r of e.rules) {
+      for (const im of r.images) {
+        if (!im.digest) continue;
+        const d = by.get(im.digest) ?? { refs: new Set<string>(), allowed: true };
+        d.refs.add(im.image);
+        if (!e.allowed) d.allowed = false;
+        by.set(im.digest, d);
+      }
+    }
+  }
+  return [...by].map(([digest, d]) => ({ digest, references: d.refs.size, allowed: d.allowed }));
+}
+
+function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    throw new SigwardError('CONFIG_INVALID', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
 function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void {
   const rows: string[][] = [['RESOURCE', 'IMAGE', 'POLICY/RULE', 'RESULT', 'REASON']];
   evals.forEach((e, i) => {
@@ -115,16 +145,21 @@ function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void 
 }
 
 export const checkCommand: SigwardCommand = {
-  command: 'check',
+  // `[stdin..]` lets yargs accept a bare "-" (`--image -`, `--resource -`, `--junit -`): the option is then left empty
+  command: 'check [stdin..]',
   describe: 'check images or Kubernetes manifests against Kyverno/sigward policies (like kyverno apply), for scripts and CI',
   builder: (y) =>
     addTrustOptions(
       addRegistryOptions(
         y
+          .positional('stdin', { type: 'string', array: true, describe: '"-" after --image, --resource or --junit: stdin / stdout' })
           .option('policy', { alias: 'p', type: 'array', string: true, demandOption: true, describe: 'policy file or directory (repeatable)' })
           .option('image', { alias: 'i', type: 'array', string: true, describe: 'image reference (repeatable; "-" reads a list from stdin)' })
           .option('resource', { alias: 'r', type: 'array', string: true, describe: 'manifest file or directory (repeatable; "-" reads YAML/JSON from stdin)' })
-          .option('concurrency', { type: 'number', default: 8, describe: 'resources evaluated at once' })
+          .option('concurrency', { type: 'number', default: 8, describe: 'images / resources evaluated at once' })
+          .option('registry-qps', { type: 'number', describe: 'at most N registry requests per second per registry host (token bucket, burst N)' })
+          .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE ("-": print it instead of the table/JSON)' })
+          .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal)' })
           .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' }),
       ),
     ),
@@ -134,20 +169,38 @@ export const checkCommand: SigwardCommand = {
       const { policies, warnings } = loadPolicyPaths(args.policy as string[]);
       for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
       if (!policies.length) throw new SigwardError('CONFIG_INVALID', 'no policy found in the given paths');
+      const dash = (v: unknown) => Array.isArray(v) && v.length === 0; // `--image -`: yargs leaves the option empty
       let images = (args.image as string[] | undefined) ?? [];
+      if (dash(args.image)) images = ['-'];
       if (images.includes('-')) images = [...images.filter((i) => i !== '-'), ...readStdin().split(/\s+/).filter(Boolean)];
-      const manifests = loadManifests((args.resource as string[] | undefined) ?? []);
+      const manifests = loadManifests(dash(args.resource) ? ['-'] : ((args.resource as string[] | undefined) ?? []));
       if (!images.length && !manifests.length) throw new SigwardError('CONFIG_INVALID', 'nothing to check: give --image or --resource');
+      const qps = args['registry-qps'] === undefined ? undefined : Number(args['registry-qps']);
+      if (qps !== undefined && !(qps > 0)) throw new SigwardError('CONFIG_INVALID', '--registry-qps must be a number > 0');
+      const baseStores = storeFactoryFromArgs(args, ctx);
       const engine = createEngine({
         policies,
-        stores: storeFactoryFromArgs(args, ctx),
+        stores: qps ? withRateLimit(baseStores, { qps }) : baseStores,
         trust: await trustFromArgs(args, ctx),
         defaultRegistry: args['default-registry'] as string | undefined,
         shareMemo: true,
       });
       const started = Date.now();
-      const imageEvals = images.length ? await engine.evaluateImages(images) : [];
-      const resourceEvals = await mapLimit(manifests, Number(args.concurrency) || 8, (m) => engine.evaluateResource(m.object, { operation: 'CREATE' }));
+      const concurrency = Math.max(1, Number(args.concurrency) || 8);
+      const showProgress = (args.progress as boolean | undefined) ?? Boolean(process.stderr.isTTY);
+      const progress = showProgress ? createProgress({ total: images.length + manifests.length, write: ctx.io.stderr, columns: process.stderr.columns || 80 }) : NO_PROGRESS;
+      // one image per evaluation, at most `concurrency` at once; verifications are shared by digest (shareMemo)
+      const imageEvals = await mapLimit(images, concurrency, async (img) => {
+        const [ev] = await engine.evaluateImages([img]);
+        progress.tick();
+        return ev!;
+      });
+      const resourceEvals = await mapLimit(manifests, concurrency, async (m) => {
+        const ev = await engine.evaluateResource(m.object, { operation: 'CREATE' });
+        progress.tick();
+        return ev;
+      });
+      progress.done();
       const evals = [...imageEvals, ...resourceEvals];
       const sources = [...images, ...manifests.map((m) => m.source)];
       const ms = Date.now() - started;
@@ -160,19 +213,31 @@ export const checkCommand: SigwardCommand = {
         signatureVerifications: engine.totals.signatureVerifications,
         attestationVerifications: engine.totals.attestationVerifications,
         ms,
+        /** images and resources checked per second */
+        throughput: ms > 0 ? Math.round(((images.length + manifests.length) / ms) * 1000 * 10) / 10 : images.length + manifests.length,
       };
+      const junit = args.junit === '' ? '-' : (args.junit as string | undefined);
+      if (junit) {
+        const xml = toJUnitXml(evals, { sources, ms, timestamp: new Date(started).toISOString() });
+        if (junit === '-') {
+          ctx.io.stdout(xml);
+          return exitCodeFor(evals);
+        }
+        writeFileAtomic(junit, xml);
+      }
       if (format === 'json') {
         printJson(ctx.io, {
           schema: 'sigward.check/v1',
           allowed: summary.blocked === 0,
           summary,
+          digests: digestVerdicts(evals),
           results: evals.map((e, i) => ({ source: sources[i], ...e })),
         });
       } else {
         printTable(ctx, evals, sources);
         for (const e of evals) if (e.message) ctx.io.stdout(e.message.trim().replace(/^/gm, '  ') + '\n');
         ctx.io.stdout(
-          `\n${summary.resources} resources, ${summary.images} images: ${summary.allowed} allowed, ${summary.blocked} blocked; ${summary.distinctDigests} distinct digests, ${summary.signatureVerifications + summary.attestationVerifications} verifications in ${ms} ms\n`,
+          `\n${summary.resources} resources, ${summary.images} images: ${summary.allowed} allowed, ${summary.blocked} blocked; ${summary.distinctDigests} distinct digests, ${summary.signatureVerifications + summary.attestationVerifications} verifications in ${ms} ms (${summary.throughput}/s)\n`,
         );
       }
       return exitCodeFor(evals);

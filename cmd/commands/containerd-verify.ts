@@ -1,32 +1,65 @@
-import { notImplemented, type SigwardCommand } from './types.ts';
+// `sigward containerd-verify`: containerd 2.x image verifier (bindir plugin).
+// containerd runs `<bin> -name REF -digest D -stdin-media-type T` with the
+// image descriptor on stdin; exit 0 allows the pull, anything else blocks it
+// with stdout as the reason. Configuration: $SIGWARD_CONFIG_DIR or /etc/sigward.
+
+import { readFileSync } from 'node:fs';
+import type { SigwardCommand } from './types.ts';
+import { verifyForContainerd } from '../../lib/node/containerd.ts';
+import { CONFIG_DIR_ENV } from '../../lib/node/config.ts';
+
+const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
 
 /**
  * containerd's bindir image verifier runs `<bin> -name REF -digest D
- * -stdin-media-type T` (single-dash long flags). When invoked that way (or
- * through a symlink whose name ends in "verifier"), rewrite argv to the
- * `containerd-verify` command.
+ * -stdin-media-type T` (Go single-dash flags, also `-flag=value`). When
+ * invoked that way (the binary itself, or a symlink such as
+ * `sigward-verifier` in bin_dir), rewrite argv to the `containerd-verify`
+ * command.
  */
-export function toContainerdArgv(argv: string[], argv0: string): string[] | undefined {
-  const base = argv0.split('/').pop() ?? '';
-  const looksLikeContainerd = argv.includes('-name') || argv.includes('-digest');
-  if (!looksLikeContainerd && !/verifier$/.test(base)) return undefined;
-  if (!looksLikeContainerd) return undefined;
+export function toContainerdArgv(argv: string[], _argv0: string): string[] | undefined {
+  const isFlag = (a: string) => CONTAINERD_FLAGS.some((f) => a === f || a.startsWith(f + '='));
+  if (!argv.some((a) => a === '-name' || a.startsWith('-name=') || a === '-digest' || a.startsWith('-digest='))) return undefined;
   const out = ['containerd-verify'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-name' || a === '-digest' || a === '-stdin-media-type') out.push('-' + a, argv[++i] ?? '');
-    else out.push(a);
+    if (isFlag(a)) {
+      const eq = a.indexOf('=');
+      if (eq > 0) out.push('-' + a.slice(0, eq), a.slice(eq + 1));
+      else out.push('-' + a, argv[++i] ?? '');
+    } else out.push(a);
   }
   return out;
 }
 
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export const containerdVerifyCommand: SigwardCommand = {
   command: 'containerd-verify',
-  describe: "containerd image-verifier plugin (invoked by containerd as '<bin> -name REF -digest D -stdin-media-type T')",
+  describe: "containerd image-verifier plugin (invoked by containerd as '<bin> -name REF -digest D -stdin-media-type T', descriptor on stdin)",
   builder: (y) =>
     y
       .option('name', { type: 'string', describe: 'image reference being pulled' })
       .option('digest', { type: 'string', describe: 'resolved manifest digest' })
-      .option('stdin-media-type', { type: 'string', describe: 'media type of the descriptor on stdin' }),
-  handler: notImplemented('containerd-verify'),
+      .option('stdin-media-type', { type: 'string', describe: 'media type of the descriptor on stdin' })
+      .option('config-dir', { type: 'string', describe: `configuration directory (default: $${CONFIG_DIR_ENV} or /etc/sigward)` })
+      .epilog(
+        'Exit 0 allows the pull; 1 denied by policy; 2 bad invocation or configuration; 3 could not decide (registry unreachable, deadline). ' +
+          'The reason is printed on stdout in one line. Configuration: config.yaml, policies/, trust/, secrets/ in the configuration directory.',
+      ),
+  handler: async (args, ctx) => {
+    const env = typeof args['config-dir'] === 'string' ? { ...ctx.env, [CONFIG_DIR_ENV]: args['config-dir'] as string } : ctx.env;
+    const verdict = await verifyForContainerd(
+      { name: args.name as string | undefined, digest: args.digest as string | undefined, stdinMediaType: args['stdin-media-type'] as string | undefined, stdin: readStdin() },
+      { env, warn: (m) => ctx.io.stderr(`sigward: warning: ${m}\n`) },
+    );
+    ctx.io.stdout(verdict.reason);
+    return verdict.exitCode;
+  },
 };

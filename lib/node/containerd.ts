@@ -1,0 +1,268 @@
+// The containerd image verifier: one pull request in, one verdict out.
+//
+//   1. check the invocation and the descriptor on stdin;
+//   2. fast path: the verdict cache, keyed by digest, name and a stamp of the
+//      configuration files (stat calls only: no policy, trust or network);
+//   3. otherwise load policies and trust from the configuration directory,
+//      look for a verdict under an equivalent policy set (fingerprint), and
+//      else evaluate `name` with the engine, its tag pinned to the digest
+//      containerd resolved, within an internal deadline (default 8 s,
+//      containerd's own per-verifier timeout being 10 s).
+// Images matched by no policy are allowed; failures and errors block.
+
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SigwardError, toSigwardError, EXIT_CODES } from '../errors.ts';
+import { getBuildInfo } from '../version.ts';
+import type { Policy } from '../policy/types.ts';
+import type { StoreFactory } from '../cosign/image.ts';
+import type { Trust } from '../trust/index.ts';
+import { chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials, openStore, type OpenStoreOptions } from '../oci/index.ts';
+import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from './config.ts';
+import { toContainerdRequest, toReasonLine, type ContainerdRequest } from './descriptor.ts';
+import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
+import { withPinnedTag } from './stores.ts';
+
+export interface ContainerdInput {
+  name?: string;
+  digest?: string;
+  stdinMediaType?: string;
+  /** the descriptor JSON containerd wrote to stdin */
+  stdin: string;
+}
+
+export interface ContainerdVerdict {
+  allowed: boolean;
+  exitCode: number;
+  /** one line for containerd (stdout), at most 32 KiB */
+  reason: string;
+  /** answered from the verdict cache: 'stamp' (fast path) or 'fingerprint' */
+  cached?: 'stamp' | 'fingerprint';
+}
+
+export interface ContainerdDeps {
+  env: Record<string, string | undefined>;
+  /** epoch ms */
+  now?: () => number;
+  /** diagnostics for containerd's debug log (stderr) */
+  warn?: (msg: string) => void;
+}
+
+function allow(reason: string, cached?: ContainerdVerdict['cached']): ContainerdVerdict {
+  return { allowed: true, exitCode: 0, reason: toReasonLine(`sigward: ${reason}`), ...(cached ? { cached } : {}) };
+}
+
+function block(reason: string, exitCode: number): ContainerdVerdict {
+  return { allowed: false, exitCode: exitCode || 1, reason: toReasonLine(`sigward: ${reason}`) };
+}
+
+function stampRoots(cfg: NodeConfig): string[] {
+  return [join(cfg.dir, 'config.yaml'), cfg.policiesDir, cfg.trustDir, cfg.secretsDir];
+}
+
+function buildId(): string {
+  const b = getBuildInfo();
+  return `${b.version}+${b.commit}`;
+}
+
+/** sha256 over every file of a directory tree (trust material), sorted by path. */
+function hashTree(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (p: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(p).sort();
+    } catch {
+      try {
+        h.update(`${p}\0`).update(readFileSync(p)).update('\0');
+      } catch {
+        // missing: nothing to hash
+      }
+      return;
+    }
+    if (depth > 8) return;
+    for (const n of names) if (!n.startsWith('.')) walk(join(p, n), depth + 1);
+  };
+  walk(dir, 0);
+  return h.digest('hex');
+}
+
+/** The fingerprint of everything that decides a verdict, once policies are loaded. */
+export async function getPolicySetFingerprint(policies: Policy[], cfg: NodeConfig): Promise<string> {
+  const { canonicalJSON, getPolicyFingerprints } = await import('../policy/index.ts');
+  const doc = {
+    v: 1,
+    build: buildId(),
+    defaultRegistry: cfg.defaultRegistry ?? null,
+    policies: policies
+      .map((p) => ({ kind: p.kind, namespace: p.metadata.namespace ?? '', name: p.metadata.name, rules: getPolicyFingerprints(p) }))
+      .sort((a, b) => (canonicalJSON(a) < canonicalJSON(b) ? -1 : 1)),
+    trust: hashTree(cfg.trustDir),
+  };
+  return createHash('sha256').update(canonicalJSON(doc)).digest('hex');
+}
+
+/** Registry access from config.yaml: containerd passes no credentials. */
+export function toStoreOptions(cfg: NodeConfig, deadline: number, env: Record<string, string | undefined>): OpenStoreOptions {
+  const caCerts = cfg.registry.caFiles.map((f) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new SigwardError('CONFIG_INVALID', `cannot read registry CA file ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+  });
+  return {
+    allowHttp: cfg.registry.allowHttp,
+    insecureRegistries: cfg.registry.insecure,
+    caCerts,
+    credentials: chainCredentials(
+      cfg.registry.pullSecrets.length ? kubernetesSecretCredentials(cfg.registry.pullSecrets) : undefined,
+      dockerConfigCredentials({ path: cfg.registry.dockerConfig, env }),
+    ),
+    timeoutMs: Math.max(100, Math.min(cfg.registry.timeoutSeconds * 1000, deadline - Date.now())),
+    deadline,
+    retries: 1,
+  };
+}
+
+/** Policies as the node sees them: containerd pins the digest, so verifyDigest is satisfied by construction. */
+function forNode(policies: Policy[]): Policy[] {
+  return policies.map((p) => {
+    if (p.format !== 'kyverno') return p;
+    return { ...p, spec: { ...p.spec, rules: p.spec.rules.map((r) => ({ ...r, verifyImages: r.verifyImages.map((e) => ({ ...e, verifyDigest: false, mutateDigest: false })) })) } };
+  });
+}
+
+interface Loaded {
+  policies: Policy[];
+  fingerprint: string;
+}
+
+async function loadPolicies(cfg: NodeConfig, warn: (m: string) => void): Promise<Loaded> {
+  const { loadPolicyPaths, createFileSecretResolver } = await import('../policy/index.ts');
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(cfg.policiesDir)) {
+    throw new SigwardError('CONFIG_INVALID', `policy directory ${cfg.policiesDir} does not exist (an empty directory allows every image)`);
+  }
+  const { policies, warnings } = loadPolicyPaths([cfg.policiesDir], { resolveSecret: createFileSecretResolver(cfg.secretsDir) });
+  for (const w of warnings) if (w.severity === 'warning') warn(`${w.file ?? ''}:${w.line}:${w.column}: ${w.message}`);
+  return { policies, fingerprint: await getPolicySetFingerprint(policies, cfg) };
+}
+
+async function loadTrust(cfg: NodeConfig): Promise<Trust> {
+  const { loadTrustMaterial } = await import('../trust/index.ts');
+  const t = getTrustInputs(cfg.trustDir);
+  // only trust/ counts: cosign variables in containerd's environment are ignored
+  return loadTrustMaterial({ trustedRootPath: t.trustedRootPath, env: t.env });
+}
+
+async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded, deps: ContainerdDeps, signal: AbortSignal, deadline: number): Promise<ContainerdVerdict & { cacheable: boolean }> {
+  const { parseImageFromPodSpec } = await import('../reference/index.ts');
+  const { toRepositoryRef } = await import('../cosign/image.ts');
+  const { createEngine } = await import('../engine/index.ts');
+  const what = `${req.name}@${req.digest}`;
+  const ref = parseImageFromPodSpec(req.name, { defaultRegistry: cfg.defaultRegistry });
+  if (ref.digest && ref.digest !== req.digest) {
+    return { ...block(`image verification failed for ${what}: manifest digest mismatch: the name pins ${ref.digest}`, EXIT_CODES.deny), cacheable: false };
+  }
+  const opts = toStoreOptions(cfg, deadline, deps.env);
+  let stores: StoreFactory = (repo) => openStore(repo, opts);
+  let image = req.name;
+  if (!ref.digest && ref.tag) {
+    // match imageReferences on the name as written (tags count), verify the digest containerd pulls
+    stores = withPinnedTag(stores, toRepositoryRef(ref), ref.tag, req.descriptor);
+  } else if (!ref.digest) {
+    image = `${req.name}@${req.digest}`;
+  }
+  const engine = createEngine({ policies: forNode(loaded.policies), stores, trust: await loadTrust(cfg), defaultRegistry: cfg.defaultRegistry, signal });
+  const [ev] = await engine.evaluateImages([image]);
+  if (!ev) throw new SigwardError('INTERNAL', 'engine returned no evaluation');
+  if (!ev.rules.length) return { ...allow(`allowed ${what}: no policy applies to this image`), cacheable: true };
+  if (ev.allowed) {
+    const passed = ev.rules.filter((r) => r.status === 'pass').map((r) => `${r.policy}/${r.rule}`);
+    const warn = ev.warnings.length ? `; warnings: ${ev.warnings.join('; ')}` : '';
+    const head = passed.length ? `verified image signatures (${passed.join(', ')})` : 'no enforced rule failed';
+    return { ...allow(`allowed ${what}: ${head}${warn}`), cacheable: ev.rules.every((r) => r.status !== 'error') };
+  }
+  const anyFail = ev.rules.some((r) => r.failurePolicy === 'Fail');
+  const blocking = ev.rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && anyFail));
+  const reasons = blocking.map((r) => `policy ${r.policy}/${r.rule}: ${r.message}`).join('; ');
+  const onlyErrors = blocking.every((r) => r.status === 'error');
+  return { ...block(`image verification failed for ${what}: ${reasons}`, onlyErrors ? EXIT_CODES.undecided : EXIT_CODES.deny), cacheable: false };
+}
+
+function errorVerdict(name: string | undefined, e: unknown): ContainerdVerdict {
+  const err = toSigwardError(e);
+  return block(`cannot verify ${name ?? 'image'}: ${err.message}`, EXIT_CODES[err.outcome]);
+}
+
+/** Decides one containerd pull. Never throws: errors are blocking verdicts. */
+export async function verifyForContainerd(input: ContainerdInput, deps: ContainerdDeps): Promise<ContainerdVerdict> {
+  const now = deps.now ?? Date.now;
+  const warn = deps.warn ?? (() => {});
+  let req: ContainerdRequest;
+  let cfg: NodeConfig;
+  let cache: VerdictCache | undefined;
+  let stamp: string;
+  try {
+    req = toContainerdRequest(input);
+    cfg = loadNodeConfig(getConfigDir(deps.env), deps.env);
+    stamp = getConfigStamp(stampRoots(cfg), buildId());
+    if (cfg.cache.enabled) {
+      cache = openVerdictCache(cfg.cache.dir);
+      if (cache.disabled) {
+        warn(`verdict cache not used: ${cache.disabled}`);
+        cache = undefined;
+      }
+      const hit = cache?.getByStamp(req.digest, req.name, stamp, now());
+      if (hit) return allow(`${hit.reason} (cached verdict of ${new Date(hit.created).toISOString()})`, 'stamp');
+    }
+  } catch (e) {
+    return errorVerdict(input.name, e);
+  }
+
+  const started = now();
+  const deadline = Date.now() + cfg.deadlineSeconds * 1000;
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<ContainerdVerdict>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new SigwardError('REGISTRY_UNREACHABLE', `timed out after ${cfg.deadlineSeconds} s`));
+      resolve(block(`cannot verify ${req.name}@${req.digest}: verification did not finish within ${cfg.deadlineSeconds} s (deadlineSeconds in ${join(cfg.dir, 'config.yaml')})`, EXIT_CODES.undecided));
+    }, cfg.deadlineSeconds * 1000);
+  });
+  const work = (async (): Promise<ContainerdVerdict> => {
+    try {
+      const loaded = await loadPolicies(cfg, warn);
+      const same = cache?.getByFingerprint(req.digest, req.name, loaded.fingerprint, now());
+      if (same) {
+        putAllow(cache, req, { ...same, stamp }, warn);
+        return allow(`${same.reason} (cached verdict of ${new Date(same.created).toISOString()})`, 'fingerprint');
+      }
+      const v = await evaluate(req, cfg, loaded, deps, controller.signal, deadline);
+      if (v.allowed && v.cacheable && cache && cfg.cache.ttlSeconds > 0) {
+        const reason = v.reason.replace(/^sigward: /, '').trim();
+        putAllow(cache, req, { name: req.name, fingerprint: loaded.fingerprint, stamp, created: started, expires: started + cfg.cache.ttlSeconds * 1000, reason }, warn);
+      }
+      const { cacheable: _c, ...verdict } = v;
+      return verdict;
+    } catch (e) {
+      return errorVerdict(req.name, e);
+    }
+  })();
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function putAllow(cache: VerdictCache | undefined, req: ContainerdRequest, entry: Parameters<VerdictCache['putAllow']>[1], warn: (m: string) => void): void {
+  if (!cache) return;
+  try {
+    cache.putAllow(req.digest, entry);
+  } catch (e) {
+    warn(`cannot write the verdict cache in ${cache.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}

@@ -1,0 +1,82 @@
+// The node configuration and the descriptor checks, without a registry.
+
+import t from 'tap';
+import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/node/config.ts';
+import { toContainerdRequest, toReasonLine, MAX_REASON_BYTES } from '../../lib/node/descriptor.ts';
+import { openVerdictCache, getConfigStamp } from '../../lib/node/verdict-cache.ts';
+import { toContainerdArgv } from '../../cmd/commands/containerd-verify.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+
+const D = 'sha256:' + 'a'.repeat(64);
+const M = 'application/vnd.oci.descriptor.v1+json';
+
+t.test('config.yaml', async (t) => {
+  t.equal(getConfigDir({}), '/etc/sigward');
+  t.equal(getConfigDir({ SIGWARD_CONFIG_DIR: '/x' }), '/x');
+  const d = toNodeConfig(undefined, '/etc/sigward');
+  t.equal(d.policiesDir, '/etc/sigward/policies');
+  t.equal(d.deadlineSeconds, 8);
+  t.equal(d.cache.dir, DEFAULT_CACHE_DIR);
+  const c = toNodeConfig('registry:\n  caFiles: [ca.pem]\n  insecure: [r:5000]\ncache:\n  dir: cache\n', '/cfg');
+  t.same(c.registry.caFiles, ['/cfg/ca.pem']);
+  t.equal(c.cache.dir, '/cfg/cache');
+  t.throws(() => toNodeConfig('registy: {}\n', '/cfg'), /unknown key "registy"/);
+  t.throws(() => toNodeConfig('deadlineSeconds: 0\n', '/cfg'), /deadlineSeconds: expected a number/);
+  t.throws(() => toNodeConfig('cache: {enabled: "yes"}\n', '/cfg'), /expected true or false/);
+  const example = readFileSync(join(ROOT, 'testdata/node/config.yaml'), 'utf8');
+  t.ok(parse(example));
+  t.doesNotThrow(() => toNodeConfig(example, '/etc/sigward'), 'the documented example loads');
+});
+
+t.test('containerd invocation and descriptor', async (t) => {
+  t.same(toContainerdArgv(['-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], '/opt/bin/sigward-verifier'), ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M]);
+  t.same(toContainerdArgv(['-name=r/a:1', '-digest=' + D], 'sigward'), ['containerd-verify', '--name', 'r/a:1', '--digest', D]);
+  t.equal(toContainerdArgv(['check', '--name', 'x'], 'sigward'), undefined);
+  const ok = toContainerdRequest({ name: 'r.io/a:1', digest: D, stdinMediaType: M, stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: D, size: 10 }) + '\n' });
+  t.equal(ok.descriptor.size, 10);
+  const bad = (o: object, stdinMediaType = M) => () => toContainerdRequest({ name: 'r.io/a:1', digest: D, stdinMediaType, stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 1, ...o }) });
+  t.throws(bad({ digest: 'sha256:' + 'b'.repeat(64) }), /manifest digest mismatch/);
+  t.throws(bad({ size: -1 }), /no valid size/);
+  t.throws(bad({ mediaType: 'text/plain' }), /unsupported image media type/);
+  t.throws(bad({}, 'application/json'), /unsupported -stdin-media-type/);
+  t.throws(() => toContainerdRequest({ name: 'r', digest: 'sha256:abc', stdinMediaType: M, stdin: '{}' }), /invalid -digest/);
+  t.throws(() => toContainerdRequest({ name: 'r', digest: D, stdinMediaType: M, stdin: '' }), /no image descriptor/);
+  t.equal(toReasonLine('a\n  b\n'), 'a b\n');
+  const long = toReasonLine('é'.repeat(40_000));
+  t.ok(Buffer.byteLength(long) <= MAX_REASON_BYTES, 'cut to 32 KiB');
+  t.match(long, /é…\n$/, 'cut on a character boundary');
+});
+
+t.test('verdict cache', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigward-vc-'));
+  const c = openVerdictCache(join(dir, 'cache'));
+  t.equal(c.disabled, undefined);
+  const e = { name: 'r/a:1', fingerprint: 'f1', stamp: 's1', created: 1000, expires: 5000, reason: 'ok' };
+  c.putAllow(D, e);
+  t.same(c.getByStamp(D, 'r/a:1', 's1', 2000), e);
+  t.equal(c.getByStamp(D, 'r/a:1', 's2', 2000), undefined, 'other stamp');
+  t.same(c.getByFingerprint(D, 'r/a:1', 'f1', 2000), e);
+  t.equal(c.getByStamp(D, 'r/b:1', 's1', 2000), undefined, 'other name');
+  t.equal(c.getByStamp(D, 'r/a:1', 's1', 6000), undefined, 'expired');
+  c.putAllow(D, { ...e, name: 'r/b:1' });
+  t.ok(c.getByStamp(D, 'r/a:1', 's1', 2000) && c.getByStamp(D, 'r/b:1', 's1', 2000), 'entries per name in one file');
+  writeFileSync(join(dir, 'cache', 'verdicts', 'sha256-' + 'a'.repeat(64) + '.json'), '\u0000garbage');
+  t.equal(c.getByStamp(D, 'r/a:1', 's1', 2000), undefined, 'corrupt: miss');
+  const open = join(dir, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  t.match(openVerdictCache(open).disabled, /writable by group or others/);
+
+  const cfg = join(dir, 'cfg');
+  mkdirSync(join(cfg, 'policies'), { recursive: true });
+  writeFileSync(join(cfg, 'policies', 'p.yaml'), 'a');
+  const s1 = getConfigStamp([join(cfg, 'policies')]);
+  t.equal(getConfigStamp([join(cfg, 'policies')]), s1, 'stable');
+  writeFileSync(join(cfg, 'policies', 'p.yaml'), 'ab');
+  t.not(getConfigStamp([join(cfg, 'policies')]), s1, 'a changed file changes the stamp');
+});
