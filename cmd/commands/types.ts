@@ -7,11 +7,3 @@ export interface SigwardCommand {
   builder: (y: Argv) => Argv;
   handler: (args: Record<string, unknown>, ctx: Context) => Promise<number>;
 }
-
-/** Commands whose issue has not been reached yet exit 2 with this message. */
-export function notImplemented(name: string): SigwardCommand['handler'] {
-  return async (_args, ctx) => {
-    ctx.io.stderr(`sigward ${name}: not implemented yet\n`);
-    return 2;
-  };
-}

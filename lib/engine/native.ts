@@ -179,6 +179,6 @@ export async function evaluateNativeImage(
   }
   const cfg = policy.spec.validationConfigurations;
   const patch = cfg.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false ? digestPatch(img.image, img.jsonPointer, digest, { defaultRegistry }) : undefined;
-  if (cfg.verifyDigest && !ref.digest && !patch) return { ...base, ...extra, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
+  if (cfg.verifyDigest && !ref.digest && !patch && img.jsonPointer) return { ...base, ...extra, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
   return { ...base, ...extra, status: 'pass', message: formatVerifiedMessage(img.image), ...(patch ? { patch } : {}) };
 }

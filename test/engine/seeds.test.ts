@@ -97,6 +97,13 @@ t.test('seed scenarios', async (t) => {
     t.equal(cron.code, 1, 'autogen: CronJob with an unsigned image blocked');
     t.match(cron.result.message, 'autogen-cronjob-check-signatures');
 
+    const img = await runSigward(['check', '--policy', file(policy, 'yaml'), '--image', `${host}/company/app:v1.0.0`, '--image', `${host}/company/unsigned:v1`, '-o', 'json']);
+    t.equal(img.code, 1, 'check --image: the unsigned image blocks');
+    const imgDoc = JSON.parse(img.stdout);
+    t.equal(imgDoc.results[0].allowed, true, 'check --image with a tag: verified (verifyDigest concerns resource fields)');
+    t.equal(imgDoc.results[0].rules[0].images[0].digest, signed, 'and the verified digest is reported');
+    t.equal(imgDoc.results[1].allowed, false);
+
     const strict = withKeys(company(seed('000-1-require-signed-images.yaml')), [security]);
     const noTlog = await check(strict, kubectlPod('web', `${host}/company/app:v1.0.0`));
     t.equal(noTlog.code, 1, 'without ignoreTlog a signature that is not in Rekor is denied, as Kyverno does');
