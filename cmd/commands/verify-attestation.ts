@@ -9,6 +9,7 @@ import { parseReference } from '../../lib/reference/index.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import { resolveDigest, toRepositoryRef } from '../../lib/cosign/image.ts';
 import { toLayerCheck, type Attestor } from '../../lib/cosign/checks.ts';
+import { toBundleCheck } from '../../lib/cosign/bundles.ts';
 import { verifySignatureBytes } from '../../lib/cosign/keys.ts';
 import { verifyImageAttestations, type VerifiedAttestation, type RejectedAttestation } from '../../lib/attest/verify.ts';
 import { toEnvelope, toPAE, verifyInTotoPayloadType } from '../../lib/attest/dsse.ts';
@@ -146,8 +147,8 @@ export const verifyAttestationCommand: SigwardCommand = {
         digest = await resolveDigest(ref, stores);
         const override = (args['signature-repository'] as string | undefined) ?? ctx.env.COSIGN_REPOSITORY;
         const repo = override ? signatureRepository(toRepositoryRef(ref), override) : toRepositoryRef(ref);
-        const r = await verifyImageAttestations({ store: stores(repo), signatureRepository: repo, digest, check: toLayerCheck(attestor, trust), predicateType });
-        found = r.verified.map((v) => ({ statement: v.statement, signer: v.signer, source: `${r.attestationTag} layer ${v.layer}` }));
+        const r = await verifyImageAttestations({ store: stores(repo), signatureRepository: repo, digest, check: toLayerCheck(attestor, trust), bundleCheck: toBundleCheck(attestor, trust), predicateType });
+        found = r.verified.map((v) => ({ statement: v.statement, signer: v.signer, source: v.source ?? `${r.attestationTag} layer ${v.layer}` }));
         rejected = r.rejected;
         imageInfo = { registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest };
       }

@@ -13,9 +13,13 @@ import type { LayerCheck, SignerInfo } from '../cosign/verify.ts';
 import { toEnvelope, verifyInTotoPayloadType } from './dsse.ts';
 import { toStatement, verifySubjectDigest, type Statement } from './statement.ts';
 import { toPredicateType } from './predicates.ts';
+import { getBundleAttestations, type BundleCheck } from '../cosign/bundles.ts';
 
 export interface VerifiedAttestation {
+  /** `.att` layer index; -1 for a bundle referrer */
   layer: number;
+  /** where it came from: `.att layer N` or `bundle <manifest digest>` */
+  source?: string;
   statement: Statement;
   signer: SignerInfo;
 }
@@ -45,6 +49,8 @@ export interface VerifyImageAttestationsOptions {
   /** cosign shortcut or URI; undefined = any type */
   predicateType?: string;
   signal?: AbortSignal;
+  /** also verify attestation bundles (OCI 1.1 referrers, cosign v3) with this check */
+  bundleCheck?: BundleCheck;
 }
 
 async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestationsOptions): Promise<VerifiedAttestation> {
@@ -73,13 +79,24 @@ export async function verifyImageAttestations(opts: VerifyImageAttestationsOptio
   const result: ImageAttestations = { digest: opts.digest, attestationTag: att.tag, verified: [], otherTypes: [], rejected: [] };
   for (const layer of att.layers) {
     try {
-      const v = await verifyLayer(layer, opts);
+      const v = { ...(await verifyLayer(layer, opts)), source: `${att.tag} layer ${layer.index}` };
       if (want === undefined || v.statement.predicateType === want) result.verified.push(v);
       else result.otherTypes.push(v.statement.predicateType);
     } catch (e) {
       if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
       result.rejected.push({ layer: layer.index, code: e.code, reason: e.message, predicateType: layer.annotations.predicateType });
     }
+  }
+  if (opts.bundleCheck) {
+    const b = await getBundleAttestations(opts.store, opts.signatureRepository, opts.digest, opts.bundleCheck, want, { signal: opts.signal });
+    for (const v of b.verified) {
+      // the statement is parsed again with the same checks as `.att` statements
+      const statement = toStatement(new TextEncoder().encode(JSON.stringify(v.statement)));
+      verifySubjectDigest(statement, opts.digest);
+      result.verified.push({ layer: -1, source: `bundle ${v.manifest}`, statement, signer: v.signer });
+    }
+    result.otherTypes.push(...b.otherTypes);
+    result.rejected.push(...b.rejected.map((r) => ({ layer: -1, code: r.code, reason: `bundle ${r.manifest}: ${r.reason}`, ...(r.predicateType ? { predicateType: r.predicateType } : {}) })));
   }
   if (result.verified.length > 0) return result;
   const typeText = want ?? 'any';

@@ -8,6 +8,7 @@ import { SigwardError } from '../errors.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 import type { Attestor as CheckAttestor } from '../cosign/checks.ts';
 import { toLayerCheck } from '../cosign/checks.ts';
+import { toBundleCheck, type BundleCheck } from '../cosign/bundles.ts';
 import type { LayerCheck } from '../cosign/verify.ts';
 import { toTrust, toTrustedRootFromPEMs, type Trust, type IdentityPolicy } from '../trust/index.ts';
 import type { Attestor, CTLogConfig, KeySource, RekorConfig } from '../policy/types.ts';
@@ -17,6 +18,8 @@ export interface PreparedAttestor {
   label: string;
   attestor: CheckAttestor;
   check: LayerCheck;
+  /** the same attestor for Sigstore bundles (cosign v3 referrers) */
+  bundleCheck: BundleCheck;
   /** stable identity of what is checked, for memoisation */
   fingerprint: string;
   repository?: string;
@@ -91,11 +94,11 @@ export function prepareAttestor(entry: Attestor, label: string, base: Trust, tru
     a: attestor.kind === 'key' ? { ...attestor, keys: attestor.keys.map((x) => x.id) } : attestor,
     t: trust === base ? 'base' : trust.sources.join(','),
   });
-  return { label, attestor, check: toLayerCheck(attestor, trust), fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
+  return { label, attestor, check: toLayerCheck(attestor, trust), bundleCheck: toBundleCheck(attestor, trust), fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
 }
 
 /** Kyverno: an attestation with no attestors gets one empty entry: any identity, Fulcio roots, SCT ignored. */
 export function anyIdentityAttestor(label: string, base: Trust): PreparedAttestor {
   const attestor: CheckAttestor = { kind: 'keyless', policy: {}, ignoreTlog: false, ignoreSCT: true };
-  return { label, attestor, check: toLayerCheck(attestor, base), fingerprint: 'any-identity', annotations: {} };
+  return { label, attestor, check: toLayerCheck(attestor, base), bundleCheck: toBundleCheck(attestor, base), fingerprint: 'any-identity', annotations: {} };
 }

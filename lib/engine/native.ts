@@ -14,6 +14,7 @@ import { toSigwardError, SigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, matchesPattern, toKyvernoMatchString } from '../reference/index.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 import { toLayerCheck, type Attestor as CheckAttestor } from '../cosign/checks.ts';
+import { toBundleCheck } from '../cosign/bundles.ts';
 import { verifyImage } from '../cosign/image.ts';
 import { signatureRepository } from '../oci/index.ts';
 import { toRepositoryRef } from '../cosign/image.ts';
@@ -117,7 +118,7 @@ export async function evaluateNativeImage(
           await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${JSON.stringify(a.annotations)}`, () => {
             ctx.stats.signatureVerifications++;
             ctx.stats.digests.add(digest);
-            return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, ctx.trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+            return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, ctx.trust), bundleCheck: toBundleCheck(c.attestor, ctx.trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
           });
           signatures[a.name] = true;
           break;
@@ -143,7 +144,7 @@ export async function evaluateNativeImage(
           try {
             const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${type}`, () => {
               ctx.stats.attestationVerifications++;
-              return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, ctx.trust), predicateType: type, signal: ctx.signal });
+              return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, ctx.trust), bundleCheck: toBundleCheck(c.attestor, ctx.trust), predicateType: type, signal: ctx.signal });
             });
             found.push(...r.verified.map((v) => v.statement));
           } catch (e) {
