@@ -39,6 +39,7 @@ import {
   type RejectedSignature,
   type SignerInfo,
   type VerifyImageSignaturesOptions,
+  rankReason,
 } from './verify.ts';
 
 /** Layer media types of bundle referrers start with this (cosign GetBundles). */
@@ -407,24 +408,6 @@ export interface ImageSignaturesWithBundles extends ImageSignatures {
   bundleError?: { code: ErrorCode; message: string };
 }
 
-// The most specific reason wins when nothing verified (as for `.sig` layers).
-const REASON_PRIORITY: ErrorCode[] = [
-  'ANNOTATION_MISMATCH',
-  'MANIFEST_DIGEST_MISMATCH',
-  'IDENTITY_MISMATCH',
-  'TLOG_MISSING',
-  'TLOG_INVALID',
-  'SCT_INVALID',
-  'CERTIFICATE_INVALID',
-  'TIMESTAMP_INVALID',
-  'SIGNATURE_INVALID',
-];
-
-function rank(code: ErrorCode): number {
-  const i = REASON_PRIORITY.indexOf(code);
-  return i < 0 ? REASON_PRIORITY.length : i;
-}
-
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
 /**
@@ -494,7 +477,7 @@ export async function verifyImageSignaturesWithBundles(
   }
   const candidates: { code: ErrorCode; reason: string }[] = b.rejected.map((r) => ({ code: r.code, reason: `bundle ${short(r.manifest)}: ${r.reason}` }));
   if (!legacyNotFound && legacyError) candidates.push({ code: legacyError.code, reason: `${legacyError.message.replace(/^no matching signatures: /, '')} (.sig)` });
-  const best = [...candidates].sort((x, y) => rank(x.code) - rank(y.code))[0]!;
+  const best = [...candidates].sort((x, y) => rankReason(x.code) - rankReason(y.code))[0]!;
   const reasons = [...new Set(candidates.map((c) => c.reason))];
   throw new SigwardError(best.code, reasons.length === 1 ? `${best.reason}${skippedNote}` : `no matching signatures: ${reasons.join('; ')}${skippedNote}`, {
     cause: legacyError,

@@ -98,7 +98,8 @@ const REASON_PRIORITY: ErrorCode[] = [
   'SIGNATURE_INVALID',
 ];
 
-function rank(code: ErrorCode): number {
+/** Rank of a failure reason: lower is more specific (for choosing what to report). */
+export function rankReason(code: ErrorCode): number {
   const i = REASON_PRIORITY.indexOf(code);
   return i < 0 ? REASON_PRIORITY.length : i;
 }
@@ -129,7 +130,7 @@ export async function verifyImageSignatures(opts: VerifyImageSignaturesOptions):
   if (result.rejected.length === 0) {
     throw new SigwardError('SIGNATURE_NOT_FOUND', 'signature not found', { detail: { signatureTag: att.tag } });
   }
-  const best = [...result.rejected].sort((a, b) => rank(a.code) - rank(b.code))[0]!;
+  const best = [...result.rejected].sort((a, b) => rankReason(a.code) - rankReason(b.code))[0]!;
   const reasons = [...new Set(result.rejected.map((r) => r.reason))];
   const onlyForeign = result.rejected.every((r) => r.code === 'PAYLOAD_INVALID' && r.reason.startsWith('layer is not a signature'));
   if (onlyForeign) {

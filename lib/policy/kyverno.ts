@@ -2,6 +2,7 @@
 // conversion to the typed model with Kyverno's defaults, and the admission
 // checks Kyverno applies to verifyImages rules.
 
+import { KYVERNO_OPERATORS, DEPRECATED_OPERATORS } from '../conditions/kyverno-operators.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { getKmsProvider, hasVariables, kmsOfflineMessage, parseK8sSecretRef, splitPublicKeys, toKeySource, toSecretKeySource } from './keys.ts';
 import {
@@ -50,29 +51,8 @@ import type {
 
 export const DEFAULT_REKOR_URL = 'https://rekor.sigstore.dev';
 
-export const CONDITION_OPERATORS = [
-  'Equals',
-  'NotEquals',
-  'AnyIn',
-  'AllIn',
-  'AnyNotIn',
-  'AllNotIn',
-  'GreaterThan',
-  'GreaterThanOrEquals',
-  'LessThan',
-  'LessThanOrEquals',
-  'DurationGreaterThan',
-  'DurationGreaterThanOrEquals',
-  'DurationLessThan',
-  'DurationLessThanOrEquals',
-] as const;
-
-const DEPRECATED_OPERATORS: Record<string, string> = {
-  Equal: 'Equals',
-  NotEqual: 'NotEquals',
-  In: 'AnyIn or AllIn',
-  NotIn: 'AnyNotIn or AllNotIn',
-};
+/** Kyverno's current condition operators (the deprecated aliases load with a warning). */
+export const CONDITION_OPERATORS: readonly string[] = KYVERNO_OPERATORS.filter((op) => !(op in DEPRECATED_OPERATORS));
 
 const HASH_ALGORITHMS = ['sha224', 'sha256', 'sha384', 'sha512'] as const;
 
@@ -526,8 +506,8 @@ function toConditionList(list: Obj[], path: string, ctx: BuildContext): Conditio
     const p = `${path}[${i}]`;
     const operator = getStr(c, 'operator') ?? '';
     if (!has(c, 'operator')) ctx.diag.error(p, `${p}.operator: Required value`);
-    else if (DEPRECATED_OPERATORS[operator]) ctx.diag.warn(`${p}.operator`, `${p}.operator: ${JSON.stringify(operator)} is deprecated, use ${DEPRECATED_OPERATORS[operator]}`);
-    else if (!(CONDITION_OPERATORS as readonly string[]).includes(operator)) {
+    else if (DEPRECATED_OPERATORS[operator as keyof typeof DEPRECATED_OPERATORS]) ctx.diag.warn(`${p}.operator`, `${p}.operator: ${JSON.stringify(operator)} is deprecated, use ${DEPRECATED_OPERATORS[operator as keyof typeof DEPRECATED_OPERATORS]}`);
+    else if (!CONDITION_OPERATORS.includes(operator)) {
       ctx.diag.error(`${p}.operator`, `${p}.operator: unsupported value ${JSON.stringify(operator)}: supported values: ${CONDITION_OPERATORS.join(', ')}`);
     }
     if (!has(c, 'key')) ctx.diag.error(p, `${p}.key: Required value`);
