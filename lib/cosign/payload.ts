@@ -53,9 +53,10 @@ export function verifyPayloadClaims(p: SimpleSigningPayload, opts: ClaimOptions)
   }
   for (const [k, want] of Object.entries(opts.annotations ?? {})) {
     const got = p.optional?.[k];
-    // cosign compares the annotation's value as it appears in the payload
+    // cosign compares interface{} values: only the same JSON string matches a
+    // -a key=value (true, 1, ["v"] never equal "true", "1", "v")
     const gotStr = typeof got === 'string' ? got : got === undefined ? undefined : JSON.stringify(got);
-    if (gotStr !== want) {
+    if (typeof got !== 'string' || got !== want) {
       throw new SigwardError('ANNOTATION_MISMATCH', `no signature matched the required annotations: ${k}=${want} (payload has ${gotStr === undefined ? 'none' : `${k}=${gotStr}`})`);
     }
   }

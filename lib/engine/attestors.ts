@@ -90,9 +90,12 @@ export function prepareAttestor(entry: Attestor, label: string, base: Trust, tru
   } else {
     throw new SigwardError('POLICY_INVALID', `${label}: keys, certificates, keyless, or a nested attestor is required`);
   }
+  // the entry's own Rekor / CT log keys are part of what is checked: two entries
+  // that differ only in them must never share a (memoised, cached) result
+  const own = entry.keys ?? entry.certificates ?? entry.keyless;
   const fingerprint = JSON.stringify({
     a: attestor.kind === 'key' ? { ...attestor, keys: attestor.keys.map((x) => x.id) } : attestor,
-    t: trust === base ? 'base' : trust.sources.join(','),
+    t: trust === base ? 'base' : { rekor: own?.rekor?.pubkey?.trim() ?? '', ctlog: own?.ctlog?.pubkey?.trim() ?? '' },
   });
   return { label, attestor, check: toLayerCheck(attestor, trust), bundleCheck: toBundleCheck(attestor, trust), fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
 }

@@ -56,6 +56,12 @@ function checkDescriptor(d: unknown, where: string): Descriptor {
     }
     for (const v of Object.values(o.annotations)) if (typeof v !== 'string') throw invalid(`${where} has a non-string annotation`);
   }
+  if (o.platform !== undefined) {
+    const p = o.platform as Record<string, unknown> | null;
+    if (typeof p !== 'object' || p === null || Array.isArray(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string' || (p.variant !== undefined && typeof p.variant !== 'string')) {
+      throw invalid(`${where} has an invalid platform`);
+    }
+  }
   return o as unknown as Descriptor;
 }
 

@@ -34,6 +34,19 @@ function toBuffer(u: Uint8Array): Buffer<ArrayBuffer> {
   return Buffer.from(u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer);
 }
 
+/**
+ * @sigstore/core parses certificate fields lazily: a malformed certificate
+ * throws a TypeError from whatever getter first touches the bad part, deep
+ * inside chain building. Touch every field verification reads, once, so that
+ * a malformed certificate fails here, as a parse error.
+ */
+function checkParsed(c: X509Certificate): X509Certificate {
+  void [c.subject, c.issuer, c.notBefore, c.notAfter, c.publicKey, c.signatureValue, c.signatureAlgorithm];
+  void [c.extKeyUsage?.digitalSignature, c.extKeyUsage?.keyCertSign, c.extBasicConstraints?.isCA, c.extBasicConstraints?.pathLenConstraint];
+  void [c.extSubjectAltName?.uri, c.extSubjectAltName?.rfc822Name, c.extAuthorityKeyID?.keyIdentifier, c.extSubjectKeyID?.keyIdentifier];
+  return c;
+}
+
 /** Parses one certificate given as PEM text, DER bytes or an already parsed certificate. */
 export function toCertificate(input: X509Certificate | Uint8Array | string): X509Certificate {
   if (input instanceof X509Certificate) return input;
@@ -41,9 +54,9 @@ export function toCertificate(input: X509Certificate | Uint8Array | string): X50
     if (typeof input === 'string') {
       const block = getPEMBlocks(input).find((b) => b.type === 'CERTIFICATE');
       if (!block) throw new Error('no CERTIFICATE PEM block');
-      return X509Certificate.parse(block.der);
+      return checkParsed(X509Certificate.parse(block.der));
     }
-    return X509Certificate.parse(toBuffer(input));
+    return checkParsed(X509Certificate.parse(toBuffer(input)));
   } catch (e) {
     throw new SigwardError('CERTIFICATE_INVALID', `cannot parse certificate: ${errText(e)}`, { cause: e });
   }
@@ -55,7 +68,7 @@ export function parseCertificates(input: string | Uint8Array): X509Certificate[]
   const blocks = getPEMBlocks(input).filter((b) => b.type === 'CERTIFICATE');
   return blocks.map((b) => {
     try {
-      return X509Certificate.parse(b.der);
+      return checkParsed(X509Certificate.parse(b.der));
     } catch (e) {
       throw new SigwardError('CERTIFICATE_INVALID', `cannot parse certificate: ${errText(e)}`, { cause: e });
     }

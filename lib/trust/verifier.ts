@@ -56,6 +56,16 @@ export function getEntityTimes(entity: SignedEntity, nowMarker?: Buffer): Verifi
 }
 
 export function verifySignedEntity(input: CoreInput): CoreResult {
+  try {
+    return verifyEntity(input);
+  } catch (e) {
+    // attacker-supplied material (a malformed certificate parsed lazily, ...)
+    // surfacing as a TypeError is a failed verification, never a crash
+    throw toTrustError(e);
+  }
+}
+
+function verifyEntity(input: CoreInput): CoreResult {
   const times = getEntityTimes(input.entity, input.nowMarker);
   let material = input.material;
   let entity = input.entity;
