@@ -122,3 +122,16 @@ export const EXIT_CODES: Record<Outcome | 'ok', number> = {
   usage: 2,
   undecided: 3,
 };
+
+/**
+ * For per-signature loops: the error that rejects one signature (or layer,
+ * or bundle), or undefined when the error must propagate (the registry could
+ * not be reached, a usage error). Anything unexpected while checking
+ * attacker-supplied material rejects that signature: it never becomes
+ * "could not decide", which failurePolicy Ignore would turn into an allow.
+ */
+export function toRejection(e: unknown): SigwardError | undefined {
+  if (e instanceof SigwardError) return e.outcome === 'deny' ? e : undefined;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new SigwardError('SIGNATURE_INVALID', `signature could not be verified: ${msg}`, { cause: e });
+}

@@ -5,7 +5,7 @@
 // predicate type compared. An attestation that fails any of this is never
 // handed to a condition.
 
-import { SigwardError, type ErrorCode } from '../errors.ts';
+import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import { getAttachments, type AttachmentLayer } from '../cosign/signatures.ts';
@@ -82,8 +82,9 @@ export async function verifyImageAttestations(opts: VerifyImageAttestationsOptio
       const v = { ...(await verifyLayer(layer, opts)), source: `${att.tag} layer ${layer.index}` };
       if (want === undefined || v.statement.predicateType === want) result.verified.push(v);
       else result.otherTypes.push(v.statement.predicateType);
-    } catch (e) {
-      if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
+    } catch (caught) {
+      const e = toRejection(caught);
+      if (!e) throw caught;
       result.rejected.push({ layer: layer.index, code: e.code, reason: e.message, predicateType: layer.annotations.predicateType });
     }
   }

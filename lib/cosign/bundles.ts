@@ -13,7 +13,7 @@
 
 import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
-import { SigwardError, type ErrorCode } from '../errors.ts';
+import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
 import type { Descriptor, ImageManifest, OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import {
@@ -329,8 +329,9 @@ export async function verifyImageBundles(opts: VerifyImageBundlesOptions): Promi
       }
       if (v.content === 'dsse') verifySubjectAnnotations(v.statement, opts.digest, opts.annotations ?? {});
       result.verified.push({ manifest: ref.manifest, mediaType: v.mediaType, content: v.content, signer: v.signer, ...(v.statement ? { statement: v.statement } : {}) });
-    } catch (e) {
-      if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
+    } catch (caught) {
+      const e = toRejection(caught);
+      if (!e) throw caught;
       result.rejected.push({ manifest: ref.manifest, code: e.code, reason: e.message });
     }
   }
@@ -388,8 +389,9 @@ export async function getBundleAttestations(
       const v = await check(c.json, digest);
       if (!v.statement) throw new SigwardError('ATTESTATION_INVALID', 'bundle carries no in-toto statement');
       result.verified.push({ manifest: ref.manifest, statement: v.statement, signer: v.signer });
-    } catch (e) {
-      if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
+    } catch (caught) {
+      const e = toRejection(caught);
+      if (!e) throw caught;
       result.rejected.push({ manifest: ref.manifest, code: e.code, reason: e.message, ...(annotated ? { predicateType: annotated } : {}) });
     }
   }

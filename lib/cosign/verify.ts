@@ -6,7 +6,7 @@
 //      the `LayerCheck` decides, including the transparency log);
 //   3. the payload's claims: type, docker-manifest-digest, annotations.
 
-import { SigwardError, type ErrorCode } from '../errors.ts';
+import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import { ANNOTATION } from './annotations.ts';
@@ -121,8 +121,9 @@ export async function verifyImageSignatures(opts: VerifyImageSignaturesOptions):
   for (const layer of att.layers) {
     try {
       result.verified.push(await verifyLayer(layer, opts));
-    } catch (e) {
-      if (!(e instanceof SigwardError) || e.outcome !== 'deny') throw e;
+    } catch (caught) {
+      const e = toRejection(caught);
+      if (!e) throw caught;
       result.rejected.push({ layer: layer.index, code: e.code, reason: e.message });
     }
   }
