@@ -121,7 +121,8 @@ t.test('trust usage errors', async (t) => {
     ['--out with show', ['trust', 'show', '--out', join(dir, 'x.json')]],
     ['invalid trusted root', ['trust', 'show', '--trusted-root', `${SHARED}/sigstore-bundles/dsse.sigstore.json`]],
   ] as const) {
-    const r = await runSigward([...args]);
+    // from a scratch directory: a regression must not write into the repository
+    const r = await runSigward([...args], { cwd: dir });
     t.equal(r.code, 2, `${name}: ${r.stderr.trim()}`);
   }
 });
