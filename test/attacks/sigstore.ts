@@ -55,7 +55,11 @@ function utf8Ext(oid: string, value: string): x509.Extension {
 
 /** Starts an independent private Sigstore (its own CA keys, CT log and Rekor keys). */
 export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniSigstore> {
-  const clock = new Date(Math.floor((o.clock ?? new Date()).getTime() / 1000) * 1000);
+  // @sigstore/mock stamps its root certificates with the real time when they
+  // are created, after this line: a default clock a few seconds ahead keeps
+  // every leaf and log entry inside its root's validity even when setup
+  // crosses a second boundary on a loaded machine.
+  const clock = new Date(Math.floor((o.clock?.getTime() ?? Date.now() + 5000) / 1000) * 1000);
   const caKeys = ecKeys();
   const ctLog = await initializeCTLog(ecKeys(), clock);
   const ca = await initializeCA(caKeys, ctLog, clock);

@@ -107,7 +107,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** Starts the mock services; the clock defaults to now (whole seconds). */
 export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<SigstoreMock> {
-  const clock = new Date(Math.floor((o.clock ?? new Date()).getTime() / 1000) * 1000);
+  // @sigstore/mock stamps its root certificates with the real time when they
+  // are created, after this line: a default clock a few seconds ahead keeps
+  // every leaf and log entry inside its root's validity even when setup
+  // crosses a second boundary on a loaded machine.
+  const clock = new Date(Math.floor((o.clock?.getTime() ?? Date.now() + 5000) / 1000) * 1000);
   const routes = new Map<string, () => HandlerFn>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
