@@ -8,6 +8,7 @@
 //      signed by the mock Sigstore in the legacy and/or bundle format.
 // About 10-20 seconds:  node bench/bundle.bench.ts [--ms 1500] [--n 25]
 
+import { SIGSTORE_JS_BUNDLES } from '../test/helpers/fixtures.ts';
 import { readFileSync } from 'node:fs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
@@ -39,18 +40,7 @@ interface Vector {
 }
 const brian: IdentityPolicy = { subject: 'brian@dehamer.com', issuer: 'https://github.com/login/oauth' };
 const vectors: Vector[] = [
-  ...[
-    'bundleV01-dsse-no-proof.sigstore',
-    'bundleV01-dsse-with-proof.sigstore',
-    'bundleV01-full-cert-chain.sigstore',
-    'bundleV01-intoto-no-proof.sigstore',
-    'bundleV01-intoto-with-proof.sigstore',
-    'bundleV02-dsse.sigstore',
-    'bundleV02-intoto.sigstore',
-    'bundleV03-dsse.sigstore',
-    'bundleV03-intoto.sigstore',
-    'dsse.sigstore.json',
-  ].map((file) => ({ file, json: JSON.parse(readFileSync(`${SB}/${file}`, 'utf8')), policy: brian })),
+  ...SIGSTORE_JS_BUNDLES.map((file) => ({ file, json: JSON.parse(readFileSync(`${SB}/${file}`, 'utf8')), policy: brian })),
   {
     file: 'sigstore.js@2.0.0-provenance.sigstore.json',
     json: JSON.parse(readFileSync(`${SB}/sigstore.js@2.0.0-provenance.sigstore.json`, 'utf8')),

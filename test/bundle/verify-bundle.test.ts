@@ -6,6 +6,7 @@
 // result; file mode is exercised with artifacts signed by the local mock
 // Sigstore (the vectors ship no artifacts).
 
+import { SIGSTORE_JS_BUNDLES } from '../helpers/fixtures.ts';
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,19 +23,7 @@ const PGI = `${SHARED}/trust-roots/cosign-trusted_root_pgi.json`;
 const BRIAN = ['--certificate-identity', 'brian@dehamer.com', '--certificate-oidc-issuer', 'https://github.com/login/oauth'];
 const CODY = ['--certificate-identity', 'cody@soyland.com', '--certificate-oidc-issuer', 'https://github.com/login/oauth'];
 const COSIGN_ATT_SUBJECT = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
-const NPM_DSSE = [
-  'bundleV01-dsse-no-proof.sigstore',
-  'bundleV01-dsse-with-proof.sigstore',
-  'bundleV01-full-cert-chain.sigstore',
-  'bundleV01-intoto-no-proof.sigstore',
-  'bundleV01-intoto-with-proof.sigstore',
-  'bundleV02-dsse.sigstore',
-  'bundleV02-intoto.sigstore',
-  'bundleV03-dsse.sigstore',
-  'bundleV03-intoto.sigstore',
-  'dsse.sigstore.json',
-  'sigstore.js@2.0.0-provenance.sigstore.json',
-];
+const NPM_DSSE = [...SIGSTORE_JS_BUNDLES, 'sigstore.js@2.0.0-provenance.sigstore.json'];
 
 const dir = mkdtempSync(join(tmpdir(), 'sigward-verify-bundle-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -43,3 +43,17 @@ export function parseContainersImageSignature(b: Buffer): ContainersImageSignatu
   const j = JSON.parse(b.subarray(header.length).toString('utf8')) as { mimeType: string; payload: string; annotations: Record<string, string> };
   return { mimeType: j.mimeType, payload: Buffer.from(j.payload, 'base64'), annotations: j.annotations ?? {} };
 }
+
+/** sigstore-js test-vector bundles (v0.1-v0.3, DSSE and intoto), all signed keylessly by brian@dehamer.com (GitHub OAuth). */
+export const SIGSTORE_JS_BUNDLES: readonly string[] = [
+  'bundleV01-dsse-no-proof.sigstore',
+  'bundleV01-dsse-with-proof.sigstore',
+  'bundleV01-full-cert-chain.sigstore',
+  'bundleV01-intoto-no-proof.sigstore',
+  'bundleV01-intoto-with-proof.sigstore',
+  'bundleV02-dsse.sigstore',
+  'bundleV02-intoto.sigstore',
+  'bundleV03-dsse.sigstore',
+  'bundleV03-intoto.sigstore',
+  'dsse.sigstore.json',
+];

@@ -1,3 +1,4 @@
+import { SIGSTORE_JS_BUNDLES } from '../helpers/fixtures.ts';
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { mockSigstore, readText, TD, TV } from './helpers.ts';
@@ -15,18 +16,7 @@ const publicGood = toTrust(getEmbeddedTrustedRoot());
 const BRIAN: IdentityPolicy = { subject: 'brian@dehamer.com', issuer: 'https://github.com/login/oauth' };
 
 t.test('sigstore-js bundles (v0.1 / v0.2 / v0.3, dsse and intoto) verify offline with the embedded root', async (t) => {
-  const files = [
-    'bundleV01-dsse-no-proof.sigstore',
-    'bundleV01-dsse-with-proof.sigstore',
-    'bundleV01-full-cert-chain.sigstore',
-    'bundleV01-intoto-no-proof.sigstore',
-    'bundleV01-intoto-with-proof.sigstore',
-    'bundleV02-dsse.sigstore',
-    'bundleV02-intoto.sigstore',
-    'bundleV03-dsse.sigstore',
-    'bundleV03-intoto.sigstore',
-    'dsse.sigstore.json',
-  ];
+  const files = SIGSTORE_JS_BUNDLES;
   for (const f of files) {
     const r = verifyBundle(readText(`${SB}${f}`), { trust: publicGood, policy: BRIAN });
     t.equal(r.signer.identity?.san, 'brian@dehamer.com', f);
