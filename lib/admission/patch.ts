@@ -201,6 +201,13 @@ function annotationsOf(obj: unknown): JsonObject | undefined {
   return isJsonObject(ann) ? ann : undefined;
 }
 
+/** The text of one annotation of an object, when it is a string. */
+export function getAnnotationText(obj: unknown, key: string): string | undefined {
+  const ann = annotationsOf(obj);
+  const v = ann === undefined ? undefined : getOwn(ann, key);
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** Kyverno's test: an object "has annotations" only when the map is non-empty. */
 export function hasAnnotations(obj: unknown): boolean {
   const ann = annotationsOf(obj);

@@ -17,7 +17,7 @@ import { compileKyvernoConditions } from '../conditions/kyverno.ts';
 import { expandAutogen } from '../policy/index.ts';
 import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
-import { digestPatch } from '../admission/patch.ts';
+import { VERIFY_IMAGES_ANNOTATION, digestPatch } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
 import {
   formatBlockedMessage,
@@ -29,6 +29,7 @@ import {
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
 import { evaluateNativeImage } from './native.ts';
+import { toUpdateContext, type UpdateContext } from './update.ts';
 import type { ImageValidatingPolicy } from '../policy/types.ts';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
@@ -104,6 +105,8 @@ export interface RequestInfo {
   namespace?: string;
   userInfo?: { username?: string; groups?: string[] };
   namespaceLabels?: Record<string, string>;
+  /** UPDATE: the stored object; images it already holds at the same field are not verified again (Kyverno) */
+  oldObject?: unknown;
 }
 
 function actionFor(policy: KyvernoPolicy, entry: ImageVerification, namespace: string | undefined): FailureAction {
@@ -139,7 +142,7 @@ export function createEngine(opts: EngineOptions): Engine {
     return memo(ctx, key, () => resolveDigest(ref, ctx.stores, ctx.signal));
   }
 
-  async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext): Promise<ImageResult | undefined> {
+  async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, update?: UpdateContext): Promise<ImageResult | undefined> {
     const action = actionFor(policy, entry, ns);
     const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
     let ref: ImageReference;
@@ -154,6 +157,12 @@ export function createEngine(opts: EngineOptions): Engine {
     const reference = toKyvernoMatchString(ref);
     if (entry.skipImageReferences.length && matchesAnyPattern(entry.skipImageReferences, ref)) {
       return { ...base, reference, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
+    }
+    if (update?.annotationChanged) {
+      return { ...base, reference, status: 'fail', message: `${VERIFY_IMAGES_ANNOTATION} annotation cannot be changed`, code: 'ANNOTATION_MISMATCH' };
+    }
+    if (update && img.jsonPointer && update.isUnchanged(img.jsonPointer, img.image)) {
+      return { ...base, reference, ...(ref.digest ? { digest: ref.digest } : {}), status: 'pass', message: `image ${img.image} is unchanged by this update: not verified again` };
     }
     if (entry.unsupported || entry.type === 'Notary') {
       return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported ?? `${entry.type} signatures are not supported by sigward`), code: 'NOT_IMPLEMENTED' };
@@ -261,6 +270,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const ctx = newContext();
       const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
       const rules: RuleResult[] = [];
+      const update = toUpdateContext(req.operation, obj, req.oldObject);
       let imageCount = 0;
       for (const p of policies) {
         if (p.format !== 'kyverno') continue;
@@ -280,7 +290,7 @@ export function createEngine(opts: EngineOptions): Engine {
           imageCount = Math.max(imageCount, extracted.length);
           const results: ImageResult[] = [];
           for (const entry of rule.verifyImages) {
-            const perImage = await Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx)));
+            const perImage = await Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx, update)));
             for (const r of perImage) if (r) results.push(r);
           }
           if (results.length) rules.push(toRuleResult(policy, rule, results));

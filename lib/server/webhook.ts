@@ -162,7 +162,7 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     }
 
     m?.inflightEvaluations.inc();
-    const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () => snap.engine.evaluateResource(object, reqInfo));
+    const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () => snap.engine.evaluateResource(object, { ...reqInfo, oldObject: request.oldObject }));
     // the slot is held until the evaluation settles, even after the deadline answered
     evaluation.then(
       () => {

@@ -197,6 +197,38 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.match(v.warnings?.[0] ?? '', /unverified image/);
   });
 
+  await t.test('UPDATE: an unchanged image is not verified again, a changed one is, and the record may not be rewritten', async (t) => {
+    // a Deployment admitted before the policy existed: its image is unsigned
+    const stored = kubectlCreate('deployment', 'legacy', `${host}/company/unsigned:v1`);
+    const relabelled = structuredClone(stored) as any;
+    relabelled.metadata.labels = { ...relabelled.metadata.labels, tier: 'web' };
+    const kept = await srv.review('/mutate', toReview(relabelled, { operation: 'UPDATE', oldObject: stored }));
+    t.equal(kept.allowed, true, 'image field unchanged: allowed without verification (as Kyverno)');
+    const { obj } = patchedImages(relabelled, decodePatch(kept));
+    t.same(readVerifyImagesAnnotation(obj), { [`${host}/company/unsigned:v1`]: 'pass' }, 'recorded as verified, as Kyverno does');
+
+    const created = await srv.review('/mutate', toReview(stored));
+    t.equal(created.allowed, false, 'the same object as a CREATE is verified and denied');
+
+    const swapped = structuredClone(stored) as any;
+    swapped.spec.template.spec.containers[0].image = `${host}/company/wrongkey:v1`;
+    const changed = await srv.review('/mutate', toReview(swapped, { operation: 'UPDATE', oldObject: stored }));
+    t.equal(changed.allowed, false, 'changed image: verified and denied');
+    t.match(unfold(changed.status?.message), /company\/wrongkey:v1/);
+
+    // an admitted Deployment whose record the update tries to rewrite
+    const admittedReview = await srv.review('/mutate', toReview(kubectlCreate('deployment', 'good', `${host}/company/app:v1`)));
+    const admitted = patchedImages(kubectlCreate('deployment', 'good', `${host}/company/app:v1`), decodePatch(admittedReview)).obj as any;
+    const key = Object.keys(readVerifyImagesAnnotation(admitted) ?? {})[0]!;
+    const forged = structuredClone(admitted);
+    forged.metadata.annotations['kyverno.io/verify-images'] = JSON.stringify({ [key]: 'fail' });
+    const tampered = await srv.review('/mutate', toReview(forged, { operation: 'UPDATE', oldObject: admitted }));
+    t.equal(tampered.allowed, false, 'rewritten record: denied');
+    t.match(unfold(tampered.status?.message), 'kyverno.io/verify-images annotation cannot be changed');
+    const same = await srv.review('/mutate', toReview(structuredClone(admitted), { operation: 'UPDATE', oldObject: admitted }));
+    t.equal(same.allowed, true, 'record left alone: allowed');
+  });
+
   await t.test('cache: a repeated verification is answered from the cache; dry runs leave nothing behind', async (t) => {
     const before = (await srv.get('/metrics')).body;
     const performed0 = metricValue(before, 'sigward_verifications_performed_total');
