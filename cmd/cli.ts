@@ -3,12 +3,19 @@
 //   0 verified/allowed, 1 verification failed/denied, 2 usage or configuration
 //   error, 3 could not decide (e.g. registry unreachable).
 
+//
+// Start-up cost matters (containerd runs the binary once per pull): only the
+// module of the command being run is loaded. The command is found the way
+// yargs finds it (the first positional word); should yargs pick another one,
+// the parse is redone with that command loaded.
+
 import yargs, { type Argv } from 'yargs';
-import { createLogger, type Logger } from '../lib/log.ts';
+import type { Logger } from '../lib/log.ts';
 import { getBuildInfo } from '../lib/version.ts';
 import { processIo, type Io, type OutputFormat } from './output.ts';
 import { commands } from './commands/index.ts';
-import { toContainerdArgv } from './commands/containerd-verify.ts';
+import type { CommandEntry, SigwardCommand } from './commands/types.ts';
+import { toContainerdArgv } from './containerd-argv.ts';
 
 export interface GlobalArgs {
   output: OutputFormat;
@@ -21,13 +28,50 @@ export interface Context {
   env: Record<string, string | undefined>;
 }
 
+/** Global options that take a value (the word after them is not a command). */
+const VALUE_OPTIONS = new Set(['--output', '-o', '--log-level']);
+
+const nameOf = (entry: CommandEntry) => entry.command.split(' ')[0]!;
+
+/** The command yargs will run for argv: its first positional word, if it names one. */
+export function findCommand(argv: string[]): CommandEntry | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    return commands.find((c) => nameOf(c) === a);
+  }
+  return undefined;
+}
+
 export async function run(argv: string[], io: Io = processIo, env = process.env, argv0 = process.argv[1] ?? ''): Promise<number> {
   // containerd execs verifiers as `<bin> -name REF -digest D -stdin-media-type T`.
   const containerdArgv = toContainerdArgv(argv, argv0);
   if (containerdArgv) argv = containerdArgv;
+  let entry = findCommand(argv);
+  for (let attempt = 0; ; attempt++) {
+    const loaded = entry ? await entry.load() : undefined;
+    const r = await parse(argv, io, env, entry, loaded);
+    // yargs chose a command other than the one loaded: load that one and parse again (once)
+    if (r.rerun && attempt === 0) {
+      entry = r.rerun;
+      continue;
+    }
+    if (r.rerun) {
+      io.stderr(`Error: could not load the command "${nameOf(r.rerun)}"\n`);
+      return 2;
+    }
+    return r.code;
+  }
+}
 
+async function parse(argv: string[], io: Io, env: Record<string, string | undefined>, selected: CommandEntry | undefined, loaded: SigwardCommand | undefined): Promise<{ code: number; rerun?: CommandEntry }> {
   let exitCode = 0;
   let failed: string | undefined;
+  let rerun: CommandEntry | undefined;
   const parser: Argv = yargs(argv)
     .scriptName('sigward')
     .locale('en')
@@ -44,12 +88,20 @@ export async function run(argv: string[], io: Io = processIo, env = process.env,
       failed = msg || err?.message || 'invalid usage';
     });
 
-  for (const cmd of commands) {
-    parser.command(cmd.command, cmd.describe, cmd.builder, async (args: Record<string, unknown>) => {
-      const log = createLogger({ level: args['log-level'] as never });
-      const ctx: Context = { io, log, env };
-      exitCode = await cmd.handler(args as never, ctx);
-    });
+  for (const entry of commands) {
+    if (entry === selected && loaded) {
+      parser.command(entry.command, entry.describe, loaded.builder, async (args: Record<string, unknown>) => {
+        const { createLogger } = await import('../lib/log.ts');
+        const log = createLogger({ level: args['log-level'] as never });
+        const ctx: Context = { io, log, env };
+        exitCode = await loaded.handler(args as never, ctx);
+      });
+    } else {
+      // listed for the help and for yargs' choice, not loaded
+      parser.command(entry.command, entry.describe, (y) => y, () => {
+        rerun = entry;
+      });
+    }
   }
 
   let helpShown = false;
@@ -66,7 +118,7 @@ export async function run(argv: string[], io: Io = processIo, env = process.env,
   }
   if (failed) {
     if (!helpShown) io.stderr(`Error: ${failed}\nRun "sigward --help" for usage.\n`);
-    return 2;
+    return { code: 2 };
   }
-  return exitCode;
+  return { code: exitCode, ...(rerun ? { rerun } : {}) };
 }

@@ -145,9 +145,6 @@ function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void 
 }
 
 export const checkCommand: SigwardCommand = {
-  // `[stdin..]` lets yargs accept a bare "-" (`--image -`, `--resource -`, `--junit -`): the option is then left empty
-  command: 'check [stdin..]',
-  describe: 'check images or Kubernetes manifests against Kyverno/sigward policies (like kyverno apply), for scripts and CI',
   builder: (y) =>
     addTrustOptions(
       addRegistryOptions(

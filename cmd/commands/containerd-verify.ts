@@ -8,30 +8,6 @@ import type { SigwardCommand } from './types.ts';
 import { verifyForContainerd } from '../../lib/node/containerd.ts';
 import { CONFIG_DIR_ENV } from '../../lib/node/config.ts';
 
-const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
-
-/**
- * containerd's bindir image verifier runs `<bin> -name REF -digest D
- * -stdin-media-type T` (Go single-dash flags, also `-flag=value`). When
- * invoked that way (the binary itself, or a symlink such as
- * `sigward-verifier` in bin_dir), rewrite argv to the `containerd-verify`
- * command.
- */
-export function toContainerdArgv(argv: string[], _argv0: string): string[] | undefined {
-  const isFlag = (a: string) => CONTAINERD_FLAGS.some((f) => a === f || a.startsWith(f + '='));
-  if (!argv.some((a) => a === '-name' || a.startsWith('-name=') || a === '-digest' || a.startsWith('-digest='))) return undefined;
-  const out = ['containerd-verify'];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (isFlag(a)) {
-      const eq = a.indexOf('=');
-      if (eq > 0) out.push('-' + a.slice(0, eq), a.slice(eq + 1));
-      else out.push('-' + a, argv[++i] ?? '');
-    } else out.push(a);
-  }
-  return out;
-}
-
 function readStdin(): string {
   try {
     return readFileSync(0, 'utf8');
@@ -41,8 +17,6 @@ function readStdin(): string {
 }
 
 export const containerdVerifyCommand: SigwardCommand = {
-  command: 'containerd-verify',
-  describe: "containerd image-verifier plugin (invoked by containerd as '<bin> -name REF -digest D -stdin-media-type T', descriptor on stdin)",
   builder: (y) =>
     y
       .option('name', { type: 'string', describe: 'image reference being pulled' })

@@ -11,8 +11,6 @@ import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 
 export const exportCommand: SigwardCommand = {
-  command: 'export <format>',
-  describe: 'export policies to other formats (containers-policy: /etc/containers/policy.json for CRI-O/Podman)',
   builder: (y) =>
     y
       .positional('format', { choices: ['containers-policy'] as const, describe: 'target format' })

@@ -1,24 +1,60 @@
-import type { SigwardCommand } from './types.ts';
-import { versionCommand } from './version.ts';
-import { verifyCommand } from './verify.ts';
-import { verifyBundleCommand } from './verify-bundle.ts';
-import { trustCommand } from './trust.ts';
-import { containerdVerifyCommand } from './containerd-verify.ts';
-import { exportCommand } from './export.ts';
-import { serveCommand } from './serve.ts';
-import { verifyAttestationCommand } from './verify-attestation.ts';
-import { checkCommand } from './check.ts';
-import { policyCommand } from './policy.ts';
+// The command index: what every command is called and does, and how to load
+// it. Only the command being run is loaded (dynamic import), so `--version`,
+// `containerd-verify` and the rest do not pay for the modules of every other
+// command at start-up; the top-level help needs nothing but this list.
 
-export const commands: SigwardCommand[] = [
-  verifyCommand,
-  verifyAttestationCommand,
-  verifyBundleCommand,
-  checkCommand,
-  serveCommand,
-  containerdVerifyCommand,
-  policyCommand,
-  trustCommand,
-  exportCommand,
-  versionCommand,
+import type { CommandEntry } from './types.ts';
+
+export const commands: CommandEntry[] = [
+  {
+    command: 'verify <images..>',
+    describe: 'verify cosign signatures of images in a registry or an OCI layout (oci:DIR[:TAG])',
+    load: async () => (await import('./verify.ts')).verifyCommand,
+  },
+  {
+    command: 'verify-attestation [image]',
+    describe: 'verify signed in-toto attestations of an image (or a local bundle) and check their predicates with CEL or a built-in rule',
+    load: async () => (await import('./verify-attestation.ts')).verifyAttestationCommand,
+  },
+  {
+    command: 'verify-bundle <artifact>',
+    describe: 'verify a Sigstore bundle over a file or a sha256:<hex> digest (sigstore-conformance protocol)',
+    load: async () => (await import('./verify-bundle.ts')).verifyBundleCommand,
+  },
+  {
+    // `[stdin..]` lets yargs accept a bare "-" (`--image -`, `--resource -`, `--junit -`): the option is then left empty
+    command: 'check [stdin..]',
+    describe: 'check images or Kubernetes manifests against Kyverno/sigward policies (like kyverno apply), for scripts and CI',
+    load: async () => (await import('./check.ts')).checkCommand,
+  },
+  {
+    command: 'serve',
+    describe: 'run the Kubernetes admission webhook (mutate and validate)',
+    load: async () => (await import('./serve.ts')).serveCommand,
+  },
+  {
+    command: 'containerd-verify',
+    describe: "containerd image-verifier plugin (invoked by containerd as '<bin> -name REF -digest D -stdin-media-type T', descriptor on stdin)",
+    load: async () => (await import('./containerd-verify.ts')).containerdVerifyCommand,
+  },
+  {
+    command: 'policy <action> <paths..>',
+    describe: 'policy tools: lint (validate Kyverno and sigward policies with file:line:col diagnostics)',
+    load: async () => (await import('./policy.ts')).policyCommand,
+  },
+  {
+    command: 'trust <action>',
+    describe: 'trust-root tools: show, export [--out FILE], init --mirror DIR (air-gapped preparation)',
+    load: async () => (await import('./trust.ts')).trustCommand,
+  },
+  {
+    command: 'export <format>',
+    describe: 'export policies to other formats (containers-policy: /etc/containers/policy.json for CRI-O/Podman)',
+    load: async () => (await import('./export.ts')).exportCommand,
+  },
+  {
+    command: 'version',
+    describe: 'print version, runtime and build information',
+    load: async () => (await import('./version.ts')).versionCommand,
+  },
 ];

@@ -6,8 +6,6 @@ import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 
 export const policyCommand: SigwardCommand = {
-  command: 'policy <action> <paths..>',
-  describe: 'policy tools: lint (validate Kyverno and sigward policies with file:line:col diagnostics)',
   builder: (y) =>
     y
       .positional('action', { choices: ['lint'] as const, describe: 'what to do' })

@@ -32,8 +32,6 @@ function positive(args: Record<string, unknown>, name: string, min = 0): number 
 }
 
 export const serveCommand: SigwardCommand = {
-  command: 'serve',
-  describe: 'run the Kubernetes admission webhook (mutate and validate)',
   builder: (y) =>
     addTrustOptions(
       addRegistryOptions(

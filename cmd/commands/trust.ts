@@ -73,8 +73,6 @@ function printSummary(io: Io, s: TrustedRootSummary, sources: string[]): void {
 }
 
 export const trustCommand: SigwardCommand = {
-  command: 'trust <action>',
-  describe: 'trust-root tools: show, export [--out FILE], init --mirror DIR (air-gapped preparation)',
   builder: (y) =>
     addTrustOptions(
       y

@@ -105,8 +105,6 @@ async function verifyLocal(args: Record<string, unknown>, attestor: Attestor, tr
 }
 
 export const verifyAttestationCommand: SigwardCommand = {
-  command: 'verify-attestation [image]',
-  describe: 'verify signed in-toto attestations of an image (or a local bundle) and check their predicates with CEL or a built-in rule',
   builder: (y) =>
     addTrustOptions(
       addRegistryOptions(

@@ -75,8 +75,6 @@ function toResultJSON(v: VerifiedSignature): Record<string, unknown> {
 }
 
 export const verifyBundleCommand: SigwardCommand = {
-  command: 'verify-bundle <artifact>',
-  describe: 'verify a Sigstore bundle over a file or a sha256:<hex> digest (sigstore-conformance protocol)',
   builder: (y) =>
     addTrustOptions(
       y

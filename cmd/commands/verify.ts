@@ -148,8 +148,6 @@ function worst(outcomes: (Outcome | 'ok')[]): number {
 }
 
 export const verifyCommand: SigwardCommand = {
-  command: 'verify <images..>',
-  describe: 'verify cosign signatures of images in a registry or an OCI layout (oci:DIR[:TAG])',
   builder: (y) =>
     addTrustOptions(addRegistryOptions(addAttestorOptions(
       y

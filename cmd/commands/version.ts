@@ -3,8 +3,6 @@ import { printJson } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 
 export const versionCommand: SigwardCommand = {
-  command: 'version',
-  describe: 'print version, runtime and build information',
   builder: (y) => y,
   handler: async (args, ctx) => {
     const info = getBuildInfo();

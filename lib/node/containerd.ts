@@ -18,7 +18,7 @@ import { getBuildInfo } from '../version.ts';
 import type { Policy } from '../policy/types.ts';
 import type { StoreFactory } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
-import { chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials, openStore, type OpenStoreOptions } from '../oci/index.ts';
+import type { OpenStoreOptions } from '../oci/index.ts';
 import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from './config.ts';
 import { toContainerdRequest, toReasonLine, type ContainerdRequest } from './descriptor.ts';
 import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
@@ -104,7 +104,9 @@ export async function getPolicySetFingerprint(policies: Policy[], cfg: NodeConfi
 }
 
 /** Registry access from config.yaml: containerd passes no credentials. */
-export function toStoreOptions(cfg: NodeConfig, deadline: number, env: Record<string, string | undefined>): OpenStoreOptions {
+export async function toStoreOptions(cfg: NodeConfig, deadline: number, env: Record<string, string | undefined>): Promise<OpenStoreOptions> {
+  // loaded here, not at start-up: a cached verdict never talks to a registry
+  const { chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials } = await import('../oci/index.ts');
   const caCerts = cfg.registry.caFiles.map((f) => {
     try {
       return readFileSync(f, 'utf8');
@@ -166,7 +168,8 @@ async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded,
   if (ref.digest && ref.digest !== req.digest) {
     return { ...block(`image verification failed for ${what}: manifest digest mismatch: the name pins ${ref.digest}`, EXIT_CODES.deny), cacheable: false };
   }
-  const opts = toStoreOptions(cfg, deadline, deps.env);
+  const { openStore } = await import('../oci/index.ts');
+  const opts = await toStoreOptions(cfg, deadline, deps.env);
   let stores: StoreFactory = (repo) => openStore(repo, opts);
   let image = req.name;
   if (!ref.digest && ref.tag) {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/node/config.ts';
 import { toContainerdRequest, toReasonLine, MAX_REASON_BYTES } from '../../lib/node/descriptor.ts';
 import { openVerdictCache, getConfigStamp } from '../../lib/node/verdict-cache.ts';
-import { toContainerdArgv } from '../../cmd/commands/containerd-verify.ts';
+import { toContainerdArgv } from '../../cmd/containerd-argv.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
 const D = 'sha256:' + 'a'.repeat(64);
