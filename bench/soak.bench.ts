@@ -4,10 +4,19 @@
 // server's resident memory (RSS from /proc) at start, end and peak, sampled
 // every 5 s. Open loop: requests are sent on a fixed schedule whatever the
 // answers, so slow answers show up as latency, not as a lower rate.
-//   node bench/soak.bench.ts [--minutes 2] [--rate 40] [--warm 10] [--cold 300] [--cold-share 0.2]
+// The V8 heap (used), external memory and ArrayBuffers are read from the
+// server's own /metrics (prom-client default metrics) at the same times, so a
+// rise in RSS can be told apart from a rise in live JavaScript objects.
+// With --snapshots DIR the server writes a V8 heap snapshot (SIGUSR2) after
+// the first minute and at the end, for comparison with scripts/heap-diff.mjs.
+// --server-env NAME=VALUE (repeatable) sets the server's environment, e.g.
+// MALLOC_ARENA_MAX=2 to see how much of the RSS is glibc arenas; --timeline
+// prints every 5 s sample.
+//   node bench/soak.bench.ts [--minutes 2] [--rate 40] [--warm 10] [--cold 300] [--cold-share 0.2] [--snapshots DIR] [--server-env NAME=VALUE] [--timeline]
 
 import * as https from 'node:https';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { RegistryClient } from '../lib/oci/registry.ts';
 import { startRegistry, pushImage } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
@@ -22,6 +31,29 @@ const RATE = arg('rate', 40);
 const WARM = arg('warm', 10);
 const COLD = arg('cold', 300);
 const COLD_SHARE = arg('cold-share', 0.2);
+const snapIdx = process.argv.indexOf('--snapshots');
+const SNAPSHOTS = snapIdx > 0 ? resolvePath(process.argv[snapIdx + 1]!) : undefined;
+const SERVER_ENV: Record<string, string> = {};
+process.argv.forEach((a, i) => {
+  if (a !== '--server-env') return;
+  const [name, ...value] = (process.argv[i + 1] ?? '').split('=');
+  if (name) SERVER_ENV[name] = value.join('=');
+});
+const TIMELINE = process.argv.includes('--timeline');
+
+interface Sample {
+  t: number;
+  rss: number;
+  heap: number;
+  external: number;
+  buffers: number;
+}
+
+/** MiB of one prom-client default metric in a /metrics text (NaN when absent) */
+function metricMiB(text: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) / 1024 / 1024 : NaN;
+}
 
 function rssMiB(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -31,6 +63,21 @@ function rssMiB(pid: number | undefined): number {
 
 function pod(name: string, image: string): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
+}
+
+/** Least-squares slope of y over t, per minute. */
+function slopePerMinute(xs: Sample[], y: (x: Sample) => number): number {
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const mt = xs.reduce((a, x) => a + x.t, 0) / n;
+  const my = xs.reduce((a, x) => a + y(x), 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const x of xs) {
+    num += (x.t - mt) * (y(x) - my);
+    den += (x.t - mt) ** 2;
+  }
+  return (num / den) * 60;
 }
 
 const pct = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN);
@@ -61,7 +108,8 @@ async function main(): Promise<void> {
     const warm = await pushSigned(store, reg, 'warm', WARM, key);
     const cold = await pushSigned(store, reg, 'cold', COLD, key);
     writePolicy(policies, 'policy.yaml', policyYaml({ name: 'require-signed', images: [`${reg.host}/soak/*`], key }));
-    srv = await startServe({ policyDir: policies, logLevel: 'error', extraArgs: ['--max-concurrent', '64'] });
+    if (SNAPSHOTS) mkdirSync(SNAPSHOTS, { recursive: true });
+    srv = await startServe({ policyDir: policies, logLevel: 'error', extraArgs: ['--max-concurrent', '64'], env: { ...SERVER_ENV, ...(SNAPSHOTS ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOTS}` } : {}) } });
     const pid = srv.child.pid;
     const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
     const post = (body: string) =>
@@ -73,9 +121,40 @@ async function main(): Promise<void> {
         req.on('error', reject);
         req.end(body);
       });
+    const metrics = () =>
+      new Promise<string>((resolve, reject) => {
+        https
+          .get(`${srv!.url}/metrics`, { ca: srv!.ca.caCertPem, agent, servername: 'localhost' }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
+      });
+    const sample = async (t: number): Promise<Sample> => {
+      const text = await metrics().catch(() => '');
+      return {
+        t,
+        rss: rssMiB(pid),
+        heap: metricMiB(text, 'sigward_nodejs_heap_size_used_bytes'),
+        external: metricMiB(text, 'sigward_nodejs_external_memory_bytes'),
+        buffers: metricMiB(text, 'sigward_nodejs_heap_space_size_used_bytes\\{space="large_object"\\}'),
+      };
+    };
+    const snapshot = async (): Promise<void> => {
+      if (!SNAPSHOTS || !pid) return;
+      const before = readdirSync(SNAPSHOTS).length;
+      process.kill(pid, 'SIGUSR2');
+      // the snapshot is written synchronously by the server; wait until the file appears and its size settles
+      for (let i = 0; i < 600 && readdirSync(SNAPSHOTS).length === before; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 2000));
+      process.stderr.write(`soak: heap snapshot written to ${SNAPSHOTS}\n`);
+    };
     // warm-up: every warm image once
     for (const img of warm) await post(JSON.stringify(toReview(pod('w', img))));
-    const rss: { t: number; mib: number }[] = [{ t: 0, mib: rssMiB(pid) }];
+    const samples: Sample[] = [await sample(0)];
+    let snapped = false;
     const latencies: number[] = [];
     let errors = 0;
     let sent = 0;
@@ -83,9 +162,15 @@ async function main(): Promise<void> {
     const inflight = new Set<Promise<void>>();
     const started = performance.now();
     const end = started + MINUTES * 60_000;
-    const sampler = setInterval(() => rss.push({ t: (performance.now() - started) / 1000, mib: rssMiB(pid) }), 5000);
+    const sampler = setInterval(() => {
+      void sample((performance.now() - started) / 1000).then((x) => samples.push(x));
+    }, 5000);
     while (performance.now() < end) {
       const due = started + (sent * 1000) / RATE;
+      if (!snapped && performance.now() - started > 60_000) {
+        snapped = true;
+        void snapshot();
+      }
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const isCold = Math.random() < COLD_SHARE;
@@ -106,19 +191,46 @@ async function main(): Promise<void> {
     }
     await Promise.all(inflight);
     clearInterval(sampler);
-    rss.push({ t: (performance.now() - started) / 1000, mib: rssMiB(pid) });
-    agent.destroy();
     const seconds = (performance.now() - started) / 1000;
+    samples.push(await sample(seconds));
+    await snapshot();
+    agent.destroy();
+    samples.sort((a, b) => a.t - b.t);
     const s = [...latencies].sort((a, b) => a - b);
-    const mibs = rss.map((r) => r.mib);
-    const mid = rss[Math.floor(rss.length / 2)]!.mib;
+    const at = (f: number) => samples[Math.min(samples.length - 1, Math.floor(f * samples.length))]!;
+    const row = (label: string, x: Sample) => `| ${label} | ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${x.buffers.toFixed(1)} |`;
     process.stdout.write(
       [
         `sigward serve soak: ${MINUTES} min at ${RATE} req/s (open loop), ${Math.round(COLD_SHARE * 100)}% cold images (pool ${COLD}, reused once exhausted), ${WARM} warm images:`,
         '',
-        '| requests | req/s | p50 ms | p99 ms | p999 ms | errors | RSS start MiB | RSS mid MiB | RSS end MiB | RSS peak MiB |',
-        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-        `| ${latencies.length} | ${(latencies.length / seconds).toFixed(1)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${pct(s, 99.9).toFixed(1)} | ${errors} | ${mibs[0]!.toFixed(0)} | ${mid.toFixed(0)} | ${mibs[mibs.length - 1]!.toFixed(0)} | ${Math.max(...mibs).toFixed(0)} |`,
+        '| requests | req/s | p50 ms | p99 ms | p999 ms | errors |',
+        '|---:|---:|---:|---:|---:|---:|',
+        `| ${latencies.length} | ${(latencies.length / seconds).toFixed(1)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${pct(s, 99.9).toFixed(1)} | ${errors} |`,
+        '',
+        'Server memory (MiB; heap = V8 heap used, external = memory held outside the V8 heap, large = V8 large-object space):',
+        '',
+        '| when | s | RSS | heap | external | large |',
+        '|---|---:|---:|---:|---:|---:|',
+        row('start', samples[0]!),
+        row('1/4', at(0.25)),
+        row('1/2', at(0.5)),
+        row('3/4', at(0.75)),
+        row('end', samples[samples.length - 1]!),
+        `| peak RSS | | ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} | | | |`,
+        '',
+        // the first minute fills the result cache with the cold pool; growth after it is what a leak would show
+        ...(() => {
+          const settled = samples.filter((x) => x.t >= 60);
+          const f = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(2);
+          const range = (y: (x: Sample) => number) => `${Math.min(...settled.map(y)).toFixed(1)}–${Math.max(...settled.map(y)).toFixed(1)}`;
+          return settled.length < 2
+            ? []
+            : [
+                `After the first minute (${settled.length} samples): RSS ${range((x) => x.rss)} MiB, trend ${f(slopePerMinute(settled, (x) => x.rss))} MiB/min; ` +
+                  `heap used ${range((x) => x.heap)} MiB, trend ${f(slopePerMinute(settled, (x) => x.heap))} MiB/min; external trend ${f(slopePerMinute(settled, (x) => x.external))} MiB/min.`,
+              ];
+        })(),
+        ...(TIMELINE ? ['', 'Every sample:', '', '| s | RSS | heap | external |', '|---:|---:|---:|---:|', ...samples.map((x) => `| ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} |`)] : []),
       ].join('\n') + '\n',
     );
   } finally {
