@@ -6,7 +6,10 @@
 // the policy is loaded, not when an image is admitted.
 
 import {
+  CelScalar,
   celEnv,
+  celFunc,
+  celMethod,
   celUint,
   isCelError,
   isCelList,
@@ -16,10 +19,10 @@ import {
   parse,
   plan,
 } from '@bufbuild/cel';
-import type { CelInput, CelMap, CelValue } from '@bufbuild/cel';
+import type { CelEnv, CelFunc, CelInput, CelMap, CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { CelCompileError, CelEvalError } from './cel-engine.ts';
-import type { CelEngine, CelProgram } from './cel-engine.ts';
+import type { CelEngine, CelEngineCompileOptions, CelFunctionDecl, CelProgram } from './cel-engine.ts';
 import { CelDuration, CelMessageValue, CelTimestamp, CelTypeValue, CelUint } from './cel-values.ts';
 
 const env = celEnv({ funcs: strings });
@@ -52,6 +55,7 @@ interface ExprNode {
 
 interface CheckState {
   declared: ReadonlySet<string>;
+  functions: ReadonlySet<string>;
   positions: Record<string, number>;
 }
 
@@ -98,12 +102,12 @@ function checkNode(node: ExprNode | undefined, scope: ReadonlySet<string>, state
       if (call.target) {
         const q = qualifiedName(call.target);
         const root = q?.split('.')[0];
-        if (q !== undefined && root !== undefined && !scope.has(root) && !state.declared.has(root) && knownFunctions.has(`${q}.${call.function}`)) {
+        if (q !== undefined && root !== undefined && !scope.has(root) && !state.declared.has(root) && state.functions.has(`${q}.${call.function}`)) {
           targetIsNamespace = true;
         }
       }
       if (!targetIsNamespace) {
-        if (!knownFunctions.has(call.function)) fail(state, node, `undeclared reference to function '${call.function}'`);
+        if (!state.functions.has(call.function)) fail(state, node, `undeclared reference to function '${call.function}'`);
         checkNode(call.target, scope, state);
       }
       for (const a of call.args) checkNode(a, scope, state);
@@ -228,9 +232,39 @@ function parseErrorOffset(e: unknown): number | undefined {
   return typeof loc?.start?.offset === 'number' ? loc.start.offset : undefined;
 }
 
+// ---------------------------------------------------------------------------
+// Extra functions: one environment per function list (by identity)
+
+const DYN = CelScalar.DYN;
+
+function toBufbuildFunc(d: CelFunctionDecl): CelFunc {
+  const args = Array.from({ length: d.arity }, () => DYN);
+  const call = (values: CelValue[]): CelInput => toInput(d.impl(...values.map(fromCel))) as CelInput;
+  if (d.member) return celMethod(d.name, DYN, args, DYN, function (this: CelValue, ...a: CelValue[]) { return call([this, ...a]); } as never);
+  return celFunc(d.name, args, DYN, ((...a: CelValue[]) => call(a)) as never);
+}
+
+interface ExtendedEnv {
+  env: CelEnv;
+  functions: ReadonlySet<string>;
+}
+const extendedEnvs = new WeakMap<readonly CelFunctionDecl[], ExtendedEnv>();
+function envFor(functions: readonly CelFunctionDecl[] | undefined): ExtendedEnv {
+  if (!functions?.length) return { env, functions: knownFunctions };
+  let e = extendedEnvs.get(functions);
+  if (!e) {
+    const names = new Set(knownFunctions);
+    for (const f of functions) names.add(f.name);
+    e = { env: celEnv({ funcs: [...strings, ...functions.map(toBufbuildFunc)] }), functions: names };
+    extendedEnvs.set(functions, e);
+  }
+  return e;
+}
+
 export const bufbuildEngine: CelEngine = {
   name: '@bufbuild/cel',
-  compile(expr: string, variables: readonly string[]): CelProgram {
+  compile(expr: string, variables: readonly string[], opts: CelEngineCompileOptions = {}): CelProgram {
+    const ext = envFor(opts.functions);
     let parsed: ReturnType<typeof parse>;
     try {
       parsed = parse(expr);
@@ -241,11 +275,12 @@ export const bufbuildEngine: CelEngine = {
     }
     checkNode(parsed.expr as unknown as ExprNode, new Set(), {
       declared: new Set(variables),
+      functions: ext.functions,
       positions: (parsed.sourceInfo?.positions ?? {}) as Record<string, number>,
     });
     let program: (ctx?: Record<string, CelInput>) => CelValue | Error;
     try {
-      program = plan(env, parsed) as typeof program;
+      program = plan(ext.env, parsed) as typeof program;
     } catch (e) {
       throw new CelCompileError(e instanceof Error ? e.message : String(e));
     }

@@ -27,6 +27,25 @@ export class CelEvalError extends Error {
 
 export type CelProgram = (vars: Record<string, unknown>) => unknown;
 
+/**
+ * An extra function (or method) for one compile. Arguments and the result are
+ * values of the model of cel-values.ts; throwing makes the call a CEL error
+ * (so `false && f()` still evaluates to false, as CEL error semantics say).
+ */
+export interface CelFunctionDecl {
+  name: string;
+  /** number of arguments (without the receiver) */
+  arity: number;
+  /** a method (`x.name(...)`): the receiver is passed first to impl */
+  member?: boolean;
+  impl: (...args: unknown[]) => unknown;
+}
+
+export interface CelEngineCompileOptions {
+  /** functions added to the standard library for this compile */
+  functions?: readonly CelFunctionDecl[];
+}
+
 export interface CelEngine {
   readonly name: string;
   /**
@@ -34,5 +53,5 @@ export interface CelEngine {
    * variables are `variables`. Throws CelCompileError. The returned program
    * throws CelEvalError for CEL evaluation errors.
    */
-  compile(expr: string, variables: readonly string[]): CelProgram;
+  compile(expr: string, variables: readonly string[], opts?: CelEngineCompileOptions): CelProgram;
 }

@@ -18,7 +18,7 @@
 import { SigwardError } from '../errors.ts';
 import { bufbuildEngine } from './cel-bufbuild.ts';
 import { CelCompileError, CelEvalError } from './cel-engine.ts';
-import type { CelEngine, CelProgram } from './cel-engine.ts';
+import type { CelEngine, CelFunctionDecl, CelProgram } from './cel-engine.ts';
 import { CelTimestamp, celTypeName } from './cel-values.ts';
 
 /** Variables available to attestation conditions (see getAttestationVariables). */
@@ -31,9 +31,17 @@ export const ATTESTATION_VARIABLES: readonly string[] = Object.freeze([
   'now',
 ]);
 
+/** A named set of extra CEL functions (the name keys the compile cache). */
+export interface CelFunctionLibrary {
+  readonly id: string;
+  readonly functions: readonly CelFunctionDecl[];
+}
+
 export interface CompileCelOptions {
   /** Names of the free variables the expression may use. Default: ATTESTATION_VARIABLES. */
   variables?: readonly string[];
+  /** Extra functions available to the expression (e.g. Kyverno's image verification library). */
+  library?: CelFunctionLibrary;
 }
 
 export interface CompiledCel {
@@ -108,7 +116,8 @@ export function compileCelWithEngine(engine: CelEngine, expr: string, opts: Comp
     throw new SigwardError('CONDITION_INVALID', 'invalid CEL expression: expression is empty', { detail: { expression: expr } });
   }
   try {
-    return new Compiled(expr, variables, engine.compile(expr, variables));
+    const program = opts.library ? engine.compile(expr, variables, { functions: opts.library.functions }) : engine.compile(expr, variables);
+    return new Compiled(expr, variables, program);
   } catch (e) {
     if (e instanceof SigwardError) throw e;
     const reason = e instanceof Error ? e.message : String(e);
@@ -141,14 +150,14 @@ const cache = new Map<string, CompiledCel>();
  */
 export function compileCel(expr: string, opts: CompileCelOptions = {}): CompiledCel {
   const variables = opts.variables ?? ATTESTATION_VARIABLES;
-  const key = `${variables.join(',')}\u0000${expr}`;
+  const key = `${opts.library ? opts.library.id + '\u0001' : ''}${variables.join(',')}\u0000${expr}`;
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
     cache.set(key, hit);
     return hit;
   }
-  const compiled = compileCelWithEngine(bufbuildEngine, expr, { variables });
+  const compiled = compileCelWithEngine(bufbuildEngine, expr, { variables, ...(opts.library ? { library: opts.library } : {}) });
   cache.set(key, compiled);
   while (cache.size > cacheLimit) cache.delete(cache.keys().next().value as string);
   return compiled;
