@@ -29,6 +29,7 @@ import {
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
 import { evaluateNativeImage } from './native.ts';
+import { evaluateImageValidatingPolicy, applyRequired, type IvpolRequest, type IvpolResult } from './ivpol.ts';
 import { toUpdateContext, type UpdateContext } from './update.ts';
 import type { ImageValidatingPolicy } from '../policy/types.ts';
 
@@ -209,13 +210,27 @@ export function createEngine(opts: EngineOptions): Engine {
 
   function decide(resource: Evaluation['resource'], rules: RuleResult[], ctx: VerifyContext, started: number, imageCount: number): Evaluation {
     const anyFail = rules.some((r) => r.failurePolicy === 'Fail');
-    const blocking = rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && anyFail));
+    // an ImageValidatingPolicy's failurePolicy is its own (Kyverno registers a webhook per failurePolicy)
+    const blocking = rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && (ivpolResults.has(r) ? r.failurePolicy === 'Fail' : anyFail)));
     const warnings: string[] = [];
     for (const r of rules) {
       if (blocking.includes(r)) continue;
+      if (ivpolResults.has(r)) {
+        // Kyverno's wording for ivpol warnings (Warn; sigward also warns for Audit)
+        if (r.status === 'fail') warnings.push(`Policy ${r.policy} failed: ${r.message}`);
+        if (r.status === 'error') warnings.push(`Policy ${r.policy} error: ${r.message}`);
+        continue;
+      }
       if (r.status === 'fail') warnings.push(`policy ${r.policy}.${r.rule}: ${r.message}`);
       if (r.status === 'error') warnings.push(`policy ${r.policy}.${r.rule} (failurePolicy Ignore): ${r.message}`);
     }
+    const kyvernoBlocking = blocking.filter((r) => !ivpolResults.has(r));
+    // ImageValidatingPolicy denials read as Kyverno's ivpol webhook writes them, joined with "; "
+    const ivpolMessages = blocking.filter((r) => ivpolResults.has(r)).map((r) => `Policy ${r.policy} ${r.status === 'error' ? 'error' : 'failed'}: ${r.message}`);
+    const blockedMessage = [
+      ...(kyvernoBlocking.length ? [formatBlockedMessage(resource, kyvernoBlocking.map((r) => ({ policy: r.policy, rule: r.rule, message: r.message, status: r.status })))] : []),
+      ...ivpolMessages,
+    ].join('; ');
     const patches = rules.flatMap((r) => r.images.map((i) => i.patch).filter((p): p is JsonPatchOp => !!p));
     const seen = new Set<string>();
     const uniquePatches = patches.filter((p) => (seen.has(p.path) ? false : (seen.add(p.path), true)));
@@ -228,7 +243,7 @@ export function createEngine(opts: EngineOptions): Engine {
       rules,
       patches: uniquePatches,
       allowed: blocking.length === 0,
-      ...(blocking.length ? { message: formatBlockedMessage(resource, blocking.map((r) => ({ policy: r.policy, rule: r.rule, message: r.message, status: r.status }))) } : {}),
+      ...(blocking.length ? { message: blockedMessage } : {}),
       warnings,
       stats: {
         images: imageCount,
@@ -240,9 +255,13 @@ export function createEngine(opts: EngineOptions): Engine {
     };
   }
 
-  /** sigward ImagePolicy: evaluated; Kyverno ImageValidatingPolicy: not yet, and never silently passing. */
-  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], ctx: VerifyContext, namespace?: string): Promise<RuleResult[]> {
+  /** RuleResults that come from ImageValidatingPolicies (message shape, failurePolicy) */
+  const ivpolResults = new WeakSet<RuleResult>();
+
+  /** sigward ImagePolicy per image; Kyverno ImageValidatingPolicy per resource (lib/engine/ivpol.ts), `required` across them. */
+  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], ctx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
     const out: RuleResult[] = [];
+    const ivpols: IvpolResult[] = [];
     for (const p of policies) {
       if (p.format === 'kyverno') continue;
       const policy = p as ImageValidatingPolicy;
@@ -257,10 +276,30 @@ export function createEngine(opts: EngineOptions): Engine {
         out.push({ ...head, status: worst, message: (failing.length ? failing : results).map((r) => r.message).join('; '), images: results });
         continue;
       }
-      if (!images.length) continue;
-      out.push({ ...head, status: 'error', message: `${policy.kind} ${policy.metadata.name}: evaluation of Kyverno ImageValidatingPolicy (CEL verify functions) is not supported yet`, images: [] });
+      let r: IvpolResult | undefined;
+      try {
+        r = await evaluateImageValidatingPolicy({
+          policy,
+          ...(resource ? { object: resource.object, request: resource.request } : { images: images.map((i) => i.image) }),
+          ctx,
+          resolve: (ref) => resolve(ref, ctx),
+          defaultRegistry: opts.defaultRegistry,
+        });
+      } catch (e) {
+        r = { ...head, status: 'error', message: toSigwardError(e).message, images: [], verifications: new Map(), requiredImages: [] };
+      }
+      if (!r) continue;
+      ivpols.push(r);
+      out.push(r);
     }
-    return out;
+    applyRequired(ivpols);
+    // plain RuleResults (the `required` bookkeeping stays out of reports)
+    return out.map((r) => {
+      if (!ivpols.includes(r as IvpolResult)) return r;
+      const { verifications: _v, requiredImages: _r, ...plain } = r as IvpolResult;
+      ivpolResults.add(plain);
+      return plain;
+    });
   }
 
   return {
@@ -296,7 +335,9 @@ export function createEngine(opts: EngineOptions): Engine {
           if (results.length) rules.push(toRuleResult(policy, rule, results));
         }
       }
-      rules.push(...(await otherPolicyResults(getImagesSafe(obj, info.kind), ctx, info.namespace)));
+      const resourceImages = getImagesSafe(obj, info.kind);
+      if (policies.some((p) => p.format !== 'kyverno')) imageCount = Math.max(imageCount, resourceImages.length);
+      rules.push(...(await otherPolicyResults(resourceImages, ctx, info.namespace, { object: obj, request: { operation: req.operation, namespace: info.namespace, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, oldObject: req.oldObject } })));
       return decide({ kind: info.kind, namespace: info.namespace, name: info.name }, rules, ctx, started, imageCount);
     },
 

@@ -27,17 +27,22 @@ import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { formatVerifyFailedMessage, formatVerifiedMessage, formatMissingDigestMessage } from '../admission/messages.ts';
+import { trustFor } from './attestors.ts';
 import { memo, type VerifyContext } from './verify-image.ts';
 import type { ImageResult } from './evaluate.ts';
 
-interface NativeAttestor {
+export interface NativeAttestor {
   name: string;
   checks: { attestor: CheckAttestor; fingerprint: string }[];
   repository?: string;
   annotations: Record<string, string>;
+  /** ctlog.rekorPubKey / ctlog.ctLogPubKey: replace the trust root's Rekor / CT keys (see attestors.ts trustFor) */
+  rekorPubKey?: string;
+  ctLogPubKey?: string;
 }
 
-function toNativeAttestor(a: IvAttestor): NativeAttestor {
+/** An ImagePolicy / ImageValidatingPolicy cosign attestor -> sigward checks (one per keyless identity). Throws for Notary, kms, expressions. */
+export function toNativeAttestor(a: IvAttestor): NativeAttestor {
   const c = a.cosign;
   if (!c) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: ${a.unsupported ?? 'only cosign attestors are supported'}`);
   const t = { ignoreTlog: c.ctlog?.insecureIgnoreTlog ?? false, ignoreSCT: c.ctlog?.insecureIgnoreSCT ?? false };
@@ -48,6 +53,7 @@ function toNativeAttestor(a: IvAttestor): NativeAttestor {
   }
   if (c.keyless) {
     for (const id of c.keyless.identities) {
+      if (id.subjectExpression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: keyless subjectExpression is not supported by sigward: use subject or subjectRegExp`);
       const policy: IdentityPolicy = {};
       if (id.subject) policy[/[*?]/.test(id.subject) ? 'subjectWildcard' : 'subject'] = id.subject;
       if (id.subjectRegExp) policy.subjectRegExp = id.subjectRegExp;
@@ -58,10 +64,25 @@ function toNativeAttestor(a: IvAttestor): NativeAttestor {
     }
   }
   if (c.certificate) {
+    if (c.certificate.cert?.expression || c.certificate.certChain?.expression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: certificate expressions are not supported by sigward: give the PEM value`);
     checks.push({ attestor: { kind: 'certificate', cert: c.certificate.cert?.value, chain: c.certificate.certChain?.value, ...t }, fingerprint: `cert|${c.certificate.cert?.value ?? ''}|${c.certificate.certChain?.value ?? ''}|${t.ignoreTlog}` });
   }
   if (!checks.length) throw new SigwardError('CONFIG_INVALID', `attestor ${a.name}: key, keyless or certificate is required`);
-  return { name: a.name, checks, repository: c.source?.repository, annotations: c.annotations ?? {} };
+  const out: NativeAttestor = { name: a.name, checks, repository: c.source?.repository, annotations: c.annotations ?? {} };
+  if (c.ctlog?.rekorPubKey?.trim()) out.rekorPubKey = c.ctlog.rekorPubKey;
+  if (c.ctlog?.ctLogPubKey?.trim()) out.ctLogPubKey = c.ctlog.ctLogPubKey;
+  return out;
+}
+
+/** The trust material for one attestor: the context's, with ctlog.rekorPubKey / ctLogPubKey swapped in when the policy gives them. */
+export function nativeTrust(a: NativeAttestor, ctx: VerifyContext): VerifyContext['trust'] {
+  if (!a.rekorPubKey && !a.ctLogPubKey) return ctx.trust;
+  return trustFor(ctx.trust, a.rekorPubKey ? { url: '', pubkey: a.rekorPubKey, ignoreTlog: false } : undefined, a.ctLogPubKey ? { pubkey: a.ctLogPubKey, ignoreSCT: false } : undefined, ctx.trustCache);
+}
+
+/** The part of a memo key that depends on the attestor's trust material. */
+export function nativeTrustKey(a: NativeAttestor): string {
+  return `${a.rekorPubKey ?? ''}|${a.ctLogPubKey ?? ''}`;
 }
 
 function paramsToInput(params: Record<string, unknown>): Record<string, string | string[]> {
@@ -112,13 +133,14 @@ export async function evaluateNativeImage(
     const reasons: string[] = [];
     for (const a of attestors) {
       const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+      const trust = nativeTrust(a, ctx);
       signatures[a.name] = false;
       for (const c of a.checks) {
         try {
-          await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${JSON.stringify(a.annotations)}`, () => {
+          await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
             ctx.stats.signatureVerifications++;
             ctx.stats.digests.add(digest);
-            return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, ctx.trust), bundleCheck: toBundleCheck(c.attestor, ctx.trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+            return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
           });
           signatures[a.name] = true;
           break;
@@ -140,11 +162,13 @@ export async function evaluateNativeImage(
       const why: string[] = [];
       for (const a of attestors) {
         const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+        const trust = nativeTrust(a, ctx);
         for (const c of a.checks) {
           try {
-            const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${type}`, () => {
+            const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
               ctx.stats.attestationVerifications++;
-              return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, ctx.trust), bundleCheck: toBundleCheck(c.attestor, ctx.trust), predicateType: type, signal: ctx.signal });
+              ctx.stats.digests.add(digest);
+              return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
             });
             found.push(...r.verified.map((v) => v.statement));
           } catch (e) {

@@ -95,8 +95,12 @@ ${indent(key.publicPem, '            ')}
   t.equal(kyvernoFns.code, 1, 'an expression sigward cannot compile fails closed');
 });
 
-t.test('Kyverno ImageValidatingPolicy fails closed until it is supported', async (t) => {
+t.test('Kyverno ImageValidatingPolicy with a Notary attestor: evaluated, and the unsupported attestor verifies nothing', async (t) => {
   const r = await runSigward(['check', '--policy', join(ROOT, '../shared/testvectors/kyverno-policies/verify-image-ivpol.yaml'), '--image', 'ghcr.io/kyverno/test-verify-image:signed', '-o', 'json']);
-  t.equal(r.code, 3, 'blocked as an error (failurePolicy Fail), not allowed');
-  t.match(JSON.parse(r.stdout).results[0].rules[0].message, /not supported yet/);
+  t.equal(r.code, 1, 'denied (validation false under Deny), not allowed');
+  const out = JSON.parse(r.stdout);
+  t.equal(out.results[0].allowed, false);
+  t.match(out.results[0].message, /^Policy verify-image-ivpol failed: failed the verification/, "Kyverno's ivpol wording with the policy's message");
+  t.match(out.results[0].rules[0].message, /Notary signatures are not supported by sigward/, 'the reason names the unsupported attestor');
+  t.match(r.stderr, /verifications using it fail/, 'the loader warns about the attestor');
 });
