@@ -45,6 +45,7 @@ export interface NativeAttestor {
 export function toNativeAttestor(a: IvAttestor): NativeAttestor {
   const c = a.cosign;
   if (!c) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: ${a.unsupported ?? 'only cosign attestors are supported'}`);
+  if (c.source?.tagPrefix) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: source.tagPrefix (signature tag prefixes) is not supported by sigward`);
   const t = { ignoreTlog: c.ctlog?.insecureIgnoreTlog ?? false, ignoreSCT: c.ctlog?.insecureIgnoreSCT ?? false };
   const checks: NativeAttestor['checks'] = [];
   if (c.key) {

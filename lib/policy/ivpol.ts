@@ -227,6 +227,11 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
   }
   const trustedRoot = getStr(cosign, 'trustedRoot');
   if (trustedRoot !== undefined) c.trustedRoot = trustedRoot;
+  if (c.tuf || c.trustedRoot !== undefined) {
+    const at = c.tuf ? `${cp}.tuf` : `${cp}.trustedRoot`;
+    diag.warn(at, `${at}: sigward does not read trust roots from policies: the trust root sigward runs with (--trust-root, or the embedded one) is used`);
+  }
+  if (c.ctlog?.tsaCertChain?.trim()) diag.warn(`${cp}.ctlog.tsaCertChain`, `${cp}.ctlog.tsaCertChain: not used by sigward: signing times come from the transparency log or the trust root's timestamp authorities`);
   const source = getObj(cosign, 'source');
   if (source) {
     c.source = { pullSecrets: getObjArr(source, 'PullSecrets').map((x) => getStr(x, 'name') ?? '') };
@@ -234,6 +239,7 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     if (repo !== undefined) c.source.repository = repo;
     const tp = getStr(source, 'tagPrefix');
     if (tp !== undefined) c.source.tagPrefix = tp;
+    if (tp) diag.warn(`${cp}.source.tagPrefix`, `${cp}.source.tagPrefix: signature tag prefixes are not supported by sigward: verifications using this attestor fail`, true);
   }
   att.cosign = c;
   return att;

@@ -106,6 +106,18 @@ t.test('ImageValidatingPolicy', async (t) => {
     t.match(ev.message, /Policy verify-ivpol failed: CEL expression validation failed at index 0/);
   });
 
+  await t.test('attestor options sigward cannot honour: tagPrefix fails closed, trust-root fields warn', async (t) => {
+    const withSource = ivpol({ key, glob, validations: [{ expression: SIGNED, message: 'image must be signed' }] }).replace('        ctlog:\n', '        source:\n          tagPrefix: "v1-"\n        ctlog:\n');
+    const loaded = loadPolicies(withSource);
+    t.match(loaded.warnings.map((w) => w.message).join('\n'), /tagPrefix.*not supported/);
+    const ev = await run(withSource, kubectlPod('app', img('good')));
+    t.equal(ev.allowed, false, 'a signature looked up under another tag scheme is never counted as verified');
+    t.match(ev.message, /tagPrefix/);
+    const withRoot = ivpol({ key, glob, validations: [{ expression: SIGNED }] }).replace('        ctlog:\n', '        trustedRoot: /etc/sigstore/trusted_root.json\n        ctlog:\n');
+    t.match(loadPolicies(withRoot).warnings.map((w) => w.message).join('\n'), /trustedRoot: sigward does not read trust roots from policies/);
+    t.equal((await run(withRoot, kubectlPod('app', img('good')))).allowed, true, 'a key attestor does not need the trust root');
+  });
+
   await t.test('image outside matchImageReferences: not verified, no result', async (t) => {
     const ev = await run(ivpol({ key, glob: 'ghcr.io/other/*', validations: [{ expression: SIGNED }] }), kubectlPod('app', img('unsigned')));
     t.equal(ev.allowed, true);
