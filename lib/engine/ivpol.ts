@@ -20,20 +20,15 @@ import { SigwardError, toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec } from '../reference/index.ts';
 import { matchesPattern } from '../reference/glob.ts';
 import type { ImageReference } from '../reference/types.ts';
-import { signatureRepository } from '../oci/index.ts';
-import { verifyImage, toRepositoryRef } from '../cosign/image.ts';
-import { toLayerCheck } from '../cosign/checks.ts';
-import { toBundleCheck } from '../cosign/bundles.ts';
-import { verifyImageAttestations } from '../attest/verify.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileCel, type CompiledCel } from '../conditions/cel.ts';
 import { KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { digestPatch } from '../admission/patch.ts';
-import { toNativeAttestor, nativeTrust, nativeTrustKey, type NativeAttestor } from './native.ts';
+import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './native.ts';
 import { selectorMatches } from './match.ts';
-import { memo, type VerifyContext } from './verify-image.ts';
+import type { VerifyContext } from './verify-image.ts';
 import type { ImageResult, ResultStatus, RuleResult } from './evaluate.ts';
 
 const MAX_ROUNDS = 6;
@@ -225,78 +220,39 @@ class Verifier {
     }
   }
 
-  signature(image: string, attestor: string): Outcome | undefined {
-    const key = `sig\u0000${image}\u0000${attestor}`;
+  /** The outcome under `key` when done; otherwise records `job` to run before the next round, and undefined. */
+  #ask(key: string, job: (a: NativeAttestor) => Promise<Outcome>, attestor: string): Outcome | undefined {
     const hit = this.done.get(key);
     if (hit) return hit;
     if (!this.pending.has(key)) {
       this.pending.set(key, () =>
         this.#run(async () => {
           const a = this.#attestors.get(attestor)!;
-          if (a instanceof SigwardError) return { ok: false, reason: a.message };
-          const { ref, digest } = await this.#digest(image);
-          const ctx = this.#input.ctx;
-          const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
-          const trust = nativeTrust(a, ctx);
-          const reasons: string[] = [];
-          for (const c of a.checks) {
-            try {
-              await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
-                ctx.stats.signatureVerifications++;
-                ctx.stats.digests.add(digest);
-                return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
-              });
-              return { ok: true, digest };
-            } catch (e) {
-              const err = toSigwardError(e);
-              if (err.code === 'REGISTRY_UNREACHABLE') throw err;
-              reasons.push(err.message);
-            }
-          }
-          return { ok: false, reason: reasons.join('; ') || 'signature not found', digest };
+          return a instanceof SigwardError ? { ok: false, reason: a.message } : job(a);
         }),
       );
     }
     return undefined;
   }
 
+  signature(image: string, attestor: string): Outcome | undefined {
+    return this.#ask(`sig\u0000${image}\u0000${attestor}`, async (a) => {
+      const { ref, digest } = await this.#digest(image);
+      const r = await checkNativeSignature(a, ref, digest, this.#input.ctx);
+      return r.ok ? { ok: true, digest } : { ok: false, reason: r.reasons.join('; ') || 'signature not found', digest };
+    }, attestor);
+  }
+
   attestation(image: string, att: IvAttestation, attestor: string): Outcome | undefined {
-    const key = `att\u0000${image}\u0000${att.name}\u0000${attestor}`;
-    const hit = this.done.get(key);
-    if (hit) return hit;
-    if (!this.pending.has(key)) {
-      this.pending.set(key, () =>
-        this.#run(async () => {
-          const a = this.#attestors.get(attestor)!;
-          if (a instanceof SigwardError) return { ok: false, reason: a.message };
-          if (!att.intoto) return { ok: false, reason: `attestation ${att.name}: referrer attestations are not supported by sigward with cosign attestors` };
-          const type = toPredicateType(att.intoto.type);
-          const { ref, digest } = await this.#digest(image);
-          const ctx = this.#input.ctx;
-          const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
-          const trust = nativeTrust(a, ctx);
-          const reasons: string[] = [];
-          for (const c of a.checks) {
-            try {
-              const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
-                ctx.stats.attestationVerifications++;
-                ctx.stats.digests.add(digest);
-                return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
-              });
-              const first = r.verified[0];
-              if (first) return { ok: true, digest, payload: (first.statement as { predicate?: unknown }).predicate ?? null };
-              reasons.push(`no verified attestation of type ${type}`);
-            } catch (e) {
-              const err = toSigwardError(e);
-              if (err.code === 'REGISTRY_UNREACHABLE') throw err;
-              reasons.push(err.message);
-            }
-          }
-          return { ok: false, reason: reasons.join('; '), digest };
-        }),
-      );
-    }
-    return undefined;
+    return this.#ask(`att\u0000${image}\u0000${att.name}\u0000${attestor}`, async (a) => {
+      if (!att.intoto) return { ok: false, reason: `attestation ${att.name}: referrer attestations are not supported by sigward with cosign attestors` };
+      const type = toPredicateType(att.intoto.type);
+      const { ref, digest } = await this.#digest(image);
+      const r = await findNativeAttestations(a, ref, digest, type, this.#input.ctx);
+      const first = r.statements[0];
+      if (first) return { ok: true, digest, payload: (first as { predicate?: unknown }).predicate ?? null };
+      return { ok: false, reason: (r.reasons.length ? r.reasons : [`no verified attestation of type ${type}`]).join('; '), digest };
+    }, attestor);
   }
 
   async runPending(): Promise<void> {

@@ -86,6 +86,59 @@ export function nativeTrustKey(a: NativeAttestor): string {
   return `${a.rekorPubKey ?? ''}|${a.ctLogPubKey ?? ''}`;
 }
 
+/**
+ * The image's signature checked with one attestor: ok when one of its checks
+ * verifies (the result is memoised per digest, repository and check), else
+ * the reason of each check. Throws REGISTRY_UNREACHABLE (could not decide).
+ */
+export async function checkNativeSignature(a: NativeAttestor, ref: ImageReference, digest: string, ctx: VerifyContext): Promise<{ ok: boolean; reasons: string[] }> {
+  const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+  const trust = nativeTrust(a, ctx);
+  const reasons: string[] = [];
+  for (const c of a.checks) {
+    try {
+      await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
+        ctx.stats.signatureVerifications++;
+        ctx.stats.digests.add(digest);
+        return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+      });
+      return { ok: true, reasons: [] };
+    } catch (e) {
+      const err = toSigwardError(e);
+      if (err.code === 'REGISTRY_UNREACHABLE') throw err;
+      reasons.push(err.message);
+    }
+  }
+  return { ok: false, reasons };
+}
+
+/**
+ * The in-toto statements of predicate `type` verified with one attestor (every
+ * check, memoised), and the reason of each check that failed. Throws
+ * REGISTRY_UNREACHABLE.
+ */
+export async function findNativeAttestations(a: NativeAttestor, ref: ImageReference, digest: string, type: string, ctx: VerifyContext): Promise<{ statements: unknown[]; reasons: string[] }> {
+  const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+  const trust = nativeTrust(a, ctx);
+  const statements: unknown[] = [];
+  const reasons: string[] = [];
+  for (const c of a.checks) {
+    try {
+      const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
+        ctx.stats.attestationVerifications++;
+        ctx.stats.digests.add(digest);
+        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
+      });
+      statements.push(...r.verified.map((v) => v.statement));
+    } catch (e) {
+      const err = toSigwardError(e);
+      if (err.code === 'REGISTRY_UNREACHABLE') throw err;
+      reasons.push(err.message);
+    }
+  }
+  return { statements, reasons };
+}
+
 function paramsToInput(params: Record<string, unknown>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(params)) out[k] = Array.isArray(v) ? v.map(String) : String(v);
@@ -133,24 +186,9 @@ export async function evaluateNativeImage(
     const signatures: Record<string, boolean> = {};
     const reasons: string[] = [];
     for (const a of attestors) {
-      const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
-      const trust = nativeTrust(a, ctx);
-      signatures[a.name] = false;
-      for (const c of a.checks) {
-        try {
-          await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
-            ctx.stats.signatureVerifications++;
-            ctx.stats.digests.add(digest);
-            return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
-          });
-          signatures[a.name] = true;
-          break;
-        } catch (e) {
-          const err = toSigwardError(e);
-          if (err.code === 'REGISTRY_UNREACHABLE') throw err;
-          reasons.push(`attestors.${a.name}: ${err.message}`);
-        }
-      }
+      const r = await checkNativeSignature(a, ref, digest, ctx);
+      signatures[a.name] = r.ok;
+      if (!r.ok) reasons.push(...r.reasons.map((m) => `attestors.${a.name}: ${m}`));
     }
     if (attestors.length && !Object.values(signatures).some(Boolean)) return fail(reasons.join('; ') || 'signature not found', 'SIGNATURE_NOT_FOUND', extra);
 
@@ -162,22 +200,9 @@ export async function evaluateNativeImage(
       const found: unknown[] = [];
       const why: string[] = [];
       for (const a of attestors) {
-        const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
-        const trust = nativeTrust(a, ctx);
-        for (const c of a.checks) {
-          try {
-            const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
-              ctx.stats.attestationVerifications++;
-              ctx.stats.digests.add(digest);
-              return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
-            });
-            found.push(...r.verified.map((v) => v.statement));
-          } catch (e) {
-            const err = toSigwardError(e);
-            if (err.code === 'REGISTRY_UNREACHABLE') throw err;
-            why.push(`${a.name}: ${err.message}`);
-          }
-        }
+        const r = await findNativeAttestations(a, ref, digest, type, ctx);
+        found.push(...r.statements);
+        why.push(...r.reasons.map((m) => `${a.name}: ${m}`));
       }
       if (!found.length) return fail(`attestations.${att.name}: no verified attestation of type ${type}${why.length ? ' (' + why.join('; ') + ')' : ''}`, 'ATTESTATION_NOT_FOUND', extra);
       attestations[att.name] = found.map((s) => (s as { predicate: unknown }).predicate);
