@@ -11,8 +11,11 @@
 // the first minute and at the end, for comparison with scripts/heap-diff.mjs.
 // --server-env NAME=VALUE (repeatable) sets the server's environment, e.g.
 // MALLOC_ARENA_MAX=2 to see how much of the RSS is glibc arenas; --timeline
-// prints every 5 s sample.
-//   node bench/soak.bench.ts [--minutes 2] [--rate 40] [--warm 10] [--cold 300] [--cold-share 0.2] [--snapshots DIR] [--server-env NAME=VALUE] [--timeline]
+// prints every 5 s sample. --cache-size N sets the server's result cache
+// size: below the cold pool (e.g. 200 with --cold 300) the cold images are
+// evicted before they come round again, so they stay uncached for the whole
+// run instead of only until the pool is exhausted.
+//   node bench/soak.bench.ts [--minutes 2] [--rate 40] [--warm 10] [--cold 300] [--cold-share 0.2] [--cache-size N] [--snapshots DIR] [--server-env NAME=VALUE] [--timeline]
 
 import * as https from 'node:https';
 import { readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
@@ -31,6 +34,7 @@ const RATE = arg('rate', 40);
 const WARM = arg('warm', 10);
 const COLD = arg('cold', 300);
 const COLD_SHARE = arg('cold-share', 0.2);
+const CACHE_SIZE = arg('cache-size', 0);
 const snapIdx = process.argv.indexOf('--snapshots');
 const SNAPSHOTS = snapIdx > 0 ? resolvePath(process.argv[snapIdx + 1]!) : undefined;
 const SERVER_ENV: Record<string, string> = {};
@@ -109,14 +113,17 @@ async function main(): Promise<void> {
     const cold = await pushSigned(store, reg, 'cold', COLD, key);
     writePolicy(policies, 'policy.yaml', policyYaml({ name: 'require-signed', images: [`${reg.host}/soak/*`], key }));
     if (SNAPSHOTS) mkdirSync(SNAPSHOTS, { recursive: true });
-    srv = await startServe({ policyDir: policies, logLevel: 'error', extraArgs: ['--max-concurrent', '64'], env: { ...SERVER_ENV, ...(SNAPSHOTS ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOTS}` } : {}) } });
+    srv = await startServe({ policyDir: policies, logLevel: 'error', extraArgs: ['--max-concurrent', '64', ...(CACHE_SIZE > 0 ? ['--cache-size', String(CACHE_SIZE)] : [])], env: { ...SERVER_ENV, ...(SNAPSHOTS ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOTS}` } : {}) } });
     const pid = srv.child.pid;
     const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
     const post = (body: string) =>
-      new Promise<number>((resolve, reject) => {
+      new Promise<boolean>((resolve, reject) => {
         const req = https.request(`${srv!.url}/mutate`, { method: 'POST', ca: srv!.ca.caCertPem, agent, servername: 'localhost', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          // every image is signed: anything but HTTP 200 with allowed: true is an error
+          res.on('end', () => resolve(res.statusCode === 200 && /"allowed":\s*true/.test(text)));
         });
         req.on('error', reject);
         req.end(body);
@@ -156,6 +163,7 @@ async function main(): Promise<void> {
     const samples: Sample[] = [await sample(0)];
     let snapped = false;
     const latencies: number[] = [];
+    const byKind: Record<'warm' | 'cold', number[]> = { warm: [], cold: [] };
     let errors = 0;
     let sent = 0;
     let coldNext = 0;
@@ -179,9 +187,11 @@ async function main(): Promise<void> {
       sent++;
       const t0 = performance.now();
       const p = post(body)
-        .then((status) => {
-          latencies.push(performance.now() - t0);
-          if (status !== 200) errors++;
+        .then((ok) => {
+          const ms = performance.now() - t0;
+          latencies.push(ms);
+          byKind[isCold ? 'cold' : 'warm'].push(ms);
+          if (!ok) errors++;
         })
         .catch(() => {
           errors++;
@@ -201,11 +211,18 @@ async function main(): Promise<void> {
     const row = (label: string, x: Sample) => `| ${label} | ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${x.buffers.toFixed(1)} |`;
     process.stdout.write(
       [
-        `sigward serve soak: ${MINUTES} min at ${RATE} req/s (open loop), ${Math.round(COLD_SHARE * 100)}% cold images (pool ${COLD}, reused once exhausted), ${WARM} warm images:`,
+        `sigward serve soak: ${MINUTES} min at ${RATE} req/s (open loop), ${Math.round(COLD_SHARE * 100)}% cold images (pool ${COLD}, reused once exhausted${CACHE_SIZE > 0 ? `; server result cache ${CACHE_SIZE} entries, so they are evicted before they come round again` : ''}), ${WARM} warm images:`,
         '',
         '| requests | req/s | p50 ms | p99 ms | p999 ms | errors |',
         '|---:|---:|---:|---:|---:|---:|',
         `| ${latencies.length} | ${(latencies.length / seconds).toFixed(1)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${pct(s, 99.9).toFixed(1)} | ${errors} |`,
+        '',
+        '| images | requests | p50 ms | p99 ms | p999 ms |',
+        '|---|---:|---:|---:|---:|',
+        ...(['warm', 'cold'] as const).map((k) => {
+          const xs = [...byKind[k]].sort((a, b) => a - b);
+          return `| ${k} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${pct(xs, 99.9).toFixed(1)} |`;
+        }),
         '',
         'Server memory (MiB; heap = V8 heap used, external = memory held outside the V8 heap, large = V8 large-object space):',
         '',
