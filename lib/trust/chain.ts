@@ -54,11 +54,37 @@ export function verifyCertificateChain(
   throw firstError as SigwardError;
 }
 
+// Certificates are immutable once parsed, and the trust root's are parsed
+// once: their DER encoding and the issuer signatures checked between them are
+// kept per object instead of being re-encoded and re-verified on every chain
+// (X509Certificate.equals re-encodes both certificates each time).
+const derKeys = new WeakMap<X509Certificate, string>();
+const issuerChecks = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
+
+function derKey(c: X509Certificate): string {
+  let k = derKeys.get(c);
+  if (k === undefined) {
+    k = c.root.toDER().toString('base64');
+    derKeys.set(c, k);
+  }
+  return k;
+}
+
 function sameCert(a: X509Certificate, b: X509Certificate): boolean {
-  return a.equals(b);
+  return a === b || derKey(a) === derKey(b);
 }
 
 function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  let byIssuer = issuerChecks.get(cert);
+  const known = byIssuer?.get(issuer);
+  if (known !== undefined) return known;
+  const ok = checkIssuedBy(cert, issuer);
+  if (!byIssuer) issuerChecks.set(cert, (byIssuer = new WeakMap()));
+  byIssuer.set(issuer, ok);
+  return ok;
+}
+
+function checkIssuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   if (!issuer.subject.equals(cert.issuer)) return false;
   const aki = cert.extAuthorityKeyID?.keyIdentifier;
   const ski = issuer.extSubjectKeyID?.keyIdentifier;
