@@ -51,6 +51,9 @@ interface Sample {
   heap: number;
   external: number;
   buffers: number;
+  /** committed size of V8's young generation (semi-spaces) and old space */
+  newSpace: number;
+  oldSpace: number;
 }
 
 /** MiB of one prom-client default metric in a /metrics text (NaN when absent) */
@@ -147,6 +150,8 @@ async function main(): Promise<void> {
         heap: metricMiB(text, 'sigward_nodejs_heap_size_used_bytes'),
         external: metricMiB(text, 'sigward_nodejs_external_memory_bytes'),
         buffers: metricMiB(text, 'sigward_nodejs_heap_space_size_used_bytes\\{space="large_object"\\}'),
+        newSpace: metricMiB(text, 'sigward_nodejs_heap_space_size_total_bytes\\{space="new"\\}'),
+        oldSpace: metricMiB(text, 'sigward_nodejs_heap_space_size_total_bytes\\{space="old"\\}'),
       };
     };
     const snapshot = async (): Promise<void> => {
@@ -247,7 +252,7 @@ async function main(): Promise<void> {
                   `heap used ${range((x) => x.heap)} MiB, trend ${f(slopePerMinute(settled, (x) => x.heap))} MiB/min; external trend ${f(slopePerMinute(settled, (x) => x.external))} MiB/min.`,
               ];
         })(),
-        ...(TIMELINE ? ['', 'Every sample:', '', '| s | RSS | heap | external |', '|---:|---:|---:|---:|', ...samples.map((x) => `| ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} |`)] : []),
+        ...(TIMELINE ? ['', 'Every sample (new / old = committed size of the V8 young generation / old space):', '', '| s | RSS | heap | external | new | old |', '|---:|---:|---:|---:|---:|---:|', ...samples.map((x) => `| ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${x.newSpace.toFixed(1)} | ${x.oldSpace.toFixed(1)} |`)] : []),
       ].join('\n') + '\n',
     );
   } finally {
