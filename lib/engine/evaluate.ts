@@ -308,9 +308,12 @@ export function createEngine(opts: EngineOptions): Engine {
       const started = Date.now();
       const ctx = newContext();
       const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
-      const rules: RuleResult[] = [];
       const update = toUpdateContext(req.operation, obj, req.oldObject);
       let imageCount = 0;
+      // every rule, entry and image is verified at once (Kyverno goes rule by
+      // rule); identical verifications share one promise through ctx.memo, and
+      // the results keep the policies' order
+      const pending: Promise<RuleResult | undefined>[] = [];
       for (const p of policies) {
         if (p.format !== 'kyverno') continue;
         const policy = p as KyvernoPolicy;
@@ -323,21 +326,24 @@ export function createEngine(opts: EngineOptions): Engine {
           try {
             extracted = getImages(obj, { kind: info.kind, imageExtractors: rule.imageExtractors as never, defaultRegistry: opts.defaultRegistry });
           } catch (e) {
-            rules.push({ policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'error', message: toSigwardError(e).message, action: policy.spec.validationFailureAction, failurePolicy: policy.spec.failurePolicy, images: [] });
+            pending.push(Promise.resolve({ policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'error', message: toSigwardError(e).message, action: policy.spec.validationFailureAction, failurePolicy: policy.spec.failurePolicy, images: [] }));
             continue;
           }
           imageCount = Math.max(imageCount, extracted.length);
-          const results: ImageResult[] = [];
-          for (const entry of rule.verifyImages) {
-            const perImage = await Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx, update)));
-            for (const r of perImage) if (r) results.push(r);
-          }
-          if (results.length) rules.push(toRuleResult(policy, rule, results));
+          pending.push(
+            Promise.all(rule.verifyImages.map((entry) => Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx, update))))).then((perEntry) => {
+              const results = perEntry.flat().filter((r): r is ImageResult => !!r);
+              return results.length ? toRuleResult(policy, rule, results) : undefined;
+            }),
+          );
         }
       }
       const resourceImages = getImagesSafe(obj, info.kind);
       if (policies.some((p) => p.format !== 'kyverno')) imageCount = Math.max(imageCount, resourceImages.length);
-      rules.push(...(await otherPolicyResults(resourceImages, ctx, info.namespace, { object: obj, request: { operation: req.operation, namespace: info.namespace, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, oldObject: req.oldObject } })));
+      const others = otherPolicyResults(resourceImages, ctx, info.namespace, { object: obj, request: { operation: req.operation, namespace: info.namespace, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, oldObject: req.oldObject } });
+      // one await for both, so a rejection of either always has a handler
+      const [kyverno, other] = await Promise.all([Promise.all(pending), others]);
+      const rules: RuleResult[] = [...kyverno.filter((r): r is RuleResult => !!r), ...other];
       return decide({ kind: info.kind, namespace: info.namespace, name: info.name }, rules, ctx, started, imageCount);
     },
 
@@ -347,21 +353,22 @@ export function createEngine(opts: EngineOptions): Engine {
       await Promise.all(
         images.map(async (image, idx) => {
           const started = Date.now();
-          const rules: RuleResult[] = [];
+          const pending: Promise<RuleResult | undefined>[] = [];
           for (const p of policies) {
             if (p.format !== 'kyverno') continue;
             const policy = p as KyvernoPolicy;
             for (const rule of policy.spec.rules) {
               if (rule.autogen) continue; // autogen copies would verify the same image twice
-              const results: ImageResult[] = [];
-              for (const entry of rule.verifyImages) {
-                const r = await evaluateEntry(policy, rule, entry, { image }, undefined, ctx);
-                if (r) results.push(r);
-              }
-              if (results.length) rules.push(toRuleResult(policy, rule, results));
+              pending.push(
+                Promise.all(rule.verifyImages.map((entry) => evaluateEntry(policy, rule, entry, { image }, undefined, ctx))).then((rs) => {
+                  const results = rs.filter((r): r is ImageResult => !!r);
+                  return results.length ? toRuleResult(policy, rule, results) : undefined;
+                }),
+              );
             }
           }
-          rules.push(...(await otherPolicyResults([{ image }], ctx)));
+          const [kyverno, other] = await Promise.all([Promise.all(pending), otherPolicyResults([{ image }], ctx)]);
+          const rules: RuleResult[] = [...kyverno.filter((r): r is RuleResult => !!r), ...other];
           out[idx] = decide({ kind: 'Image', name: image }, rules, ctx, started, 1);
         }),
       );
