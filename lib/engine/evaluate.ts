@@ -260,21 +260,19 @@ export function createEngine(opts: EngineOptions): Engine {
 
   /** sigward ImagePolicy per image; Kyverno ImageValidatingPolicy per resource (lib/engine/ivpol.ts), `required` across them. */
   async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], ctx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
-    const out: RuleResult[] = [];
-    const ivpols: IvpolResult[] = [];
-    for (const p of policies) {
-      if (p.format === 'kyverno') continue;
+    // every policy at once, results in the policies' order
+    const one = async (p: (typeof policies)[number]): Promise<{ result: RuleResult; ivpol: boolean } | undefined> => {
+      if (p.format === 'kyverno') return undefined;
       const policy = p as ImageValidatingPolicy;
-      if (policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined && policy.metadata.namespace !== namespace) continue;
+      if (policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined && policy.metadata.namespace !== namespace) return undefined;
       const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
       const head = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, action, failurePolicy: policy.spec.failurePolicy };
       if (policy.format === 'sigward') {
         const results = (await Promise.all(images.map((img) => evaluateNativeImage(policy, img, ctx, (ref) => resolve(ref, ctx), opts.defaultRegistry)))).filter((r): r is ImageResult => !!r);
-        if (!results.length) continue;
+        if (!results.length) return undefined;
         const worst = results.reduce<ResultStatus>((w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w), 'skip');
         const failing = results.filter((r) => r.status === worst && (worst === 'fail' || worst === 'error'));
-        out.push({ ...head, status: worst, message: (failing.length ? failing : results).map((r) => r.message).join('; '), images: results });
-        continue;
+        return { result: { ...head, status: worst, message: (failing.length ? failing : results).map((r) => r.message).join('; '), images: results }, ivpol: false };
       }
       let r: IvpolResult | undefined;
       try {
@@ -288,10 +286,11 @@ export function createEngine(opts: EngineOptions): Engine {
       } catch (e) {
         r = { ...head, status: 'error', message: toSigwardError(e).message, images: [], verifications: new Map(), requiredImages: [] };
       }
-      if (!r) continue;
-      ivpols.push(r);
-      out.push(r);
-    }
+      return r ? { result: r, ivpol: true } : undefined;
+    };
+    const done = (await Promise.all(policies.map(one))).filter((x): x is { result: RuleResult; ivpol: boolean } => !!x);
+    const out = done.map((x) => x.result);
+    const ivpols = done.filter((x) => x.ivpol).map((x) => x.result as IvpolResult);
     applyRequired(ivpols);
     // plain RuleResults (the `required` bookkeeping stays out of reports)
     return out.map((r) => {

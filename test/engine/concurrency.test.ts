@@ -63,4 +63,38 @@ t.test('rules of different policies verify their images concurrently, results in
   t.equal(ev2.allowed, false);
   t.same(ev2.rules.map((r) => [r.policy, r.status]), [['verify-x', 'fail'], ['verify-y', 'pass']]);
   t.match(ev2.message, /verify-x/);
+
+  // the same for two ImageValidatingPolicies
+  const ivpol = (name: string, repo: string, key: typeof keyX) => `apiVersion: policies.kyverno.io/v1
+kind: ImageValidatingPolicy
+metadata:
+  name: ${name}
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [""]
+        apiVersions: ["v1"]
+        operations: ["CREATE"]
+        resources: ["pods"]
+  matchImageReferences:
+    - glob: "${proxy.host}/${repo}*"
+  attestors:
+    - name: k
+      cosign:
+        key:
+          data: |
+${key.publicPem.trim().split('\n').map((l) => '            ' + l).join('\n')}
+        ctlog:
+          insecureIgnoreTlog: true
+          insecureIgnoreSCT: true
+  validations:
+    - expression: "images.containers.map(i, verifyImageSignatures(i, [attestors.k])).all(e, e > 0)"
+      message: not signed
+`;
+  overlap = 0;
+  const ivpols = loadPolicies([ivpol('iv-x', 'conc/x', keyX), ivpol('iv-y', 'conc/y', keyY)].join('---\n'));
+  const ev3 = await createEngine({ policies: ivpols.policies, stores: () => store, trust: await loadTrustMaterial({}) }).evaluateResource(pod, { operation: 'CREATE' });
+  t.equal(ev3.allowed, true, ev3.message ?? '');
+  t.same(ev3.rules.map((r) => r.policy), ['iv-x', 'iv-y'], 'ImageValidatingPolicy results in policy order');
+  t.equal(overlap, 2, 'two ImageValidatingPolicies verify at the same time');
 });
