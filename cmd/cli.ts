@@ -17,6 +17,9 @@ import { commands } from './commands/index.ts';
 import type { CommandEntry, SigwardCommand } from './commands/types.ts';
 import { toContainerdArgv } from './containerd-argv.ts';
 
+/** Thrown from yargs' fail callback so that nothing runs after a usage error. */
+class UsageStop extends Error {}
+
 export interface GlobalArgs {
   output: OutputFormat;
   'log-level': string;
@@ -85,7 +88,10 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      failed = msg || err?.message || 'invalid usage';
+      failed ??= msg || err?.message || 'invalid usage';
+      // yargs goes on to run the command's handler when a fail callback returns:
+      // throwing here is what keeps a usage error from running the command.
+      throw new UsageStop(failed);
     });
 
   for (const entry of commands) {

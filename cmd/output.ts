@@ -10,9 +10,30 @@ export interface Io {
   stderr: (s: string) => void;
 }
 
+// A reader that goes away (`sigward verify ... | head -1`) closes the pipe:
+// further output is dropped and the process still ends with the verdict's
+// exit code, as a Go program ignoring SIGPIPE on stdout would not, but as a
+// script expects (no stack trace, no changed exit code).
+const closed = { stdout: false, stderr: false };
+function guarded(name: 'stdout' | 'stderr'): (s: string) => void {
+  const stream = process[name];
+  let listening = false;
+  return (s) => {
+    if (closed[name]) return;
+    if (!listening) {
+      listening = true;
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed[name] = true;
+        else throw e;
+      });
+    }
+    stream.write(s);
+  };
+}
+
 export const processIo: Io = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
+  stdout: guarded('stdout'),
+  stderr: guarded('stderr'),
 };
 
 export function printJson(io: Io, doc: unknown): void {

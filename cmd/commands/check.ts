@@ -16,6 +16,7 @@ import { addTrustOptions, trustFromArgs } from './verify.ts';
 import { withRateLimit } from '../../lib/node/stores.ts';
 import { toJUnitXml } from '../../lib/node/junit.ts';
 import { createProgress, NO_PROGRESS } from '../../lib/node/progress.ts';
+import { repeatable } from '../flags.ts';
 
 export interface Manifest {
   source: string;
@@ -150,9 +151,9 @@ export const checkCommand: SigwardCommand = {
       addRegistryOptions(
         y
           .positional('stdin', { type: 'string', array: true, describe: '"-" after --image, --resource or --junit: stdin / stdout' })
-          .option('policy', { alias: 'p', type: 'array', string: true, demandOption: true, describe: 'policy file or directory (repeatable)' })
-          .option('image', { alias: 'i', type: 'array', string: true, describe: 'image reference (repeatable; "-" reads a list from stdin)' })
-          .option('resource', { alias: 'r', type: 'array', string: true, describe: 'manifest file or directory (repeatable; "-" reads YAML/JSON from stdin)' })
+          .option('policy', repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }))
+          .option('image', repeatable({ alias: 'i', describe: 'image reference (repeatable; "-" reads a list from stdin)' }))
+          .option('resource', repeatable({ alias: 'r', describe: 'manifest file or directory (repeatable; "-" reads YAML/JSON from stdin)' }))
           .option('concurrency', { type: 'number', default: 8, describe: 'images / resources evaluated at once' })
           .option('registry-qps', { type: 'number', describe: 'at most N registry requests per second per registry host (token bucket, burst N)' })
           .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE ("-": print it instead of the table/JSON)' })

@@ -9,12 +9,13 @@ import { getEmbeddedTrustedRoot, parseTrustedRoot } from '../../lib/trust/index.
 import { toContainersPolicy, type ContainersImageVersion } from '../../lib/node/containers-policy.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
+import { repeatable } from '../flags.ts';
 
 export const exportCommand: SigwardCommand = {
   builder: (y) =>
     y
       .positional('format', { choices: ['containers-policy'] as const, describe: 'target format' })
-      .option('policy', { alias: 'p', type: 'array', string: true, demandOption: true, describe: 'policy file or directory (repeatable)' })
+      .option('policy', repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }))
       .option('out', { type: 'string', describe: 'write policy.json here (atomically) instead of stdout' })
       .option('default', { choices: ['accept', 'reject'] as const, default: 'accept' as const, describe: 'images no scope matches: accept (like Kyverno, insecureAcceptAnything) or reject' })
       .option('on-unsupported', { choices: ['reject', 'skip'] as const, default: 'reject' as const, describe: 'scopes whose checks cannot all be expressed: reject them (fail closed) or export what can be expressed' })

@@ -7,17 +7,18 @@ import { openStore, chainCredentials, dockerConfigCredentials, kubernetesSecretC
 import type { RegistryClientOptions } from '../../lib/oci/registry.ts';
 import type { StoreFactory } from '../../lib/cosign/image.ts';
 import type { Context } from '../cli.ts';
+import { duration, repeatable, toSeconds } from '../flags.ts';
 
 export function addRegistryOptions(y: Argv): Argv {
   return y
     .option('allow-http-registry', { type: 'boolean', default: false, describe: 'allow plain HTTP registries (loopback registries are always allowed)' })
     .option('allow-insecure-registry', { type: 'boolean', default: false, describe: 'allow HTTP and registries with unverified TLS certificates' })
-    .option('insecure-registry', { type: 'array', string: true, describe: 'host[:port] allowed HTTP / unverified TLS (repeatable)' })
-    .option('registry-ca', { type: 'array', string: true, describe: 'PEM file of extra CA certificates for registries (repeatable)' })
-    .option('registry-secret', { type: 'array', string: true, describe: 'Kubernetes dockerconfigjson Secret file with registry credentials (repeatable)' })
+    .option('insecure-registry', repeatable({ describe: 'host[:port] allowed HTTP / unverified TLS (repeatable)' }))
+    .option('registry-ca', repeatable({ describe: 'PEM file of extra CA certificates for registries (repeatable)' }))
+    .option('registry-secret', repeatable({ describe: 'Kubernetes dockerconfigjson Secret file with registry credentials (repeatable)' }))
     .option('docker-config', { type: 'string', describe: 'Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker)' })
-    .option('registry-timeout', { type: 'number', default: 10, describe: 'seconds per registry request' })
-    .option('timeout', { type: 'number', default: 60, describe: 'overall deadline in seconds' });
+    .option('registry-timeout', duration('timeout of each registry request', 10, 'registry-timeout'))
+    .option('timeout', { alias: 't', ...duration('overall deadline', 60, 'timeout') });
 }
 
 export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Context): RegistryClientOptions {
@@ -38,8 +39,8 @@ export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Cont
       secrets.length ? kubernetesSecretCredentials(secrets) : undefined,
       dockerConfigCredentials({ path: args['docker-config'] as string | undefined, env: ctx.env }),
     ),
-    timeoutMs: Number(args['registry-timeout'] ?? 10) * 1000,
-    deadline: Date.now() + Number(args.timeout ?? 60) * 1000,
+    timeoutMs: toSeconds(args['registry-timeout'] ?? 10, 'registry-timeout') * 1000,
+    deadline: Date.now() + toSeconds(args.timeout ?? 60, 'timeout') * 1000,
     logger: ctx.log,
   };
 }

@@ -12,6 +12,7 @@ import { reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, registryOptionsFromArgs } from './registry-options.ts';
 import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { repeatable } from '../flags.ts';
 
 /** Registry request log lines feed the registry latency histogram. */
 function registryLogger(log: Logger, metrics: WebhookMetrics) {
@@ -36,7 +37,7 @@ export const serveCommand: SigwardCommand = {
     addTrustOptions(
       addRegistryOptions(
         y
-          .option('policy', { alias: 'p', type: 'array', string: true, demandOption: true, describe: 'policy file or directory (repeatable; reloaded on change)' })
+          .option('policy', repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable; reloaded on change)' }))
           .option('tls-cert', { type: 'string', demandOption: true, describe: 'serving certificate (PEM; reloaded on change)' })
           .option('tls-key', { type: 'string', demandOption: true, describe: 'serving key (PEM; reloaded on change)' })
           .option('port', { type: 'number', default: 9443, describe: 'HTTPS port' })

@@ -23,6 +23,7 @@ import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { addAttestorOptions, addTrustOptions, attestorFromArgs, readKeyArg, trustFromArgs } from './verify.ts';
+import { repeatable } from '../flags.ts';
 
 interface Checked {
   source: string;
@@ -115,7 +116,7 @@ export const verifyAttestationCommand: SigwardCommand = {
             .option('condition', { type: 'string', describe: 'CEL expression every statement must satisfy' })
             .option('policy', { type: 'string', describe: 'file holding one CEL expression' })
             .option('rule', { type: 'string', describe: 'built-in rule name (see rules/README.md)' })
-            .option('param', { type: 'array', string: true, describe: 'rule parameter key=value (lists comma separated)' })
+            .option('param', repeatable({ describe: 'rule parameter key=value (repeatable; lists comma separated)' }))
             .option('bundle', { type: 'string', describe: 'verify a local Sigstore bundle or DSSE envelope instead of a registry image' })
             .option('subject-digest', { type: 'string', describe: 'with --bundle: the subject digest sha256:<hex>' })
             .option('signature-repository', { type: 'string', describe: 'repository holding the attestations (like COSIGN_REPOSITORY)' }),

@@ -16,6 +16,7 @@ import { errorToJson, printJson } from '../output.ts';
 import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
+import { repeatable } from '../flags.ts';
 
 function parseAnnotations(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -152,7 +153,7 @@ export const verifyCommand: SigwardCommand = {
     addTrustOptions(addRegistryOptions(addAttestorOptions(
       y
         .positional('images', { type: 'string', array: true, describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])' })
-        .option('annotations', { alias: 'a', type: 'array', string: true, describe: 'required payload annotation key=value (repeatable)' })
+        .option('annotations', repeatable({ alias: 'a', commas: true, describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)' }))
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
     ))),
   handler: async (args, ctx) => {
