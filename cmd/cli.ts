@@ -29,7 +29,28 @@ export interface Context {
   io: Io;
   log: Logger;
   env: Record<string, string | undefined>;
+  /** prints `WARNING: text` on stderr, unless --log-level is error or silent */
+  warn: (text: string) => void;
 }
+
+/** The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout. */
+async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>): Promise<Context> {
+  const { createLogger } = await import('../lib/log.ts');
+  const level = args.verbose === true ? 'debug' : (args['log-level'] as string);
+  const log = createLogger({ level: level as never });
+  let out = io;
+  if (typeof args['output-file'] === 'string') {
+    const { appendFileSync, writeFileSync } = await import('node:fs');
+    const file = args['output-file'];
+    writeFileSync(file, '');
+    out = { ...io, stdout: (s) => appendFileSync(file, s) };
+  }
+  const quiet = level === 'error' || level === 'silent';
+  return { io: out, log, env, warn: (text) => (quiet ? undefined : out.stderr(`WARNING: ${text}\n`)) };
+}
+
+/** Commands that can print cosign's own output shape (`-o cosign`). */
+const COSIGN_OUTPUT = new Set(['verify', 'verify-attestation']);
 
 /** Global options that take a value (the word after them is not a command). */
 const VALUE_OPTIONS = new Set(['--output', '-o', '--log-level']);
@@ -79,7 +100,7 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     .scriptName('sigward')
     .locale('en')
     .usage('$0 <command> [options]\n\nVerifies container image signatures and attestations (cosign/Sigstore, Kyverno verifyImages).')
-    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format', global: true })
+    .option('output', { alias: 'o', choices: ['text', 'json', 'cosign'] as const, default: 'text' as const, describe: 'output format (cosign: what cosign verify / verify-attestation print; those commands only)', global: true })
     .option('log-level', { choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const, default: 'warn', describe: 'log level (logs go to stderr)', global: true })
     .version('version', 'print the version', `sigward ${getBuildInfo().version}`)
     .alias('h', 'help')
@@ -97,10 +118,12 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
   for (const entry of commands) {
     if (entry === selected && loaded) {
       parser.command(entry.command, entry.describe, loaded.builder, async (args: Record<string, unknown>) => {
-        const { createLogger } = await import('../lib/log.ts');
-        const log = createLogger({ level: args['log-level'] as never });
-        const ctx: Context = { io, log, env };
-        exitCode = await loaded.handler(args as never, ctx);
+        if (args.output === 'cosign' && !COSIGN_OUTPUT.has(nameOf(entry))) {
+          io.stderr(`Error: --output cosign is only for verify and verify-attestation (the shapes cosign prints); use -o json\n`);
+          exitCode = 2;
+          return;
+        }
+        exitCode = await loaded.handler(args as never, await toContext(args, io, env));
       });
     } else {
       // listed for the help and for yargs' choice, not loaded

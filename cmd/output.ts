@@ -3,7 +3,7 @@
 
 import { EXIT_CODES, toSigwardError, type SigwardError } from '../lib/errors.ts';
 
-export type OutputFormat = 'text' | 'json';
+export type OutputFormat = 'text' | 'json' | 'cosign';
 
 export interface Io {
   stdout: (s: string) => void;

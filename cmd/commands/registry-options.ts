@@ -5,6 +5,8 @@ import type { Argv } from 'yargs';
 import { SigwardError } from '../../lib/errors.ts';
 import { openStore, chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials } from '../../lib/oci/index.ts';
 import type { RegistryClientOptions } from '../../lib/oci/registry.ts';
+import type { Credential, CredentialProvider } from '../../lib/oci/credentials.ts';
+import type { ClientTls } from '../../lib/oci/transport.ts';
 import type { StoreFactory } from '../../lib/cosign/image.ts';
 import type { Context } from '../cli.ts';
 import { duration, repeatable, toSeconds } from '../flags.ts';
@@ -16,26 +18,30 @@ export function addRegistryOptions(y: Argv): Argv {
     .option('insecure-registry', repeatable({ describe: 'host[:port] allowed HTTP / unverified TLS (repeatable)' }))
     .option('registry-ca', repeatable({ describe: 'PEM file of extra CA certificates for registries (repeatable)' }))
     .option('registry-secret', repeatable({ describe: 'Kubernetes dockerconfigjson Secret file with registry credentials (repeatable)' }))
+    .option('registry-cacert', { type: 'string', requiresArg: true, describe: 'PEM CA certificate file for registries (cosign\'s name; like --registry-ca)' })
+    .option('registry-username', { type: 'string', requiresArg: true, describe: 'registry basic-auth user name (every registry, as cosign)' })
+    .option('registry-password', { type: 'string', requiresArg: true, describe: 'registry basic-auth password' })
+    .option('registry-token', { type: 'string', requiresArg: true, describe: 'registry bearer token (every registry, as cosign)' })
+    .option('registry-client-cert', { type: 'string', requiresArg: true, describe: 'PEM client certificate for mutual TLS with registries' })
+    .option('registry-client-key', { type: 'string', requiresArg: true, describe: 'PEM private key of --registry-client-cert' })
+    .option('registry-server-name', { type: 'string', requiresArg: true, describe: 'name the registry\'s TLS certificate must be valid for (SNI), instead of its host' })
     .option('docker-config', { type: 'string', describe: 'Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker)' })
     .option('registry-timeout', duration('timeout of each registry request', 10, 'registry-timeout'))
     .option('timeout', { alias: 't', ...duration('overall deadline', 60, 'timeout') });
 }
 
 export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Context): RegistryClientOptions {
-  const caCerts = ((args['registry-ca'] as string[] | undefined) ?? []).map((f) => {
-    try {
-      return readFileSync(f, 'utf8');
-    } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `cannot read registry CA file ${f}`, { cause: e });
-    }
-  });
+  const caFiles = [...((args['registry-ca'] as string[] | undefined) ?? []), ...(typeof args['registry-cacert'] === 'string' ? [args['registry-cacert']] : [])];
+  const caCerts = caFiles.map((f) => readFlagFile(f, 'registry CA file'));
   const secrets = (args['registry-secret'] as string[] | undefined) ?? [];
   return {
     allowHttp: Boolean(args['allow-http-registry']),
     allowInsecure: Boolean(args['allow-insecure-registry']),
     insecureRegistries: (args['insecure-registry'] as string[] | undefined) ?? [],
     caCerts,
+    clientTls: clientTlsFromArgs(args),
     credentials: chainCredentials(
+      flagCredentials(args),
       secrets.length ? kubernetesSecretCredentials(secrets) : undefined,
       dockerConfigCredentials({ path: args['docker-config'] as string | undefined, env: ctx.env }),
     ),
@@ -48,4 +54,43 @@ export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Cont
 export function storeFactoryFromArgs(args: Record<string, unknown>, ctx: Context): StoreFactory {
   const opts = registryOptionsFromArgs(args, ctx);
   return (repo) => openStore(repo, opts);
+}
+
+function readFlagFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new SigwardError('CONFIG_INVALID', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+/** cosign's --registry-username/--registry-password/--registry-token: one credential for every registry. */
+function flagCredentials(args: Record<string, unknown>): CredentialProvider | undefined {
+  const user = args['registry-username'] as string | undefined;
+  const pass = args['registry-password'] as string | undefined;
+  const token = args['registry-token'] as string | undefined;
+  if (token !== undefined && (user !== undefined || pass !== undefined)) {
+    throw new SigwardError('CONFIG_INVALID', '--registry-token cannot be combined with --registry-username/--registry-password');
+  }
+  if ((user === undefined) !== (pass === undefined)) {
+    throw new SigwardError('CONFIG_INVALID', '--registry-username and --registry-password go together');
+  }
+  let cred: Credential | undefined;
+  if (token !== undefined) cred = { registryToken: token };
+  else if (user !== undefined) cred = { username: user, password: pass! };
+  return cred ? async () => cred : undefined;
+}
+
+function clientTlsFromArgs(args: Record<string, unknown>): ClientTls | undefined {
+  const certFile = args['registry-client-cert'] as string | undefined;
+  const keyFile = args['registry-client-key'] as string | undefined;
+  const serverName = args['registry-server-name'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new SigwardError('CONFIG_INVALID', '--registry-client-cert and --registry-client-key go together');
+  }
+  if (certFile === undefined && serverName === undefined) return undefined;
+  return {
+    ...(certFile ? { cert: readFlagFile(certFile, 'registry client certificate'), key: readFlagFile(keyFile!, 'registry client key') } : {}),
+    ...(serverName ? { serverName } : {}),
+  };
 }

@@ -24,6 +24,7 @@ import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { addAttestorOptions, addTrustOptions, attestorFromArgs, readKeyArg, trustFromArgs } from './verify.ts';
 import { repeatable } from '../flags.ts';
+import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
 
 interface Checked {
   source: string;
@@ -107,7 +108,7 @@ async function verifyLocal(args: Record<string, unknown>, attestor: Attestor, tr
 
 export const verifyAttestationCommand: SigwardCommand = {
   builder: (y) =>
-    addTrustOptions(
+    addCosignFlags(addTrustOptions(
       addRegistryOptions(
         addAttestorOptions(
           y
@@ -122,13 +123,14 @@ export const verifyAttestationCommand: SigwardCommand = {
             .option('signature-repository', { type: 'string', describe: 'repository holding the attestations (like COSIGN_REPOSITORY)' }),
         ),
       ),
-    ),
+    )),
   handler: async (args, ctx) => {
     const json = args.output === 'json';
     const predicateType = toPredicateType(String(args.type ?? 'custom'));
     let digest: string | undefined;
     try {
-      const attestor = attestorFromArgs(args);
+      for (const w of applyCosignFlags(args)) ctx.warn(w);
+      const attestor = attestorFromArgs(args, ctx.env);
       const trust = await trustFromArgs(args, ctx);
       const gate = gateFromArgs(args, predicateType);
       const now = new Date();
@@ -156,7 +158,16 @@ export const verifyAttestationCommand: SigwardCommand = {
         result: gate ? gate.evaluate({ statement: f.statement, image: imageInfo, signer: signerVars(f.signer), now }) : { passed: true, failures: [] },
       }));
       const passed = checked.length > 0 && checked.every((c) => c.result.passed);
-      if (json) {
+      if (args.output === 'cosign') {
+        // cosign prints one DSSE envelope line per verified attestation; sigward prints the envelope of
+        // each attestation that passed, its payload the verified statement (re-encoded, signatures omitted)
+        for (const c of checked) {
+          if (!c.result.passed) continue;
+          const payload = Buffer.from(JSON.stringify(c.statement)).toString('base64');
+          ctx.io.stdout(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload }) + '\n');
+        }
+        if (!passed) ctx.io.stderr(`Error: ${checked.length} verified attestation${checked.length === 1 ? '' : 's'} of type ${predicateType}${checked.length ? ', not all checks passed' : ''}\n`);
+      } else if (json) {
         printJson(ctx.io, {
           schema: 'sigward.verify-attestation/v1',
           verified: passed,
@@ -179,6 +190,7 @@ export const verifyAttestationCommand: SigwardCommand = {
       const err = toSigwardError(e);
       if (json) printJson(ctx.io, { schema: 'sigward.verify-attestation/v1', verified: false, subject: args.image ?? null, ...(digest ? { digest } : {}), predicateType, error: errorToJson(err) });
       else if (err.outcome === 'usage') ctx.io.stderr(`Error: ${err.message}\n`);
+      else if (err.outcome === 'undecided' || args.output === 'cosign') ctx.io.stderr(`${args.output === 'cosign' ? 'Error:' : 'undecided'} ${args.image ?? args.bundle}: attestation verification failed: ${err.message}\n`);
       else ctx.io.stdout(`deny ${args.image ?? args.bundle}: attestation verification failed: ${err.message}\n`);
       return EXIT_CODES[err.outcome];
     }

@@ -1,10 +1,11 @@
 // `sigward verify IMAGE... --key cosign.pub`: cosign verify, offline-first.
 
 import { readFileSync } from 'node:fs';
+import { createFileSecretResolver, getKmsProvider, getUnresolved, kmsOfflineMessage, parseK8sSecretRef, SECRET_PUBLIC_KEY, toSecretKeySource } from '../../lib/policy/keys.ts';
 import { SigwardError, EXIT_CODES, toSigwardError, type Outcome } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
 import type { Argv } from 'yargs';
-import type { LayerCheck } from '../../lib/cosign/verify.ts';
+import type { LayerCheck, SignerInfo } from '../../lib/cosign/verify.ts';
 import { toLayerCheck, describeAttestor, type Attestor } from '../../lib/cosign/checks.ts';
 import { toBundleCheck, type BundleCheck } from '../../lib/cosign/bundles.ts';
 import { loadTrustMaterial, validateIdentityPolicy, type IdentityPolicy, type Trust } from '../../lib/trust/index.ts';
@@ -17,6 +18,7 @@ import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { repeatable } from '../flags.ts';
+import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
 
 function parseAnnotations(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -28,12 +30,30 @@ function parseAnnotations(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
-/** Reads a key argument: a file path, or PEM text given inline. */
-export function readKeyArg(arg: string, what = 'key'): string {
+/**
+ * Reads a key argument as cosign does: a file path, PEM text given inline,
+ * `env://VAR` (the variable holds the PEM), or `k8s://<namespace>/<name>` (the
+ * Secret's `cosign.pub`, read offline from `$SIGWARD_SECRETS_DIR/<ns>/<name>/`,
+ * the layout of a mounted Secret). KMS URIs cannot be used offline.
+ */
+export function readKeyArg(arg: string, what = 'key', env: Record<string, string | undefined> = process.env): string {
   if (arg.includes('-----BEGIN')) return arg;
-  if (/^(awskms|gcpkms|azurekms|hashivault|k8s|env):\/\//.test(arg)) {
-    throw new SigwardError('CONFIG_INVALID', `${what} ${arg} cannot be resolved offline: give a PEM public key file`);
+  if (arg.startsWith('env://')) {
+    const name = arg.slice('env://'.length);
+    const value = env[name];
+    if (!name || value === undefined || value.trim() === '') throw new SigwardError('CONFIG_INVALID', `${what} ${arg}: the environment variable ${name || '(none)'} is not set`);
+    return value;
   }
+  if (arg.startsWith('k8s://')) {
+    const dir = env.SIGWARD_SECRETS_DIR;
+    if (!dir) throw new SigwardError('CONFIG_INVALID', `${what} ${arg} is a Kubernetes Secret: sigward reads it offline from $SIGWARD_SECRETS_DIR/<namespace>/<name>/${SECRET_PUBLIC_KEY}; set SIGWARD_SECRETS_DIR`);
+    const ref = parseK8sSecretRef(arg);
+    if (!ref) throw new SigwardError('CONFIG_INVALID', `invalid secret reference ${JSON.stringify(arg)}: expected k8s://<namespace>/<name>`);
+    const src = toSecretKeySource(ref.namespace, ref.name, createFileSecretResolver(dir));
+    if (src.kind === 'secret' && src.pem !== undefined) return src.pem;
+    throw new SigwardError('CONFIG_INVALID', `${what} ${arg}: ${getUnresolved(src) ?? 'cannot be read'}`);
+  }
+  if (getKmsProvider(arg)) throw new SigwardError('CONFIG_INVALID', `${what}: ${kmsOfflineMessage(arg, 'give a PEM public key file')}`);
   try {
     return readFileSync(arg, 'utf8');
   } catch (e) {
@@ -71,12 +91,12 @@ function readPemFiles(list: unknown, what: string): string | undefined {
 }
 
 /** Turns cosign-style flags into an attestor (who must have signed). */
-export function attestorFromArgs(args: Record<string, unknown>): Attestor {
+export function attestorFromArgs(args: Record<string, unknown>, env: Record<string, string | undefined> = process.env): Attestor {
   const t = { ignoreTlog: Boolean(args['insecure-ignore-tlog']), ignoreSCT: Boolean(args['insecure-ignore-sct']) };
   const policy = identityPolicyFrom(args);
   if (typeof args.key === 'string') {
     if (policy) throw new SigwardError('CONFIG_INVALID', '--key cannot be combined with certificate identity flags');
-    const keys = parsePublicKeys(readKeyArg(args.key), `key ${args.key}`);
+    const keys = parsePublicKeys(readKeyArg(args.key, 'key', env), `key ${args.key}`);
     return { kind: 'key', keys, hash: (args['signature-digest-algorithm'] as HashAlgorithm) ?? 'sha256', ...t };
   }
   const cert = readPemFiles(args.certificate, 'certificate');
@@ -150,12 +170,12 @@ function worst(outcomes: (Outcome | 'ok')[]): number {
 
 export const verifyCommand: SigwardCommand = {
   builder: (y) =>
-    addTrustOptions(addRegistryOptions(addAttestorOptions(
+    addCosignFlags(addTrustOptions(addRegistryOptions(addAttestorOptions(
       y
         .positional('images', { type: 'string', array: true, describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])' })
         .option('annotations', repeatable({ alias: 'a', commas: true, describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)' }))
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
-    ))),
+    )))),
   handler: async (args, ctx) => {
     const json = args.output === 'json';
     let check: LayerCheck;
@@ -165,7 +185,8 @@ export const verifyCommand: SigwardCommand = {
     let sigRepo: string | undefined;
     let stores;
     try {
-      const attestor = attestorFromArgs(args);
+      for (const w of applyCosignFlags(args)) ctx.warn(w);
+      const attestor = attestorFromArgs(args, ctx.env);
       const trust = await trustFromArgs(args, ctx);
       check = toLayerCheck(attestor, trust);
       bundleCheck = toBundleCheck(attestor, trust);
@@ -179,7 +200,7 @@ export const verifyCommand: SigwardCommand = {
       else ctx.io.stderr(`Error: ${err.message}\n`);
       return EXIT_CODES[err.outcome];
     }
-    if (Boolean(args['insecure-ignore-tlog'])) ctx.io.stderr('WARNING: skipping transparency log verification\n');
+    if (Boolean(args['insecure-ignore-tlog'])) ctx.warn('skipping transparency log verification');
 
     const results: ImageResult[] = [];
     for (const image of args.images as string[]) {
@@ -195,7 +216,11 @@ export const verifyCommand: SigwardCommand = {
       }
     }
 
-    if (json) {
+    if (args.output === 'cosign') {
+      // cosign's own output: per verified image, one line with the JSON array of its signing payloads
+      for (const r of results) if (r.verified && r.verification) ctx.io.stdout(JSON.stringify(toCosignPayloads(r.image, r.verification)) + '\n');
+      for (const r of results) if (!r.verified) ctx.io.stderr(`Error: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`);
+    } else if (json) {
       printJson(ctx.io, {
         schema: 'sigward.verify/v1',
         verified: results.every((r) => r.verified),
@@ -236,7 +261,11 @@ export const verifyCommand: SigwardCommand = {
           for (const s of v.verified) ctx.io.stdout(`  ${JSON.stringify(s.payload)}\n`);
           for (const b of bundles) ctx.io.stdout(`  bundle ${b.manifest}: ${b.statement ? JSON.stringify(b.statement) : `message signature over ${v.digest}`}\n`);
         } else {
-          ctx.io.stdout(`deny ${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`);
+          // only a denial reads "deny": a usage error or an undecided outcome says what it is
+          const word = r.error?.outcome === 'deny' || !r.error ? 'deny' : r.error.outcome === 'usage' ? 'error' : 'undecided';
+          const text = `${word} ${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`;
+          if (word === 'deny') ctx.io.stdout(text);
+          else ctx.io.stderr(text);
         }
       }
     }
@@ -246,4 +275,34 @@ export const verifyCommand: SigwardCommand = {
 
 function repoString(r: RepositoryRef): string {
   return r.transport === 'oci-layout' ? `oci:${r.registry}` : `${r.registry}/${r.repository}`;
+}
+
+/**
+ * What `cosign verify` prints for one image (its default `-o json`): the
+ * payload of each valid signature. Legacy signatures print their signed
+ * payload; for a Sigstore bundle cosign prints the same shape built from the
+ * statement (`critical.type` is its predicate type, `optional` the subject's
+ * annotations) with the reference as the user gave it.
+ */
+export function toCosignPayloads(image: string, v: ImageVerification): unknown[] {
+  const identity = (signer: SignerInfo) =>
+    signer.identity ? { ...(signer.identity.issuer ? { Issuer: signer.identity.issuer } : {}), ...(signer.identity.subject ? { Subject: signer.identity.subject } : {}) } : {};
+  const withIdentity = (optional: Record<string, unknown> | null | undefined, signer: SignerInfo) => {
+    const extra = identity(signer);
+    return Object.keys(extra).length ? { ...(optional ?? {}), ...extra } : (optional ?? null);
+  };
+  const out: unknown[] = v.verified.map((s) => ({ ...s.payload, optional: withIdentity(s.payload.optional as Record<string, unknown> | null, s.signer) }));
+  for (const b of v.bundles?.verified ?? []) {
+    const subject = b.statement?.subject?.find((x) => `sha256:${x.digest?.sha256}` === v.digest);
+    const annotations = (subject as { annotations?: Record<string, unknown> } | undefined)?.annotations;
+    out.push({
+      critical: {
+        identity: { 'docker-reference': image },
+        image: { 'docker-manifest-digest': v.digest },
+        type: b.statement?.predicateType ?? 'https://sigstore.dev/cosign/sign/v1',
+      },
+      optional: withIdentity(annotations ?? null, b.signer),
+    });
+  }
+  return out;
 }

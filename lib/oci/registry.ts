@@ -28,7 +28,7 @@ import {
   parseRetryAfter,
   TransportError,
 } from './transport.ts';
-import type { Agents, HttpResponse } from './transport.ts';
+import type { Agents, ClientTls, HttpResponse } from './transport.ts';
 import { MEDIA_TYPES } from './types.ts';
 import type { Descriptor, FetchedManifest, GetOptions, ImageIndex, OciStore, RepositoryRef } from './types.ts';
 
@@ -45,6 +45,8 @@ export interface RegistryClientOptions {
   allowInsecure?: boolean;
   /** extra trusted CA certificates (PEM), added to the default roots */
   caCerts?: string[];
+  /** client certificate, key and server name for TLS (see ClientTls) */
+  clientTls?: ClientTls;
   credentials?: CredentialProvider;
   /** per-request inactivity timeout, default 10 000 ms */
   timeoutMs?: number;
@@ -146,7 +148,7 @@ export class RegistryClient implements OciStore {
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = options;
-    this.#agents = createAgents(options.caCerts);
+    this.#agents = createAgents(options.caCerts, options.clientTls);
     this.#insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 3;

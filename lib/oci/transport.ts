@@ -57,8 +57,23 @@ export interface Agents {
   httpsInsecure: https.Agent;
 }
 
-export function createAgents(caCerts?: string[]): Agents {
-  const common = { keepAlive: true, maxSockets: 16, maxFreeSockets: 4 };
+/** TLS client settings for registries beyond the CA pool (cosign --registry-client-cert/-key, --registry-server-name). */
+export interface ClientTls {
+  /** PEM client certificate and its private key, for registries that ask for mutual TLS */
+  cert?: string;
+  key?: string;
+  /** name the server certificate must be valid for (TLS SNI and verification), instead of the host */
+  serverName?: string;
+}
+
+export function createAgents(caCerts?: string[], clientTls: ClientTls = {}): Agents {
+  const common = {
+    keepAlive: true,
+    maxSockets: 16,
+    maxFreeSockets: 4,
+    ...(clientTls.cert ? { cert: clientTls.cert, key: clientTls.key } : {}),
+    ...(clientTls.serverName ? { servername: clientTls.serverName } : {}),
+  };
   let ca: string[] | undefined;
   if (caCerts && caCerts.length > 0) {
     const getCA = (tls as unknown as { getCACertificates?: (t?: string) => string[] }).getCACertificates;
