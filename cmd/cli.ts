@@ -16,6 +16,7 @@ import { processIo, type Io, type OutputFormat } from './output.ts';
 import { commands } from './commands/index.ts';
 import type { CommandEntry, SigwardCommand } from './commands/types.ts';
 import { toContainerdArgv } from './containerd-argv.ts';
+import { withSuggestions } from './suggest.ts';
 
 /** Thrown from yargs' fail callback so that nothing runs after a usage error. */
 class UsageStop extends Error {}
@@ -108,8 +109,8 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     .demandCommand(1, 'a command is required')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
-    .fail((msg, err) => {
-      failed ??= msg || err?.message || 'invalid usage';
+    .fail((msg, err, y) => {
+      failed ??= withSuggestions(msg || err?.message || 'invalid usage', [...optionNames(y), ...(loaded ? optionNames(loaded.builder(yargs([]))) : [])], commands.map(nameOf), (w) => w === firstWord(argv));
       // yargs goes on to run the command's handler when a fail callback returns:
       // throwing here is what keeps a usage error from running the command.
       throw new UsageStop(failed);
@@ -150,4 +151,25 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     return { code: 2 };
   }
   return { code: exitCode, ...(rerun ? { rerun } : {}) };
+}
+
+/** The first word of argv that is not an option (or an option's value). */
+function firstWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    return a;
+  }
+  return undefined;
+}
+
+/** The option names (and aliases) yargs knows in the current command's context. */
+function optionNames(y: Argv | undefined): string[] {
+  const opts = (y as unknown as { getOptions?: () => { key?: Record<string, unknown>; hiddenOptions?: string[] } } | undefined)?.getOptions?.();
+  const hidden = new Set(opts?.hiddenOptions ?? []);
+  return Object.keys(opts?.key ?? {}).filter((k) => !hidden.has(k) && !/[A-Z]/.test(k));
 }
