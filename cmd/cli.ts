@@ -110,7 +110,7 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err, y) => {
-      failed ??= withSuggestions(msg || err?.message || 'invalid usage', [...optionNames(y), ...(loaded ? optionNames(loaded.builder(yargs([]))) : [])], commands.map(nameOf), (w) => w === firstWord(argv));
+      failed ??= withSuggestions(msg || err?.message || 'invalid usage', [...optionNames(y), ...(loaded ? optionNames(loaded.builder(yargs([]))) : [])], commands.map(nameOf), argv);
       // yargs goes on to run the command's handler when a fail callback returns:
       // throwing here is what keeps a usage error from running the command.
       throw new UsageStop(failed);
@@ -151,20 +151,6 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     return { code: 2 };
   }
   return { code: exitCode, ...(rerun ? { rerun } : {}) };
-}
-
-/** The first word of argv that is not an option (or an option's value). */
-function firstWord(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') return undefined;
-    if (a.startsWith('-')) {
-      if (VALUE_OPTIONS.has(a)) i++;
-      continue;
-    }
-    return a;
-  }
-  return undefined;
 }
 
 /** The option names (and aliases) yargs knows in the current command's context. */

@@ -34,10 +34,11 @@ export function closest(word: string, known: Iterable<string>): string | undefin
 
 /**
  * Adds "did you mean" hints to yargs' "Unknown argument(s): a, b" message.
- * `options` are the long option names of the command; `commands` the command names
- * (used for a first word that names no command).
+ * `options` are the option names of the command; `commands` the command names
+ * (offered for a word that is not an option on the command line).
  */
-export function withSuggestions(message: string, options: Iterable<string>, commands: Iterable<string>, isFirstWord: (w: string) => boolean): string {
+export function withSuggestions(message: string, options: Iterable<string>, commands: Iterable<string>, argv: string[]): string {
+  const isOption = (w: string) => argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}` || a === `--no-${w}`);
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (!m) return message;
   const hints: string[] = [];
@@ -49,7 +50,7 @@ export function withSuggestions(message: string, options: Iterable<string>, comm
     const key = word.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase());
     if (seen.has(key)) continue;
     seen.add(key);
-    if (isFirstWord(word)) {
+    if (!isOption(word) && !isOption(key)) {
       const c = closest(word, cmds);
       if (c) hints.push(`"${word}": did you mean the command "${c}"?`);
       continue;
@@ -59,5 +60,7 @@ export function withSuggestions(message: string, options: Iterable<string>, comm
     const o = closest(dashed, opts.filter((x) => x.length > 1));
     if (o) hints.push(`--${dashed}: did you mean --${o}?`);
   }
-  return hints.length ? `${message}\n${hints.join('\n')}` : message;
+  const words = [...seen].map((w) => (isOption(w) ? (w.length === 1 ? `-${w}` : `--${w}`) : w));
+  const head = `Unknown argument${words.length === 1 ? '' : 's'}: ${words.join(', ')}`;
+  return hints.length ? `${head}\n${hints.join('\n')}` : head;
 }
