@@ -22,7 +22,7 @@ import { errorToJson, printJson } from '../output.ts';
 import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { addAttestorOptions, addTrustOptions, attestorFromArgs, readKeyArg, trustFromArgs } from './verify.ts';
+import { addAttestorOptions, addTrustOptions, attestorFromArgs, readKeyArg, toLocalImage, trustFromArgs } from './verify.ts';
 import { repeatable } from '../flags.ts';
 import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
 
@@ -120,7 +120,8 @@ export const verifyAttestationCommand: SigwardCommand = {
             .option('param', repeatable({ describe: 'rule parameter key=value (repeatable; lists comma separated)' }))
             .option('bundle', { type: 'string', describe: 'verify a local Sigstore bundle or DSSE envelope instead of a registry image' })
             .option('subject-digest', { type: 'string', describe: 'with --bundle: the subject digest sha256:<hex>' })
-            .option('signature-repository', { type: 'string', describe: 'repository holding the attestations (like COSIGN_REPOSITORY)' }),
+            .option('signature-repository', { type: 'string', describe: 'repository holding the attestations (like COSIGN_REPOSITORY)' })
+            .option('local-image', { type: 'boolean', default: false, describe: "the image is a directory written by 'cosign save' (or any OCI layout), as cosign --local-image" }),
         ),
       ),
     )),
@@ -143,7 +144,7 @@ export const verifyAttestationCommand: SigwardCommand = {
         found = r.statements.map((s) => ({ ...s, source: args.bundle as string }));
       } else {
         if (typeof args.image !== 'string') throw new SigwardError('CONFIG_INVALID', 'an image reference is required (or --bundle)');
-        const ref = parseReference(args.image);
+        const ref = parseReference(args['local-image'] ? toLocalImage(args.image) : args.image);
         const stores = storeFactoryFromArgs(args, ctx);
         digest = await resolveDigest(ref, stores);
         const override = (args['signature-repository'] as string | undefined) ?? ctx.env.COSIGN_REPOSITORY;

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { SigwardError, EXIT_CODES, toSigwardError } from '../../lib/errors.ts';
 import { validateIdentityPolicy, verifyBundle, type IdentityPolicy, type SignerPolicy, type VerifiedSignature } from '../../lib/trust/index.ts';
 import { errorToJson, printJson } from '../output.ts';
-import { addTrustOptions, readKeyArg, trustFromArgs } from './verify.ts';
+import { addTrustOptions, readKeyArg, trustFromArgs, WORKFLOW_FLAGS } from './verify.ts';
 import type { SigwardCommand } from './types.ts';
 
 const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
@@ -29,7 +29,7 @@ export function toArtifactInput(arg: string, exists: (p: string) => boolean = ex
   }
 }
 
-function policyFromArgs(args: Record<string, unknown>): SignerPolicy {
+function policyFromArgs(args: Record<string, unknown>, env: Record<string, string | undefined>): SignerPolicy {
   const str = (k: string) => (typeof args[k] === 'string' ? (args[k] as string) : undefined);
   const identity: IdentityPolicy = {
     ...(str('certificate-identity') !== undefined ? { subject: str('certificate-identity') } : {}),
@@ -37,11 +37,14 @@ function policyFromArgs(args: Record<string, unknown>): SignerPolicy {
     ...(str('certificate-oidc-issuer') !== undefined ? { issuer: str('certificate-oidc-issuer') } : {}),
     ...(str('certificate-oidc-issuer-regexp') !== undefined ? { issuerRegExp: str('certificate-oidc-issuer-regexp') } : {}),
   };
+  const extensions: Record<string, string> = {};
+  for (const [flag, name] of Object.entries(WORKFLOW_FLAGS)) if (str(flag) !== undefined) extensions[name] = str(flag)!;
+  if (Object.keys(extensions).length) identity.extensions = extensions;
   const hasIdentity = Object.keys(identity).length > 0;
   const key = str('key');
   if (key !== undefined) {
     if (hasIdentity) throw new SigwardError('CONFIG_INVALID', '--key cannot be combined with certificate identity flags');
-    return { publicKey: readKeyArg(key) };
+    return { publicKey: readKeyArg(key, 'key', env) };
   }
   const hasSubject = identity.subject !== undefined || identity.subjectRegExp !== undefined;
   const hasIssuer = identity.issuer !== undefined || identity.issuerRegExp !== undefined;
@@ -84,7 +87,12 @@ export const verifyBundleCommand: SigwardCommand = {
         .option('certificate-identity-regexp', { type: 'string', describe: 'SAN regular expression (anchored)' })
         .option('certificate-oidc-issuer', { type: 'string', describe: 'expected OIDC issuer (exact)' })
         .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'OIDC issuer regular expression (anchored)' })
-        .option('key', { type: 'string', describe: 'public key (PEM file) for key-signed bundles' })
+        .option('key', { type: 'string', describe: 'public key (PEM file, env://VAR or k8s://ns/name) for key-signed bundles' })
+        .option('certificate-github-workflow-trigger', { type: 'string', describe: 'expected GitHub workflow trigger (Fulcio extension), as cosign verify-blob' })
+        .option('certificate-github-workflow-sha', { type: 'string', describe: 'expected GitHub workflow commit SHA' })
+        .option('certificate-github-workflow-name', { type: 'string', describe: 'expected GitHub workflow name' })
+        .option('certificate-github-workflow-repository', { type: 'string', describe: 'expected GitHub workflow repository' })
+        .option('certificate-github-workflow-ref', { type: 'string', describe: 'expected GitHub workflow git ref' })
         .option('staging', { type: 'boolean', default: false, describe: 'Sigstore staging (needs --trusted-root: only the public-good root is embedded)' })
         .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a transparency log entry (keyless then needs an RFC 3161 timestamp)' })
         .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT' }),
@@ -97,7 +105,7 @@ export const verifyBundleCommand: SigwardCommand = {
       if (args.staging && typeof args['trusted-root'] !== 'string') {
         throw new SigwardError('CONFIG_INVALID', '--staging: the staging trusted root is not embedded; give --trusted-root FILE (e.g. from the staging TUF repository)');
       }
-      const policy = policyFromArgs(args);
+      const policy = policyFromArgs(args, ctx.env);
       const bundle = readBundle(String(args.bundle));
       input = toArtifactInput(artifactArg);
       const trust = await trustFromArgs(args, ctx);

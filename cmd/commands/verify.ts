@@ -65,7 +65,8 @@ function signatureRepositoryFrom(args: Record<string, unknown>, env: Context['en
   return (args['signature-repository'] as string | undefined) ?? env.COSIGN_REPOSITORY;
 }
 
-const WORKFLOW_FLAGS: Record<string, string> = {
+/** cosign's --certificate-github-workflow-* flags -> the Fulcio extension each one checks. */
+export const WORKFLOW_FLAGS: Record<string, string> = {
   'certificate-github-workflow-trigger': 'githubWorkflowTrigger',
   'certificate-github-workflow-sha': 'githubWorkflowSha',
   'certificate-github-workflow-name': 'githubWorkflowName',
@@ -175,6 +176,7 @@ export const verifyCommand: SigwardCommand = {
         .positional('images', { type: 'string', array: true, describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])' })
         .option('annotations', repeatable({ alias: 'a', commas: true, describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)' }))
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
+        .option('local-image', { type: 'boolean', default: false, describe: "each image is a directory written by 'cosign save' (or any OCI layout), as cosign --local-image" })
     )))),
   handler: async (args, ctx) => {
     const json = args.output === 'json';
@@ -205,7 +207,7 @@ export const verifyCommand: SigwardCommand = {
     const results: ImageResult[] = [];
     for (const image of args.images as string[]) {
       try {
-        const ref = parseReference(image);
+        const ref = parseReference(args['local-image'] ? toLocalImage(image) : image);
         const v = await verifyImage(ref, { stores, check, signatureRepository: sigRepo ? signatureRepository(toRepositoryRef(ref), sigRepo) : undefined, annotations, bundleCheck });
         results.push({ image, verified: true, digest: v.digest, verification: v });
         ctx.log.info({ image, digest: v.digest, signatures: v.verified.length + (v.bundles?.verified.length ?? 0) }, 'image verified');
@@ -305,4 +307,10 @@ export function toCosignPayloads(image: string, v: ImageVerification): unknown[]
     });
   }
   return out;
+}
+
+/** cosign --local-image: the argument is a directory (an OCI layout, as `cosign save` writes it). */
+export function toLocalImage(path: string): string {
+  if (path.startsWith('oci:')) return path;
+  return `oci:${path}`;
 }

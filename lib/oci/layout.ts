@@ -14,6 +14,25 @@ import { MEDIA_TYPES } from './types.ts';
 import type { Descriptor, FetchedManifest, GetOptions, ImageIndex, OciStore, RepositoryRef } from './types.ts';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+
+// `cosign save --dir DIR IMAGE` writes an OCI layout whose index.json names
+// its entries by a `kind` annotation instead of tags: the image (or image
+// index), and the manifests cosign keeps under the `.sig` and `.att` tags.
+const COSIGN_KIND_ANNOTATION = 'kind';
+const COSIGN_IMAGE_KINDS = new Set(['dev.cosignproject.cosign/image', 'dev.cosignproject.cosign/imageIndex']);
+const COSIGN_ATTACHMENT_KINDS: Record<string, string> = { 'dev.cosignproject.cosign/sigs': '.sig', 'dev.cosignproject.cosign/atts': '.att' };
+
+/** The entries of a layout written by `cosign save`: its one image, and its attachments by tag suffix. */
+function cosignSaveEntries(index: ImageIndex): { image?: Descriptor; attachments: Map<string, Descriptor> } {
+  const images = index.manifests.filter((d) => COSIGN_IMAGE_KINDS.has(d.annotations?.[COSIGN_KIND_ANNOTATION] ?? ''));
+  const attachments = new Map<string, Descriptor>();
+  for (const d of index.manifests) {
+    const suffix = COSIGN_ATTACHMENT_KINDS[d.annotations?.[COSIGN_KIND_ANNOTATION] ?? ''];
+    if (suffix) attachments.set(suffix, d);
+  }
+  // several images in one layout: cosign's kinds do not say which attachment is whose
+  return images.length === 1 ? { image: images[0]!, attachments } : { attachments: new Map() };
+}
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 export interface LayoutStoreOptions {
@@ -53,6 +72,8 @@ export class LayoutStore implements OciStore {
       return { mediaType, digest: tagOrDigest, size: bytes.byteLength };
     }
     if (tagOrDigest === '') {
+      const saved = cosignSaveEntries(index);
+      if (saved.image) return stripRefName(saved.image);
       if (index.manifests.length !== 1) {
         throw new SigwardError(
           'REFERENCE_INVALID',
@@ -63,7 +84,12 @@ export class LayoutStore implements OciStore {
     }
     if (!TAG_RE.test(tagOrDigest)) throw new SigwardError('REFERENCE_INVALID', `invalid tag or digest ${JSON.stringify(tagOrDigest)}`);
     const hits = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tagOrDigest);
-    if (hits.length === 0) throw manifestUnknown(dir, tagOrDigest);
+    if (hits.length === 0) {
+      const saved = cosignSaveEntries(index);
+      const attachment = saved.image ? saved.attachments.get(tagOrDigest.slice(digestTag(saved.image.digest).length)) : undefined;
+      if (attachment && tagOrDigest.startsWith(digestTag(saved.image!.digest))) return stripRefName(attachment);
+      throw manifestUnknown(dir, tagOrDigest);
+    }
     return stripRefName(hits[hits.length - 1]!);
   }
 

@@ -176,6 +176,35 @@ function main(): void {
       t.notMatch(readFileSync(join(tmp, 'pipe.err'), 'utf8'), /EPIPE|at /, 'no stack trace');
     });
 
+    await t.test("--local-image: what 'cosign save' writes", async (t) => {
+      const pred = join(tmp, 'pred.json');
+      writeFileSync(pred, JSON.stringify({ builder: { id: 'https://ci.example/builder' } }));
+      const a = await cosign(['attest', '--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false', '--allow-insecure-registry', '--yes', '--type', 'slsaprovenance', '--predicate', pred, legacyImg], login);
+      t.equal(a.code, 0, `cosign attest: ${a.stderr.slice(-300)}`);
+      const dir = join(tmp, 'saved-legacy');
+      t.equal((await cosign(['save', '--dir', dir, '--allow-insecure-registry', legacyImg], login)).code, 0, 'cosign save');
+      const c = await cosign(['verify', '--key', pub, '--insecure-ignore-tlog', '--local-image', dir]);
+      t.equal(c.code, 0, 'cosign verifies the saved image');
+      const s = await sigward(['verify', '--key', pub, '--insecure-ignore-tlog', '--local-image', dir, '-o', 'cosign']);
+      t.equal(s.code, 0, `sigward verifies it too: ${s.stderr}`);
+      t.same(JSON.parse(s.stdout), JSON.parse(c.stdout), 'the same payloads');
+      const ca = await cosign(['verify-attestation', '--key', pub, '--insecure-ignore-tlog', '--local-image', '--type', 'slsaprovenance', dir]);
+      t.equal(ca.code, 0, 'cosign verifies the saved attestation');
+      const sa = await sigward(['verify-attestation', '--key', pub, '--insecure-ignore-tlog', '--local-image', '--type', 'slsaprovenance', dir]);
+      t.equal(sa.code, 0, `sigward verifies the saved attestation: ${sa.stdout}${sa.stderr}`);
+      const wrong = await sigward(['verify', '--key', join(ROOT, 'testdata/demo/cosign.pub'), '--insecure-ignore-tlog', '--local-image', dir]);
+      t.equal(wrong.code, 1, 'another key: denied');
+      // cosign save does not copy v3 bundle referrers; cosign 3.1.1 then "verifies" the layout with an
+      // empty payload (exit 0). sigward denies: nothing signed the image (README: differs from cosign).
+      const bdir = join(tmp, 'saved-bundle');
+      t.equal((await cosign(['save', '--dir', bdir, '--allow-insecure-registry', bundleImg], login)).code, 0);
+      const cb = await cosign(['verify', '--key', pub, '--insecure-ignore-tlog', '--local-image', bdir]);
+      t.equal(cb.code, 0, 'cosign 3.1.1 allows a saved layout holding no signature (its bug)');
+      const sb = await sigward(['verify', '--key', pub, '--insecure-ignore-tlog', '--local-image', bdir]);
+      t.equal(sb.code, 1, 'sigward denies it: signature not found');
+      t.match(sb.stdout, /signature not found/);
+    });
+
     await t.test('--log-level silent silences the tlog warning', async (t) => {
       const r = await sigward(['verify', ...creds, '--key', pub, '--insecure-ignore-tlog', '--log-level', 'silent', legacyImg]);
       t.equal(r.code, 0);
