@@ -11,9 +11,8 @@ export interface Io {
 }
 
 // A reader that goes away (`sigward verify ... | head -1`) closes the pipe:
-// further output is dropped and the process still ends with the verdict's
-// exit code, as a Go program ignoring SIGPIPE on stdout would not, but as a
-// script expects (no stack trace, no changed exit code).
+// further output is dropped, and the process still ends with the verdict's
+// exit code (no stack trace).
 const closed = { stdout: false, stderr: false };
 function guarded(name: 'stdout' | 'stderr'): (s: string) => void {
   const stream = process[name];
@@ -50,4 +49,14 @@ export function reportError(io: Io, format: OutputFormat, err: unknown, schema =
   if (format === 'json') printJson(io, { schema, verified: false, error: errorToJson(e) });
   else io.stderr(`Error: ${e.message}\n`);
   return EXIT_CODES[e.outcome];
+}
+
+/**
+ * The first word of a result line that is not an allow: only a denial reads
+ * "deny" (on stdout); a usage error ("error") or an outcome that could not be
+ * decided ("undecided") goes to stderr, so no script mistakes it for a verdict.
+ */
+export function printNotAllowed(io: Io, outcome: SigwardError['outcome'], text: string): void {
+  if (outcome === 'deny') io.stdout(`deny ${text}\n`);
+  else io.stderr(`${outcome === 'usage' ? 'error' : 'undecided'} ${text}\n`);
 }

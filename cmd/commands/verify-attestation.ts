@@ -18,7 +18,7 @@ import { toPredicateType } from '../../lib/attest/predicates.ts';
 import { toCelGate, toRuleGate, parseParams, type Gate, type GateResult } from '../../lib/attest/gate.ts';
 import type { SignerInfo } from '../../lib/cosign/verify.ts';
 import { verifyBundle, type Trust } from '../../lib/trust/index.ts';
-import { errorToJson, printJson } from '../output.ts';
+import { errorToJson, printJson, printNotAllowed } from '../output.ts';
 import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
@@ -191,8 +191,11 @@ export const verifyAttestationCommand: SigwardCommand = {
       const err = toSigwardError(e);
       if (json) printJson(ctx.io, { schema: 'sigward.verify-attestation/v1', verified: false, subject: args.image ?? null, ...(digest ? { digest } : {}), predicateType, error: errorToJson(err) });
       else if (err.outcome === 'usage') ctx.io.stderr(`Error: ${err.message}\n`);
-      else if (err.outcome === 'undecided' || args.output === 'cosign') ctx.io.stderr(`${args.output === 'cosign' ? 'Error:' : 'undecided'} ${args.image ?? args.bundle}: attestation verification failed: ${err.message}\n`);
-      else ctx.io.stdout(`deny ${args.image ?? args.bundle}: attestation verification failed: ${err.message}\n`);
+      else {
+        const text = `${args.image ?? args.bundle}: attestation verification failed: ${err.message}`;
+        if (args.output === 'cosign') ctx.io.stderr(`Error: ${text}\n`);
+        else printNotAllowed(ctx.io, err.outcome, text);
+      }
       return EXIT_CODES[err.outcome];
     }
   },

@@ -13,7 +13,7 @@ import { verifyImage, toRepositoryRef, type ImageVerification } from '../../lib/
 import { signatureRepository } from '../../lib/oci/index.ts';
 import { parsePublicKeys, type HashAlgorithm } from '../../lib/cosign/keys.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
-import { errorToJson, printJson } from '../output.ts';
+import { errorToJson, printJson, printNotAllowed } from '../output.ts';
 import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
@@ -263,11 +263,7 @@ export const verifyCommand: SigwardCommand = {
           for (const s of v.verified) ctx.io.stdout(`  ${JSON.stringify(s.payload)}\n`);
           for (const b of bundles) ctx.io.stdout(`  bundle ${b.manifest}: ${b.statement ? JSON.stringify(b.statement) : `message signature over ${v.digest}`}\n`);
         } else {
-          // only a denial reads "deny": a usage error or an undecided outcome says what it is
-          const word = r.error?.outcome === 'deny' || !r.error ? 'deny' : r.error.outcome === 'usage' ? 'error' : 'undecided';
-          const text = `${word} ${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`;
-          if (word === 'deny') ctx.io.stdout(text);
-          else ctx.io.stderr(text);
+          printNotAllowed(ctx.io, r.error?.outcome ?? 'deny', `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`);
         }
       }
     }

@@ -86,8 +86,9 @@ export class LayoutStore implements OciStore {
     const hits = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tagOrDigest);
     if (hits.length === 0) {
       const saved = cosignSaveEntries(index);
-      const attachment = saved.image ? saved.attachments.get(tagOrDigest.slice(digestTag(saved.image.digest).length)) : undefined;
-      if (attachment && tagOrDigest.startsWith(digestTag(saved.image!.digest))) return stripRefName(attachment);
+      const prefix = saved.image ? digestTag(saved.image.digest) : undefined;
+      const attachment = prefix && tagOrDigest.startsWith(prefix) ? saved.attachments.get(tagOrDigest.slice(prefix.length)) : undefined;
+      if (attachment) return stripRefName(attachment);
       throw manifestUnknown(dir, tagOrDigest);
     }
     return stripRefName(hits[hits.length - 1]!);
