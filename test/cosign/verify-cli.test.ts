@@ -171,10 +171,10 @@ t.test('TLS registry with htpasswd: CA and credentials from files', async (t) =>
   t.equal(ok.code, 0, 'verified with the CA and docker config credentials');
   const noCreds = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog', '--registry-ca', ca]);
   t.equal(noCreds.code, 3, 'no credentials: cannot decide');
-  t.match(noCreds.stdout, /unauthorized|authentication/i);
+  t.match(noCreds.stderr, /unauthorized|authentication/i, 'the reason is on stderr, like cosign');
   const noCa = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog'], { env: { DOCKER_CONFIG: dockerDir } });
   t.equal(noCa.code, 3, 'unknown CA: cannot decide, never downgraded');
-  t.match(noCa.stdout, /certificate/i);
+  t.match(noCa.stderr, /certificate/i, 'the reason (unknown CA) is on stderr');
   const secret = writeTmp('pull-secret.json', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'pull' }, data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: { [reg.host]: { username: 'ci', password: 's3cret' } } })).toString('base64') } }));
   const viaSecret = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog', '--registry-ca', ca, '--registry-secret', secret]);
   t.equal(viaSecret.code, 0, 'verified with a Kubernetes pull secret file');
