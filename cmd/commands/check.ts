@@ -13,9 +13,9 @@ import type { Context } from '../cli.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { addTrustOptions, trustFromArgs } from './verify.ts';
-import { withRateLimit } from '../../lib/node/stores.ts';
-import { toJUnitXml } from '../../lib/node/junit.ts';
-import { createProgress, NO_PROGRESS } from '../../lib/node/progress.ts';
+import { withRateLimit } from '../../lib/oci/store-wrappers.ts';
+import { toJUnitXml } from '../report/junit.ts';
+import { createProgress, NO_PROGRESS } from '../report/progress.ts';
 import { repeatable } from '../flags.ts';
 
 export interface Manifest {

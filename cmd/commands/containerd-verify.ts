@@ -5,8 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import type { SigwardCommand } from './types.ts';
-import { verifyForContainerd } from '../../lib/node/containerd.ts';
-import { CONFIG_DIR_ENV } from '../../lib/node/config.ts';
+import { verifyForContainerd } from '../../lib/containerd/verifier.ts';
+import { CONFIG_DIR_ENV } from '../../lib/containerd/config.ts';
 
 function readStdin(): string {
   try {

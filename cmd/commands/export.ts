@@ -6,7 +6,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { getEmbeddedTrustedRoot, parseTrustedRoot } from '../../lib/trust/index.ts';
-import { toContainersPolicy, type ContainersImageVersion } from '../../lib/node/containers-policy.ts';
+import { toContainersPolicy, type ContainersImageVersion } from '../../lib/export/containers-policy.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 import { repeatable } from '../flags.ts';

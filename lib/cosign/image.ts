@@ -5,11 +5,11 @@
 
 import { SigwardError } from '../errors.ts';
 import type { ImageReference } from '../reference/types.ts';
-import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import type { OciStore, RepositoryRef, StoreFactory } from '../oci/types.ts';
+export type { StoreFactory } from '../oci/types.ts';
 import { verifyImageSignatures, type ImageSignatures, type LayerCheck } from './verify.ts';
 import { verifyImageSignaturesWithBundles, type BundleCheck, type ImageBundles } from './bundles.ts';
 
-export type StoreFactory = (repo: RepositoryRef) => OciStore;
 
 export interface VerifyImageOptions {
   stores: StoreFactory;

@@ -28,7 +28,7 @@ import {
 } from '../admission/messages.ts';
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
-import { evaluateNativeImage } from './native.ts';
+import { evaluateNativeImage } from './imagepolicy.ts';
 import { evaluateImageValidatingPolicy, applyRequired, type IvpolRequest, type IvpolResult } from './ivpol.ts';
 import { toUpdateContext, type UpdateContext } from './update.ts';
 import type { ImageValidatingPolicy } from '../policy/types.ts';

@@ -26,7 +26,7 @@ import { KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditi
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { digestPatch } from '../admission/patch.ts';
-import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './native.ts';
+import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './imagepolicy.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
 import type { ImageResult, ResultStatus, RuleResult } from './evaluate.ts';

@@ -95,3 +95,6 @@ export interface OciStore {
   /** push a manifest, optionally under a tag */
   putManifest(repo: RepositoryRef, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor>;
 }
+
+/** Opens the store that serves one repository (registry or OCI layout). */
+export type StoreFactory = (repo: RepositoryRef) => OciStore;

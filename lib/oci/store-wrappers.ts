@@ -3,8 +3,7 @@
 //                   already resolved (no second lookup, no tag race);
 //   withRateLimit   a token bucket per registry host around every request.
 
-import type { StoreFactory } from '../cosign/image.ts';
-import type { Descriptor, GetOptions, OciStore, RepositoryRef } from '../oci/types.ts';
+import type { Descriptor, GetOptions, OciStore, RepositoryRef, StoreFactory } from './types.ts';
 
 function sameRepo(a: RepositoryRef, b: RepositoryRef): boolean {
   return a.transport === b.transport && a.registry === b.registry && a.repository === b.repository;

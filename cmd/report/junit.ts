@@ -6,7 +6,7 @@
 //   skipped image reference                   -> <skipped>
 // Images no policy applies to go to the suite "(no policy)".
 
-import type { Evaluation } from '../engine/index.ts';
+import type { Evaluation } from '../../lib/engine/index.ts';
 
 export interface JUnitOptions {
   /** the name of the whole run */

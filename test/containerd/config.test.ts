@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/node/config.ts';
-import { toContainerdRequest, toReasonLine, MAX_REASON_BYTES } from '../../lib/node/descriptor.ts';
-import { openVerdictCache, getConfigStamp } from '../../lib/node/verdict-cache.ts';
+import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/containerd/config.ts';
+import { toContainerdRequest, toReasonLine, MAX_REASON_BYTES } from '../../lib/containerd/descriptor.ts';
+import { openVerdictCache, getConfigStamp } from '../../lib/containerd/verdict-cache.ts';
 import { toContainerdArgv } from '../../cmd/containerd-argv.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
@@ -28,7 +28,7 @@ t.test('config.yaml', async (t) => {
   t.throws(() => toNodeConfig('registy: {}\n', '/cfg'), /unknown key "registy"/);
   t.throws(() => toNodeConfig('deadlineSeconds: 0\n', '/cfg'), /deadlineSeconds: expected a number/);
   t.throws(() => toNodeConfig('cache: {enabled: "yes"}\n', '/cfg'), /expected true or false/);
-  const example = readFileSync(join(ROOT, 'testdata/node/config.yaml'), 'utf8');
+  const example = readFileSync(join(ROOT, 'testdata/containerd/config.yaml'), 'utf8');
   t.ok(parse(example));
   t.doesNotThrow(() => toNodeConfig(example, '/etc/sigward'), 'the documented example loads');
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadPolicies } from '../../lib/policy/index.ts';
 import { getEmbeddedTrustedRoot } from '../../lib/trust/index.ts';
-import { toContainersPolicy, toDockerScope } from '../../lib/node/containers-policy.ts';
+import { toContainersPolicy, toDockerScope } from '../../lib/export/containers-policy.ts';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { ROOT, SHARED } from '../helpers/fixtures.ts';

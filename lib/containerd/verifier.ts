@@ -22,7 +22,7 @@ import type { OpenStoreOptions } from '../oci/index.ts';
 import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from './config.ts';
 import { toContainerdRequest, toReasonLine, type ContainerdRequest } from './descriptor.ts';
 import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
-import { withPinnedTag } from './stores.ts';
+import { withPinnedTag } from '../oci/store-wrappers.ts';
 
 export interface ContainerdInput {
   name?: string;
