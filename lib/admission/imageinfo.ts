@@ -8,9 +8,10 @@
 //     `referenceWithTag` is `registry/path:tag`.
 // The reference grammar is the one of distribution/reference (lowercase path components,
 // host[:port] domain, tag up to 128 chars, digest `algo:hex`), with go-digest's validation
-// (sha256/sha384/sha512, lowercase hex of the right length).
+// (sha256/sha384/sha512, lowercase hex of the right length: lib/digest.ts).
 
 import { SigwardError } from '../errors.ts';
+import { getGoDigestError } from '../digest.ts';
 
 export interface ImageInfo {
   /** registry host[:port]; '' when default registry mutation is disabled and none was written */
@@ -45,23 +46,8 @@ const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{
 const REFERENCE_RE = new RegExp(`^((?:${DOMAIN}/)?${REMOTE_NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
 const NAME_RE = new RegExp(`^(?:(${DOMAIN})/)?(${REMOTE_NAME})$`);
 
-const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-
 /** Longest input we run the grammar on (name <= 255, tag <= 128, digest <= ~140). */
 const MAX_REFERENCE_LENGTH = 600;
-
-/** Validates a digest string like go-digest: returns an error text, or undefined when valid. */
-export function checkDigest(digest: string): string | undefined {
-  const i = digest.indexOf(':');
-  if (i <= 0 || i + 1 === digest.length) return 'invalid checksum digest format';
-  const algorithm = digest.slice(0, i);
-  const encoded = digest.slice(i + 1);
-  const size = Object.hasOwn(DIGEST_HEX_LENGTH, algorithm) ? DIGEST_HEX_LENGTH[algorithm] : undefined;
-  if (size === undefined) return 'unsupported digest algorithm';
-  if (encoded.length !== size) return 'invalid checksum digest length';
-  if (!/^[a-f0-9]+$/.test(encoded)) return 'invalid checksum digest format';
-  return undefined;
-}
 
 function parseError(full: string, registry: string, mutate: boolean, reason: string): SigwardError {
   return new SigwardError(
@@ -104,7 +90,7 @@ export function getImageInfo(image: string, opts: ImageInfoOptions = {}): ImageI
   let tag = m[2] ?? '';
   const digest = m[3] ?? '';
   if (digest !== '') {
-    const err = checkDigest(digest);
+    const err = getGoDigestError(digest);
     if (err !== undefined) throw parseError(full, defaultRegistry, mutate, err);
   }
   const n = NAME_RE.exec(nameStr);
@@ -123,4 +109,16 @@ export function getImageInfo(image: string, opts: ImageInfoOptions = {}): ImageI
     reference: digest !== '' ? `${base}@${digest}` : `${base}:${tag}`,
     referenceWithTag: `${base}:${tag}`,
   };
+}
+
+/**
+ * The `reference` Kyverno matches imageReferences against, or undefined when
+ * Kyverno's parser rejects the image too (Kyverno then fails the rule).
+ */
+export function tryKyvernoReference(image: string, opts: ImageInfoOptions = {}): string | undefined {
+  try {
+    return getImageInfo(image, opts).reference;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,8 @@
 // applier, and readers of the verification annotations for the validate phase.
 
 import { SigwardError } from '../errors.ts';
-import { checkDigest, getImageInfo } from './imageinfo.ts';
+import { getImageInfo } from './imageinfo.ts';
+import { getDigestError } from '../digest.ts';
 import type { ImageInfoOptions } from './imageinfo.ts';
 import {
   cloneJson,
@@ -182,7 +183,7 @@ export function digestPatch(
   digest: string,
   opts: ImageInfoOptions = {},
 ): JsonPatchOp | undefined {
-  const err = typeof digest === 'string' ? checkDigest(digest) : 'not a string';
+  const err = typeof digest === 'string' ? getDigestError(digest) : 'not a string';
   if (err !== undefined) throw new SigwardError('REFERENCE_INVALID', `invalid digest "${String(digest)}": ${err}`);
   parseJsonPointer(jsonPointer);
   const info = getImageInfo(image, opts);

@@ -32,7 +32,7 @@ import {
 } from './quantity.ts';
 import type { Quantity } from './quantity.ts';
 import { semverSatisfies } from './semver.ts';
-import { wildcardMatch } from './wildcard.ts';
+import { matchesPattern } from '../wildcard.ts';
 
 const { TYPE_ANY, TYPE_ARRAY, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING } = jp;
 
@@ -237,7 +237,7 @@ register('regex_replace_all_literal', [S, SN, SN], ([re, src, repl]) =>
   regexCall('regex_replace_all_literal', () => goRegexReplaceAll(re as string, numText(src), numText(repl), true)),
 );
 register('regex_match', [S, SN], ([re, src]) => regexCall('regex_match', () => goRegexMatch(re as string, numText(src))));
-register('pattern_match', [S, SN], ([p, src]) => wildcardMatch(p as string, numText(src)));
+register('pattern_match', [S, SN], ([p, src]) => matchesPattern(p as string, numText(src)));
 register('label_match', [{ types: [TYPE_OBJECT] }, { types: [TYPE_OBJECT] }], ([a, b]) => {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;

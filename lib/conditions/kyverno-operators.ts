@@ -15,7 +15,7 @@
 import { parseGoDuration, secondsToNanos } from './go-duration.ts';
 import { compareQuantities, parseQuantity } from './quantity.ts';
 import { compareSemver, parseSemver } from './semver.ts';
-import { wildcardMatch } from './wildcard.ts';
+import { matchesPattern } from '../wildcard.ts';
 
 export const KYVERNO_OPERATORS = [
   'Equals',
@@ -127,7 +127,7 @@ function equals(key: unknown, value: unknown): boolean | undefined {
       if (!vq) return undefined;
       return compareQuantities(kq, vq) === 0;
     }
-    if (typeof value === 'string') return wildcardMatch(value, key);
+    if (typeof value === 'string') return matchesPattern(value, key);
     return false;
   }
   if (Array.isArray(key)) return Array.isArray(value) ? deepEqual(key, value) : false;
@@ -158,11 +158,11 @@ type Membership = (member: string) => boolean;
 function membership(value: unknown): Membership | undefined {
   if (Array.isArray(value)) {
     const vals = value.map(goSprint);
-    return (m) => vals.some((v) => wildcardMatch(v, m) || wildcardMatch(m, v));
+    return (m) => vals.some((v) => matchesPattern(v, m) || matchesPattern(m, v));
   }
   if (typeof value === 'number') {
     const v = goSprint(value);
-    return (m) => wildcardMatch(v, m) || wildcardMatch(m, v);
+    return (m) => matchesPattern(v, m) || matchesPattern(m, v);
   }
   if (typeof value === 'string') {
     const range = parseRange(value);
@@ -179,9 +179,9 @@ function membership(value: unknown): Membership | undefined {
     }
     if (list) {
       const l = list;
-      return (m) => l.some((v) => wildcardMatch(v, m) || wildcardMatch(m, v));
+      return (m) => l.some((v) => matchesPattern(v, m) || matchesPattern(m, v));
     }
-    return (m) => wildcardMatch(value, m) || wildcardMatch(m, value);
+    return (m) => matchesPattern(value, m) || matchesPattern(m, value);
   }
   return undefined;
 }

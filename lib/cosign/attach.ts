@@ -6,7 +6,7 @@
 
 import { SigwardError } from '../errors.ts';
 import { MEDIA_TYPES, type Descriptor, type ImageManifest, type OciStore, type RepositoryRef } from '../oci/types.ts';
-import { attachmentTag } from './signatures.ts';
+import { digestTag } from '../digest.ts';
 
 export interface AttachOptions {
   store: OciStore;
@@ -25,7 +25,7 @@ const EMPTY_CONFIG = new TextEncoder().encode('{}');
 
 /** Appends (or replaces) an attachment layer and returns the new manifest descriptor. */
 export async function attachLayer(opts: AttachOptions): Promise<Descriptor> {
-  const tag = attachmentTag(opts.digest, opts.suffix);
+  const tag = digestTag(opts.digest, opts.suffix);
   let layers: Descriptor[] = [];
   if (!opts.replace) {
     try {

@@ -31,7 +31,7 @@ import { toTrustError } from '../trust/errors.ts';
 import { COSIGN_SIGN_PREDICATE, toPredicateType } from '../attest/predicates.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
 import { toPrivateCA, type Attestor } from './checks.ts';
-import { attachmentTag } from './signatures.ts';
+import { digestTag } from '../digest.ts';
 import {
   verifyImageSignatures,
   type ImageSignatures,
@@ -449,7 +449,7 @@ export async function verifyImageSignaturesWithBundles(
   const base: ImageSignatures = legacy ?? {
     digest: opts.digest,
     signatureRepository: opts.signatureRepository,
-    signatureTag: attachmentTag(opts.digest, 'sig'),
+    signatureTag: digestTag(opts.digest, 'sig'),
     verified: [],
     rejected: legacyRejected,
   };

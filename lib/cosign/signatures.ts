@@ -3,6 +3,7 @@
 // one layer per signature, each layer blob = the signed payload bytes.
 
 import { SigwardError } from '../errors.ts';
+import { digestTag } from '../digest.ts';
 import type { Descriptor, OciStore, RepositoryRef, ImageManifest } from '../oci/types.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
 
@@ -27,12 +28,6 @@ export interface Attachments {
   layers: AttachmentLayer[];
 }
 
-export function attachmentTag(digest: string, suffix: 'sig' | 'att' | 'sbom'): string {
-  const m = /^(sha256|sha512):([a-f0-9]+)$/.exec(digest);
-  if (!m) throw new SigwardError('REFERENCE_INVALID', `invalid digest ${digest}`);
-  return `${m[1]}-${m[2]}.${suffix}`;
-}
-
 /**
  * Fetches the attachment manifest and its layers. A missing tag means no
  * attachments (empty list). Registry failures propagate (the caller cannot
@@ -46,7 +41,7 @@ export async function getAttachments(
   suffix: 'sig' | 'att' | 'sbom',
   opts: { signal?: AbortSignal } = {},
 ): Promise<Attachments> {
-  const tag = attachmentTag(digest, suffix);
+  const tag = digestTag(digest, suffix);
   let fetched;
   try {
     fetched = await store.getManifest(repository, tag, { signal: opts.signal });

@@ -27,6 +27,8 @@ import {
   formatVerifyFailedMessage,
 } from '../admission/messages.ts';
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
+import { matchesPattern } from '../wildcard.ts';
+import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
 import { evaluateNativeImage } from './imagepolicy.ts';
 import { evaluateImageValidatingPolicy, applyRequired, type IvpolRequest, type IvpolResult } from './ivpol.ts';
@@ -113,7 +115,7 @@ export interface RequestInfo {
 function actionFor(policy: KyvernoPolicy, entry: ImageVerification, namespace: string | undefined): FailureAction {
   if (entry.failureAction) return entry.failureAction;
   for (const o of policy.spec.validationFailureActionOverrides ?? []) {
-    if (namespace && o.namespaces.some((n) => n === namespace || (n.includes('*') && new RegExp('^' + n.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$').test(namespace)))) return o.action;
+    if (namespace && o.namespaces.some((n) => matchesPattern(n, namespace))) return o.action;
   }
   return policy.spec.validationFailureAction;
 }
@@ -150,9 +152,18 @@ export function createEngine(opts: EngineOptions): Engine {
     try {
       ref = parseImageFromPodSpec(img.image, { defaultRegistry: opts.defaultRegistry });
     } catch (e) {
-      // an image no rule can parse cannot match an imageReferences pattern safely: fail closed when a wildcard-all pattern exists
-      if (entry.imageReferences.some((p) => p === '*')) return { ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, toSigwardError(e).message), code: 'REFERENCE_INVALID' };
-      return undefined;
+      // sigward cannot parse or verify this image. It never vanishes: Kyverno's own
+      // parser (every digest go-digest takes, e.g. sha384) decides whether the entry
+      // matches, and an image Kyverno cannot parse either fails the rule as in
+      // Kyverno ("failed to extract images").
+      const failed: ImageResult = { ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, toSigwardError(e).message), code: 'REFERENCE_INVALID' };
+      const kyverno = tryKyvernoReference(img.image, { defaultRegistry: opts.defaultRegistry });
+      if (kyverno === undefined) return failed;
+      if (!entry.imageReferences.some((p) => matchesPattern(p, kyverno))) return undefined;
+      if (entry.skipImageReferences.some((p) => matchesPattern(p, kyverno))) {
+        return { ...base, reference: kyverno, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
+      }
+      return { ...failed, reference: kyverno };
     }
     if (!matchesAnyPattern(entry.imageReferences, ref)) return undefined;
     const reference = toKyvernoMatchString(ref);

@@ -11,7 +11,9 @@
 // validationActions Deny = Enforce, otherwise Audit.
 
 import { toSigwardError, SigwardError } from '../errors.ts';
-import { parseImageFromPodSpec, matchesPattern, toKyvernoMatchString } from '../reference/index.ts';
+import { parseImageFromPodSpec, toKyvernoMatchString } from '../reference/index.ts';
+import { matchesPattern } from '../wildcard.ts';
+import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 import { toLayerCheck, type Attestor as CheckAttestor } from '../cosign/checks.ts';
 import { toBundleCheck } from '../cosign/bundles.ts';
@@ -166,7 +168,11 @@ export async function evaluateNativeImage(
   try {
     ref = parseImageFromPodSpec(img.image, { defaultRegistry });
   } catch (e) {
-    return policy.spec.matchImageReferences.length ? undefined : fail(toSigwardError(e).message, 'REFERENCE_INVALID');
+    // never vanish: a glob that matches the image as written, or as Kyverno reads it, makes it fail
+    const m = policy.spec.matchImageReferences;
+    const kyverno = tryKyvernoReference(img.image, { defaultRegistry });
+    const selected = !m.length || m.some((x) => x.expression !== undefined || (x.glob !== undefined && (matchesPattern(x.glob, img.image) || (kyverno !== undefined && matchesPattern(x.glob, kyverno)))));
+    return selected ? fail(toSigwardError(e).message, 'REFERENCE_INVALID') : undefined;
   }
   if (policy.spec.matchImageReferences.some((x) => x.expression !== undefined)) {
     return fail('matchImageReferences expressions are not supported by sigward yet: use glob', 'NOT_IMPLEMENTED');

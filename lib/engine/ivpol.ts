@@ -18,7 +18,7 @@
 
 import { SigwardError, toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec } from '../reference/index.ts';
-import { matchesPattern } from '../reference/glob.ts';
+import { matchesPattern } from '../wildcard.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileCel, type CompiledCel } from '../conditions/cel.ts';

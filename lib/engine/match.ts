@@ -2,7 +2,7 @@
 // kinds, names, namespaces, annotations, label selectors, namespace
 // selectors, operations and user info; then `preconditions`.
 
-import { matchesPattern } from '../reference/glob.ts';
+import { matchesPattern } from '../wildcard.ts';
 import type { LabelSelector, MatchResources, ResourceDescription, ResourceFilter } from '../policy/types.ts';
 
 export interface ResourceInfo {

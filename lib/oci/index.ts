@@ -8,8 +8,8 @@ import type { RegistryClientOptions } from './registry.ts';
 import type { OciStore, RepositoryRef } from './types.ts';
 
 export * from './types.ts';
-export { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from './digest.ts';
-export type { DigestAlgorithm } from './digest.ts';
+export { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from '../digest.ts';
+export type { DigestAlgorithm } from '../digest.ts';
 export {
   baseMediaType,
   isImageIndex,

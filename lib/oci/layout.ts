@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SigwardError } from '../errors.ts';
-import { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from './digest.ts';
+import { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from '../digest.ts';
 import { isImageIndex, isManifestMediaType, toManifest } from './manifest.ts';
 import { DEFAULT_MAX_BLOB_BYTES, DEFAULT_MAX_MANIFEST_BYTES, referrerDescriptor } from './registry.ts';
 import { MEDIA_TYPES } from './types.ts';

@@ -2,7 +2,7 @@
 // manifest / list), and platform selection in an index.
 
 import { SigwardError } from '../errors.ts';
-import { isDigest } from './digest.ts';
+import { isDigest } from '../digest.ts';
 import { MEDIA_TYPES } from './types.ts';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from './types.ts';
 

@@ -15,7 +15,7 @@ import {
 } from './auth.ts';
 import type { Challenge } from './auth.ts';
 import type { Credential, CredentialProvider } from './credentials.ts';
-import { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from './digest.ts';
+import { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from '../digest.ts';
 import { baseMediaType, isImageIndex, isManifestMediaType, MANIFEST_ACCEPT, toManifest } from './manifest.ts';
 import {
   BodyTooLargeError,

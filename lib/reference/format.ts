@@ -1,7 +1,7 @@
 // Turning an ImageReference back into strings.
 
 import { SigwardError } from '../errors.ts';
-import { clip, getDigestError } from './digest.ts';
+import { clip, getDigestError } from '../digest.ts';
 import { DOCKER_HUB_REGISTRY, OCI_LAYOUT_PREFIX, OFFICIAL_REPOSITORY_PREFIX, isValidTag } from './parse.ts';
 import type { ImageReference } from './types.ts';
 

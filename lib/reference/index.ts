@@ -1,5 +1,5 @@
 // Image references: parsing/normalisation (Docker/distribution rules),
-// formatting, Kyverno naming and wildcard matching, cosign tag names.
+// formatting, Kyverno naming and matching (wildcards: lib/wildcard.ts), cosign tag names.
 //
 // - parseReference(s, {defaultRegistry, enableDefaultRegistryMutation, allowLayout})
 //   registry refs are normalised like distribution's ParseNormalizedNamed +
@@ -45,6 +45,3 @@ export {
   toKyvernoMatchString,
 } from './kyverno.ts';
 export type { KyvernoImageVariable } from './kyverno.ts';
-export { containsWildcard, matchesPattern } from './glob.ts';
-export { getDigestError, isReferenceDigest, parseReferenceDigest, signatureTag } from './digest.ts';
-export type { ParsedDigest, ReferenceDigestAlgorithm, SignatureTagSuffix } from './digest.ts';

@@ -7,11 +7,11 @@
 //   index.docker.io/nginx   -> index.docker.io/nginx:latest    (kept as written)
 //   ghcr.io/a/b:v1@sha256:x -> ghcr.io/a/b@sha256:x            (tag dropped)
 // `imageReferences` patterns are matched against that string with `*`/`?`
-// wildcards (see glob.ts). Patterns are NOT normalised: `nginx*` does not
+// wildcards (see lib/wildcard.ts). Patterns are NOT normalised: `nginx*` does not
 // match `docker.io/nginx:latest`, and `docker.io/library/nginx*` does not
 // match an image written as `nginx`; write `docker.io/nginx*` or `*nginx*`.
 
-import { matchesPattern } from './glob.ts';
+import { matchesPattern } from '../wildcard.ts';
 import { DEFAULT_TAG, OCI_LAYOUT_PREFIX } from './parse.ts';
 import type { ImageReference, KyvernoImageName } from './types.ts';
 

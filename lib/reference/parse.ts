@@ -18,7 +18,7 @@
 // gets no tag. `registry-1.docker.io` is NOT rewritten (distribution keeps it).
 
 import { SigwardError } from '../errors.ts';
-import { clip, getDigestError } from './digest.ts';
+import { clip, getDigestError } from '../digest.ts';
 import type { ImageReference, KyvernoImageName } from './types.ts';
 
 export const DOCKER_HUB_REGISTRY = 'docker.io';

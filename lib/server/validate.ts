@@ -15,7 +15,7 @@ import { formatBlockedMessage, formatMissingDigestMessage, formatUnverifiedImage
 import { getScopedVerifyStatus, readVerifyImagesScopedAnnotation, scopedPolicyKey } from '../admission/patch.ts';
 import { toResourceInfo } from '../engine/match.ts';
 import type { FailureAction, ImageVerification, KyvernoPolicy } from '../policy/types.ts';
-import { matchesPattern } from '../reference/glob.ts';
+import { matchesPattern } from '../wildcard.ts';
 import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
 
 export interface ValidateFinding {

@@ -5,6 +5,7 @@
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import { toCertificate } from './keys.ts';
+import { matchesPattern } from '../wildcard.ts';
 
 /** Fulcio certificate extension OIDs (docs/oid-info.md), by policy name. */
 export const FULCIO_OIDS = {
@@ -233,8 +234,8 @@ function compilePolicy(policy: IdentityPolicy): CompiledPolicy {
     subjectText.push(`/${policy.subjectRegExp}/`);
   }
   if (policy.subjectWildcard !== undefined) {
-    const re = wildcardToRegExp(policy.subjectWildcard);
-    subject.push((v) => re.test(v));
+    const w = policy.subjectWildcard;
+    subject.push((v) => matchesPattern(w, v));
     subjectText.push(JSON.stringify(policy.subjectWildcard));
   }
   if (policy.issuer !== undefined) {
@@ -248,8 +249,8 @@ function compilePolicy(policy: IdentityPolicy): CompiledPolicy {
     issuerText.push(`/${policy.issuerRegExp}/`);
   }
   if (policy.issuerWildcard !== undefined) {
-    const re = wildcardToRegExp(policy.issuerWildcard);
-    issuer.push((v) => re.test(v));
+    const w = policy.issuerWildcard;
+    issuer.push((v) => matchesPattern(w, v));
     issuerText.push(JSON.stringify(policy.issuerWildcard));
   }
   const extensions: [string, string, string][] = [];
@@ -303,12 +304,6 @@ export function toAnchoredRegExp(pattern: string, what = 'regular expression'): 
       cause: e,
     });
   }
-}
-
-/** Kyverno-style wildcard: `*` any run of characters, `?` exactly one; anchored. */
-export function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]');
-  return new RegExp(`^${body}$`);
 }
 
 /**

@@ -49,7 +49,6 @@ export {
   validateIdentityPolicy,
   verifyCodeSigningUsage,
   verifyIdentity,
-  wildcardToRegExp,
 } from './identity.ts';
 export type { ChainOptions, TrustedChain } from './chain.ts';
 export { verifyCertificateChain, verifyCertificateWithTrust } from './chain.ts';

@@ -9,8 +9,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { computeDigest } from '../../lib/oci/digest.ts';
-import { attachmentTag } from '../../lib/cosign/signatures.ts';
+import { computeDigest } from '../../lib/digest.ts';
+import { digestTag } from '../../lib/digest.ts';
 import type { ImageManifest } from '../../lib/oci/types.ts';
 import { withRegistry, pushImageDetailed, type PushedImage } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
@@ -53,7 +53,7 @@ t.test('a hostile registry in front of real signed images', async (t) => {
     const b = await signed('r/sigmanifest');
     const c = await signed('r/tagbody');
     const other = await pushImageDetailed(store, reg.ref('r/tagbody'), { tag: 'other' });
-    const sigTag = attachmentTag(b.digest, 'sig');
+    const sigTag = digestTag(b.digest, 'sig');
     proxy.rule = (req) => {
       // the signed payload blob swapped for another payload of the same length
       if (isBlob(req, payloadDigest)) {
@@ -88,8 +88,8 @@ t.test('a hostile registry in front of real signed images', async (t) => {
   await t.test("the signed image's signature served for an unsigned image", async (t) => {
     const a = await signed('r/alias');
     const b = await pushImageDetailed(store, reg.ref('r/alias'), { tag: 'unsigned' });
-    const sigA = await store.getManifest(reg.ref('r/alias'), attachmentTag(a.digest, 'sig'));
-    proxy.rule = (req) => (isManifest(req, attachmentTag(b.digest, 'sig')) ? serve({ bytes: sigA.bytes, digest: sigA.descriptor.digest, descriptor: sigA.descriptor }, req.method) : undefined);
+    const sigA = await store.getManifest(reg.ref('r/alias'), digestTag(a.digest, 'sig'));
+    proxy.rule = (req) => (isManifest(req, digestTag(b.digest, 'sig')) ? serve({ bytes: sigA.bytes, digest: sigA.descriptor.digest, descriptor: sigA.descriptor }, req.method) : undefined);
     const r = await verify([via('r/alias', 'unsigned')]);
     t.equal(r.code, 1);
     log.denied(t, "registry answers an unsigned image's signature tag with a signed image's signatures", imageEntry(r.doc, via('r/alias', 'unsigned')), { code: 'MANIFEST_DIGEST_MISMATCH', reason: /manifest digest mismatch/, digest: b.digest });
@@ -151,8 +151,8 @@ ${key.publicPem.trim().split('\n').map((l) => '                      ' + l).join
     const payloadC = computeDigest(c.payload);
     const MiB = 1024 * 1024;
     proxy.rule = (req) => {
-      if (isManifest(req, attachmentTag(a.digest, 'sig'))) return { kind: 'flood', size: 5 * MiB, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } };
-      if (isManifest(req, attachmentTag(b.digest, 'sig'))) return { kind: 'flood', size: 64 * MiB, chunked: true, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } };
+      if (isManifest(req, digestTag(a.digest, 'sig'))) return { kind: 'flood', size: 5 * MiB, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } };
+      if (isManifest(req, digestTag(b.digest, 'sig'))) return { kind: 'flood', size: 64 * MiB, chunked: true, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } };
       if (isBlob(req, payloadC)) return { kind: 'flood', size: 512 * MiB, chunked: true };
       return undefined;
     };

@@ -8,7 +8,7 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { attachLayer } from '../../lib/cosign/attach.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
-import { attachmentTag } from '../../lib/cosign/signatures.ts';
+import { digestTag } from '../../lib/digest.ts';
 import { MEDIA_TYPES, type ImageManifest, type RepositoryRef } from '../../lib/oci/types.ts';
 import { withRegistry, pushImage, pushImageDetailed, pushIndex } from '../helpers/registry.ts';
 import { makeKey, signImage, signBytes, attestImage, type TestKey } from '../helpers/cosign.ts';
@@ -61,7 +61,7 @@ t.test('key-signed images altered by an attacker', async (t) => {
     await sign('k/swap-copy', signed);
     const swapped = await pushImage(store, repo('k/swap-copy'), { tag: 'v1' });
     // the old .sig manifest copied, byte for byte, to the new digest's signature tag
-    await copy(repo('k/swap-copy'), repo('k/swap-copy'), attachmentTag(signed, 'sig'), attachmentTag(swapped, 'sig'));
+    await copy(repo('k/swap-copy'), repo('k/swap-copy'), digestTag(signed, 'sig'), digestTag(swapped, 'sig'));
     cases.push({
       name: 'manifest swapped after signing, old signature copied to the new digest',
       image: ref('k/swap-copy', 'v1'),
@@ -85,7 +85,7 @@ t.test('key-signed images altered by an attacker', async (t) => {
     // accepted, as by cosign: the signature binds content (the digest), not a location;
     // docker-reference is not checked. Not an attack on the image: it is the signed image.
     await copy(repo('k/origin'), repo('k/mirror'), signed, 'v1');
-    await copy(repo('k/origin'), repo('k/mirror'), attachmentTag(signed, 'sig'), attachmentTag(signed, 'sig'));
+    await copy(repo('k/origin'), repo('k/mirror'), digestTag(signed, 'sig'), digestTag(signed, 'sig'));
     allowed.push({ name: 'documented: same digest mirrored to another repository with its signature', image: ref('k/mirror', 'v1'), digest: signed });
   }
 
@@ -144,7 +144,7 @@ t.test('key-signed images altered by an attacker', async (t) => {
     // the .sig tag holds an index whose child is a valid signature manifest
     const d = await pushImage(store, repo('k/sig-index'), { tag: 'v1' });
     await sign('k/sig-index', d);
-    const sigTag = attachmentTag(d, 'sig');
+    const sigTag = digestTag(d, 'sig');
     const sigManifest = await store.getManifest(repo('k/sig-index'), sigTag);
     await pushIndex(store, repo('k/sig-index'), [{ descriptor: sigManifest.descriptor }], { tag: sigTag });
     cases.push({ name: 'signature tag holds an index instead of a manifest', image: ref('k/sig-index', 'v1'), expect: { code: 'MANIFEST_INVALID', reason: /is not an image manifest/, digest: d } });
@@ -156,7 +156,7 @@ t.test('key-signed images altered by an attacker', async (t) => {
     const config = await store.putBlob(repo('k/huge-layer'), Buffer.from('{}'), MEDIA_TYPES.ociConfig);
     // the descriptor claims 200 MiB: refused before a byte is read
     const m = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [{ ...blob, size: 200 * 1024 * 1024, annotations: { [ANNOTATION.signature]: signBytes(victim, payload).toString('base64') } }] };
-    await store.putManifest(repo('k/huge-layer'), Buffer.from(JSON.stringify(m)), MEDIA_TYPES.ociManifest, attachmentTag(d.digest, 'sig'));
+    await store.putManifest(repo('k/huge-layer'), Buffer.from(JSON.stringify(m)), MEDIA_TYPES.ociManifest, digestTag(d.digest, 'sig'));
     cases.push({ name: 'signature layer above the size cap', image: ref('k/huge-layer', 'v1'), expect: { code: 'CONTENT_TOO_LARGE', reason: /above the 134217728 byte limit/, digest: d.digest } });
   }
   {
@@ -235,7 +235,7 @@ t.test('key-signed images altered by an attacker', async (t) => {
     // the one valid signature sits beyond the examined window: sigward fails closed
     layers[2000] = { ...blob, annotations: { [ANNOTATION.signature]: signBytes(victim, payload).toString('base64') } };
     const m = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers };
-    await store.putManifest(repo(name), Buffer.from(JSON.stringify(m)), MEDIA_TYPES.ociManifest, attachmentTag(d, 'sig'));
+    await store.putManifest(repo(name), Buffer.from(JSON.stringify(m)), MEDIA_TYPES.ociManifest, digestTag(d, 'sig'));
     const r = await sigwardJson([...base, ref(name, 'v1')]);
     t.equal(r.code, 1);
     const e = imageEntry(r.doc, ref(name, 'v1'));

@@ -4,7 +4,7 @@ import { goRegexMatch, goRegexReplaceAll } from '../../lib/conditions/go-regex.t
 import { formatRFC3339, parseGoLayout, parseRFC3339 } from '../../lib/conditions/go-time.ts';
 import { addQuantities, compareQuantities, formatQuantity, parseQuantity } from '../../lib/conditions/quantity.ts';
 import { compareSemver, parseSemver, semverSatisfies } from '../../lib/conditions/semver.ts';
-import { wildcardMatch } from '../../lib/conditions/wildcard.ts';
+import { matchesPattern } from '../../lib/wildcard.ts';
 
 t.test('wildcards', async (t) => {
   const cases: [string, string, boolean][] = [
@@ -21,7 +21,7 @@ t.test('wildcards', async (t) => {
     ['*.example.com', 'x.example.com', true],
     ['?', 'é', true],
   ];
-  for (const [p, s, want] of cases) t.equal(wildcardMatch(p, s), want, `${p} ~ ${s}`);
+  for (const [p, s, want] of cases) t.equal(matchesPattern(p, s), want, `${p} ~ ${s}`);
 });
 
 t.test('Go durations', async (t) => {

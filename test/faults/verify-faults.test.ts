@@ -6,8 +6,8 @@
 
 import t from 'tap';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { computeDigest } from '../../lib/oci/digest.ts';
-import { attachmentTag } from '../../lib/cosign/signatures.ts';
+import { computeDigest } from '../../lib/digest.ts';
+import { digestTag } from '../../lib/digest.ts';
 import { withRegistry, pushImage } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { runSigward } from '../helpers/cli.ts';
@@ -29,7 +29,7 @@ t.test('registry faults under sigward verify', async (t) => {
   writeFileSync(pub, key.publicPem);
   const digest = await pushImage(store, reg.ref('f/app'), { tag: 'v1' });
   const { payload } = await signImage({ store, repository: reg.ref('f/app'), digest, key });
-  const sigTag = attachmentTag(digest, 'sig');
+  const sigTag = digestTag(digest, 'sig');
   const payloadDigest = computeDigest(payload);
   const image = `${proxy.host}/f/app:v1`;
 

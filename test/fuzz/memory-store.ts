@@ -2,9 +2,9 @@
 // just enough for verifyImageSignatures / verifyImageAttestations.
 
 import { SigwardError } from '../../lib/errors.ts';
-import { computeDigest } from '../../lib/oci/digest.ts';
+import { computeDigest } from '../../lib/digest.ts';
 import { MEDIA_TYPES, type Descriptor, type FetchedManifest, type OciStore, type RepositoryRef } from '../../lib/oci/types.ts';
-import { attachmentTag } from '../../lib/cosign/signatures.ts';
+import { digestTag } from '../../lib/digest.ts';
 
 /** Just enough of an OciStore: manifests by tag, blobs by digest (digest-checked, like the real ones). */
 export class MemoryStore implements OciStore {
@@ -49,6 +49,6 @@ export class MemoryStore implements OciStore {
     const config = Buffer.from('{}');
     this.blobs.set(computeDigest(config), config);
     const m = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { mediaType: MEDIA_TYPES.ociConfig, digest: computeDigest(config), size: 2 }, layers: descs };
-    this.manifests.set(attachmentTag(digest, suffix), Buffer.from(JSON.stringify(m)));
+    this.manifests.set(digestTag(digest, suffix), Buffer.from(JSON.stringify(m)));
   }
 }

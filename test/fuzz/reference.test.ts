@@ -4,12 +4,12 @@
 
 import t from 'tap';
 import {
-  matchesPattern,
   parseImageFromPodSpec,
   parseReference,
   referenceToString,
   toKyvernoMatchString,
 } from '../../lib/reference/index.ts';
+import { matchesPattern } from '../../lib/wildcard.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import { bounded, fc, fuzz, onlySigwardError, SEED, tokenSoup } from './helpers.ts';
 

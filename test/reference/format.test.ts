@@ -3,17 +3,14 @@ import {
   familiarName,
   familiarString,
   formatReference,
-  getDigestError,
-  isReferenceDigest,
   parseReference,
-  parseReferenceDigest,
   referenceToString,
   repositoryName,
-  signatureTag,
   toCosignDockerReference,
   toDigestReference,
   toTaggedReference,
 } from '../../lib/reference/index.ts';
+import { digestTag, getDigestError, isDigest, parseDigest } from '../../lib/digest.ts';
 
 const H = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const D = `sha256:${H}`;
@@ -56,7 +53,7 @@ t.test('cosign docker-reference spells Docker Hub index.docker.io', async (t) =>
 
 t.test('derived references', async (t) => {
   const r = parseReference(`ghcr.io/a/b:v1@${D}`);
-  const sig = toTaggedReference(r, signatureTag(D, 'sig'));
+  const sig = toTaggedReference(r, digestTag(D, 'sig'));
   t.equal(formatReference(sig), `ghcr.io/a/b:sha256-${H}.sig`);
   t.equal(sig.digest, undefined);
   t.equal(sig.original, `ghcr.io/a/b:sha256-${H}.sig`);
@@ -69,24 +66,24 @@ t.test('derived references', async (t) => {
   t.throws(() => toDigestReference(r, 'sha256:abc'), { code: 'REFERENCE_INVALID' });
 });
 
-t.test('signatureTag', async (t) => {
-  t.equal(signatureTag(D, 'sig'), `sha256-${H}.sig`);
-  t.equal(signatureTag(D, 'att'), `sha256-${H}.att`);
-  t.equal(signatureTag(D, 'sbom'), `sha256-${H}.sbom`);
-  t.equal(signatureTag(D, ''), `sha256-${H}`);
+t.test('digestTag', async (t) => {
+  t.equal(digestTag(D, 'sig'), `sha256-${H}.sig`);
+  t.equal(digestTag(D, 'att'), `sha256-${H}.att`);
+  t.equal(digestTag(D, 'sbom'), `sha256-${H}.sbom`);
+  t.equal(digestTag(D, ''), `sha256-${H}`);
   const d512 = `sha512:${'a'.repeat(128)}`;
-  t.equal(signatureTag(d512, 'sig'), `sha512-${'a'.repeat(128)}.sig`);
-  t.throws(() => signatureTag('sha256:xyz', 'sig'), { code: 'REFERENCE_INVALID', message: /invalid digest/ });
-  t.throws(() => signatureTag(H, 'sig'), { code: 'REFERENCE_INVALID' });
+  t.equal(digestTag(d512, 'sig'), `sha512-${'a'.repeat(128)}.sig`);
+  t.throws(() => digestTag('sha256:xyz', 'sig'), { code: 'REFERENCE_INVALID', message: /invalid digest/ });
+  t.throws(() => digestTag(H, 'sig'), { code: 'REFERENCE_INVALID' });
 });
 
 t.test('digest checks', async (t) => {
-  t.ok(isReferenceDigest(D));
-  t.same(parseReferenceDigest(D), { algorithm: 'sha256', hex: H });
-  t.notOk(isReferenceDigest(`sha256:${H.toUpperCase()}`));
-  t.notOk(isReferenceDigest(`sha256:${H}0`));
-  t.notOk(isReferenceDigest(`:${H}`));
-  t.notOk(isReferenceDigest('sha256:'));
+  t.ok(isDigest(D));
+  t.same(parseDigest(D), { algorithm: 'sha256', hex: H });
+  t.notOk(isDigest(`sha256:${H.toUpperCase()}`));
+  t.notOk(isDigest(`sha256:${H}0`));
+  t.notOk(isDigest(`:${H}`));
+  t.notOk(isDigest('sha256:'));
   t.match(getDigestError(`sha1:${'a'.repeat(40)}`), /unsupported digest algorithm "sha1"/);
   t.match(getDigestError(`9sha:${'a'.repeat(40)}`), /invalid checksum digest format/);
   t.equal(getDigestError(D), undefined);

@@ -3,12 +3,12 @@ import {
   findMatchingPattern,
   imageVariable,
   matchesAnyPattern,
-  matchesPattern,
   parseReference,
   toKyvernoDigestPatchValue,
   toKyvernoMatchString,
   type ParseReferenceOptions,
 } from '../../lib/reference/index.ts';
+import { matchesPattern } from '../../lib/wildcard.ts';
 
 const H = 'b31bfb4d0213f254d361e0079deaaebefa4f82ba7aa76ef82e90b4935ad5b105';
 const D = `sha256:${H}`;

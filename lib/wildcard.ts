@@ -1,4 +1,8 @@
-// Kyverno wildcard matching (`imageReferences`, `skipImageReferences`, ...):
+// The one Kyverno wildcard matcher (Kyverno's ext/wildcard semantics), used
+// everywhere a policy takes a wildcard: imageReferences, skipImageReferences,
+// match/exclude kinds, names, namespaces and annotations,
+// validationFailureActionOverrides namespaces, keyless subject/issuer
+// wildcards, condition operators (Equals, AnyIn, ...) and JMESPath `wildcard`:
 //   `*` matches any run of characters, including none, `/` and `:`
 //   `?` matches exactly one character
 //   everything else is literal (no regex, no character classes, no escapes).

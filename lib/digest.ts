@@ -1,0 +1,118 @@
+// Content digests (`<algorithm>:<hex>`): the one place that decides which
+// digests sigward accepts, validates and computes them, and derives the tag
+// names cosign and the OCI referrers fallback store attachments under.
+//
+// Accepted algorithms: sha256 and sha512, the two the OCI image spec registers.
+// go-digest (and so containerd and Kubernetes' image strings) also takes
+// sha384; such an image is a well-formed reference that sigward cannot verify:
+// parseDigest throws, so a rule that matches the image fails (Enforce denies).
+// Anything else is malformed. Messages use go-digest's words.
+
+import { createHash } from 'node:crypto';
+import { SigwardError } from './errors.ts';
+
+export type DigestAlgorithm = 'sha256' | 'sha512';
+
+/** Hex length per supported algorithm. */
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
+
+/** Algorithms go-digest recognises that sigward does not verify. */
+const RECOGNISED_UNSUPPORTED: Record<string, number> = { sha384: 96 };
+
+// distribution's digest grammar: algorithm components joined by [-_+.], then hex.
+const ALGORITHM_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*$/;
+const LOWER_HEX_RE = /^[a-f0-9]+$/;
+
+export interface ParsedDigest {
+  algorithm: DigestAlgorithm;
+  hex: string;
+}
+
+/**
+ * Why `digest` is not a valid, supported digest, or undefined when it is.
+ * The text starts with go-digest's words (`invalid checksum digest format`,
+ * `invalid checksum digest length`, `unsupported digest algorithm`).
+ */
+export function getDigestError(digest: string): string | undefined {
+  const i = digest.indexOf(':');
+  if (i <= 0 || i === digest.length - 1) return `invalid checksum digest format ${JSON.stringify(clip(digest))}`;
+  const algorithm = digest.slice(0, i);
+  const hex = digest.slice(i + 1);
+  if (!ALGORITHM_RE.test(algorithm)) return `invalid checksum digest format ${JSON.stringify(clip(digest))}`;
+  if (!Object.hasOwn(HEX_LENGTH, algorithm)) {
+    return `unsupported digest algorithm ${JSON.stringify(clip(algorithm))} (supported: sha256, sha512)`;
+  }
+  const want = HEX_LENGTH[algorithm as DigestAlgorithm];
+  if (hex.length !== want) return `invalid checksum digest length: ${algorithm} needs ${want} hex characters, got ${hex.length}`;
+  if (!LOWER_HEX_RE.test(hex)) return `invalid checksum digest format: ${algorithm} hex must be lowercase [a-f0-9]`;
+  return undefined;
+}
+
+/**
+ * go-digest's own verdict (sha256, sha384, sha512): what Kyverno's image
+ * parser and containerd accept. Returns go-digest's error text or undefined.
+ */
+export function getGoDigestError(digest: string): string | undefined {
+  const i = digest.indexOf(':');
+  if (i <= 0 || i + 1 === digest.length) return 'invalid checksum digest format';
+  const algorithm = digest.slice(0, i);
+  const hex = digest.slice(i + 1);
+  const size = Object.hasOwn(HEX_LENGTH, algorithm)
+    ? HEX_LENGTH[algorithm as DigestAlgorithm]
+    : Object.hasOwn(RECOGNISED_UNSUPPORTED, algorithm)
+      ? RECOGNISED_UNSUPPORTED[algorithm]
+      : undefined;
+  if (size === undefined) return 'unsupported digest algorithm';
+  if (hex.length !== size) return 'invalid checksum digest length';
+  if (!LOWER_HEX_RE.test(hex)) return 'invalid checksum digest format';
+  return undefined;
+}
+
+/** True for a well-formed sha256 / sha512 digest. */
+export function isDigest(digest: string): boolean {
+  return getDigestError(digest) === undefined;
+}
+
+/** Splits `sha256:<hex>`; throws REFERENCE_INVALID for malformed or unsupported digests. */
+export function parseDigest(digest: string): ParsedDigest {
+  const reason = getDigestError(digest);
+  if (reason !== undefined) {
+    throw new SigwardError('REFERENCE_INVALID', `invalid digest ${JSON.stringify(clip(digest))}: ${reason}`, {
+      detail: { digest: clip(digest) },
+    });
+  }
+  const i = digest.indexOf(':');
+  return { algorithm: digest.slice(0, i) as DigestAlgorithm, hex: digest.slice(i + 1) };
+}
+
+export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256'): string {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+/** Throws CONTENT_DIGEST_MISMATCH unless `bytes` hash to `expected`. */
+export function verifyDigest(bytes: Uint8Array, expected: string, what = 'content'): void {
+  const { algorithm } = parseDigest(expected);
+  const actual = computeDigest(bytes, algorithm);
+  if (actual !== expected) {
+    throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what} digest mismatch: expected ${expected}, got ${actual}`, {
+      detail: { expected, actual },
+    });
+  }
+}
+
+export type DigestTagSuffix = 'sig' | 'att' | 'sbom' | '';
+
+/**
+ * The tag cosign stores signatures (`sig`), attestations (`att`) and SBOMs
+ * (`sbom`) under: `sha256:<hex>` -> `sha256-<hex>.sig`. Without a suffix it is
+ * the OCI referrers tag schema fallback tag `sha256-<hex>`.
+ */
+export function digestTag(digest: string, suffix: DigestTagSuffix = ''): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return suffix === '' ? `${algorithm}-${hex}` : `${algorithm}-${hex}.${suffix}`;
+}
+
+/** Shortens user input quoted in error messages. */
+export function clip(s: string, max = 300): string {
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
