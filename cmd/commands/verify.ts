@@ -104,17 +104,16 @@ export function attestorFromArgs(args: Record<string, unknown>, env: Record<stri
   const chain = [readPemFiles(args['certificate-chain'], 'certificate chain'), readPemFiles(args['ca-intermediates'], 'CA intermediates'), readPemFiles(args['ca-roots'], 'CA roots')]
     .filter(Boolean)
     .join('\n');
-  if (cert) return { kind: 'certificate', cert, chain: chain || undefined, policy, ...t };
-  if (policy) {
-    const hasSubject = policy.subject !== undefined || policy.subjectRegExp !== undefined;
-    const hasIssuer = policy.issuer !== undefined || policy.issuerRegExp !== undefined;
-    if (!hasSubject || !hasIssuer) {
-      throw new SigwardError('CONFIG_INVALID', 'keyless verification needs --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp)');
-    }
-    validateIdentityPolicy(policy);
-    return { kind: 'keyless', policy, roots: chain || undefined, ...t };
+  if (cert || chain || policy) {
+    // as cosign: every certificate-based verification (--certificate, --certificate-chain, keyless) names the identity
+    const hasSubject = policy?.subject !== undefined || policy?.subjectRegExp !== undefined;
+    const hasIssuer = policy?.issuer !== undefined || policy?.issuerRegExp !== undefined;
+    if (!hasSubject) throw new SigwardError('CONFIG_INVALID', '--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode');
+    if (!hasIssuer) throw new SigwardError('CONFIG_INVALID', '--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode');
+    validateIdentityPolicy(policy!);
+    if (cert) return { kind: 'certificate', cert, chain: chain || undefined, policy, ...t };
+    return { kind: 'keyless', policy: policy!, roots: chain || undefined, ...t };
   }
-  if (chain) return { kind: 'certificate', chain, ...t };
   throw new SigwardError('CONFIG_INVALID', 'a verification method is required: --key, --certificate[-chain], or --certificate-identity with --certificate-oidc-issuer (keyless)');
 }
 

@@ -12,16 +12,13 @@
 // getBundleAttestations.
 
 import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
-import type { X509Certificate } from '@sigstore/core';
 import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
 import type { Descriptor, ImageManifest, OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import {
   IN_TOTO_PAYLOAD_TYPE,
-  parseCertificates,
   toInTotoStatement,
   verifyBundle,
-  verifyCertificateChain,
   type InTotoStatement,
   type Trust,
   type VerifiedSignature as TrustVerifiedSignature,
@@ -30,7 +27,7 @@ import {
 import { toTrustError } from '../trust/errors.ts';
 import { COSIGN_SIGN_PREDICATE, toPredicateType } from '../attest/predicates.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
-import { toPrivateCA, type Attestor } from './checks.ts';
+import { toPrivateCA, verifySuppliedCertificate, type Attestor } from './checks.ts';
 import { digestTag } from '../digest.ts';
 import {
   verifyImageSignatures,
@@ -145,6 +142,13 @@ function toSignerInfo(kind: SignerInfo['kind'], v: TrustVerifiedSignature): Sign
   };
 }
 
+/** True when the bundle's verification material is a certificate whose leaf is `der`. */
+function bundleLeafEquals(bundle: object, der: Uint8Array): boolean {
+  const vm = (bundle as { verificationMaterial?: { certificate?: { rawBytes?: unknown }; x509CertificateChain?: { certificates?: { rawBytes?: unknown }[] } } }).verificationMaterial;
+  const raw = vm?.certificate?.rawBytes ?? vm?.x509CertificateChain?.certificates?.[0]?.rawBytes;
+  return typeof raw === 'string' && Buffer.from(raw, 'base64').equals(Buffer.from(der));
+}
+
 function run(bundle: object, opts: VerifyBundleOptions): TrustVerifiedSignature {
   try {
     return verifyBundle(bundle, opts);
@@ -189,10 +193,10 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
       const ca = a.chain ? toPrivateCA(a.chain) : undefined;
       return async (bundle, digest) => {
         if (a.cert) {
-          const leaf = parseCertificates(a.cert)[0];
-          if (!leaf) throw new SigwardError('CONFIG_INVALID', 'certificate attestor: cert is not a PEM certificate');
-          if (ca) {
-            verifyCertificateChain(leaf, { roots: ca.roots as X509Certificate[], intermediates: ca.intermediates as X509Certificate[], at: new Date(), codeSigning: true });
+          const leaf = verifySuppliedCertificate(a, ca);
+          // as cosign: the bundle must carry this certificate, not just its public key
+          if (!bundleLeafEquals(bundle, leaf.root.toDER())) {
+            throw new SigwardError('SIGNATURE_INVALID', 'the bundle is not signed with the given certificate (its verification material is another certificate or a bare public key)');
           }
           return finish('certificate', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy: { publicKey: a.cert } }));
         }

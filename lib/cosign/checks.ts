@@ -8,6 +8,7 @@ import {
   parseCertificates,
   parseRekorBundle,
   verifyCertificateChain,
+  verifyIdentity,
   verifyLegacySignature,
   verifyRekorSET,
   type IdentityPolicy,
@@ -130,15 +131,27 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
   };
 }
 
+/**
+ * The certificate a certificate attestor names (cosign --certificate, Kyverno
+ * certificates.cert): it must chain to the given chain, if any, and satisfy the
+ * identity policy, if any, exactly as a Fulcio certificate would. Both
+ * signature formats use this one check. Throws; returns the leaf.
+ */
+export function verifySuppliedCertificate(a: Extract<Attestor, { kind: 'certificate' }>, ca: PrivateCA | undefined): X509Certificate {
+  const leaf = parseCertificates(a.cert ?? '')[0];
+  if (!leaf) throw new SigwardError('CONFIG_INVALID', 'certificate attestor: cert is not a PEM certificate');
+  if (ca) verifyCertificateChain(leaf, { roots: ca.roots as X509Certificate[], intermediates: ca.intermediates as X509Certificate[], at: new Date(), codeSigning: true });
+  if (a.policy) verifyIdentity(leaf, a.policy);
+  return leaf;
+}
+
 function certificateCheck(a: Extract<Attestor, { kind: 'certificate' }>, trust: Trust): LayerCheck {
   if (!a.cert && !a.chain) throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
   const ca = a.chain ? toPrivateCA(a.chain) : undefined;
   return async (layer) => {
     if (a.cert) {
-      // the signature must be made with the given certificate's key; with a chain, the certificate must chain to it
-      const leaf = parseCertificates(a.cert)[0];
-      if (!leaf) throw new SigwardError('CONFIG_INVALID', 'certificate attestor: cert is not a PEM certificate');
-      if (ca) verifyCertificateChain(leaf, { roots: ca.roots as X509Certificate[], intermediates: ca.intermediates as X509Certificate[], at: new Date(), codeSigning: true });
+      // the signature must be made with the given certificate's key
+      verifySuppliedCertificate(a, ca);
       const key = parsePublicKey(a.cert);
       const v = verifyLegacySignature({ ...legacyInput(layer), trust, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
       return toSignerInfo('certificate', v);

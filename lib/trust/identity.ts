@@ -327,7 +327,8 @@ export function verifyIdentity(
   }
   if (compiled.issuer.length > 0) {
     const got = id.issuer;
-    if (got === undefined || !compiled.issuer.every((f) => f(got))) {
+    // as cosign: a certificate without the issuer extension has the issuer "" (a regexp like .* accepts it)
+    if (!compiled.issuer.every((f) => f(got ?? ''))) {
       throw new SigwardError(
         'IDENTITY_MISMATCH',
         `certificate issuer mismatch: expected issuer ${compiled.issuerText}, got ${got === undefined ? '(no issuer extension)' : JSON.stringify(got)}`,

@@ -120,15 +120,21 @@ t.test('public-good keyless and private PKI signatures, offline', async (t) => {
   });
 
   await t.test('private PKI: --ca-roots / --ca-intermediates / --certificate-chain', async (t) => {
-    const insecure = ['--insecure-ignore-tlog', '--insecure-ignore-sct'];
+    // as cosign 3.1.1: certificate verification always names the identity
+    const id = ['--certificate-identity', 'qiwan@redhat.com', '--certificate-oidc-issuer-regexp', '.*'];
+    const insecure = ['--insecure-ignore-tlog', '--insecure-ignore-sct', ...id];
+    const noId = await runSigward(['verify', pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--insecure-ignore-tlog', '--insecure-ignore-sct']);
+    t.equal(noId.code, 2, 'no identity flags: a usage error, as cosign');
+    t.match(noId.stderr, /--certificate-identity or --certificate-identity-regexp is required/);
+    t.equal(noId.stdout, '', 'no verdict for a usage error');
     let r = await verify([pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--ca-intermediates', file(`${CI}/pki_intermediate_crts.pem`), ...insecure]);
     t.equal(r.code, 0, r.stderr);
-    t.equal(r.doc.images[0].signatures[0].signer.kind, 'certificate');
+    t.equal(r.doc.images[0].signatures[0].signer.kind, 'keyless');
     t.equal(r.doc.images[0].signatures[0].signer.identity.subject, 'qiwan@redhat.com');
     r = await verify([pki, '--certificate-chain', file(`${CI}/pki-chain`), ...insecure]);
     t.equal(r.code, 0, `--certificate-chain: ${r.stderr}`);
     // without the flags cosign requires for a PKI without Rekor/CT
-    r = await verify([pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--ca-intermediates', file(`${CI}/pki_intermediate_crts.pem`)]);
+    r = await verify([pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--ca-intermediates', file(`${CI}/pki_intermediate_crts.pem`), ...id]);
     t.equal(r.code, 1);
     t.match(r.doc.images[0].error.message, /transparency log|certificate transparency/);
     // the public-good Fulcio root did not issue it
