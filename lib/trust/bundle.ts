@@ -104,6 +104,7 @@ const HASH_NAMES: Partial<Record<HashAlgorithm, PrehashAlgorithm>> = {
 
 /** True when some subject's digest equals the artifact's (sha256/384/512 as present). */
 export function statementMatchesArtifact(statement: InTotoStatement, artifact: Uint8Array): boolean {
+  // hashes the artifact only with the algorithms some subject names
   return SUBJECT_DIGEST_ALGORITHMS.some((alg) =>
     statement.subject.some((s) => Object.hasOwn(s.digest, alg)) && hasSubjectDigest(statement, `${alg}:${createHash(alg).update(artifact).digest('hex')}`),
   );
@@ -112,7 +113,8 @@ export function statementMatchesArtifact(statement: InTotoStatement, artifact: U
 /**
  * Verifies a Sigstore bundle offline against the trust material. Throws a
  * SigwardError (BUNDLE_INVALID, SIGNATURE_INVALID, TLOG_*, CERTIFICATE_INVALID,
- * SCT_INVALID, TIMESTAMP_INVALID, IDENTITY_MISMATCH, MANIFEST_DIGEST_MISMATCH ...).
+ * SCT_INVALID, TIMESTAMP_INVALID, IDENTITY_MISMATCH, MANIFEST_DIGEST_MISMATCH,
+ * ATTESTATION_INVALID for a malformed in-toto statement ...).
  */
 export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: VerifyBundleOptions): VerifiedSignature {
   const bundle = parseBundle(bundleJSON);

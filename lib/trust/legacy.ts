@@ -114,7 +114,7 @@ export function verifyLegacyAttestation(input: Omit<LegacySignatureInput, 'media
  * Verifies one legacy cosign signature layer. Throws SigwardError:
  * TLOG_MISSING ("signature not found in transparency log"), TLOG_INVALID,
  * SIGNATURE_INVALID, CERTIFICATE_INVALID, SCT_INVALID, TIMESTAMP_INVALID,
- * IDENTITY_MISMATCH, PAYLOAD_INVALID.
+ * IDENTITY_MISMATCH, PAYLOAD_INVALID, ATTESTATION_INVALID (malformed in-toto statement).
  */
 export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSignature {
   const payload = Buffer.from(input.payload);
