@@ -86,7 +86,8 @@ async function verifyLocal(args: Record<string, unknown>, attestor: Attestor, tr
     const policy = attestor.kind === 'key' ? { publicKey: attestor.keys[0]!.key } : attestor.kind === 'keyless' ? attestor.policy : (attestor.policy ?? {});
     const v = verifyBundle(json, { digest: subject, trust, policy, ignoreTlog: attestor.ignoreTlog, ignoreSCT: attestor.ignoreSCT });
     if (!v.statement) throw new SigwardError('ATTESTATION_INVALID', 'the bundle holds no in-toto statement');
-    const st = toStatement(Buffer.from(JSON.stringify(v.statement)));
+    // verifyBundle parsed the statement with toStatement (lib/attest/statement.ts)
+    const st = v.statement;
     verifySubjectDigest(st, subject);
     verifyPredicateType(st, predicateType);
     const id = v.signer.identity;

@@ -1,8 +1,16 @@
-// in-toto Statements v0.1 and v1.
+// in-toto Statements v0.1 and v1: the one parser and subject-digest matcher.
+// Bundle and legacy signature verification (lib/trust), cosign bundle
+// referrers (lib/cosign) and attestation verification (lib/attest) all use
+// these. This module imports nothing but ../errors.ts, so lib/trust can
+// import it without an import cycle.
 
 import { SigwardError } from '../errors.ts';
 
+/** The statement types of the in-toto spec (and cosign). */
 export const STATEMENT_TYPES = ['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1'] as const;
+
+/** The subject digest algorithms an artifact is hashed with to find its subject. */
+export const SUBJECT_DIGEST_ALGORITHMS = ['sha256', 'sha384', 'sha512'] as const;
 
 export interface Subject {
   name?: string;
@@ -14,10 +22,10 @@ export interface Statement {
   _type: string;
   subject: Subject[];
   predicateType: string;
-  predicate: unknown;
+  predicate?: unknown;
 }
 
-/** Parses statement bytes. Throws ATTESTATION_INVALID. */
+/** Parses statement bytes (a DSSE payload). Throws ATTESTATION_INVALID. */
 export function toStatement(bytes: Uint8Array): Statement {
   let v: Partial<Statement>;
   try {
@@ -37,12 +45,23 @@ export function toStatement(bytes: Uint8Array): Statement {
   return v as Statement;
 }
 
-/** Requires a subject whose digest equals `digest` (`sha256:<hex>`). */
-export function verifySubjectDigest(st: Statement, digest: string): void {
+/** The subjects whose digest equals `digest` (`<alg>:<hex>`, hex compared case-insensitively). */
+export function getSubjectsWithDigest(st: Statement, digest: string): Subject[] {
   const i = digest.indexOf(':');
+  if (i <= 0) return [];
   const alg = digest.slice(0, i);
   const hex = digest.slice(i + 1).toLowerCase();
-  if (st.subject.some((s) => typeof s.digest[alg] === 'string' && s.digest[alg]!.toLowerCase() === hex)) return;
+  return st.subject.filter((s) => Object.hasOwn(s.digest, alg) && typeof s.digest[alg] === 'string' && s.digest[alg].toLowerCase() === hex);
+}
+
+/** True when some subject's digest equals `digest` (`<alg>:<hex>`). */
+export function hasSubjectDigest(st: Statement, digest: string): boolean {
+  return getSubjectsWithDigest(st, digest).length > 0;
+}
+
+/** Requires a subject whose digest equals `digest` (`sha256:<hex>`). Throws ATTESTATION_INVALID. */
+export function verifySubjectDigest(st: Statement, digest: string): void {
+  if (hasSubjectDigest(st, digest)) return;
   const got = st.subject.map((s) => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',')).join(' ');
   throw new SigwardError('ATTESTATION_INVALID', `subject mismatch: expected ${digest}, received ${got || 'none'}`);
 }

@@ -91,10 +91,9 @@ export async function verifyImageAttestations(opts: VerifyImageAttestationsOptio
   if (opts.bundleCheck) {
     const b = await getBundleAttestations(opts.store, opts.signatureRepository, opts.digest, opts.bundleCheck, want, { signal: opts.signal });
     for (const v of b.verified) {
-      // the statement is parsed again with the same checks as `.att` statements
-      const statement = toStatement(new TextEncoder().encode(JSON.stringify(v.statement)));
-      verifySubjectDigest(statement, opts.digest);
-      result.verified.push({ layer: -1, source: `bundle ${v.manifest}`, statement, signer: v.signer });
+      // bundle verification parsed the statement with toStatement, as for `.att` statements
+      verifySubjectDigest(v.statement, opts.digest);
+      result.verified.push({ layer: -1, source: `bundle ${v.manifest}`, statement: v.statement, signer: v.signer });
     }
     result.otherTypes.push(...b.otherTypes);
     result.rejected.push(...b.rejected.map((r) => ({ layer: -1, code: r.code, reason: `bundle ${r.manifest}: ${r.reason}`, ...(r.predicateType ? { predicateType: r.predicateType } : {}) })));

@@ -17,7 +17,6 @@ import type { Descriptor, ImageManifest, OciStore, RepositoryRef } from '../oci/
 import { MEDIA_TYPES } from '../oci/types.ts';
 import {
   IN_TOTO_PAYLOAD_TYPE,
-  toInTotoStatement,
   verifyBundle,
   type InTotoStatement,
   type Trust,
@@ -26,6 +25,7 @@ import {
 } from '../trust/index.ts';
 import { toTrustError } from '../trust/errors.ts';
 import { COSIGN_SIGN_PREDICATE, toPredicateType } from '../attest/predicates.ts';
+import { getSubjectsWithDigest, toStatement } from '../attest/statement.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
 import { toPrivateCA, verifySuppliedCertificate, type Attestor } from './checks.ts';
 import { digestTag } from '../digest.ts';
@@ -246,7 +246,7 @@ function classifyBundle(ref: BundleReferrer): Classified {
     throw new SigwardError('PAYLOAD_INVALID', `DSSE payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`);
   }
   if (typeof env.payload !== 'string') throw new SigwardError('BUNDLE_INVALID', 'DSSE envelope has no payload');
-  const statement = toInTotoStatement(Buffer.from(env.payload, 'base64'));
+  const statement = toStatement(Buffer.from(env.payload, 'base64'));
   if (statement.predicateType === COSIGN_SIGN_PREDICATE && (annotated === undefined || annotated === COSIGN_SIGN_PREDICATE)) {
     return { kind: 'signature', json, content: 'dsse' };
   }
@@ -298,8 +298,7 @@ export interface VerifyImageBundlesOptions {
 function verifySubjectAnnotations(statement: InTotoStatement | undefined, digest: string, want: Record<string, string>): void {
   const keys = Object.keys(want);
   if (keys.length === 0) return;
-  const hex = digest.slice(digest.indexOf(':') + 1);
-  const subjects = (statement?.subject ?? []).filter((s) => s.digest.sha256?.toLowerCase() === hex);
+  const subjects = statement ? getSubjectsWithDigest(statement, digest) : [];
   const ok = subjects.some((s) => keys.every((k) => s.annotations?.[k] === want[k]));
   if (!ok) {
     const got = subjects[0]?.annotations ?? {};

@@ -16,6 +16,7 @@ import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
+import { hasSubjectDigest, SUBJECT_DIGEST_ALGORITHMS, toStatement } from '../attest/statement.ts';
 import { toTrustError } from './errors.ts';
 import { errText, toPublicKey, toSPKI } from './keys.ts';
 import { verifyPrehashed, type PrehashAlgorithm } from './prehash.ts';
@@ -101,47 +102,19 @@ const HASH_NAMES: Partial<Record<HashAlgorithm, PrehashAlgorithm>> = {
   [HashAlgorithm.SHA2_512]: 'sha512',
 };
 
-/** Decodes an in-toto statement from a DSSE payload; throws PAYLOAD_INVALID. */
-export function toInTotoStatement(payload: Uint8Array): InTotoStatement {
-  let s: Partial<InTotoStatement>;
-  try {
-    s = JSON.parse(Buffer.from(payload).toString('utf8'));
-  } catch (e) {
-    throw new SigwardError('PAYLOAD_INVALID', `in-toto statement is not valid JSON: ${errText(e)}`, { cause: e });
-  }
-  if (
-    typeof s !== 'object' ||
-    s === null ||
-    typeof s._type !== 'string' ||
-    typeof s.predicateType !== 'string' ||
-    !Array.isArray(s.subject) ||
-    !s.subject.every((x) => typeof x === 'object' && x !== null && typeof x.digest === 'object' && x.digest !== null)
-  ) {
-    throw new SigwardError('PAYLOAD_INVALID', 'in-toto statement is malformed (_type, subject[].digest, predicateType)');
-  }
-  return s as InTotoStatement;
-}
-
 /** True when some subject's digest equals the artifact's (sha256/384/512 as present). */
 export function statementMatchesArtifact(statement: InTotoStatement, artifact: Uint8Array): boolean {
-  const cache = new Map<string, string>();
-  const digestOf = (alg: string) => {
-    if (!cache.has(alg)) cache.set(alg, createHash(alg).update(artifact).digest('hex'));
-    return cache.get(alg) as string;
-  };
-  return statement.subject.some((s) =>
-    (['sha256', 'sha384', 'sha512'] as const).some((alg) => typeof s.digest[alg] === 'string' && s.digest[alg].toLowerCase() === digestOf(alg)),
+  // hashes the artifact only with the algorithms some subject names
+  return SUBJECT_DIGEST_ALGORITHMS.some((alg) =>
+    statement.subject.some((s) => Object.hasOwn(s.digest, alg)) && hasSubjectDigest(statement, `${alg}:${createHash(alg).update(artifact).digest('hex')}`),
   );
-}
-
-export function statementMatchesDigest(statement: InTotoStatement, digest: Digest): boolean {
-  return statement.subject.some((s) => typeof s.digest.sha256 === 'string' && s.digest.sha256.toLowerCase() === digest.hex);
 }
 
 /**
  * Verifies a Sigstore bundle offline against the trust material. Throws a
  * SigwardError (BUNDLE_INVALID, SIGNATURE_INVALID, TLOG_*, CERTIFICATE_INVALID,
- * SCT_INVALID, TIMESTAMP_INVALID, IDENTITY_MISMATCH, MANIFEST_DIGEST_MISMATCH ...).
+ * SCT_INVALID, TIMESTAMP_INVALID, IDENTITY_MISMATCH, MANIFEST_DIGEST_MISMATCH,
+ * ATTESTATION_INVALID for a malformed in-toto statement ...).
  */
 export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: VerifyBundleOptions): VerifiedSignature {
   const bundle = parseBundle(bundleJSON);
@@ -180,14 +153,14 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
       const env = content.dsseEnvelope;
       payloadType = env.payloadType;
       payload = env.payload;
-      if (payloadType === IN_TOTO_PAYLOAD_TYPE) statement = toInTotoStatement(env.payload);
+      if (payloadType === IN_TOTO_PAYLOAD_TYPE) statement = toStatement(env.payload);
       if ((artifact || digest) && !statement) {
         throw new SigwardError('PAYLOAD_INVALID', `cannot match the artifact: DSSE payload type is ${JSON.stringify(payloadType)}, not in-toto`);
       }
       if (statement && artifact && !statementMatchesArtifact(statement, artifact)) {
         throw new SigwardError('SIGNATURE_INVALID', 'artifact digest is not a subject of the signed in-toto statement');
       }
-      if (statement && digest && !statementMatchesDigest(statement, digest)) {
+      if (statement && digest && !hasSubjectDigest(statement, `sha256:${digest.hex}`)) {
         throw new SigwardError('MANIFEST_DIGEST_MISMATCH', `digest mismatch: sha256:${digest.hex} is not a subject of the signed in-toto statement`);
       }
       entity = toSignedEntity(bundle);

@@ -9,7 +9,7 @@ import { toDSSEBundle, toMessageSignatureBundle, type TransparencyLogEntry } fro
 import { RFC3161Timestamp } from '@sigstore/core';
 import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
-import { toInTotoStatement } from './bundle.ts';
+import { toStatement } from '../attest/statement.ts';
 import { toTrustError } from './errors.ts';
 import type { IdentityPolicy } from './identity.ts';
 import { decodeBase64, errText, parseCertificates, toCertificate, toPublicKey, type PublicKeyInput } from './keys.ts';
@@ -114,7 +114,7 @@ export function verifyLegacyAttestation(input: Omit<LegacySignatureInput, 'media
  * Verifies one legacy cosign signature layer. Throws SigwardError:
  * TLOG_MISSING ("signature not found in transparency log"), TLOG_INVALID,
  * SIGNATURE_INVALID, CERTIFICATE_INVALID, SCT_INVALID, TIMESTAMP_INVALID,
- * IDENTITY_MISMATCH, PAYLOAD_INVALID.
+ * IDENTITY_MISMATCH, PAYLOAD_INVALID, ATTESTATION_INVALID (malformed in-toto statement).
  */
 export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSignature {
   const payload = Buffer.from(input.payload);
@@ -130,7 +130,7 @@ export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSign
     envelope = parseEnvelope(payload);
     signature = decodeBase64(envelope.signatures[0].sig, 'DSSE signature');
     dssePayload = decodeBase64(envelope.payload, 'DSSE payload');
-    statement = toInTotoStatement(dssePayload);
+    statement = toStatement(dssePayload);
   } else {
     if (!input.signatureB64) throw new SigwardError('SIGNATURE_INVALID', 'signature annotation is missing or empty');
     signature = decodeBase64(input.signatureB64, 'signature annotation');

@@ -3,14 +3,10 @@
 import type { X509Certificate } from '@sigstore/core';
 import type { CertificateIdentity, IdentityPolicy } from './identity.ts';
 import type { PublicKeyInput } from './keys.ts';
+import type { Statement } from '../attest/statement.ts';
 
-/** An in-toto Statement (v0.1 or v1), as decoded from a DSSE payload. */
-export interface InTotoStatement {
-  _type: string;
-  subject: { name?: string; digest: Record<string, string>; annotations?: Record<string, unknown> }[];
-  predicateType: string;
-  predicate?: unknown;
-}
+/** An in-toto Statement (v0.1 or v1), as decoded from a DSSE payload by lib/attest/statement.ts. */
+export type InTotoStatement = Statement;
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
