@@ -7,34 +7,21 @@
 // certificate.
 
 import t from 'tap';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { withRegistry, pushImage } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { ROOT } from '../helpers/fixtures.ts';
+import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
 
-const run = promisify(execFile);
-const peers = process.env.SIGWARD_PEERS_BIN ?? join(process.env.SIGWARD_PEERS ?? join(ROOT, '.peers'), 'bin');
-const COSIGN = join(peers, 'cosign');
-if (!existsSync(COSIGN)) {
-  if (process.env.CI) throw new Error(`real cosign is missing at ${COSIGN}: run bash scripts/peers.sh`);
-  t.test('real cosign', { skip: `real cosign 3.1.1 is missing at ${COSIGN}: run bash scripts/peers.sh` }, async () => {});
-} else {
-  main();
-}
+withRealCosign(main);
 
 function main(): void {
   const tmp = mkdtempSync(join(tmpdir(), 'sigward-cert-'));
   const env = { COSIGN_PASSWORD: 'pw', HOME: tmp, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-  const cosign = (args: string[]) =>
-    run(COSIGN, args, { cwd: tmp, env, timeout: 60_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-    );
+  const cosign = cosignRunner(tmp, env);
   const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: tmp, stdio: 'pipe' });
   const f = (name: string) => join(tmp, name);
 

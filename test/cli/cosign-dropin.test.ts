@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,25 +15,15 @@ import { staticCredentials } from '../../lib/oci/credentials.ts';
 import { withRegistry, pushImage } from '../helpers/registry.ts';
 import { runSigward, BINARY } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
+import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
 
 const run = promisify(execFile);
-const peers = process.env.SIGWARD_PEERS_BIN ?? join(process.env.SIGWARD_PEERS ?? join(ROOT, '.peers'), 'bin');
-const COSIGN = join(peers, 'cosign');
-if (!existsSync(COSIGN)) {
-  if (process.env.CI) throw new Error(`real cosign is missing at ${COSIGN}: run bash scripts/peers.sh`);
-  t.test('real cosign', { skip: `real cosign 3.1.1 is missing at ${COSIGN}: run bash scripts/peers.sh` }, async () => {});
-} else {
-  main();
-}
+withRealCosign(main);
 
 function main(): void {
   const tmp = mkdtempSync(join(tmpdir(), 'sigward-dropin-'));
   const env = { COSIGN_PASSWORD: 'pw', HOME: tmp, DOCKER_CONFIG: join(tmp, 'docker'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
-  const cosign = (args: string[], extra: Record<string, string> = {}) =>
-    run(COSIGN, args, { cwd: tmp, env: { ...env, ...extra }, timeout: 60_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-    );
+  const cosign = cosignRunner(tmp, env);
 
   t.test('real-cosign-signed images', async (t) => {
     const reg = await withRegistry(t, { htpasswd: { user: 'ci', pass: 'secret' } });
