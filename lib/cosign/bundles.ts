@@ -180,7 +180,7 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
         let first: unknown;
         for (const k of a.keys) {
           try {
-            return finish('key', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy: { publicKey: k.key } }));
+            return finish('key', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy: { publicKey: k.key, hash: a.hash } }));
           } catch (e) {
             if (!isWrongKey(e)) throw e;
             first ??= e;

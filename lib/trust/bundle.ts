@@ -3,7 +3,7 @@
 // (artifact/digest binding, DSSE statement subject, one DSSE signature,
 // anchored identity, EKU, Rekor body key binding, digest-only mode).
 
-import { createHash } from 'node:crypto';
+import { createHash, verify as cryptoVerify } from 'node:crypto';
 import {
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
@@ -191,6 +191,12 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     }
     signer = { $case: 'key', key };
     entity = { ...entity, key: { $case: 'public-key', hint: KEY_HINT } };
+    const hash = opts.policy.hash;
+    if (hash && hash !== 'sha256' && content.$case === 'dsseEnvelope') {
+      // @sigstore/verify checks DSSE signatures with the key type's default digest (SHA-256 for
+      // ECDSA); cosign signs with --signature-digest-algorithm (e.g. P-384 keys with SHA-384)
+      entity = { ...entity, signature: withSignatureHash(entity.signature, hash) };
+    }
   } else {
     if (!leaf) {
       throw new SigwardError('SIGNATURE_INVALID', 'bundle is signed with a public key, but keyless (certificate) verification was requested');
@@ -256,6 +262,25 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     ...(payloadType !== undefined ? { payloadType } : {}),
     ...(payload ? { payload: new Uint8Array(payload) } : {}),
     ...(statement ? { statement } : {}),
+  };
+}
+
+// DSSE signature content whose signature is checked with the given digest.
+function withSignatureHash(content: SignedEntity['signature'], hash: string): SignedEntity['signature'] {
+  const pae = (content as unknown as { preAuthEncoding: Buffer }).preAuthEncoding;
+  return {
+    signature: content.signature,
+    compareSignature: (s) => content.compareSignature(s),
+    compareDigest: (d) => content.compareDigest(d),
+    compareSignedDigest: (d) => content.compareSignedDigest(d),
+    verifySignature: (key) => {
+      if (key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448') return content.verifySignature(key);
+      try {
+        return cryptoVerify(hash, pae, key, content.signature);
+      } catch {
+        return false;
+      }
+    },
   };
 }
 

@@ -11,9 +11,11 @@ export type InTotoStatement = Statement;
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
 /** Who must have signed: a certificate identity (keyless / PKI) or a public key. */
-export type SignerPolicy = IdentityPolicy | { publicKey: PublicKeyInput };
+/** A key signer; `hash` is the digest an ECDSA/RSA key signed DSSE envelopes with (cosign --signature-digest-algorithm; default sha256). */
+export type KeySignerPolicy = { publicKey: PublicKeyInput; hash?: 'sha224' | 'sha256' | 'sha384' | 'sha512' };
+export type SignerPolicy = IdentityPolicy | KeySignerPolicy;
 
-export function isKeyPolicy(p: SignerPolicy | undefined): p is { publicKey: PublicKeyInput } {
+export function isKeyPolicy(p: SignerPolicy | undefined): p is KeySignerPolicy {
   return typeof p === 'object' && p !== null && 'publicKey' in p && p.publicKey !== undefined;
 }
 
