@@ -19,6 +19,7 @@ import { compile, search } from '@jmespath-community/jmespath';
 import type { JSONValue } from '@jmespath-community/jmespath';
 import { SigwardError } from '../errors.ts';
 import { getImageInfo } from './imageinfo.ts';
+import { POD_SPEC_PATHS } from './pod-controllers.ts';
 import type { ImageInfo, ImageInfoOptions } from './imageinfo.ts';
 import { getOwn, isJsonObject, toJsonPointer } from './pointer.ts';
 import type { AdmissionRequest, JsonValue } from './types.ts';
@@ -88,38 +89,13 @@ function standard(prefix: string[]): Extractor[] {
   }));
 }
 
-const POD = standard(['spec']);
-const POD_CONTROLLER = standard(['spec', 'template', 'spec']);
-const CRONJOB = standard(['spec', 'jobTemplate', 'spec', 'template', 'spec']);
 
-/** Kinds with built-in extractors and where their pod spec lives. */
-export const POD_SPEC_PATHS: Readonly<Record<string, string>> = {
-  Pod: '/spec',
-  Deployment: '/spec/template/spec',
-  DaemonSet: '/spec/template/spec',
-  StatefulSet: '/spec/template/spec',
-  ReplicaSet: '/spec/template/spec',
-  ReplicationController: '/spec/template/spec',
-  Job: '/spec/template/spec',
-  CronJob: '/spec/jobTemplate/spec/template/spec',
-};
+export { POD_SPEC_PATHS };
+
+const BUILTIN = new Map<string, Extractor[]>(Object.entries(POD_SPEC_PATHS).map(([kind, path]) => [kind, standard(path.split('/').filter(Boolean))]));
 
 function builtin(kind: string): Extractor[] | undefined {
-  switch (kind) {
-    case 'Pod':
-      return POD;
-    case 'Deployment':
-    case 'DaemonSet':
-    case 'StatefulSet':
-    case 'ReplicaSet':
-    case 'ReplicationController':
-    case 'Job':
-      return POD_CONTROLLER;
-    case 'CronJob':
-      return CRONJOB;
-    default:
-      return undefined;
-  }
+  return BUILTIN.get(kind);
 }
 
 function policyError(msg: string): SigwardError {

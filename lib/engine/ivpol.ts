@@ -25,6 +25,7 @@ import { compileCel, type CompiledCel } from '../conditions/cel.ts';
 import { KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
+import { getIvpolControllerResource, IVPOL_DEFAULT_CONTROLLERS, toCelPodSpecPath } from '../admission/pod-controllers.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './imagepolicy.ts';
 import { selectorMatches } from './match.ts';
@@ -66,15 +67,6 @@ export interface IvpolResult extends RuleResult {
 // ---------------------------------------------------------------------------
 // matching
 
-const DEFAULT_CONTROLLERS = ['daemonsets', 'deployments', 'replicasets', 'statefulsets', 'jobs', 'cronjobs'];
-const CONTROLLER_KINDS: Record<string, string> = {
-  DaemonSet: 'daemonsets',
-  Deployment: 'deployments',
-  ReplicaSet: 'replicasets',
-  StatefulSet: 'statefulsets',
-  Job: 'jobs',
-  CronJob: 'cronjobs',
-};
 
 /** `Pod` -> `pods`, `NetworkPolicy` -> `networkpolicies`, `Ingress` -> `ingresses`. */
 function toResourceName(kind: string): string {
@@ -121,11 +113,11 @@ export function constraintsMatch(policy: ImageValidatingPolicy, object: unknown,
   const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : 'v1';
   const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
   const attrs: ResourceAttrs = { group, version, resource: toResourceName(kind), operation: (req.operation ?? 'CREATE').toUpperCase() };
-  if (!mc) return kind === 'Pod' ? 'direct' : kind in CONTROLLER_KINDS ? 'autogen' : false;
+  if (!mc) return kind === 'Pod' ? 'direct' : getIvpolControllerResource(kind) ? 'autogen' : false;
   const selects = (a: ResourceAttrs) => rulesOf(mc, 'resourceRules').some((r) => ruleMatches(r, a)) && !rulesOf(mc, 'excludeResourceRules').some((r) => ruleMatches(r, a));
-  const controllers = (policy.spec.autogenControllers ?? DEFAULT_CONTROLLERS).map((c) => c.toLowerCase());
+  const controllers = (policy.spec.autogenControllers ?? IVPOL_DEFAULT_CONTROLLERS).map((c) => c.toLowerCase());
   let how: false | 'direct' | 'autogen' = selects(attrs) ? 'direct' : false;
-  if (!how && CONTROLLER_KINDS[kind] && controllers.includes(CONTROLLER_KINDS[kind]) && selects({ group: '', version: 'v1', resource: 'pods', operation: attrs.operation })) how = 'autogen';
+  if (!how && getIvpolControllerResource(kind) && controllers.includes(getIvpolControllerResource(kind)!) && selects({ group: '', version: 'v1', resource: 'pods', operation: attrs.operation })) how = 'autogen';
   if (!how) return false;
   const labels = o.metadata?.labels && typeof o.metadata.labels === 'object' ? (o.metadata.labels as Record<string, string>) : {};
   if (mc['objectSelector'] && !selectorMatches(mc['objectSelector'] as LabelSelector, labels)) return false;
@@ -136,7 +128,7 @@ export function constraintsMatch(policy: ImageValidatingPolicy, object: unknown,
 
 /** Kyverno's autogen of CEL: `object.spec` of a pod is the controller's pod template spec. */
 function autogenExpression(expr: string, kind: string): string {
-  const spec = kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec';
+  const spec = toCelPodSpecPath(kind);
   return expr.replace(/\b(object|oldObject)\.spec\b/g, `$1.${spec}`);
 }
 

@@ -7,6 +7,7 @@
 // `pod-policies.kyverno.io/autogen-controllers` annotation (`none` or a list)
 // narrows the controllers.
 
+import { POD_CONTROLLERS, POD_SPEC_PATHS } from '../admission/pod-controllers.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { getMatchKinds } from './kyverno.ts';
 import { childPath } from './yaml.ts';
@@ -14,19 +15,7 @@ import type { KyvernoPolicy, KyvernoRule, MatchResources, Policy, ResourceDescri
 
 export const AUTOGEN_ANNOTATION = 'pod-policies.kyverno.io/autogen-controllers';
 
-/** Kyverno's pod controllers, in its order. */
-export const POD_CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController', 'CronJob'] as const;
-
-export const POD_SPEC_PATHS: Record<string, string> = {
-  Pod: '/spec',
-  DaemonSet: '/spec/template/spec',
-  Deployment: '/spec/template/spec',
-  Job: '/spec/template/spec',
-  StatefulSet: '/spec/template/spec',
-  ReplicaSet: '/spec/template/spec',
-  ReplicationController: '/spec/template/spec',
-  CronJob: '/spec/jobTemplate/spec/template/spec',
-};
+export { POD_CONTROLLERS, POD_SPEC_PATHS } from '../admission/pod-controllers.ts';
 
 const MAX_RULE_NAME = 63;
 
