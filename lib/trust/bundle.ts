@@ -16,6 +16,7 @@ import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
+import { getDigestError } from '../digest.ts';
 import { hasSubjectDigest, SUBJECT_DIGEST_ALGORITHMS, toStatement } from '../attest/statement.ts';
 import { toTrustError } from './errors.ts';
 import { errText, toPublicKey, toSPKI } from './keys.ts';
@@ -62,13 +63,13 @@ export interface VerifyBundleOptions {
   now?: Date;
 }
 
-/** Parses `sha256:<hex>` or {algorithm, hex}; throws CONFIG_INVALID. */
-export function parseDigest(d: Digest | string): Digest {
-  const [algorithm, hex] = typeof d === 'string' ? (d.includes(':') ? d.split(':', 2) : ['', d]) : [d.algorithm, d.hex];
-  if (algorithm !== 'sha256' || !/^[0-9a-f]{64}$/.test(hex ?? '')) {
+/** The artifact digest a bundle is checked against: `sha256:<hex>` or {algorithm, hex} (lib/digest.ts rules, sha256 only); throws CONFIG_INVALID. */
+function toBundleDigest(d: Digest | string): Digest {
+  const text = typeof d === 'string' ? d : `${String(d.algorithm)}:${String(d.hex)}`;
+  if (getDigestError(text) !== undefined || !text.startsWith('sha256:')) {
     throw new SigwardError('CONFIG_INVALID', `invalid digest ${JSON.stringify(d)}: expected sha256:<64 lowercase hex>`);
   }
-  return { algorithm: 'sha256', hex };
+  return { algorithm: 'sha256', hex: text.slice('sha256:'.length) };
 }
 
 /** Parses bundle JSON (text, bytes or object) and validates its structure; throws BUNDLE_INVALID. */
@@ -118,7 +119,7 @@ export function statementMatchesArtifact(statement: InTotoStatement, artifact: U
  */
 export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: VerifyBundleOptions): VerifiedSignature {
   const bundle = parseBundle(bundleJSON);
-  const digest = opts.digest !== undefined ? parseDigest(opts.digest) : undefined;
+  const digest = opts.digest !== undefined ? toBundleDigest(opts.digest) : undefined;
   const artifact = opts.artifact ? Buffer.from(opts.artifact) : undefined;
   const { material, intermediates: caIntermediates } = applyPrivateCA(getTrustMaterial(opts.trust), opts.ca);
 

@@ -22,7 +22,7 @@ export {
 } from './sources.ts';
 
 export type { Digest, VerifyBundleOptions } from './bundle.ts';
-export { BUNDLE_MEDIA_TYPES, parseBundle, parseDigest, verifyBundle } from './bundle.ts';
+export { BUNDLE_MEDIA_TYPES, parseBundle, verifyBundle } from './bundle.ts';
 export type { LegacySignatureInput } from './legacy.ts';
 export {
   ANNOTATIONS,
