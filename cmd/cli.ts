@@ -10,11 +10,11 @@
 // the parse is redone with that command loaded.
 
 import yargs, { type Argv } from 'yargs';
-import type { Logger } from '../lib/log.ts';
 import { getBuildInfo } from '../lib/version.ts';
 import { processIo, type Io, type OutputFormat } from './output.ts';
 import { commands } from './commands/index.ts';
-import type { CommandEntry, SigwardCommand } from './commands/types.ts';
+import type { CommandEntry, Context, SigwardCommand } from './commands/types.ts';
+export type { Context } from './commands/types.ts';
 import { toContainerdArgv } from './containerd-argv.ts';
 import { withSuggestions } from './suggest.ts';
 
@@ -26,13 +26,6 @@ export interface GlobalArgs {
   'log-level': string;
 }
 
-export interface Context {
-  io: Io;
-  log: Logger;
-  env: Record<string, string | undefined>;
-  /** prints `WARNING: text` on stderr, unless --log-level is error or silent */
-  warn: (text: string) => void;
-}
 
 /** The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout. */
 async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>): Promise<Context> {

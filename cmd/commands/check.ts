@@ -9,7 +9,7 @@ import { SigwardError, toSigwardError, EXIT_CODES } from '../../lib/errors.ts';
 import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { createEngine, type Evaluation } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
-import type { Context } from '../cli.ts';
+import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { addTrustOptions, trustFromArgs } from './verify.ts';

@@ -8,7 +8,7 @@ import type { RegistryClientOptions } from '../../lib/oci/registry.ts';
 import type { Credential, CredentialProvider } from '../../lib/oci/credentials.ts';
 import type { ClientTls } from '../../lib/oci/transport.ts';
 import type { StoreFactory } from '../../lib/cosign/image.ts';
-import type { Context } from '../cli.ts';
+import type { Context } from './types.ts';
 import { duration, repeatable, toSeconds } from '../flags.ts';
 
 export function addRegistryOptions(y: Argv): Argv {

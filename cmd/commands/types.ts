@@ -1,5 +1,15 @@
 import type { Argv } from 'yargs';
-import type { Context } from '../cli.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Io } from '../output.ts';
+
+/** What every command runs with: I/O, the logger, the environment and warnings. */
+export interface Context {
+  io: Io;
+  log: Logger;
+  env: Record<string, string | undefined>;
+  /** prints `WARNING: text` on stderr, unless --log-level is error or silent */
+  warn: (text: string) => void;
+}
 
 /** What a command module exports: its options and what it does. */
 export interface SigwardCommand {

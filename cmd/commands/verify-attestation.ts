@@ -19,7 +19,7 @@ import { toCelGate, toRuleGate, parseParams, type Gate, type GateResult } from '
 import type { SignerInfo } from '../../lib/cosign/verify.ts';
 import { verifyBundle, type Trust } from '../../lib/trust/index.ts';
 import { errorToJson, printJson, printNotAllowed } from '../output.ts';
-import type { Context } from '../cli.ts';
+import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { addAttestorOptions, addTrustOptions, attestorFromArgs, readKeyArg, toLocalImage, trustFromArgs } from './verify.ts';

@@ -14,7 +14,7 @@ import { signatureRepository } from '../../lib/oci/index.ts';
 import { parsePublicKeys, type HashAlgorithm } from '../../lib/cosign/keys.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
 import { errorToJson, printJson, printNotAllowed } from '../output.ts';
-import type { Context } from '../cli.ts';
+import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { repeatable } from '../flags.ts';

@@ -35,59 +35,8 @@ import { evaluateImageValidatingPolicy, applyRequired, type IvpolRequest, type I
 import { toUpdateContext, type UpdateContext } from './update.ts';
 import type { ImageValidatingPolicy } from '../policy/types.ts';
 
-export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
-
-export interface ImageResult {
-  policy: string;
-  policyNamespace?: string;
-  rule: string;
-  /** the image as written in the resource */
-  image: string;
-  /** JSON pointer of the image field, when it comes from a resource */
-  jsonPointer?: string;
-  /** normalised `registry/path[:tag]` */
-  reference?: string;
-  digest?: string;
-  status: ResultStatus;
-  message: string;
-  code?: string;
-  action: FailureAction;
-  failurePolicy: FailurePolicy;
-  /** the digest patch for this image (mutateDigest) */
-  patch?: JsonPatchOp;
-  required: boolean;
-}
-
-export interface RuleResult {
-  policy: string;
-  policyNamespace?: string;
-  rule: string;
-  status: ResultStatus;
-  message: string;
-  action: FailureAction;
-  failurePolicy: FailurePolicy;
-  images: ImageResult[];
-}
-
-export interface EvaluationStats {
-  images: number;
-  distinctDigests: number;
-  signatureVerifications: number;
-  attestationVerifications: number;
-  ms: number;
-}
-
-export interface Evaluation {
-  resource: { kind: string; namespace?: string; name?: string };
-  rules: RuleResult[];
-  /** digest patches (RFC 6902), in image order */
-  patches: JsonPatchOp[];
-  allowed: boolean;
-  /** Kyverno-shaped denial when not allowed */
-  message?: string;
-  warnings: string[];
-  stats: EvaluationStats;
-}
+export type { ResultStatus, ImageResult, RuleResult, EvaluationStats, Evaluation } from './result.ts';
+import type { ResultStatus, ImageResult, RuleResult, Evaluation } from './result.ts';
 
 export interface EngineOptions {
   policies: Policy[];

@@ -31,7 +31,7 @@ import { digestPatch } from '../admission/patch.ts';
 import { formatVerifyFailedMessage, formatVerifiedMessage, formatMissingDigestMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
 import { memo, type VerifyContext } from './verify-image.ts';
-import type { ImageResult } from './evaluate.ts';
+import type { ImageResult } from './result.ts';
 
 export interface NativeAttestor {
   name: string;

@@ -30,7 +30,7 @@ import { digestPatch } from '../admission/patch.ts';
 import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './imagepolicy.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
-import type { ImageResult, ResultStatus, RuleResult } from './evaluate.ts';
+import type { ImageResult, ResultStatus, RuleResult } from './result.ts';
 
 const MAX_ROUNDS = 6;
 

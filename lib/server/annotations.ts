@@ -18,7 +18,7 @@ import {
 } from '../admission/patch.ts';
 import { isJsonObject } from '../admission/pointer.ts';
 import type { JsonPatchOp, ScopedVerifyImages, VerifyImageStatus } from '../admission/types.ts';
-import type { Evaluation, ImageResult } from '../engine/evaluate.ts';
+import type { Evaluation, ImageResult } from '../engine/result.ts';
 import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
 
 const RANK: Record<VerifyImageStatus, number> = { fail: 2, pass: 1, skip: 0 };

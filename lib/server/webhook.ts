@@ -18,7 +18,7 @@ import { toSigwardError } from '../errors.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
 import { getResourceIdentity, toAdmissionResponse } from '../admission/review.ts';
 import type { AdmissionRequest, AdmissionResponseOptions, AdmissionReviewResponse, JsonPatchOp } from '../admission/types.ts';
-import type { Evaluation } from '../engine/evaluate.ts';
+import type { Evaluation } from '../engine/result.ts';
 import type { FailurePolicy } from '../policy/types.ts';
 import { getVerificationAnnotationPatches } from './annotations.ts';
 import type { WebhookMetrics, WebhookOperation, RequestResult } from './metrics.ts';
