@@ -31,7 +31,7 @@ import {
   type SignerPolicy,
   type VerifiedSignature,
 } from './types.ts';
-import { applyPrivateCA, KEY_HINT, verifySignedEntity, type SigningIdentity } from './verifier.ts';
+import { applyPrivateCA, KEY_HINT, NOW_MARKER, toNowTimestamp, verifySignedEntity, type SigningIdentity } from './verifier.ts';
 
 export const BUNDLE_MEDIA_TYPES = [
   BUNDLE_V01_MEDIA_TYPE,
@@ -59,7 +59,7 @@ export interface VerifyBundleOptions {
   ignoreTlog?: boolean;
   /** do not require embedded SCTs */
   ignoreSCT?: boolean;
-  /** accepted for symmetry with legacy verification; bundles never fall back to the clock */
+  /** the current time, used (as cosign does) only for a certificate when the tlog is ignored and no RFC 3161 timestamp is there */
   now?: Date;
 }
 
@@ -222,16 +222,15 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     throw new SigwardError('TLOG_MISSING', 'signature not found in transparency log');
   }
   if (signer.$case === 'certificate' && opts.ignoreTlog && !timestamps.some((t) => t.$case === 'timestamp-authority')) {
-    throw new SigwardError(
-      'TIMESTAMP_INVALID',
-      'the transparency log is ignored and the bundle has no verifiable RFC 3161 timestamp: a keyless signature needs a trusted signing time',
-    );
+    // as cosign (and as the legacy format): nothing attests the signing time, so the certificate is checked now
+    entity = { ...entity, timestamps: [...timestamps, toNowTimestamp(opts.now ?? new Date())] };
   }
 
   const core = verifySignedEntity({
     entity,
     material,
     signer,
+    nowMarker: NOW_MARKER,
     tlogThreshold: opts.ignoreTlog ? 0 : 1,
     ctlogThreshold: signer.$case === 'certificate' && !opts.ignoreSCT ? 1 : 0,
     timestampThreshold: signer.$case === 'certificate' ? 1 : 0,

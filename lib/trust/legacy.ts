@@ -26,7 +26,7 @@ import {
 } from './rekor.ts';
 import { getTrustMaterial, type TrustInput } from './root.ts';
 import { IN_TOTO_PAYLOAD_TYPE, type InTotoStatement, type PrivateCA, type VerifiedSignature } from './types.ts';
-import { applyPrivateCA, KEY_HINT, verifySignedEntity, type SigningIdentity } from './verifier.ts';
+import { applyPrivateCA, KEY_HINT, NOW_MARKER, toNowTimestamp, verifySignedEntity, type SigningIdentity } from './verifier.ts';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_LAYER_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
@@ -103,7 +103,6 @@ function parseRFC3161(text: string): RFC3161Timestamp {
   }
 }
 
-const NOW_MARKER = Buffer.from('sigward: no trusted time, current time used');
 
 /** Attestation (.att layer) variant: the payload is the DSSE envelope. */
 export function verifyLegacyAttestation(input: Omit<LegacySignatureInput, 'mediaType'>): VerifiedSignature {
@@ -204,19 +203,7 @@ export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSign
   }
   if (timestamps.length === 0 && signer.$case === 'certificate') {
     // cosign: with no trusted time the certificate is checked at the current time.
-    const now = input.now ?? new Date();
-    timestamps.push({
-      $case: 'transparency-log',
-      tlogEntry: {
-        logIndex: '0',
-        logId: { keyId: NOW_MARKER },
-        kindVersion: { kind: 'none', version: '0' },
-        integratedTime: String(Math.floor(now.getTime() / 1000)),
-        inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
-        inclusionProof: undefined,
-        canonicalizedBody: Buffer.alloc(0),
-      },
-    });
+    timestamps.push(toNowTimestamp(input.now ?? new Date()));
   }
   entity = { ...entity, signature: signatureContent, tlogEntries, timestamps };
 

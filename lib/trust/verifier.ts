@@ -43,6 +43,29 @@ export interface CoreResult {
 export const KEY_HINT = 'sigward-provided-key';
 
 /** Times the Verifier will accept as signing times, in entity order. */
+/** Marks the synthetic "current time" timestamp (cosign's fallback when nothing attests the signing time). */
+export const NOW_MARKER = Buffer.from('sigward: no trusted time, current time used');
+
+/**
+ * cosign's rule when the transparency log is ignored and no RFC 3161
+ * timestamp is there: the certificate is checked at the current time. This is
+ * that time as an entity timestamp (source "now"), for both signature formats.
+ */
+export function toNowTimestamp(now: Date): SignedEntity['timestamps'][number] {
+  return {
+    $case: 'transparency-log',
+    tlogEntry: {
+      logIndex: '0',
+      logId: { keyId: NOW_MARKER },
+      kindVersion: { kind: 'none', version: '0' },
+      integratedTime: String(Math.floor(now.getTime() / 1000)),
+      inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
+      inclusionProof: undefined,
+      canonicalizedBody: Buffer.alloc(0),
+    },
+  } as SignedEntity['timestamps'][number];
+}
+
 export function getEntityTimes(entity: SignedEntity, nowMarker?: Buffer): VerifiedTimestamp[] {
   const out: VerifiedTimestamp[] = [];
   for (const t of entity.timestamps) {

@@ -97,11 +97,16 @@ t.test('rejections', async (t) => {
   stmt.subject[0].name = 'pkg:npm/evil@1.0.0';
   tampered.dsseEnvelope.payload = Buffer.from(JSON.stringify(stmt)).toString('base64');
   t.throws(() => verifyBundle(tampered, { trust: publicGood, policy: BRIAN }), { code: 'SIGNATURE_INVALID', message: 'invalid signature' });
-  // ignoring the tlog leaves a keyless signature without trusted time
+  // ignoring the tlog leaves no trusted time: as cosign, the certificate is checked at the current time
   t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true }), {
-    code: 'TIMESTAMP_INVALID',
-    message: /RFC 3161/,
-  });
+    code: 'CERTIFICATE_INVALID',
+    detail: { notAfter: '2023-07-12T16:00:42.000Z' },
+  }, 'the 10-minute Fulcio certificate has expired by now');
+  const within = verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true, ignoreSCT: false, now: new Date('2023-07-12T15:55:00Z') });
+  t.same(within.timestamps.map((x) => x.source), ['now'], 'verified at the current time, and says so');
+  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true, now: new Date('2023-07-12T15:40:00Z') }), {
+    code: 'CERTIFICATE_INVALID',
+  }, 'not yet valid at that time');
   // keyed verification of a keyless bundle with an unrelated key
   t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: { publicKey: readText(`${TD}rekor-public-good.pub`) } }), {
     code: 'SIGNATURE_INVALID',
