@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import type { X509Certificate } from '@sigstore/core';
 import { Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
+import { widenGeneralizedTime } from './generalized-time.ts';
 import { toAuthorityFromRoots, toPathAuthority, verifyCertificateWithTrust } from './chain.ts';
 import { toTrustError } from './errors.ts';
 import {
@@ -44,6 +45,8 @@ export const KEY_HINT = 'sigward-provided-key';
 
 /** Times the Verifier will accept as signing times, in entity order. */
 /** Marks the synthetic "current time" timestamp (cosign's fallback when nothing attests the signing time). */
+widenGeneralizedTime();
+
 export const NOW_MARKER = Buffer.from('sigward: no trusted time, current time used');
 
 /**
