@@ -6,8 +6,9 @@ import { SigwardError, EXIT_CODES, toSigwardError, type Outcome } from '../../li
 import { parseReference } from '../../lib/reference/index.ts';
 import type { Argv } from 'yargs';
 import type { LayerCheck, SignerInfo } from '../../lib/cosign/verify.ts';
-import { toLayerCheck, describeAttestor, type Attestor } from '../../lib/cosign/checks.ts';
-import { toBundleCheck, type BundleCheck } from '../../lib/cosign/bundles.ts';
+import { describeAttestor, type Attestor } from '../../lib/cosign/checks.ts';
+import type { BundleCheck } from '../../lib/cosign/bundles.ts';
+import { toSignatureCheck } from '../../lib/cosign/signature-check.ts';
 import { loadTrustMaterial, validateIdentityPolicy, type IdentityPolicy, type Trust } from '../../lib/trust/index.ts';
 import { verifyImage, toRepositoryRef, type ImageVerification } from '../../lib/cosign/image.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
@@ -189,8 +190,7 @@ export const verifyCommand: SigwardCommand = {
       for (const w of applyCosignFlags(args)) ctx.warn(w);
       const attestor = attestorFromArgs(args, ctx.env);
       const trust = await trustFromArgs(args, ctx);
-      check = toLayerCheck(attestor, trust);
-      bundleCheck = toBundleCheck(attestor, trust);
+      ({ check, bundleCheck } = toSignatureCheck(attestor, trust));
       describe = describeAttestor(attestor);
       annotations = parseAnnotations(args.annotations as string[] | undefined);
       sigRepo = signatureRepositoryFrom(args, ctx.env);

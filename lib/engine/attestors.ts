@@ -7,8 +7,8 @@
 import { SigwardError } from '../errors.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 import type { Attestor as CheckAttestor } from '../cosign/checks.ts';
-import { toLayerCheck } from '../cosign/checks.ts';
-import { toBundleCheck, type BundleCheck } from '../cosign/bundles.ts';
+import type { BundleCheck } from '../cosign/bundles.ts';
+import { toSignatureCheck } from '../cosign/signature-check.ts';
 import type { LayerCheck } from '../cosign/verify.ts';
 import { toTrust, toTrustedRootFromPEMs, type Trust, type IdentityPolicy } from '../trust/index.ts';
 import type { Attestor, CTLogConfig, KeySource, RekorConfig } from '../policy/types.ts';
@@ -97,11 +97,11 @@ export function prepareAttestor(entry: Attestor, label: string, base: Trust, tru
     a: attestor.kind === 'key' ? { ...attestor, keys: attestor.keys.map((x) => x.id) } : attestor,
     t: trust === base ? 'base' : { rekor: own?.rekor?.pubkey?.trim() ?? '', ctlog: own?.ctlog?.pubkey?.trim() ?? '' },
   });
-  return { label, attestor, check: toLayerCheck(attestor, trust), bundleCheck: toBundleCheck(attestor, trust), fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
+  return { label, attestor, ...toSignatureCheck(attestor, trust), fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
 }
 
 /** Kyverno: an attestation with no attestors gets one empty entry: any identity, Fulcio roots, SCT ignored. */
 export function anyIdentityAttestor(label: string, base: Trust): PreparedAttestor {
   const attestor: CheckAttestor = { kind: 'keyless', policy: {}, ignoreTlog: false, ignoreSCT: true };
-  return { label, attestor, check: toLayerCheck(attestor, base), bundleCheck: toBundleCheck(attestor, base), fingerprint: 'any-identity', annotations: {} };
+  return { label, attestor, ...toSignatureCheck(attestor, base), fingerprint: 'any-identity', annotations: {} };
 }

@@ -15,8 +15,8 @@ import { parseImageFromPodSpec, toKyvernoMatchString } from '../reference/index.
 import { matchesPattern } from '../wildcard.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
-import { toLayerCheck, type Attestor as CheckAttestor } from '../cosign/checks.ts';
-import { toBundleCheck } from '../cosign/bundles.ts';
+import type { Attestor as CheckAttestor } from '../cosign/checks.ts';
+import { toSignatureCheck } from '../cosign/signature-check.ts';
 import { verifyImage } from '../cosign/image.ts';
 import { signatureRepository } from '../oci/index.ts';
 import { toRepositoryRef } from '../cosign/image.ts';
@@ -102,7 +102,7 @@ export async function checkNativeSignature(a: NativeAttestor, ref: ImageReferenc
       await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
         ctx.stats.signatureVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
       });
       return { ok: true, reasons: [] };
     } catch (e) {
@@ -129,7 +129,7 @@ export async function findNativeAttestations(a: NativeAttestor, ref: ImageRefere
       const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
         ctx.stats.attestationVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: toLayerCheck(c.attestor, trust), bundleCheck: toBundleCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
+        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
       });
       statements.push(...r.verified.map((v) => v.statement));
     } catch (e) {
