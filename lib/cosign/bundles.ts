@@ -142,13 +142,6 @@ function toSignerInfo(kind: SignerInfo['kind'], v: TrustVerifiedSignature): Sign
   };
 }
 
-/** True when the bundle's verification material is a certificate whose leaf is `der`. */
-function bundleLeafEquals(bundle: object, der: Uint8Array): boolean {
-  const vm = (bundle as { verificationMaterial?: { certificate?: { rawBytes?: unknown }; x509CertificateChain?: { certificates?: { rawBytes?: unknown }[] } } }).verificationMaterial;
-  const raw = vm?.certificate?.rawBytes ?? vm?.x509CertificateChain?.certificates?.[0]?.rawBytes;
-  return typeof raw === 'string' && Buffer.from(raw, 'base64').equals(Buffer.from(der));
-}
-
 function run(bundle: object, opts: VerifyBundleOptions): TrustVerifiedSignature {
   try {
     return verifyBundle(bundle, opts);
@@ -195,10 +188,8 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
         if (a.cert) {
           const leaf = verifySuppliedCertificate(a, ca);
           // as cosign: the bundle must carry this certificate, not just its public key
-          if (!bundleLeafEquals(bundle, leaf.root.toDER())) {
-            throw new SigwardError('SIGNATURE_INVALID', 'the bundle is not signed with the given certificate (its verification material is another certificate or a bare public key)');
-          }
-          return finish('certificate', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy: { publicKey: a.cert } }));
+          const policy = { publicKey: a.cert, certificate: leaf.root.toDER() };
+          return finish('certificate', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy }));
         }
         return finish('certificate', bundle, run(bundle, { ...base, digest, ca, policy: a.policy ?? {} }));
       };

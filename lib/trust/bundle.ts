@@ -190,6 +190,9 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     if (leaf && !leaf.publicKey.equals(toSPKI(key))) {
       throw new SigwardError('SIGNATURE_INVALID', 'bundle is signed with a certificate for a different key than the one given');
     }
+    if (opts.policy.certificate && !(leaf && leaf.root.toDER().equals(Buffer.from(opts.policy.certificate)))) {
+      throw new SigwardError('SIGNATURE_INVALID', 'the bundle is not signed with the given certificate (its verification material is another certificate or a bare public key)');
+    }
     signer = { $case: 'key', key };
     entity = { ...entity, key: { $case: 'public-key', hint: KEY_HINT } };
     const hash = opts.policy.hash;

@@ -12,7 +12,12 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
 /** Who must have signed: a certificate identity (keyless / PKI) or a public key. */
 /** A key signer; `hash` is the digest an ECDSA/RSA key signed DSSE envelopes with (cosign --signature-digest-algorithm; default sha256). */
-export type KeySignerPolicy = { publicKey: PublicKeyInput; hash?: 'sha224' | 'sha256' | 'sha384' | 'sha512' };
+export type KeySignerPolicy = {
+  publicKey: PublicKeyInput;
+  hash?: 'sha224' | 'sha256' | 'sha384' | 'sha512';
+  /** DER of the certificate the bundle must carry (cosign --certificate): not just its key */
+  certificate?: Uint8Array;
+};
 export type SignerPolicy = IdentityPolicy | KeySignerPolicy;
 
 export function isKeyPolicy(p: SignerPolicy | undefined): p is KeySignerPolicy {
