@@ -13,11 +13,12 @@ import { SigwardError } from './errors.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
-/** Hex length per supported algorithm. */
-const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
-
-/** Algorithms go-digest recognises that sigward does not verify. */
-const RECOGNISED_UNSUPPORTED: Record<string, number> = { sha384: 96 };
+/** Hex length per algorithm go-digest knows; `supported` ones are verified by sigward. */
+const ALGORITHMS: Record<string, { hexLength: number; supported: boolean }> = {
+  sha256: { hexLength: 64, supported: true },
+  sha384: { hexLength: 96, supported: false },
+  sha512: { hexLength: 128, supported: true },
+};
 
 // distribution's digest grammar: algorithm components joined by [-_+.], then hex.
 const ALGORITHM_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*$/;
@@ -28,24 +29,41 @@ export interface ParsedDigest {
   hex: string;
 }
 
+type Problem = 'format' | 'algorithm' | 'length' | 'hex' | undefined;
+
+/** What is wrong with `digest` for go-digest (`supportedOnly`: also for sigward), or undefined. */
+function inspect(digest: string, supportedOnly: boolean): { problem: Problem; algorithm: string; hex: string } {
+  const i = digest.indexOf(':');
+  const algorithm = i > 0 ? digest.slice(0, i) : '';
+  const hex = i > 0 ? digest.slice(i + 1) : '';
+  const known = Object.hasOwn(ALGORITHMS, algorithm) ? ALGORITHMS[algorithm] : undefined;
+  let problem: Problem;
+  if (i <= 0 || hex === '') problem = 'format';
+  else if (!known || (supportedOnly && !known.supported)) problem = supportedOnly && !ALGORITHM_RE.test(algorithm) ? 'format' : 'algorithm';
+  else if (hex.length !== known.hexLength) problem = 'length';
+  else if (!LOWER_HEX_RE.test(hex)) problem = 'hex';
+  return { problem, algorithm, hex };
+}
+
 /**
  * Why `digest` is not a valid, supported digest, or undefined when it is.
  * The text starts with go-digest's words (`invalid checksum digest format`,
  * `invalid checksum digest length`, `unsupported digest algorithm`).
  */
 export function getDigestError(digest: string): string | undefined {
-  const i = digest.indexOf(':');
-  if (i <= 0 || i === digest.length - 1) return `invalid checksum digest format ${JSON.stringify(clip(digest))}`;
-  const algorithm = digest.slice(0, i);
-  const hex = digest.slice(i + 1);
-  if (!ALGORITHM_RE.test(algorithm)) return `invalid checksum digest format ${JSON.stringify(clip(digest))}`;
-  if (!Object.hasOwn(HEX_LENGTH, algorithm)) {
-    return `unsupported digest algorithm ${JSON.stringify(clip(algorithm))} (supported: sha256, sha512)`;
+  const { problem, algorithm, hex } = inspect(digest, true);
+  switch (problem) {
+    case undefined:
+      return undefined;
+    case 'format':
+      return `invalid checksum digest format ${JSON.stringify(clip(digest))}`;
+    case 'algorithm':
+      return `unsupported digest algorithm ${JSON.stringify(clip(algorithm))} (supported: sha256, sha512)`;
+    case 'length':
+      return `invalid checksum digest length: ${algorithm} needs ${ALGORITHMS[algorithm]!.hexLength} hex characters, got ${hex.length}`;
+    case 'hex':
+      return `invalid checksum digest format: ${algorithm} hex must be lowercase [a-f0-9]`;
   }
-  const want = HEX_LENGTH[algorithm as DigestAlgorithm];
-  if (hex.length !== want) return `invalid checksum digest length: ${algorithm} needs ${want} hex characters, got ${hex.length}`;
-  if (!LOWER_HEX_RE.test(hex)) return `invalid checksum digest format: ${algorithm} hex must be lowercase [a-f0-9]`;
-  return undefined;
 }
 
 /**
@@ -53,19 +71,9 @@ export function getDigestError(digest: string): string | undefined {
  * parser and containerd accept. Returns go-digest's error text or undefined.
  */
 export function getGoDigestError(digest: string): string | undefined {
-  const i = digest.indexOf(':');
-  if (i <= 0 || i + 1 === digest.length) return 'invalid checksum digest format';
-  const algorithm = digest.slice(0, i);
-  const hex = digest.slice(i + 1);
-  const size = Object.hasOwn(HEX_LENGTH, algorithm)
-    ? HEX_LENGTH[algorithm as DigestAlgorithm]
-    : Object.hasOwn(RECOGNISED_UNSUPPORTED, algorithm)
-      ? RECOGNISED_UNSUPPORTED[algorithm]
-      : undefined;
-  if (size === undefined) return 'unsupported digest algorithm';
-  if (hex.length !== size) return 'invalid checksum digest length';
-  if (!LOWER_HEX_RE.test(hex)) return 'invalid checksum digest format';
-  return undefined;
+  const { problem } = inspect(digest, false);
+  if (problem === undefined) return undefined;
+  return problem === 'algorithm' ? 'unsupported digest algorithm' : problem === 'length' ? 'invalid checksum digest length' : 'invalid checksum digest format';
 }
 
 /** True for a well-formed sha256 / sha512 digest. */
