@@ -17,7 +17,8 @@
 // sigward and not be writable by others, else the cache is not used.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { walkFileTree } from '../file-tree.ts';
 import { join } from 'node:path';
 
 const VERSION = 1;
@@ -126,36 +127,19 @@ export function openVerdictCache(dir: string): VerdictCache {
 }
 
 /**
- * A stamp of the files that decide a verdict, from stat calls only:
- * path, size, mtime, ctime and inode of every file under the given roots
- * (dot entries skipped, symlinks followed, missing roots recorded as such).
+ * A stamp of the files that decide a verdict, from stat calls only: path,
+ * size, mtime, ctime and inode of every file under the given roots, walked
+ * exactly as the loaders walk them (lib/file-tree.ts), with missing,
+ * unreadable and looping entries recorded as such.
  */
 export function getConfigStamp(roots: string[], extra = ''): string {
   const h = createHash('sha256');
   h.update(`v${VERSION}\0${extra}\0`);
-  const walk = (p: string, depth: number): void => {
-    let st;
-    try {
-      st = statSync(p, { bigint: true });
-    } catch {
-      h.update(`missing ${p}\0`);
-      return;
-    }
-    if (st.isDirectory()) {
-      if (depth > 8) return;
-      let names: string[];
-      try {
-        names = readdirSync(p).sort();
-      } catch {
-        h.update(`unreadable ${p}\0`);
-        return;
-      }
-      h.update(`dir ${p}\0`);
-      for (const n of names) if (!n.startsWith('.')) walk(join(p, n), depth + 1);
-      return;
-    }
-    h.update(`file ${p} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.ino} ${st.dev}\0`);
-  };
-  for (const r of roots) walk(r, 0);
+  for (const r of roots) {
+    walkFileTree(r, (e) => {
+      if (e.kind === 'file') h.update(`file ${e.path} ${e.stat.size} ${e.stat.mtimeNs} ${e.stat.ctimeNs} ${e.stat.ino} ${e.stat.dev}\0`);
+      else h.update(`${e.kind} ${e.path}\0`);
+    });
+  }
   return h.digest('hex');
 }

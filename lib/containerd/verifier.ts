@@ -11,7 +11,8 @@
 // Images matched by no policy are allowed; failures and errors block.
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { walkFileTree } from '../file-tree.ts';
 import { join } from 'node:path';
 import { SigwardError, toSigwardError, EXIT_CODES } from '../errors.ts';
 import { getBuildInfo } from '../version.ts';
@@ -66,38 +67,35 @@ function buildId(): string {
   return `${b.version}+${b.commit}`;
 }
 
-/** sha256 over every file of a directory tree (trust material), sorted by path. */
+/** sha256 over the content of every file of a tree (trust material), walked as the loaders walk it. */
 function hashTree(dir: string): string {
   const h = createHash('sha256');
-  const walk = (p: string, depth: number) => {
-    let names: string[];
+  walkFileTree(dir, (e) => {
+    if (e.kind === 'dir') return;
+    h.update(`${e.kind} ${e.path}\0`);
+    if (e.kind !== 'file') return;
     try {
-      names = readdirSync(p).sort();
-    } catch {
-      try {
-        h.update(`${p}\0`).update(readFileSync(p)).update('\0');
-      } catch {
-        // missing: nothing to hash
-      }
-      return;
+      h.update(readFileSync(e.path)).update('\0');
+    } catch (err) {
+      h.update(`unreadable ${(err as NodeJS.ErrnoException).code ?? ''}\0`);
     }
-    if (depth > 8) return;
-    for (const n of names) if (!n.startsWith('.')) walk(join(p, n), depth + 1);
-  };
-  walk(dir, 0);
+  });
   return h.digest('hex');
 }
 
-/** The fingerprint of everything that decides a verdict, once policies are loaded. */
+/**
+ * The fingerprint of everything that decides a verdict, once policies are
+ * loaded: every policy whole (match/exclude, actions and their overrides,
+ * failurePolicy, required, attestors with their resolved keys; only where it
+ * was written is left out), the trust material and the node settings.
+ */
 export async function getPolicySetFingerprint(policies: Policy[], cfg: NodeConfig): Promise<string> {
-  const { canonicalJSON, getPolicyFingerprints } = await import('../policy/index.ts');
+  const { canonicalJSON } = await import('../policy/index.ts');
   const doc = {
-    v: 1,
+    v: 2,
     build: buildId(),
     defaultRegistry: cfg.defaultRegistry ?? null,
-    policies: policies
-      .map((p) => ({ kind: p.kind, namespace: p.metadata.namespace ?? '', name: p.metadata.name, rules: getPolicyFingerprints(p) }))
-      .sort((a, b) => (canonicalJSON(a) < canonicalJSON(b) ? -1 : 1)),
+    policies: policies.map(({ source: _where, ...meaning }) => canonicalJSON(meaning)).sort(),
     trust: hashTree(cfg.trustDir),
   };
   return createHash('sha256').update(canonicalJSON(doc)).digest('hex');
@@ -185,8 +183,15 @@ async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded,
   if (ev.allowed) {
     const passed = ev.rules.filter((r) => r.status === 'pass').map((r) => `${r.policy}/${r.rule}`);
     const warn = ev.warnings.length ? `; warnings: ${ev.warnings.join('; ')}` : '';
-    const head = passed.length ? `verified image signatures (${passed.join(', ')})` : 'no enforced rule failed';
-    return { ...allow(`allowed ${what}: ${head}${warn}`), cacheable: ev.rules.every((r) => r.status !== 'error') };
+    const skipped = ev.rules.filter((r) => r.status === 'skip').map((r) => `${r.policy}/${r.rule}`);
+    const head = passed.length
+      ? `verified image signatures (${passed.join(', ')})`
+      : skipped.length === ev.rules.length
+        ? `skipped by ${skipped.join(', ')} (skipImageReferences)`
+        : 'no enforced rule failed';
+    // only a verification is remembered: an allow that an Audit rule's failure or an
+    // ignored error let through must be decided again (the policy may be stricter next time)
+    return { ...allow(`allowed ${what}: ${head}${warn}`), cacheable: ev.rules.every((r) => r.status === 'pass' || r.status === 'skip') };
   }
   const anyFail = ev.rules.some((r) => r.failurePolicy === 'Fail');
   const blocking = ev.rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && anyFail));

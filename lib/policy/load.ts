@@ -4,9 +4,10 @@
 //   loadPolicies(text)       -> policies and warnings; throws POLICY_INVALID on errors
 //   loadPolicyPaths(paths)   -> the same for files and directories (*.yaml, *.yml, *.json)
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SigwardError } from '../errors.ts';
+import { walkFileTree } from '../file-tree.ts';
 import { checkAutogenAnnotation } from './autogen.ts';
 import { DiagnosticCollector, formatLocation, sortDiagnostics } from './diagnostics.ts';
 import { imagePolicySchema, imageValidatingPolicySchema, toImageValidatingPolicy } from './ivpol.ts';
@@ -143,40 +144,38 @@ export function loadPolicies(text: string, options: LoadOptions = {}): LoadResul
 
 const POLICY_FILE = /\.(ya?ml|json)$/i;
 
-/** Files named by `paths`; directories are walked recursively for *.yaml, *.yml, *.json (hidden entries skipped). */
+/**
+ * Files named by `paths`; directories are walked (lib/file-tree.ts: hidden
+ * entries skipped, links followed) for *.yaml, *.yml, *.json. A policy file
+ * that cannot be read, an unreadable directory and a link loop are errors.
+ */
 export function listPolicyFiles(paths: string[], diagnostics: PolicyDiagnostic[]): string[] {
   const files: string[] = [];
-  const walk = (dir: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch (e) {
-      diagnostics.push({ file: dir, line: 1, column: 1, severity: 'error', message: `cannot read directory: ${(e as Error).message}` });
-      return;
-    }
-    for (const n of names) {
-      if (n.startsWith('.')) continue;
-      const p = join(dir, n);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
+  const error = (file: string, message: string) => diagnostics.push({ file, line: 1, column: 1, severity: 'error', message });
+  for (const root of paths) {
+    walkFileTree(root, (e) => {
+      const named = e.path === root || POLICY_FILE.test(e.path);
+      switch (e.kind) {
+        case 'file':
+          if (named) files.push(e.path);
+          return;
+        case 'missing':
+          if (e.path === root) error(root, `cannot read policy path: ${e.error === 'ENOENT' ? 'no such file or directory' : e.error}`);
+          else if (named) error(e.path, `cannot read policy file: ${e.error === 'ENOENT' ? 'a dangling symbolic link' : e.error}`);
+          return;
+        case 'unreadable':
+          error(e.path, `cannot read directory: ${e.error}`);
+          return;
+        case 'loop':
+          error(e.path, `cannot read directory: ${e.error}`);
+          return;
+        case 'other':
+          if (named) error(e.path, 'cannot read policy file: not a regular file');
+          return;
+        case 'dir':
+          return;
       }
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && POLICY_FILE.test(n)) files.push(p);
-    }
-  };
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch (e) {
-      diagnostics.push({ file: p, line: 1, column: 1, severity: 'error', message: `cannot read policy path: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}` });
-      continue;
-    }
-    if (st.isDirectory()) walk(p);
-    else files.push(p);
+    });
   }
   return files;
 }

@@ -5,7 +5,7 @@
 // are made in the real registry; the verdict cache is proven by stopping it.
 
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,31 +16,10 @@ import { withRegistry, pushImageDetailed, freePort } from '../helpers/registry.t
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
+import { runVerifier } from '../helpers/containerd-verifier.ts';
 
-const MEDIA = 'application/vnd.oci.descriptor.v1+json';
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-containerd-'));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs the verifier exactly as containerd does (bindir.go): flags, descriptor + "\n" on stdin, 10 s timeout. */
-function runVerifier(bin: string, name: string, digest: string, descriptor: unknown, configDir: string, extraArgs: string[] = []): Promise<Run> {
-  const file = fromSource ? process.execPath : bin;
-  const args = [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), '-name', name, '-digest', digest, '-stdin-media-type', MEDIA, ...extraArgs];
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: configDir }, timeout: 10_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - started });
-    });
-    child.stdin!.end(typeof descriptor === 'string' ? descriptor : JSON.stringify(descriptor) + '\n');
-  });
-}
 
 function policyYaml(name: string, patterns: string[], key: TestKey): string {
   const pem = key.publicPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
