@@ -11,7 +11,7 @@
 // validationActions Deny = Enforce, otherwise Audit.
 
 import { toSigwardError, SigwardError } from '../errors.ts';
-import { parseImageFromPodSpec, toKyvernoMatchString } from '../reference/index.ts';
+import { parseImageFromPodSpec, toKyvernoMatchString, toKyvernoMatchStrings } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
@@ -150,7 +150,8 @@ function paramsToInput(params: Record<string, unknown>): Record<string, string |
 export function nativeMatches(policy: ImageValidatingPolicy, image: string, ref: ImageReference): boolean {
   const m = policy.spec.matchImageReferences;
   if (!m.length) return true;
-  return m.some((x) => x.glob !== undefined && (matchesPattern(x.glob, image) || matchesPattern(x.glob, toKyvernoMatchString(ref))));
+  const names = [image, ...toKyvernoMatchStrings(ref)];
+  return m.some((x) => x.glob !== undefined && names.some((n) => matchesPattern(x.glob!, n)));
 }
 
 /** Evaluates one image against a native ImagePolicy; undefined when the policy does not select it. */

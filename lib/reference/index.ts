@@ -8,7 +8,9 @@
 //   Kubernetes objects must be parsed with parseImageFromPodSpec (no `oci:`).
 // - Kyverno matches `imageReferences` against toKyvernoMatchString(ref), which
 //   follows Kyverno's own naming (no `library/`, registry as written), not
-//   distribution's; patterns are literal apart from `*` and `?`.
+//   distribution's; patterns are literal apart from `*` and `?`. sigward also
+//   matches a Docker Hub image's other spellings (toKyvernoMatchStrings), so
+//   that containerd's normalised names decide as the Pod's names do.
 
 export type { ImageReference, KyvernoImageName } from './types.ts';
 export {
@@ -43,5 +45,6 @@ export {
   matchesAnyPattern,
   toKyvernoDigestPatchValue,
   toKyvernoMatchString,
+  toKyvernoMatchStrings,
 } from './kyverno.ts';
 export type { KyvernoImageVariable } from './kyverno.ts';

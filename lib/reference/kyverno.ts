@@ -8,8 +8,17 @@
 //   ghcr.io/a/b:v1@sha256:x -> ghcr.io/a/b@sha256:x            (tag dropped)
 // `imageReferences` patterns are matched against that string with `*`/`?`
 // wildcards (see lib/wildcard.ts). Patterns are NOT normalised: `nginx*` does not
-// match `docker.io/nginx:latest`, and `docker.io/library/nginx*` does not
-// match an image written as `nginx`; write `docker.io/nginx*` or `*nginx*`.
+// match `docker.io/nginx:latest`.
+//
+// One difference from Kyverno, so that the three roles agree: containerd
+// hands its verifier the normalised name (`docker.io/library/nginx:latest`
+// for a Pod's `nginx`), never the name as written. So a Docker Hub image is
+// matched in every spelling Kyverno could have seen for it:
+// `docker.io/nginx`, `docker.io/library/nginx`, the same under
+// `index.docker.io`, and the name as written
+// (toKyvernoMatchStrings). A pattern that matches any of them selects (or,
+// in skipImageReferences, skips) the image, in the webhook, in `check` and
+// on the node alike.
 
 import { matchesPattern } from '../wildcard.ts';
 import { DEFAULT_TAG, OCI_LAYOUT_PREFIX } from './parse.ts';
@@ -57,15 +66,32 @@ export function toKyvernoMatchString(r: ImageReference): string {
   return tag === '' ? base : `${base}:${tag}`;
 }
 
-/** True when any Kyverno wildcard pattern matches the image (see toKyvernoMatchString). */
+/**
+ * Every string a Kyverno pattern is matched against for this image: the
+ * Kyverno string of the name as written first, then, for Docker Hub, the
+ * same name under `docker.io/` and `index.docker.io/`, official images both
+ * with and without `library/`, whatever alias (or none) was written.
+ */
+export function toKyvernoMatchStrings(r: ImageReference): string[] {
+  const written = toKyvernoMatchString(r);
+  if (r.transport !== 'registry' || r.registry !== 'docker.io') return [written];
+  const suffix = written.slice(registryPath(getKyvernoImageName(r)).length);
+  const official = /^library\/([^/]+)$/.exec(r.repository);
+  const paths = official ? [r.repository, official[1]!] : [r.repository];
+  const out = [written];
+  for (const host of ['docker.io', 'index.docker.io']) for (const p of paths) out.push(`${host}/${p}${suffix}`);
+  return [...new Set(out)];
+}
+
+/** True when any Kyverno wildcard pattern matches the image in any of its spellings (toKyvernoMatchStrings). */
 export function matchesAnyPattern(patterns: readonly string[], r: ImageReference): boolean {
   return findMatchingPattern(patterns, r) !== undefined;
 }
 
-/** The first pattern that matches the image, or undefined. */
+/** The first pattern that matches the image in any of its spellings, or undefined. */
 export function findMatchingPattern(patterns: readonly string[], r: ImageReference): string | undefined {
-  const image = toKyvernoMatchString(r);
-  return patterns.find((p) => matchesPattern(p, image));
+  const names = toKyvernoMatchStrings(r);
+  return patterns.find((p) => names.some((n) => matchesPattern(p, n)));
 }
 
 /** Kyverno's `image` variable: `{reference, referenceWithTag, registry, path, name, tag, digest}`. */
