@@ -27,6 +27,7 @@ import {
   formatVerifyFailedMessage,
 } from '../admission/messages.ts';
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
+import { getFailureAction } from './failure-action.ts';
 import { matchesPattern } from '../wildcard.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
@@ -61,13 +62,6 @@ export interface RequestInfo {
   oldObject?: unknown;
 }
 
-function actionFor(policy: KyvernoPolicy, entry: ImageVerification, namespace: string | undefined): FailureAction {
-  if (entry.failureAction) return entry.failureAction;
-  for (const o of policy.spec.validationFailureActionOverrides ?? []) {
-    if (namespace && o.namespaces.some((n) => matchesPattern(n, namespace))) return o.action;
-  }
-  return policy.spec.validationFailureAction;
-}
 
 const STATUS_RANK: Record<ResultStatus, number> = { error: 3, fail: 2, pass: 1, skip: 0 };
 
@@ -95,7 +89,7 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, update?: UpdateContext): Promise<ImageResult | undefined> {
-    const action = actionFor(policy, entry, ns);
+    const action = getFailureAction(policy, entry, ns);
     const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
     let ref: ImageReference;
     try {

@@ -60,6 +60,25 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Record<s
   return true;
 }
 
+/** The one namespace label sigward knows without API access (Kubernetes sets it to the name). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** Label keys a selector reads. */
+export function getSelectorKeys(sel: LabelSelector): string[] {
+  return [...Object.keys(sel.matchLabels ?? {}), ...(sel.matchExpressions ?? []).map((e) => e.key)];
+}
+
+/**
+ * A namespaceSelector evaluated with what sigward knows of a namespace: its
+ * name, hence its `kubernetes.io/metadata.name` label. undefined when the
+ * selector reads any other label (or the namespace is not known): it cannot
+ * be decided here.
+ */
+export function matchesNamespaceSelector(sel: LabelSelector, namespace: string | undefined): boolean | undefined {
+  if (namespace === undefined || getSelectorKeys(sel).some((k) => k !== NAMESPACE_NAME_LABEL)) return undefined;
+  return selectorMatches(sel, { [NAMESPACE_NAME_LABEL]: namespace });
+}
+
 function describesResource(d: ResourceDescription, r: ResourceInfo): boolean {
   if (d.kinds?.length && !d.kinds.some((k) => kindMatches(k, r))) return false;
   const names = [...(d.names ?? []), ...(d.name ? [d.name] : [])];

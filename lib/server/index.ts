@@ -6,7 +6,7 @@ export { createWebhookServer, createMetricsServer, checkTlsMaterial, parseTimeou
 export { createAdmissionHandler, getDeadlineMs, isCacheWritable, requestScope, type AdmissionHandler, type AdmissionHandlerOptions, type AdmissionDecision, type MutateOptions } from './webhook.ts';
 export { createPolicySnapshot, loadPolicySnapshot, getPolicyFilesFingerprint, type PolicySnapshot, type EngineDeps, type Engine } from './policy-set.ts';
 export { selectRules, getSelectionTimeoutSeconds, getSelectionFailurePolicy, entryMatchesImage, isRecordedEntry, type Selection, type SelectedRule } from './select.ts';
-export { validateImages, getFailureAction, type ValidateResult, type ValidateFinding } from './validate.ts';
+export { validateImages, type ValidateResult, type ValidateFinding } from './validate.ts';
 export { getVerificationAnnotationPatches, getRecordedImageKey } from './annotations.ts';
 export { createSemaphore, type Semaphore } from './semaphore.ts';
 export { createMetrics, type WebhookMetrics } from './metrics.ts';

@@ -6,7 +6,7 @@
 // overload answers, and in the validate phase (required / verifyDigest).
 
 import { compileKyvernoConditions, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
-import { ruleSelects, toResourceInfo } from '../engine/match.ts';
+import { getSelectorKeys, NAMESPACE_NAME_LABEL, ruleSelects, toResourceInfo } from '../engine/match.ts';
 import { getImages } from '../admission/images.ts';
 import { matchesAnyPattern, parseImageFromPodSpec } from '../reference/index.ts';
 import type { FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
@@ -36,7 +36,7 @@ export interface SelectRequest {
  * `kubernetes.io/metadata.name` label Kubernetes sets on every namespace.
  */
 export function getNamespaceLabels(namespace: string | undefined): Record<string, string> {
-  return namespace ? { 'kubernetes.io/metadata.name': namespace } : {};
+  return namespace ? { [NAMESPACE_NAME_LABEL]: namespace } : {};
 }
 
 /**
@@ -48,6 +48,13 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
   const notes: string[] = [];
   for (const p of policies) {
     if (p.format !== 'kyverno') continue;
+    for (const [i, o] of ((p as KyvernoPolicy).spec.validationFailureActionOverrides ?? []).entries()) {
+      const keys = o.namespaceSelector ? getSelectorKeys(o.namespaceSelector).filter((k) => k !== NAMESPACE_NAME_LABEL) : [];
+      if (keys.length) {
+        const effect = o.action === 'Enforce' ? 'applied to every namespace it names (the stricter action)' : 'never applied (fails closed)';
+        notes.push(`${p.metadata.name}: validationFailureActionOverrides[${i}] namespaceSelector on ${keys.join(', ')} cannot be evaluated (only ${NAMESPACE_NAME_LABEL} is known to sigward): this ${o.action} override is ${effect}`);
+      }
+    }
     for (const rule of (p as KyvernoPolicy).spec.rules) {
       if (!rule.verifyImages.length) continue;
       for (const [block, m] of [['match', rule.match], ['exclude', rule.exclude]] as const) {
@@ -55,8 +62,8 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
         const filters = [...(m.any ?? []), ...(m.all ?? []), { resources: m.resources, roles: m.roles, clusterRoles: m.clusterRoles }];
         for (const f of filters) {
           const ns = f.resources?.namespaceSelector;
-          const keys = [...Object.keys(ns?.matchLabels ?? {}), ...(ns?.matchExpressions ?? []).map((e) => e.key)].filter((k) => k !== 'kubernetes.io/metadata.name');
-          if (keys.length) notes.push(`${p.metadata.name}/${rule.name}: ${block} namespaceSelector on ${keys.join(', ')} (only kubernetes.io/metadata.name is known to sigward)`);
+          const keys = [...Object.keys(ns?.matchLabels ?? {}), ...(ns?.matchExpressions ?? []).map((e) => e.key)].filter((k) => k !== NAMESPACE_NAME_LABEL);
+          if (keys.length) notes.push(`${p.metadata.name}/${rule.name}: ${block} namespaceSelector on ${keys.join(', ')} (only ${NAMESPACE_NAME_LABEL} is known to sigward)`);
           if (f.roles?.length || f.clusterRoles?.length) notes.push(`${p.metadata.name}/${rule.name}: ${block} by roles/clusterRoles (not known to sigward)`);
         }
       }

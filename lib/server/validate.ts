@@ -13,9 +13,9 @@ import { getImageInfo } from '../admission/imageinfo.ts';
 import { getImages } from '../admission/images.ts';
 import { formatBlockedMessage, formatMissingDigestMessage, formatUnverifiedImageMessage } from '../admission/messages.ts';
 import { getScopedVerifyStatus, readVerifyImagesScopedAnnotation, scopedPolicyKey } from '../admission/patch.ts';
+import { getFailureAction } from '../engine/failure-action.ts';
 import { toResourceInfo } from '../engine/match.ts';
-import type { FailureAction, ImageVerification, KyvernoPolicy } from '../policy/types.ts';
-import { matchesPattern } from '../wildcard.ts';
+import type { FailureAction } from '../policy/types.ts';
 import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
 
 export interface ValidateFinding {
@@ -36,15 +36,6 @@ export interface ValidateResult {
   warnings: string[];
   /** images checked */
   checked: number;
-}
-
-/** Entry failureAction, else namespace overrides, else the policy default (as the engine decides). */
-export function getFailureAction(policy: KyvernoPolicy, entry: ImageVerification, namespace: string | undefined): FailureAction {
-  if (entry.failureAction) return entry.failureAction;
-  for (const o of policy.spec.validationFailureActionOverrides ?? []) {
-    if (namespace && o.namespaces.some((n) => matchesPattern(n, namespace))) return o.action;
-  }
-  return policy.spec.validationFailureAction;
 }
 
 export interface ValidateOptions {

@@ -20,7 +20,7 @@ interface PolicyOptions {
   refs: string[];
   skip?: string[];
   action?: 'Enforce' | 'Audit';
-  overrides?: { action: string; namespaces: string[] }[];
+  overrides?: { action: string; namespaces?: string[]; namespaceSelector?: unknown }[];
   namespaces?: string[];
   names?: string[];
 }
@@ -123,6 +123,26 @@ t.test('digest spellings and wildcard forms', async (t) => {
     }
     const audit = await check(policy(good, { refs: [`${host}/w/*`], action: 'Audit', overrides: [{ action: 'Enforce', namespaces: ['team-?'] }] }), pod('team-ab'));
     t.equal(audit.code, 0, 'control: ? matches exactly one character, team-ab stays under Audit');
+  });
+
+  await t.test('every override form Kyverno honours, and selectors sigward cannot read fail closed', async (t) => {
+    const bad = `${host}/w/app:evil`;
+    const pod = kubectlPod('web', bad, 'team-a');
+    const audit = (overrides: PolicyOptions['overrides']) => policy(good, { refs: [`${host}/w/*`], action: 'Audit', overrides });
+    const name = (ns: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': ns } });
+    denied(t, 'an Enforce override naming no namespace applies to every namespace', await check(audit([{ action: 'Enforce' }]), pod), bad);
+    denied(t, 'an Enforce override with a namespaceSelector on the name label', await check(audit([{ action: 'Enforce', namespaceSelector: name('team-a') }]), pod), bad);
+    denied(t, 'an Enforce override with matchExpressions on the name label', await check(audit([{ action: 'Enforce', namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] }] } }]), pod), bad);
+    denied(t, 'an Enforce override with namespaces and a selector, both matching', await check(audit([{ action: 'Enforce', namespaces: ['team-*'], namespaceSelector: name('team-a') }]), pod), bad);
+    denied(t, 'an Enforce override on a label sigward cannot read: fails closed (Enforce)', await check(audit([{ action: 'Enforce', namespaceSelector: { matchLabels: { env: 'prod' } } }]), pod), bad);
+    const enforce = (overrides: PolicyOptions['overrides']) => policy(good, { refs: [`${host}/w/*`], action: 'Enforce', overrides });
+    denied(t, 'an Audit override on a label sigward cannot read does not relax Enforce', await check(enforce([{ action: 'Audit', namespaceSelector: { matchLabels: { env: 'dev' } } }]), pod), bad);
+    const other = await check(audit([{ action: 'Enforce', namespaceSelector: name('team-b') }]), pod);
+    t.equal(other.code, 0, 'control: a selector on another namespace name leaves team-a under Audit');
+    const both = await check(audit([{ action: 'Enforce', namespaces: ['team-a'], namespaceSelector: name('team-b') }]), pod);
+    t.equal(both.code, 0, 'control: namespaces and selector must both match');
+    const relaxed = await check(enforce([{ action: 'Audit', namespaceSelector: name('team-a') }]), pod);
+    t.equal(relaxed.code, 0, 'control: an Audit override selected by name relaxes Enforce, as in Kyverno');
   });
 
   log.report(t);
