@@ -6,8 +6,9 @@
 // several PEM blocks yields several keys (Kyverno splits multi-key
 // `publicKeys` into one attestor entry per key).
 
-import { createPublicKey, createHash, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { SigwardError } from '../errors.ts';
+import { getCurveName, getKeyId, getPEMBlocks, toBlockPublicKey, toPEM, toSPKI } from '../trust/keys.ts';
 
 export type HashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
@@ -21,22 +22,16 @@ export interface PublicKeyInfo {
   pem: string;
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-
 export function toPublicKeyInfo(key: KeyObject): PublicKeyInfo {
-  const der = key.export({ type: 'spki', format: 'der' });
-  const pem = key.export({ type: 'spki', format: 'pem' }).toString();
-  return { key, type: describeKeyType(key), id: createHash('sha256').update(der).digest('hex'), pem };
+  return { key, type: describeKeyType(key), id: getKeyId(key), pem: toPEM(toSPKI(key), 'PUBLIC KEY') };
 }
 
 export function describeKeyType(key: KeyObject): string {
   switch (key.asymmetricKeyType) {
     case 'ec': {
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      if (curve === 'prime256v1') return 'ecdsa-p256';
-      if (curve === 'secp384r1') return 'ecdsa-p384';
-      if (curve === 'secp521r1') return 'ecdsa-p521';
-      throw new SigwardError('KEY_INVALID', `unsupported elliptic curve ${curve ?? 'unknown'} (cosign supports P-256, P-384 and P-521)`);
+      const curve = getCurveName(key);
+      if (curve) return `ecdsa-${curve.replace('-', '').toLowerCase()}`;
+      throw new SigwardError('KEY_INVALID', `unsupported elliptic curve ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'} (cosign supports P-256, P-384 and P-521)`);
     }
     case 'rsa':
       return 'rsa';
@@ -50,20 +45,14 @@ export function describeKeyType(key: KeyObject): string {
 /** Parses every PEM public key (or certificate) in `text`. Throws KEY_INVALID if there is none. */
 export function parsePublicKeys(text: string, source = 'public key'): PublicKeyInfo[] {
   const keys: PublicKeyInfo[] = [];
-  for (const m of text.matchAll(PEM_BLOCK)) {
-    const label = m[1]!;
-    const block = m[0];
+  for (const block of getPEMBlocks(text)) {
+    if (block.type.includes('PRIVATE KEY')) throw new SigwardError('KEY_INVALID', `${source} holds a private key (${block.type}); give the public key instead`);
     try {
-      if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY') {
-        keys.push(toPublicKeyInfo(createPublicKey(block)));
-      } else if (label === 'CERTIFICATE') {
-        keys.push(toPublicKeyInfo(new X509Certificate(block).publicKey));
-      } else if (label.includes('PRIVATE KEY')) {
-        throw new SigwardError('KEY_INVALID', `${source} holds a private key (${label}); give the public key instead`);
-      }
+      const key = toBlockPublicKey(block);
+      if (key) keys.push(toPublicKeyInfo(key));
     } catch (e) {
       if (e instanceof SigwardError) throw e;
-      throw new SigwardError('KEY_INVALID', `${source}: cannot parse ${label}: ${(e as Error).message}`, { cause: e });
+      throw new SigwardError('KEY_INVALID', `${source}: cannot parse ${block.type}: ${(e as Error).message}`, { cause: e });
     }
   }
   if (keys.length === 0) throw new SigwardError('KEY_INVALID', `${source}: no PEM public key found`);
@@ -90,8 +79,4 @@ export function verifySignatureBytes(key: KeyObject, data: Uint8Array, signature
   } catch {
     return false;
   }
-}
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -77,6 +77,20 @@ export function parseCertificates(input: string | Uint8Array): X509Certificate[]
 
 export type PublicKeyInput = KeyObject | string | Uint8Array;
 
+/** The public key of one PEM block: PUBLIC KEY (SPKI), RSA PUBLIC KEY (PKCS#1) or CERTIFICATE (its subject key); undefined for other labels. */
+export function toBlockPublicKey(block: PEMBlock): KeyObject | undefined {
+  switch (block.type) {
+    case 'CERTIFICATE':
+      return createPublicKey({ key: X509Certificate.parse(block.der).publicKey, format: 'der', type: 'spki' });
+    case 'RSA PUBLIC KEY':
+      return createPublicKey({ key: block.der, format: 'der', type: 'pkcs1' });
+    case 'PUBLIC KEY':
+      return createPublicKey({ key: block.der, format: 'der', type: 'spki' });
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Converts a public key given as KeyObject, PEM (PUBLIC KEY, RSA PUBLIC KEY or
  * a CERTIFICATE, whose key is used) or SPKI DER into a KeyObject.
@@ -91,12 +105,9 @@ export function toPublicKey(input: PublicKeyInput): KeyObject {
   try {
     if (typeof input === 'string') {
       const blocks = getPEMBlocks(input);
-      const cert = blocks.find((b) => b.type === 'CERTIFICATE');
-      if (cert) return createPublicKey({ key: X509Certificate.parse(cert.der).publicKey, format: 'der', type: 'spki' });
-      const pkcs1 = blocks.find((b) => b.type === 'RSA PUBLIC KEY');
-      if (pkcs1) return createPublicKey({ key: pkcs1.der, format: 'der', type: 'pkcs1' });
-      const spki = blocks.find((b) => b.type === 'PUBLIC KEY');
-      if (spki) return createPublicKey({ key: spki.der, format: 'der', type: 'spki' });
+      // a certificate wins over a bare key in the same text
+      const block = blocks.find((b) => b.type === 'CERTIFICATE') ?? blocks.find((b) => b.type === 'RSA PUBLIC KEY') ?? blocks.find((b) => b.type === 'PUBLIC KEY');
+      if (block) return toBlockPublicKey(block)!;
       throw new Error('no PUBLIC KEY or CERTIFICATE PEM block found');
     }
     return createPublicKey({ key: toBuffer(input), format: 'der', type: 'spki' });
@@ -104,6 +115,20 @@ export function toPublicKey(input: PublicKeyInput): KeyObject {
     if (e instanceof SigwardError) throw e;
     throw new SigwardError('KEY_INVALID', `cannot parse public key: ${errText(e)}`, { cause: e });
   }
+}
+
+/** The elliptic curves Sigstore and cosign use, by Node's and JOSE's names. */
+const CURVES: Record<string, { name: 'P-256' | 'P-384' | 'P-521'; details: PublicKeyDetails }> = {
+  prime256v1: { name: 'P-256', details: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256 },
+  secp384r1: { name: 'P-384', details: PublicKeyDetails.PKIX_ECDSA_P384_SHA_384 },
+  secp521r1: { name: 'P-521', details: PublicKeyDetails.PKIX_ECDSA_P521_SHA_512 },
+};
+for (const c of Object.values(CURVES)) CURVES[c.name] = c;
+
+/** `P-256`, `P-384` or `P-521` for an EC key on one of those curves; undefined otherwise. */
+export function getCurveName(key: KeyObject): 'P-256' | 'P-384' | 'P-521' | undefined {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curve === undefined ? undefined : CURVES[curve]?.name;
 }
 
 /** DER SubjectPublicKeyInfo of a key. */
@@ -121,9 +146,8 @@ export function getKeyDetails(key: KeyObject): PublicKeyDetails {
   switch (key.asymmetricKeyType) {
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve;
-      if (curve === 'prime256v1' || curve === 'P-256') return PublicKeyDetails.PKIX_ECDSA_P256_SHA_256;
-      if (curve === 'secp384r1' || curve === 'P-384') return PublicKeyDetails.PKIX_ECDSA_P384_SHA_384;
-      if (curve === 'secp521r1' || curve === 'P-521') return PublicKeyDetails.PKIX_ECDSA_P521_SHA_512;
+      const known = curve === undefined ? undefined : CURVES[curve];
+      if (known) return known.details;
       throw new SigwardError('KEY_INVALID', `unsupported elliptic curve ${curve ?? '(unknown)'}`);
     }
     case 'ed25519':
@@ -143,11 +167,8 @@ export function getKeyDetails(key: KeyObject): PublicKeyDetails {
 /** Human readable key type: "ECDSA P-256", "Ed25519", "RSA 4096". */
 export function describeKey(key: KeyObject): string {
   switch (key.asymmetricKeyType) {
-    case 'ec': {
-      const c = key.asymmetricKeyDetails?.namedCurve;
-      const name = c === 'prime256v1' ? 'P-256' : c === 'secp384r1' ? 'P-384' : c === 'secp521r1' ? 'P-521' : c;
-      return `ECDSA ${name}`;
-    }
+    case 'ec':
+      return `ECDSA ${getCurveName(key) ?? key.asymmetricKeyDetails?.namedCurve}`;
     case 'ed25519':
       return 'Ed25519';
     case 'rsa':
