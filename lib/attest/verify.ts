@@ -51,6 +51,8 @@ export interface VerifyImageAttestationsOptions {
   signal?: AbortSignal;
   /** also verify attestation bundles (OCI 1.1 referrers, cosign v3) with this check */
   bundleCheck?: BundleCheck;
+  /** the clock handed to the checks (default: the real one) */
+  now?: () => Date;
 }
 
 async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestationsOptions): Promise<VerifiedAttestation> {
@@ -62,7 +64,7 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestations
   const env = toEnvelope(envelopeBytes);
   // cosign rejects any other payload type before looking at the signature
   verifyInTotoPayloadType(env);
-  const signer = await opts.check({ blob: envelopeBytes, mediaType: layer.mediaType, annotations: layer.annotations });
+  const signer = await opts.check({ blob: envelopeBytes, mediaType: layer.mediaType, annotations: layer.annotations }, opts.now?.());
   const statement = toStatement(env.payload);
   verifySubjectDigest(statement, opts.digest);
   return { layer: layer.index, statement, signer };
@@ -89,7 +91,7 @@ export async function verifyImageAttestations(opts: VerifyImageAttestationsOptio
     }
   }
   if (opts.bundleCheck) {
-    const b = await getBundleAttestations(opts.store, opts.signatureRepository, opts.digest, opts.bundleCheck, want, { signal: opts.signal });
+    const b = await getBundleAttestations(opts.store, opts.signatureRepository, opts.digest, opts.bundleCheck, want, { signal: opts.signal, now: opts.now });
     for (const v of b.verified) {
       // bundle verification parsed the statement with toStatement, as for `.att` statements
       verifySubjectDigest(v.statement, opts.digest);

@@ -129,7 +129,8 @@ export interface VerifiedBundle {
  * signature, certificate / key, transparency log, SCT, identity, and the
  * binding to the digest (statement subject / message digest). Throws SigwardError.
  */
-export type BundleCheck = (bundle: object, digest: string) => Promise<VerifiedBundle>;
+/** Checks one bundle for `digest`; `now` as for LayerCheck. */
+export type BundleCheck = (bundle: object, digest: string, now?: Date) => Promise<VerifiedBundle>;
 
 function toSignerInfo(kind: SignerInfo['kind'], v: TrustVerifiedSignature): SignerInfo {
   const id = v.signer.identity;
@@ -169,11 +170,11 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
   };
   switch (a.kind) {
     case 'key':
-      return async (bundle, digest) => {
+      return async (bundle, digest, now) => {
         let first: unknown;
         for (const k of a.keys) {
           try {
-            return finish('key', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy: { publicKey: k.key, hash: a.hash } }));
+            return finish('key', bundle, run(bundle, { ...base, digest, now, ignoreSCT: true, policy: { publicKey: k.key, hash: a.hash } }));
           } catch (e) {
             if (!isWrongKey(e)) throw e;
             first ??= e;
@@ -184,19 +185,19 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
     case 'certificate': {
       if (!a.cert && !a.chain) throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
       const ca = a.chain ? toPrivateCA(a.chain) : undefined;
-      return async (bundle, digest) => {
+      return async (bundle, digest, now) => {
         if (a.cert) {
-          const leaf = verifySuppliedCertificate(a, ca);
+          const leaf = verifySuppliedCertificate(a, ca, now);
           // as cosign: the bundle must carry this certificate, not just its public key
           const policy = { publicKey: a.cert, certificate: leaf.root.toDER() };
-          return finish('certificate', bundle, run(bundle, { ...base, digest, ignoreSCT: true, policy }));
+          return finish('certificate', bundle, run(bundle, { ...base, digest, now, ignoreSCT: true, policy }));
         }
-        return finish('certificate', bundle, run(bundle, { ...base, digest, ca, policy: a.policy ?? {} }));
+        return finish('certificate', bundle, run(bundle, { ...base, digest, now, ca, policy: a.policy ?? {} }));
       };
     }
     case 'keyless': {
       const ca = a.roots ? toPrivateCA(a.roots) : undefined;
-      return async (bundle, digest) => finish('keyless', bundle, run(bundle, { ...base, digest, ca, policy: a.policy }));
+      return async (bundle, digest, now) => finish('keyless', bundle, run(bundle, { ...base, digest, now, ca, policy: a.policy }));
     }
   }
 }
@@ -284,6 +285,8 @@ export interface VerifyImageBundlesOptions {
   /** required annotations (cosign -a): on the statement subject for DSSE signatures */
   annotations?: Record<string, string>;
   signal?: AbortSignal;
+  /** the clock handed to the check (default: the real one) */
+  now?: () => Date;
 }
 
 function verifySubjectAnnotations(statement: InTotoStatement | undefined, digest: string, want: Record<string, string>): void {
@@ -317,7 +320,7 @@ export async function verifyImageBundles(opts: VerifyImageBundlesOptions): Promi
         result.skipped.push({ manifest: ref.manifest, reason: `attestation (predicate type ${c.predicateType}), not an image signature`, predicateType: c.predicateType });
         continue;
       }
-      const v = await opts.check(c.json, opts.digest);
+      const v = await opts.check(c.json, opts.digest, opts.now?.());
       if (v.content === 'message' && opts.annotations && Object.keys(opts.annotations).length > 0) {
         throw new SigwardError('ANNOTATION_MISMATCH', 'annotations mismatch: a message-signature bundle carries no annotations');
       }
@@ -363,7 +366,7 @@ export async function getBundleAttestations(
   digest: string,
   check: BundleCheck,
   predicateType?: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; now?: () => Date } = {},
 ): Promise<ImageBundleAttestations> {
   const want = predicateType === undefined ? undefined : toPredicateType(predicateType);
   const refs = await getBundleReferrers(store, repository, digest, opts);
@@ -380,7 +383,7 @@ export async function getBundleAttestations(
         if (want !== undefined) result.otherTypes.push(type);
         continue;
       }
-      const v = await check(c.json, digest);
+      const v = await check(c.json, digest, opts.now?.());
       if (!v.statement) throw new SigwardError('ATTESTATION_INVALID', 'bundle carries no in-toto statement');
       result.verified.push({ manifest: ref.manifest, statement: v.statement, signer: v.signer });
     } catch (caught) {
@@ -433,6 +436,7 @@ export async function verifyImageSignaturesWithBundles(
       check: opts.bundleCheck,
       annotations: opts.annotations,
       signal: opts.signal,
+      now: opts.now,
     });
   } catch (e) {
     if (!(e instanceof SigwardError)) throw e;

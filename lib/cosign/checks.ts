@@ -105,7 +105,7 @@ export function toPrivateCA(pem: string): PrivateCA {
 
 function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerCheck {
   const hash = a.hash ?? 'sha256';
-  return async (layer) => {
+  return async (layer, now) => {
     const { data, sig } = signedBytes(layer);
     // pick the key that made this signature (a policy may list several)
     const key = a.keys.find((k) => verifySignatureBytes(k.key, data, sig, hash));
@@ -126,7 +126,7 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
       });
       return { kind: 'key', keyId: key.id, tlog: { logIndex: String(set.Payload.logIndex), integratedTime: new Date(set.Payload.integratedTime * 1000).toISOString() } };
     }
-    const v = verifyLegacySignature({ ...legacyInput(layer), trust, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
+    const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
     return toSignerInfo('key', v);
   };
 }
@@ -137,10 +137,10 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
  * identity policy, if any, exactly as a Fulcio certificate would. Both
  * signature formats use this one check. Throws; returns the leaf.
  */
-export function verifySuppliedCertificate(a: Extract<Attestor, { kind: 'certificate' }>, ca: PrivateCA | undefined): X509Certificate {
+export function verifySuppliedCertificate(a: Extract<Attestor, { kind: 'certificate' }>, ca: PrivateCA | undefined, now = new Date()): X509Certificate {
   const leaf = parseCertificates(a.cert ?? '')[0];
   if (!leaf) throw new SigwardError('CONFIG_INVALID', 'certificate attestor: cert is not a PEM certificate');
-  if (ca) verifyCertificateChain(leaf, { roots: ca.roots as X509Certificate[], intermediates: ca.intermediates as X509Certificate[], at: new Date(), codeSigning: true });
+  if (ca) verifyCertificateChain(leaf, { roots: ca.roots as X509Certificate[], intermediates: ca.intermediates as X509Certificate[], at: now, codeSigning: true });
   if (a.policy) verifyIdentity(leaf, a.policy);
   return leaf;
 }
@@ -148,23 +148,23 @@ export function verifySuppliedCertificate(a: Extract<Attestor, { kind: 'certific
 function certificateCheck(a: Extract<Attestor, { kind: 'certificate' }>, trust: Trust): LayerCheck {
   if (!a.cert && !a.chain) throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
   const ca = a.chain ? toPrivateCA(a.chain) : undefined;
-  return async (layer) => {
+  return async (layer, now) => {
     if (a.cert) {
       // the signature must be made with the given certificate's key
-      verifySuppliedCertificate(a, ca);
+      verifySuppliedCertificate(a, ca, now);
       const key = parsePublicKey(a.cert);
-      const v = verifyLegacySignature({ ...legacyInput(layer), trust, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
+      const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
       return toSignerInfo('certificate', v);
     }
-    const v = verifyLegacySignature({ ...legacyInput(layer), trust, ca, policy: a.policy ?? {}, ignoreTlog: a.ignoreTlog, ignoreSCT: a.ignoreSCT });
+    const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, ca, policy: a.policy ?? {}, ignoreTlog: a.ignoreTlog, ignoreSCT: a.ignoreSCT });
     return toSignerInfo('certificate', v);
   };
 }
 
 function keylessCheck(a: Extract<Attestor, { kind: 'keyless' }>, trust: Trust): LayerCheck {
   const ca = a.roots ? toPrivateCA(a.roots) : undefined;
-  return async (layer) => {
-    const v = verifyLegacySignature({ ...legacyInput(layer), trust, ca, policy: a.policy, ignoreTlog: a.ignoreTlog, ignoreSCT: a.ignoreSCT });
+  return async (layer, now) => {
+    const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, ca, policy: a.policy, ignoreTlog: a.ignoreTlog, ignoreSCT: a.ignoreSCT });
     return toSignerInfo('keyless', v);
   };
 }

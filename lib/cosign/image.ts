@@ -18,6 +18,8 @@ export interface VerifyImageOptions {
   signatureRepository?: RepositoryRef;
   annotations?: Record<string, string>;
   signal?: AbortSignal;
+  /** the clock handed to the checks (default: the real one) */
+  now?: () => Date;
   /** also verify new-format Sigstore bundle signatures (OCI referrers); any valid signature of either kind passes */
   bundleCheck?: BundleCheck;
 }
@@ -55,6 +57,7 @@ export async function verifyImage(ref: ImageReference, opts: VerifyImageOptions)
       check: opts.check,
       annotations: opts.annotations,
       signal: opts.signal,
+      now: opts.now,
     };
     const sigs = opts.bundleCheck
       ? await verifyImageSignaturesWithBundles({ ...input, bundleCheck: opts.bundleCheck })

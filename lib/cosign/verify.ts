@@ -38,7 +38,8 @@ export interface LayerInput {
 }
 
 /** Verifies the cryptography of one layer (signature, certificate, identity, tlog, SCT). Throws SigwardError. */
-export type LayerCheck = (layer: LayerInput) => Promise<SignerInfo>;
+/** Checks one signature layer; `now` is the clock for certificates when nothing attests the signing time (default: the real clock). */
+export type LayerCheck = (layer: LayerInput, now?: Date) => Promise<SignerInfo>;
 
 export interface VerifiedSignature {
   layer: number;
@@ -69,6 +70,8 @@ export interface VerifyImageSignaturesOptions {
   check: LayerCheck;
   annotations?: Record<string, string>;
   signal?: AbortSignal;
+  /** the clock handed to the checks (default: the real one) */
+  now?: () => Date;
 }
 
 async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageSignaturesOptions): Promise<VerifiedSignature> {
@@ -78,7 +81,7 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageSignaturesOp
   }
   if (!layer.annotations[ANNOTATION.signature]) throw new SigwardError('PAYLOAD_INVALID', 'layer has no signature annotation');
   const payloadBytes = layer.payload!;
-  const signer = await opts.check({ blob: payloadBytes, mediaType: layer.mediaType, annotations: layer.annotations });
+  const signer = await opts.check({ blob: payloadBytes, mediaType: layer.mediaType, annotations: layer.annotations }, opts.now?.());
   const payload = toSimpleSigningPayload(payloadBytes);
   verifyPayloadClaims(payload, { digest: opts.digest, annotations: opts.annotations });
   return { layer: layer.index, payload, signer };

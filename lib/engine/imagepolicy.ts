@@ -102,7 +102,7 @@ export async function checkNativeSignature(a: NativeAttestor, ref: ImageReferenc
       await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
         ctx.stats.signatureVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now });
       });
       return { ok: true, reasons: [] };
     } catch (e) {
@@ -129,7 +129,7 @@ export async function findNativeAttestations(a: NativeAttestor, ref: ImageRefere
       const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
         ctx.stats.attestationVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal: ctx.signal });
+        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal: ctx.signal, now: ctx.now });
       });
       statements.push(...r.verified.map((v) => v.statement));
     } catch (e) {

@@ -91,7 +91,7 @@ async function verifySignaturesWith(ref: ImageReference, digest: string, a: Prep
   return memo(ctx, key, () => {
     ctx.stats.signatureVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal });
+    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now });
   });
 }
 
@@ -101,7 +101,7 @@ async function verifyAttestationsWith(ref: ImageReference, digest: string, a: Pr
   return memo(ctx, key, () => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal: ctx.signal });
+    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal: ctx.signal, now: ctx.now });
   });
 }
 
