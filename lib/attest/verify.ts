@@ -53,6 +53,8 @@ export interface VerifyImageAttestationsOptions {
   bundleCheck?: BundleCheck;
   /** the clock handed to the checks (default: the real one) */
   now?: () => Date;
+  /** with bundleCheck: attestation bundles only, `.att` layers are not read (Kyverno `type: SigstoreBundle`) */
+  bundlesOnly?: boolean;
 }
 
 async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestationsOptions): Promise<VerifiedAttestation> {
@@ -76,7 +78,7 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestations
  * (with the reasons other layers were rejected).
  */
 export async function verifyImageAttestations(opts: VerifyImageAttestationsOptions): Promise<ImageAttestations> {
-  const att = await getAttachments(opts.store, opts.signatureRepository, opts.digest, 'att', { signal: opts.signal });
+  const att = opts.bundlesOnly && opts.bundleCheck ? { tag: '', layers: [] } : await getAttachments(opts.store, opts.signatureRepository, opts.digest, 'att', { signal: opts.signal });
   const want = opts.predicateType === undefined ? undefined : toPredicateType(opts.predicateType);
   const result: ImageAttestations = { digest: opts.digest, attestationTag: att.tag, verified: [], otherTypes: [], rejected: [] };
   for (const layer of att.layers) {

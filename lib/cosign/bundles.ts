@@ -416,15 +416,18 @@ const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
  * either kind is thrown (every distinct reason is in the message).
  */
 export async function verifyImageSignaturesWithBundles(
-  opts: VerifyImageSignaturesOptions & { bundleCheck: BundleCheck },
+  opts: VerifyImageSignaturesOptions & { bundleCheck: BundleCheck; bundlesOnly?: boolean },
 ): Promise<ImageSignaturesWithBundles> {
   let legacy: ImageSignatures | undefined;
   let legacyError: SigwardError | undefined;
-  try {
-    legacy = await verifyImageSignatures(opts);
-  } catch (e) {
-    if (!(e instanceof SigwardError)) throw e;
-    legacyError = e;
+  // Kyverno's `type: SigstoreBundle` reads bundles only: a `.sig` signature never counts there
+  if (!opts.bundlesOnly) {
+    try {
+      legacy = await verifyImageSignatures(opts);
+    } catch (e) {
+      if (!(e instanceof SigwardError)) throw e;
+      legacyError = e;
+    }
   }
   let bundles: ImageBundles | undefined;
   let bundleError: SigwardError | undefined;

@@ -22,6 +22,8 @@ export interface VerifyImageOptions {
   now?: () => Date;
   /** also verify new-format Sigstore bundle signatures (OCI referrers); any valid signature of either kind passes */
   bundleCheck?: BundleCheck;
+  /** with bundleCheck: Sigstore bundles only, `.sig` signatures are not read (Kyverno `type: SigstoreBundle`) */
+  bundlesOnly?: boolean;
 }
 
 export interface ImageVerification extends ImageSignatures {
@@ -60,7 +62,7 @@ export async function verifyImage(ref: ImageReference, opts: VerifyImageOptions)
       now: opts.now,
     };
     const sigs = opts.bundleCheck
-      ? await verifyImageSignaturesWithBundles({ ...input, bundleCheck: opts.bundleCheck })
+      ? await verifyImageSignaturesWithBundles({ ...input, bundleCheck: opts.bundleCheck, bundlesOnly: opts.bundlesOnly })
       : await verifyImageSignatures(input);
     return { reference: ref, ...sigs };
   } catch (e) {

@@ -85,23 +85,30 @@ function repoFor(ref: ImageReference, entryRepo: string | undefined, ruleRepo: s
   return o ? signatureRepository(toRepositoryRef(ref), o) : toRepositoryRef(ref);
 }
 
-async function verifySignaturesWith(ref: ImageReference, digest: string, a: PreparedAttestor, ruleRepo: string | undefined, ctx: VerifyContext): Promise<ImageVerification> {
+/** Which signature formats an entry reads: Kyverno `type: SigstoreBundle` reads Sigstore bundles only; `Cosign` reads both. */
+export type SignatureFormats = 'any' | 'bundles';
+
+function formatsOf(entry: VerifyImagesEntry): SignatureFormats {
+  return entry.type === 'SigstoreBundle' ? 'bundles' : 'any';
+}
+
+async function verifySignaturesWith(ref: ImageReference, digest: string, a: PreparedAttestor, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageVerification> {
   const repo = repoFor(ref, a.repository, ruleRepo);
-  const key = `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
+  const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
   return memo(ctx, key, () => {
     ctx.stats.signatureVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now });
+    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
   });
 }
 
-async function verifyAttestationsWith(ref: ImageReference, digest: string, a: PreparedAttestor, type: string, ruleRepo: string | undefined, ctx: VerifyContext): Promise<ImageAttestations> {
+async function verifyAttestationsWith(ref: ImageReference, digest: string, a: PreparedAttestor, type: string, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageAttestations> {
   const repo = repoFor(ref, a.repository, ruleRepo);
-  const key = `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
+  const key = `att|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
   return memo(ctx, key, () => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal: ctx.signal, now: ctx.now });
+    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal: ctx.signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
   });
 }
 
@@ -130,14 +137,14 @@ interface SetOutcome {
   undecided?: SigwardError;
 }
 
-async function verifyAttestorSet(ref: ImageReference, digest: string, set: AttestorSet, label: string, ruleRepo: string | undefined, ctx: VerifyContext): Promise<SetOutcome> {
+async function verifyAttestorSet(ref: ImageReference, digest: string, set: AttestorSet, label: string, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<SetOutcome> {
   const required = set.requiredCount || set.entries.length;
   const out: SetOutcome = { ok: false, verified: 0, required, errors: [], codes: [] };
   for (const [j, entry] of set.entries.entries()) {
     const entryLabel = `${label}.entries[${j}]`;
     try {
       if (entry.kind === 'attestor' && entry.attestor) {
-        const nested = await verifyAttestorSet(ref, digest, entry.attestor, `${entryLabel}.attestor`, entry.repository ?? ruleRepo, ctx);
+        const nested = await verifyAttestorSet(ref, digest, entry.attestor, `${entryLabel}.attestor`, entry.repository ?? ruleRepo, ctx, formats);
         if (nested.undecided) out.undecided ??= nested.undecided;
         if (!nested.ok) {
           out.errors.push(...nested.errors);
@@ -146,7 +153,7 @@ async function verifyAttestorSet(ref: ImageReference, digest: string, set: Attes
         }
       } else {
         const prepared = prepared_(entry, `${entryLabel}.${entry.kind}`, ctx);
-        await verifySignaturesWith(ref, digest, prepared, ruleRepo, ctx);
+        await verifySignaturesWith(ref, digest, prepared, ruleRepo, ctx, formats);
       }
       out.verified++;
       if (out.verified >= required) {
@@ -211,7 +218,7 @@ async function verifyAttestation(
         continue;
       }
       try {
-        const found = await verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx);
+        const found = await verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx, formatsOf(entry));
         // every statement of the type must pass the conditions
         const conds = conditionsOf(att, `.attestations[${i}]`);
         let failed: string | undefined;
@@ -250,7 +257,7 @@ async function verifyAttestation(
  */
 export async function verifyImageEntry(ref: ImageReference, digest: string, entry: VerifyImagesEntry, ctx: VerifyContext, imageText: string): Promise<EntryOutcome> {
   for (const [i, set] of entry.attestors.entries()) {
-    const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx);
+    const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx, formatsOf(entry));
     if (!r.ok) {
       const detail = r.errors.length ? r.errors.join('; ') : `.attestors[${i}]: verifiedCount ${r.verified} < requiredCount ${r.required}`;
       const code = r.codes.find((c) => c !== 'SIGNATURE_NOT_FOUND') ?? r.codes[0];
