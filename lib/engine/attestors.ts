@@ -41,12 +41,24 @@ function keyPem(source: KeySource): string {
   }
 }
 
+const baseIds = new WeakMap<Trust, number>();
+let nextBaseId = 1;
+/** A per-process id for a base trust root, so that overrides of different bases never share a cache entry. */
+function baseId(base: Trust): number {
+  let id = baseIds.get(base);
+  if (id === undefined) {
+    id = nextBaseId++;
+    baseIds.set(base, id);
+  }
+  return id;
+}
+
 /** Trust for one entry: the base, with Rekor / CT keys replaced when the entry names its own. */
 export function trustFor(base: Trust, rekor: RekorConfig | undefined, ctlog: CTLogConfig | undefined, cache: Map<string, Trust>): Trust {
   const rk = rekor?.pubkey?.trim();
   const ck = ctlog?.pubkey?.trim();
   if (!rk && !ck) return base;
-  const key = `${rk ?? ''}|${ck ?? ''}`;
+  const key = `${baseId(base)}|${rk ?? ''}|${ck ?? ''}`;
   let t = cache.get(key);
   if (!t) {
     const extra = toTrustedRootFromPEMs({ rekorKeys: rk || undefined, ctlogKeys: ck || undefined });

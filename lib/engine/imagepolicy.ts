@@ -10,6 +10,7 @@
 //      `attestations` (name -> list of predicates); each must be true.
 // validationActions Deny = Enforce, otherwise Audit.
 
+import { createHash } from 'node:crypto';
 import { toSigwardError, SigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, toKyvernoMatchString, toKyvernoMatchStrings } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
@@ -24,7 +25,7 @@ import { verifyImageAttestations } from '../attest/verify.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileRule, evaluateRule, ruleAppliesTo } from '../attest/rules.ts';
 import { compileCel, getAttestationVariables } from '../conditions/cel.ts';
-import type { IdentityPolicy } from '../trust/index.ts';
+import { parseTrustedRoot, toTrust, type IdentityPolicy } from '../trust/index.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { digestPatch } from '../admission/patch.ts';
@@ -41,6 +42,8 @@ export interface NativeAttestor {
   /** ctlog.rekorPubKey / ctlog.ctLogPubKey: replace the trust root's Rekor / CT keys (see attestors.ts trustFor) */
   rekorPubKey?: string;
   ctLogPubKey?: string;
+  /** cosign.trustedRoot: this attestor's own trusted_root.json (text), instead of the one sigward runs with */
+  trustedRoot?: string;
 }
 
 /** An ImagePolicy / ImageValidatingPolicy cosign attestor -> sigward checks (one per keyless identity). Throws for Notary, kms, expressions. */
@@ -74,18 +77,32 @@ export function toNativeAttestor(a: IvAttestor): NativeAttestor {
   const out: NativeAttestor = { name: a.name, checks, repository: c.source?.repository, annotations: c.annotations ?? {} };
   if (c.ctlog?.rekorPubKey?.trim()) out.rekorPubKey = c.ctlog.rekorPubKey;
   if (c.ctlog?.ctLogPubKey?.trim()) out.ctLogPubKey = c.ctlog.ctLogPubKey;
+  if (c.trustedRoot !== undefined) out.trustedRoot = c.trustedRoot;
   return out;
 }
 
 /** The trust material for one attestor: the context's, with ctlog.rekorPubKey / ctLogPubKey swapped in when the policy gives them. */
 export function nativeTrust(a: NativeAttestor, ctx: VerifyContext): VerifyContext['trust'] {
-  if (!a.rekorPubKey && !a.ctLogPubKey) return ctx.trust;
-  return trustFor(ctx.trust, a.rekorPubKey ? { url: '', pubkey: a.rekorPubKey, ignoreTlog: false } : undefined, a.ctLogPubKey ? { pubkey: a.ctLogPubKey, ignoreSCT: false } : undefined, ctx.trustCache);
+  const base = a.trustedRoot === undefined ? ctx.trust : attestorRoot(a, ctx);
+  if (!a.rekorPubKey && !a.ctLogPubKey) return base;
+  return trustFor(base, a.rekorPubKey ? { url: '', pubkey: a.rekorPubKey, ignoreTlog: false } : undefined, a.ctLogPubKey ? { pubkey: a.ctLogPubKey, ignoreSCT: false } : undefined, ctx.trustCache);
+}
+
+/** An attestor's own trust root (cosign.trustedRoot), parsed once per engine. */
+function attestorRoot(a: NativeAttestor, ctx: VerifyContext): VerifyContext['trust'] {
+  const key = `root|${createHash('sha256').update(a.trustedRoot!).digest('hex')}`;
+  let t = ctx.trustCache.get(key);
+  if (!t) {
+    t = toTrust(parseTrustedRoot(a.trustedRoot!, `attestor ${a.name} trustedRoot`), [`trustedRoot of attestor ${a.name}`]);
+    ctx.trustCache.set(key, t);
+  }
+  return t;
 }
 
 /** The part of a memo key that depends on the attestor's trust material. */
 export function nativeTrustKey(a: NativeAttestor): string {
-  return `${a.rekorPubKey ?? ''}|${a.ctLogPubKey ?? ''}`;
+  const root = a.trustedRoot === undefined ? '' : createHash('sha256').update(a.trustedRoot).digest('hex');
+  return `${root}|${a.rekorPubKey ?? ''}|${a.ctLogPubKey ?? ''}`;
 }
 
 /**

@@ -3,6 +3,8 @@
 // (sigward.dev/v1alpha1), which has the same shape plus built-in `rules`.
 // CEL expressions are kept as strings; they are compiled elsewhere.
 
+import { readFileSync } from 'node:fs';
+import { parseTrustedRoot } from '../trust/root.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { splitPublicKeys, toKeySource, getUnresolved } from './keys.ts';
 import { metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
@@ -80,7 +82,7 @@ function buildSchema(native: boolean): Schema {
             insecureIgnoreSCT: bool,
           }),
           tuf: s.obj({ root: s.obj({ path: str, data: str }), mirror: str }),
-          trustedRoot: str,
+          trustedRoot: s.union(str, strOrExpr),
           annotations: s.strMap(),
         }),
         notary: s.obj({ certs: certValue, tsaCerts: certValue }),
@@ -114,6 +116,31 @@ function toStringOrExpression(v: unknown, path: string, diag: DiagnosticCollecto
   if (value !== undefined) out.value = value;
   if (expression !== undefined) out.expression = expression;
   return out;
+}
+
+/**
+ * An attestor's own trust root: inline trusted_root.json (a JSON object) or
+ * the path of one, read when the policy is loaded. Checked here, so that a
+ * malformed root is a load error, never a verification that silently uses
+ * another root.
+ */
+function readTrustedRootValue(value: string, path: string, diag: DiagnosticCollector): string | undefined {
+  let text = value.trim();
+  if (!text.startsWith('{')) {
+    try {
+      text = readFileSync(text, 'utf8');
+    } catch (e) {
+      diag.error(path, `${path}: cannot read the trusted root file ${JSON.stringify(value.trim())}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return undefined;
+    }
+  }
+  try {
+    parseTrustedRoot(text, path);
+  } catch (e) {
+    diag.error(path, `${path}: ${(e as Error).message}`);
+    return undefined;
+  }
+  return text;
 }
 
 function uniqueName(name: string | undefined, path: string, seen: Set<string>, what: string, diag: DiagnosticCollector): string {
@@ -225,11 +252,16 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     const mirror = getStr(tuf, 'mirror');
     if (mirror !== undefined) c.tuf.mirror = mirror;
   }
-  const trustedRoot = getStr(cosign, 'trustedRoot');
-  if (trustedRoot !== undefined) c.trustedRoot = trustedRoot;
-  if (c.tuf || c.trustedRoot !== undefined) {
-    const at = c.tuf ? `${cp}.tuf` : `${cp}.trustedRoot`;
-    diag.warn(at, `${at}: sigward does not read trust roots from policies: the trust root sigward runs with (--trust-root, or the embedded one) is used`);
+  const trustedRoot = toStringOrExpression(cosign?.['trustedRoot'], `${cp}.trustedRoot`, diag);
+  if (trustedRoot?.expression !== undefined) {
+    diag.error(`${cp}.trustedRoot`, `${cp}.trustedRoot.expression: sigward cannot evaluate a trust root expression: give the trusted_root.json as value (inline JSON or a file path)`);
+  } else if (trustedRoot?.value !== undefined) {
+    const text = readTrustedRootValue(trustedRoot.value, `${cp}.trustedRoot`, diag);
+    if (text !== undefined) c.trustedRoot = text;
+  }
+  if (c.tuf) {
+    const at = `${cp}.tuf`;
+    diag.warn(at, `${at}: sigward does not fetch TUF metadata for a policy: ${c.trustedRoot !== undefined ? 'this attestor\'s trustedRoot' : 'the trust root sigward runs with (--trusted-root, SIGSTORE_ROOT_FILE, or the embedded one)'} is used; give the trusted_root.json as trustedRoot to pin this attestor to its own root`);
   }
   if (c.ctlog?.tsaCertChain?.trim()) diag.warn(`${cp}.ctlog.tsaCertChain`, `${cp}.ctlog.tsaCertChain: not used by sigward: signing times come from the transparency log or the trust root's timestamp authorities`);
   const source = getObj(cosign, 'source');

@@ -362,6 +362,7 @@ export interface IvCosign {
   certificate?: { cert?: StringOrExpression; certChain?: StringOrExpression };
   ctlog?: IvCTLog;
   tuf?: { root?: { path?: string; data?: string }; mirror?: string };
+  /** the attestor's own trusted_root.json (text), read and checked at load */
   trustedRoot?: string;
   source?: { repository?: string; pullSecrets: string[]; tagPrefix?: string };
   annotations: Record<string, string>;

@@ -113,9 +113,11 @@ t.test('ImageValidatingPolicy', async (t) => {
     const ev = await run(withSource, kubectlPod('app', img('good')));
     t.equal(ev.allowed, false, 'a signature looked up under another tag scheme is never counted as verified');
     t.match(ev.message, /tagPrefix/);
-    const withRoot = ivpol({ key, glob, validations: [{ expression: SIGNED }] }).replace('        ctlog:\n', '        trustedRoot: /etc/sigstore/trusted_root.json\n        ctlog:\n');
-    t.match(loadPolicies(withRoot).warnings.map((w) => w.message).join('\n'), /trustedRoot: sigward does not read trust roots from policies/);
-    t.equal((await run(withRoot, kubectlPod('app', img('good')))).allowed, true, 'a key attestor does not need the trust root');
+    const withTuf = ivpol({ key, glob, validations: [{ expression: SIGNED }] }).replace('        ctlog:\n', '        tuf:\n          mirror: https://tuf.example\n        ctlog:\n');
+    t.match(loadPolicies(withTuf).warnings.map((w) => w.message).join('\n'), /tuf: sigward does not fetch TUF metadata for a policy/);
+    t.equal((await run(withTuf, kubectlPod('app', img('good')))).allowed, true, 'a key attestor does not need the trust root');
+    const missingRoot = ivpol({ key, glob, validations: [{ expression: SIGNED }] }).replace('        ctlog:\n', '        trustedRoot: /nonexistent/trusted_root.json\n        ctlog:\n');
+    t.throws(() => loadPolicies(missingRoot), /trustedRoot: cannot read the trusted root file/, 'a trust root that cannot be read is a load error');
   });
 
   await t.test('image outside matchImageReferences: not verified, no result', async (t) => {
@@ -365,4 +367,33 @@ ${indent(mock.caRootPEM, '              ')}
 `;
   const c = await run(policy(cert), `${reg.host}/ivkeyless/app:signed`);
   t.equal(c.allowed, true, c.message ?? '');
+
+  // the attestor's own trust root (cosign.trustedRoot), in each shape the CRDs take
+  const bare = `        keyless:
+          identities:
+            - subjectRegExp: "^[a-z]+@nirmata\\\\.com$"
+              issuer: "${DEFAULT_ISSUER}"
+`;
+  const noCtlog = (attestor: string) => policy(attestor).replace(ctlog, '');
+  const rootJSON = JSON.stringify(mock.trustedRoot);
+  const shapes: [string, string][] = [
+    ['trustedRoot: {value: <inline JSON>}', `        trustedRoot:\n          value: '${rootJSON.replace(/'/g, "''")}'\n`],
+    ['trustedRoot: {value: <file path>}', `        trustedRoot:\n          value: ${mock.trustedRootPath}\n`],
+    ['trustedRoot: <file path>', `        trustedRoot: ${mock.trustedRootPath}\n`],
+  ];
+  const without = await run(noCtlog(bare), `${reg.host}/ivkeyless/app:signed`);
+  t.equal(without.allowed, false, 'control: with the trust root sigward runs with, the mock Fulcio and Rekor are not trusted');
+  for (const [name, field] of shapes) {
+    const r = await run(noCtlog(bare + field), `${reg.host}/ivkeyless/app:signed`);
+    t.equal(r.allowed, true, `${name}: verified against the attestor's own root (${r.message ?? ''})`);
+    const e = await run(noCtlog(bare + field), `${reg.host}/ivkeyless/app:stranger`);
+    t.equal(e.allowed, false, `${name}: the identity policy still applies`);
+  }
+  const other = mock.writeTrustedRoot('other-ca.json', (root) => {
+    root.certificateAuthorities = [];
+  });
+  const wrong = await run(noCtlog(bare + `        trustedRoot: ${other}\n`), `${reg.host}/ivkeyless/app:signed`);
+  t.equal(wrong.allowed, false, 'a trust root without the signing CA: denied');
+  t.throws(() => loadPolicies(noCtlog(bare + "        trustedRoot:\n          value: '{\"mediaType\": 1}'\n")), /trustedRoot/, 'a malformed inline root is a load error');
+  t.throws(() => loadPolicies(noCtlog(bare + '        trustedRoot:\n          expression: "roots.main"\n')), /trustedRoot.expression/, 'an expression is refused');
 });
