@@ -38,6 +38,8 @@ export interface KyvernoConditionBlock {
 
 export interface KyvernoConditionsResult {
   passed: boolean;
+  /** a condition could not be evaluated (not merely false): Kyverno reports a rule error */
+  error?: boolean;
   /** One entry per failed block (or condition error), in Kyverno-like words. */
   failures: string[];
 }
@@ -110,6 +112,11 @@ function substituteString(text: string, context: Record<string, unknown>): unkno
     }
   }
   return value.replace(ESCAPED_VARIABLE, '$1');
+}
+
+/** Substitutes `{{ }}` variables in every string of a JSON value (Kyverno's SubstituteAll); throws on an expression that cannot be evaluated. */
+export function substituteVariables(v: unknown, context: Record<string, unknown>): unknown {
+  return substitute(v, context);
 }
 
 /** Substitutes variables in every string of a JSON value. */
@@ -309,7 +316,7 @@ function evaluateBlocks(
         }
       }
     }
-    return { passed: failures.length === 0 && !errored, failures };
+    return { passed: failures.length === 0 && !errored, failures, ...(errored ? { error: true } : {}) };
   });
 }
 

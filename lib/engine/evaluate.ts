@@ -13,9 +13,8 @@ import type { ImageReference } from '../reference/types.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { resolveDigest } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
-import { compileKyvernoConditions } from '../conditions/kyverno.ts';
-import { expandAutogen } from '../policy/index.ts';
-import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import { createFileConfigMapResolver, expandAutogen } from '../policy/index.ts';
+import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { VERIFY_IMAGES_ANNOTATION, digestPatch } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
@@ -28,6 +27,8 @@ import {
 } from '../admission/messages.ts';
 import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
 import { getFailureAction } from './failure-action.ts';
+import { entrySelectsImage } from './image-selection.ts';
+import { checkPreconditions, loadRuleContext } from './rule-context.ts';
 import { matchesPattern } from '../wildcard.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
@@ -51,6 +52,8 @@ export interface EngineOptions {
   shareMemo?: boolean;
   /** cache of verification results across evaluations (webhook; entries with useCache: false bypass it) */
   cache?: ResultCache;
+  /** ConfigMaps for rule `context` entries (default: $SIGWARD_CONFIGMAPS_DIR/<namespace>/<name>/<key>) */
+  configMaps?: SecretResolver;
 }
 
 export interface RequestInfo {
@@ -88,7 +91,7 @@ export function createEngine(opts: EngineOptions): Engine {
     return memo(ctx, key, () => resolveDigest(ref, ctx.stores, ctx.signal));
   }
 
-  async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, update?: UpdateContext): Promise<ImageResult | undefined> {
+  async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
     const action = getFailureAction(policy, entry, ns);
     const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
     let ref: ImageReference;
@@ -130,7 +133,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const status: ResultStatus = err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail';
       return { ...base, reference, status, message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
     }
-    const outcome = await verifyImageEntry(ref, digest, entry, entry.useCache ? ctx : { ...ctx, cache: undefined }, img.image);
+    const outcome = await verifyImageEntry(ref, digest, entry, entry.useCache ? ctx : { ...ctx, cache: undefined }, img.image, variables);
     if (!outcome.verified) {
       const status: ResultStatus = outcome.undecided ? 'error' : 'fail';
       return { ...base, reference, digest, status, message: formatVerifyFailedMessage(img.image, outcome.message ?? 'verification failed'), code: outcome.undecided?.code ?? outcome.code };
@@ -147,11 +150,12 @@ export function createEngine(opts: EngineOptions): Engine {
     return { ...base, reference, digest, status: 'pass', message: formatVerifiedMessage(img.image), patch };
   }
 
-  function preconditionsHold(rule: KyvernoRule, obj: unknown, req: RequestInfo): boolean {
-    if (!rule.preconditions) return true;
-    const c = compileKyvernoConditions([rule.preconditions], { where: `rule ${rule.name} preconditions` });
-    const request = { object: obj, operation: req.operation ?? 'CREATE', namespace: req.namespace, userInfo: req.userInfo ?? {} };
-    return c.evaluate({ request }, { now: now() }).passed;
+  const configMaps = opts.configMaps ?? createFileConfigMapResolver();
+
+  /** A rule that could not be evaluated (its context or preconditions): it fails, it is never skipped. */
+  function ruleFailure(policy: KyvernoPolicy, rule: KyvernoRule, namespace: string | undefined, e: unknown): RuleResult {
+    const action = getFailureAction(policy, rule.verifyImages[0]!, namespace);
+    return { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'fail', message: toSigwardError(e).message, action, failurePolicy: policy.spec.failurePolicy, images: [] };
   }
 
   function toRuleResult(policy: KyvernoPolicy, rule: KyvernoRule, images: ImageResult[]): RuleResult {
@@ -274,7 +278,15 @@ export function createEngine(opts: EngineOptions): Engine {
         for (const rule of policy.spec.rules) {
           if (!rule.verifyImages.length) continue;
           if (!ruleSelects(rule.match, rule.exclude, info)) continue;
-          if (!preconditionsHold(rule, obj, req)) continue;
+          let variables: Record<string, unknown>;
+          try {
+            const pre = checkPreconditions(rule, { object: obj, oldObject: req.oldObject, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo }, now(), { configMaps });
+            if (!pre.holds) continue;
+            variables = pre.variables;
+          } catch (e) {
+            pending.push(Promise.resolve(ruleFailure(policy, rule, info.namespace, e)));
+            continue;
+          }
           let extracted: ExtractedImage[];
           try {
             extracted = getImages(obj, { kind: info.kind, imageExtractors: rule.imageExtractors as never, defaultRegistry: opts.defaultRegistry });
@@ -284,7 +296,7 @@ export function createEngine(opts: EngineOptions): Engine {
           }
           imageCount = Math.max(imageCount, extracted.length);
           pending.push(
-            Promise.all(rule.verifyImages.map((entry) => Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx, update))))).then((perEntry) => {
+            Promise.all(rule.verifyImages.map((entry) => Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx, variables, update))))).then((perEntry) => {
               const results = perEntry.flat().filter((r): r is ImageResult => !!r);
               return results.length ? toRuleResult(policy, rule, results) : undefined;
             }),
@@ -312,8 +324,16 @@ export function createEngine(opts: EngineOptions): Engine {
             const policy = p as KyvernoPolicy;
             for (const rule of policy.spec.rules) {
               if (rule.autogen) continue; // autogen copies would verify the same image twice
+              let variables: Record<string, unknown>;
+              try {
+                variables = loadRuleContext(rule, {}, { configMaps });
+              } catch (e) {
+                // only for rules that select this image: a context error is that rule's failure
+                if (rule.verifyImages.some((entry) => entrySelectsImage(entry, image, opts.defaultRegistry))) pending.push(Promise.resolve(ruleFailure(policy, rule, undefined, e)));
+                continue;
+              }
               pending.push(
-                Promise.all(rule.verifyImages.map((entry) => evaluateEntry(policy, rule, entry, { image }, undefined, ctx))).then((rs) => {
+                Promise.all(rule.verifyImages.map((entry) => evaluateEntry(policy, rule, entry, { image }, undefined, ctx, variables))).then((rs) => {
                   const results = rs.filter((r): r is ImageResult => !!r);
                   return results.length ? toRuleResult(policy, rule, results) : undefined;
                 }),

@@ -15,7 +15,7 @@ import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { verifyImage, toRepositoryRef, type ImageVerification } from '../cosign/image.ts';
 import { verifyImageAttestations, type ImageAttestations } from '../attest/verify.ts';
 import { toPredicateType } from '../attest/predicates.ts';
-import { compileKyvernoConditions, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
+import { compileKyvernoConditions, getKyvernoConditionContext, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
 import type { Trust } from '../trust/index.ts';
 import type { Attestation, AttestorSet, ImageVerification as VerifyImagesEntry } from '../policy/types.ts';
 import { prepareAttestor, anyIdentityAttestor, type PreparedAttestor } from './attestors.ts';
@@ -189,6 +189,7 @@ async function verifyAttestation(
   ctx: VerifyContext,
   imageText: string,
   predicates: Record<string, unknown>,
+  variables: Record<string, unknown>,
 ): Promise<EntryOutcome> {
   const type = toPredicateType(att.type);
   // An attestation without attestors: Kyverno >= 1.10 checks it with an empty
@@ -223,8 +224,7 @@ async function verifyAttestation(
         const conds = conditionsOf(att, `.attestations[${i}]`);
         let failed: string | undefined;
         for (const v of found.verified) {
-          const vars = { image: imageVariable(ref), ...(att.name ? {} : {}) };
-          const r = conds.evaluate({ ...(v.statement.predicate as Record<string, unknown>), ...vars }, { now: ctx.now() });
+          const r = conds.evaluate(getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }), { now: ctx.now() });
           if (!r.passed) {
             failed = formatAttestationChecksFailedMessage(imageText, type, r.failures.join('; '));
             break;
@@ -255,7 +255,7 @@ async function verifyAttestation(
  * Verifies one image (already resolved to `digest`) against one verifyImages
  * entry. Never throws for verification failures: they are in the outcome.
  */
-export async function verifyImageEntry(ref: ImageReference, digest: string, entry: VerifyImagesEntry, ctx: VerifyContext, imageText: string): Promise<EntryOutcome> {
+export async function verifyImageEntry(ref: ImageReference, digest: string, entry: VerifyImagesEntry, ctx: VerifyContext, imageText: string, variables: Record<string, unknown> = {}): Promise<EntryOutcome> {
   for (const [i, set] of entry.attestors.entries()) {
     const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx, formatsOf(entry));
     if (!r.ok) {
@@ -266,12 +266,14 @@ export async function verifyImageEntry(ref: ImageReference, digest: string, entr
   }
   const predicates: Record<string, unknown> = {};
   for (const [i, att] of entry.attestations.entries()) {
-    const r = await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates);
+    const r = await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables);
     if (!r.verified) return r;
   }
   if (entry.validate?.deny?.conditions) {
     const deny = compileKyvernoConditions([entry.validate.deny.conditions], { where: 'validate.deny' });
-    const r = deny.evaluate({ ...predicates, image: imageVariable(ref) }, { now: ctx.now() });
+    const r = deny.evaluate({ ...variables, ...predicates, image: imageVariable(ref) }, { now: ctx.now() });
+    // a deny that cannot be evaluated denies (Kyverno: a rule error), it never allows
+    if (r.error) return { verified: false, message: `validate.deny: ${r.failures.join('; ')}`, code: 'CONDITION_INVALID' };
     if (r.passed) return { verified: false, message: formatValidateDenyMessage(entry.validate.message ?? 'denied'), code: 'CONDITION_FAILED' };
   }
   return { verified: true };

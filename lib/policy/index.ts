@@ -17,6 +17,7 @@ export { lintPolicyPaths, lintPolicyText, lintLoadedPolicy, formatDiagnostic, fo
 export { canonicalJSON, getVerifyImagesFingerprint, getImagePolicyFingerprint, getPolicyFingerprints, type RuleFingerprint } from './fingerprint.ts';
 export {
   createFileSecretResolver,
+  createFileConfigMapResolver,
   hasVariables,
   splitPublicKeys,
   toKeySource,

@@ -367,6 +367,15 @@ export function toImageValidatingPolicy(
 
   const evaluation = getObj(spec, 'evaluation');
   const creds = getObj(spec, 'credentials');
+  if (creds && (getStrArr(creds, 'secrets').length || getStrArr(creds, 'providers').length || getBool(creds, 'allowInsecureRegistry'))) {
+    diag.warn('spec.credentials', 'spec.credentials: not used: sigward reads registries with the credentials and TLS settings it runs with (docker config.json, --registry-* and --allow-insecure-registry flags, or registry settings in the containerd config.yaml)');
+  }
+  if (getBool(getObj(evaluation, 'background'), 'enabled') === true) {
+    diag.warn('spec.evaluation.background', 'spec.evaluation.background: sigward runs no background scans: the policy is evaluated at admission, in `sigward check` and on the node only');
+  }
+  if (getObjArr(spec, 'auditAnnotations').length) {
+    diag.warn('spec.auditAnnotations', 'spec.auditAnnotations: not written: sigward adds no audit annotations to admission responses');
+  }
   const out: ImageValidatingPolicy = {
     format: native ? 'sigward' : 'ivpol',
     apiVersion: getStr(doc, 'apiVersion') ?? '',

@@ -109,6 +109,19 @@ export function getUnresolved(src: KeySource | undefined): string | undefined {
  * unset or the directory does not exist.
  */
 export function createFileSecretResolver(dir: string | undefined = process.env['SIGWARD_SECRETS_DIR']): SecretResolver {
+  return createMountResolver(dir);
+}
+
+/**
+ * ConfigMaps for rule `context` entries: `$SIGWARD_CONFIGMAPS_DIR/<namespace>/<name>/<key>`
+ * files (a ConfigMap volume mount per ConfigMap), read when a rule is evaluated.
+ */
+export function createFileConfigMapResolver(dir: string | undefined = process.env['SIGWARD_CONFIGMAPS_DIR']): SecretResolver {
+  return createMountResolver(dir);
+}
+
+/** `<dir>/<namespace>/<name>/<key>` files, as kubelet mounts a Secret or ConfigMap volume. */
+function createMountResolver(dir: string | undefined): SecretResolver {
   return (namespace, name) => {
     if (!dir) return undefined;
     if (!K8S_NAME.test(namespace) || !K8S_NAME.test(name)) return undefined;

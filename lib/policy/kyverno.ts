@@ -3,6 +3,7 @@
 // checks Kyverno applies to verifyImages rules.
 
 import { KYVERNO_OPERATORS, DEPRECATED_OPERATORS } from '../conditions/kyverno-operators.ts';
+import { compileCel } from '../conditions/cel.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { getKmsProvider, hasVariables, kmsOfflineMessage, parseK8sSecretRef, splitPublicKeys, toKeySource, toSecretKeySource } from './keys.ts';
 import {
@@ -98,6 +99,12 @@ const matchSchema = s.obj({
 const conditionSchema = s.obj({ key: s.any(), operator: str, value: s.any(), message: str });
 const anyAllSchema = s.obj({ any: s.arr(conditionSchema), all: s.arr(conditionSchema) });
 const conditionsSchema = s.union(anyAllSchema, s.arr(conditionSchema));
+
+/** Variables of a rule's celPreconditions (Kubernetes matchConditions). */
+export const CEL_PRECONDITION_VARIABLES: readonly string[] = Object.freeze(['object', 'oldObject', 'request', 'namespaceObject']);
+
+/** Context entry kinds that need a live cluster or registry: never loaded by sigward. */
+export const OFFLINE_UNSUPPORTED_CONTEXT = ['apiCall', 'imageRegistry', 'globalReference'] as const;
 
 const contextEntrySchema = s.obj({
   name: str,
@@ -567,9 +574,38 @@ function toRule(r: Obj, path: string, specAction: FailureAction, ctx: BuildConte
   }
 
   getObjArr(r, 'context').forEach((c, i) => {
+    const p = `${path}.context[${i}]`;
     const n = getStr(c, 'name');
-    if (!n) ctx.diag.error(`${path}.context[${i}]`, `${path}.context[${i}].name: Required value`);
+    if (!n) ctx.diag.error(p, `${p}.name: Required value`);
+    const kinds = ['variable', 'configMap', ...OFFLINE_UNSUPPORTED_CONTEXT].filter((k) => c[k] !== undefined);
+    if (kinds.length !== 1) ctx.diag.error(p, `${p}: exactly one of variable, configMap, apiCall, imageRegistry or globalReference is required`);
+    const offline = OFFLINE_UNSUPPORTED_CONTEXT.find((k) => c[k] !== undefined);
+    if (offline) {
+      ctx.diag.warn(`${p}.${offline}`, `${p}.${offline}: sigward does not query the API server or registries for context: the rule fails (denied under Enforce) instead of evaluating its conditions without ${n ?? 'this variable'}`);
+    } else if (c['configMap'] !== undefined) {
+      const cm = getObj(c, 'configMap');
+      ctx.diag.info(`${p}.configMap`, `${p}.configMap: read from $SIGWARD_CONFIGMAPS_DIR/${getStr(cm, 'namespace') ?? 'default'}/${getStr(cm, 'name') ?? ''}/<key> (sigward has no API access); the rule fails if it is not there`);
+    } else if (c['variable'] !== undefined) {
+      const v = getObj(c, 'variable');
+      if (!v || (!has(v, 'value') && !getStr(v, 'jmesPath') && !has(v, 'default'))) ctx.diag.error(`${p}.variable`, `${p}.variable: one of value, jmesPath or default is required`);
+    }
     rule.context.push({ ...c, name: n ?? '' });
+  });
+
+  getObjArr(r, 'celPreconditions').forEach((c, i) => {
+    const p = `${path}.celPreconditions[${i}]`;
+    const expression = getStr(c, 'expression');
+    if (!expression) {
+      ctx.diag.error(p, `${p}.expression: Required value`);
+      return;
+    }
+    try {
+      compileCel(expression, { variables: CEL_PRECONDITION_VARIABLES });
+    } catch (e) {
+      ctx.diag.error(`${p}.expression`, `${p}.expression: ${(e as Error).message}`);
+      return;
+    }
+    (rule.celPreconditions ??= []).push({ name: getStr(c, 'name') ?? `celPreconditions[${i}]`, expression });
   });
 
   const pre = toConditionsBlock(r['preconditions'], `${path}.preconditions`, ctx);
@@ -702,6 +738,10 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
 
   const creds = getObj(v, 'imageRegistryCredentials');
   if (creds) {
+    const unused = [getStrArr(creds, 'secrets').length ? 'secrets' : '', getStrArr(creds, 'providers').length ? 'providers' : '', getBool(creds, 'allowInsecureRegistry') ? 'allowInsecureRegistry' : ''].filter(Boolean);
+    if (unused.length) {
+      ctx.diag.warn(`${path}.imageRegistryCredentials`, `${path}.imageRegistryCredentials: ${unused.join(', ')} not used: sigward reads registries with the credentials and TLS settings it runs with (docker config.json, --registry-* and --allow-insecure-registry flags, or registry settings in the containerd config.yaml)`);
+    }
     entry.imageRegistryCredentials = {
       allowInsecureRegistry: getBool(creds, 'allowInsecureRegistry') ?? false,
       providers: getStrArr(creds, 'providers'),
@@ -764,8 +804,12 @@ function toAttestorSet(o: Obj, path: string, ctx: BuildContext, notary: boolean)
   return set;
 }
 
-function toRekor(o: Obj | undefined): RekorConfig | undefined {
+function toRekor(o: Obj | undefined, path: string, ctx: BuildContext): RekorConfig | undefined {
   if (!o) return undefined;
+  const url = getStr(o, 'url');
+  if (url && url.replace(/\/+$/, '') !== DEFAULT_REKOR_URL && !getBool(o, 'ignoreTlog')) {
+    ctx.diag.warn(`${path}.url`, `${path}.url: sigward does not contact ${url}: transparency-log entries are verified offline from what the signature carries, against the Rekor keys of the trust root sigward runs with${getStr(o, 'pubkey') ? ' replaced by rekor.pubkey' : ' (give this log\'s key as rekor.pubkey, or a trust root that holds it)'}`);
+  }
   const r: RekorConfig = { url: getStr(o, 'url') || DEFAULT_REKOR_URL, ignoreTlog: getBool(o, 'ignoreTlog') ?? false };
   const pk = getStr(o, 'pubkey');
   if (pk !== undefined) r.pubkey = pk;
@@ -808,7 +852,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     base.certificates = {};
     setOptional(base.certificates, 'cert', getStr(c, 'cert'));
     setOptional(base.certificates, 'certChain', getStr(c, 'certChain'));
-    setOptional(base.certificates, 'rekor', toRekor(getObj(c, 'rekor')));
+    setOptional(base.certificates, 'rekor', toRekor(getObj(c, 'rekor'), `${path}.certificates.rekor`, ctx));
     setOptional(base.certificates, 'ctlog', toCTLog(getObj(c, 'ctlog')));
     return [base];
   }
@@ -818,7 +862,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     const kp = `${path}.keyless`;
     base.keyless = { additionalExtensions: getStrMap(k, 'additionalExtensions') };
     for (const f of ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp', 'roots'] as const) setOptional(base.keyless, f, getStr(k, f));
-    setOptional(base.keyless, 'rekor', toRekor(getObj(k, 'rekor')));
+    setOptional(base.keyless, 'rekor', toRekor(getObj(k, 'rekor'), `${path}.keyless.rekor`, ctx));
     setOptional(base.keyless, 'ctlog', toCTLog(getObj(k, 'ctlog')));
     if (!has(k, 'rekor') && !getStr(k, 'roots')) {
       ctx.diag.warn(kp, `${kp}: Either Rekor URL or roots are required by Kyverno, which rejects this policy; sigward uses the public Rekor (${DEFAULT_REKOR_URL}) and the Fulcio roots from TUF`);
@@ -856,7 +900,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     setOptional(keys, 'kms', kms);
     const sa = getStr(keysObj, 'signatureAlgorithm');
     if (sa) keys.signatureAlgorithm = sa as HashAlgorithm;
-    setOptional(keys, 'rekor', toRekor(getObj(keysObj, 'rekor')));
+    setOptional(keys, 'rekor', toRekor(getObj(keysObj, 'rekor'), `${path}.keys.rekor`, ctx));
     setOptional(keys, 'ctlog', toCTLog(getObj(keysObj, 'ctlog')));
     return keys;
   };

@@ -276,6 +276,8 @@ export interface KyvernoRule {
   exclude?: MatchResources;
   context: ContextEntry[];
   preconditions?: AnyAllConditions;
+  /** CEL preconditions (Kubernetes matchConditions: object, oldObject, request, namespaceObject) */
+  celPreconditions?: { name: string; expression: string }[];
   imageExtractors?: Record<string, ImageExtractorConfig[]>;
   verifyImages: ImageVerification[];
   /** other rule types present in the rule (mutate, validate, generate): not evaluated by sigward */

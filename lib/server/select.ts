@@ -5,10 +5,11 @@
 // (the policies' webhook timeout) and the failurePolicy for deadline or
 // overload answers, and in the validate phase (required / verifyDigest).
 
-import { compileKyvernoConditions, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
+import { checkPreconditions } from '../engine/rule-context.ts';
+import { entrySelectsImage } from '../engine/image-selection.ts';
+import { createFileConfigMapResolver } from '../policy/index.ts';
 import { getSelectorKeys, NAMESPACE_NAME_LABEL, ruleSelects, toResourceInfo } from '../engine/match.ts';
 import { getImages } from '../admission/images.ts';
-import { matchesAnyPattern, parseImageFromPodSpec } from '../reference/index.ts';
 import type { FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
 
 export interface SelectedRule {
@@ -72,20 +73,11 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
   return [...new Set(notes)];
 }
 
-const compiledPreconditions = new WeakMap<KyvernoRule, CompiledKyvernoConditions>();
-
+/** The engine's preconditions (lib/engine/rule-context.ts); one that cannot be evaluated here is left to the engine, which fails the rule. */
 function preconditionsHold(rule: KyvernoRule, obj: unknown, req: SelectRequest, now: Date): boolean {
-  if (!rule.preconditions) return true;
   try {
-    let c = compiledPreconditions.get(rule);
-    if (!c) {
-      c = compileKyvernoConditions([rule.preconditions], { where: `rule ${rule.name} preconditions` });
-      compiledPreconditions.set(rule, c);
-    }
-    const request = { object: obj, operation: req.operation ?? 'CREATE', namespace: req.namespace, userInfo: req.userInfo ?? {} };
-    return c.evaluate({ request }, { now }).passed;
+    return checkPreconditions(rule, { object: obj, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo }, now, { configMaps: createFileConfigMapResolver() }).holds;
   } catch {
-    // a precondition that cannot be evaluated here: let the engine decide (and report it)
     return true;
   }
 }
@@ -162,15 +154,8 @@ export function getSelectionFailurePolicy(sel: Selection): FailurePolicy {
   return all.some((f) => f !== 'Ignore') ? 'Fail' : 'Ignore';
 }
 
-/** Whether an entry selects the image (imageReferences, as the engine matches them). */
-export function entryMatchesImage(entry: ImageVerification, image: string, defaultRegistry?: string): boolean {
-  try {
-    return matchesAnyPattern(entry.imageReferences, parseImageFromPodSpec(image, { defaultRegistry }));
-  } catch {
-    // the engine fails unparsable images for a catch-all pattern
-    return entry.imageReferences.includes('*');
-  }
-}
+/** Whether an entry selects the image: the engine's answer (lib/engine/image-selection.ts). */
+export const entryMatchesImage = entrySelectsImage;
 
 /**
  * Kyverno records a verification result in the annotations only for entries

@@ -173,9 +173,10 @@ ${keysEntry(k1, 20)}
     t.equal(m('registry.company.com/*', 'registry.company.com.evil.org/app:v1'), false, 'a look-alike host is not the registry');
     t.equal(m('registry.company.com/*', 'REGISTRY.company.com/app:v1'), false, 'upper-case host: not matched (Kyverno compares as written): needs a catch-all rule');
     t.equal(m('registry.company.com/*', 'registry.company.com:443/app:v1'), false, 'explicit port: not matched (as Kyverno): needs a catch-all rule');
-    t.equal(m('docker.io/library/nginx*', 'nginx'), false, 'Kyverno names nginx docker.io/nginx:latest, without library/');
+    t.equal(m('docker.io/library/nginx*', 'nginx'), true, 'Kyverno names nginx docker.io/nginx:latest, containerd docker.io/library/nginx:latest: sigward matches both spellings');
     t.equal(m('docker.io/nginx*', 'nginx'), true);
-    t.equal(m('docker.io/nginx*', 'docker.io/library/nginx'), false, 'and docker.io/library/nginx keeps its library/');
+    t.equal(m('docker.io/nginx*', 'docker.io/library/nginx'), true, 'and docker.io/library/nginx is the same image');
+      t.equal(m('docker.io/nginx*', 'ghcr.io/library/nginx'), false, 'other registries have no second spelling');
     t.equal(toKyvernoMatchString(parseImageFromPodSpec('ghcr.io/a/b:signed@sha256:' + 'a'.repeat(64))), 'ghcr.io/a/b@sha256:' + 'a'.repeat(64), 'a tag beside a digest is dropped before matching');
     t.equal(m('*', 'anything.example/x:y'), true, 'the catch-all matches every image');
   });
