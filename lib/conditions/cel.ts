@@ -16,7 +16,7 @@
 // timestamps as CelTimestamp; Date is accepted as a timestamp).
 
 import { SigwardError } from '../errors.ts';
-import { bufbuildEngine } from './cel-bufbuild.ts';
+import { sigwardEngine } from './cel-compile.ts';
 import { CelCompileError, CelEvalError } from './cel-engine.ts';
 import type { CelEngine, CelFunctionDecl, CelProgram } from './cel-engine.ts';
 import { CelTimestamp, celTypeName } from './cel-values.ts';
@@ -157,7 +157,7 @@ export function compileCel(expr: string, opts: CompileCelOptions = {}): Compiled
     cache.set(key, hit);
     return hit;
   }
-  const compiled = compileCelWithEngine(bufbuildEngine, expr, { variables, ...(opts.library ? { library: opts.library } : {}) });
+  const compiled = compileCelWithEngine(sigwardEngine, expr, { variables, ...(opts.library ? { library: opts.library } : {}) });
   cache.set(key, compiled);
   while (cache.size > cacheLimit) cache.delete(cache.keys().next().value as string);
   return compiled;
