@@ -6,7 +6,7 @@
 
 import { Environment } from '@marcbachmann/cel-js';
 import { evaluate as celJsEvaluate, parse as celJsParse } from 'cel-js';
-import { bufbuildEngine } from '../lib/conditions/cel-bufbuild.ts';
+import { bufbuildEngine } from './cel-bufbuild.ts';
 import { sigwardEngine } from '../lib/conditions/cel-compile.ts';
 import { CelCompileError, CelEvalError } from '../lib/conditions/cel-engine.ts';
 import type { CelEngine, CelProgram } from '../lib/conditions/cel-engine.ts';

@@ -21,7 +21,7 @@ import { parseImageFromPodSpec } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { toPredicateType } from '../attest/predicates.ts';
-import { compileCel, type CompiledCel } from '../conditions/cel.ts';
+import { CelCostBudget, compileCel, type CompiledCel } from '../conditions/cel.ts';
 import { KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
@@ -335,7 +335,7 @@ interface ImageEntry {
   patchable?: boolean;
 }
 
-function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite: (expr: string) => string): { categories: Record<string, string[]>; entries: ImageEntry[] } {
+function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite: (expr: string) => string, budget: CelCostBudget): { categories: Record<string, string[]>; entries: ImageEntry[] } {
   const categories: Record<string, string[]> = { containers: [], initContainers: [], ephemeralContainers: [] };
   const entries: ImageEntry[] = [];
   if (input.images) {
@@ -354,7 +354,7 @@ function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite
     }
   }
   for (const ex of input.policy.spec.images) {
-    const v = cel(rewrite(ex.expression), ALL_VARS).evaluate(vars);
+    const v = cel(rewrite(ex.expression), ALL_VARS).evaluate(vars, { budget });
     const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
     if (!list || list.some((x) => typeof x !== 'string')) throw new SigwardError('CONDITION_FAILED', `images.${ex.name}: the expression must give a list of strings`);
     categories[ex.name] = [...(categories[ex.name] ?? []), ...(list as string[])];
@@ -375,6 +375,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
   const errorResult = (message: string, images: ImageResult[] = []): IvpolResult => ({ ...head, status: 'error', message, images, verifications: new Map(), requiredImages: [] });
 
   const object = input.images ? null : (input.object ?? null);
+  const budget = new CelCostBudget();
   const vars: Record<string, unknown> = {
     object,
     oldObject: req.oldObject ?? null,
@@ -391,7 +392,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
     }
     try {
       for (const m of policy.spec.matchConditions) {
-        if (!cel(rewrite(m.expression), MATCH_VARS).evaluateBool(vars)) return undefined;
+        if (!cel(rewrite(m.expression), MATCH_VARS).evaluateBool(vars, { budget })) return undefined;
       }
     } catch (e) {
       if (policy.spec.failurePolicy === 'Ignore') return undefined;
@@ -401,7 +402,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
 
   let matched: ImageEntry[];
   try {
-    const { categories, entries } = extractImages(input, vars, rewrite);
+    const { categories, entries } = extractImages(input, vars, rewrite, budget);
     const filtered: Record<string, string[]> = {};
     for (const [k, list] of Object.entries(categories)) filtered[k] = list.filter((i) => imageMatches(policy, i));
     matched = entries.filter((e) => imageMatches(policy, e.image));
@@ -445,6 +446,8 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
   let final: { round: Round; status: ResultStatus; message: string } | undefined;
   for (let i = 0; i < MAX_ROUNDS && !final; i++) {
     const round = new Round(verifier, policy);
+    // each round evaluates the policy's CEL anew, within Kubernetes' per-policy budget
+    const roundBudget = new CelCostBudget();
     let status: ResultStatus = 'pass';
     let message = '';
     withIvSession(round, () => {
@@ -452,7 +455,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
       vars['variables'] = variables;
       for (const v of policy.spec.variables) {
         try {
-          variables[v.name] = cel(rewrite(v.expression), ALL_VARS).evaluate(vars);
+          variables[v.name] = cel(rewrite(v.expression), ALL_VARS).evaluate(vars, { budget: roundBudget });
         } catch {
           // an erroring variable is absent: using it is an error in the validation
         }
@@ -460,7 +463,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
       for (const [idx, v] of policy.spec.validations.entries()) {
         let ok: boolean;
         try {
-          ok = cel(rewrite(v.expression), ALL_VARS).evaluateBool(vars);
+          ok = cel(rewrite(v.expression), ALL_VARS).evaluateBool(vars, { budget: roundBudget });
         } catch (e) {
           if (status === 'pass') [status, message] = ['error', `validation error: ${toSigwardError(e).message}`];
           if (!round.incomplete) break;
@@ -471,7 +474,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
           message = v.message ?? '';
           if (v.messageExpression) {
             try {
-              const m = cel(rewrite(v.messageExpression), ALL_VARS).evaluate(vars);
+              const m = cel(rewrite(v.messageExpression), ALL_VARS).evaluate(vars, { budget: roundBudget });
               message = typeof m === 'string' ? m : `failed to convert message expression to string: got ${typeof m}`;
             } catch (e) {
               message = `failed to evaluate message expression: ${toSigwardError(e).message}`;
