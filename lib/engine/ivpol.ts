@@ -28,6 +28,7 @@ import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { getIvpolControllerResource, IVPOL_DEFAULT_CONTROLLERS, toCelPodSpecPath } from '../admission/pod-controllers.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './imagepolicy.ts';
+import { toRepositoryRef } from '../cosign/image.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
 import type { ImageResult, ResultStatus, RuleResult } from './result.ts';
@@ -247,6 +248,55 @@ class Verifier {
     }, attestor);
   }
 
+  /**
+   * Kyverno's getImageData: the image's manifest (of linux/amd64 for an index,
+   * the index kept as imageIndex) and its config, read from the registry.
+   */
+  imageData(image: string): Outcome | undefined {
+    const key = `data\u0000${image}`;
+    const hit = this.done.get(key);
+    if (hit) return hit;
+    if (!this.pending.has(key)) {
+      this.pending.set(key, () =>
+        this.#run(async () => {
+          const { ref, digest } = await this.#digest(image);
+          const repo = toRepositoryRef(ref);
+          const store = this.#input.ctx.stores(repo);
+          const signal = this.#input.ctx.signal;
+          const maxBytes = 4 * 1024 * 1024;
+          const top = await store.getManifest(repo, digest, { signal });
+          let imageIndex: unknown;
+          let fetched = top;
+          if ('manifests' in top.manifest) {
+            imageIndex = JSON.parse(new TextDecoder().decode(top.bytes));
+            const m = top.manifest.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64') ?? top.manifest.manifests[0];
+            if (!m) return { ok: false, reason: `image ${image}: the image index lists no manifest` };
+            fetched = await store.getManifest(repo, m.digest, { signal });
+          }
+          const manifest = JSON.parse(new TextDecoder().decode(fetched.bytes)) as { config?: { digest?: string; size?: number } };
+          let config: unknown = null;
+          if (!('manifests' in fetched.manifest) && fetched.manifest.config?.digest) {
+            const c = fetched.manifest.config;
+            config = JSON.parse(new TextDecoder().decode(await store.getBlob(repo, c.digest, { size: c.size, maxBytes, signal })));
+          }
+          const data: Record<string, unknown> = {
+            image,
+            resolvedImage: `${ref.registry}/${ref.repository}@${digest}`,
+            registry: ref.registry,
+            repository: ref.repository,
+            tag: ref.tag ?? '',
+            digest,
+            manifest,
+            config,
+          };
+          if (imageIndex !== undefined) data['imageIndex'] = imageIndex;
+          return { ok: true, digest, payload: data };
+        }),
+      );
+    }
+    return undefined;
+  }
+
   async runPending(): Promise<void> {
     const jobs = [...this.pending.entries()];
     this.pending.clear();
@@ -322,8 +372,14 @@ class Round implements IvSession {
     throw new Error('failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation');
   }
 
-  getImageData(): unknown {
-    throw new Error('getImageData is not supported by sigward');
+  getImageData(image: string): unknown {
+    const o = this.#v.imageData(image);
+    if (!o) {
+      this.incomplete = true;
+      return new Map(); // answered in the next round
+    }
+    if (!o.ok) throw new Error(`failed to get image data: ${o.error?.message ?? o.reason ?? 'unknown error'}`);
+    return o.payload;
   }
 }
 

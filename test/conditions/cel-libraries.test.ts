@@ -105,7 +105,7 @@ t.test('Kubernetes IP and CIDR libraries', async (t) => {
   t.equal(ev("ip('192.168.0.1').isGlobalUnicast() && ip('2001:db8::abcd').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast()"), true);
   t.equal(ev("string(ip('2001:db8:0:0:0:0:2:1'))"), '2001:db8::2:1');
   t.equal(ev("ip('127.0.0.1') == ip('127.0.0.1') && ip('::1') != ip('::2')"), true);
-  t.equal(ev("type(ip('::1'))").name, 'net.IP');
+  t.equal((ev("type(ip('::1'))") as CelTypeValue).name, 'net.IP');
   t.equal(ev("isCIDR('192.168.0.0/24')"), true);
   t.equal(ev("isCIDR('192.168.0.0/33')"), false);
   t.equal(ev("cidr('192.168.0.0/24').containsIP(ip('192.168.0.1'))"), true);
