@@ -326,5 +326,10 @@ const offline: CelFunctionDecl[] = [
   unavailable('image.GetMetadata', 'use getImageData(image) in an ImageValidatingPolicy'),
 ];
 
+/** Variables of an ImageValidatingPolicy's matchConditions. */
+export const IVPOL_MATCH_VARIABLES: readonly string[] = Object.freeze(['object', 'oldObject', 'request', 'namespaceObject']);
+/** Variables of its variables, images and validations. */
+export const IVPOL_VARIABLES: readonly string[] = Object.freeze([...IVPOL_MATCH_VARIABLES, 'images', 'attestors', 'attestations', 'variables']);
+
 /** The library to pass as `compileCel(expr, { library })`. */
 export const KYVERNO_IMAGE_LIBRARY: CelFunctionLibrary = Object.freeze({ id: 'kyverno-ivpol', functions: Object.freeze([...functions, ...offline]) });

@@ -22,7 +22,7 @@ import { matchesPattern } from '../wildcard.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { CelCostBudget, compileCel, type CompiledCel } from '../conditions/cel.ts';
-import { KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
+import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { getIvpolControllerResource, IVPOL_DEFAULT_CONTROLLERS, toCelPodSpecPath } from '../admission/pod-controllers.ts';
@@ -136,8 +136,8 @@ function autogenExpression(expr: string, kind: string): string {
 // ---------------------------------------------------------------------------
 // CEL
 
-const MATCH_VARS = ['object', 'oldObject', 'request', 'namespaceObject'];
-const ALL_VARS = [...MATCH_VARS, 'images', 'attestors', 'attestations', 'variables'];
+const MATCH_VARS = IVPOL_MATCH_VARIABLES;
+const ALL_VARS = IVPOL_VARIABLES;
 const cel = (expr: string, variables: readonly string[]): CompiledCel => compileCel(expr, { variables, library: KYVERNO_IMAGE_LIBRARY });
 
 function toRequestVar(object: unknown, req: IvpolRequest): Record<string, unknown> {

@@ -285,7 +285,7 @@ t.test('ImageValidatingPolicy', async (t) => {
       { expression: `${data}.config.architecture == '${config.architecture}' && ${data}.config.os == '${config.os}'` },
     ];
     const ev = await run(ivpol({ key, glob, validations }), kubectlPod('app', img('good')));
-    t.equal(ev.rules[0]!.status, 'pass', ev.message);
+    t.equal(ev.rules[0]!.status, 'pass', ev.message ?? '');
     t.equal(ev.allowed, true);
     const wrong = await run(ivpol({ key, glob, validations: [{ expression: SIGNED }, { expression: `${data}.config.architecture == 'not-${config.architecture}'`, message: 'wrong architecture' }] }), kubectlPod('app', img('good')));
     t.equal(wrong.allowed, false);
