@@ -508,6 +508,21 @@ class Parser {
       case 'eof':
         this.fail('unexpected end of input');
     }
+    if (this.isOp('-')) {
+      // a negative number literal after '!' (`!!-5`): the grammar's literal has a sign
+      const save = { i: this.lex.i, tok: this.tok };
+      this.advance();
+      const lit = this.tok;
+      if (lit.kind === 'int' || lit.kind === 'double') {
+        this.advance();
+        if (lit.kind === 'double') return { k: 'lit', v: -(lit.value as number), pos: save.tok.pos };
+        const b = -(lit.value as bigint);
+        if (b < -(2n ** 63n)) this.fail('integer literal out of range', lit.pos);
+        return { k: 'lit', v: b, pos: save.tok.pos };
+      }
+      this.lex.i = save.i;
+      this.tok = save.tok;
+    }
     if (t.kind === 'ident') {
       if (t.value === 'quoted') this.fail('a quoted identifier is only allowed as a field name', t.pos);
       if (t.text === 'true' || t.text === 'false') {

@@ -214,7 +214,6 @@ function toDuration(v: unknown): CelDuration {
     if (ns === undefined) throw err(`invalid duration ${JSON.stringify(v)}`);
     return durationFromNanos(ns);
   }
-  if (typeof v === 'bigint') return durationFromNanos(v * 1_000_000_000n);
   throw noOverload('duration', v);
 }
 
