@@ -402,8 +402,12 @@ function goReplace(s: string, old: string, repl: string, n: number): string {
 
 function replace(s: unknown, old: unknown, repl: unknown, n?: unknown): string {
   const text = str(s, 'replace');
-  chargeSize(text.length);
-  return goReplace(text, str(old, 'replace'), str(repl, 'replace'), n === undefined ? -1 : Number(int(n, 'replace')));
+  const o = str(old, 'replace');
+  const r = str(repl, 'replace');
+  // charged by the largest result it can build, before building it
+  const growth = Math.max(0, r.length - o.length) * (o === '' ? text.length + 1 : Math.floor(text.length / o.length));
+  chargeSize(text.length + growth);
+  return goReplace(text, o, r, n === undefined ? -1 : Number(int(n, 'replace')));
 }
 
 function split(s: unknown, sep: unknown, n?: unknown): string[] {

@@ -68,6 +68,14 @@ t.test('a runaway comprehension over a large attestation ends at the cost limit 
   t.match(low.message, /cost limit \(100\)/);
 });
 
+t.test('an expression cannot build a huge string within its budget', async (t) => {
+  const s = 'x'.repeat(20_000);
+  const e = thrown(() => compileCel("s.replace('', s).replace('', s).size() > 0", { variables: ['s'] }).evaluate({ s }));
+  t.equal(e.code, 'CONDITION_FAILED');
+  t.match(e.message, /cost limit/, 'refused before 400 million characters are built');
+  t.equal(compileCel("s.replace('x', 'yy').size()", { variables: ['s'] }).evaluate({ s }), 40_000n, 'an ordinary replace is fine');
+});
+
 t.test('the expressions of one policy share a budget', async (t) => {
   const vars = getAttestationVariables({ statement: scan(2000), now: NOW });
   const expr = compileCel('predicate.scanner.result.Results[0].Vulnerabilities.filter(v, v.Severity == "HIGH").size() > 0');
