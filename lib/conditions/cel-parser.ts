@@ -279,6 +279,12 @@ class Lexer {
   }
 }
 
+function balance(k: 'and' | 'or', items: CelNode[], ops: number[], lo: number, hi: number): CelNode {
+  if (lo === hi) return items[lo];
+  const mid = (lo + hi + 1) >> 1;
+  return { k, l: balance(k, items, ops, lo, mid - 1), r: balance(k, items, ops, mid, hi), pos: ops[mid - 1] };
+}
+
 function identName(n: CelNode): string | undefined {
   return n.k === 'ident' && !n.abs ? n.name : undefined;
 }
@@ -350,57 +356,74 @@ class Parser {
     return out;
   }
 
+  // `a || b || c ...` and `a && b && c ...` become balanced trees, as cel-go
+  // builds them (the operators are commutative in CEL), so long chains of
+  // conditions do not count against the nesting limit.
   or(): CelNode {
-    let l = this.and();
+    const first = this.and();
+    if (!this.isOp('||')) return first;
+    const items: CelNode[] = [first];
+    const ops: number[] = [];
     while (this.isOp('||')) {
-      const pos = this.advance().pos;
-      this.enter();
-      l = { k: 'or', l, r: this.and(), pos };
+      ops.push(this.advance().pos);
+      items.push(this.and());
     }
-    return l;
+    return balance('or', items, ops, 0, items.length - 1);
   }
 
   and(): CelNode {
-    let l = this.relation();
+    const first = this.relation();
+    if (!this.isOp('&&')) return first;
+    const items: CelNode[] = [first];
+    const ops: number[] = [];
     while (this.isOp('&&')) {
-      const pos = this.advance().pos;
-      this.enter();
-      l = { k: 'and', l, r: this.relation(), pos };
+      ops.push(this.advance().pos);
+      items.push(this.relation());
     }
-    return l;
+    return balance('and', items, ops, 0, items.length - 1);
   }
 
   relation(): CelNode {
     let l = this.addition();
+    let levels = 0;
     for (;;) {
       const t = this.tok;
       let fn: string | undefined;
       if (t.kind === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(t.text)) fn = `_${t.text}_`;
       else if (t.kind === 'ident' && t.text === 'in' && t.value === undefined) fn = '@in';
-      if (!fn) return l;
+      if (!fn) break;
       this.advance();
       this.enter();
+      levels++;
       l = { k: 'call', fn, args: [l, this.addition()], pos: t.pos };
     }
+    this.depth -= levels;
+    return l;
   }
 
   addition(): CelNode {
     let l = this.multiplication();
+    let levels = 0;
     while (this.isOp('+') || this.isOp('-')) {
       const t = this.advance();
       this.enter();
+      levels++;
       l = { k: 'call', fn: `_${t.text}_`, args: [l, this.multiplication()], pos: t.pos };
     }
+    this.depth -= levels;
     return l;
   }
 
   multiplication(): CelNode {
     let l = this.unary();
+    let levels = 0;
     while (this.isOp('*') || this.isOp('/') || this.isOp('%')) {
       const t = this.advance();
       this.enter();
+      levels++;
       l = { k: 'call', fn: `_${t.text}_`, args: [l, this.unary()], pos: t.pos };
     }
+    this.depth -= levels;
     return l;
   }
 

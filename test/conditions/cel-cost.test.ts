@@ -130,4 +130,9 @@ t.test('deeply nested expressions are refused when compiling, never overflow the
     t.equal(e.code, 'CONDITION_INVALID', `${src.slice(0, 12)}... is invalid`);
   }
   t.equal(compileCel('('.repeat(100) + '1' + ')'.repeat(100) + ' == 1', { variables: [] }).evaluate({}), true, '100 levels are fine');
+  // long flat expressions are not deep: a chain of 2,000 alternatives, a list of 300 comparisons
+  const anyOf = compileCel(Array.from({ length: 2000 }, (_, i) => `x == ${i}`).join(' || '), { variables: ['x'] });
+  t.equal(anyOf.evaluate({ x: 1999n }), true);
+  t.equal(anyOf.evaluate({ x: 5000n }), false);
+  t.same(compileCel(`[${Array.from({ length: 300 }, (_, i) => `${i} < 1`).join(', ')}][0]`, { variables: [] }).evaluate({}), true);
 });
