@@ -196,6 +196,11 @@ class Verifier {
     return this.#attestors.has(name);
   }
 
+  /** The evaluation clock (injected). */
+  now(): Date {
+    return this.#input.ctx.now();
+  }
+
   async #digest(image: string): Promise<{ ref: ImageReference; digest: string }> {
     const ref = parseImageFromPodSpec(image, { defaultRegistry: this.#input.defaultRegistry });
     const digest = await this.#input.resolve(ref);
@@ -370,6 +375,10 @@ class Round implements IvSession {
       return new Map();
     }
     throw new Error('failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation');
+  }
+
+  now(): Date {
+    return this.#v.now();
   }
 
   getImageData(image: string): unknown {

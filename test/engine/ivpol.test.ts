@@ -295,6 +295,13 @@ t.test('ImageValidatingPolicy', async (t) => {
     t.match(missing.message, /failed to get image data/);
   });
 
+  await t.test("Kyverno's time_now() reads the engine's clock", async (t) => {
+    const { policies } = loadPolicies(ivpol({ key, glob, validations: [{ expression: SIGNED }, { expression: "time_now() == '2030-01-02T03:04:05Z'", message: 'clock' }] }));
+    const at = (iso: string) => createEngine({ policies, stores: () => store, trust, now: () => new Date(iso) }).evaluateResource(kubectlPod('app', img('good')), { operation: 'CREATE' });
+    t.equal((await at('2030-01-02T03:04:05Z')).allowed, true);
+    t.equal((await at('2031-01-02T03:04:05Z')).allowed, false);
+  });
+
   await t.test('CLI: sigward check --policy ivpol --resource pod', async (t) => {
     const tmp = mkdtempSync(join(tmpdir(), 'sigward-ivpol-'));
     const pol = join(tmp, 'ivpol.yaml');
