@@ -6,7 +6,8 @@
 
 import { Environment } from '@marcbachmann/cel-js';
 import { evaluate as celJsEvaluate, parse as celJsParse } from 'cel-js';
-import { bufbuildEngine } from '../lib/conditions/cel-bufbuild.ts';
+import { bufbuildEngine } from './cel-bufbuild.ts';
+import { sigwardEngine } from '../lib/conditions/cel-compile.ts';
 import { CelCompileError, CelEvalError } from '../lib/conditions/cel-engine.ts';
 import type { CelEngine, CelProgram } from '../lib/conditions/cel-engine.ts';
 import { CelDuration, CelTimestamp, CelTypeValue, CelUint } from '../lib/conditions/cel-values.ts';
@@ -177,6 +178,7 @@ export const celJsEngine: CelEngine = {
 };
 
 export const CEL_ENGINES: Record<string, CelEngine> = {
+  sigward: sigwardEngine,
   '@bufbuild/cel': bufbuildEngine,
   '@marcbachmann/cel-js': marcbachmannEngine,
   'cel-js': celJsEngine,

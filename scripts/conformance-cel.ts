@@ -4,8 +4,9 @@
 // expected value by CEL type (int 1 is not double 1.0, a map's keys keep their
 // types). The last line is always "N passed, M failed, K skipped".
 //
-//   node scripts/conformance-cel.ts [--library @bufbuild/cel|@marcbachmann/cel-js|cel-js]
+//   node scripts/conformance-cel.ts [--library sigward|@bufbuild/cel|@marcbachmann/cel-js|cel-js]
 //                                   [--verbose] [--list-skipped] [--by-suite] [--filter <text>] [--strict]
+//   node scripts/conformance-cel.ts --compare     (every engine, passed/runnable per suite)
 //
 // Exit status 0 (the figures are the output); with --strict, 1 when a test failed.
 //
@@ -38,11 +39,12 @@ interface Args {
   listSkipped: boolean;
   bySuite: boolean;
   strict: boolean;
+  compare: boolean;
   filter?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { library: '@bufbuild/cel', verbose: false, listSkipped: false, bySuite: false, strict: false };
+  const a: Args = { library: 'sigward', verbose: false, listSkipped: false, bySuite: false, strict: false, compare: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '--library') a.library = argv[++i] ?? '';
@@ -51,6 +53,7 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--list-skipped') a.listSkipped = true;
     else if (x === '--by-suite') a.bySuite = true;
     else if (x === '--strict') a.strict = true;
+    else if (x === '--compare') a.compare = true;
     else if (x === '--filter') a.filter = argv[++i];
     else {
       console.error(`unknown argument ${x}`);
@@ -273,8 +276,16 @@ function runTest(library: string, t: IncrementalTestSuite['tests'][number]): Out
   return { kind: 'fail', detail: `expected ${show(expected)}, got ${show(actual)}` };
 }
 
-function main(): void {
-  const args = parseArgs(process.argv.slice(2));
+interface RunResult {
+  passed: number;
+  failed: number;
+  skipped: Map<string, string[]>;
+  failures: string[];
+  bySuite: Map<string, [number, number]>;
+  ms: number;
+}
+
+function runSuite(library: string, filter?: string): RunResult {
   let passed = 0;
   let failed = 0;
   const skipped = new Map<string, string[]>();
@@ -284,20 +295,21 @@ function main(): void {
   const walk = (suite: IncrementalTestSuite, path: string): void => {
     for (const t of suite.tests) {
       const id = `${path}/${t.name}`;
-      if (args.filter && !id.includes(args.filter)) continue;
+      if (filter && !id.includes(filter)) continue;
       let out: Outcome;
       try {
-        out = runTest(args.library, t);
+        out = runTest(library, t);
       } catch (e) {
         out = { kind: 'fail', detail: `runner error: ${e instanceof Error ? e.message : String(e)}` };
       }
       const top = id.split('/')[0];
       const counts = bySuite.get(top) ?? [0, 0];
       bySuite.set(top, counts);
-      if (out.kind === 'pass') counts[0]++;
-      else if (out.kind === 'fail') counts[1]++;
-      if (out.kind === 'pass') passed++;
-      else if (out.kind === 'fail') {
+      if (out.kind === 'pass') {
+        counts[0]++;
+        passed++;
+      } else if (out.kind === 'fail') {
+        counts[1]++;
         failed++;
         failures.push(`FAIL ${id}: ${t.original.expr}\n     ${out.detail}`);
       } else {
@@ -308,9 +320,29 @@ function main(): void {
     }
     for (const s of suite.suites) walk(s, `${path}/${s.name}`);
   };
-  const suite = getConformanceSuite();
-  for (const s of suite.suites) walk(s, s.name);
-  const ms = Math.round(performance.now() - started);
+  for (const s of getConformanceSuite().suites) walk(s, s.name);
+  return { passed, failed, skipped, failures, bySuite, ms: Math.round(performance.now() - started) };
+}
+
+function compare(filter?: string): void {
+  const names = Object.keys(CEL_ENGINES);
+  const results = names.map((n) => runSuite(n, filter));
+  const suites = [...results[0].bySuite.keys()].filter((s) => results.some((r) => (r.bySuite.get(s)?.[0] ?? 0) + (r.bySuite.get(s)?.[1] ?? 0) > 0));
+  console.log('passed/runnable per suite (runnable: not skipped for that engine)');
+  console.log(`${'suite'.padEnd(16)} ${names.map((n) => n.padStart(22)).join('')}`);
+  const cell = (p: number, f: number) => `${p}/${p + f}`.padStart(22);
+  for (const s of suites) console.log(`${s.padEnd(16)} ${results.map((r) => cell(...(r.bySuite.get(s) ?? [0, 0]))).join('')}`);
+  console.log(`${'total'.padEnd(16)} ${results.map((r) => cell(r.passed, r.failed)).join('')}`);
+  console.log(`${'share'.padEnd(16)} ${results.map((r) => `${((100 * r.passed) / (r.passed + r.failed)).toFixed(1)}%`.padStart(22)).join('')}`);
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.compare) {
+    compare(args.filter);
+    return;
+  }
+  const { passed, failed, skipped, failures, bySuite, ms } = runSuite(args.library, args.filter);
   if (args.verbose) for (const f of failures) console.log(f);
   const total = [...skipped.values()].reduce((n, l) => n + l.length, 0);
   console.log(`library: ${args.library} (${ms} ms)`);

@@ -1,8 +1,8 @@
 // The small contract every CEL engine must meet to sit behind sigward's CEL
-// interface (lib/conditions/cel.ts). The engine used by sigward is
-// @bufbuild/cel (lib/conditions/cel-bufbuild.ts); adapters for the other
-// candidate libraries live in bench/cel-adapters.ts and are only used to
-// measure them (scripts/conformance-cel.ts, bench/cel.bench.ts).
+// interface (lib/conditions/cel.ts). The engine used by sigward is its own
+// (lib/conditions/cel-compile.ts); adapters for the candidate libraries live
+// in bench/cel-adapters.ts and are only used to measure them
+// (scripts/conformance-cel.ts, bench/cel.bench.ts).
 //
 // Values in and out follow the model of lib/conditions/cel-values.ts.
 
@@ -25,7 +25,27 @@ export class CelEvalError extends Error {
   }
 }
 
-export type CelProgram = (vars: Record<string, unknown>) => unknown;
+/** Thrown by a compiled program when the evaluation reached its cost limit. */
+export class CelCostLimitExceeded extends CelEvalError {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`evaluation cost limit (${limit}) exceeded`);
+    this.name = 'CelCostLimitExceeded';
+    this.limit = limit;
+  }
+}
+
+export interface CelEvalOptions {
+  /** Stop with CelCostLimitExceeded past this many cost units (engines that cannot meter ignore it). */
+  costLimit?: number;
+}
+
+/** Filled in by engines that meter cost. */
+export interface CelEvalStats {
+  cost: number;
+}
+
+export type CelProgram = (vars: Record<string, unknown>, options?: CelEvalOptions, stats?: CelEvalStats) => unknown;
 
 /**
  * An extra function (or method) for one compile. Arguments and the result are
@@ -39,6 +59,12 @@ export interface CelFunctionDecl {
   /** a method (`x.name(...)`): the receiver is passed first to impl */
   member?: boolean;
   impl: (...args: unknown[]) => unknown;
+  /**
+   * Set for a function sigward knows but cannot answer (e.g. Kyverno's http.Get
+   * to an arbitrary host): compiling an expression that calls it is an error
+   * with this reason, never a silent pass.
+   */
+  unavailable?: string;
 }
 
 export interface CelEngineCompileOptions {

@@ -16,6 +16,8 @@
 //   duration        CelDuration
 //   type            CelTypeValue      (out only, e.g. the result of type(x))
 //   other messages  CelMessageValue   (out only; sigward declares no message types)
+//   optional_type   CelOptional       (out only)
+//   library types   CelObject         (net.IP, kubernetes.Quantity, ...)
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 
@@ -50,8 +52,20 @@ export class CelTimestamp {
     const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
     if (!m) throw new RangeError(`invalid RFC 3339 timestamp: ${text}`);
     const [, y, mo, d, h, mi, s, frac = '', tz] = m;
-    const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-    if (!Number.isFinite(base)) throw new RangeError(`invalid RFC 3339 timestamp: ${text}`);
+    const date = new Date(0);
+    date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+    date.setUTCHours(Number(h), Number(mi), Number(s), 0);
+    const base = date.getTime();
+    if (
+      !Number.isFinite(base) ||
+      date.getUTCMonth() !== Number(mo) - 1 ||
+      date.getUTCDate() !== Number(d) ||
+      Number(h) > 23 ||
+      Number(mi) > 59 ||
+      Number(s) > 59
+    ) {
+      throw new RangeError(`invalid RFC 3339 timestamp: ${text}`);
+    }
     let offset = 0;
     if (tz !== 'Z' && tz !== 'z') {
       const sign = tz[0] === '-' ? -1 : 1;
@@ -139,5 +153,33 @@ export function celTypeName(v: unknown): string {
   if (v instanceof CelDuration) return 'google.protobuf.Duration';
   if (v instanceof CelTypeValue) return 'type';
   if (v instanceof CelMessageValue) return v.typeName;
+  if (v instanceof CelOptional) return 'optional_type';
+  if (v instanceof CelObject) return v.celType;
   return 'map';
+}
+
+/**
+ * A value of a library type (Kubernetes' IP, CIDR, URL, Quantity, Semver, ...):
+ * its CEL type name, equality, and the string conversion.
+ */
+export abstract class CelObject {
+  abstract readonly celType: string;
+  abstract equals(other: CelObject): boolean;
+}
+
+/** A CEL optional value (optional.of(x), optional.none(), `a.?b`); out only. */
+export class CelOptional {
+  static readonly NONE = new CelOptional(false, undefined);
+  readonly hasValue: boolean;
+  readonly value: unknown;
+  private constructor(hasValue: boolean, value: unknown) {
+    this.hasValue = hasValue;
+    this.value = value;
+  }
+  static of(value: unknown): CelOptional {
+    return new CelOptional(true, value);
+  }
+  toString(): string {
+    return this.hasValue ? `optional.of(${String(this.value)})` : 'optional.none()';
+  }
 }

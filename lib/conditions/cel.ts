@@ -1,8 +1,9 @@
-// CEL conditions over attestations, behind an interface of our own so the CEL
-// library can be swapped. The library (@bufbuild/cel) was chosen by
-// measurement: it passes the most of the cel-spec conformance suite through
-// this very interface (scripts/conformance-cel.ts); it is not the fastest
-// (bench/cel.bench.ts).
+// CEL conditions over attestations, behind an interface of our own so the
+// engine can be swapped. The engine is sigward's own (lib/conditions/
+// cel-compile.ts), chosen by measurement against @bufbuild/cel,
+// @marcbachmann/cel-js and cel-js: it passes every runnable cel-spec case
+// through this very interface (scripts/conformance-cel.ts), extensions
+// included, and is the fastest of them (bench/cel.bench.ts).
 //
 // Numbers: every JS number is a CEL double, so numbers read from JSON
 // predicates are doubles whether or not they are integral (as in Kyverno's
@@ -12,13 +13,19 @@
 // does not mix types in CEL: write `int(predicate.x) + 1` or `predicate.x + 1.0`.
 // A bigint passed in is a CEL int.
 //
+// Cost: every evaluation is metered as Kubernetes meters CEL (one unit per
+// call and per comprehension iteration, strings and lists by size) and stops
+// at CEL_EXPRESSION_COST_LIMIT, or earlier when a CelCostBudget shared by the
+// expressions of one policy runs out (CEL_POLICY_COST_BUDGET): the
+// evaluation fails with CONDITION_FAILED, so the rule fails.
+//
 // Values in and out: see lib/conditions/cel-values.ts (maps come out as Map,
 // timestamps as CelTimestamp; Date is accepted as a timestamp).
 
 import { SigwardError } from '../errors.ts';
-import { bufbuildEngine } from './cel-bufbuild.ts';
-import { CelCompileError, CelEvalError } from './cel-engine.ts';
-import type { CelEngine, CelFunctionDecl, CelProgram } from './cel-engine.ts';
+import { sigwardEngine } from './cel-compile.ts';
+import { CelCompileError, CelCostLimitExceeded, CelEvalError } from './cel-engine.ts';
+import type { CelEngine, CelEvalStats, CelFunctionDecl, CelProgram } from './cel-engine.ts';
 import { CelTimestamp, celTypeName } from './cel-values.ts';
 
 /** Variables available to attestation conditions (see getAttestationVariables). */
@@ -44,13 +51,36 @@ export interface CompileCelOptions {
   library?: CelFunctionLibrary;
 }
 
+/** Kubernetes' runtime cost limit for one CEL expression (PerCallLimit). */
+export const CEL_EXPRESSION_COST_LIMIT = 1_000_000;
+/** Kubernetes' runtime cost budget for all CEL expressions of one policy evaluation (RuntimeCELCostBudget). */
+export const CEL_POLICY_COST_BUDGET = 10_000_000;
+
+/** A cost budget shared by the expressions of one policy evaluation; each evaluation spends from it. */
+export class CelCostBudget {
+  readonly total: number;
+  remaining: number;
+  constructor(total = CEL_POLICY_COST_BUDGET) {
+    if (!(total > 0)) throw new RangeError('cost budget must be positive');
+    this.total = total;
+    this.remaining = total;
+  }
+}
+
+export interface CelEvaluateOptions {
+  /** The policy's budget (default: none, only the per-expression limit). */
+  budget?: CelCostBudget;
+  /** Per-expression limit (default CEL_EXPRESSION_COST_LIMIT). */
+  costLimit?: number;
+}
+
 export interface CompiledCel {
   readonly expression: string;
   readonly variables: readonly string[];
-  /** Evaluates; throws SigwardError CONDITION_FAILED when CEL reports an error. */
-  evaluate(vars: Record<string, unknown>): unknown;
+  /** Evaluates; throws SigwardError CONDITION_FAILED when CEL reports an error or the cost limit is reached. */
+  evaluate(vars: Record<string, unknown>, options?: CelEvaluateOptions): unknown;
   /** Like evaluate, and the result must be a bool (otherwise CONDITION_FAILED). */
-  evaluateBool(vars: Record<string, unknown>): boolean;
+  evaluateBool(vars: Record<string, unknown>, options?: CelEvaluateOptions): boolean;
 }
 
 /** Line and column (1-based) of a 0-based offset. */
@@ -81,19 +111,34 @@ class Compiled implements CompiledCel {
     this.variables = variables;
     this.#program = program;
   }
-  evaluate(vars: Record<string, unknown>): unknown {
+  evaluate(vars: Record<string, unknown>, options?: CelEvaluateOptions): unknown {
+    const perExpression = options?.costLimit ?? CEL_EXPRESSION_COST_LIMIT;
+    const budget = options?.budget;
+    const limit = budget ? Math.min(perExpression, Math.max(0, budget.remaining)) : perExpression;
+    const stats: CelEvalStats = { cost: 0 };
     try {
-      return this.#program(vars);
+      return this.#program(vars, { costLimit: limit }, stats);
     } catch (e) {
+      if (e instanceof CelCostLimitExceeded) {
+        const policyBound = budget !== undefined && limit < perExpression;
+        const reason = policyBound
+          ? `the policy's CEL cost budget (${budget.total}) is exhausted`
+          : `the expression exceeded its CEL cost limit (${perExpression}), as Kubernetes limits one CEL expression`;
+        throw new SigwardError('CONDITION_FAILED', `CEL expression "${this.expression}" failed: ${reason}`, {
+          detail: { expression: this.expression, reason: 'cost limit exceeded', limit: policyBound ? budget.total : perExpression },
+        });
+      }
       const reason = e instanceof Error ? e.message : String(e);
       throw new SigwardError('CONDITION_FAILED', `CEL expression "${this.expression}" failed: ${reason}`, {
         cause: e instanceof CelEvalError ? undefined : e,
         detail: { expression: this.expression, reason },
       });
+    } finally {
+      if (budget) budget.remaining -= stats.cost;
     }
   }
-  evaluateBool(vars: Record<string, unknown>): boolean {
-    const v = this.evaluate(vars);
+  evaluateBool(vars: Record<string, unknown>, options?: CelEvaluateOptions): boolean {
+    const v = this.evaluate(vars, options);
     if (typeof v !== 'boolean') {
       throw new SigwardError(
         'CONDITION_FAILED',
@@ -157,7 +202,7 @@ export function compileCel(expr: string, opts: CompileCelOptions = {}): Compiled
     cache.set(key, hit);
     return hit;
   }
-  const compiled = compileCelWithEngine(bufbuildEngine, expr, { variables, ...(opts.library ? { library: opts.library } : {}) });
+  const compiled = compileCelWithEngine(sigwardEngine, expr, { variables, ...(opts.library ? { library: opts.library } : {}) });
   cache.set(key, compiled);
   while (cache.size > cacheLimit) cache.delete(cache.keys().next().value as string);
   return compiled;

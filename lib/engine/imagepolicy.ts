@@ -24,7 +24,7 @@ import { toRepositoryRef } from '../cosign/image.ts';
 import { verifyImageAttestations } from '../attest/verify.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileRule, evaluateRule, ruleAppliesTo } from '../attest/rules.ts';
-import { compileCel, getAttestationVariables } from '../conditions/cel.ts';
+import { CelCostBudget, compileCel, getAttestationVariables } from '../conditions/cel.ts';
 import { parseTrustedRoot, toTrust, type IdentityPolicy } from '../trust/index.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
@@ -242,9 +242,10 @@ export async function evaluateNativeImage(
         if (!res.passed) return fail(`rule ${r.name}: ${res.failures.join('; ')}`, 'CONDITION_FAILED', extra);
       }
     }
+    const budget = new CelCostBudget(); // the validations of one policy share Kubernetes' per-policy budget
     for (const [i, v] of policy.spec.validations.entries()) {
       const program = compileCel(v.expression, { variables: ['image', 'signatures', 'attestations', 'now'] });
-      const ok = program.evaluateBool({ image: { reference, registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest }, signatures, attestations, now });
+      const ok = program.evaluateBool({ image: { reference, registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest }, signatures, attestations, now }, { budget });
       if (!ok) return fail(v.message || `CEL expression validation failed at index ${i}`, 'CONDITION_FAILED', extra);
     }
   } catch (e) {

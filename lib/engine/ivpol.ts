@@ -21,13 +21,14 @@ import { parseImageFromPodSpec } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { toPredicateType } from '../attest/predicates.ts';
-import { compileCel, type CompiledCel } from '../conditions/cel.ts';
-import { KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
+import { CelCostBudget, compileCel, type CompiledCel } from '../conditions/cel.ts';
+import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { getIvpolControllerResource, IVPOL_DEFAULT_CONTROLLERS, toCelPodSpecPath } from '../admission/pod-controllers.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './imagepolicy.ts';
+import { toRepositoryRef } from '../cosign/image.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
 import type { ImageResult, ResultStatus, RuleResult } from './result.ts';
@@ -135,8 +136,8 @@ function autogenExpression(expr: string, kind: string): string {
 // ---------------------------------------------------------------------------
 // CEL
 
-const MATCH_VARS = ['object', 'oldObject', 'request', 'namespaceObject'];
-const ALL_VARS = [...MATCH_VARS, 'images', 'attestors', 'attestations', 'variables'];
+const MATCH_VARS = IVPOL_MATCH_VARIABLES;
+const ALL_VARS = IVPOL_VARIABLES;
 const cel = (expr: string, variables: readonly string[]): CompiledCel => compileCel(expr, { variables, library: KYVERNO_IMAGE_LIBRARY });
 
 function toRequestVar(object: unknown, req: IvpolRequest): Record<string, unknown> {
@@ -195,6 +196,11 @@ class Verifier {
     return this.#attestors.has(name);
   }
 
+  /** The evaluation clock (injected). */
+  now(): Date {
+    return this.#input.ctx.now();
+  }
+
   async #digest(image: string): Promise<{ ref: ImageReference; digest: string }> {
     const ref = parseImageFromPodSpec(image, { defaultRegistry: this.#input.defaultRegistry });
     const digest = await this.#input.resolve(ref);
@@ -245,6 +251,55 @@ class Verifier {
       if (first) return { ok: true, digest, payload: (first as { predicate?: unknown }).predicate ?? null };
       return { ok: false, reason: (r.reasons.length ? r.reasons : [`no verified attestation of type ${type}`]).join('; '), digest };
     }, attestor);
+  }
+
+  /**
+   * Kyverno's getImageData: the image's manifest (of linux/amd64 for an index,
+   * the index kept as imageIndex) and its config, read from the registry.
+   */
+  imageData(image: string): Outcome | undefined {
+    const key = `data\u0000${image}`;
+    const hit = this.done.get(key);
+    if (hit) return hit;
+    if (!this.pending.has(key)) {
+      this.pending.set(key, () =>
+        this.#run(async () => {
+          const { ref, digest } = await this.#digest(image);
+          const repo = toRepositoryRef(ref);
+          const store = this.#input.ctx.stores(repo);
+          const signal = this.#input.ctx.signal;
+          const maxBytes = 4 * 1024 * 1024;
+          const top = await store.getManifest(repo, digest, { signal });
+          let imageIndex: unknown;
+          let fetched = top;
+          if ('manifests' in top.manifest) {
+            imageIndex = JSON.parse(new TextDecoder().decode(top.bytes));
+            const m = top.manifest.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64') ?? top.manifest.manifests[0];
+            if (!m) return { ok: false, reason: `image ${image}: the image index lists no manifest` };
+            fetched = await store.getManifest(repo, m.digest, { signal });
+          }
+          const manifest = JSON.parse(new TextDecoder().decode(fetched.bytes)) as { config?: { digest?: string; size?: number } };
+          let config: unknown = null;
+          if (!('manifests' in fetched.manifest) && fetched.manifest.config?.digest) {
+            const c = fetched.manifest.config;
+            config = JSON.parse(new TextDecoder().decode(await store.getBlob(repo, c.digest, { size: c.size, maxBytes, signal })));
+          }
+          const data: Record<string, unknown> = {
+            image,
+            resolvedImage: `${ref.registry}/${ref.repository}@${digest}`,
+            registry: ref.registry,
+            repository: ref.repository,
+            tag: ref.tag ?? '',
+            digest,
+            manifest,
+            config,
+          };
+          if (imageIndex !== undefined) data['imageIndex'] = imageIndex;
+          return { ok: true, digest, payload: data };
+        }),
+      );
+    }
+    return undefined;
   }
 
   async runPending(): Promise<void> {
@@ -322,8 +377,18 @@ class Round implements IvSession {
     throw new Error('failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation');
   }
 
-  getImageData(): unknown {
-    throw new Error('getImageData is not supported by sigward');
+  now(): Date {
+    return this.#v.now();
+  }
+
+  getImageData(image: string): unknown {
+    const o = this.#v.imageData(image);
+    if (!o) {
+      this.incomplete = true;
+      return new Map(); // answered in the next round
+    }
+    if (!o.ok) throw new Error(`failed to get image data: ${o.error?.message ?? o.reason ?? 'unknown error'}`);
+    return o.payload;
   }
 }
 
@@ -335,7 +400,7 @@ interface ImageEntry {
   patchable?: boolean;
 }
 
-function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite: (expr: string) => string): { categories: Record<string, string[]>; entries: ImageEntry[] } {
+function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite: (expr: string) => string, budget: CelCostBudget): { categories: Record<string, string[]>; entries: ImageEntry[] } {
   const categories: Record<string, string[]> = { containers: [], initContainers: [], ephemeralContainers: [] };
   const entries: ImageEntry[] = [];
   if (input.images) {
@@ -354,7 +419,7 @@ function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite
     }
   }
   for (const ex of input.policy.spec.images) {
-    const v = cel(rewrite(ex.expression), ALL_VARS).evaluate(vars);
+    const v = cel(rewrite(ex.expression), ALL_VARS).evaluate(vars, { budget });
     const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
     if (!list || list.some((x) => typeof x !== 'string')) throw new SigwardError('CONDITION_FAILED', `images.${ex.name}: the expression must give a list of strings`);
     categories[ex.name] = [...(categories[ex.name] ?? []), ...(list as string[])];
@@ -375,6 +440,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
   const errorResult = (message: string, images: ImageResult[] = []): IvpolResult => ({ ...head, status: 'error', message, images, verifications: new Map(), requiredImages: [] });
 
   const object = input.images ? null : (input.object ?? null);
+  const budget = new CelCostBudget();
   const vars: Record<string, unknown> = {
     object,
     oldObject: req.oldObject ?? null,
@@ -391,7 +457,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
     }
     try {
       for (const m of policy.spec.matchConditions) {
-        if (!cel(rewrite(m.expression), MATCH_VARS).evaluateBool(vars)) return undefined;
+        if (!cel(rewrite(m.expression), MATCH_VARS).evaluateBool(vars, { budget })) return undefined;
       }
     } catch (e) {
       if (policy.spec.failurePolicy === 'Ignore') return undefined;
@@ -401,7 +467,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
 
   let matched: ImageEntry[];
   try {
-    const { categories, entries } = extractImages(input, vars, rewrite);
+    const { categories, entries } = extractImages(input, vars, rewrite, budget);
     const filtered: Record<string, string[]> = {};
     for (const [k, list] of Object.entries(categories)) filtered[k] = list.filter((i) => imageMatches(policy, i));
     matched = entries.filter((e) => imageMatches(policy, e.image));
@@ -445,6 +511,8 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
   let final: { round: Round; status: ResultStatus; message: string } | undefined;
   for (let i = 0; i < MAX_ROUNDS && !final; i++) {
     const round = new Round(verifier, policy);
+    // each round evaluates the policy's CEL anew, within Kubernetes' per-policy budget
+    const roundBudget = new CelCostBudget();
     let status: ResultStatus = 'pass';
     let message = '';
     withIvSession(round, () => {
@@ -452,7 +520,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
       vars['variables'] = variables;
       for (const v of policy.spec.variables) {
         try {
-          variables[v.name] = cel(rewrite(v.expression), ALL_VARS).evaluate(vars);
+          variables[v.name] = cel(rewrite(v.expression), ALL_VARS).evaluate(vars, { budget: roundBudget });
         } catch {
           // an erroring variable is absent: using it is an error in the validation
         }
@@ -460,7 +528,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
       for (const [idx, v] of policy.spec.validations.entries()) {
         let ok: boolean;
         try {
-          ok = cel(rewrite(v.expression), ALL_VARS).evaluateBool(vars);
+          ok = cel(rewrite(v.expression), ALL_VARS).evaluateBool(vars, { budget: roundBudget });
         } catch (e) {
           if (status === 'pass') [status, message] = ['error', `validation error: ${toSigwardError(e).message}`];
           if (!round.incomplete) break;
@@ -471,7 +539,7 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
           message = v.message ?? '';
           if (v.messageExpression) {
             try {
-              const m = cel(rewrite(v.messageExpression), ALL_VARS).evaluate(vars);
+              const m = cel(rewrite(v.messageExpression), ALL_VARS).evaluate(vars, { budget: roundBudget });
               message = typeof m === 'string' ? m : `failed to convert message expression to string: got ${typeof m}`;
             } catch (e) {
               message = `failed to evaluate message expression: ${toSigwardError(e).message}`;

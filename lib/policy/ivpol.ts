@@ -5,6 +5,9 @@
 
 import { readFileSync } from 'node:fs';
 import { parseTrustedRoot } from '../trust/root.ts';
+import { compileCel } from '../conditions/cel.ts';
+import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY } from '../conditions/cel-kyverno.ts';
+import type { CelFunctionLibrary } from '../conditions/cel.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { splitPublicKeys, toKeySource, getUnresolved } from './keys.ts';
 import { metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
@@ -277,6 +280,40 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
   return att;
 }
 
+/** Variables of a sigward ImagePolicy's validations. */
+const NATIVE_VALIDATION_VARIABLES = ['image', 'signatures', 'attestations', 'now'];
+
+/**
+ * Compiles every CEL expression of the policy once, as the API server does
+ * when the policy is created: a syntax error, an undeclared variable, an
+ * unknown function or one sigward cannot answer offline (http.Get, ...) is an
+ * error of the policy, reported with its path, not a failure at admission.
+ */
+function checkExpressions(policy: ImageValidatingPolicy, diag: DiagnosticCollector): void {
+  const check = (path: string, expr: string, variables: readonly string[], library?: CelFunctionLibrary) => {
+    if (!expr) return;
+    try {
+      compileCel(expr, library ? { variables, library } : { variables });
+    } catch (e) {
+      diag.error(path, `${path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const spec = policy.spec;
+  if (policy.format === 'sigward') {
+    for (const v of spec.validations) check(`${v.path}.expression`, v.expression, NATIVE_VALIDATION_VARIABLES);
+    return;
+  }
+  const lib = KYVERNO_IMAGE_LIBRARY;
+  spec.matchConditions.forEach((m, i) => check(`spec.matchConditions[${i}].expression`, m.expression, IVPOL_MATCH_VARIABLES, lib));
+  spec.matchImageReferences.forEach((m, i) => m.expression !== undefined && check(`spec.matchImageReferences[${i}].expression`, m.expression, ['ref'], lib));
+  spec.images.forEach((m, i) => check(`spec.images[${i}].expression`, m.expression, IVPOL_VARIABLES, lib));
+  spec.variables.forEach((m, i) => check(`spec.variables[${i}].expression`, m.expression, IVPOL_VARIABLES, lib));
+  for (const v of spec.validations) {
+    check(`${v.path}.expression`, v.expression, IVPOL_VARIABLES, lib);
+    if (v.messageExpression) check(`${v.path}.messageExpression`, v.messageExpression, IVPOL_VARIABLES, lib);
+  }
+}
+
 export function toImageValidatingPolicy(
   doc: Obj,
   source: Omit<PolicySource, 'locations'>,
@@ -406,6 +443,7 @@ export function toImageValidatingPolicy(
     },
     source: { ...source, locations: diag.toLocationRecord() },
   };
+  checkExpressions(out, diag);
   const mc = getObj(spec, 'matchConstraints');
   if (mc) out.spec.matchConstraints = mc;
   if (creds) {

@@ -241,3 +241,13 @@ t.test('compile cache: same expression returns the cached program; bounded LRU',
   t.not(compileCel('predicate.x == 1'), b1, 'the least recently used entry was evicted');
   t.ok(getCelCacheSize() <= 3);
 });
+
+t.test('semantics found by comparing engines on generated expressions', async (t) => {
+  const ev = (expr: string, vars: Record<string, unknown> = {}) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
+  t.equal(ev('!!-5'), -5n, 'a signed literal after !');
+  t.equal(ev('-(-5)'), 5n);
+  t.equal(ev('has(m.a)', { m: { a: null } }), true, 'a key present with a null value is present');
+  t.equal(ev('timestamp(3) == timestamp("1970-01-01T00:00:03Z")'), true, 'timestamp(int) counts seconds');
+  t.equal(thrown(() => ev('double("a")')).code, 'CONDITION_FAILED', 'an unparsable double is an error, not null');
+  t.equal(thrown(() => ev('has(s.a)', { s: 'text' })).code, 'CONDITION_FAILED', 'has() on a string is an error, not false');
+});

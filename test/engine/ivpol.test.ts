@@ -3,6 +3,7 @@
 // `kubectl --dry-run=client` objects, the CEL verification functions.
 
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -272,6 +273,35 @@ t.test('ImageValidatingPolicy', async (t) => {
     t.equal(ign.rules[0]!.status, 'error');
     t.equal(ign.allowed, true, 'failurePolicy Ignore: allowed');
     t.match(ign.warnings.join('\n'), /Policy verify-ivpol error/);
+  });
+
+  await t.test('getImageData reads the manifest and config from the registry, as skopeo reads them', async (t) => {
+    const skopeo = (...args: string[]) => JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', ...args, `docker://${img('good')}`], { encoding: 'utf8' }));
+    const manifest = skopeo('--raw');
+    const config = skopeo('--config', '--raw');
+    const data = `getImageData(images.containers[0])`;
+    const validations = [
+      { expression: SIGNED },
+      { expression: `${data}.digest == '${good}' && ${data}.resolvedImage == '${reg.host}/ivpol/app@${good}' && ${data}.tag == 'good'` },
+      { expression: `${data}.manifest.config.digest == '${manifest.config.digest}' && size(${data}.manifest.layers) == ${manifest.layers.length}` },
+      { expression: `${data}.config.architecture == '${config.architecture}' && ${data}.config.os == '${config.os}'` },
+    ];
+    const ev = await run(ivpol({ key, glob, validations }), kubectlPod('app', img('good')));
+    t.equal(ev.rules[0]!.status, 'pass', ev.message ?? '');
+    t.equal(ev.allowed, true);
+    const wrong = await run(ivpol({ key, glob, validations: [{ expression: SIGNED }, { expression: `${data}.config.architecture == 'not-${config.architecture}'`, message: 'wrong architecture' }] }), kubectlPod('app', img('good')));
+    t.equal(wrong.allowed, false);
+    t.match(wrong.message, /wrong architecture/);
+    const missing = await run(ivpol({ key, glob, validations: [{ expression: SIGNED }, { expression: `getImageData('${reg.host}/ivpol/app:no-such-tag').digest != ''` }] }), kubectlPod('app', img('good')));
+    t.equal(missing.allowed, false, 'an image that cannot be read fails the rule');
+    t.match(missing.message, /failed to get image data/);
+  });
+
+  await t.test("Kyverno's time_now() reads the engine's clock", async (t) => {
+    const { policies } = loadPolicies(ivpol({ key, glob, validations: [{ expression: SIGNED }, { expression: "time_now() == '2030-01-02T03:04:05Z'", message: 'clock' }] }));
+    const at = (iso: string) => createEngine({ policies, stores: () => store, trust, now: () => new Date(iso) }).evaluateResource(kubectlPod('app', img('good')), { operation: 'CREATE' });
+    t.equal((await at('2030-01-02T03:04:05Z')).allowed, true);
+    t.equal((await at('2031-01-02T03:04:05Z')).allowed, false);
   });
 
   await t.test('CLI: sigward check --policy ivpol --resource pod', async (t) => {

@@ -91,8 +91,17 @@ ${indent(key.publicPem, '            ')}
   t.ok(audit.result.warnings.length, 'with a warning');
   const other = await check(policy('Deny', 'MEDIUM'), 'nginx:1.27');
   t.equal(other.code, 0, 'an image outside matchImageReferences is not checked');
-  const kyvernoFns = await check(policy('Deny', 'MEDIUM', 'images.containers.all(i, verifyImageSignatures(i, [attestors.x]) > 0)'), `${reg.host}/native/app:good`);
-  t.equal(kyvernoFns.code, 1, 'an expression sigward cannot compile fails closed');
+  // Kyverno's functions are not part of the native form: the policy does not load (no verdict), and the lint says why
+  const kyvernoPolicy = file(policy('Deny', 'MEDIUM', 'images.containers.all(i, verifyImageSignatures(i, [attestors.x]) > 0)'));
+  const kyvernoFns = await runSigward(['check', '--policy', kyvernoPolicy, '--resource', file(JSON.stringify(kubectlPod('app', `${reg.host}/native/app:good`))), '-o', 'json']);
+  t.equal(kyvernoFns.code, 2, 'an expression sigward cannot compile: the policy is refused, nothing is admitted by it');
+  const refused = JSON.parse(kyvernoFns.stdout);
+  t.equal(refused.verified, false);
+  t.equal(refused.error.code, 'POLICY_INVALID');
+  t.match(refused.error.message, /spec\.validations\[0\]\.expression: invalid CEL expression .*undeclared reference to 'images'/);
+  const lintBad = await runSigward(['policy', 'lint', kyvernoPolicy]);
+  t.equal(lintBad.code, 1, 'the lint reports it');
+  t.match(lintBad.stdout + lintBad.stderr, /undeclared reference to 'images'/);
 });
 
 t.test('Kyverno ImageValidatingPolicy with a Notary attestor: evaluated, and the unsupported attestor verifies nothing', async (t) => {

@@ -91,6 +91,28 @@ t.test('ImageValidatingPolicy checks', async (t) => {
   t.equal(ns.policies[0]!.metadata.namespace, 'team-a');
 });
 
+t.test('CEL expressions are compiled when the policy loads: what cannot be answered offline is an error naming the function', async (t) => {
+  const policy = (validation: string, extra = '') => ivpol(`  attestors:
+    - name: a
+      cosign:
+        key:
+          data: |
+            ${indent(TEST_KEY, 12)}
+${extra}  validations:
+    - expression: ${JSON.stringify(validation)}`);
+  const one = (text: string) => {
+    const e = errs(text);
+    t.equal(e.length, 1, e.join('\n'));
+    return e[0] ?? '';
+  };
+  t.match(one(policy("http.Get('https://allow.example.com/?img=' + images.containers[0]).allowed")), /spec\.validations\[0\]\.expression: invalid CEL expression .*function 'http\.Get' is not available: sigward evaluates policies offline/);
+  t.match(one(policy("resource.Get('v1', 'configmaps', 'kyverno', 'registries').data.allowed == 'true'")), /function 'resource\.Get' is not available: sigward does not read live cluster resources/);
+  t.match(one(policy("globalContext.Get('registries', '').size() > 0")), /function 'globalContext\.Get' is not available/);
+  t.match(one(policy('images.containers.all(i, verifyImageSignatures(i, [attestors.a]) > 0) && objec.metadata.name != ""')), /undeclared reference to 'objec'/);
+  t.match(one(policy('true', '  matchConditions:\n    - name: m\n      expression: "images.containers.size() > 0"\n')), /spec\.matchConditions\[0\]\.expression: .*undeclared reference to 'images'/, 'matchConditions see only object, oldObject, request, namespaceObject');
+  t.same(errs(policy("images.containers.all(i, verifyImageSignatures(i, [attestors.a]) > 0) && json.unmarshal('{}') == {} && object.metadata.?labels.orValue({}).size() >= 0")), [], 'the offline libraries compile');
+});
+
 t.test('ivpol KMS key: unresolved, with the ivpol hint', async (t) => {
   const r = parse(ivpol('  attestors:\n    - name: a\n      cosign:\n        key: {kms: "awskms:///alias/k"}\n  validations: [{expression: "true"}]'));
   const p = r.policies[0] as ImageValidatingPolicy;

@@ -21,9 +21,9 @@ import {
 } from '@bufbuild/cel';
 import type { CelEnv, CelFunc, CelInput, CelMap, CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import { CelCompileError, CelEvalError } from './cel-engine.ts';
-import type { CelEngine, CelEngineCompileOptions, CelFunctionDecl, CelProgram } from './cel-engine.ts';
-import { CelDuration, CelMessageValue, CelTimestamp, CelTypeValue, CelUint } from './cel-values.ts';
+import { CelCompileError, CelEvalError } from '../lib/conditions/cel-engine.ts';
+import type { CelEngine, CelEngineCompileOptions, CelFunctionDecl, CelProgram } from '../lib/conditions/cel-engine.ts';
+import { CelDuration, CelMessageValue, CelTimestamp, CelTypeValue, CelUint } from '../lib/conditions/cel-values.ts';
 
 const env = celEnv({ funcs: strings });
 
