@@ -63,7 +63,7 @@ export function parseManifests(text: string, source: string): Manifest[] {
   return out;
 }
 
-function loadManifests(paths: string[]): Manifest[] {
+export function loadManifests(paths: string[]): Manifest[] {
   const out: Manifest[] = [];
   for (const p of paths) {
     if (p === '-') {

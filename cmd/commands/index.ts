@@ -28,6 +28,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./check.ts')).checkCommand,
   },
   {
+    command: 'test <paths..>',
+    describe: 'run policy tests (kyverno-test.yaml: policies, resources and the expected result per rule), like kyverno test, for CI',
+    load: async () => (await import('./test.ts')).testCommand,
+  },
+  {
     command: 'serve',
     describe: 'run the Kubernetes admission webhook (mutate and validate)',
     load: async () => (await import('./serve.ts')).serveCommand,
