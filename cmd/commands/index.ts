@@ -33,6 +33,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./test.ts')).testCommand,
   },
   {
+    command: 'tree <image>',
+    describe: 'list what is attached to an image (signatures, attestations, SBOMs, OCI referrers), unverified, like cosign tree',
+    load: async () => (await import('./artifacts.ts')).treeCommand,
+  },
+  {
+    command: 'download <what> <image>',
+    describe: 'print the signatures or attestations attached to an image (unverified), like cosign download signature|attestation',
+    load: async () => (await import('./artifacts.ts')).downloadCommand,
+  },
+  {
     command: 'serve',
     describe: 'run the Kubernetes admission webhook (mutate and validate)',
     load: async () => (await import('./serve.ts')).serveCommand,
