@@ -38,3 +38,21 @@ export function cosignRunner(cwd: string, env: Record<string, string>): (args: s
       (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
     );
 }
+
+export const SIGSTORE_GO = join(PEERS_BIN, 'sigstore-go-verification');
+
+/** Runs `main` when sigstore-go's verification CLI is there; otherwise skipped locally (saying so) and a failure under CI. */
+export function withSigstoreGo(main: () => void): void {
+  if (existsSync(SIGSTORE_GO)) return main();
+  const why = `sigstore-go 1.3.0 (sigstore-go-verification) is missing at ${SIGSTORE_GO}: run bash scripts/peers.sh`;
+  if (process.env.CI) throw new Error(why);
+  t.test('sigstore-go', { skip: why }, async () => {});
+}
+
+/** Runs sigstore-go-verification with `args` and `env`; never throws on a non-zero exit. */
+export function runSigstoreGo(args: string[], env: Record<string, string> = {}): Promise<PeerRun> {
+  return run(SIGSTORE_GO, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env }, timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+  );
+}
