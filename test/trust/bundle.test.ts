@@ -217,3 +217,19 @@ t.test('minted: missing SCT and certificate outside validity at signing time', a
     message: /not valid at/,
   });
 });
+
+t.test('digest mode takes sha512 (npm provenance subjects carry only sha512)', async (t) => {
+  const b = bundleJSON('bundleV03-dsse.sigstore');
+  const subject = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha512 as string;
+  const r = verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${subject}` });
+  t.equal(r.statement?.subject[0].digest.sha512, subject);
+  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${'0'.repeat(128)}` }), { code: 'MANIFEST_DIGEST_MISMATCH', message: /sha512:0+ is not a subject/ });
+  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: { algorithm: 'sha512', hex: subject.slice(2) } }), { code: 'CONFIG_INVALID', message: /sha512 needs 128 hex characters/ });
+  // a message signature over sha256 is not matched by a sha512 digest
+  const m = bundleJSON('public-key-validity.sigstore.json');
+  const trust = toTrust(parseTrustedRoot(readText(`${TD}sigstore-go-public-key-validity-trusted_root.json`)));
+  t.throws(() => verifyBundle(m, { trust, digest: `sha512:${'1'.repeat(128)}`, ignoreTlog: true, policy: { publicKey: readText(`${TD}sigstore-go-public-key-validity.pem`) } }), {
+    code: 'MANIFEST_DIGEST_MISMATCH',
+    message: /the bundle signs sha256:[0-9a-f]{64}, expected sha512:1+/,
+  });
+});
