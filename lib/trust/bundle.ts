@@ -21,7 +21,7 @@ import { hasSubjectDigest, SUBJECT_DIGEST_ALGORITHMS, toStatement } from '../att
 import { toTrustError } from './errors.ts';
 import { errText, toPublicKey, toSPKI } from './keys.ts';
 import { verifyPrehashed, type PrehashAlgorithm } from './prehash.ts';
-import { getRekorBodyFacts, verifyRekorBodyBinding } from './rekor.ts';
+import { getRekorBodyFacts, verifyInclusionProofCheckpoint, verifyRekorBodyBinding } from './rekor.ts';
 import { getTrustMaterial, type TrustInput } from './root.ts';
 import {
   IN_TOTO_PAYLOAD_TYPE,
@@ -241,8 +241,10 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     timestampThreshold: signer.$case === 'certificate' ? 1 : 0,
   });
 
-  // @sigstore/verify does not compare the key/certificate inside the entries.
+  // @sigstore/verify does not compare the key/certificate inside the entries,
+  // nor an inclusion proof's own tree size and root hash with its checkpoint.
   for (const entry of tlogEntries) {
+    verifyInclusionProofCheckpoint(entry);
     let body;
     try {
       body = JSON.parse(entry.canonicalizedBody.toString('utf8'));

@@ -218,6 +218,20 @@ t.test('minted: missing SCT and certificate outside validity at signing time', a
   });
 });
 
+t.test('an inclusion proof must be for the tree its signed checkpoint names', async (t) => {
+  const b = bundleJSON('bundleV03-dsse.sigstore');
+  t.ok(verifyBundle(b, { trust: publicGood, policy: BRIAN }), 'as signed');
+  // @sigstore/verify checks the Merkle path against the checkpoint only; sigstore-go refuses these
+  const root = structuredClone(b);
+  const hash = Buffer.from(root.verificationMaterial.tlogEntries[0].inclusionProof.rootHash, 'base64');
+  hash[0] ^= 1;
+  root.verificationMaterial.tlogEntries[0].inclusionProof.rootHash = hash.toString('base64');
+  t.throws(() => verifyBundle(root, { trust: publicGood, policy: BRIAN }), { code: 'TLOG_INVALID', message: /inclusion proof root hash [0-9a-f]{64} is not the signed checkpoint's/ });
+  const size = structuredClone(b);
+  size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize = String(Number(size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize) + 1);
+  t.throws(() => verifyBundle(size, { trust: publicGood, policy: BRIAN }), { code: 'TLOG_INVALID', message: /inclusion proof is for a tree of size \d+, its signed checkpoint for size \d+/ });
+});
+
 t.test('digest mode takes sha512 (npm provenance subjects carry only sha512)', async (t) => {
   const b = bundleJSON('bundleV03-dsse.sigstore');
   const subject = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha512 as string;
