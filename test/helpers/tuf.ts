@@ -29,7 +29,7 @@ export function getPythonTufProblem(): string | undefined {
   }
   try {
     // the generator's own imports, including the key types Debian's python3-cryptography must provide
-    execFileSync(PEERS_PYTHON, [GENERATOR, '--help'], { stdio: 'pipe', timeout: 30_000 });
+    execFileSync(PEERS_PYTHON, ['-B', GENERATOR, '--help'], { stdio: 'pipe', timeout: 30_000 });
     problem = undefined;
   } catch (e) {
     const err = (e as { stderr?: Buffer }).stderr?.toString().trim();
@@ -79,7 +79,7 @@ export interface TufRepo {
  * tuf_repo.py for what each state holds). Keys persist in out/keys.
  */
 export async function buildTufRepo(out: string, targets: [string, string, string], o: { only?: TufState[]; shortLivedSeconds?: number } = {}): Promise<TufRepo> {
-  const args = [GENERATOR, out, ...targets.flatMap((x) => ['--target', x])];
+  const args = ['-B', GENERATOR, out, ...targets.flatMap((x) => ['--target', x])];
   for (const s of o.only ?? []) args.push('--only', s);
   if (o.shortLivedSeconds !== undefined) args.push('--short-lived', String(o.shortLivedSeconds));
   const r = await run(PEERS_PYTHON, args, { timeout: 60_000 });
