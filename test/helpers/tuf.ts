@@ -11,7 +11,7 @@ import { join, normalize, sep } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { ROOT } from './fixtures.ts';
-import { PEERS_BIN } from './peers.ts';
+import { PEERS_BIN } from './peer-paths.ts';
 
 const run = promisify(execFile);
 
