@@ -5,11 +5,19 @@
 //      vs @sigstore/verify's Verifier called directly, same trust material;
 //   2. in-process latency (median of N) of `verifyImage` for a keyless image
 //      in the local registry (Debian docker-registry, no referrers API),
-//      signed by the mock Sigstore in the legacy and/or bundle format.
-// About 10-20 seconds:  node bench/bundle.bench.ts [--ms 1500] [--n 25]
+//      signed by the mock Sigstore in the legacy and/or bundle format;
+//   3. one process per verification, as a script or the conformance suite
+//      runs them: `dist/sigward verify-bundle` against sigstore-go 1.3.0's
+//      `sigstore-go-verification` (the real peer from scripts/peers.sh), the
+//      same bundles in digest mode and the same trusted_root.json file,
+//      alternating, R runs of each bundle (hyperfine-style: wall time from
+//      spawn to exit, after one warm-up run of each).
+// About 30-60 seconds:  node bench/bundle.bench.ts [--ms 1500] [--n 25] [--proc-runs 5]
 
 import { SIGSTORE_JS_BUNDLES } from '../test/helpers/fixtures.ts';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
 import { getEmbeddedTrustedRoot, loadTrustMaterial, toTrust, verifyBundle, type IdentityPolicy } from '../lib/trust/index.ts';
@@ -21,6 +29,8 @@ import { parseReference } from '../lib/reference/index.ts';
 import { pushImageDetailed, startRegistry } from '../test/helpers/registry.ts';
 import { DEFAULT_ISSUER, IN_TOTO, pushBundleReferrer, pushLegacySignature, startSigstoreMock, toImageSignatureStatement } from '../test/helpers/sigstore-mock.ts';
 import { SHARED } from '../test/helpers/fixtures.ts';
+import { BINARY } from '../test/helpers/cli.ts';
+import { SIGSTORE_GO } from '../test/helpers/peer-paths.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -28,6 +38,8 @@ const arg = (name: string, dflt: number) => {
 };
 const BUDGET_MS = arg('--ms', 1500);
 const N = arg('--n', 25);
+const PROC_RUNS = arg('--proc-runs', 5);
+const loadBefore = loadavg()[0]!;
 
 // ------------------------------------------------------------- bundles
 
@@ -136,6 +148,61 @@ try {
   await reg.stop();
 }
 
+// ------------------------------------------------------- one process each
+
+const PUBLIC_GOOD_FILE = `${SHARED}/trust-roots/public-good-trusted_root.json`;
+/** The digest each bundle signs (npm provenance: sha512 subjects). */
+const signedDigest = (json: any): { algorithm: string; hex: string } => {
+  const st = JSON.parse(Buffer.from(json.dsseEnvelope.payload, 'base64').toString('utf8'));
+  const d = st.subject[0].digest;
+  return d.sha256 ? { algorithm: 'sha256', hex: d.sha256 } : { algorithm: 'sha512', hex: d.sha512 };
+};
+const spawnMs = (file: string, args: string[]): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } }, (err, _out, stderr) => {
+      if (err) reject(new Error(`${file} ${args.join(' ')}: ${stderr}`));
+      else resolve(performance.now() - t0);
+    });
+  });
+const procs: { name: string; file: string; args: (v: Vector) => string[] }[] = [
+  {
+    name: 'sigward verify-bundle (dist/sigward)',
+    file: BINARY,
+    args: (v) => {
+      const d = signedDigest(v.json);
+      return ['verify-bundle', '--bundle', `${SB}/${v.file}`, '--trusted-root', PUBLIC_GOOD_FILE, '--certificate-identity', v.policy.subject!, '--certificate-oidc-issuer', v.policy.issuer!, `${d.algorithm}:${d.hex}`];
+    },
+  },
+  {
+    name: 'sigstore-go-verification 1.3.0',
+    file: SIGSTORE_GO,
+    args: (v) => {
+      const d = signedDigest(v.json);
+      return ['-trustedrootJSONpath', PUBLIC_GOOD_FILE, '-expectedSAN', v.policy.subject!, '-expectedIssuer', v.policy.issuer!, '-artifact-digest', d.hex, '-artifact-digest-algorithm', d.algorithm, `${SB}/${v.file}`];
+    },
+  },
+];
+// start-up alone, for reference: what a process costs before it verifies anything
+const startup = { name: 'dist/sigward --version (start-up only)', file: BINARY, args: () => ['--version'] };
+const missing = procs.filter((p) => !existsSync(p.file)).map((p) => `${p.name} is missing at ${p.file} (npm run build / bash scripts/peers.sh)`);
+const procTimes: number[][] = procs.map(() => []);
+const startupTimes: number[] = [];
+if (missing.length === 0) {
+  for (const v of vectors) for (const p of procs) await spawnMs(p.file, p.args(v)); // warm-up, and every one must verify
+  for (let r = 0; r < PROC_RUNS; r++) {
+    for (const v of vectors) {
+      for (let i = 0; i < procs.length; i++) {
+        // alternate which verifier goes first
+        const p = procs[(i + r) % procs.length]!;
+        procTimes[procs.indexOf(p)]!.push(await spawnMs(p.file, p.args(v)));
+      }
+      startupTimes.push(await spawnMs(startup.file, startup.args()));
+    }
+  }
+}
+const loadAfter = loadavg()[0]!;
+
 const fmt = (x: number) => x.toFixed(x >= 100 ? 0 : 1);
 const out: string[] = [];
 out.push(`Bundle verification, ${vectors.length} public-good test-vector bundles (v0.1-v0.3, DSSE/intoto, digest mode), embedded trusted root, ${BUDGET_MS} ms each:`);
@@ -150,4 +217,24 @@ out.push('');
 out.push('| signatures on the image | median ms | p90 ms |');
 out.push('|---|---:|---:|');
 for (const r of rows) out.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.p90)} |`);
+out.push('');
+if (missing.length) {
+  out.push(`One process per verification: skipped (${missing.join('; ')})`);
+} else {
+  const stats = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { median: median(xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, p90: sorted[Math.floor(sorted.length * 0.9)]!, min: sorted[0]! };
+  };
+  const base = stats(procTimes[1]!).median;
+  out.push(`One process per verification (spawn to exit), ${vectors.length} bundles in digest mode, trusted root from a file, ${PROC_RUNS} runs each after one warm-up, alternating:`);
+  out.push('');
+  out.push('| process | median ms | mean ms | p90 ms | min ms | relative (median) |');
+  out.push('|---|---:|---:|---:|---:|---:|');
+  for (const [name, times] of [...procs.map((p, i) => [p.name, procTimes[i]!] as const), [startup.name, startupTimes] as const]) {
+    const st = stats(times);
+    out.push(`| ${name} | ${fmt(st.median)} | ${fmt(st.mean)} | ${fmt(st.p90)} | ${fmt(st.min)} | ${(st.median / base).toFixed(2)} |`);
+  }
+}
+out.push('');
+out.push(`Conditions: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
 console.log(out.join('\n'));

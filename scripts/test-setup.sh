@@ -5,6 +5,8 @@
 #     push to), skopeo, htpasswd (apache2-utils), openssl, kubectl
 #     (kubernetes-client, only when no kubectl is on PATH: a kubectl from
 #     another source conflicts with Debian's package);
+#   - python3 with python3-cryptography (Debian's own, for the unpacked
+#     python3-tuf peer that builds the TUF test repository);
 #   - the real peers (cosign, containerd, notation, ...) from scripts/peers.sh.
 # As root with apt-get, missing packages are installed; otherwise the script
 # says exactly what is missing and how to get it, and fails before any test.
@@ -21,6 +23,8 @@ need htpasswd apache2-utils
 need openssl openssl
 need git git
 need kubectl kubernetes-client
+# python-tuf (unpacked by scripts/peers.sh) signs with the machine's own python3-cryptography
+/usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
 
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 // `sigward serve`: the Kubernetes admission webhook (mutate and validate), a
 // drop-in for Kyverno's verifyImages. Runs until SIGTERM/SIGINT, then stops
 // answering /readyz, waits --shutdown-delay, drains requests in flight and
-// exits 0.
+// exits 0. With --tuf-mirror the trust root is fetched again every
+// --tuf-refresh-interval seconds.
 
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { RegistryClient, openStore } from '../../lib/oci/index.ts';
@@ -53,7 +54,8 @@ export const serveCommand: SigwardCommand = {
           .option('reload-interval', { type: 'number', default: 2, describe: 'seconds between checks of policy and certificate files' })
           .option('shutdown-delay', { type: 'number', default: 0, describe: 'seconds to keep serving after SIGTERM with /readyz failing (endpoint removal)' })
           .option('drain-timeout', { type: 'number', default: 30, describe: 'seconds to wait for requests in flight at shutdown' })
-          .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' }),
+          .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' })
+          .option('tuf-refresh-interval', { type: 'number', describe: 'with --tuf-mirror: seconds between trust root refreshes (default 3600; 0: only at start-up)' }),
       ).hide('timeout'), // each request has its own deadline (policy webhook timeouts)
     ),
   handler: async (args, ctx) => {
@@ -66,7 +68,12 @@ export const serveCommand: SigwardCommand = {
       const registry = new RegistryClient(regOpts);
       client = registry;
       const stores = (repo: RepositoryRef): OciStore => (repo.transport === 'registry' ? registry : openStore(repo, regOpts));
-      const trust = await trustFromArgs(args, ctx);
+      const tuf = typeof args['tuf-mirror'] === 'string';
+      if (args['tuf-refresh-interval'] !== undefined && !tuf) throw new SigwardError('CONFIG_INVALID', '--tuf-refresh-interval needs --tuf-mirror');
+      const refreshSeconds = tuf ? (args['tuf-refresh-interval'] === undefined ? 3600 : positive(args, 'tuf-refresh-interval')) : 0;
+      // degraded trust (TUF from the cache) is a log line, as everything else the server reports
+      const trustCtx = { ...ctx, warn: (text: string) => log.warn({ warning: text }, 'trust root') };
+      const trust = await trustFromArgs(args, trustCtx);
       const service = await startWebhookService({
         policyPaths: args.policy as string[],
         tlsCertPath: args['tls-cert'] as string,
@@ -87,6 +94,7 @@ export const serveCommand: SigwardCommand = {
         resolveCacheTtlMs: positive(args, 'resolve-cache-ttl') * 1000,
         cacheMaxEntries: positive(args, 'cache-size', 1),
         reloadIntervalMs: positive(args, 'reload-interval', 0.1) * 1000,
+        ...(tuf ? { refreshTrust: () => trustFromArgs(args, trustCtx), trustRefreshIntervalMs: refreshSeconds * 1000 } : {}),
       });
       const signal = await new Promise<string>((resolve) => {
         const on = (s: string) => () => resolve(s);

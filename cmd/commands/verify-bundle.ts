@@ -3,8 +3,8 @@
 //   verify-bundle [--staging] --bundle FILE
 //     (--certificate-identity I --certificate-oidc-issuer U | --key K)
 //     [--trusted-root FILE] FILE_OR_DIGEST
-// FILE_OR_DIGEST is a digest when it is `sha256:` + 64 hex digits and not an
-// existing path; otherwise it is a file path. Exit 0 verified, 1 not
+// FILE_OR_DIGEST is a digest when it is `sha256:` + 64 or `sha512:` + 128 hex
+// digits and not an existing path; otherwise it is a file path. Exit 0 verified, 1 not
 // verified, 2 usage.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { errorToJson, printJson } from '../output.ts';
 import { addTrustOptions, readKeyArg, trustFromArgs, WORKFLOW_FLAGS } from './verify.ts';
 import type { SigwardCommand } from './types.ts';
 
-const DIGEST_RE = /^sha256:[0-9a-fA-F]{64}$/;
+const DIGEST_RE = /^(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
 
 export type ArtifactInput = { $case: 'digest'; digest: string } | { $case: 'file'; path: string; bytes: Uint8Array };
 
@@ -81,7 +81,7 @@ export const verifyBundleCommand: SigwardCommand = {
   builder: (y) =>
     addTrustOptions(
       y
-        .positional('artifact', { type: 'string', describe: 'file path, or sha256:<64 hex> digest (when not an existing path)' })
+        .positional('artifact', { type: 'string', describe: 'file path, or sha256:<64 hex> / sha512:<128 hex> digest (when not an existing path)' })
         .option('bundle', { type: 'string', demandOption: true, describe: 'Sigstore bundle JSON file' })
         .option('certificate-identity', { type: 'string', describe: 'expected SAN of the signing certificate (exact)' })
         .option('certificate-identity-regexp', { type: 'string', describe: 'SAN regular expression (anchored)' })

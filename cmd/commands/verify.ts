@@ -152,7 +152,7 @@ export async function trustFromArgs(args: Record<string, unknown>, ctx: Context)
   const tuf = typeof args['tuf-mirror'] === 'string'
     ? { mirrorURL: args['tuf-mirror'] as string, rootPath: args['tuf-root'] as string | undefined, cachePath: args['tuf-cache'] as string | undefined }
     : undefined;
-  return loadTrustMaterial({ trustedRootPath: args['trusted-root'] as string | undefined, env: ctx.env, tuf });
+  return loadTrustMaterial({ trustedRootPath: args['trusted-root'] as string | undefined, env: ctx.env, tuf, warn: ctx.warn });
 }
 
 interface ImageResult {

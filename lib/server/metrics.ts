@@ -27,6 +27,8 @@ export interface WebhookMetrics {
   queuedEvaluations: Gauge;
   policyReloads: Counter<'result'>;
   certificateReloads: Counter<'result'>;
+  /** trust root refreshes (serve --tuf-mirror) by result: changed, unchanged, error */
+  trustRefreshes: Counter<'result'>;
   policiesLoaded: Gauge;
   ready: Gauge;
 }
@@ -91,6 +93,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
     queuedEvaluations: new Gauge({ name: 'sigward_evaluations_queued', help: 'Evaluations waiting for a slot', registers }),
     policyReloads: new Counter({ name: 'sigward_policy_reloads_total', help: 'Policy reloads by result (ok, error)', labelNames: ['result'] as const, registers }),
     certificateReloads: new Counter({ name: 'sigward_certificate_reloads_total', help: 'Serving certificate reloads by result (ok, error)', labelNames: ['result'] as const, registers }),
+    trustRefreshes: new Counter({ name: 'sigward_trust_refreshes_total', help: 'Trust root refreshes from TUF by result (changed, unchanged, error)', labelNames: ['result'] as const, registers }),
     policiesLoaded: new Gauge({ name: 'sigward_policies_loaded', help: 'Policies in the active set', registers }),
     ready: new Gauge({ name: 'sigward_ready', help: '1 when trust root and policies are loaded and the server is not draining', registers }),
   };

@@ -13,7 +13,8 @@ import { formatDiagnostic } from '../policy/index.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import type { Trust } from '../trust/index.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
-import { getPolicyFilesFingerprint, loadPolicySnapshot, type EngineDeps, type PolicySnapshot } from './policy-set.ts';
+import { createPolicySnapshot, getPolicyFilesFingerprint, loadPolicySnapshot, type EngineDeps, type PolicySnapshot } from './policy-set.ts';
+import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
 import { createSemaphore } from './semaphore.ts';
 import { getUnsupportedSelectors } from './select.ts';
 import { createMetricsServer, createWebhookServer, type Readiness, type TlsMaterial, type WebhookServer } from './server.ts';
@@ -44,6 +45,9 @@ export interface WebhookServiceOptions {
   cacheMaxEntries?: number;
   /** polling period for policy and certificate changes, default 2000 ms */
   reloadIntervalMs?: number;
+  /** fetches the trust root again (serve --tuf-mirror); with trustRefreshIntervalMs > 0 it runs on that period */
+  refreshTrust?: () => Promise<Trust>;
+  trustRefreshIntervalMs?: number;
   maxBodyBytes?: number;
 }
 
@@ -55,6 +59,8 @@ export interface WebhookService {
   readiness(): Readiness;
   /** checks policy and certificate files now (tests; the watchers do it on their own) */
   checkReload(): Promise<void>;
+  /** the trust root requests are verified against now */
+  readonly trust: Trust;
   /** readiness off; requests are still served */
   beginShutdown(): void;
   /** stops accepting connections, drains in-flight requests, releases everything */
@@ -112,7 +118,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
   let draining = false;
   const readiness = (): Readiness => {
     if (draining) return { ready: false, reason: 'shutting down' };
-    if (!o.trust) return { ready: false, reason: 'trust root not loaded' };
+    if (!deps.trust) return { ready: false, reason: 'trust root not loaded' };
     if (!snapshot.policies.length) return { ready: false, reason: 'no policies loaded' };
     return { ready: true };
   };
@@ -167,6 +173,37 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       log.error({ err: toSigwardError(e).message }, 'certificate reload failed: keeping the previous certificate');
     }
   };
+  // A trust refresh (TUF) that brings another root replaces the engine under
+  // the same policies and drops cached results verified under the old root.
+  // A failed refresh keeps the root the service has (logged, counted): the
+  // webhook goes on as it would with a trusted_root.json file.
+  const rootText = (t: Trust) => JSON.stringify(TrustedRootCodec.toJSON(t.root));
+  let refreshing: Promise<void> | undefined;
+  const refreshTrust = () =>
+    (refreshing ??= (async () => {
+      try {
+        const next = await o.refreshTrust!();
+        if (rootText(next) === rootText(deps.trust)) {
+          metrics.trustRefreshes.inc({ result: 'unchanged' });
+          log.debug({ sources: next.sources }, 'trust root refreshed: unchanged');
+          return;
+        }
+        deps.trust = next;
+        snapshot = createPolicySnapshot(snapshot.policies, deps, snapshot.generation + 1, { warnings: snapshot.warnings, fingerprint: snapshot.fingerprint });
+        cache?.clear();
+        metrics.trustRefreshes.inc({ result: 'changed' });
+        log.info({ sources: next.sources, generation: snapshot.generation }, 'trust root refreshed: new root in use, verification cache cleared');
+      } catch (e) {
+        const err = toSigwardError(e);
+        metrics.trustRefreshes.inc({ result: 'error' });
+        log.error({ err: err.message, code: err.code }, 'trust root refresh failed: keeping the trust root in use');
+      } finally {
+        refreshing = undefined;
+      }
+    })());
+  const trustTimer = o.refreshTrust && (o.trustRefreshIntervalMs ?? 0) > 0 ? setInterval(() => void refreshTrust(), o.trustRefreshIntervalMs) : undefined;
+  trustTimer?.unref();
+
   const onWatchError = (e: unknown) => log.debug({ err: e instanceof Error ? e.message : String(e) }, 'file watch problem (polling continues)');
   const watches: FileWatch[] = [
     watchFiles({ paths: o.policyPaths, fingerprint: () => getPolicyFilesFingerprint(o.policyPaths), onChange: reloadPolicies, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
@@ -185,7 +222,10 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     },
     readiness,
     async checkReload() {
-      await Promise.all(watches.map((w) => w.check()));
+      await Promise.all([...watches.map((w) => w.check()), ...(o.refreshTrust ? [refreshTrust()] : [])]);
+    },
+    get trust() {
+      return deps.trust;
     },
     beginShutdown() {
       draining = true;
@@ -194,6 +234,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       return (closing ??= (async () => {
         draining = true;
         for (const w of watches) w.close();
+        if (trustTimer) clearInterval(trustTimer);
         await server.close(drainMs);
         if (metricsServer) {
           const ms = metricsServer;

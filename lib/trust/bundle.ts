@@ -21,7 +21,7 @@ import { hasSubjectDigest, SUBJECT_DIGEST_ALGORITHMS, toStatement } from '../att
 import { toTrustError } from './errors.ts';
 import { errText, toPublicKey, toSPKI } from './keys.ts';
 import { verifyPrehashed, type PrehashAlgorithm } from './prehash.ts';
-import { getRekorBodyFacts, verifyRekorBodyBinding } from './rekor.ts';
+import { getRekorBodyFacts, verifyInclusionProofCheckpoint, verifyRekorBodyBinding } from './rekor.ts';
 import { getTrustMaterial, type TrustInput } from './root.ts';
 import {
   IN_TOTO_PAYLOAD_TYPE,
@@ -41,14 +41,14 @@ export const BUNDLE_MEDIA_TYPES = [
 ] as const;
 
 export interface Digest {
-  algorithm: 'sha256';
+  algorithm: 'sha256' | 'sha512';
   hex: string;
 }
 
 export interface VerifyBundleOptions {
   /** the signed artifact (blob); for DSSE it is matched against the statement subjects */
   artifact?: Uint8Array;
-  /** instead of the artifact: its digest, `sha256:<hex>` or {algorithm, hex} */
+  /** instead of the artifact: its digest, `sha256:<hex>` / `sha512:<hex>` or {algorithm, hex} */
   digest?: Digest | string;
   trust: TrustInput;
   /** certificate identity (keyless) or the public key (key-signed bundles) */
@@ -63,13 +63,15 @@ export interface VerifyBundleOptions {
   now?: Date;
 }
 
-/** The artifact digest a bundle is checked against: `sha256:<hex>` or {algorithm, hex} (lib/digest.ts rules, sha256 only); throws CONFIG_INVALID. */
+/** The artifact digest a bundle is checked against: `sha256:<hex>`, `sha512:<hex>` or {algorithm, hex} (lib/digest.ts rules); throws CONFIG_INVALID. */
 function toBundleDigest(d: Digest | string): Digest {
   const text = typeof d === 'string' ? d : `${String(d.algorithm)}:${String(d.hex)}`;
-  if (getDigestError(text) !== undefined || !text.startsWith('sha256:')) {
-    throw new SigwardError('CONFIG_INVALID', `invalid digest ${JSON.stringify(d)}: expected sha256:<64 lowercase hex>`);
+  const error = getDigestError(text);
+  if (error !== undefined) {
+    throw new SigwardError('CONFIG_INVALID', `invalid digest ${JSON.stringify(d)}: ${error}; expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
   }
-  return { algorithm: 'sha256', hex: text.slice('sha256:'.length) };
+  const i = text.indexOf(':');
+  return { algorithm: text.slice(0, i) as Digest['algorithm'], hex: text.slice(i + 1) };
 }
 
 /** Parses bundle JSON (text, bytes or object) and validates its structure; throws BUNDLE_INVALID. */
@@ -139,14 +141,14 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
         }
         entity = toSignedEntity(bundle, artifact);
       } else if (digest) {
-        if (alg !== 'sha256' || md.digest.toString('hex') !== digest.hex) {
+        if (alg !== digest.algorithm || md.digest.toString('hex') !== digest.hex) {
           throw new SigwardError(
             'MANIFEST_DIGEST_MISMATCH',
-            `digest mismatch: the bundle signs ${alg}:${md.digest.toString('hex')}, expected sha256:${digest.hex}`,
+            `digest mismatch: the bundle signs ${alg}:${md.digest.toString('hex')}, expected ${digest.algorithm}:${digest.hex}`,
           );
         }
         entity = toSignedEntity(bundle, Buffer.alloc(0));
-        entity = { ...entity, signature: toPrehashedContent(entity.signature, Buffer.from(digest.hex, 'hex'), content.messageSignature.signature) };
+        entity = { ...entity, signature: toPrehashedContent(entity.signature, Buffer.from(digest.hex, 'hex'), content.messageSignature.signature, digest.algorithm) };
       } else {
         throw new SigwardError('CONFIG_INVALID', 'a message-signature bundle can only be verified with the artifact or its digest');
       }
@@ -161,8 +163,8 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
       if (statement && artifact && !statementMatchesArtifact(statement, artifact)) {
         throw new SigwardError('SIGNATURE_INVALID', 'artifact digest is not a subject of the signed in-toto statement');
       }
-      if (statement && digest && !hasSubjectDigest(statement, `sha256:${digest.hex}`)) {
-        throw new SigwardError('MANIFEST_DIGEST_MISMATCH', `digest mismatch: sha256:${digest.hex} is not a subject of the signed in-toto statement`);
+      if (statement && digest && !hasSubjectDigest(statement, `${digest.algorithm}:${digest.hex}`)) {
+        throw new SigwardError('MANIFEST_DIGEST_MISMATCH', `digest mismatch: ${digest.algorithm}:${digest.hex} is not a subject of the signed in-toto statement`);
       }
       entity = toSignedEntity(bundle);
     }
@@ -239,8 +241,10 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     timestampThreshold: signer.$case === 'certificate' ? 1 : 0,
   });
 
-  // @sigstore/verify does not compare the key/certificate inside the entries.
+  // @sigstore/verify does not compare the key/certificate inside the entries,
+  // nor an inclusion proof's own tree size and root hash with its checkpoint.
   for (const entry of tlogEntries) {
+    verifyInclusionProofCheckpoint(entry);
     let body;
     try {
       body = JSON.parse(entry.canonicalizedBody.toString('utf8'));
@@ -292,12 +296,13 @@ function toPrehashedContent(
   content: SignedEntity['signature'],
   digest: Buffer,
   signature: Buffer,
+  algorithm: PrehashAlgorithm,
 ): SignedEntity['signature'] {
   return {
     signature: content.signature,
     compareSignature: (s) => content.compareSignature(s),
     compareDigest: (d) => content.compareDigest(d),
     compareSignedDigest: (d) => content.compareSignedDigest(d),
-    verifySignature: (key) => verifyPrehashed(key, digest, signature, 'sha256'),
+    verifySignature: (key) => verifyPrehashed(key, digest, signature, algorithm),
   };
 }

@@ -10,7 +10,7 @@ export {
   toTrust,
   trustedRootSummary,
 } from './root.ts';
-export type { FileReader, LoadTrustOptions, PEMTrustInput, TUFTrustOptions } from './sources.ts';
+export type { FileReader, LoadTrustOptions, PEMTrustInput } from './sources.ts';
 export {
   TRUST_ENV,
   getEmbeddedTrustedRoot,
@@ -20,6 +20,8 @@ export {
   toCertificateAuthority,
   toTrustedRootFromPEMs,
 } from './sources.ts';
+export type { TUFTrustOptions, TUFTrustedRoot } from './tuf.ts';
+export { fetchTUFTrustedRoot, getDefaultTUFCachePath, getTUFCacheDir, getTUFReason, isTUFMirrorUnreachable } from './tuf.ts';
 
 export type { Digest, VerifyBundleOptions } from './bundle.ts';
 export { BUNDLE_MEDIA_TYPES, parseBundle, verifyBundle } from './bundle.ts';

@@ -273,3 +273,29 @@ export function verifyRekorBodyBinding(facts: RekorBodyFacts, exp: RekorBindingE
 export function sha256Of(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
 }
+
+/**
+ * An inclusion proof must be about the tree its signed checkpoint names.
+ * @sigstore/verify checks the Merkle path against the checkpoint's size and
+ * root hash and ignores the proof's own `treeSize` and `rootHash`; a bundle
+ * whose proof claims another tree contradicts itself and is refused (as
+ * sigstore-go refuses a `rootHash` that is not the checkpoint's). Call after
+ * the checkpoint signature was verified. Throws TLOG_INVALID.
+ */
+export function verifyInclusionProofCheckpoint(entry: TransparencyLogEntry): void {
+  const proof = entry.inclusionProof;
+  if (!proof) return;
+  const envelope = proof.checkpoint?.envelope ?? '';
+  const end = envelope.indexOf('\n\n');
+  // the note body: origin, tree size (decimal), root hash (base64), optional extension lines
+  const lines = (end >= 0 ? envelope.slice(0, end) : envelope).split('\n');
+  const size = lines[1] ?? '';
+  const root = Buffer.from(lines[2] ?? '', 'base64');
+  if (!/^\d+$/.test(size) || root.length === 0) throw new SigwardError('TLOG_INVALID', 'transparency log checkpoint is malformed');
+  if (String(proof.treeSize) !== size) {
+    throw new SigwardError('TLOG_INVALID', `inclusion proof is for a tree of size ${String(proof.treeSize)}, its signed checkpoint for size ${size}`);
+  }
+  if (!Buffer.from(proof.rootHash).equals(root)) {
+    throw new SigwardError('TLOG_INVALID', `inclusion proof root hash ${Buffer.from(proof.rootHash).toString('hex')} is not the signed checkpoint's ${root.toString('hex')}`);
+  }
+}

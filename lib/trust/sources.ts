@@ -11,9 +11,12 @@ import {
   type TrustedRoot,
 } from '@sigstore/protobuf-specs';
 import { SigwardError } from '../errors.ts';
-import { getEmbeddedTrustedRootJSON } from './embedded/public-good.ts';
+import { getEmbeddedTrustedRootJSON, PUBLIC_GOOD_MIRROR } from './embedded/public-good.ts';
 import { errText, getKeyDetails, getPEMBlocks, parseCertificates, sha256, toPublicKey, toSPKI } from './keys.ts';
 import { mergeTrustedRoots, parseTrustedRoot, toTrust, type Trust } from './root.ts';
+import { fetchTUFTrustedRoot, type TUFTrustOptions } from './tuf.ts';
+
+export type { TUFTrustOptions } from './tuf.ts';
 
 /** cosign's environment variables; each names a PEM file. */
 export const TRUST_ENV = {
@@ -133,44 +136,9 @@ export function getEmbeddedTrustedRoot(): TrustedRoot {
   return parseTrustedRoot(getEmbeddedTrustedRootJSON(), 'embedded public-good trusted root');
 }
 
-/** Options for fetching the trusted root over TUF (network). */
-export interface TUFTrustOptions {
-  /** TUF mirror (default https://tuf-repo-cdn.sigstore.dev) */
-  mirrorURL?: string;
-  /** metadata cache directory */
-  cachePath?: string;
-  /** initial root.json for a custom mirror */
-  rootPath?: string;
-  /** use cached metadata without network while unexpired */
-  forceCache?: boolean;
-  /** per-request timeout in ms (default 5000) */
-  timeout?: number;
-  /** retries per request (default 2) */
-  retries?: number;
-}
-
-/** Fetches trusted_root.json via @sigstore/tuf. Network; only call when asked. */
+/** Fetches trusted_root.json via @sigstore/tuf (lib/trust/tuf.ts). Network; only call when asked. */
 export async function getTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<TrustedRoot> {
-  const { getTrustedRoot } = await import('@sigstore/tuf');
-  try {
-    return await getTrustedRoot({
-      mirrorURL: opts.mirrorURL,
-      cachePath: opts.cachePath,
-      rootPath: opts.rootPath,
-      forceCache: opts.forceCache,
-      timeout: opts.timeout,
-      ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}),
-    });
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    // cache/target lookup problems are configuration; refresh/download are "cannot decide"
-    const outcome = code === 'TUF_INIT_CACHE_ERROR' || code === 'TUF_FIND_TARGET_ERROR' ? 'usage' : 'undecided';
-    throw new SigwardError('TRUST_ROOT_INVALID', `TUF: cannot get trusted_root.json: ${errText(e)}`, {
-      cause: e,
-      outcome,
-      detail: { tufCode: code },
-    });
-  }
+  return (await fetchTUFTrustedRoot(opts)).root;
 }
 
 export type FileReader = (path: string) => Uint8Array;
@@ -212,6 +180,8 @@ export interface LoadTrustOptions {
   embedded?: boolean;
   /** file reader (injected for tests) */
   readFile?: FileReader;
+  /** told when something is used in a degraded way (TUF metadata from the cache because the mirror is unreachable) */
+  warn?: (text: string) => void;
 }
 
 /**
@@ -231,8 +201,17 @@ export async function loadTrustMaterial(opts: LoadTrustOptions = {}): Promise<Tr
     base = parseTrustedRoot(readText(read, opts.trustedRootPath, 'trusted root'), opts.trustedRootPath);
     sources.push(`file ${opts.trustedRootPath}`);
   } else if (opts.tuf) {
-    base = await getTUFTrustedRoot(opts.tuf);
-    sources.push(`TUF ${opts.tuf.mirrorURL ?? 'https://tuf-repo-cdn.sigstore.dev'}`);
+    const mirror = opts.tuf.mirrorURL ?? PUBLIC_GOOD_MIRROR;
+    const got = await fetchTUFTrustedRoot({ env: opts.env, ...opts.tuf });
+    base = got.root;
+    if (got.offline) {
+      sources.push(`TUF ${mirror} (cached metadata, mirror unreachable)`);
+      opts.warn?.(
+        `TUF mirror ${mirror} is unreachable (${got.offline.reason}); using the trusted root from the cached TUF metadata in ${got.offline.cacheDir}, valid until ${got.offline.validUntil}`,
+      );
+    } else {
+      sources.push(`TUF ${mirror}`);
+    }
   } else if (opts.embedded !== false) {
     base = getEmbeddedTrustedRoot();
     sources.push('embedded public-good trusted root');

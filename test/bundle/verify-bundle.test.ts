@@ -116,6 +116,14 @@ t.test('test vectors, digest mode', async (t) => {
     t.equal(r.code, 1, `${f}: digest is not a subject`);
     t.equal(r.doc.error.code, 'MANIFEST_DIGEST_MISMATCH', f);
   }
+  // ... but their sha512 subject digest does
+  for (const f of NPM_DSSE) {
+    const st = JSON.parse(Buffer.from(JSON.parse(readFileSync(`${SB}/${f}`, 'utf8')).dsseEnvelope.payload, 'base64').toString());
+    const id = f.startsWith('sigstore.js') ? ['--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com'] : BRIAN;
+    r = await vb(['--bundle', `${SB}/${f}`, ...id, `sha512:${st.subject[0].digest.sha512}`]);
+    t.equal(r.code, 0, `${f}: sha512 subject digest: ${r.stdout}`);
+    t.equal(r.doc.digest, `sha512:${st.subject[0].digest.sha512}`);
+  }
   // DSSE with two signatures is rejected by a strict verifier
   r = await vb(['--bundle', `${SB}/dsse-2sigs.sigstore.json`, ...BRIAN, `sha256:${'2'.repeat(64)}`]);
   t.equal(r.code, 1, 'dsse-2sigs rejected');

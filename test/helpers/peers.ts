@@ -3,16 +3,13 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { ROOT } from './fixtures.ts';
+import { COSIGN, SIGSTORE_GO } from './peer-paths.ts';
+
+export { COSIGN, PEERS_BIN, SIGSTORE_GO } from './peer-paths.ts';
 
 const run = promisify(execFile);
-
-/** The folder holding the peers' binaries (SIGWARD_PEERS_BIN, or SIGWARD_PEERS/bin, or .peers/bin). */
-export const PEERS_BIN = process.env.SIGWARD_PEERS_BIN ?? join(process.env.SIGWARD_PEERS ?? join(ROOT, '.peers'), 'bin');
-export const COSIGN = join(PEERS_BIN, 'cosign');
 
 /**
  * Runs `main` when the real cosign is there. Without it the file is skipped
@@ -37,4 +34,20 @@ export function cosignRunner(cwd: string, env: Record<string, string>): (args: s
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
     );
+}
+
+/** Runs `main` when sigstore-go's verification CLI is there; otherwise skipped locally (saying so) and a failure under CI. */
+export function withSigstoreGo(main: () => void): void {
+  if (existsSync(SIGSTORE_GO)) return main();
+  const why = `sigstore-go 1.3.0 (sigstore-go-verification) is missing at ${SIGSTORE_GO}: run bash scripts/peers.sh`;
+  if (process.env.CI) throw new Error(why);
+  t.test('sigstore-go', { skip: why }, async () => {});
+}
+
+/** Runs sigstore-go-verification with `args` and `env`; never throws on a non-zero exit. */
+export function runSigstoreGo(args: string[], env: Record<string, string> = {}): Promise<PeerRun> {
+  return run(SIGSTORE_GO, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env }, timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+  );
 }

@@ -217,3 +217,33 @@ t.test('minted: missing SCT and certificate outside validity at signing time', a
     message: /not valid at/,
   });
 });
+
+t.test('an inclusion proof must be for the tree its signed checkpoint names', async (t) => {
+  const b = bundleJSON('bundleV03-dsse.sigstore');
+  t.ok(verifyBundle(b, { trust: publicGood, policy: BRIAN }), 'as signed');
+  // @sigstore/verify checks the Merkle path against the checkpoint only; sigstore-go refuses these
+  const root = structuredClone(b);
+  const hash = Buffer.from(root.verificationMaterial.tlogEntries[0].inclusionProof.rootHash, 'base64');
+  hash[0] ^= 1;
+  root.verificationMaterial.tlogEntries[0].inclusionProof.rootHash = hash.toString('base64');
+  t.throws(() => verifyBundle(root, { trust: publicGood, policy: BRIAN }), { code: 'TLOG_INVALID', message: /inclusion proof root hash [0-9a-f]{64} is not the signed checkpoint's/ });
+  const size = structuredClone(b);
+  size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize = String(Number(size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize) + 1);
+  t.throws(() => verifyBundle(size, { trust: publicGood, policy: BRIAN }), { code: 'TLOG_INVALID', message: /inclusion proof is for a tree of size \d+, its signed checkpoint for size \d+/ });
+});
+
+t.test('digest mode takes sha512 (npm provenance subjects carry only sha512)', async (t) => {
+  const b = bundleJSON('bundleV03-dsse.sigstore');
+  const subject = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha512 as string;
+  const r = verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${subject}` });
+  t.equal(r.statement?.subject[0].digest.sha512, subject);
+  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${'0'.repeat(128)}` }), { code: 'MANIFEST_DIGEST_MISMATCH', message: /sha512:0+ is not a subject/ });
+  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: { algorithm: 'sha512', hex: subject.slice(2) } }), { code: 'CONFIG_INVALID', message: /sha512 needs 128 hex characters/ });
+  // a message signature over sha256 is not matched by a sha512 digest
+  const m = bundleJSON('public-key-validity.sigstore.json');
+  const trust = toTrust(parseTrustedRoot(readText(`${TD}sigstore-go-public-key-validity-trusted_root.json`)));
+  t.throws(() => verifyBundle(m, { trust, digest: `sha512:${'1'.repeat(128)}`, ignoreTlog: true, policy: { publicKey: readText(`${TD}sigstore-go-public-key-validity.pem`) } }), {
+    code: 'MANIFEST_DIGEST_MISMATCH',
+    message: /the bundle signs sha256:[0-9a-f]{64}, expected sha512:1+/,
+  });
+});
