@@ -17,36 +17,13 @@ import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { runVerifier } from '../helpers/containerd-verifier.ts';
+import { keyPolicy } from '../helpers/policies.ts';
 
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-containerd-'));
 
 function policyYaml(name: string, patterns: string[], key: TestKey): string {
-  const pem = key.publicPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: check-signatures
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      verifyImages:
-        - imageReferences: ${JSON.stringify(patterns)}
-          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${pem}
-                    rekor:
-                      ignoreTlog: true
-                    ctlog:
-                      ignoreSCT: true
-`;
+  return keyPolicy({ key: key.publicPem, name, refs: patterns, ruleName: 'check-signatures' });
 }
 
 function makeConfig(dirName: string, policies: Record<string, string>, configYaml: string): string {
