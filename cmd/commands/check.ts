@@ -12,7 +12,7 @@ import { printJson, reportError } from '../output.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { withRateLimit } from '../../lib/oci/store-wrappers.ts';
 import { toJUnitXml } from '../report/junit.ts';
 import { createProgress, NO_PROGRESS } from '../report/progress.ts';

@@ -12,7 +12,7 @@ import type { Logger } from '../../lib/log.ts';
 import { reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, registryOptionsFromArgs } from './registry-options.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { repeatable } from '../flags.ts';
 
 /** Registry request log lines feed the registry latency histogram. */

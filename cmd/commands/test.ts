@@ -14,7 +14,7 @@ import { createEngine } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { loadManifests } from './check.ts';
 import { comparePolicyTest, parsePolicyTest, type PolicyTest, type TestCaseResult } from '../report/policy-tests.ts';
 import { escapeXml } from '../report/junit.ts';

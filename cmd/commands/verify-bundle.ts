@@ -11,7 +11,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { SigwardError, EXIT_CODES, toSigwardError } from '../../lib/errors.ts';
 import { validateIdentityPolicy, verifyBundle, type IdentityPolicy, type SignerPolicy, type VerifiedSignature } from '../../lib/trust/index.ts';
 import { errorToJson, printJson } from '../output.ts';
-import { addTrustOptions, readKeyArg, trustFromArgs, WORKFLOW_FLAGS } from './verify.ts';
+import { readKeyArg, WORKFLOW_FLAGS } from './attestor-options.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import type { SigwardCommand } from './types.ts';
 
 const DIGEST_RE = /^(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
