@@ -151,16 +151,23 @@ export interface TUFTrustOptions {
 
 /** Fetches trusted_root.json via @sigstore/tuf. Network; only call when asked. */
 export async function getTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<TrustedRoot> {
-  const { getTrustedRoot } = await import('@sigstore/tuf');
+  const { initTUF } = await import('@sigstore/tuf');
+  // the target's text, not @sigstore/tuf's getTrustedRoot: that decodes it
+  // without the field checks of parseTrustedRoot
+  let text: string;
   try {
-    return await getTrustedRoot({
+    const tuf = await initTUF({
       mirrorURL: opts.mirrorURL,
       cachePath: opts.cachePath,
       rootPath: opts.rootPath,
       forceCache: opts.forceCache,
       timeout: opts.timeout,
       ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}),
+    }).catch((e: unknown) => {
+      // initTUF's refresh passes the metadata client's errors through uncoded
+      throw (e as { code?: string }).code ? e : Object.assign(new Error(errText(e), { cause: e }), { code: 'TUF_REFRESH_METADATA_ERROR' });
     });
+    text = await tuf.getTarget('trusted_root.json');
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
     // cache/target lookup problems are configuration; refresh/download are "cannot decide"
@@ -171,6 +178,7 @@ export async function getTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<Tru
       detail: { tufCode: code },
     });
   }
+  return parseTrustedRoot(text, `trusted_root.json from TUF ${opts.mirrorURL ?? 'https://tuf-repo-cdn.sigstore.dev'}`);
 }
 
 export type FileReader = (path: string) => Uint8Array;

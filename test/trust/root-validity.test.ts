@@ -11,9 +11,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseTrustedRoot, toTrust } from '../../lib/trust/index.ts';
+import { loadTrustMaterial, parseTrustedRoot, toTrust } from '../../lib/trust/index.ts';
 import { PEERS_BIN } from '../helpers/peers.ts';
 import { runSigward } from '../helpers/cli.ts';
+import { withTufRepository } from '../helpers/tuf-repo.ts';
 import { readText, TV } from './helpers.ts';
 
 const PUBLIC_GOOD = JSON.parse(readText(`${TV}trust-roots/public-good-trusted_root.json`));
@@ -139,4 +140,21 @@ t.test('verify-bundle (the binary) refuses a root whose Rekor key has no validFo
   const doc = JSON.parse(r.stdout);
   t.equal(doc.verified, false);
   t.match(doc.error, { code: 'TRUST_ROOT_INVALID', message: /tlogs\[0\]: missing publicKey\.validFor\.start/ });
+});
+
+t.test('a trusted_root.json fetched over TUF is held to the same rules', async (t) => {
+  const good = await withTufRepository(t, { 'trusted_root.json': JSON.stringify(PUBLIC_GOOD) });
+  const trust = await loadTrustMaterial({ tuf: { mirrorURL: good.url, rootPath: good.rootPath, cachePath: good.cachePath, retries: 0, timeout: 5000 } });
+  t.equal(trust.root.tlogs.length, PUBLIC_GOOD.tlogs.length, 'the unmodified root loads');
+  const bad = await withTufRepository(t, { 'trusted_root.json': JSON.stringify(variant((r) => delete r.tlogs[0].publicKey.validFor.start)) });
+  await t.rejects(loadTrustMaterial({ tuf: { mirrorURL: bad.url, rootPath: bad.rootPath, cachePath: bad.cachePath, retries: 0, timeout: 5000 } }), {
+    code: 'TRUST_ROOT_INVALID',
+    outcome: 'usage',
+    message: /trusted_root\.json from TUF http:\/\/127\.0\.0\.1:\d+: tlogs\[0\]: missing publicKey\.validFor\.start/,
+  });
+  const misspelt = await withTufRepository(t, { 'trusted_root.json': JSON.stringify(variant((r) => ((r.certificateAuthorities[0].validfor = r.certificateAuthorities[0].validFor), delete r.certificateAuthorities[0].validFor))) });
+  await t.rejects(loadTrustMaterial({ tuf: { mirrorURL: misspelt.url, rootPath: misspelt.rootPath, cachePath: misspelt.cachePath, retries: 0, timeout: 5000 } }), {
+    code: 'TRUST_ROOT_INVALID',
+    message: /certificateAuthorities\[0\]\.validfor: unknown field/,
+  });
 });
