@@ -10,7 +10,7 @@ import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY } from '.
 import type { CelFunctionLibrary } from '../conditions/cel.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { splitPublicKeys, toKeySource, getUnresolved } from './keys.ts';
-import { metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
+import { checkRegExp, metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
 import { s, didYouMean, getBool, getInt, getObj, getObjArr, getStr, getStrArr, getStrMap, has, type Obj, type Schema } from './schema.ts';
 import type {
   FailurePolicy,
@@ -212,6 +212,7 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
         const v = getStr(id, f);
         if (v !== undefined) out[f] = v;
       }
+      for (const f of ['subjectRegExp', 'issuerRegExp'] as const) checkRegExp(diag, `${ip}.${f}`, out[f]);
       if (!out.subject && !out.subjectRegExp && !out.subjectExpression) diag.warn(ip, `${ip}: no subject: any signer identity is accepted`);
       if (!out.issuer && !out.issuerRegExp) diag.warn(ip, `${ip}: no issuer: any OIDC issuer is accepted`);
       return out;

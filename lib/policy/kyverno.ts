@@ -4,6 +4,7 @@
 
 import { KYVERNO_OPERATORS, DEPRECATED_OPERATORS } from '../conditions/kyverno-operators.ts';
 import { compileCel } from '../conditions/cel.ts';
+import { getGoRegexError } from '../go-regex.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { getKmsProvider, hasVariables, kmsOfflineMessage, parseK8sSecretRef, splitPublicKeys, toKeySource, toSecretKeySource } from './keys.ts';
 import {
@@ -804,6 +805,12 @@ function toAttestorSet(o: Obj, path: string, ctx: BuildContext, notary: boolean)
   return set;
 }
 
+/** A keyless subjectRegExp / issuerRegExp must be a Go (RE2) regular expression, as Kyverno and cosign compile it. */
+export function checkRegExp(diag: DiagnosticCollector, path: string, pattern: string | undefined): void {
+  const error = pattern === undefined ? undefined : getGoRegexError(pattern);
+  if (error !== undefined) diag.error(path, `${path}: ${error} (Go RE2 syntax: no backreferences, lookahead or lookbehind)`);
+}
+
 function toRekor(o: Obj | undefined, path: string, ctx: BuildContext): RekorConfig | undefined {
   if (!o) return undefined;
   const url = getStr(o, 'url');
@@ -862,6 +869,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     const kp = `${path}.keyless`;
     base.keyless = { additionalExtensions: getStrMap(k, 'additionalExtensions') };
     for (const f of ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp', 'roots'] as const) setOptional(base.keyless, f, getStr(k, f));
+    for (const f of ['subjectRegExp', 'issuerRegExp'] as const) checkRegExp(ctx.diag, `${kp}.${f}`, base.keyless[f]);
     setOptional(base.keyless, 'rekor', toRekor(getObj(k, 'rekor'), `${path}.keyless.rekor`, ctx));
     setOptional(base.keyless, 'ctlog', toCTLog(getObj(k, 'ctlog')));
     if (!has(k, 'rekor') && !getStr(k, 'roots')) {

@@ -5,6 +5,7 @@
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import { toCertificate } from './keys.ts';
+import { compileGoRegex, GoRegexSyntaxError, type GoRegex } from '../go-regex.ts';
 import { matchesPattern } from '../wildcard.ts';
 
 /** Fulcio certificate extension OIDs (docs/oid-info.md), by policy name. */
@@ -46,7 +47,7 @@ const OID_ANY_EKU = '2.5.29.37.0';
 
 /**
  * What a certificate must identify. All given constraints must hold.
- * Regular expressions are anchored (the whole value must match).
+ * Regular expressions are Go (RE2) syntax and anchored (the whole value must match).
  */
 export interface IdentityPolicy {
   /** exact SAN (email, URI, OtherName username, DNS name) */
@@ -283,27 +284,21 @@ function toExtensionKey(key: string): string {
 }
 
 /**
- * Compiles a user regular expression so that it must match the WHOLE value.
- * A leading Go/RE2 flag group such as (?i) becomes a JavaScript flag.
+ * Compiles a user regular expression (Go/RE2 syntax, as cosign and Kyverno
+ * take it) that must match the WHOLE value. Matching is linear in the value;
+ * a pattern Go refuses (a backreference, a lookahead, ...) is POLICY_INVALID.
  */
-export function toAnchoredRegExp(pattern: string, what = 'regular expression'): RegExp {
-  let flags = '';
-  let body = pattern;
-  const m = /^\(\?([a-zA-Z]+)\)/.exec(body);
-  if (m) {
-    for (const f of m[1]) {
-      if (f === 'i' || f === 'm' || f === 's') flags += flags.includes(f) ? '' : f;
-      else throw new SigwardError('POLICY_INVALID', `${what}: unsupported flag (?${f}) in ${JSON.stringify(pattern)}`);
-    }
-    body = body.slice(m[0].length);
-  }
+export function toAnchoredRegExp(pattern: string, what = 'regular expression'): { test(value: string): boolean } {
+  let re: GoRegex;
   try {
-    return new RegExp(`^(?:${body})$`, flags);
+    re = compileGoRegex(pattern);
   } catch (e) {
-    throw new SigwardError('POLICY_INVALID', `${what}: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`, {
+    if (!(e instanceof GoRegexSyntaxError)) throw e;
+    throw new SigwardError('POLICY_INVALID', `${what}: invalid regular expression ${JSON.stringify(pattern)} (Go RE2 syntax): ${e.message}`, {
       cause: e,
     });
   }
+  return { test: (value) => re.matchesWhole(value) };
 }
 
 /**

@@ -172,6 +172,18 @@ t.test('deprecated image/key/issuer form (Convert)', async (t) => {
   ]);
 });
 
+t.test('keyless subjectRegExp / issuerRegExp must be Go RE2 regular expressions', async (t) => {
+  const keyless = (field: string, pattern: string) => policyWith(`imageReferences: ["ghcr.io/*"]
+          attestors:
+            - entries:
+                - keyless: {subject: s, issuer: i, rekor: {url: "https://rekor.sigstore.dev"}, ${field}: '${pattern}'}`);
+  t.same(errs(keyless('subjectRegExp', '^(a)\\1$')), [
+    '17:111 spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.subjectRegExp: error parsing regexp: invalid escape sequence: `\\1` (Go RE2 syntax: no backreferences, lookahead or lookbehind)',
+  ]);
+  t.match(errs(keyless('issuerRegExp', 'https://(?!evil)')), [/keyless\.issuerRegExp: error parsing regexp: invalid or unsupported Perl syntax: `\(\?!`/]);
+  t.same(errs(keyless('subjectRegExp', '(?i)^(?P<user>[a-z]+)@corp\\.example$')), [], 'Go syntax loads');
+});
+
 t.test('attestor kinds: exactly one, and each one complete', async (t) => {
   const entry = (body: string) => policyWith(`imageReferences: ["ghcr.io/*"]
           attestors:
