@@ -7,7 +7,7 @@ import type { Argv } from 'yargs';
 import { createFileSecretResolver, getKmsProvider, getUnresolved, kmsOfflineMessage, parseK8sSecretRef, SECRET_PUBLIC_KEY, toSecretKeySource } from '../../lib/policy/keys.ts';
 import { SigwardError } from '../../lib/errors.ts';
 import type { Attestor } from '../../lib/cosign/checks.ts';
-import { validateIdentityPolicy, type IdentityPolicy } from '../../lib/trust/index.ts';
+import { getUnanchoredRegExpWarning, validateIdentityPolicy, type IdentityPolicy } from '../../lib/trust/index.ts';
 import { parsePublicKeys, type HashAlgorithm } from '../../lib/cosign/keys.ts';
 
 /**
@@ -68,7 +68,17 @@ function readPemFiles(list: unknown, what: string): string | undefined {
 }
 
 /** Turns cosign-style flags into an attestor (who must have signed). */
-export function attestorFromArgs(args: Record<string, unknown>, env: Record<string, string | undefined> = process.env): Attestor {
+/** Warns (stderr) about identity regexp flags that are not anchored: cosign and sigward match them anywhere in the value. */
+export function warnUnanchoredFlags(args: Record<string, unknown>, warn: (m: string) => void): void {
+  for (const flag of ['certificate-identity-regexp', 'certificate-oidc-issuer-regexp']) {
+    const v = args[flag];
+    const w = typeof v === 'string' ? getUnanchoredRegExpWarning(v, `--${flag}`) : undefined;
+    if (w) warn(w);
+  }
+}
+
+export function attestorFromArgs(args: Record<string, unknown>, env: Record<string, string | undefined> = process.env, warn?: (m: string) => void): Attestor {
+  if (warn) warnUnanchoredFlags(args, warn);
   const t = { ignoreTlog: Boolean(args['insecure-ignore-tlog']), ignoreSCT: Boolean(args['insecure-ignore-sct']) };
   const policy = identityPolicyFrom(args);
   if (typeof args.key === 'string') {
@@ -102,9 +112,9 @@ export function addAttestorOptions(y: Argv): Argv {
         .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
         .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
         .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
-        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (anchored)' })
+        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)' })
         .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
-        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (anchored)' })
+        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)' })
         .option('certificate-github-workflow-trigger', { type: 'string' })
         .option('certificate-github-workflow-sha', { type: 'string' })
         .option('certificate-github-workflow-name', { type: 'string' })

@@ -134,7 +134,7 @@ export const verifyAttestationCommand: SigwardCommand = {
     let digest: string | undefined;
     try {
       for (const w of applyCosignFlags(args)) ctx.warn(w);
-      const attestor = attestorFromArgs(args, ctx.env);
+      const attestor = attestorFromArgs(args, ctx.env, ctx.warn);
       const trust = await trustFromArgs(args, ctx);
       const gate = gateFromArgs(args, predicateType);
       const now = new Date();

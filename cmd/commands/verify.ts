@@ -65,7 +65,7 @@ export const verifyCommand: SigwardCommand = {
     let stores;
     try {
       for (const w of applyCosignFlags(args)) ctx.warn(w);
-      const attestor = attestorFromArgs(args, ctx.env);
+      const attestor = attestorFromArgs(args, ctx.env, ctx.warn);
       const trust = await trustFromArgs(args, ctx);
       ({ check, bundleCheck } = toSignatureCheck(attestor, trust));
       describe = describeAttestor(attestor);

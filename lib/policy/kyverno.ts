@@ -5,6 +5,7 @@
 import { KYVERNO_OPERATORS, DEPRECATED_OPERATORS } from '../conditions/kyverno-operators.ts';
 import { compileCel } from '../conditions/cel.ts';
 import { getGoRegexError } from '../go-regex.ts';
+import { getUnanchoredRegExpWarning } from '../trust/identity.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { getKmsProvider, hasVariables, kmsOfflineMessage, parseK8sSecretRef, splitPublicKeys, toKeySource, toSecretKeySource } from './keys.ts';
 import {
@@ -807,8 +808,15 @@ function toAttestorSet(o: Obj, path: string, ctx: BuildContext, notary: boolean)
 
 /** A keyless subjectRegExp / issuerRegExp must be a Go (RE2) regular expression, as Kyverno and cosign compile it. */
 export function checkRegExp(diag: DiagnosticCollector, path: string, pattern: string | undefined): void {
-  const error = pattern === undefined ? undefined : getGoRegexError(pattern);
-  if (error !== undefined) diag.error(path, `${path}: ${error} (Go RE2 syntax: no backreferences, lookahead or lookbehind)`);
+  if (pattern === undefined) return;
+  const error = getGoRegexError(pattern);
+  if (error !== undefined) {
+    diag.error(path, `${path}: ${error} (Go RE2 syntax: no backreferences, lookahead or lookbehind)`);
+    return;
+  }
+  // matched anywhere in the value, as Kyverno and cosign match it: say so when that is probably not what was meant
+  const unanchored = getUnanchoredRegExpWarning(pattern, path);
+  if (unanchored) diag.warn(path, unanchored);
 }
 
 function toRekor(o: Obj | undefined, path: string, ctx: BuildContext): RekorConfig | undefined {
