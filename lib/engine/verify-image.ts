@@ -18,7 +18,8 @@ import { toPredicateType } from '../attest/predicates.ts';
 import { compileKyvernoConditions, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
 import type { Trust } from '../trust/index.ts';
 import type { Attestation, AttestorSet, ImageVerification as VerifyImagesEntry } from '../policy/types.ts';
-import { prepareAttestor, anyIdentityAttestor, type PreparedAttestor } from './attestors.ts';
+import { prepareAttestor, anyIdentityAttestor, prepareNotaryAttestor, type PreparedAttestor, type PreparedNotaryAttestor } from './attestors.ts';
+import { getNotaryAttestations, verifyNotaryArtifact, type NotaryArtifactVerification, type NotaryAttestations } from '../notary/index.ts';
 import {
   formatAttestationChecksFailedMessage,
   formatAttestationCountMessage,
@@ -105,6 +106,35 @@ async function verifyAttestationsWith(ref: ImageReference, digest: string, a: Pr
   });
 }
 
+async function verifyNotaryWith(ref: ImageReference, digest: string, a: PreparedNotaryAttestor, ruleRepo: string | undefined, ctx: VerifyContext): Promise<NotaryArtifactVerification> {
+  const repo = repoFor(ref, a.repository, ruleRepo);
+  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
+  return memo(ctx, key, () => {
+    ctx.stats.signatureVerifications++;
+    ctx.stats.digests.add(digest);
+    return verifyNotaryArtifact({ stores: ctx.stores, repository: toRepositoryRef(ref), signatureRepository: repo, digest, trust: a.trust, annotations: a.annotations, now: ctx.now(), signal: ctx.signal });
+  });
+}
+
+async function notaryAttestationsWith(ref: ImageReference, digest: string, a: PreparedNotaryAttestor, type: string, ctx: VerifyContext): Promise<NotaryAttestations> {
+  const repo = toRepositoryRef(ref);
+  const key = `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
+  return memo(ctx, key, () => {
+    ctx.stats.attestationVerifications++;
+    ctx.stats.digests.add(digest);
+    return getNotaryAttestations({ stores: ctx.stores, repository: repo, digest, type, trust: a.trust, now: ctx.now(), signal: ctx.signal });
+  });
+}
+
+const preparedNotaryCache = new WeakMap<object, Map<string, PreparedNotaryAttestor>>();
+function preparedNotary(entry: AttestorSet['entries'][number], label: string): PreparedNotaryAttestor {
+  let byLabel = preparedNotaryCache.get(entry);
+  if (!byLabel) preparedNotaryCache.set(entry, (byLabel = new Map()));
+  let p = byLabel.get(label);
+  if (!p) byLabel.set(label, (p = prepareNotaryAttestor(entry, label)));
+  return p;
+}
+
 // Parsing keys and building checks once per attestor entry (policies are
 // immutable once loaded; a reload makes new objects).
 const preparedCache = new WeakMap<object, WeakMap<Trust, Map<string, PreparedAttestor>>>();
@@ -130,20 +160,22 @@ interface SetOutcome {
   undecided?: SigwardError;
 }
 
-async function verifyAttestorSet(ref: ImageReference, digest: string, set: AttestorSet, label: string, ruleRepo: string | undefined, ctx: VerifyContext): Promise<SetOutcome> {
+async function verifyAttestorSet(ref: ImageReference, digest: string, set: AttestorSet, label: string, ruleRepo: string | undefined, ctx: VerifyContext, notary: boolean): Promise<SetOutcome> {
   const required = set.requiredCount || set.entries.length;
   const out: SetOutcome = { ok: false, verified: 0, required, errors: [], codes: [] };
   for (const [j, entry] of set.entries.entries()) {
     const entryLabel = `${label}.entries[${j}]`;
     try {
       if (entry.kind === 'attestor' && entry.attestor) {
-        const nested = await verifyAttestorSet(ref, digest, entry.attestor, `${entryLabel}.attestor`, entry.repository ?? ruleRepo, ctx);
+        const nested = await verifyAttestorSet(ref, digest, entry.attestor, `${entryLabel}.attestor`, entry.repository ?? ruleRepo, ctx, notary);
         if (nested.undecided) out.undecided ??= nested.undecided;
         if (!nested.ok) {
           out.errors.push(...nested.errors);
           out.codes.push(...nested.codes);
           continue;
         }
+      } else if (notary) {
+        await verifyNotaryWith(ref, digest, preparedNotary(entry, `${entryLabel}.${entry.kind}`), ruleRepo, ctx);
       } else {
         const prepared = prepared_(entry, `${entryLabel}.${entry.kind}`, ctx);
         await verifySignaturesWith(ref, digest, prepared, ruleRepo, ctx);
@@ -245,12 +277,70 @@ async function verifyAttestation(
 }
 
 /**
+ * A Notary attestation: referrers of artifactType `att.type` signed by the
+ * attestation's certificates (else the entry's), every verified one passing
+ * the conditions over its predicate. An attestation without certificates
+ * anywhere cannot be verified (Kyverno accepts it unsigned).
+ */
+async function verifyNotaryAttestation(
+  ref: ImageReference,
+  digest: string,
+  att: Attestation,
+  i: number,
+  entry: VerifyImagesEntry,
+  ctx: VerifyContext,
+  imageText: string,
+  predicates: Record<string, unknown>,
+): Promise<EntryOutcome> {
+  const sets = att.attestors.length ? att.attestors : entry.attestors;
+  if (!sets.length) {
+    return { verified: false, message: `.attestations[${i}]: a Notary attestation needs attestors with certificates: sigward does not accept unsigned referrers`, code: 'CONFIG_INVALID' };
+  }
+  for (const [s, set] of sets.entries()) {
+    const required = set.requiredCount || set.entries.length;
+    let verified = 0;
+    const errors: string[] = [];
+    let undecided: SigwardError | undefined;
+    for (const [k, e] of set.entries.entries()) {
+      const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
+      try {
+        if (e.kind === 'attestor') throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
+        const a = preparedNotary(e, `${label}.${e.kind}`);
+        const found = await notaryAttestationsWith(ref, digest, a, att.type, ctx);
+        const conds = conditionsOf(att, `.attestations[${i}]`);
+        let failed: string | undefined;
+        for (const v of found.verified) {
+          const r = conds.evaluate({ ...(v.statement.predicate as Record<string, unknown>), image: imageVariable(ref) }, { now: ctx.now() });
+          if (!r.passed) {
+            failed = formatAttestationChecksFailedMessage(imageText, att.type, r.failures.join('; '));
+            break;
+          }
+        }
+        if (failed) {
+          errors.push(`${label}: ${failed}`);
+          continue;
+        }
+        if (att.name && found.verified[0] && !(att.name in predicates)) predicates[att.name] = found.verified[0].statement.predicate;
+        verified++;
+        if (verified >= required) break;
+      } catch (err) {
+        const se = toSigwardError(err);
+        if (isUndecided(se)) undecided ??= se;
+        errors.push(`${label}: ${se.message}`);
+      }
+    }
+    if (verified < required) return { verified: false, message: formatAttestationCountMessage(verified, required, errors.join('; ')), code: 'ATTESTATION_INVALID', undecided };
+  }
+  return { verified: true };
+}
+
+/**
  * Verifies one image (already resolved to `digest`) against one verifyImages
  * entry. Never throws for verification failures: they are in the outcome.
  */
 export async function verifyImageEntry(ref: ImageReference, digest: string, entry: VerifyImagesEntry, ctx: VerifyContext, imageText: string): Promise<EntryOutcome> {
   for (const [i, set] of entry.attestors.entries()) {
-    const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx);
+    const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx, entry.type === 'Notary');
     if (!r.ok) {
       const detail = r.errors.length ? r.errors.join('; ') : `.attestors[${i}]: verifiedCount ${r.verified} < requiredCount ${r.required}`;
       const code = r.codes.find((c) => c !== 'SIGNATURE_NOT_FOUND') ?? r.codes[0];
@@ -259,7 +349,7 @@ export async function verifyImageEntry(ref: ImageReference, digest: string, entr
   }
   const predicates: Record<string, unknown> = {};
   for (const [i, att] of entry.attestations.entries()) {
-    const r = await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates);
+    const r = entry.type === 'Notary' ? await verifyNotaryAttestation(ref, digest, att, i, entry, ctx, imageText, predicates) : await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates);
     if (!r.verified) return r;
   }
   if (entry.validate?.deny?.conditions) {
