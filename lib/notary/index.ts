@@ -11,3 +11,5 @@ export type { NotaryArtifactVerification, NotaryRejection, VerifyNotaryArtifactO
 export { getNotaryAttestations, MAX_REFERRERS, MAX_PAYLOAD_BYTES } from './attestations.ts';
 export type { NotaryAttestation, NotaryAttestations, GetNotaryAttestationsOptions } from './attestations.ts';
 export { toNotaryTrust } from './trust.ts';
+export { parseTrustPolicyDocument, selectTrustPolicy, toTrustFromPolicy } from './trust-policy.ts';
+export type { NotaryTrustPolicy } from './trust-policy.ts';
