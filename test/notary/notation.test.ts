@@ -124,6 +124,22 @@ function main(): void {
       t.equal(r.image?.notary?.rejected?.length, 1, 'the untrusted signature was tried and rejected first');
     });
 
+    await t.test('at most 10 signatures are tried (Kyverno sets notation MaxSignatureAttempts to 10)', async (t) => {
+      const img = await image();
+      for (let i = 0; i < 10; i++) {
+        await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: img.descriptor, format: i % 2 ? 'cose' : 'jws', keyPem: readFileSync(f('other-leaf.key'), 'utf8'), chainPem: readFileSync(otherChain, 'utf8') });
+      }
+      await sign(img.ref, 'ec', 'jws');
+      writeTrustPolicy(config, ['ca:ec']);
+      const n10 = await notation(['verify', '--insecure-registry', '--max-signatures', '10', img.ref]);
+      const n11 = await notation(['verify', '--insecure-registry', '--max-signatures', '11', img.ref]);
+      const s = await runSigward(['verify', '--notary', '--trust-policy', join(config, 'trustpolicy.json'), img.ref]);
+      t.not(n10.code, 0, `notation --max-signatures 10 stops before the 11th, valid, signature: ${n10.stderr.trim().split('\n').pop()}`);
+      t.equal(n11.code, 0, 'notation --max-signatures 11 reaches it');
+      t.equal(s.code, 1, 'sigward stops after 10, as Kyverno does');
+      t.match(s.stdout, /the limit of 10 signatures to verify per artifact was exceeded \(11 signatures\)/);
+    });
+
     await t.test('forged envelopes: a faithful forgery verifies, each tampering is denied', async (t) => {
       const key = readFileSync(f('ec-leaf.key'), 'utf8');
       for (const format of ['jws', 'cose'] as const) {
@@ -171,12 +187,21 @@ function main(): void {
       writeFileSync(f('ca.cnf'), `[ca]\ndefault_ca=x\n[x]\ndir=${tmp}\ndatabase=${f('index.txt')}\nnew_certs_dir=${tmp}\nserial=${f('serial')}\npolicy=p\ndefault_md=sha256\nunique_subject=no\n[p]\ncommonName=supplied\n`);
       writeFileSync(f('index.txt'), '');
       writeFileSync(f('serial'), '1000\n');
+      // a root valid 2019-2030 (so only the leaf's expiry matters)
+      ecKey('old-root');
+      openssl(['req', '-new', '-key', 'old-root.key', '-subj', '/CN=old root', '-out', 'old-root.csr']);
+      openssl(['ca', '-batch', '-selfsign', '-config', 'ca.cnf', '-keyfile', 'old-root.key', '-in', 'old-root.csr', '-out', 'old-root.pem', '-notext', '-startdate', '20190101000000Z', '-enddate', '20300101000000Z', '-extfile', 'ec-ca.ext']);
+      addTrustStoreCert(config, 'ca', 'old', 'root.pem', readFileSync(f('old-root.pem'), 'utf8'));
       ecKey('old-leaf');
       openssl(['req', '-new', '-key', 'old-leaf.key', '-subj', '/CN=expired signer', '-out', 'old-leaf.csr']);
-      openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', 'ec-root.pem', '-keyfile', 'ec-root.key', '-in', 'old-leaf.csr', '-out', 'old-leaf.pem', '-notext', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'ec-leaf.ext']);
+      openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', 'old-root.pem', '-keyfile', 'old-root.key', '-in', 'old-leaf.csr', '-out', 'old-leaf.pem', '-notext', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'ec-leaf.ext']);
+      const oldChain = readFileSync(f('old-leaf.pem'), 'utf8') + readFileSync(f('old-root.pem'), 'utf8');
       const old = await image();
-      await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: old.descriptor, format: 'cose', keyPem: readFileSync(f('old-leaf.key'), 'utf8'), chainPem: readFileSync(f('old-leaf.pem'), 'utf8') + readFileSync(f('ec-root.pem'), 'utf8'), signingTime: new Date('2020-01-01T12:00:00Z') });
-      await agree('certificate expired since the signature was made', old.ref, ['ca:ec'], 'deny', /is not valid at/);
+      await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: old.descriptor, format: 'cose', keyPem: readFileSync(f('old-leaf.key'), 'utf8'), chainPem: oldChain, signingTime: new Date('2020-01-01T12:00:00Z') });
+      await agree('certificate expired since the signature was made (signing time within its validity)', old.ref, ['ca:old'], 'deny', /"CN=expired signer" is not valid at 20[2-9]/);
+      const late = await image();
+      await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: late.descriptor, format: 'jws', keyPem: readFileSync(f('old-leaf.key'), 'utf8'), chainPem: oldChain });
+      await agree('signing time after the certificate expired', late.ref, ['ca:old'], 'deny', /signing certificate is not valid at/);
     });
 
     await t.test('multi-arch: the index is signed, not its platform images', async (t) => {
