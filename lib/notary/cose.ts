@@ -46,7 +46,9 @@ function toTime(v: unknown, name: string): Date {
   if (!(v instanceof Tagged) || v.tag !== EPOCH_TAG || typeof v.value !== 'number' || !Number.isFinite(v.value)) {
     throw invalid(`${name} must be an epoch date/time (CBOR tag 1)`);
   }
-  return new Date(Math.trunc(v.value * 1000));
+  const d = new Date(Math.trunc(v.value * 1000));
+  if (Number.isNaN(d.getTime())) throw invalid(`${name} is out of range`);
+  return d;
 }
 
 function labelName(k: unknown): string {

@@ -129,13 +129,23 @@ export function getKeyAlgorithm(key: KeyObject): NotaryAlgorithm {
 }
 
 function verifySignatureValue(env: NotaryEnvelope, leaf: X509Certificate): void {
-  const key = createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new SigwardError('CERTIFICATE_INVALID', `the signing certificate's public key cannot be read: ${(e as Error).message}`, { cause: e });
+  }
   const expected = getKeyAlgorithm(key);
   if (expected !== env.alg) throw invalid(`the signature algorithm ${env.alg} does not match the signing key (${expected})`);
   const { hash, bytes } = HASH[env.alg];
-  const ok = env.alg.startsWith('PS')
-    ? cryptoVerify(hash, env.signedBytes, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bytes }, env.signature)
-    : cryptoVerify(hash, env.signedBytes, { key, dsaEncoding: 'ieee-p1363' }, env.signature);
+  let ok: boolean;
+  try {
+    ok = env.alg.startsWith('PS')
+      ? cryptoVerify(hash, env.signedBytes, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bytes }, env.signature)
+      : cryptoVerify(hash, env.signedBytes, { key, dsaEncoding: 'ieee-p1363' }, env.signature);
+  } catch {
+    ok = false;
+  }
   if (!ok) throw invalid('the signature is not valid for its payload and signed attributes (integrity check failed)');
 }
 
