@@ -7,7 +7,7 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -126,6 +126,23 @@ ${attestations}`;
       const none = await check(clusterPolicy(cert, sbomAttestation), signed);
       t.equal(none.code, 1, 'no SBOM attached: denied');
       t.match(none.result.rules[0].message, /no attestation of type sbom\/cyclone-dx is attached/);
+    });
+
+    await t.test('containerd-verify: a Notary ClusterPolicy decides the pull', async (t) => {
+      const cfg = join(tmp, 'etc-sigward');
+      mkdirSync(join(cfg, 'policies'), { recursive: true });
+      writeFileSync(join(cfg, 'policies', 'notary.yaml'), clusterPolicy(cert));
+      writeFileSync(join(cfg, 'config.yaml'), 'cache:\n  enabled: false\n');
+      const pull = async (ref: string) => {
+        const d = await store.getManifest(repo, ref.split('@')[1]!);
+        const desc = JSON.stringify({ mediaType: d.descriptor.mediaType, digest: d.descriptor.digest, size: d.descriptor.size }) + '\n';
+        return runSigward(['-name', ref, '-digest', d.descriptor.digest, '-stdin-media-type', 'application/vnd.oci.descriptor.v1+json'], { env: { SIGWARD_CONFIG_DIR: cfg, HOME: tmp }, input: desc });
+      };
+      const ok = await pull(signed);
+      t.equal(ok.code, 0, `signed: the pull is allowed (${ok.stdout.trim()})`);
+      const no = await pull(unsigned);
+      t.not(no.code, 0, 'unsigned: the pull is refused');
+      t.match(no.stdout, /no signature is associated/, "containerd's reason line says why");
     });
 
     await t.test('ImageValidatingPolicy notary attestor and referrer attestation', async (t) => {
