@@ -53,7 +53,7 @@ export function toNativeAttestor(a: IvAttestor): NativeAttestor {
     const n = a.notary;
     if (n.certs?.expression || n.tsaCerts?.expression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: notary certificate expressions are not supported by sigward: give the PEM value`);
     const trust = toNotaryTrust([n.certs?.value], `attestor ${a.name}`, n.tsaCerts?.value);
-    const fingerprint = `notary|${trust.certificates.map((x) => x.root.toDER().toString('base64')).join(',')}`;
+    const fingerprint = `notary|${trust.certificates.map((x) => x.root.toDER().toString('base64')).join(',')}|${(trust.tsaCertificates ?? []).map((x) => x.root.toDER().toString('base64')).join(',')}`;
     return { name: a.name, checks: [], annotations: {}, notary: { trust, fingerprint } };
   }
   const c = a.cosign;

@@ -13,3 +13,5 @@ export type { NotaryAttestation, NotaryAttestations, GetNotaryAttestationsOption
 export { toNotaryTrust } from './trust.ts';
 export { parseTrustPolicyDocument, selectTrustPolicy, toTrustFromPolicy } from './trust-policy.ts';
 export type { NotaryTrustPolicy } from './trust-policy.ts';
+export { verifyNotaryTimestamp } from './timestamp.ts';
+export type { VerifiedNotaryTimestamp } from './timestamp.ts';

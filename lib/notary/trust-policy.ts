@@ -30,6 +30,7 @@ export interface NotaryTrustPolicy {
   enforcement?: NotaryEnforcement;
   trustStores: { type: 'ca' | 'tsa' | 'signingAuthority'; name: string }[];
   trustedIdentities: string[];
+  verifyTimestamp?: 'always' | 'afterCertExpiry';
 }
 
 function bad(msg: string): SigwardError {
@@ -60,7 +61,7 @@ export function parseTrustPolicyDocument(text: string): NotaryTrustPolicy[] {
       if (scopes.length > 1) throw bad(`${name}: the global scope must be the only scope of its policy`);
       globals.push(name);
     }
-    const sv = raw['signatureVerification'] as { level?: unknown; override?: unknown } | undefined;
+    const sv = raw['signatureVerification'] as { level?: unknown; override?: unknown; verifyTimestamp?: unknown } | undefined;
     const level = sv?.level;
     if (level !== 'strict' && level !== 'permissive' && level !== 'audit' && level !== 'skip') throw bad(`${name}: signatureVerification.level ${JSON.stringify(level)} is not strict, permissive, audit or skip`);
     const p: NotaryTrustPolicy = { name, scopes, level, trustStores: [], trustedIdentities: [] };
@@ -73,6 +74,10 @@ export function parseTrustPolicyDocument(text: string): NotaryTrustPolicy[] {
         e[k as keyof NotaryEnforcement] = val as NotaryAction;
       }
       p.enforcement = e;
+      if (sv?.verifyTimestamp !== undefined) {
+        if (sv.verifyTimestamp !== 'always' && sv.verifyTimestamp !== 'afterCertExpiry') throw bad(`${name}: signatureVerification.verifyTimestamp must be always or afterCertExpiry`);
+        p.verifyTimestamp = sv.verifyTimestamp;
+      }
       const stores = raw['trustStores'];
       if (!Array.isArray(stores) || stores.length === 0) throw bad(`${name}: trustStores is required`);
       for (const s of stores) {
@@ -114,5 +119,5 @@ export function toTrustFromPolicy(p: NotaryTrustPolicy, readStore: (type: string
     if (s.type === 'signingAuthority') continue; // notary.x509.signingAuthority signatures are refused by verify.ts
     (s.type === 'tsa' ? tsa : certificates).push(...readStore(s.type, s.name));
   }
-  return { certificates, ...(tsa.length ? { tsaCertificates: tsa } : {}), trustedIdentities: p.trustedIdentities, enforcement: p.enforcement };
+  return { certificates, ...(tsa.length ? { tsaCertificates: tsa } : {}), ...(p.verifyTimestamp ? { verifyTimestamp: p.verifyTimestamp } : {}), trustedIdentities: p.trustedIdentities, enforcement: p.enforcement };
 }

@@ -9,8 +9,9 @@
 //   authenticity  a certificate of the chain is in the trust store (notation's
 //                 rule), trusted identities (x509.subject) if any;
 //   expiry        io.cncf.notary.expiry still in the future;
-//   timestamp     without a verified countersignature every certificate of
-//                 the chain is valid now;
+//   timestamp     with a tsa trust store, the RFC 3161 countersignature
+//                 (timestamp.ts) and the chain valid over genTime ± accuracy;
+//                 otherwise every certificate of the chain is valid now;
 //   revocation    no network: a chain that names OCSP or CRL endpoints cannot
 //                 be checked, which the enforcement decides (strict: deny);
 //   payload       targetArtifact equal to the artifact's descriptor (digest,
@@ -24,6 +25,7 @@ import type { Descriptor } from '../oci/types.ts';
 import { toCoseEnvelope } from './cose.ts';
 import { toJwsEnvelope } from './jws.ts';
 import { getRevocationEndpoints, getSubjectAttributes, subjectText, verifyNotaryChain } from './certificates.ts';
+import { verifyNotaryTimestamp, type VerifiedNotaryTimestamp } from './timestamp.ts';
 import {
   COSE_MEDIA_TYPE,
   HEADER,
@@ -40,8 +42,10 @@ import {
 export interface NotaryTrust {
   /** `ca` trust store: a signature is trusted when its chain holds one of these */
   certificates: X509Certificate[];
-  /** `tsa` trust store (RFC 3161 countersignatures): not verified by sigward yet */
+  /** `tsa` trust store: RFC 3161 countersignatures are verified against it; without it they are not used */
   tsaCertificates?: X509Certificate[];
+  /** trust policy signatureVerification.verifyTimestamp: `always` (default) or only `afterCertExpiry` */
+  verifyTimestamp?: 'always' | 'afterCertExpiry';
   /** trust policy trustedIdentities: `x509.subject: C=..., O=...` values; undefined or `*`: any identity */
   trustedIdentities?: string[];
   /** default: strict (Kyverno's level) */
@@ -64,6 +68,8 @@ export interface VerifiedNotarySignature {
   signingTime?: string;
   expiry?: string;
   signingAgent?: string;
+  /** the verified RFC 3161 countersignature, when one was used */
+  timestamp?: { genTime: string; tsa: string };
   /** signing certificate subject, then the trust store certificate the chain reached */
   signer: { subject: string; issuer: string; trustedBy: string };
   payload: NotaryPayload;
@@ -241,18 +247,34 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
     apply('expiry', new SigwardError('SIGNATURE_INVALID', `digital signature has expired on ${env.expiry.toISOString()}`));
   }
 
-  // authentic timestamp: sigward does not verify RFC 3161 countersignatures of Notary signatures
-  if (env.timestamp) warnings.push('the RFC 3161 countersignature is not verified by sigward: the certificate chain was checked at the current time');
-  for (const c of chain) {
-    if (!c.validForDate(now)) {
-      apply('authenticTimestamp', new SigwardError('CERTIFICATE_INVALID', `certificate "${subjectText(c)}" is not valid at ${now.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`));
-      break;
+  // authentic timestamp: the RFC 3161 countersignature with a tsa trust store, else the current time
+  const expiredNow = chain.find((c) => !c.validForDate(now));
+  const tsaRoots = opts.trust.tsaCertificates ?? [];
+  let ts: VerifiedNotaryTimestamp | undefined;
+  if (env.timestamp && tsaRoots.length && (opts.trust.verifyTimestamp !== 'afterCertExpiry' || expiredNow)) {
+    try {
+      ts = verifyNotaryTimestamp(env.timestamp, env.signature, tsaRoots);
+    } catch (e) {
+      apply('authenticTimestamp', e instanceof SigwardError ? e : new SigwardError('TIMESTAMP_INVALID', `the RFC 3161 countersignature cannot be verified: ${(e as Error).message}`));
     }
+  } else if (env.timestamp && !tsaRoots.length) {
+    warnings.push('the signature carries an RFC 3161 countersignature, but no TSA certificates are trusted: the certificate chain was checked at the current time');
+  }
+  if (ts) {
+    const outside = chain.find((c) => !c.validForDate(ts.lower) || !c.validForDate(ts.upper));
+    if (outside) {
+      apply(
+        'authenticTimestamp',
+        new SigwardError('CERTIFICATE_INVALID', `certificate "${subjectText(outside)}" was not valid at the timestamp ${ts.genTime.toISOString()} (valid ${outside.notBefore.toISOString()} to ${outside.notAfter.toISOString()})`),
+      );
+    }
+  } else if (expiredNow) {
+    apply('authenticTimestamp', new SigwardError('CERTIFICATE_INVALID', `certificate "${subjectText(expiredNow)}" is not valid at ${now.toISOString()} (valid ${expiredNow.notBefore.toISOString()} to ${expiredNow.notAfter.toISOString()})`));
   }
 
-  // revocation: offline
+  // revocation: offline (the signing chain, and the TSA chain when a timestamp was used)
   if (enforce.revocation !== 'skip') {
-    const endpoints = getRevocationEndpoints(chain);
+    const endpoints = getRevocationEndpoints([...chain, ...(ts?.chain ?? [])]);
     if (endpoints.length) {
       const what = endpoints.map((e) => `"${subjectText(e.cert)}" (${e.kinds.join(', ')})`).join(', ');
       apply('revocation', new SigwardError('CERTIFICATE_INVALID', `revocation status cannot be determined offline: ${what} name revocation endpoints, which sigward does not contact`));
@@ -281,6 +303,7 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
     signingTime: env.signingTime.toISOString(),
     ...(env.expiry ? { expiry: env.expiry.toISOString() } : {}),
     ...(env.signingAgent ? { signingAgent: env.signingAgent } : {}),
+    ...(ts ? { timestamp: { genTime: ts.genTime.toISOString(), tsa: subjectText(ts.chain[0]!) } } : {}),
     signer: { subject: subjectText(leaf), issuer: subjectText(chain[chain.length - 1]!), trustedBy: anchor ? subjectText(anchor) : '' },
     payload,
     warnings,

@@ -139,12 +139,6 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     const tsa = toStringOrExpression(notary['tsaCerts'], `${path}.notary.tsaCerts`, diag);
     if (tsa) att.notary.tsaCerts = tsa;
     if (!certs) diag.warn(`${path}.notary`, `${path}.notary: no certs: there is nothing to verify Notary signatures with, verifications using this attestor fail`, true);
-    if (tsa) {
-      diag.warn(
-        `${path}.notary.tsaCerts`,
-        `${path}.notary.tsaCerts: sigward does not verify RFC 3161 countersignatures of Notary signatures yet: certificate chains are checked at the current time, so a signature whose certificate has expired is denied even when it is timestamped`,
-      );
-    }
     diag.info(
       `${path}.notary`,
       `${path}.notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online`,

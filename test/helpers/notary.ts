@@ -188,3 +188,69 @@ export async function forgeNotarySignature(o: ForgeOptions): Promise<Descriptor>
   const env = forgeEnvelope({ ...o, target: o.target ?? o.subject });
   return pushNotarySignature(o.store, o.repository, o.subject, env, o.chainPem);
 }
+
+export interface TestTsa {
+  url: string;
+  rootPem: string;
+  /** a TimeStampToken (DER) over `data`, as the HTTP endpoint would return it inside a response */
+  stamp(data: Uint8Array): Uint8Array;
+  stop(): Promise<void>;
+}
+
+/**
+ * An RFC 3161 TSA on 127.0.0.1 made of `openssl ts -reply` (EC P-256 root and
+ * timestamping certificate, accuracy 1 s, ESS signing-certificate-v2), for
+ * `notation sign --timestamp-url`.
+ */
+export async function startTestTsa(dir: string, name: string): Promise<TestTsa> {
+  const { createServer } = await import('node:http');
+  const { execFileSync } = await import('node:child_process');
+  const d = join(dir, `tsa-${name}`);
+  mkdirSync(d, { recursive: true });
+  const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
+  ssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'root.key']);
+  ssl(['req', '-x509', '-new', '-key', 'root.key', '-subj', `/C=US/ST=WA/O=sigward/CN=${name} TSA root`, '-days', '30', '-out', 'root.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  ssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'tsa.key']);
+  ssl(['req', '-new', '-key', 'tsa.key', '-subj', `/C=US/ST=WA/O=sigward/CN=${name} TSA`, '-out', 'tsa.csr']);
+  writeFileSync(join(d, 'tsa.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n');
+  ssl(['x509', '-req', '-in', 'tsa.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-days', '30', '-extfile', 'tsa.ext', '-out', 'tsa.pem']);
+  writeFileSync(join(d, 'serial'), '01\n');
+  writeFileSync(
+    join(d, 'tsa.cnf'),
+    `[tsa]\ndefault_tsa=t\n[t]\ndir=${d}\nserial=${join(d, 'serial')}\nsigner_cert=${join(d, 'tsa.pem')}\nsigner_key=${join(d, 'tsa.key')}\ncerts=${join(d, 'tsa.pem')}\nsigner_digest=sha256\ndefault_policy=1.2.3.4.1\nother_policies=1.2.3.4.2\ndigests=sha256,sha384,sha512\naccuracy=secs:1\nordering=no\ntsa_name=no\ness_cert_id_chain=no\ness_cert_id_alg=sha256\n`,
+  );
+  let n = 0;
+  const reply = (query: Uint8Array, token: boolean): Uint8Array => {
+    const q = join(d, `q${n}.tsq`);
+    const r = join(d, `r${n++}.tsr`);
+    writeFileSync(q, query);
+    ssl(['ts', '-reply', '-config', join(d, 'tsa.cnf'), '-queryfile', q, '-out', r, ...(token ? ['-token_out'] : [])]);
+    return new Uint8Array(readFileSync(r));
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const body = reply(Buffer.concat(chunks), false);
+        res.writeHead(200, { 'content-type': 'application/timestamp-reply' }).end(body);
+      } catch (e) {
+        res.writeHead(500).end(String(e));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    rootPem: readFileSync(join(d, 'root.pem'), 'utf8'),
+    stamp: (data) => {
+      const f = join(d, `data${n}`);
+      writeFileSync(f, data);
+      const q = join(d, `dq${n}.tsq`);
+      ssl(['ts', '-query', '-data', f, '-sha256', '-cert', '-out', q]);
+      return reply(new Uint8Array(readFileSync(q)), true);
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -18,7 +18,7 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import type { Descriptor } from '../../lib/oci/types.ts';
 import { withRegistry, pushImageDetailed, pushIndex } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { addSigningKey, addTrustStoreCert, forgeEnvelope, forgeNotarySignature, notationRunner, pushNotarySignature, withRealNotation, writeTrustPolicy } from '../helpers/notary.ts';
+import { addSigningKey, addTrustStoreCert, forgeNotarySignature, notationRunner, pushNotarySignature, startTestTsa, withRealNotation, writeTrustPolicy } from '../helpers/notary.ts';
 
 withRealNotation(main);
 
@@ -202,6 +202,39 @@ function main(): void {
       const late = await image();
       await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: late.descriptor, format: 'jws', keyPem: readFileSync(f('old-leaf.key'), 'utf8'), chainPem: oldChain });
       await agree('signing time after the certificate expired', late.ref, ['ca:old'], 'deny', /signing certificate is not valid at/);
+    });
+
+    await t.test('RFC 3161 timestamps (notation sign --timestamp-url) against the tsa trust store', async (t) => {
+      const tsa = await startTestTsa(tmp, 'one');
+      const otherTsa = await startTestTsa(tmp, 'two');
+      t.teardown(() => Promise.all([tsa.stop(), otherTsa.stop()]));
+      writeFileSync(f('tsa-one.pem'), tsa.rootPem);
+      addTrustStoreCert(config, 'tsa', 'one', 'root.pem', tsa.rootPem);
+      addTrustStoreCert(config, 'tsa', 'two', 'root.pem', otherTsa.rootPem);
+      const stamped = await image();
+      await sign(stamped.ref, 'ec', 'cose', ['--timestamp-url', tsa.url, '--timestamp-root-cert', f('tsa-one.pem')]);
+      const ok = await agree('timestamped, TSA trusted', stamped.ref, ['ca:ec', 'tsa:one'], 'allow');
+      t.match(ok.image?.notary?.timestamp?.tsa, /CN=one TSA/, 'sigward used the countersignature');
+      await agree('timestamped by a TSA not in the tsa trust store', stamped.ref, ['ca:ec', 'tsa:two'], 'deny', /TSA certificate .*no path to a trusted root/);
+      const none = await agree('timestamped, no tsa trust store (chain checked now)', stamped.ref, ['ca:ec'], 'allow');
+      t.match(none.s.stderr, /no TSA certificates are trusted/, 'sigward warns that the countersignature was not used');
+
+      // a leaf valid for a few seconds: signed and timestamped while valid, verified after it expired
+      const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}/, '');
+      writeFileSync(f('short.cnf'), `[ca]\ndefault_ca=x\n[x]\ndir=${tmp}\ndatabase=${f('short-index.txt')}\nnew_certs_dir=${tmp}\nserial=${f('short-serial')}\npolicy=p\ndefault_md=sha256\nunique_subject=no\n[p]\ncommonName=supplied\n`);
+      writeFileSync(f('short-index.txt'), '');
+      writeFileSync(f('short-serial'), '2000\n');
+      ecKey('short-leaf');
+      openssl(['req', '-new', '-key', 'short-leaf.key', '-subj', '/CN=short-lived signer', '-out', 'short-leaf.csr']);
+      const until = new Date(Date.now() + 6000);
+      openssl(['ca', '-batch', '-config', 'short.cnf', '-cert', 'ec-root.pem', '-keyfile', 'ec-root.key', '-in', 'short-leaf.csr', '-out', 'short-leaf.pem', '-notext', '-startdate', stamp(new Date(Date.now() - 60_000)), '-enddate', stamp(until), '-extfile', 'ec-leaf.ext']);
+      writeFileSync(f('short-chain.pem'), readFileSync(f('short-leaf.pem'), 'utf8') + readFileSync(f('ec-root.pem'), 'utf8'));
+      addSigningKey(config, 'short', f('short-leaf.key'), f('short-chain.pem'));
+      const late = await image();
+      await sign(late.ref, 'short', 'jws', ['--timestamp-url', tsa.url, '--timestamp-root-cert', f('tsa-one.pem')]);
+      await new Promise((r) => setTimeout(r, Math.max(0, until.getTime() - Date.now()) + 1500));
+      await agree('certificate expired after a timestamped signature: the timestamp proves it was valid', late.ref, ['ca:ec', 'tsa:one'], 'allow');
+      await agree('the same without a tsa trust store', late.ref, ['ca:ec'], 'deny', /"CN=short-lived signer" is not valid at/);
     });
 
     await t.test('multi-arch: the index is signed, not its platform images', async (t) => {
