@@ -93,6 +93,8 @@ export interface ForgeOptions {
   tamperSignature?: boolean;
   /** replace the payload after signing (the signature no longer covers it) */
   tamperPayload?: boolean;
+  /** an RFC 3161 token for the (final) signature bytes, stored as io.cncf.notary.timestampSignature */
+  timestamp?: (signature: Uint8Array) => Uint8Array;
 }
 
 const ALG: Record<string, { jws: string; cose: number; hash: string; len: number; pss: boolean }> = {
@@ -143,7 +145,11 @@ export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'su
     const env = {
       payload: o.tamperPayload ? Buffer.from(evil).toString('base64url') : pl64,
       protected: p64,
-      header: { x5c: certs.map((c) => Buffer.from(c).toString('base64')), 'io.cncf.notary.signingAgent': 'sigward-test-forger' },
+      header: {
+        x5c: certs.map((c) => Buffer.from(c).toString('base64')),
+        'io.cncf.notary.signingAgent': 'sigward-test-forger',
+        ...(o.timestamp ? { 'io.cncf.notary.timestampSignature': Buffer.from(o.timestamp(sig)).toString('base64') } : {}),
+      },
       signature: sig.toString('base64url'),
     };
     return { bytes: new TextEncoder().encode(JSON.stringify(env)), mediaType: 'application/jose+json' };
@@ -163,6 +169,7 @@ export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'su
   const unprotected = new Map<number | string, unknown>([
     [33, certs.map((c) => new Uint8Array(c))],
     ['io.cncf.notary.signingAgent', 'sigward-test-forger'],
+    ...(o.timestamp ? [['io.cncf.notary.timestampSignature', o.timestamp(sig)] as [string, unknown]] : []),
   ]);
   return { bytes: encode(new Tagged(18, [protectedBytes, unprotected, o.tamperPayload ? evil : payload, new Uint8Array(sig)])), mediaType: 'application/cose' };
 }

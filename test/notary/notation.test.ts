@@ -216,6 +216,14 @@ function main(): void {
       const ok = await agree('timestamped, TSA trusted', stamped.ref, ['ca:ec', 'tsa:one'], 'allow');
       t.match(ok.image?.notary?.timestamp?.tsa, /CN=one TSA/, 'sigward used the countersignature');
       await agree('timestamped by a TSA not in the tsa trust store', stamped.ref, ['ca:ec', 'tsa:two'], 'deny', /TSA certificate .*no path to a trusted root/);
+      for (const format of ['jws', 'cose'] as const) {
+        const forged = await image();
+        await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: forged.descriptor, format, keyPem: readFileSync(f('ec-leaf.key'), 'utf8'), chainPem: readFileSync(ecChain, 'utf8'), timestamp: (sig) => tsa.stamp(sig) });
+        await agree(`${format}: forged signature, timestamped over its signature (control)`, forged.ref, ['ca:ec', 'tsa:one'], 'allow');
+        const moved = await image();
+        await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: moved.descriptor, format, keyPem: readFileSync(f('ec-leaf.key'), 'utf8'), chainPem: readFileSync(ecChain, 'utf8'), timestamp: () => tsa.stamp(new TextEncoder().encode('another signature')) });
+        await agree(`${format}: a countersignature over another signature`, moved.ref, ['ca:ec', 'tsa:one'], 'deny', /does not cover this signature/);
+      }
       const none = await agree('timestamped, no tsa trust store (chain checked now)', stamped.ref, ['ca:ec'], 'allow');
       t.match(none.s.stderr, /no TSA certificates are trusted/, 'sigward warns that the countersignature was not used');
 
