@@ -15,7 +15,7 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { PEERS_BIN } from '../helpers/peers.ts';
-import { notationRunner, withRealNotation } from '../helpers/notary.ts';
+import { notationRunner, startTestTsa, withRealNotation } from '../helpers/notary.ts';
 
 const run = promisify(execFile);
 withRealNotation(main);
@@ -185,6 +185,18 @@ ${indent(cert, '            ')}
       t.equal((await check(ivpol(att), otherSbom)).code, 1, 'signed SBOM whose payload fails: denied');
       const u = await check(ivpol(att), unsignedSbom);
       t.equal(u.code, 1, 'unsigned SBOM: denied');
+
+      // tsaCerts: the countersignature of a timestamped signature is checked against them
+      const tsa = await startTestTsa(tmp, 'ivpol');
+      const other = await startTestTsa(tmp, 'ivpol-other');
+      t.teardown(() => Promise.all([tsa.stop(), other.stop()]));
+      const stamped = await img('stamped');
+      t.equal((await notation(['sign', '--insecure-registry', '-k', 'rsa', '--timestamp-url', tsa.url, '--timestamp-root-cert', file(tsa.rootPem, 'pem'), stamped])).code, 0, 'notation sign --timestamp-url');
+      const withTsa = (pem: string) => ivpol(sig).replace('  attestations:', `        tsaCerts:\n          value: |-\n${indent(pem, '            ')}\n  attestations:`);
+      t.equal((await check(withTsa(tsa.rootPem), stamped)).code, 0, 'tsaCerts of the TSA that stamped it: allowed');
+      const wrongTsa = await check(withTsa(other.rootPem), stamped);
+      t.equal(wrongTsa.code, 1, 'tsaCerts of another TSA: denied');
+      t.match(wrongTsa.result.rules[0].message, /RFC 3161 countersignature is invalid/);
     });
   });
 }
