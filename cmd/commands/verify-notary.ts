@@ -20,6 +20,7 @@ import {
   toNotaryTrust,
   toTrustFromPolicy,
   verifyNotaryArtifact,
+  verifyTrustStoreCertificate,
   type NotaryArtifactVerification,
   type NotaryTrust,
   type NotaryTrustPolicy,
@@ -87,6 +88,7 @@ export function readTrustStore(root: string, type: string, name: string, warn: (
     certs.push(...(text.includes('-----BEGIN') ? parseCertificates(text) : [toCertificate(new Uint8Array(bytes))]));
   }
   if (certs.length === 0) throw new SigwardError('CONFIG_INVALID', `trust store ${type}:${name}: no certificate in ${dir}`);
+  for (const c of certs) verifyTrustStoreCertificate(c, `${type}:${name}`);
   return certs;
 }
 

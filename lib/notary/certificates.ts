@@ -181,3 +181,13 @@ export function getRevocationEndpoints(chain: X509Certificate[]): { cert: X509Ce
   }
   return out;
 }
+
+/**
+ * notation's rule for certificates in a trust store directory: a CA
+ * certificate, or a self-signed signing certificate. Throws CONFIG_INVALID.
+ * (Kyverno's in-memory trust store has no such rule: policies do not apply it.)
+ */
+export function verifyTrustStoreCertificate(cert: X509Certificate, store: string): void {
+  if (cert.extBasicConstraints?.isCA || isSelfSigned(cert)) return;
+  throw new SigwardError('CONFIG_INVALID', `trust store ${store}: certificate "${subjectText(cert)}" is not a CA certificate or a self-signed signing certificate (notation refuses it)`);
+}

@@ -3,7 +3,7 @@
 export * from './types.ts';
 export { toJwsEnvelope } from './jws.ts';
 export { toCoseEnvelope } from './cose.ts';
-export { verifyNotaryChain, getRevocationEndpoints, subjectText } from './certificates.ts';
+export { verifyNotaryChain, getRevocationEndpoints, subjectText, verifyTrustStoreCertificate } from './certificates.ts';
 export { verifyNotarySignature, toNotaryEnvelope, getKeyAlgorithm, splitDN } from './verify.ts';
 export type { NotaryTrust, VerifyNotaryOptions, VerifiedNotarySignature } from './verify.ts';
 export { verifyNotaryArtifact, MAX_SIGNATURE_ATTEMPTS, MAX_ENVELOPE_BYTES } from './image.ts';

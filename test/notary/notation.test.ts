@@ -72,15 +72,15 @@ function main(): void {
       t.equal(r.code, 0, `notation sign -k ${key} ${format} ${extra.join(' ')}: ${r.stderr.trim()}`);
     };
     /** notation verify and sigward verify --notary --trust-policy with the same trust policy and trust store */
-    const both = async (ref: string, stores: string[], level = 'strict', override?: Record<string, string>) => {
-      writeTrustPolicy(config, stores, level, override);
+    const both = async (ref: string, stores: string[], level = 'strict', override?: Record<string, string>, identities?: string[]) => {
+      writeTrustPolicy(config, stores, level, override, identities);
       const n = await notation(['verify', '--insecure-registry', ref]);
       const s = await runSigward(['verify', '--notary', '--trust-policy', join(config, 'trustpolicy.json'), '-o', 'json', ref]);
       const out = s.stdout ? JSON.parse(s.stdout) : {};
       return { n, s, out, image: out.images?.[0] };
     };
-    const agree = async (what: string, ref: string, stores: string[], expect: 'allow' | 'deny', reason?: RegExp, level?: string, override?: Record<string, string>) => {
-      const r = await both(ref, stores, level, override);
+    const agree = async (what: string, ref: string, stores: string[], expect: 'allow' | 'deny', reason?: RegExp, level?: string, override?: Record<string, string>, identities?: string[]) => {
+      const r = await both(ref, stores, level, override, identities);
       t.equal(r.n.code === 0, expect === 'allow', `${what}: notation ${expect === 'allow' ? 'verifies' : 'denies'} (${(r.n.stderr || r.n.stdout).trim().split('\n').pop()})`);
       t.equal(r.s.code, expect === 'allow' ? 0 : 1, `${what}: sigward ${expect === 'allow' ? 'verifies' : 'denies'} as notation does (${r.image?.error?.message ?? r.s.stderr.trim()})`);
       if (reason) t.match(r.image?.error?.message ?? r.s.stderr, reason, `${what}: sigward's reason`);
@@ -114,6 +114,24 @@ function main(): void {
       await agree('signed by a CA not in the trust store', jwsRsa.ref, ['ca:ec'], 'deny', /does not hold any trusted certificate/);
       const wrong = await runSigward(['verify', '--notary', '--certificate', f('other-root.pem'), coseEc.ref]);
       t.equal(wrong.code, 1, '--certificate with an unrelated root: denied');
+    });
+
+    await t.test('trust policy: trusted identities, a pinned leaf, level audit', async (t) => {
+      await agree('the signer is a trusted identity', jwsEc.ref, ['ca:ec'], 'allow', undefined, 'strict', undefined, ['x509.subject: C=US, ST=WA, O=sigward, CN=ec signer']);
+      await agree('the signer is not a trusted identity', jwsEc.ref, ['ca:ec'], 'deny', /is not one of the trusted identities/, 'strict', undefined, ['x509.subject: C=US, ST=WA, O=sigward, CN=someone else']);
+      addTrustStoreCert(config, 'ca', 'ecleaf', 'leaf.pem', readFileSync(f('ec-leaf.pem'), 'utf8'));
+      // notation refuses a trust store certificate that is neither a CA nor self-signed; so does sigward with
+      // notation's files (a usage error); Kyverno's in-memory trust store takes it, and so does --certificate
+      const pinned = await both(coseEc.ref, ['ca:ecleaf']);
+      t.not(pinned.n.code, 0, `notation refuses a pinned leaf in its trust store: ${pinned.n.stderr.trim().split('\n').pop()}`);
+      t.equal(pinned.s.code, 2, 'sigward refuses that trust store as a usage error');
+      t.match(pinned.image?.error?.message ?? pinned.out.error?.message ?? pinned.s.stderr, /is not a CA certificate or a self-signed signing certificate/);
+      const kyverno = await runSigward(['verify', '--notary', '--certificate', f('ec-leaf.pem'), coseEc.ref]);
+      t.equal(kyverno.code, 0, "--certificate with the signing certificate: verified, as Kyverno's trust store does");
+      await agree('level audit: an untrusted CA is only logged', jwsRsa.ref, ['ca:ec'], 'allow', undefined, 'audit');
+      const tampered = await image();
+      await forgeNotarySignature({ store, repository: reg.ref('notary/app'), subject: tampered.descriptor, format: 'jws', keyPem: readFileSync(f('ec-leaf.key'), 'utf8'), chainPem: readFileSync(ecChain, 'utf8'), tamperSignature: true });
+      await agree('level audit: integrity is still enforced', tampered.ref, ['ca:ec'], 'deny', /integrity check failed/, 'audit');
     });
 
     await t.test('a bad signature before a good one: the first valid one wins', async (t) => {
