@@ -181,6 +181,11 @@ function main(): void {
         await agree(`${format}: critical header that is absent`, (await forge({ extraCritical: ['io.cncf.notary.expiry'] })).ref, ['ca:ec'], 'deny', /marked critical but is not present/);
         const other = await image();
         await agree(`${format}: payload signs another image`, (await forge({ target: other.descriptor })).ref, ['ca:ec'], 'deny', /signature is for another artifact/);
+        const leafPem = readFileSync(f('ec-leaf.pem'), 'utf8');
+        const rootPem = readFileSync(f('ec-root.pem'), 'utf8');
+        await agree(`${format}: the chain lacks its root`, (await forge({ chainPem: leafPem })).ref, ['ca:ec'], 'deny', /does not end with a self-signed root/);
+        await agree(`${format}: the chain is out of order`, (await forge({ chainPem: rootPem + leafPem })).ref, ['ca:ec'], 'deny', /signature algorithm|not ordered|self-signed root|not valid/);
+        await agree(`${format}: an unrelated certificate in the chain`, (await forge({ chainPem: leafPem + readFileSync(f('other-root.pem'), 'utf8') + rootPem })).ref, ['ca:ec'], 'deny', /not ordered leaf to root, or holds an unrelated certificate/);
       }
     });
 
