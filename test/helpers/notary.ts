@@ -93,6 +93,8 @@ export interface ForgeOptions {
   tamperSignature?: boolean;
   /** replace the payload after signing (the signature no longer covers it) */
   tamperPayload?: boolean;
+  /** claim another algorithm than the key's (and hash with it): an algorithm substitution */
+  algOverride?: { jws: string; cose: number; hash: string };
   /** an RFC 3161 token for the (final) signature bytes, stored as io.cncf.notary.timestampSignature */
   timestamp?: (signature: Uint8Array) => Uint8Array;
 }
@@ -112,8 +114,9 @@ function algFor(keyPem: string) {
   return { key: k, ...a };
 }
 
-function sign(keyPem: string, data: Uint8Array): Uint8Array {
-  const a = algFor(keyPem);
+function sign(keyPem: string, data: Uint8Array, hash?: string): Uint8Array {
+  const base = algFor(keyPem);
+  const a = hash ? { ...base, hash } : base;
   return a.pss
     ? cryptoSign(a.hash, data, { key: a.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: a.len })
     : cryptoSign(a.hash, data, { key: a.key, dsaEncoding: 'ieee-p1363' });
@@ -121,7 +124,7 @@ function sign(keyPem: string, data: Uint8Array): Uint8Array {
 
 /** Builds a (possibly forged) envelope. */
 export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'subject'> & { target: Descriptor }): { bytes: Uint8Array; mediaType: string } {
-  const a = algFor(o.keyPem);
+  const a = { ...algFor(o.keyPem), ...(o.algOverride ?? {}) };
   const target = o.target;
   const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: target.mediaType, digest: target.digest, size: target.size, ...((target as { annotations?: unknown }).annotations ? { annotations: (target as { annotations?: unknown }).annotations } : {}) } }));
   const evil = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: target.mediaType, digest: `sha256:${'0'.repeat(64)}`, size: target.size } }));
@@ -140,7 +143,7 @@ export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'su
     };
     const p64 = Buffer.from(JSON.stringify(ph)).toString('base64url');
     const pl64 = Buffer.from(payload).toString('base64url');
-    const sig = Buffer.from(sign(o.keyPem, Buffer.from(`${p64}.${pl64}`)));
+    const sig = Buffer.from(sign(o.keyPem, Buffer.from(`${p64}.${pl64}`), o.algOverride?.hash));
     if (o.tamperSignature) sig[sig.length - 1] ^= 1;
     const env = {
       payload: o.tamperPayload ? Buffer.from(evil).toString('base64url') : pl64,
@@ -164,7 +167,7 @@ export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'su
     ...Object.entries(o.extraProtected ?? {}),
   ]);
   const protectedBytes = encode(ph);
-  const sig = Buffer.from(sign(o.keyPem, encode(['Signature1', protectedBytes, new Uint8Array(0), payload])));
+  const sig = Buffer.from(sign(o.keyPem, encode(['Signature1', protectedBytes, new Uint8Array(0), payload]), o.algOverride?.hash));
   if (o.tamperSignature) sig[sig.length - 1] ^= 1;
   const unprotected = new Map<number | string, unknown>([
     [33, certs.map((c) => new Uint8Array(c))],

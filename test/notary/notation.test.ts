@@ -181,6 +181,7 @@ function main(): void {
         await agree(`${format}: critical header that is absent`, (await forge({ extraCritical: ['io.cncf.notary.expiry'] })).ref, ['ca:ec'], 'deny', /marked critical but is not present/);
         const other = await image();
         await agree(`${format}: payload signs another image`, (await forge({ target: other.descriptor })).ref, ['ca:ec'], 'deny', /signature is for another artifact/);
+        await agree(`${format}: alg ES384 claimed for a P-256 key (algorithm substitution)`, (await forge({ algOverride: { jws: 'ES384', cose: -35, hash: 'sha384' } })).ref, ['ca:ec'], 'deny', /does not match the signing key \(ES256\)/);
         const leafPem = readFileSync(f('ec-leaf.pem'), 'utf8');
         const rootPem = readFileSync(f('ec-root.pem'), 'utf8');
         await agree(`${format}: the chain lacks its root`, (await forge({ chainPem: leafPem })).ref, ['ca:ec'], 'deny', /does not end with a self-signed root/);
