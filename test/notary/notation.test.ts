@@ -182,6 +182,20 @@ function main(): void {
         const other = await image();
         await agree(`${format}: payload signs another image`, (await forge({ target: other.descriptor })).ref, ['ca:ec'], 'deny', /signature is for another artifact/);
         await agree(`${format}: alg ES384 claimed for a P-256 key (algorithm substitution)`, (await forge({ algOverride: { jws: 'ES384', cose: -35, hash: 'sha384' } })).ref, ['ca:ec'], 'deny', /does not match the signing key \(ES256\)/);
+        for (const [what, ext, reason] of [
+          ['a signing certificate with extended key usage serverAuth', 'keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning,serverAuth\n', /must not contain serverAuth/],
+          ['a signing certificate whose keyUsage is not critical', 'keyUsage=digitalSignature\nextendedKeyUsage=codeSigning\n', /keyUsage extension, marked critical/],
+          ['a signing certificate with keyUsage keyEncipherment', 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=codeSigning\n', /must not have keyUsage keyEncipherment/],
+          ['a signing certificate without code signing', 'keyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n', /must not contain emailProtection|must contain code signing/],
+        ] as const) {
+          const name = `bad-${format}-${reason.source.length}`;
+          ecKey(name);
+          openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`]);
+          writeFileSync(f(`${name}.ext`), ext);
+          openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ec-root.pem', '-CAkey', 'ec-root.key', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+          const bad = await forge({ keyPem: readFileSync(f(`${name}.key`), 'utf8'), chainPem: readFileSync(f(`${name}.pem`), 'utf8') + readFileSync(f('ec-root.pem'), 'utf8') });
+          await agree(`${format}: ${what}`, bad.ref, ['ca:ec'], 'deny', reason);
+        }
         const leafPem = readFileSync(f('ec-leaf.pem'), 'utf8');
         const rootPem = readFileSync(f('ec-root.pem'), 'utf8');
         await agree(`${format}: the chain lacks its root`, (await forge({ chainPem: leafPem })).ref, ['ca:ec'], 'deny', /does not end with a self-signed root/);
