@@ -54,9 +54,19 @@ export const verifyCommand: SigwardCommand = {
         .option('annotations', repeatable({ alias: 'a', commas: true, describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)' }))
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
         .option('local-image', { type: 'boolean', default: false, describe: "each image is a directory written by 'cosign save' (or any OCI layout), as cosign --local-image" })
+        .option('notary', { type: 'boolean', default: false, describe: 'verify Notary Project (notation) signatures instead of cosign ones: trust from --certificate (repeatable) or --trust-policy' })
+        .option('trust-policy', { type: 'string', describe: "--notary: notation's trust policy file (trustpolicy.json)" })
+        .option('trust-store', { type: 'string', describe: "--notary: notation's trust store directory (default: truststore beside --trust-policy)" })
     )))),
   handler: async (args, ctx) => {
+    if (args.notary) return (await import('./verify-notary.ts')).verifyNotaryImages(args, ctx);
     const json = args.output === 'json';
+    if (args['trust-policy'] !== undefined || args['trust-store'] !== undefined) {
+      const err = new SigwardError('CONFIG_INVALID', '--trust-policy and --trust-store are for Notary signatures: add --notary');
+      if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
+      else ctx.io.stderr(`Error: ${err.message}\n`);
+      return EXIT_CODES[err.outcome];
+    }
     let check: LayerCheck;
     let bundleCheck: BundleCheck;
     let describe: string;

@@ -122,8 +122,8 @@ export function createEngine(opts: EngineOptions): Engine {
     if (update && img.jsonPointer && update.isUnchanged(img.jsonPointer, img.image)) {
       return { ...base, reference, ...(ref.digest ? { digest: ref.digest } : {}), status: 'pass', message: `image ${img.image} is unchanged by this update: not verified again` };
     }
-    if (entry.unsupported || entry.type === 'Notary') {
-      return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported ?? `${entry.type} signatures are not supported by sigward`), code: 'NOT_IMPLEMENTED' };
+    if (entry.unsupported) {
+      return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported), code: 'NOT_IMPLEMENTED' };
     }
     let digest: string;
     try {

@@ -168,8 +168,12 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     if (certs) att.notary.certs = certs;
     const tsa = toStringOrExpression(notary['tsaCerts'], `${path}.notary.tsaCerts`, diag);
     if (tsa) att.notary.tsaCerts = tsa;
-    att.unsupported = `Notary signatures are not supported by sigward (attestor ${JSON.stringify(att.name)})`;
-    diag.warn(`${path}.notary`, `${path}.notary: ${att.unsupported}: verifications using it fail`, true);
+    if (!certs) diag.warn(`${path}.notary`, `${path}.notary: no certs: there is nothing to verify Notary signatures with, verifications using this attestor fail`, true);
+    diag.info(
+      `${path}.notary`,
+      `${path}.notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online`,
+      true,
+    );
   }
   if (!cosign) return att;
 

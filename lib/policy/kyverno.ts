@@ -765,14 +765,34 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
   getObjArr(v, 'attestors').forEach((as, i) => entry.attestors.push(toAttestorSet(as, `${path}.attestors[${i}]`, ctx, notary)));
   getObjArr(v, 'attestations').forEach((a, i) => entry.attestations.push(toAttestation(a, `${path}.attestations[${i}]`, ctx, notary)));
 
-  if (notary) {
-    entry.unsupported = 'Notary signatures are not supported by sigward (type: Notary)';
-    ctx.diag.warn(`${path}.type`, `${path}.type: ${entry.unsupported}: images matching this entry cannot be verified`);
-  }
+  if (notary) lintNotaryEntry(entry, v, path, ctx);
   if (entry.attestors.length === 0 && entry.attestations.length === 0 && imageReferences.length > 0 && !ctx.diag.hasErrorsUnder(path)) {
     ctx.diag.warn(path, `${path}: no attestors and no attestations: images are only checked for digests`);
   }
   return entry;
+}
+
+/** What a Notary entry cannot use, and how sigward's offline Notary verification differs from Kyverno's. */
+function lintNotaryEntry(entry: ImageVerification, v: Obj, path: string, ctx: BuildContext): void {
+  ctx.diag.info(
+    `${path}.type`,
+    `${path}.type: Notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online; chains without endpoints verify as in Kyverno`,
+  );
+  const walk = (set: AttestorSet): void => {
+    for (const e of set.entries) {
+      if (e.attestor) walk(e.attestor);
+      const c = e.certificates;
+      if (c?.rekor || c?.ctlog) ctx.diag.warn(`${e.path}.certificates`, `${e.path}.certificates: rekor and ctlog are not used by Notary verification (Notary signatures have no transparency log): ignored`);
+    }
+  };
+  entry.attestors.forEach(walk);
+  for (const att of entry.attestations) {
+    att.attestors.forEach(walk);
+    if (att.attestors.length === 0 && entry.attestors.length === 0) {
+      ctx.diag.warn(att.path, `${att.path}: a Notary attestation without attestors is accepted unsigned by Kyverno; sigward verifies its Notary signature and needs certificates: add attestors`);
+    }
+  }
+  if (has(v, 'cosignOCI11')) ctx.diag.warn(`${path}.cosignOCI11`, `${path}.cosignOCI11: has no effect on Notary signatures`);
 }
 
 function toAttestation(a: Obj, path: string, ctx: BuildContext, notary: boolean): Attestation {

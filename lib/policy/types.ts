@@ -250,7 +250,7 @@ export interface ImageVerification {
   attestations: Attestation[];
   /** true when the deprecated image/key/subject/issuer/... form was converted */
   convertedFromLegacy: boolean;
-  /** set when sigward cannot verify this entry (e.g. Notary) */
+  /** set when sigward cannot verify this entry: every image it matches fails with this reason */
   unsupported?: string;
 }
 
@@ -375,7 +375,7 @@ export interface IvAttestor {
   path: string;
   cosign?: IvCosign;
   notary?: { certs?: StringOrExpression; tsaCerts?: StringOrExpression };
-  /** set when sigward cannot verify with this attestor (e.g. Notary) */
+  /** set when sigward cannot verify with this attestor: verifications using it fail with this reason */
   unsupported?: string;
 }
 

@@ -200,7 +200,7 @@ t.test('attestor kinds: exactly one, and each one complete', async (t) => {
   t.ok(r.diagnostics.some((d) => d.severity === 'warning' && d.message.endsWith('publicKeys, kms are all set: only publicKeys is used')));
 });
 
-t.test('Notary: loaded, flagged unsupported, keys/keyless rejected', async (t) => {
+t.test('Notary: loaded and verifiable, with a note on revocation; keys/keyless rejected', async (t) => {
   const r = parse(policyWith(`type: Notary
           imageReferences: ["ghcr.io/*"]
           attestors:
@@ -208,8 +208,9 @@ t.test('Notary: loaded, flagged unsupported, keys/keyless rejected', async (t) =
                 - certificates: {cert: CERT}`));
   const e = asKyverno(r.policies[0]).spec.rules[0]!.verifyImages[0]!;
   t.equal(e.type, 'Notary');
-  t.equal(e.unsupported, 'Notary signatures are not supported by sigward (type: Notary)');
-  t.ok(r.diagnostics.some((d) => d.severity === 'warning' && d.line === 14 && d.message.includes('Notary signatures are not supported')));
+  t.equal(e.unsupported, undefined, 'Notary entries are verified, not flagged unsupported');
+  t.notOk(r.diagnostics.some((d) => d.message.includes('not supported')), 'no "not supported" warning');
+  t.ok(r.diagnostics.some((d) => d.severity === 'info' && d.line === 14 && d.message.includes('checks no certificate revocation')), 'a note says how revocation differs from Kyverno');
   t.same(
     errs(policyWith(`type: Notary
           imageReferences: ["ghcr.io/*"]
