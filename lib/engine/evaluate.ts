@@ -18,6 +18,7 @@ import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, Ky
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { VERIFY_IMAGES_ANNOTATION, digestPatch } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
+import type { SharedWork } from '../abort.ts';
 import {
   formatBlockedMessage,
   formatMissingDigestMessage,
@@ -63,6 +64,8 @@ export interface RequestInfo {
   namespaceLabels?: Record<string, string>;
   /** UPDATE: the stored object; images it already holds at the same field are not verified again (Kyverno) */
   oldObject?: unknown;
+  /** cancels the evaluation (request deadline, client gone): its registry requests are aborted */
+  signal?: AbortSignal;
 }
 
 
@@ -81,14 +84,24 @@ export function createEngine(opts: EngineOptions): Engine {
   const trustCache = new Map<string, Trust>();
   const totals: VerifyContext['stats'] = { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() };
 
-  const sharedMemo = new Map<string, Promise<unknown>>();
-  function newContext(): VerifyContext {
-    return { stores: opts.stores, trust: opts.trust, now, memo: opts.shareMemo ? sharedMemo : new Map(), cache: opts.cache, trustCache, stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() }, signal: opts.signal };
+  const sharedMemo = new Map<string, SharedWork<unknown>>();
+  function newContext(signal?: AbortSignal): VerifyContext {
+    const signals = [opts.signal, signal].filter((x): x is AbortSignal => x !== undefined);
+    return {
+      stores: opts.stores,
+      trust: opts.trust,
+      now,
+      memo: opts.shareMemo ? sharedMemo : new Map(),
+      cache: opts.cache,
+      trustCache,
+      stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() },
+      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+    };
   }
 
   async function resolve(ref: ImageReference, ctx: VerifyContext): Promise<string> {
     const key = `resolve|${ref.transport}:${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`;
-    return memo(ctx, key, () => resolveDigest(ref, ctx.stores, ctx.signal));
+    return memo(ctx, key, (signal) => resolveDigest(ref, ctx.stores, signal));
   }
 
   async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
@@ -263,7 +276,7 @@ export function createEngine(opts: EngineOptions): Engine {
     totals,
     async evaluateResource(obj: unknown, req: RequestInfo = {}): Promise<Evaluation> {
       const started = Date.now();
-      const ctx = newContext();
+      const ctx = newContext(req.signal);
       const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
       const update = toUpdateContext(req.operation, obj, req.oldObject);
       let imageCount = 0;

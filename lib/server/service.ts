@@ -15,7 +15,7 @@ import type { Trust } from '../trust/index.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
 import { createPolicySnapshot, getPolicyFilesFingerprint, loadPolicySnapshot, type EngineDeps, type PolicySnapshot } from './policy-set.ts';
 import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
-import { createSemaphore } from './semaphore.ts';
+import { createSemaphore } from '../semaphore.ts';
 import { getUnsupportedSelectors } from './select.ts';
 import { createMetricsServer, createWebhookServer, type Readiness, type TlsMaterial, type WebhookServer } from './server.ts';
 import { watchFiles, type FileWatch } from './watch.ts';

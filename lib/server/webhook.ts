@@ -24,7 +24,7 @@ import { getVerificationAnnotationPatches } from './annotations.ts';
 import type { WebhookMetrics, WebhookOperation, RequestResult } from './metrics.ts';
 import type { PolicySnapshot } from './policy-set.ts';
 import { getNamespaceLabels, getSelectionFailurePolicy, getSelectionTimeoutSeconds, selectRules, type Selection } from './select.ts';
-import type { Semaphore } from './semaphore.ts';
+import type { Semaphore } from '../semaphore.ts';
 import { validateImages } from './validate.ts';
 
 export interface RequestScope {
