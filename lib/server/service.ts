@@ -38,6 +38,8 @@ export interface WebhookServiceOptions {
   defaultRegistry?: string;
   maxConcurrent?: number;
   maxQueue?: number;
+  /** evaluations at once for Pods of one registry host (default: maxConcurrent minus a quarter) */
+  maxConcurrentPerRegistry?: number;
   /** false: no verification cache (every request verifies) */
   cache?: boolean;
   cacheTtlMs?: number;
@@ -123,7 +125,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     return { ready: true };
   };
 
-  const semaphore = createSemaphore(o.maxConcurrent ?? 32, o.maxQueue ?? 256);
+  const semaphore = createSemaphore(o.maxConcurrent ?? 32, o.maxQueue ?? 256, o.maxConcurrentPerRegistry ? { keyLimit: o.maxConcurrentPerRegistry } : {});
   const handler = createAdmissionHandler({
     getSnapshot: () => snapshot,
     semaphore,

@@ -6,15 +6,18 @@
 //     the applying policies (webhookTimeoutSeconds, default 10 s; also the
 //     API server's ?timeout=) minus a margin, so sigward answers before the
 //     API server gives up. At the deadline the answer follows failurePolicy
-//     (Fail: deny, Ignore: allow with a warning); the verification itself
-//     runs on and fills the cache, so the API server's retry is answered fast;
-//   - evaluations are bounded by a semaphore; a full queue is answered by
-//     failurePolicy at once (see semaphore.ts);
+//     (Fail: deny, Ignore: allow with a warning) and the work behind it is
+//     cancelled: its registry requests are aborted (verifications another
+//     request still waits for go on, lib/abort.ts) and its slot is given back
+//     at once. A client that goes away cancels the same way;
+//   - evaluations are bounded by a semaphore, also per registry host; a full
+//     queue is answered by failurePolicy at once (see lib/semaphore.ts);
 //   - dry-run requests get the same answer but leave nothing in the cache.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../log.ts';
 import { toSigwardError } from '../errors.ts';
+import { createDeadline } from '../abort.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
 import { getResourceIdentity, toAdmissionResponse } from '../admission/review.ts';
 import type { AdmissionRequest, AdmissionResponseOptions, AdmissionReviewResponse, JsonPatchOp } from '../admission/types.ts';
@@ -60,7 +63,10 @@ export interface AdmissionDecision {
 export interface MutateOptions {
   /** the API server's `?timeout=` (seconds), when given */
   apiTimeoutSeconds?: number;
+  /** fires when the client has gone away: nobody waits for the answer any more */
+  signal?: AbortSignal;
 }
+
 
 /** Time sigward allows itself for a webhook timeout: 10% less, at least 200 ms and at most 1 s less. */
 export function getDeadlineMs(timeoutSeconds: number): number {
@@ -146,69 +152,75 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     if (mopts.apiTimeoutSeconds !== undefined && mopts.apiTimeoutSeconds > 0) timeout = Math.min(timeout, mopts.apiTimeoutSeconds);
     const budgetMs = getDeadlineMs(timeout);
     const failurePolicy = getSelectionFailurePolicy(sel);
-    const deadline = AbortSignal.timeout(budgetMs);
-
-    let release: () => void;
+    // the budget, or the client going away: whichever comes first cancels everything below
+    const deadline = createDeadline(budgetMs, [mopts.signal]);
+    const gone = () => mopts.signal?.aborted === true;
     try {
-      m?.queuedEvaluations.inc();
-      release = await opts.semaphore.acquire(deadline);
-    } catch (e) {
-      const err = toSigwardError(e);
-      const overload = err.detail?.overloaded === true;
-      rlog.warn({ err: err.message, failurePolicy }, overload ? 'webhook overloaded' : 'deadline passed while queued');
-      return byFailurePolicy(request, sel, failurePolicy, overload ? 'overload' : 'deadline', overload ? 'image verification was not started: webhook overloaded' : `image verification did not finish within ${formatSeconds(budgetMs)}`);
-    } finally {
-      m?.queuedEvaluations.dec();
-    }
-
-    m?.inflightEvaluations.inc();
-    const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () => snap.engine.evaluateResource(object, { ...reqInfo, oldObject: request.oldObject }));
-    // the slot is held until the evaluation settles, even after the deadline answered
-    evaluation.then(
-      () => {
-        m?.inflightEvaluations.dec();
-        release();
-      },
-      () => {
-        m?.inflightEvaluations.dec();
-        release();
-      },
-    );
-
-    let ev: Evaluation;
-    try {
-      const r = await raceSignal(evaluation, deadline);
-      if (r === TIMED_OUT) {
-        rlog.warn({ budgetMs, failurePolicy, generation: snap.generation }, 'image verification deadline passed');
-        return byFailurePolicy(request, sel, failurePolicy, 'deadline', `image verification did not finish within ${formatSeconds(budgetMs)}`);
+      let release: () => void;
+      try {
+        m?.queuedEvaluations.inc();
+        release = await opts.semaphore.acquire(deadline.signal, sel.registries);
+      } catch (e) {
+        const err = toSigwardError(e);
+        const overload = err.detail?.overloaded === true;
+        rlog.warn({ err: err.message, failurePolicy, ...(gone() ? { clientGone: true } : {}) }, overload ? 'webhook overloaded' : gone() ? 'client gone while queued' : 'deadline passed while queued');
+        return byFailurePolicy(request, sel, failurePolicy, overload ? 'overload' : 'deadline', overload ? 'image verification was not started: webhook overloaded' : `image verification did not finish within ${formatSeconds(budgetMs)}`);
+      } finally {
+        m?.queuedEvaluations.dec();
       }
-      ev = r;
-    } catch (e) {
-      const err = toSigwardError(e);
-      rlog.error({ err: err.message, code: err.code }, 'evaluation failed');
-      return byFailurePolicy(request, sel, failurePolicy, 'internal', `image verification failed: ${err.message}`);
-    }
-    recordEvaluation(ev);
 
-    const auditLines = ev.rules.filter((r) => (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed));
-    for (const r of auditLines) {
-      rlog.warn({ audit: true, policy: r.policy, rule: r.rule, status: r.status, action: r.action, failurePolicy: r.failurePolicy, message: r.message }, r.status === 'fail' ? 'policy violation allowed (Audit)' : 'verification error allowed (failurePolicy Ignore)');
+      // the slot is given back when the evaluation settles or at the deadline, whichever is first
+      m?.inflightEvaluations.inc();
+      let held = true;
+      const giveBack = () => {
+        if (!held) return;
+        held = false;
+        m?.inflightEvaluations.dec();
+        release();
+      };
+      const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () =>
+        snap.engine.evaluateResource(object, { ...reqInfo, oldObject: request.oldObject, signal: deadline.signal }),
+      );
+      evaluation.then(giveBack, giveBack);
+
+      let ev: Evaluation;
+      try {
+        const r = await raceSignal(evaluation, deadline.signal);
+        if (r === TIMED_OUT) {
+          giveBack();
+          rlog.warn({ budgetMs, failurePolicy, generation: snap.generation, ...(gone() ? { clientGone: true } : {}) }, gone() ? 'client gone: image verification cancelled' : 'image verification deadline passed: cancelled');
+          return byFailurePolicy(request, sel, failurePolicy, 'deadline', `image verification did not finish within ${formatSeconds(budgetMs)}`);
+        }
+        ev = r;
+      } catch (e) {
+        const err = toSigwardError(e);
+        rlog.error({ err: err.message, code: err.code }, 'evaluation failed');
+        return byFailurePolicy(request, sel, failurePolicy, 'internal', `image verification failed: ${err.message}`);
+      }
+      recordEvaluation(ev);
+
+      const auditLines = ev.rules.filter((r) => (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed));
+      for (const r of auditLines) {
+        rlog.warn({ audit: true, policy: r.policy, rule: r.rule, status: r.status, action: r.action, failurePolicy: r.failurePolicy, message: r.message }, r.status === 'fail' ? 'policy violation allowed (Audit)' : 'verification error allowed (failurePolicy Ignore)');
+      }
+      const summary = { allowed: ev.allowed, images: ev.stats.images, verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications, ms: ev.stats.ms, generation: snap.generation };
+      if (!ev.allowed) {
+        rlog.info({ ...summary, rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`) }, 'admission denied');
+        return answer(request, { allowed: false, message: ev.message, warnings: ev.warnings });
+      }
+      let patch: JsonPatchOp[] = [];
+      try {
+        patch = [...getVerificationAnnotationPatches(object, ev, sel.rules, { defaultRegistry: opts.defaultRegistry }), ...ev.patches];
+      } catch (e) {
+        const err = toSigwardError(e);
+        rlog.error({ err: err.message }, 'cannot build the patch');
+        return byFailurePolicy(request, sel, failurePolicy, 'internal', `cannot record the verification: ${err.message}`);
+      }
+      rlog.info({ ...summary, patches: patch.length }, 'admission allowed');
+      return answer(request, { allowed: true, patch, warnings: ev.warnings });
+    } finally {
+      deadline.clear();
     }
-    const summary = { allowed: ev.allowed, images: ev.stats.images, verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications, ms: ev.stats.ms, generation: snap.generation };
-    if (!ev.allowed) {
-      rlog.info({ ...summary, rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`) }, 'admission denied');
-      return answer(request, { allowed: false, message: ev.message, warnings: ev.warnings });
-    }
-    let patch: JsonPatchOp[] = [];
-    try {
-      patch = [...getVerificationAnnotationPatches(object, ev, sel.rules, { defaultRegistry: opts.defaultRegistry }), ...ev.patches];
-    } catch (e) {
-      const err = toSigwardError(e);
-      rlog.error({ err: err.message }, 'cannot build the patch');
-      return byFailurePolicy(request, sel, failurePolicy, 'internal', `cannot record the verification: ${err.message}`);
-    }
-    rlog.info({ ...summary, patches: patch.length }, 'admission allowed');
-    return answer(request, { allowed: true, patch, warnings: ev.warnings });
   }
 
   async function validate(request: AdmissionRequest): Promise<AdmissionDecision> {
