@@ -16,8 +16,9 @@ import type { Trust } from '../trust/index.ts';
 import { createFileConfigMapResolver, expandAutogen } from '../policy/index.ts';
 import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
-import { VERIFY_IMAGES_ANNOTATION, digestPatch } from '../admission/patch.ts';
-import type { JsonPatchOp } from '../admission/types.ts';
+import { VERIFY_IMAGES_ANNOTATION, digestPatch, scopedPolicyKey } from '../admission/patch.ts';
+import type { JsonPatchOp, ScopedVerifyImages } from '../admission/types.ts';
+import type { SharedWork } from '../abort.ts';
 import {
   formatBlockedMessage,
   formatMissingDigestMessage,
@@ -61,8 +62,18 @@ export interface RequestInfo {
   namespace?: string;
   userInfo?: { username?: string; groups?: string[] };
   namespaceLabels?: Record<string, string>;
-  /** UPDATE: the stored object; images it already holds at the same field are not verified again (Kyverno) */
+  /** UPDATE: the stored object */
   oldObject?: unknown;
+  /**
+   * UPDATE: the verification record of the stored object that sigward wrote
+   * for it (its seal checked by the caller, lib/admission/record.ts). An image
+   * the update leaves at the same field, and that this record says passed the
+   * same policy and rule, is not verified again (Kyverno). Without it every
+   * image is verified.
+   */
+  oldRecord?: ScopedVerifyImages;
+  /** cancels the evaluation (request deadline, client gone): its registry requests are aborted */
+  signal?: AbortSignal;
 }
 
 
@@ -81,14 +92,24 @@ export function createEngine(opts: EngineOptions): Engine {
   const trustCache = new Map<string, Trust>();
   const totals: VerifyContext['stats'] = { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() };
 
-  const sharedMemo = new Map<string, Promise<unknown>>();
-  function newContext(): VerifyContext {
-    return { stores: opts.stores, trust: opts.trust, now, memo: opts.shareMemo ? sharedMemo : new Map(), cache: opts.cache, trustCache, stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() }, signal: opts.signal };
+  const sharedMemo = new Map<string, SharedWork<unknown>>();
+  function newContext(signal?: AbortSignal): VerifyContext {
+    const signals = [opts.signal, signal].filter((x): x is AbortSignal => x !== undefined);
+    return {
+      stores: opts.stores,
+      trust: opts.trust,
+      now,
+      memo: opts.shareMemo ? sharedMemo : new Map(),
+      cache: opts.cache,
+      trustCache,
+      stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() },
+      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+    };
   }
 
   async function resolve(ref: ImageReference, ctx: VerifyContext): Promise<string> {
     const key = `resolve|${ref.transport}:${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`;
-    return memo(ctx, key, () => resolveDigest(ref, ctx.stores, ctx.signal));
+    return memo(ctx, key, (signal) => resolveDigest(ref, ctx.stores, signal));
   }
 
   async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
@@ -119,8 +140,8 @@ export function createEngine(opts: EngineOptions): Engine {
     if (update?.annotationChanged) {
       return { ...base, reference, status: 'fail', message: `${VERIFY_IMAGES_ANNOTATION} annotation cannot be changed`, code: 'ANNOTATION_MISMATCH' };
     }
-    if (update && img.jsonPointer && update.isUnchanged(img.jsonPointer, img.image)) {
-      return { ...base, reference, ...(ref.digest ? { digest: ref.digest } : {}), status: 'pass', message: `image ${img.image} is unchanged by this update: not verified again` };
+    if (update && img.jsonPointer && update.isVerifiedUnchanged(img.jsonPointer, img.image, scopedPolicyKey(policy.metadata.namespace, policy.metadata.name), rule.name)) {
+      return { ...base, reference, ...(ref.digest ? { digest: ref.digest } : {}), status: 'pass', message: `image ${img.image} is unchanged by this update and recorded as verified in the stored object: not verified again` };
     }
     if (entry.unsupported) {
       return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported), code: 'NOT_IMPLEMENTED' };
@@ -263,9 +284,9 @@ export function createEngine(opts: EngineOptions): Engine {
     totals,
     async evaluateResource(obj: unknown, req: RequestInfo = {}): Promise<Evaluation> {
       const started = Date.now();
-      const ctx = newContext();
+      const ctx = newContext(req.signal);
       const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
-      const update = toUpdateContext(req.operation, obj, req.oldObject);
+      const update = toUpdateContext(req.operation, obj, req.oldObject, req.oldRecord, opts.defaultRegistry);
       let imageCount = 0;
       // every rule, entry and image is verified at once (Kyverno goes rule by
       // rule); identical verifications share one promise through ctx.memo, and

@@ -142,10 +142,10 @@ export async function checkNativeSignature(a: NativeAttestor, ref: ImageReferenc
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
+      await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, (signal) => {
         ctx.stats.signatureVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now });
+        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal, now: ctx.now });
       });
       return { ok: true, reasons: [] };
     } catch (e) {
@@ -193,10 +193,10 @@ export async function findNativeAttestations(a: NativeAttestor, ref: ImageRefere
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
+      const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, (signal) => {
         ctx.stats.attestationVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal: ctx.signal, now: ctx.now });
+        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal, now: ctx.now });
       });
       statements.push(...r.verified.map((v) => v.statement));
     } catch (e) {

@@ -8,6 +8,7 @@
 // annotations), so an image used by many containers or rules is verified once.
 
 import { SigwardError, toSigwardError } from '../errors.ts';
+import { shareWork, toAbandonedError, type SharedWork } from '../abort.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { imageVariable } from '../reference/index.ts';
 import { signatureRepository } from '../oci/index.ts';
@@ -30,12 +31,14 @@ import {
 /**
  * A cache that outlives one evaluation (the webhook's): keys are the memo
  * keys below (`sig|digest|repo|attestor|annotations`, `att|...`,
- * `resolve|ref`); only settled successes should be kept, with a TTL.
+ * `resolve|ref`); only settled successes should be kept, with a TTL. A
+ * pending computation is shared: every evaluation joins it with its own
+ * signal, and it is aborted once none of them waits any more.
  */
 export interface ResultCache {
-  get(key: string): Promise<unknown> | undefined;
+  get(key: string): SharedWork<unknown> | undefined;
   /** offered every new computation; implementations keep it once it resolves */
-  offer(key: string, value: Promise<unknown>): void;
+  offer(key: string, work: SharedWork<unknown>): void;
 }
 
 export interface VerifyContext {
@@ -43,12 +46,13 @@ export interface VerifyContext {
   trust: Trust;
   now: () => Date;
   /** per-evaluation memo of verifications */
-  memo: Map<string, Promise<unknown>>;
+  memo: Map<string, SharedWork<unknown>>;
   /** optional cache across evaluations (useCache) */
   cache?: ResultCache;
   trustCache: Map<string, Trust>;
   /** counts verifications actually performed (memo misses) */
   stats: { signatureVerifications: number; attestationVerifications: number; digests: Set<string> };
+  /** the evaluation's cancellation (request deadline, client gone): registry requests stop when it fires */
   signal?: AbortSignal;
 }
 
@@ -63,17 +67,23 @@ export interface EntryOutcome {
   undecided?: SigwardError;
 }
 
-export function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): Promise<T> {
-  let p = ctx.memo.get(key) as Promise<T> | undefined;
-  if (!p) {
-    p = ctx.cache?.get(key) as Promise<T> | undefined;
-    if (!p) {
-      p = fn();
-      ctx.cache?.offer(key, p);
+/**
+ * One computation per key for this evaluation (and, through ctx.cache, across
+ * evaluations). `fn` gets the work's own signal: it fires when every
+ * evaluation waiting for the result has given up, never because one of them did.
+ */
+export function memo<T>(ctx: VerifyContext, key: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (ctx.signal?.aborted) return Promise.reject(toAbandonedError(ctx.signal));
+  let w = ctx.memo.get(key) as SharedWork<T> | undefined;
+  if (!w || w.abandoned) {
+    w = ctx.cache?.get(key) as SharedWork<T> | undefined;
+    if (!w || w.abandoned) {
+      w = shareWork(fn);
+      ctx.cache?.offer(key, w as SharedWork<unknown>);
     }
-    ctx.memo.set(key, p);
+    ctx.memo.set(key, w as SharedWork<unknown>);
   }
-  return p;
+  return w.join(ctx.signal);
 }
 
 /** Errors a registry or network produced: Kyverno counts only these as rule errors. */
@@ -100,20 +110,20 @@ function formatsOf(entry: VerifyImagesEntry): SignatureFormats {
 async function verifySignaturesWith(ref: ImageReference, digest: string, a: PreparedAttestor, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageVerification> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
-  return memo(ctx, key, () => {
+  return memo(ctx, key, (signal) => {
     ctx.stats.signatureVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
   });
 }
 
 async function verifyAttestationsWith(ref: ImageReference, digest: string, a: PreparedAttestor, type: string, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageAttestations> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `att|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
-  return memo(ctx, key, () => {
+  return memo(ctx, key, (signal) => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal: ctx.signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
   });
 }
 
