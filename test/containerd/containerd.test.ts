@@ -29,9 +29,9 @@ interface Run {
 }
 
 /** Runs the verifier exactly as containerd does (bindir.go): flags, descriptor + "\n" on stdin, 10 s timeout. */
-function runVerifier(bin: string, name: string, digest: string, descriptor: unknown, configDir: string, extraArgs: string[] = []): Promise<Run> {
+function runVerifier(bin: string, name: string, digest: string, descriptor: unknown, configDir: string, extraArgs: string[] = [], before: string[] = []): Promise<Run> {
   const file = fromSource ? process.execPath : bin;
-  const args = [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), '-name', name, '-digest', digest, '-stdin-media-type', MEDIA, ...extraArgs];
+  const args = [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), ...before, '-name', name, '-digest', digest, '-stdin-media-type', MEDIA, ...extraArgs];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = execFile(file, args, { env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: configDir }, timeout: 10_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
@@ -174,6 +174,34 @@ t.test('containerd bindir verifier', async (t) => {
     const missing = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), join(tmp, 'no-such-dir'));
     t.equal(missing.code, 2);
     t.match(missing.stdout, /configuration directory .* does not exist/);
+  });
+
+  await t.test('a name that pins the digest: named once in the reason', async (t) => {
+    const pinned = `${host}/company/app@${signed.digest}`;
+    const r = await runVerifier(bin, pinned, signed.digest, desc(signed.descriptor), nocache);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `sigward: allowed ${pinned}: verified image signatures (require-signed-images/check-signatures)\n`);
+    const u = await runVerifier(bin, `${host}/company/unsigned@${unsigned.digest}`, unsigned.digest, desc(unsigned.descriptor), nocache);
+    t.equal(u.code, 1);
+    t.match(u.stdout, `image verification failed for ${host}/company/unsigned@${unsigned.digest}: policy `);
+    t.notMatch(u.stdout, `@${unsigned.digest}@`, 'the digest is not repeated');
+    const tagged = await runVerifier(bin, `${host}/company/app:v1@${signed.digest}`, signed.digest, desc(signed.descriptor), nocache);
+    t.equal(tagged.code, 0, tagged.stdout);
+    t.equal(tagged.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+  });
+
+  await t.test('`sigward containerd-verify` followed by containerd\'s single-dash flags (a wrapper script in bin_dir)', async (t) => {
+    const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, [], ['containerd-verify']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+    t.notMatch(r.stderr, /Unknown argument/);
+    const d = await runVerifier(bin, `${host}/company/unsigned:v1`, unsigned.digest, desc(unsigned.descriptor), nocache, [], ['containerd-verify']);
+    t.equal(d.code, 1, d.stdout + d.stderr);
+    t.match(d.stdout, /image verification failed/);
+    const extra = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, ['surplus'], ['containerd-verify']);
+    t.equal(extra.code, 2, 'a stray word is a usage error');
+    t.equal(extra.stdout, '', 'and prints no verdict');
+    t.match(extra.stderr, /Unknown argument: surplus/);
   });
 
   await t.test('through a symlink named sigward-verifier in bin_dir', async (t) => {
