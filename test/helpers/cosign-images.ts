@@ -16,7 +16,7 @@ import { pushImageDetailed, pushIndex, tarLayer, type RegistryHandle } from './r
 const run = promisify(execFile);
 
 export type SignatureFormat = 'legacy' | 'bundle';
-export type CaseKind = 'signed' | 'unsigned' | 'wrong-key' | 'tampered' | 'replayed' | 'multi-arch' | 'multi-arch-children-only' | 'unmatched';
+export type CaseKind = 'signed' | 'unsigned' | 'wrong-key' | 'tampered' | 'replayed' | 'multi-arch' | 'multi-arch-index-only' | 'multi-arch-children-only' | 'unmatched';
 
 export interface SignedCase {
   /** `<format>/<kind>`, e.g. `bundle/replayed` */
@@ -63,6 +63,7 @@ export const PLATFORMS: Platform[] = [
  *   <format>/replayed                  the signature of <format>/signed attached to another
  *                                      image of the same repository                        deny
  *   <format>/multi-arch                an index (amd64, arm64) signed with --recursive     allow
+ *   <format>/multi-arch-index-only     the index signed, its platform manifests not        allow
  *   <format>/multi-arch-children-only  each platform manifest signed, not the index        deny
  *   none/unsigned, none/unmatched      no signature (unmatched: outside the pattern)       deny, allow
  */
@@ -143,6 +144,10 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
     const multi = await pushMulti(`company/${format}-multi`, 'v1');
     await sign('multi-arch', format, multi.at, ['--recursive']);
     add(format, 'multi-arch', multi, 'allow', 'an index signed with cosign sign --recursive');
+
+    const indexOnly = await pushMulti(`company/${format}-multi-index`, 'v1');
+    await sign('multi-arch index', format, indexOnly.at);
+    add(format, 'multi-arch-index-only', indexOnly, 'allow', 'the index signed (cosign sign without --recursive), its platform manifests not');
 
     const children = await pushMulti(`company/${format}-multi-children`, 'v1');
     for (const c of children.children) await sign(`multi-arch child ${c.platform.architecture}`, format, c.at);
