@@ -17,6 +17,7 @@ import { ROOT } from '../helpers/fixtures.ts';
 import { COSIGN, CONTAINERD, CTR, withRealPeers } from '../helpers/peers.ts';
 import { keyPolicy, makeCosignImages, type SignedCase } from '../helpers/cosign-images.ts';
 import { startContainerd, verifierDurations, type ContainerdHandle } from '../helpers/containerd.ts';
+import { startFaultProxy } from '../faults/fault-proxy.ts';
 
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
 const POLICY = 'require-signed-images/check-signatures';
@@ -175,6 +176,36 @@ function main(): void {
       t.equal(r.code, 0, `the unsigned image is pulled: ${r.stderr.slice(-300)}`);
       t.ok((await ctd.images()).includes(c.image));
       await ctd.removeImages([c.image]);
+    });
+
+    await t.test('signatures that never arrive: sigward answers before per_verifier_timeout, else containerd kills it (both block)', async (t) => {
+      // a proxy in front of the registry: containerd resolves the image through it, sigward's signature reads hang
+      const proxy = await startFaultProxy(reg.url, (req) => (/\/manifests\/sha256-|\/referrers\//.test(req.path) ? { kind: 'hang' } : undefined));
+      t.teardown(() => proxy.stop());
+      const slowPolicy = join(cfg, 'policies', 'via-proxy.yaml');
+      writeFileSync(slowPolicy, keyPolicy('require-signed-images', [`${proxy.host}/company/*`], fx.publicKeyPem).replace('name: require-signed-images', 'name: via-proxy'));
+      writeFileSync(join(cfg, 'config.yaml'), configYaml(false).replace('deadlineSeconds: 8', 'deadlineSeconds: 2'));
+      t.teardown(() => {
+        rmSync(slowPolicy, { force: true });
+        writeFileSync(join(cfg, 'config.yaml'), configYaml(false));
+      });
+      ctd.allowPlainHttp(proxy.host);
+      const image = byId('legacy/signed').image.replace(reg.host, proxy.host);
+      const digest = byId('legacy/signed').digest;
+      const r = await ctd.pull(image);
+      decided++;
+      t.not(r.code, 0, 'blocked');
+      t.match(r.stderr, `image verifier bindir blocked pull of ${image} with digest ${digest} for reason: verifier sigward-verifier rejected image (exit code 3): sigward: cannot verify ${image}@${digest}: verification did not finish within 2 s`, "sigward's own deadline: containerd gets a reason");
+      t.ok(r.ms < 9000, `answered in ${Math.round(r.ms)} ms`);
+
+      const short = await startContainerd({ binDir, env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: cfg }, plainHttp: [proxy.host], perVerifierTimeout: '1s' });
+      t.teardown(() => short.stop());
+      const k = await short.pull(image);
+      decided++;
+      t.not(k.code, 0, 'per_verifier_timeout shorter than deadlineSeconds: still blocked (fail closed)');
+      t.match(k.stderr, new RegExp(`blocking pull of ${image} with digest ${digest}: image verifier bindir returned error: failed to call verifier sigward-verifier \\(runtime [0-9.]+m?s\\): waiting on command to exit: signal: killed`));
+      t.notMatch(k.stderr, /sigward: /, 'with no reason from sigward: containerd killed it');
+      t.notOk((await short.images()).includes(image), 'not in the image store');
     });
 
     await t.test("the verifier's share of a pull: no verifier, a fresh verdict, a cached verdict", async (t) => {

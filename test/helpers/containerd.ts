@@ -38,6 +38,8 @@ export interface ContainerdHandle {
   socket: string;
   /** hosts.toml directory (plain HTTP for the given registries), for ctr --hosts-dir and CRI */
   hostsDir: string;
+  /** reach `host` (host:port) over plain HTTP from now on (writes its hosts.toml) */
+  allowPlainHttp(host: string): void;
   /** containerd's log (debug level) so far */
   log(): string;
   ctr(args: string[], opts?: { namespace?: string; timeoutMs?: number }): Promise<CommandRun>;
@@ -179,10 +181,11 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   const socket = join(state, 'containerd.sock');
   const hostsDir = join(dir, 'certs.d');
   for (const d of [join(dir, 'root'), state, hostsDir, join(dir, 'opt')]) mkdirSync(d, { recursive: true });
-  for (const host of opts.plainHttp) {
+  const allowPlainHttp = (host: string) => {
     mkdirSync(join(hostsDir, host), { recursive: true });
     writeFileSync(join(hostsDir, host, 'hosts.toml'), `server = ${toml(`http://${host}`)}\n[host.${toml(`http://${host}`)}]\n  capabilities = ["pull", "resolve"]\n`);
-  }
+  };
+  for (const host of opts.plainHttp) allowPlainHttp(host);
   const config = `version = 3
 root = ${toml(join(dir, 'root'))}
 state = ${toml(state)}
@@ -263,6 +266,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
     dir,
     socket,
     hostsDir,
+    allowPlainHttp,
     log,
     ctr,
     pull: (image, o = {}) => ctr(['image', 'pull', '--hosts-dir', hostsDir, '--snapshotter', 'native', ...(o.extra ?? []), image], o),
