@@ -65,11 +65,15 @@ export function findCommand(argv: string[]): CommandEntry | undefined {
   return undefined;
 }
 
-export async function run(argv: string[], io: Io = processIo, env = process.env, argv0 = process.argv[1] ?? ''): Promise<number> {
-  // containerd execs verifiers as `<bin> -name REF -digest D -stdin-media-type T`.
-  const containerdArgv = toContainerdArgv(argv, argv0);
-  if (containerdArgv) argv = containerdArgv;
+export async function run(argv: string[], io: Io = processIo, env = process.env): Promise<number> {
+  // containerd execs verifiers as `<bin> -name REF -digest D -stdin-media-type T`
+  // (or a wrapper as `sigward containerd-verify -name REF ...`).
   let entry = findCommand(argv);
+  const containerdArgv = toContainerdArgv(argv, entry && nameOf(entry));
+  if (containerdArgv) {
+    argv = containerdArgv;
+    entry = findCommand(argv);
+  }
   for (let attempt = 0; ; attempt++) {
     const loaded = entry ? await entry.load() : undefined;
     const r = await parse(argv, io, env, entry, loaded);

@@ -132,6 +132,34 @@ t.test('containerd bindir verifier', async (t) => {
     t.match(missing.stdout, /configuration directory .* does not exist/);
   });
 
+  await t.test('a name that pins the digest: named once in the reason', async (t) => {
+    const pinned = `${host}/company/app@${signed.digest}`;
+    const r = await runVerifier(bin, pinned, signed.digest, desc(signed.descriptor), nocache);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `sigward: allowed ${pinned}: verified image signatures (require-signed-images/check-signatures)\n`);
+    const u = await runVerifier(bin, `${host}/company/unsigned@${unsigned.digest}`, unsigned.digest, desc(unsigned.descriptor), nocache);
+    t.equal(u.code, 1);
+    t.match(u.stdout, `image verification failed for ${host}/company/unsigned@${unsigned.digest}: policy `);
+    t.notMatch(u.stdout, `@${unsigned.digest}@`, 'the digest is not repeated');
+    const tagged = await runVerifier(bin, `${host}/company/app:v1@${signed.digest}`, signed.digest, desc(signed.descriptor), nocache);
+    t.equal(tagged.code, 0, tagged.stdout);
+    t.equal(tagged.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+  });
+
+  await t.test('`sigward containerd-verify` followed by containerd\'s single-dash flags (a wrapper script in bin_dir)', async (t) => {
+    const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, [], ['containerd-verify']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+    t.notMatch(r.stderr, /Unknown argument/);
+    const d = await runVerifier(bin, `${host}/company/unsigned:v1`, unsigned.digest, desc(unsigned.descriptor), nocache, [], ['containerd-verify']);
+    t.equal(d.code, 1, d.stdout + d.stderr);
+    t.match(d.stdout, /image verification failed/);
+    const extra = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, ['surplus'], ['containerd-verify']);
+    t.equal(extra.code, 2, 'a stray word is a usage error');
+    t.equal(extra.stdout, '', 'and prints no verdict');
+    t.match(extra.stderr, /Unknown argument: surplus/);
+  });
+
   await t.test('through a symlink named sigward-verifier in bin_dir', async (t) => {
     const r = await runVerifier(link, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache);
     t.equal(r.code, 0, r.stdout + r.stderr);
