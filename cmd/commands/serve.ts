@@ -5,7 +5,7 @@
 // --tuf-refresh-interval seconds.
 
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
-import { RegistryClient, openStore } from '../../lib/oci/index.ts';
+import { RegistryClient, openStore, storesForOptions } from '../../lib/oci/index.ts';
 import type { RepositoryRef, OciStore } from '../../lib/oci/types.ts';
 import { createMetrics, startWebhookService, type WebhookMetrics } from '../../lib/server/index.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -85,6 +85,7 @@ export const serveCommand: SigwardCommand = {
         metricsPort: positive(args, 'metrics-port'),
         trust,
         stores,
+        storesFor: storesForOptions(regOpts),
         log,
         metrics,
         defaultTimeoutSeconds: positive(args, 'webhook-timeout', 1),

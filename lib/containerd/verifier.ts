@@ -166,17 +166,15 @@ async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded,
   if (ref.digest && ref.digest !== req.digest) {
     return { ...block(`image verification failed for ${what}: manifest digest mismatch: containerd resolved ${req.digest}, the name pins ${ref.digest}`, EXIT_CODES.deny), cacheable: false };
   }
-  const { openStore } = await import('../oci/index.ts');
+  const { openStore, storesForOptions } = await import('../oci/index.ts');
   const opts = await toStoreOptions(cfg, deadline, deps.env);
-  let stores: StoreFactory = (repo) => openStore(repo, opts);
-  let image = req.name;
-  if (!ref.digest && ref.tag) {
-    // match imageReferences on the name as written (tags count), verify the digest containerd pulls
-    stores = withPinnedTag(stores, toRepositoryRef(ref), ref.tag, req.descriptor);
-  } else if (!ref.digest) {
-    image = `${req.name}@${req.digest}`;
-  }
-  const engine = createEngine({ policies: forNode(loaded.policies), stores, trust: await loadTrust(cfg), defaultRegistry: cfg.defaultRegistry, signal });
+  // match imageReferences on the name as written (tags count), verify the digest containerd pulls
+  const pinned = !ref.digest && ref.tag;
+  const pin = (s: StoreFactory): StoreFactory => (pinned ? withPinnedTag(s, toRepositoryRef(ref), ref.tag!, req.descriptor) : s);
+  const stores = pin((repo) => openStore(repo, opts));
+  const entryStores = storesForOptions(opts);
+  const image = !ref.digest && !ref.tag ? `${req.name}@${req.digest}` : req.name;
+  const engine = createEngine({ policies: forNode(loaded.policies), stores, storesFor: (access) => pin(entryStores(access)), trust: await loadTrust(cfg), defaultRegistry: cfg.defaultRegistry, signal });
   const [ev] = await engine.evaluateImages([image]);
   if (!ev) throw new SigwardError('INTERNAL', 'engine returned no evaluation');
   if (!ev.rules.length) return { ...allow(`allowed ${what}: no policy applies to this image`), cacheable: true };

@@ -8,7 +8,7 @@
 import { toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, matchesAnyPattern, toKyvernoMatchString } from '../reference/index.ts';
 import type { ImageReference } from '../reference/types.ts';
-import type { FailureAction, ImageVerification, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
+import type { FailureAction, ImageRegistryCredentials, ImageVerification, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { VERIFY_IMAGES_ANNOTATION, digestPatch, scopedPolicyKey } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
@@ -30,6 +30,8 @@ export interface ClusterPolicyEnv {
   configMaps: SecretResolver;
   /** tag -> digest, memoised by the engine */
   resolve: (ref: ImageReference, ctx: VerifyContext) => Promise<string>;
+  /** the context for an entry's own imageRegistryCredentials (throws when they cannot be used) */
+  withRegistryAccess: (ctx: VerifyContext, creds: ImageRegistryCredentials | undefined) => VerifyContext;
 }
 
 export const STATUS_RANK: Record<ResultStatus, number> = { error: 3, fail: 2, pass: 1, skip: 0 };
@@ -70,6 +72,7 @@ export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy
   }
   let digest: string;
   try {
+    ctx = env.withRegistryAccess(ctx, entry.imageRegistryCredentials);
     digest = await env.resolve(ref, ctx);
   } catch (e) {
     const err = toSigwardError(e);

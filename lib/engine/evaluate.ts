@@ -6,13 +6,14 @@
 // when a rule fails under Enforce, or errors (registry unreachable) under
 // failurePolicy Fail.
 
-import { toSigwardError } from '../errors.ts';
+import { SigwardError, toSigwardError } from '../errors.ts';
 import type { ImageReference } from '../reference/types.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import type { EntryRegistryAccess } from '../oci/index.ts';
 import { resolveDigest } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
-import { createFileConfigMapResolver, expandAutogen } from '../policy/index.ts';
-import type { FailureAction, Policy, SecretResolver } from '../policy/types.ts';
+import { createFileConfigMapResolver, expandAutogen, getPullSecretFiles } from '../policy/index.ts';
+import type { FailureAction, ImageRegistryCredentials, Policy, SecretResolver } from '../policy/types.ts';
 import { getImages } from '../admission/images.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
 import type { SharedWork } from '../abort.ts';
@@ -42,7 +43,15 @@ export interface EngineOptions {
   cache?: ResultCache;
   /** ConfigMaps for rule `context` entries (default: $SIGWARD_CONFIGMAPS_DIR/<namespace>/<name>/<key>) */
   configMaps?: SecretResolver;
+  /**
+   * Stores with a policy entry's own registry access (imageRegistryCredentials,
+   * ImageValidatingPolicy credentials). Without it such an entry fails: its
+   * credentials are never silently dropped.
+   */
+  storesFor?: (access: EntryRegistryAccess) => RepositoryStores;
 }
+
+type RepositoryStores = (repo: RepositoryRef) => OciStore;
 
 
 
@@ -52,6 +61,17 @@ interface Engine {
   evaluateImages(images: string[]): Promise<Evaluation[]>;
   /** verification counters since the engine was created */
   readonly totals: VerifyContext['stats'];
+}
+
+/**
+ * The context for an entry with its own registry access: its stores and a
+ * memo of its own (a failure without those credentials must not be reused).
+ * Throws CONFIG_INVALID when the front end cannot open such stores.
+ */
+function withRegistryAccess(ctx: VerifyContext, creds: ImageRegistryCredentials | undefined, storesFor: EngineOptions['storesFor']): VerifyContext {
+  if (!creds || (!creds.secrets.length && !creds.allowInsecureRegistry)) return ctx;
+  if (!storesFor) throw new SigwardError('CONFIG_INVALID', 'imageRegistryCredentials cannot be used here: this sigward front end opens no stores with other credentials');
+  return { ...ctx, stores: storesFor({ secretFiles: getPullSecretFiles(creds.secrets), allowInsecureRegistry: creds.allowInsecureRegistry }), memo: new Map() };
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -81,7 +101,7 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   const configMaps = opts.configMaps ?? createFileConfigMapResolver();
-  const env: ClusterPolicyEnv = { defaultRegistry: opts.defaultRegistry, now, configMaps, resolve };
+  const env: ClusterPolicyEnv = { defaultRegistry: opts.defaultRegistry, now, configMaps, resolve, withRegistryAccess: (ctx, creds) => withRegistryAccess(ctx, creds, opts.storesFor) };
 
   function decide(resource: Evaluation['resource'], rules: RuleResult[], ctx: VerifyContext, started: number, imageCount: number): Evaluation {
     const anyFail = rules.some((r) => r.failurePolicy === 'Fail');
@@ -134,7 +154,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const ivpolResults = new WeakSet<RuleResult>();
 
   /** sigward ImagePolicy per image; Kyverno ImageValidatingPolicy per resource (lib/engine/ivpol.ts), `required` across them. */
-  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], ctx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
+  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], baseCtx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
     // every policy at once, results in the policies' order
     const one = async (p: (typeof policies)[number]): Promise<{ result: RuleResult; ivpol: boolean } | undefined> => {
       if (p.format === 'kyverno') return undefined;
@@ -142,6 +162,13 @@ export function createEngine(opts: EngineOptions): Engine {
       if (policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined && policy.metadata.namespace !== namespace) return undefined;
       const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
       const head = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, action, failurePolicy: policy.spec.failurePolicy };
+      let ctx: VerifyContext;
+      try {
+        ctx = withRegistryAccess(baseCtx, policy.spec.credentials, opts.storesFor);
+      } catch (e) {
+        const failed = { ...head, status: 'fail' as const, message: toSigwardError(e).message, images: [] };
+        return policy.format === 'sigward' ? { result: failed, ivpol: false } : { result: { ...failed, verifications: new Map(), requiredImages: [] } as IvpolResult, ivpol: true };
+      }
       if (policy.format === 'sigward') {
         const results = (await Promise.all(images.map((img) => evaluateNativeImage(policy, img, ctx, (ref) => resolve(ref, ctx), opts.defaultRegistry)))).filter((r): r is ImageResult => !!r);
         if (!results.length) return undefined;

@@ -409,8 +409,8 @@ export function toImageValidatingPolicy(
 
   const evaluation = getObj(spec, 'evaluation');
   const creds = getObj(spec, 'credentials');
-  if (creds && (getStrArr(creds, 'secrets').length || getStrArr(creds, 'providers').length || getBool(creds, 'allowInsecureRegistry'))) {
-    diag.warn('spec.credentials', 'spec.credentials: not used: sigward reads registries with the credentials and TLS settings it runs with (docker config.json, --registry-* and --allow-insecure-registry flags, or registry settings in the containerd config.yaml)');
+  if (creds && getStrArr(creds, 'providers').length) {
+    diag.warn('spec.credentials.providers', 'spec.credentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry\'s pull Secret in secrets, or sigward\'s own registry credentials');
   }
   if (getBool(getObj(evaluation, 'background'), 'enabled') === true) {
     diag.warn('spec.evaluation.background', 'spec.evaluation.background: sigward runs no background scans: the policy is evaluated at admission, in `sigward check` and on the node only');

@@ -740,9 +740,11 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
 
   const creds = getObj(v, 'imageRegistryCredentials');
   if (creds) {
-    const unused = [getStrArr(creds, 'secrets').length ? 'secrets' : '', getStrArr(creds, 'providers').length ? 'providers' : '', getBool(creds, 'allowInsecureRegistry') ? 'allowInsecureRegistry' : ''].filter(Boolean);
-    if (unused.length) {
-      ctx.diag.warn(`${path}.imageRegistryCredentials`, `${path}.imageRegistryCredentials: ${unused.join(', ')} not used: sigward reads registries with the credentials and TLS settings it runs with (docker config.json, --registry-* and --allow-insecure-registry flags, or registry settings in the containerd config.yaml)`);
+    if (getStrArr(creds, 'providers').length) {
+      ctx.diag.warn(`${path}.imageRegistryCredentials.providers`, `${path}.imageRegistryCredentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry's pull Secret in secrets, or sigward's own registry credentials`);
+    }
+    if (getStrArr(creds, 'secrets').length) {
+      ctx.diag.info(`${path}.imageRegistryCredentials.secrets`, `${path}.imageRegistryCredentials.secrets: read from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson (a bare name is in $SIGWARD_NAMESPACE, default kyverno), tried before sigward's own registry credentials`);
     }
     entry.imageRegistryCredentials = {
       allowInsecureRegistry: getBool(creds, 'allowInsecureRegistry') ?? false,

@@ -33,6 +33,8 @@ export interface WebhookServiceOptions {
   metricsPort?: number;
   trust: Trust;
   stores: (repo: RepositoryRef) => OciStore;
+  /** stores with a policy entry's own registry access (imageRegistryCredentials) */
+  storesFor?: EngineDeps['storesFor'];
   log: Logger;
   /** an existing metrics set (its registry also receives registry latency) */
   metrics?: WebhookMetrics;
@@ -135,7 +137,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       onLookup: (kind, outcome) => metrics.cacheLookups.inc({ kind, outcome }),
     });
   }
-  const deps: EngineDeps = { stores: o.stores, trust: o.trust, cache, defaultRegistry: o.defaultRegistry };
+  const deps: EngineDeps = { stores: o.stores, storesFor: o.storesFor, trust: o.trust, cache, defaultRegistry: o.defaultRegistry };
 
   const warnPolicies = (snap: PolicySnapshot) => {
     for (const w of snap.warnings) log.warn({ warning: formatDiagnostic(w) }, 'policy warning');
