@@ -32,7 +32,7 @@ function signatureRepositoryFrom(args: Record<string, unknown>, env: Context['en
   return (args['signature-repository'] as string | undefined) ?? env.COSIGN_REPOSITORY;
 }
 
-interface ImageResult {
+interface VerifiedImageReport {
   image: string;
   verified: boolean;
   digest?: string;
@@ -90,7 +90,7 @@ export const verifyCommand: SigwardCommand = {
     }
     if (Boolean(args['insecure-ignore-tlog'])) ctx.warn('skipping transparency log verification');
 
-    const results: ImageResult[] = [];
+    const results: VerifiedImageReport[] = [];
     for (const image of args.images as string[]) {
       try {
         const ref = parseReference(args['local-image'] ? toLocalImage(image) : image);

@@ -8,7 +8,7 @@
 import { toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, matchesAnyPattern, toKyvernoMatchString } from '../reference/index.ts';
 import type { ImageReference } from '../reference/types.ts';
-import type { FailureAction, ImageRegistryCredentials, ImageVerification, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
+import type { FailureAction, ImageRegistryCredentials, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { VERIFY_IMAGES_ANNOTATION, digestPatch, scopedPolicyKey } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
@@ -36,7 +36,7 @@ export interface ClusterPolicyEnv {
 
 export const STATUS_RANK: Record<ResultStatus, number> = { error: 3, fail: 2, pass: 1, skip: 0 };
 
-export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
+export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy, rule: KyvernoRule, entry: VerifyImagesEntry, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
   const action = getFailureAction(policy, entry, ns);
   const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
   let ref: ImageReference;

@@ -18,7 +18,7 @@ import { verifyImageAttestations, type ImageAttestations } from '../attest/verif
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileKyvernoConditions, getKyvernoConditionContext, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
 import type { Trust } from '../trust/index.ts';
-import type { Attestation, AttestorSet, ImageVerification as VerifyImagesEntry } from '../policy/types.ts';
+import type { Attestation, AttestorSet, VerifyImagesEntry } from '../policy/types.ts';
 import { prepareAttestor, anyIdentityAttestor, prepareNotaryAttestor, type PreparedAttestor, type PreparedNotaryAttestor } from './attestors.ts';
 import { getNotaryAttestations, verifyNotaryArtifact, type NotaryArtifactVerification, type NotaryAttestations } from '../notary/index.ts';
 import {

@@ -21,7 +21,7 @@
 // the platform manifest it pulls, never an index.
 
 import { SigwardError } from '../errors.ts';
-import type { Attestor, AttestorSet, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import type { AttestorEntry, AttestorSet, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
 import type { TrustedRoot } from '../trust/index.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 
@@ -169,7 +169,7 @@ function rekorFields(custom: string | undefined, ctx: Ctx, path: string, problem
   return { rekorPublicKeyData: b64(keys[0]!) };
 }
 
-function keyPem(a: Attestor): string | undefined {
+function keyPem(a: AttestorEntry): string | undefined {
   const s = a.keys?.source;
   if (s?.kind === 'pem') return s.pem;
   if (s?.kind === 'secret' && s.pem) return s.pem;
@@ -188,7 +188,7 @@ function toCanonicalPem(text: string): { pem: string } | { error: string } {
 }
 
 /** One attestor -> one sigstoreSigned requirement, or problems. */
-function toRequirement(a: Attestor, ctx: Ctx, problems: Problem[]): Req | undefined {
+function toRequirement(a: AttestorEntry, ctx: Ctx, problems: Problem[]): Req | undefined {
   const path = a.path;
   if (Object.keys(a.annotations).length) {
     problems.push({ feature: 'annotations', effect: 'weaker', path, detail: 'required signature annotations are not checked by policy.json' });
@@ -271,7 +271,7 @@ function toSetRequirements(set: AttestorSet, ctx: Ctx, problems: Problem[]): Req
   return [];
 }
 
-function actionOf(policy: KyvernoPolicy, entry: ImageVerification): 'Audit' | 'Enforce' {
+function actionOf(policy: KyvernoPolicy, entry: VerifyImagesEntry): 'Audit' | 'Enforce' {
   return entry.failureAction ?? policy.spec.validationFailureAction;
 }
 

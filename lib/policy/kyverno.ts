@@ -26,7 +26,7 @@ import {
 import type {
   AnyAllConditions,
   Attestation,
-  Attestor,
+  AttestorEntry,
   AttestorSet,
   CTLogConfig,
   Condition,
@@ -35,7 +35,7 @@ import type {
   FailurePolicy,
   HashAlgorithm,
   ImageExtractorConfig,
-  ImageVerification,
+  VerifyImagesEntry,
   ImageVerificationType,
   KeySource,
   KyvernoPolicy,
@@ -691,7 +691,7 @@ export function convertLegacyImageVerification(v: Obj, path: string, ctx: BuildC
   return { value: out, converted: true };
 }
 
-function toImageVerification(raw: Obj, path: string, index: number, specAction: FailureAction, ctx: BuildContext): ImageVerification {
+function toImageVerification(raw: Obj, path: string, index: number, specAction: FailureAction, ctx: BuildContext): VerifyImagesEntry {
   const { value: v, converted } = convertLegacyImageVerification(raw, path, ctx);
   const type = (getStr(v, 'type') ?? 'Cosign') as ImageVerificationType;
   const failureAction = getStr(v, 'failureAction') as FailureAction | undefined;
@@ -719,7 +719,7 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
     mutateDigest = false;
   }
 
-  const entry: ImageVerification = {
+  const entry: VerifyImagesEntry = {
     path,
     index,
     type,
@@ -775,7 +775,7 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
 }
 
 /** What a Notary entry cannot use, and how sigward's offline Notary verification differs from Kyverno's. */
-function lintNotaryEntry(entry: ImageVerification, v: Obj, path: string, ctx: BuildContext): void {
+function lintNotaryEntry(entry: VerifyImagesEntry, v: Obj, path: string, ctx: BuildContext): void {
   ctx.diag.info(
     `${path}.type`,
     `${path}.type: Notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online; chains without endpoints verify as in Kyverno`,
@@ -821,7 +821,7 @@ function toAttestorSet(o: Obj, path: string, ctx: BuildContext, notary: boolean)
       ctx.diag.error(`${path}.count`, `${path}.count: Invalid value: ${count}: Count cannot exceed length of entries (${raw.length})`);
     }
   }
-  const entries: Attestor[] = [];
+  const entries: AttestorEntry[] = [];
   raw.forEach((e, i) => entries.push(...toAttestors(e, `${path}.entries[${i}]`, i, ctx, notary)));
   const set: AttestorSet = { path, entries, requiredCount: count !== undefined && count > 0 ? count : entries.length };
   if (count !== undefined) set.count = count;
@@ -868,7 +868,7 @@ function setOptional<T extends object, K extends keyof T>(target: T, key: K, val
 }
 
 /** One YAML attestor entry -> one or more typed attestors (multi-key publicKeys are split). */
-function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContext, notary: boolean): Attestor[] {
+function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContext, notary: boolean): AttestorEntry[] {
   const kinds = (['keys', 'certificates', 'keyless', 'attestor'] as const).filter((k) => has(e, k));
   if (kinds.length !== 1) {
     ctx.diag.error(path, `${path}: keys, certificates, keyless, or a nested attestor is required${kinds.length > 1 ? ` (found ${kinds.join(', ')}: use one per entry)` : ''}`);
@@ -880,7 +880,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
 
   const keysObj = getObj(e, 'keys');
   const algo = (getStr(e, 'signatureAlgorithm') || getStr(keysObj, 'signatureAlgorithm') || 'sha256') as HashAlgorithm;
-  const base: Attestor = { path, sourceIndex, kind, annotations: getStrMap(e, 'annotations'), signatureAlgorithm: algo };
+  const base: AttestorEntry = { path, sourceIndex, kind, annotations: getStrMap(e, 'annotations'), signatureAlgorithm: algo };
   setOptional(base, 'repository', getStr(e, 'repository'));
 
   if (kind === 'certificates') {
@@ -933,8 +933,8 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
   if (set.length === 0) ctx.diag.error(kp, `${kp}: A public key, kms key or secret is required`);
   else if (set.length > 1) ctx.diag.warn(kp, `${kp}: ${set.join(', ')} are all set: only ${set[0]} is used`);
 
-  const common = (): NonNullable<Attestor['keys']> => {
-    const keys: NonNullable<Attestor['keys']> = { source: { kind: 'variable', text: '' } };
+  const common = (): NonNullable<AttestorEntry['keys']> => {
+    const keys: NonNullable<AttestorEntry['keys']> = { source: { kind: 'variable', text: '' } };
     setOptional(keys, 'kms', kms);
     const sa = getStr(keysObj, 'signatureAlgorithm');
     if (sa) keys.signatureAlgorithm = sa as HashAlgorithm;
@@ -948,7 +948,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     if (src.kind === 'pem') {
       const parts = splitPublicKeys(publicKeys);
       return parts.map((pem, k) => {
-        const a: Attestor = { ...base, annotations: { ...base.annotations } };
+        const a: AttestorEntry = { ...base, annotations: { ...base.annotations } };
         a.keys = common();
         a.keys.publicKeys = pem;
         a.keys.source = { kind: 'pem', pem };

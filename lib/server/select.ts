@@ -11,7 +11,7 @@ import { createFileConfigMapResolver } from '../policy/index.ts';
 import { getSelectorKeys, NAMESPACE_NAME_LABEL, ruleSelects, toResourceInfo } from '../engine/match.ts';
 import { getImages } from '../admission/images.ts';
 import { parseImageFromPodSpec } from '../reference/index.ts';
-import type { FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import type { FailurePolicy, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
 
 export interface SelectedRule {
   policy: KyvernoPolicy;
@@ -187,6 +187,6 @@ export const entryMatchesImage = entrySelectsImage;
  * Kyverno records a verification result in the annotations only for entries
  * with attestors or attestations (digest-only entries record nothing).
  */
-export function isRecordedEntry(entry: ImageVerification): boolean {
+export function isRecordedEntry(entry: VerifyImagesEntry): boolean {
   return entry.attestors.length > 0 || entry.attestations.length > 0;
 }
