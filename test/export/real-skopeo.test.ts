@@ -15,6 +15,7 @@ import type { Unexpressed } from '../../lib/export/containers-policy.ts';
 import { withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { COSIGN, SKOPEO, withRealPeers } from '../helpers/peers.ts';
+import { keyAttestor, keyPolicy as buildKeyPolicy } from '../helpers/policies.ts';
 import { keyPolicy, makeCosignImages, type SignedCase } from '../helpers/cosign-images.ts';
 
 withRealPeers({ 'cosign 3.1.1': COSIGN, 'skopeo 1.22': SKOPEO }, main);
@@ -144,12 +145,16 @@ function main(): void {
     });
 
     await t.test('attestations: the scope is rejected by default; with --on-unsupported skip, skopeo accepts what sigward denies', async (t) => {
-      const pem = fx.publicKeyPem.trim().split('\n').map((l) => ' '.repeat(26) + l).join('\n');
       const attested = join(tmp, 'attested.yaml');
       writeFileSync(
         attested,
-        keyPolicy('require-provenance', [fx.pattern], fx.publicKeyPem) +
-          `          attestations:\n            - type: https://slsa.dev/provenance/v1\n              attestors:\n                - entries:\n                    - keys:\n                        publicKeys: |-\n${pem}\n                        rekor: {ignoreTlog: true}\n                        ctlog: {ignoreSCT: true}\n`,
+        buildKeyPolicy({
+          key: fx.publicKeyPem,
+          name: 'require-provenance',
+          refs: [fx.pattern],
+          ruleName: 'check-signatures',
+          entry: { attestations: [{ type: 'https://slsa.dev/provenance/v1', attestors: [{ entries: [keyAttestor(fx.publicKeyPem)] }] }] },
+        }),
       );
       const signed = byId('legacy/signed');
       const ours = await sigwardVerdicts(attested, [signed.image]);

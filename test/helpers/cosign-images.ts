@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { OciStore, Platform } from '../../lib/oci/types.ts';
 import { COSIGN } from './peers.ts';
+import { keyPolicy as buildKeyPolicy } from './policies.ts';
 import { pushImageDetailed, pushIndex, tarLayer, type RegistryHandle } from './registry.ts';
 
 const run = promisify(execFile);
@@ -160,31 +161,7 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
   return { cases, publicKeyPem: readFileSync(join(dir, 'cosign.pub'), 'utf8'), publicKeyPath: join(dir, 'cosign.pub'), pattern: `${host}/company/*`, cosign: (args) => cosign(args) };
 }
 
-/** A Kyverno ClusterPolicy (Enforce) requiring a signature by `publicKeyPem` for `patterns`, without Rekor or SCTs (offline signing). */
+/** A Kyverno ClusterPolicy (Enforce) requiring a signature by `publicKeyPem` for `patterns`, without Rekor (offline signing). */
 export function keyPolicy(name: string, patterns: string[], publicKeyPem: string): string {
-  const pem = publicKeyPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: check-signatures
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      verifyImages:
-        - imageReferences: ${JSON.stringify(patterns)}
-          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${pem}
-                    rekor:
-                      ignoreTlog: true
-                    ctlog:
-                      ignoreSCT: true
-`;
+  return buildKeyPolicy({ key: publicKeyPem, name, refs: patterns, ruleName: 'check-signatures' });
 }
