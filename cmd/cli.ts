@@ -11,8 +11,10 @@
 // when there is something to parse: containerd's own call (the exact flags
 // bindir.go passes) goes straight to the containerd-verify command.
 
+import { appendFileSync, writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { getBuildInfo } from '../lib/version.ts';
+import { SigwardError } from '../lib/errors.ts';
 import { processIo, type Io, type OutputFormat } from './output.ts';
 import { commands } from './commands/index.ts';
 import type { CommandEntry, Context, SigwardCommand } from './commands/types.ts';
@@ -29,14 +31,20 @@ export interface GlobalArgs {
 }
 
 
-/** The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout. */
-async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>): Promise<Context> {
-  const { createLogger } = await import('../lib/log.ts');
+/**
+ * The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout.
+ * withLogger false: a command that never logs (containerd-verify) does not load the logging library.
+ */
+async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>, withLogger = true): Promise<Context> {
+  const createLogger = withLogger
+    ? (await import('../lib/log.ts')).createLogger
+    : () => {
+        throw new SigwardError('INTERNAL', 'this command runs without a logger');
+      };
   const level = args.verbose === true ? 'debug' : (args['log-level'] as string);
   let log: Context['log'] | undefined;
   let out = io;
   if (typeof args['output-file'] === 'string') {
-    const { appendFileSync, writeFileSync } = await import('node:fs');
     const file = args['output-file'];
     writeFileSync(file, '');
     out = { ...io, stdout: (s) => appendFileSync(file, s) };
@@ -82,7 +90,7 @@ export async function run(argv: string[], io: Io = processIo, env = process.env,
   if (containerdArgv) argv = containerdArgv;
   let entry = findCommand(argv);
   const plain = containerdArgv && entry ? toPlainContainerdArgs(argv) : undefined;
-  if (entry && plain) return (await entry.load()).handler(plain, await toContext(plain, io, env));
+  if (entry && plain) return (await entry.load()).handler(plain, await toContext(plain, io, env, false));
   for (let attempt = 0; ; attempt++) {
     const loaded = entry ? await entry.load() : undefined;
     const r = await parse(argv, io, env, entry, loaded);
