@@ -15,7 +15,7 @@ import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { inject } = require('postject');
@@ -81,6 +81,31 @@ function hasStrip() {
   return !r.error && r.status === 0;
 }
 
+/**
+ * string-width (used by yargs and cliui to lay out help text) builds an
+ * Intl.Segmenter and Unicode property regular expressions (RGI_Emoji, ...)
+ * when its module is evaluated: 15-20 ms on every start of the binary, for
+ * text that is laid out only when help is shown. In the bundle, each import of
+ * string-width gets a stand-in with the same default export that evaluates the
+ * real module on its first call. Sources run by node or deno are unchanged.
+ */
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { real: true } });
+      if (real.errors.length) return { errors: real.errors };
+      return { path: relative(ROOT, real.path), namespace: 'lazy-string-width' }; // relative: no build path in the bundle
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
+      contents: `let real;\nexport default function stringWidth(...a) {\n  real ??= require(${JSON.stringify('./' + args.path)}).default;\n  return real(...a);\n}\n`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }));
+  },
+};
+
 // ---------------------------------------------------------------------------
 
 const node = getNodeBinary();
@@ -116,6 +141,7 @@ try {
       js: "'use strict';\nvar __sigward_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
     },
     logLevel: 'warning',
+    plugins: [lazyStringWidth],
   });
   if (result.errors.length) fail(`esbuild reported ${result.errors.length} error(s)`);
 } catch (e) {
