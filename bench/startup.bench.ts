@@ -69,11 +69,20 @@ function stats(xs: number[]): Stats {
 
 // Both run asynchronously: the registry is this process's child, and a blocked
 // event loop would stop draining its pipes (and stall it mid-benchmark).
+// hyperfine runs all runs of one command before the next: on a shared machine
+// whose load drifts, that biases the comparison. So it is called in rounds of
+// ROUND runs of every command, and the rounds' times are pooled.
+const ROUND = 10;
 async function withHyperfine(hf: string, benches: Bench[], dir: string): Promise<Stats[]> {
   const json = join(dir, 'hyperfine.json');
-  await promisify(execFile)(hf, ['--style', 'none', '-S', 'sh', '--warmup', String(WARMUP), '--runs', String(RUNS), '--export-json', json, ...benches.map((b) => b.cmd)], { maxBuffer: 1 << 24 });
-  const doc = JSON.parse(readFileSync(json, 'utf8')) as { results: { times: number[] }[] };
-  return doc.results.map((r) => stats(r.times.map((t) => t * 1000)));
+  const times: number[][] = benches.map(() => []);
+  for (let done = 0; done < RUNS; done += ROUND) {
+    const runs = Math.max(2, Math.min(ROUND, RUNS - done));
+    await promisify(execFile)(hf, ['--style', 'none', '-S', 'sh', '--warmup', String(WARMUP), '--runs', String(runs), '--export-json', json, ...benches.map((b) => b.cmd)], { maxBuffer: 1 << 24 });
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as { results: { times: number[] }[] };
+    doc.results.forEach((r, i) => times[i]!.push(...r.times.map((t) => t * 1000)));
+  }
+  return times.map(stats);
 }
 
 function timeSh(cmd: string): Promise<number> {
@@ -203,7 +212,7 @@ ${pem}
     const f = (x: number) => x.toFixed(1);
     const node = process.versions.node;
     const lines = [
-      `Process start-up, ${RUNS} runs after ${WARMUP} warm-up (${hf ? 'hyperfine through sh, shell start subtracted' : 'spawn loop, alternating, shell start subtracted'}), Node ${node}, ${cpus().length} CPUs, ` +
+      `Process start-up, ${RUNS} runs (${hf ? `hyperfine through sh in rounds of ${ROUND} runs of each command, ${WARMUP} warm-up runs per round, shell start subtracted` : `spawn loop, alternating, ${WARMUP} warm-up runs, shell start subtracted`}), Node ${node}, ${cpus().length} CPUs, ` +
         `load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start, ${load1.map((x) => x.toFixed(1)).join(' ')} at the end:`,
       '',
       '| command | median | mean | p90 | min |',
