@@ -7,11 +7,12 @@
 //   cold  a distinct signed image every request (resolve, fetch the
 //         signature, verify: nothing cached), until the pool is used up
 //   nocache  the same image with --no-cache (every request verifies)
-// Prints a markdown table. Load stays on loopback and is bounded.
+// Prints a markdown table, with the server's CPU time per review (from /proc,
+// steadier than throughput on a shared machine). Load stays on loopback and is bounded.
 //   node bench/webhook.bench.ts [--seconds 10] [--connections 8] [--images 400]
 
 import * as https from 'node:https';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { RegistryClient } from '../lib/oci/registry.ts';
 import { startRegistry, pushImage } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
@@ -42,6 +43,19 @@ interface RunResult {
   latencies: number[];
   errors: number;
   denied: number;
+  /** CPU the server process spent (ms), when /proc tells */
+  cpuMs?: number;
+}
+
+/** User + system CPU of a process in ms (Linux /proc; undefined elsewhere). Steadier than throughput on a shared machine. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Closed loop: `connections` workers, each posting its next review when the last one is answered. */
@@ -51,6 +65,7 @@ async function drive(srv: ServeHandle, scenario: string, next: (i: number) => st
   let errors = 0;
   let denied = 0;
   let i = 0;
+  const cpu0 = processCpuMs(srv.child.pid);
   const started = performance.now();
   const until = started + seconds * 1000;
   const post = (body: string) =>
@@ -81,7 +96,9 @@ async function drive(srv: ServeHandle, scenario: string, next: (i: number) => st
     }),
   );
   agent.destroy();
-  return { scenario, requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, errors, denied };
+  const cpu1 = processCpuMs(srv.child.pid);
+  const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
+  return { scenario, requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, errors, denied, ...(cpuMs !== undefined ? { cpuMs } : {}) };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -140,11 +157,12 @@ async function main(): Promise<void> {
     const lines = [
       `sigward serve on 127.0.0.1, ${CONNECTIONS} keep-alive connections (closed loop), POST /mutate of a one-container Pod, local docker-registry:`,
       '',
-      '| scenario | requests | AdmissionReviews/s | p50 ms | p99 ms | errors | denied |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| scenario | requests | AdmissionReviews/s | p50 ms | p99 ms | server CPU ms/review | errors | denied |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
       ...results.map((r) => {
         const s = [...r.latencies].sort((a, b) => a - b);
-        return `| ${r.scenario} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${r.errors} | ${r.denied} |`;
+        const cpu = r.cpuMs !== undefined && r.requests ? (r.cpuMs / r.requests).toFixed(3) : '-';
+        return `| ${r.scenario} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${cpu} | ${r.errors} | ${r.denied} |`;
       }),
     ];
     process.stdout.write(lines.join('\n') + '\n');

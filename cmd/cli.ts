@@ -84,11 +84,15 @@ export function findCommand(argv: string[]): CommandEntry | undefined {
   return undefined;
 }
 
-export async function run(argv: string[], io: Io = processIo, env = process.env, argv0 = process.argv[1] ?? ''): Promise<number> {
-  // containerd execs verifiers as `<bin> -name REF -digest D -stdin-media-type T`.
-  const containerdArgv = toContainerdArgv(argv, argv0);
-  if (containerdArgv) argv = containerdArgv;
+export async function run(argv: string[], io: Io = processIo, env = process.env): Promise<number> {
+  // containerd execs verifiers as `<bin> -name REF -digest D -stdin-media-type T`
+  // (or a wrapper as `sigward containerd-verify -name REF ...`).
   let entry = findCommand(argv);
+  const containerdArgv = toContainerdArgv(argv, entry && nameOf(entry));
+  if (containerdArgv) {
+    argv = containerdArgv;
+    entry = findCommand(argv);
+  }
   const plain = containerdArgv && entry ? toPlainContainerdArgs(argv) : undefined;
   if (entry && plain) return (await entry.load()).handler(plain, await toContext(plain, io, env, false));
   for (let attempt = 0; ; attempt++) {

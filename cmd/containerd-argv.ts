@@ -4,6 +4,7 @@
 // exact call containerd makes is even parsed here, without yargs (a pull
 // waits on every start of the verifier).
 
+export const CONTAINERD_COMMAND = 'containerd-verify';
 const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
 
 /**
@@ -11,12 +12,16 @@ const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
  * -stdin-media-type T` (Go single-dash flags, also `-flag=value`). When
  * invoked that way (the binary itself, or a symlink such as
  * `sigward-verifier` in bin_dir), rewrite argv to the `containerd-verify`
- * command.
+ * command. `command` is the command word argv already names (cli.ts
+ * `findCommand`): with `containerd-verify` (a wrapper running `sigward
+ * containerd-verify "$@"`) only the flags are rewritten; another command's
+ * argv is left to that command's parser.
  */
-export function toContainerdArgv(argv: string[], _argv0: string): string[] | undefined {
+export function toContainerdArgv(argv: string[], command: string | undefined): string[] | undefined {
+  if (command !== undefined && command !== CONTAINERD_COMMAND) return undefined;
   const isFlag = (a: string) => CONTAINERD_FLAGS.some((f) => a === f || a.startsWith(f + '='));
   if (!argv.some((a) => a === '-name' || a.startsWith('-name=') || a === '-digest' || a.startsWith('-digest='))) return undefined;
-  const out = ['containerd-verify'];
+  const out = command === CONTAINERD_COMMAND ? [] : [CONTAINERD_COMMAND];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (isFlag(a)) {

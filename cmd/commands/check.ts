@@ -11,8 +11,8 @@ import { createEngine, type Evaluation } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
-import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addRegistryOptions, storeFactoryFromArgs, storesForFromArgs } from './registry-options.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { withRateLimit } from '../../lib/oci/store-wrappers.ts';
 import { toJUnitXml } from '../report/junit.ts';
 import { createProgress, NO_PROGRESS } from '../report/progress.ts';
@@ -182,6 +182,7 @@ export const checkCommand: SigwardCommand = {
         trust: await trustFromArgs(args, ctx),
         defaultRegistry: args['default-registry'] as string | undefined,
         shareMemo: true,
+        storesFor: storesForFromArgs(args, ctx),
       });
       const started = Date.now();
       const concurrency = Math.max(1, Number(args.concurrency) || 8);

@@ -51,7 +51,7 @@ export const exportCommand: SigwardCommand = {
         renameSync(tmp, out);
       }
       if (format === 'json') {
-        printJson(ctx.io, { schema: 'sigward.export/v1', format: 'containers-policy', ...(out ? { out } : { policy: result.policy }), scopes: result.scopes, unexpressed: result.unexpressed });
+        printJson(ctx.io, { schema: 'sigward.export/v1', format: 'containers-policy', ...(out ? { out } : { policy: result.policy }), scopes: result.scopes, sigstoreScopes: result.sigstoreScopes, unexpressed: result.unexpressed });
       } else {
         if (!out) ctx.io.stdout(text);
         const n = result.unexpressed.filter((u) => u.effect !== 'equivalent').length;
@@ -59,6 +59,10 @@ export const exportCommand: SigwardCommand = {
         for (const u of result.unexpressed) {
           const where = [u.policy, u.rule].filter(Boolean).join('/') + (u.path ? ` (${u.path})` : '');
           ctx.io.stderr(`  ${where}: ${u.feature}: ${u.detail} [${u.effect}; ${u.action}]\n`);
+        }
+        if (result.sigstoreScopes.length) {
+          const shown = result.sigstoreScopes.map((s) => s || '(every docker image: default-docker)');
+          ctx.io.stderr(`sigward export: containers/image reads the signatures only with use-sigstore-attachments: true in /etc/containers/registries.d for: ${shown.join(', ')}\n`);
         }
         if (out) ctx.io.stderr(`sigward export: wrote ${out} (${Object.keys(result.policy.transports.docker).length} docker scopes)\n`);
       }

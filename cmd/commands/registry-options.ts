@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SigwardError } from '../../lib/errors.ts';
-import { openStore, chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials } from '../../lib/oci/index.ts';
+import { openStore, chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials, storesForOptions, type EntryRegistryAccess } from '../../lib/oci/index.ts';
 import type { RegistryClientOptions } from '../../lib/oci/registry.ts';
 import type { Credential, CredentialProvider } from '../../lib/oci/credentials.ts';
 import type { ClientTls } from '../../lib/oci/transport.ts';
@@ -54,6 +54,11 @@ export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Cont
 export function storeFactoryFromArgs(args: Record<string, unknown>, ctx: Context): StoreFactory {
   const opts = registryOptionsFromArgs(args, ctx);
   return (repo) => openStore(repo, opts);
+}
+
+/** Stores for a policy entry's own registry access (imageRegistryCredentials), on top of the flags; one client per distinct access. */
+export function storesForFromArgs(args: Record<string, unknown>, ctx: Context): (access: EntryRegistryAccess) => StoreFactory {
+  return storesForOptions(registryOptionsFromArgs(args, ctx));
 }
 
 function readFlagFile(path: string, what: string): string {

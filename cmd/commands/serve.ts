@@ -5,14 +5,14 @@
 // --tuf-refresh-interval seconds.
 
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
-import { RegistryClient, openStore } from '../../lib/oci/index.ts';
+import { RegistryClient, openStore, storesForOptions } from '../../lib/oci/index.ts';
 import type { RepositoryRef, OciStore } from '../../lib/oci/types.ts';
 import { createMetrics, startWebhookService, type WebhookMetrics } from '../../lib/server/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, registryOptionsFromArgs } from './registry-options.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { repeatable } from '../flags.ts';
 
 /** Registry request log lines feed the registry latency histogram. */
@@ -47,6 +47,8 @@ export const serveCommand: SigwardCommand = {
           .option('webhook-timeout', { type: 'number', default: 10, describe: 'seconds the API server waits, for policies without webhookTimeoutSeconds (Kyverno --webhookTimeout)' })
           .option('max-concurrent', { type: 'number', default: 32, describe: 'evaluations running at once' })
           .option('max-queue', { type: 'number', default: 256, describe: 'evaluations waiting for a slot; beyond, requests are answered by failurePolicy' })
+          .option('max-concurrent-per-registry', { type: 'number', describe: 'evaluations running at once for Pods of one registry host (default: --max-concurrent minus a quarter), so one registry that never answers cannot take every slot' })
+          .option('record-key', repeatable({ describe: 'file (at least 32 bytes, e.g. a Secret) whose content seals the kyverno.io/verify-images record; repeatable: the first seals, all are accepted (rotation); default: derived from --tls-key' }))
           .option('cache', { type: 'boolean', default: true, describe: 'cache verification results (--no-cache: verify every request)' })
           .option('cache-ttl', { type: 'number', default: 3600, describe: 'seconds a verification result is cached' })
           .option('cache-size', { type: 'number', default: 1000, describe: 'most cached results' })
@@ -83,12 +85,15 @@ export const serveCommand: SigwardCommand = {
         metricsPort: positive(args, 'metrics-port'),
         trust,
         stores,
+        storesFor: storesForOptions(regOpts),
         log,
         metrics,
         defaultTimeoutSeconds: positive(args, 'webhook-timeout', 1),
         defaultRegistry: args['default-registry'] as string | undefined,
         maxConcurrent: positive(args, 'max-concurrent', 1),
         maxQueue: positive(args, 'max-queue'),
+        ...(args['max-concurrent-per-registry'] !== undefined ? { maxConcurrentPerRegistry: positive(args, 'max-concurrent-per-registry', 1) } : {}),
+        ...(Array.isArray(args['record-key']) && args['record-key'].length ? { recordKeyPaths: args['record-key'] as string[] } : {}),
         cache: args.cache !== false,
         cacheTtlMs: positive(args, 'cache-ttl') * 1000,
         resolveCacheTtlMs: positive(args, 'resolve-cache-ttl') * 1000,

@@ -13,8 +13,8 @@ import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { createEngine } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
-import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addRegistryOptions, storeFactoryFromArgs, storesForFromArgs } from './registry-options.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { loadManifests } from './check.ts';
 import { comparePolicyTest, parsePolicyTest, type PolicyTest, type TestCaseResult } from '../report/policy-tests.ts';
 import { escapeXml } from '../report/junit.ts';
@@ -76,13 +76,14 @@ export const testCommand: SigwardCommand = {
     try {
       const tests = findTestFiles(args.paths as string[]).map((f) => parsePolicyTest(readFileSync(f, 'utf8'), f));
       const stores = storeFactoryFromArgs(args, ctx);
+      const storesFor = storesForFromArgs(args, ctx);
       const trust = await trustFromArgs(args, ctx);
       const runs: { test: PolicyTest; cases: TestCaseResult[] }[] = [];
       for (const test of tests) {
         const { policies, warnings } = loadPolicyPaths(test.policies);
         for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
         const manifests = loadManifests(test.resources);
-        const engine = createEngine({ policies, stores, trust, defaultRegistry: args['default-registry'] as string | undefined, shareMemo: true });
+        const engine = createEngine({ policies, stores, trust, defaultRegistry: args['default-registry'] as string | undefined, shareMemo: true, storesFor });
         const evals = await Promise.all(manifests.map((m) => engine.evaluateResource(m.object, { operation: 'CREATE' })));
         runs.push({ test, cases: comparePolicyTest(test, evals) });
       }

@@ -15,7 +15,7 @@ import { trustedRootSummary, type Trust, type TrustedRootSummary } from '../../l
 import { PUBLIC_GOOD_MIRROR } from '../../lib/trust/embedded/public-good.ts';
 import { printJson, reportError } from '../output.ts';
 import type { Io } from '../output.ts';
-import { addTrustOptions, trustFromArgs } from './verify.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import type { SigwardCommand } from './types.ts';
 
 /** trusted_root.json text of a loaded trust (proto-JSON, the format every Sigstore client reads). */

@@ -22,7 +22,9 @@ import { errorToJson, printJson, printNotAllowed } from '../output.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { addAttestorOptions, addTrustOptions, attestorFromArgs, readKeyArg, toLocalImage, trustFromArgs } from './verify.ts';
+import { toLocalImage } from './verify.ts';
+import { addAttestorOptions, attestorFromArgs, readKeyArg } from './attestor-options.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { repeatable } from '../flags.ts';
 import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
 
@@ -132,7 +134,7 @@ export const verifyAttestationCommand: SigwardCommand = {
     let digest: string | undefined;
     try {
       for (const w of applyCosignFlags(args)) ctx.warn(w);
-      const attestor = attestorFromArgs(args, ctx.env);
+      const attestor = attestorFromArgs(args, ctx.env, ctx.warn);
       const trust = await trustFromArgs(args, ctx);
       const gate = gateFromArgs(args, predicateType);
       const now = new Date();

@@ -11,7 +11,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { SigwardError, EXIT_CODES, toSigwardError } from '../../lib/errors.ts';
 import { validateIdentityPolicy, verifyBundle, type IdentityPolicy, type SignerPolicy, type VerifiedSignature } from '../../lib/trust/index.ts';
 import { errorToJson, printJson } from '../output.ts';
-import { addTrustOptions, readKeyArg, trustFromArgs, WORKFLOW_FLAGS } from './verify.ts';
+import { readKeyArg, warnUnanchoredFlags, WORKFLOW_FLAGS } from './attestor-options.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import type { SigwardCommand } from './types.ts';
 
 const DIGEST_RE = /^(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
@@ -84,9 +85,9 @@ export const verifyBundleCommand: SigwardCommand = {
         .positional('artifact', { type: 'string', describe: 'file path, or sha256:<64 hex> / sha512:<128 hex> digest (when not an existing path)' })
         .option('bundle', { type: 'string', demandOption: true, describe: 'Sigstore bundle JSON file' })
         .option('certificate-identity', { type: 'string', describe: 'expected SAN of the signing certificate (exact)' })
-        .option('certificate-identity-regexp', { type: 'string', describe: 'SAN regular expression (anchored)' })
+        .option('certificate-identity-regexp', { type: 'string', describe: 'SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)' })
         .option('certificate-oidc-issuer', { type: 'string', describe: 'expected OIDC issuer (exact)' })
-        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'OIDC issuer regular expression (anchored)' })
+        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)' })
         .option('key', { type: 'string', describe: 'public key (PEM file, env://VAR or k8s://ns/name) for key-signed bundles' })
         .option('certificate-github-workflow-trigger', { type: 'string', describe: 'expected GitHub workflow trigger (Fulcio extension), as cosign verify-blob' })
         .option('certificate-github-workflow-sha', { type: 'string', describe: 'expected GitHub workflow commit SHA' })
@@ -106,6 +107,7 @@ export const verifyBundleCommand: SigwardCommand = {
         throw new SigwardError('CONFIG_INVALID', '--staging: the staging trusted root is not embedded; give --trusted-root FILE (e.g. from the staging TUF repository)');
       }
       const policy = policyFromArgs(args, ctx.env);
+      warnUnanchoredFlags(args, ctx.warn);
       const bundle = readBundle(String(args.bundle));
       input = toArtifactInput(artifactArg);
       const trust = await trustFromArgs(args, ctx);

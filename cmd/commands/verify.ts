@@ -1,24 +1,21 @@
 // `sigward verify IMAGE... --key cosign.pub`: cosign verify, offline-first.
 
-import { readFileSync } from 'node:fs';
-import { createFileSecretResolver, getKmsProvider, getUnresolved, kmsOfflineMessage, parseK8sSecretRef, SECRET_PUBLIC_KEY, toSecretKeySource } from '../../lib/policy/keys.ts';
 import { SigwardError, EXIT_CODES, toSigwardError, type Outcome } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
-import type { Argv } from 'yargs';
 import type { LayerCheck, SignerInfo } from '../../lib/cosign/verify.ts';
-import { describeAttestor, type Attestor } from '../../lib/cosign/checks.ts';
+import { describeAttestor } from '../../lib/cosign/checks.ts';
 import type { BundleCheck } from '../../lib/cosign/bundles.ts';
 import { toSignatureCheck } from '../../lib/cosign/signature-check.ts';
-import { loadTrustMaterial, validateIdentityPolicy, type IdentityPolicy, type Trust } from '../../lib/trust/index.ts';
 import { verifyImage, toRepositoryRef, type ImageVerification } from '../../lib/cosign/image.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
-import { parsePublicKeys, type HashAlgorithm } from '../../lib/cosign/keys.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
 import { errorToJson, printJson, printNotAllowed } from '../output.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
 import { repeatable } from '../flags.ts';
+import { addAttestorOptions, attestorFromArgs } from './attestor-options.ts';
+import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
 
 function parseAnnotations(list: string[] | undefined): Record<string, string> {
@@ -31,131 +28,11 @@ function parseAnnotations(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
-/**
- * Reads a key argument as cosign does: a file path, PEM text given inline,
- * `env://VAR` (the variable holds the PEM), or `k8s://<namespace>/<name>` (the
- * Secret's `cosign.pub`, read offline from `$SIGWARD_SECRETS_DIR/<ns>/<name>/`,
- * the layout of a mounted Secret). KMS URIs cannot be used offline.
- */
-export function readKeyArg(arg: string, what = 'key', env: Record<string, string | undefined> = process.env): string {
-  if (arg.includes('-----BEGIN')) return arg;
-  if (arg.startsWith('env://')) {
-    const name = arg.slice('env://'.length);
-    const value = env[name];
-    if (!name || value === undefined || value.trim() === '') throw new SigwardError('CONFIG_INVALID', `${what} ${arg}: the environment variable ${name || '(none)'} is not set`);
-    return value;
-  }
-  if (arg.startsWith('k8s://')) {
-    const dir = env.SIGWARD_SECRETS_DIR;
-    if (!dir) throw new SigwardError('CONFIG_INVALID', `${what} ${arg} is a Kubernetes Secret: sigward reads it offline from $SIGWARD_SECRETS_DIR/<namespace>/<name>/${SECRET_PUBLIC_KEY}; set SIGWARD_SECRETS_DIR`);
-    const ref = parseK8sSecretRef(arg);
-    if (!ref) throw new SigwardError('CONFIG_INVALID', `invalid secret reference ${JSON.stringify(arg)}: expected k8s://<namespace>/<name>`);
-    const src = toSecretKeySource(ref.namespace, ref.name, createFileSecretResolver(dir));
-    if (src.kind === 'secret' && src.pem !== undefined) return src.pem;
-    throw new SigwardError('CONFIG_INVALID', `${what} ${arg}: ${getUnresolved(src) ?? 'cannot be read'}`);
-  }
-  if (getKmsProvider(arg)) throw new SigwardError('CONFIG_INVALID', `${what}: ${kmsOfflineMessage(arg, 'give a PEM public key file')}`);
-  try {
-    return readFileSync(arg, 'utf8');
-  } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot read ${what} file ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-}
-
 function signatureRepositoryFrom(args: Record<string, unknown>, env: Context['env']): string | undefined {
   return (args['signature-repository'] as string | undefined) ?? env.COSIGN_REPOSITORY;
 }
 
-/** cosign's --certificate-github-workflow-* flags -> the Fulcio extension each one checks. */
-export const WORKFLOW_FLAGS: Record<string, string> = {
-  'certificate-github-workflow-trigger': 'githubWorkflowTrigger',
-  'certificate-github-workflow-sha': 'githubWorkflowSha',
-  'certificate-github-workflow-name': 'githubWorkflowName',
-  'certificate-github-workflow-repository': 'githubWorkflowRepository',
-  'certificate-github-workflow-ref': 'githubWorkflowRef',
-};
-
-function identityPolicyFrom(args: Record<string, unknown>): IdentityPolicy | undefined {
-  const policy: IdentityPolicy = {};
-  if (typeof args['certificate-identity'] === 'string') policy.subject = args['certificate-identity'];
-  if (typeof args['certificate-identity-regexp'] === 'string') policy.subjectRegExp = args['certificate-identity-regexp'];
-  if (typeof args['certificate-oidc-issuer'] === 'string') policy.issuer = args['certificate-oidc-issuer'];
-  if (typeof args['certificate-oidc-issuer-regexp'] === 'string') policy.issuerRegExp = args['certificate-oidc-issuer-regexp'];
-  const extensions: Record<string, string> = {};
-  for (const [flag, name] of Object.entries(WORKFLOW_FLAGS)) if (typeof args[flag] === 'string') extensions[name] = args[flag] as string;
-  if (Object.keys(extensions).length) policy.extensions = extensions;
-  return Object.keys(policy).length ? policy : undefined;
-}
-
-function readPemFiles(list: unknown, what: string): string | undefined {
-  const files = (Array.isArray(list) ? list : list === undefined ? [] : [list]) as string[];
-  return files.length ? files.map((f) => readKeyArg(f, what)).join('\n') : undefined;
-}
-
-/** Turns cosign-style flags into an attestor (who must have signed). */
-export function attestorFromArgs(args: Record<string, unknown>, env: Record<string, string | undefined> = process.env): Attestor {
-  const t = { ignoreTlog: Boolean(args['insecure-ignore-tlog']), ignoreSCT: Boolean(args['insecure-ignore-sct']) };
-  const policy = identityPolicyFrom(args);
-  if (typeof args.key === 'string') {
-    if (policy) throw new SigwardError('CONFIG_INVALID', '--key cannot be combined with certificate identity flags');
-    const keys = parsePublicKeys(readKeyArg(args.key, 'key', env), `key ${args.key}`);
-    return { kind: 'key', keys, hash: (args['signature-digest-algorithm'] as HashAlgorithm) ?? 'sha256', ...t };
-  }
-  const cert = readPemFiles(args.certificate, 'certificate');
-  const chain = [readPemFiles(args['certificate-chain'], 'certificate chain'), readPemFiles(args['ca-intermediates'], 'CA intermediates'), readPemFiles(args['ca-roots'], 'CA roots')]
-    .filter(Boolean)
-    .join('\n');
-  if (cert || chain || policy) {
-    // as cosign: every certificate-based verification (--certificate, --certificate-chain, keyless) names the identity
-    const hasSubject = policy?.subject !== undefined || policy?.subjectRegExp !== undefined;
-    const hasIssuer = policy?.issuer !== undefined || policy?.issuerRegExp !== undefined;
-    if (!hasSubject) throw new SigwardError('CONFIG_INVALID', '--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode');
-    if (!hasIssuer) throw new SigwardError('CONFIG_INVALID', '--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode');
-    validateIdentityPolicy(policy!);
-    if (cert) return { kind: 'certificate', cert, chain: chain || undefined, policy, ...t };
-    return { kind: 'keyless', policy: policy!, roots: chain || undefined, ...t };
-  }
-  throw new SigwardError('CONFIG_INVALID', 'a verification method is required: --key, --certificate[-chain], or --certificate-identity with --certificate-oidc-issuer (keyless)');
-}
-
-/** Flags naming who must have signed (key, certificate, keyless identity) and the tlog/SCT switches. */
-export function addAttestorOptions(y: Argv): Argv {
-  return y
-        .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
-        .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
-        .option('certificate-chain', { type: 'string', describe: 'PEM chain (intermediates + root) for --certificate, or the root pool' })
-        .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
-        .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
-        .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
-        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (anchored)' })
-        .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
-        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (anchored)' })
-        .option('certificate-github-workflow-trigger', { type: 'string' })
-        .option('certificate-github-workflow-sha', { type: 'string' })
-        .option('certificate-github-workflow-name', { type: 'string' })
-        .option('certificate-github-workflow-repository', { type: 'string' })
-        .option('certificate-github-workflow-ref', { type: 'string' })
-        .option('signature-digest-algorithm', { choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const, default: 'sha256', describe: 'hash used for key-based signatures' })
-        .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a Rekor transparency log entry' })
-        .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT (keyless)' });
-}
-
-export function addTrustOptions(y: Argv): Argv {
-  return y
-    .option('trusted-root', { type: 'string', describe: 'Sigstore trusted_root.json (default: the public-good root embedded in sigward)' })
-    .option('tuf-mirror', { type: 'string', describe: 'fetch the trusted root from this TUF repository (network; off by default)' })
-    .option('tuf-root', { type: 'string', describe: 'initial TUF root.json for --tuf-mirror' })
-    .option('tuf-cache', { type: 'string', describe: 'TUF cache directory' });
-}
-
-export async function trustFromArgs(args: Record<string, unknown>, ctx: Context): Promise<Trust> {
-  const tuf = typeof args['tuf-mirror'] === 'string'
-    ? { mirrorURL: args['tuf-mirror'] as string, rootPath: args['tuf-root'] as string | undefined, cachePath: args['tuf-cache'] as string | undefined }
-    : undefined;
-  return loadTrustMaterial({ trustedRootPath: args['trusted-root'] as string | undefined, env: ctx.env, tuf, warn: ctx.warn });
-}
-
-interface ImageResult {
+interface VerifiedImageReport {
   image: string;
   verified: boolean;
   digest?: string;
@@ -177,9 +54,19 @@ export const verifyCommand: SigwardCommand = {
         .option('annotations', repeatable({ alias: 'a', commas: true, describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)' }))
         .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
         .option('local-image', { type: 'boolean', default: false, describe: "each image is a directory written by 'cosign save' (or any OCI layout), as cosign --local-image" })
+        .option('notary', { type: 'boolean', default: false, describe: 'verify Notary Project (notation) signatures instead of cosign ones: trust from --certificate (repeatable) or --trust-policy' })
+        .option('trust-policy', { type: 'string', describe: "--notary: notation's trust policy file (trustpolicy.json)" })
+        .option('trust-store', { type: 'string', describe: "--notary: notation's trust store directory (default: truststore beside --trust-policy)" })
     )))),
   handler: async (args, ctx) => {
+    if (args.notary) return (await import('./verify-notary.ts')).verifyNotaryImages(args, ctx);
     const json = args.output === 'json';
+    if (args['trust-policy'] !== undefined || args['trust-store'] !== undefined) {
+      const err = new SigwardError('CONFIG_INVALID', '--trust-policy and --trust-store are for Notary signatures: add --notary');
+      if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
+      else ctx.io.stderr(`Error: ${err.message}\n`);
+      return EXIT_CODES[err.outcome];
+    }
     let check: LayerCheck;
     let bundleCheck: BundleCheck;
     let describe: string;
@@ -188,7 +75,7 @@ export const verifyCommand: SigwardCommand = {
     let stores;
     try {
       for (const w of applyCosignFlags(args)) ctx.warn(w);
-      const attestor = attestorFromArgs(args, ctx.env);
+      const attestor = attestorFromArgs(args, ctx.env, ctx.warn);
       const trust = await trustFromArgs(args, ctx);
       ({ check, bundleCheck } = toSignatureCheck(attestor, trust));
       describe = describeAttestor(attestor);
@@ -203,7 +90,7 @@ export const verifyCommand: SigwardCommand = {
     }
     if (Boolean(args['insecure-ignore-tlog'])) ctx.warn('skipping transparency log verification');
 
-    const results: ImageResult[] = [];
+    const results: VerifiedImageReport[] = [];
     for (const image of args.images as string[]) {
       try {
         const ref = parseReference(args['local-image'] ? toLocalImage(image) : image);

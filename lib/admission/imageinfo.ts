@@ -12,23 +12,14 @@
 
 import { SigwardError } from '../errors.ts';
 import { getGoDigestError } from '../digest.ts';
+import { toKyvernoImageInfo, type KyvernoImageVariable } from '../reference/kyverno.ts';
 
-export interface ImageInfo {
-  /** registry host[:port]; '' when default registry mutation is disabled and none was written */
-  registry: string;
-  /** repository path without registry, e.g. `some-repository/busybox` */
-  path: string;
-  /** last path component, e.g. `busybox` */
-  name: string;
-  /** tag ('' when the image has a digest but no tag) */
-  tag: string;
-  /** `sha256:<hex>` or '' */
-  digest: string;
-  /** `registry/path@digest` when there is a digest, else `registry/path:tag` */
-  reference: string;
-  /** `registry/path:tag` (tag may be empty: `docker.io/x:` as Kyverno prints it) */
-  referenceWithTag: string;
-}
+/**
+ * Kyverno's image fields (registry, path, name, tag, digest, reference,
+ * referenceWithTag): the same shape, built by the same function, as the
+ * `image` variable of images sigward parses (lib/reference/kyverno.ts).
+ */
+export type ImageInfo = KyvernoImageVariable;
 
 export interface ImageInfoOptions {
   /** Kyverno ConfigMap `defaultRegistry`; default `docker.io` */
@@ -96,19 +87,9 @@ export function getImageInfo(image: string, opts: ImageInfoOptions = {}): ImageI
   const n = NAME_RE.exec(nameStr);
   let registry = n !== null && n[1] !== undefined ? n[1] : '';
   const path = n !== null && n[1] !== undefined ? n[2] : nameStr;
-  const name = path.slice(path.lastIndexOf('/') + 1);
   if (digest === '' && tag === '') tag = 'latest';
   if (full !== image && !mutate) registry = '';
-  const base = registry !== '' ? `${registry}/${path}` : path;
-  return {
-    registry,
-    path,
-    name,
-    tag,
-    digest,
-    reference: digest !== '' ? `${base}@${digest}` : `${base}:${tag}`,
-    referenceWithTag: `${base}:${tag}`,
-  };
+  return toKyvernoImageInfo({ registry, path, tag, digest });
 }
 
 /**

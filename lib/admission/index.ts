@@ -6,6 +6,7 @@ export * from './review.ts';
 export * from './imageinfo.ts';
 export * from './images.ts';
 export * from './patch.ts';
+export * from './record.ts';
 export * from './messages.ts';
 export { toGoYaml, yamlKeyLess } from './yaml.ts';
 export type { YamlStringMap } from './yaml.ts';

@@ -11,6 +11,7 @@
 // recursion, so lists of any length do not grow the stack.
 
 import { CelCompileError, CelCostLimitExceeded, CelEvalError } from './cel-engine.ts';
+import { getGoRegexError } from '../go-regex.ts';
 import type { CelEngine, CelEngineCompileOptions, CelEvalOptions, CelEvalStats, CelFunctionDecl, CelProgram } from './cel-engine.ts';
 import { CelSyntaxError, parseCel, qualifiedName } from './cel-parser.ts';
 import type { CelNode } from './cel-parser.ts';
@@ -55,6 +56,9 @@ import { CelOptional, CelTimestamp, CelUint, celTypeName } from './cel-values.ts
 
 type Frame = { vars: Record<string, unknown>; slots: unknown[] };
 type Ev = (f: Frame) => unknown;
+
+/** Functions whose pattern argument is a Go regular expression (CEL matches, Kubernetes find / findAll). */
+const REGEX_FUNCTIONS = new Set(['matches', 'find', 'findAll']);
 
 /** Every function of the engine (standard library, cel-go extensions, Kubernetes libraries). */
 export const BASE_FUNCTIONS: CelFunctionTable = Object.freeze({
@@ -710,6 +714,12 @@ class Compiler {
         if (this.known(`.${fn}`)) this.fail(`'${fn}' is a method: write x.${fn}(...)`, n);
         this.fail(`undeclared reference to function '${fn}'`, n);
       }
+    }
+    if (REGEX_FUNCTIONS.has(name)) {
+      // a constant pattern is compiled now (as cel-go does): one Go's regexp refuses fails the policy when it is loaded
+      const p = member ? args[0] : args[1];
+      const error = p?.k === 'lit' && typeof p.v === 'string' ? getGoRegexError(p.v) : undefined;
+      if (error !== undefined) this.fail(`invalid regular expression in ${name}(): ${error}`, p!);
     }
     const evs = (member ? [n.target as CelNode, ...args] : args).map((a) => this.compile(a, scope));
     const f0 = impl;

@@ -13,10 +13,9 @@
 // The authorizer library needs the API server and is not declared (an
 // expression using `authorizer` is refused when compiled).
 
-import { compileGoRegex } from './go-regex.ts';
 import { CelError, INT_MAX, INT_MIN, chargeSize, err, noOverload } from './cel-runtime.ts';
 import type { CelFunctionTable } from './cel-stdlib.ts';
-import { re2 } from './cel-stdlib.ts';
+import { celRegex } from './cel-stdlib.ts';
 import { addQuantities, compareQuantities, formatQuantity, parseQuantity, quantityToNumber, subtractQuantities } from './quantity.ts';
 import type { Quantity } from './quantity.ts';
 import { compareSemver, parseSemver } from './semver.ts';
@@ -29,22 +28,13 @@ function str(v: unknown, fn: string): string {
 }
 
 // ---------------------------------------------------------------------------
-// regex: find / findAll. RE2 answers whether (and from where) a match exists,
-// in linear time; only then does the JavaScript engine locate it.
-
-function findFrom(text: string, pattern: string, from: number): RegExpExecArray | null {
-  const rest = text.slice(from);
-  if (!re2(pattern).test(rest)) return null;
-  const re = compileGoRegex(pattern);
-  re.lastIndex = from;
-  return re.exec(text);
-}
+// regex: find / findAll (Go's FindString / FindAllString, on RE2)
 
 function find(s: unknown, p: unknown): string {
   const text = str(s, 'find');
   const pattern = str(p, 'find');
   chargeSize(text.length + pattern.length);
-  return findFrom(text, pattern, 0)?.[0] ?? '';
+  return celRegex(pattern).find(text) ?? '';
 }
 
 function findAll(s: unknown, p: unknown, n?: unknown): string[] {
@@ -53,15 +43,8 @@ function findAll(s: unknown, p: unknown, n?: unknown): string[] {
   const limit = n === undefined ? -1 : Number(typeof n === 'bigint' ? n : NaN);
   if (Number.isNaN(limit)) throw noOverload('findAll', s, p, n);
   chargeSize(text.length + pattern.length);
-  const out: string[] = [];
-  let from = 0;
-  while ((limit < 0 || out.length < limit) && from <= text.length) {
-    const m = findFrom(text, pattern, from);
-    if (!m) break;
-    chargeSize(m[0].length);
-    out.push(m[0]);
-    from = m.index + m[0].length + (m[0].length === 0 ? 1 : 0);
-  }
+  const out = celRegex(pattern).findAll(text, limit);
+  for (const m of out) chargeSize(m.length);
   return out;
 }
 

@@ -7,7 +7,7 @@
 // is the first argument). Implementations take and return values of the model
 // of cel-values.ts and throw CelError (runtime.ts) for CEL errors.
 
-import { RE2JS } from '@bufbuild/re2';
+import { GoRegexSyntaxError, compileGoRegex, type GoRegex } from '../go-regex.ts';
 import { parseGoDuration } from './go-duration.ts';
 import {
   INT_MAX,
@@ -82,26 +82,21 @@ function cpLength(s: string): number {
 // ---------------------------------------------------------------------------
 // Regular expressions: RE2 (linear time), compiled once per pattern
 
-const regexCache = new Map<string, RE2JS>();
-export function re2(pattern: string): RE2JS {
-  let re = regexCache.get(pattern);
-  if (!re) {
-    try {
-      re = RE2JS.compile(pattern);
-    } catch (e) {
-      throw err(`invalid regular expression ${JSON.stringify(pattern)}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    regexCache.set(pattern, re);
-    if (regexCache.size > 512) regexCache.delete(regexCache.keys().next().value as string);
+/** A CEL pattern as a Go regexp (lib/go-regex.ts: RE2, cached); a syntax error is a CEL error. */
+export function celRegex(pattern: string): GoRegex {
+  try {
+    return compileGoRegex(pattern);
+  } catch (e) {
+    if (e instanceof GoRegexSyntaxError) throw err(`invalid regular expression ${JSON.stringify(pattern)}: ${e.message}`);
+    throw e;
   }
-  return re;
 }
 
 function matches(s: unknown, pattern: unknown): boolean {
   const text = str(s, 'matches');
   const p = str(pattern, 'matches');
   chargeSize(text.length + p.length);
-  return re2(p).test(text);
+  return celRegex(p).test(text);
 }
 
 // ---------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { parse as parseYaml } from 'yaml';
 import { formatGoDuration, parseGoDuration } from './go-duration.ts';
-import { goRegexMatch, goRegexReplaceAll } from './go-regex.ts';
 import { formatRFC3339, fromDate, parseGoLayout, parseRFC3339, parseTimeWithLayout, timeFields } from './go-time.ts';
 import type { GoTime } from './go-time.ts';
 import {
@@ -32,6 +31,7 @@ import {
 } from './quantity.ts';
 import type { Quantity } from './quantity.ts';
 import { semverSatisfies } from './semver.ts';
+import { GoRegexSyntaxError, getGoRegexError, goRegexMatch, goRegexReplaceAll } from '../go-regex.ts';
 import { matchesPattern } from '../wildcard.ts';
 
 const { TYPE_ANY, TYPE_ARRAY, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING } = jp;
@@ -488,7 +488,7 @@ function regexCall<T>(fn: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof SyntaxError) throw new JmespathFunctionError(fn, `error parsing regexp: ${e.message}`);
+    if (e instanceof GoRegexSyntaxError) throw new JmespathFunctionError(fn, e.message);
     throw e;
   }
 }
@@ -552,21 +552,34 @@ export class JmespathCompileError extends Error {
   }
 }
 
-function walkFunctions(node: unknown, out: { name: string; argc: number }[]): void {
+interface FunctionCall {
+  name: string;
+  argc: number;
+  /** the first argument when it is a literal */
+  literal?: unknown;
+}
+
+function walkFunctions(node: unknown, out: FunctionCall[]): void {
   if (Array.isArray(node)) {
     for (const x of node) walkFunctions(x, out);
     return;
   }
   if (typeof node !== 'object' || node === null) return;
   const n = node as Node;
-  if (n.type === 'Function') out.push({ name: n.name as string, argc: (n.children as unknown[]).length });
+  if (n.type === 'Function') {
+    const children = n.children as Node[];
+    out.push({ name: n.name as string, argc: children.length, ...(children[0]?.type === 'Literal' ? { literal: children[0].value } : {}) });
+  }
   if (n.type === 'Literal') return;
   for (const v of Object.values(n)) if (typeof v === 'object') walkFunctions(v, out);
 }
 
+const REGEX_FUNCTIONS = new Set(['regex_match', 'regex_replace_all', 'regex_replace_all_literal']);
+
 /**
  * Compiles a JMESPath expression (cached) and checks that every function it
- * calls exists with a valid number of arguments. Throws JmespathCompileError.
+ * calls exists with a valid number of arguments, and that every literal
+ * regular expression is one Go accepts. Throws JmespathCompileError.
  */
 export function compileJmespath(expr: string): AstNode {
   const hit = astCache.get(expr);
@@ -577,9 +590,9 @@ export function compileJmespath(expr: string): AstNode {
   } catch (e) {
     throw new JmespathCompileError((e as Error).message);
   }
-  const calls: { name: string; argc: number }[] = [];
+  const calls: FunctionCall[] = [];
   walkFunctions(ast, calls);
-  for (const { name, argc } of calls) {
+  for (const { name, argc, literal } of calls) {
     const entry = interp.runtime._functionTable[name];
     if (!entry) throw new JmespathCompileError(`unknown function: ${name}()`);
     const sig = entry._signature;
@@ -589,6 +602,11 @@ export function compileJmespath(expr: string): AstNode {
     if (argc < min || argc > max) {
       const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       throw new JmespathCompileError(`function ${name}() expects ${expected} argument(s), got ${argc}`);
+    }
+    // a literal pattern is compiled now, so a policy Go's regexp would refuse is refused when it is loaded
+    if (REGEX_FUNCTIONS.has(name) && typeof literal === 'string') {
+      const error = getGoRegexError(literal);
+      if (error !== undefined) throw new JmespathCompileError(`function ${name}(): ${error}`);
     }
   }
   astCache.set(expr, ast);

@@ -73,6 +73,15 @@ export function toContainerdRequest(input: { name?: string; digest?: string; std
 }
 
 /**
+ * The pulled image as reasons name it: containerd's name, plus the digest it
+ * resolved unless the name already pins one (in a reference, `@` only ever
+ * introduces the digest).
+ */
+export function toImageLabel(req: Pick<ContainerdRequest, 'name' | 'digest'>): string {
+  return req.name.includes('@') ? req.name : `${req.name}@${req.digest}`;
+}
+
+/**
  * One line for containerd: newlines folded, at most MAX_REASON_BYTES bytes
  * of UTF-8 (cut on a character boundary, marked with an ellipsis).
  */

@@ -20,7 +20,7 @@ import type { StoreFactory } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
 import type { OpenStoreOptions } from '../oci/index.ts';
 import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from './config.ts';
-import { toContainerdRequest, toReasonLine, type ContainerdRequest } from './descriptor.ts';
+import { toContainerdRequest, toImageLabel, toReasonLine, type ContainerdRequest } from './descriptor.ts';
 import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
 import { withPinnedTag } from '../oci/store-wrappers.ts';
 
@@ -162,22 +162,20 @@ async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded,
   const { parseImageFromPodSpec } = await import('../reference/index.ts');
   const { toRepositoryRef } = await import('../cosign/image.ts');
   const { createEngine } = await import('../engine/index.ts');
-  const what = `${req.name}@${req.digest}`;
   const ref = parseImageFromPodSpec(req.name, { defaultRegistry: cfg.defaultRegistry });
+  const what = toImageLabel(req);
   if (ref.digest && ref.digest !== req.digest) {
-    return { ...block(`image verification failed for ${what}: manifest digest mismatch: the name pins ${ref.digest}`, EXIT_CODES.deny), cacheable: false };
+    return { ...block(`image verification failed for ${what}: manifest digest mismatch: containerd resolved ${req.digest}, the name pins ${ref.digest}`, EXIT_CODES.deny), cacheable: false };
   }
-  const { openStore } = await import('../oci/index.ts');
+  const { openStore, storesForOptions } = await import('../oci/index.ts');
   const opts = await toStoreOptions(cfg, deadline, deps.env);
-  let stores: StoreFactory = (repo) => openStore(repo, opts);
-  let image = req.name;
-  if (!ref.digest && ref.tag) {
-    // match imageReferences on the name as written (tags count), verify the digest containerd pulls
-    stores = withPinnedTag(stores, toRepositoryRef(ref), ref.tag, req.descriptor);
-  } else if (!ref.digest) {
-    image = `${req.name}@${req.digest}`;
-  }
-  const engine = createEngine({ policies: forNode(loaded.policies), stores, trust: await loadTrust(cfg), defaultRegistry: cfg.defaultRegistry, signal });
+  // match imageReferences on the name as written (tags count), verify the digest containerd pulls
+  const pinned = !ref.digest && ref.tag;
+  const pin = (s: StoreFactory): StoreFactory => (pinned ? withPinnedTag(s, toRepositoryRef(ref), ref.tag!, req.descriptor) : s);
+  const stores = pin((repo) => openStore(repo, opts));
+  const entryStores = storesForOptions(opts);
+  const image = !ref.digest && !ref.tag ? `${req.name}@${req.digest}` : req.name;
+  const engine = createEngine({ policies: forNode(loaded.policies), stores, storesFor: (access) => pin(entryStores(access)), trust: await loadTrust(cfg), defaultRegistry: cfg.defaultRegistry, signal });
   const [ev] = await engine.evaluateImages([image]);
   if (!ev) throw new SigwardError('INTERNAL', 'engine returned no evaluation');
   if (!ev.rules.length) return { ...allow(`allowed ${what}: no policy applies to this image`), cacheable: true };
@@ -238,7 +236,7 @@ export async function verifyForContainerd(input: ContainerdInput, deps: Containe
   const timeout = new Promise<ContainerdVerdict>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new SigwardError('REGISTRY_UNREACHABLE', `timed out after ${cfg.deadlineSeconds} s`));
-      resolve(block(`cannot verify ${req.name}@${req.digest}: verification did not finish within ${cfg.deadlineSeconds} s (deadlineSeconds in ${join(cfg.dir, 'config.yaml')})`, EXIT_CODES.undecided));
+      resolve(block(`cannot verify ${toImageLabel(req)}: verification did not finish within ${cfg.deadlineSeconds} s (deadlineSeconds in ${join(cfg.dir, 'config.yaml')})`, EXIT_CODES.undecided));
     }, cfg.deadlineSeconds * 1000);
   });
   const work = (async (): Promise<ContainerdVerdict> => {

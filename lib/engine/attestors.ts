@@ -11,7 +11,8 @@ import type { BundleCheck } from '../cosign/bundles.ts';
 import { toSignatureCheck } from '../cosign/signature-check.ts';
 import type { LayerCheck } from '../cosign/verify.ts';
 import { toTrust, toTrustedRootFromPEMs, type Trust, type IdentityPolicy } from '../trust/index.ts';
-import type { Attestor, CTLogConfig, KeySource, RekorConfig } from '../policy/types.ts';
+import type { AttestorEntry, CTLogConfig, KeySource, RekorConfig } from '../policy/types.ts';
+import { toNotaryTrust, type NotaryTrust } from '../notary/index.ts';
 
 export interface PreparedAttestor {
   /** `.attestors[0].entries[1].keys` style path for messages */
@@ -69,7 +70,7 @@ export function trustFor(base: Trust, rekor: RekorConfig | undefined, ctlog: CTL
   return t;
 }
 
-function keylessPolicy(k: NonNullable<Attestor['keyless']>): IdentityPolicy {
+function keylessPolicy(k: NonNullable<AttestorEntry['keyless']>): IdentityPolicy {
   const p: IdentityPolicy = {};
   if (k.subject) {
     if (/[*?]/.test(k.subject)) p.subjectWildcard = k.subject;
@@ -83,7 +84,7 @@ function keylessPolicy(k: NonNullable<Attestor['keyless']>): IdentityPolicy {
 }
 
 /** Prepares a (non-nested) attestor entry. */
-export function prepareAttestor(entry: Attestor, label: string, base: Trust, trustCache: Map<string, Trust>): PreparedAttestor {
+export function prepareAttestor(entry: AttestorEntry, label: string, base: Trust, trustCache: Map<string, Trust>): PreparedAttestor {
   let attestor: CheckAttestor;
   let trust = base;
   if (entry.kind === 'keys' && entry.keys) {
@@ -116,4 +117,21 @@ export function prepareAttestor(entry: Attestor, label: string, base: Trust, tru
 export function anyIdentityAttestor(label: string, base: Trust): PreparedAttestor {
   const attestor: CheckAttestor = { kind: 'keyless', policy: {}, ignoreTlog: false, ignoreSCT: true };
   return { label, attestor, ...toSignatureCheck(attestor, base), fingerprint: 'any-identity', annotations: {} };
+}
+
+/** A Notary attestor entry (`certificates`): Kyverno's trust store of cert + certChain. */
+export interface PreparedNotaryAttestor {
+  label: string;
+  trust: NotaryTrust;
+  fingerprint: string;
+  repository?: string;
+  annotations: Record<string, string>;
+}
+
+export function prepareNotaryAttestor(entry: AttestorEntry, label: string): PreparedNotaryAttestor {
+  const c = entry.certificates;
+  if (entry.kind !== 'certificates' || !c) throw new SigwardError('POLICY_INVALID', `${label}: Notary attestors take certificates (cert and/or certChain)`);
+  const trust = toNotaryTrust([c.cert, c.certChain], label);
+  const fingerprint = JSON.stringify({ notary: trust.certificates.map((x) => x.root.toDER().toString('base64')) });
+  return { label, trust, fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
 }

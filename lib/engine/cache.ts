@@ -6,10 +6,13 @@
 // (tag -> digest, short TTL so a moved tag is noticed quickly).
 //
 // A computation is kept from the moment it is offered, before it settles: a
-// second request for the same key meanwhile gets the same promise, so
-// concurrent identical verifications run once. Failures are dropped as soon
-// as they settle (only successes are cached, as Kyverno does).
+// second request for the same key meanwhile joins the same work, so
+// concurrent identical verifications run once. Each request waits with its own
+// signal; the work is aborted when every request waiting for it has given up
+// (lib/abort.ts), and abandoned work is never handed out. Failures are dropped
+// as soon as they settle (only successes are cached, as Kyverno does).
 
+import type { SharedWork } from '../abort.ts';
 import type { ResultCache } from './verify-image.ts';
 
 export type CacheLookup = 'hit' | 'miss' | 'coalesced' | 'expired';
@@ -30,7 +33,7 @@ export interface ResultCacheOptions {
 }
 
 interface Entry {
-  value: Promise<unknown>;
+  value: SharedWork<unknown>;
   /** epoch ms; Infinity while pending */
   expires: number;
 }
@@ -88,6 +91,12 @@ export function createResultCache(opts: ResultCacheOptions = {}): BoundedResultC
         opts.onLookup?.(kind, 'expired');
         return undefined;
       }
+      if (e.value.abandoned) {
+        // aborted because nobody waited any more: a new request starts afresh
+        entries.delete(key);
+        opts.onLookup?.(kind, 'miss');
+        return undefined;
+      }
       // most recently used goes last
       entries.delete(key);
       entries.set(key, e);
@@ -99,7 +108,7 @@ export function createResultCache(opts: ResultCacheOptions = {}): BoundedResultC
       const entry: Entry = { value, expires: Infinity };
       entries.delete(key);
       entries.set(key, entry);
-      value.then(
+      value.promise.then(
         () => {
           if (entries.get(key) !== entry) return;
           const ttl = ttlFor(key);

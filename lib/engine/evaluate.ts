@@ -1,44 +1,33 @@
-// Policies x resource -> per rule, per image results, digest patches and the
-// admission decision, following Kyverno's verifyImages semantics:
-//   - rules selected by match/exclude and preconditions (autogen applied);
-//   - images from the pod spec of every controller kind, or imageExtractors;
-//   - per image and verifyImages entry: imageReferences / skipImageReferences,
-//     tag -> digest once, attestors, attestations, mutateDigest, verifyDigest;
-//   - a request is blocked when a rule fails under Enforce, or errors
-//     (registry unreachable) under failurePolicy Fail.
+// The engine: policies x resource (or image) -> per rule, per image results,
+// digest patches and the admission decision. Each policy kind has its
+// evaluator (clusterpolicy.ts for Kyverno ClusterPolicy / Policy, ivpol.ts for
+// ImageValidatingPolicy, imagepolicy.ts for sigward's ImagePolicy); this
+// module runs them together under one memo and decides: a request is blocked
+// when a rule fails under Enforce, or errors (registry unreachable) under
+// failurePolicy Fail.
 
-import { toSigwardError } from '../errors.ts';
-import { parseImageFromPodSpec, matchesAnyPattern, toKyvernoMatchString } from '../reference/index.ts';
+import { SigwardError, toSigwardError } from '../errors.ts';
 import type { ImageReference } from '../reference/types.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import type { EntryRegistryAccess } from '../oci/index.ts';
 import { resolveDigest } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
-import { createFileConfigMapResolver, expandAutogen } from '../policy/index.ts';
-import type { FailureAction, FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
-import { getImages, type ExtractedImage } from '../admission/images.ts';
-import { VERIFY_IMAGES_ANNOTATION, digestPatch } from '../admission/patch.ts';
+import { createFileConfigMapResolver, expandAutogen, getPullSecretFiles } from '../policy/index.ts';
+import type { FailureAction, ImageRegistryCredentials, Policy, SecretResolver } from '../policy/types.ts';
+import { getImages } from '../admission/images.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
-import {
-  formatBlockedMessage,
-  formatMissingDigestMessage,
-  formatSkipImageMessage,
-  formatVerifiedMessage,
-  formatVerifyFailedMessage,
-} from '../admission/messages.ts';
-import { ruleSelects, toResourceInfo, type ResourceInfo } from './match.ts';
-import { getFailureAction } from './failure-action.ts';
-import { entrySelectsImage } from './image-selection.ts';
-import { checkPreconditions, loadRuleContext } from './rule-context.ts';
-import { matchesPattern } from '../wildcard.ts';
-import { tryKyvernoReference } from '../admission/imageinfo.ts';
-import { verifyImageEntry, memo, type VerifyContext, type ResultCache } from './verify-image.ts';
+import type { SharedWork } from '../abort.ts';
+import { formatBlockedMessage } from '../admission/messages.ts';
+import { toResourceInfo } from './match.ts';
+import { memo, type VerifyContext, type ResultCache } from './verify-image.ts';
 import { evaluateNativeImage } from './imagepolicy.ts';
 import { evaluateImageValidatingPolicy, applyRequired, type IvpolRequest, type IvpolResult } from './ivpol.ts';
-import { toUpdateContext, type UpdateContext } from './update.ts';
+import { toUpdateContext } from './update.ts';
+import { clusterPolicyImageResults, clusterPolicyResourceResults, STATUS_RANK, type ClusterPolicyEnv } from './clusterpolicy.ts';
 import type { ImageValidatingPolicy } from '../policy/types.ts';
 
-export type { ResultStatus, ImageResult, RuleResult, EvaluationStats, Evaluation } from './result.ts';
-import type { ResultStatus, ImageResult, RuleResult, Evaluation } from './result.ts';
+export type { ResultStatus, ImageResult, RuleResult, EvaluationStats, Evaluation, RequestInfo } from './result.ts';
+import type { ResultStatus, ImageResult, RuleResult, Evaluation, RequestInfo } from './result.ts';
 
 export interface EngineOptions {
   policies: Policy[];
@@ -54,19 +43,18 @@ export interface EngineOptions {
   cache?: ResultCache;
   /** ConfigMaps for rule `context` entries (default: $SIGWARD_CONFIGMAPS_DIR/<namespace>/<name>/<key>) */
   configMaps?: SecretResolver;
+  /**
+   * Stores with a policy entry's own registry access (imageRegistryCredentials,
+   * ImageValidatingPolicy credentials). Without it such an entry fails: its
+   * credentials are never silently dropped.
+   */
+  storesFor?: (access: EntryRegistryAccess) => RepositoryStores;
 }
 
-export interface RequestInfo {
-  operation?: string;
-  namespace?: string;
-  userInfo?: { username?: string; groups?: string[] };
-  namespaceLabels?: Record<string, string>;
-  /** UPDATE: the stored object; images it already holds at the same field are not verified again (Kyverno) */
-  oldObject?: unknown;
-}
+type RepositoryStores = (repo: RepositoryRef) => OciStore;
 
 
-const STATUS_RANK: Record<ResultStatus, number> = { error: 3, fail: 2, pass: 1, skip: 0 };
+
 
 interface Engine {
   evaluateResource(obj: unknown, req?: RequestInfo): Promise<Evaluation>;
@@ -75,96 +63,45 @@ interface Engine {
   readonly totals: VerifyContext['stats'];
 }
 
+/**
+ * The context for an entry with its own registry access: its stores and a
+ * memo of its own (a failure without those credentials must not be reused).
+ * Throws CONFIG_INVALID when the front end cannot open such stores.
+ */
+function withRegistryAccess(ctx: VerifyContext, creds: ImageRegistryCredentials | undefined, storesFor: EngineOptions['storesFor']): VerifyContext {
+  if (!creds || (!creds.secrets.length && !creds.allowInsecureRegistry)) return ctx;
+  if (!storesFor) throw new SigwardError('CONFIG_INVALID', 'imageRegistryCredentials cannot be used here: this sigward front end opens no stores with other credentials');
+  return { ...ctx, stores: storesFor({ secretFiles: getPullSecretFiles(creds.secrets), allowInsecureRegistry: creds.allowInsecureRegistry }), memo: new Map() };
+}
+
 export function createEngine(opts: EngineOptions): Engine {
   const policies = opts.policies.map((p) => expandAutogen(p));
   const now = opts.now ?? (() => new Date());
   const trustCache = new Map<string, Trust>();
   const totals: VerifyContext['stats'] = { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() };
 
-  const sharedMemo = new Map<string, Promise<unknown>>();
-  function newContext(): VerifyContext {
-    return { stores: opts.stores, trust: opts.trust, now, memo: opts.shareMemo ? sharedMemo : new Map(), cache: opts.cache, trustCache, stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() }, signal: opts.signal };
+  const sharedMemo = new Map<string, SharedWork<unknown>>();
+  function newContext(signal?: AbortSignal): VerifyContext {
+    const signals = [opts.signal, signal].filter((x): x is AbortSignal => x !== undefined);
+    return {
+      stores: opts.stores,
+      trust: opts.trust,
+      now,
+      memo: opts.shareMemo ? sharedMemo : new Map(),
+      cache: opts.cache,
+      trustCache,
+      stats: { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() },
+      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+    };
   }
 
   async function resolve(ref: ImageReference, ctx: VerifyContext): Promise<string> {
     const key = `resolve|${ref.transport}:${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`;
-    return memo(ctx, key, () => resolveDigest(ref, ctx.stores, ctx.signal));
-  }
-
-  async function evaluateEntry(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
-    const action = getFailureAction(policy, entry, ns);
-    const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
-    let ref: ImageReference;
-    try {
-      ref = parseImageFromPodSpec(img.image, { defaultRegistry: opts.defaultRegistry });
-    } catch (e) {
-      // sigward cannot parse or verify this image. It never vanishes: Kyverno's own
-      // parser (every digest go-digest takes, e.g. sha384) decides whether the entry
-      // matches, and an image Kyverno cannot parse either fails the rule as in
-      // Kyverno ("failed to extract images").
-      const failed: ImageResult = { ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, toSigwardError(e).message), code: 'REFERENCE_INVALID' };
-      const kyverno = tryKyvernoReference(img.image, { defaultRegistry: opts.defaultRegistry });
-      if (kyverno === undefined) return failed;
-      if (!entry.imageReferences.some((p) => matchesPattern(p, kyverno))) return undefined;
-      if (entry.skipImageReferences.some((p) => matchesPattern(p, kyverno))) {
-        return { ...base, reference: kyverno, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
-      }
-      return { ...failed, reference: kyverno };
-    }
-    if (!matchesAnyPattern(entry.imageReferences, ref)) return undefined;
-    const reference = toKyvernoMatchString(ref);
-    if (entry.skipImageReferences.length && matchesAnyPattern(entry.skipImageReferences, ref)) {
-      return { ...base, reference, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
-    }
-    if (update?.annotationChanged) {
-      return { ...base, reference, status: 'fail', message: `${VERIFY_IMAGES_ANNOTATION} annotation cannot be changed`, code: 'ANNOTATION_MISMATCH' };
-    }
-    if (update && img.jsonPointer && update.isUnchanged(img.jsonPointer, img.image)) {
-      return { ...base, reference, ...(ref.digest ? { digest: ref.digest } : {}), status: 'pass', message: `image ${img.image} is unchanged by this update: not verified again` };
-    }
-    if (entry.unsupported || entry.type === 'Notary') {
-      return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported ?? `${entry.type} signatures are not supported by sigward`), code: 'NOT_IMPLEMENTED' };
-    }
-    let digest: string;
-    try {
-      digest = await resolve(ref, ctx);
-    } catch (e) {
-      const err = toSigwardError(e);
-      const status: ResultStatus = err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail';
-      return { ...base, reference, status, message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
-    }
-    const outcome = await verifyImageEntry(ref, digest, entry, entry.useCache ? ctx : { ...ctx, cache: undefined }, img.image, variables);
-    if (!outcome.verified) {
-      const status: ResultStatus = outcome.undecided ? 'error' : 'fail';
-      return { ...base, reference, digest, status, message: formatVerifyFailedMessage(img.image, outcome.message ?? 'verification failed'), code: outcome.undecided?.code ?? outcome.code };
-    }
-    let patch: JsonPatchOp | undefined;
-    if (entry.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false) {
-      patch = digestPatch(img.image, img.jsonPointer, digest, { defaultRegistry: opts.defaultRegistry });
-    }
-    // verifyDigest concerns an image field of a resource; a bare image reference
-    // (check --image) is reported with the digest that was verified
-    if (entry.verifyDigest && !ref.digest && !patch && img.jsonPointer) {
-      return { ...base, reference, digest, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
-    }
-    return { ...base, reference, digest, status: 'pass', message: formatVerifiedMessage(img.image), patch };
+    return memo(ctx, key, (signal) => resolveDigest(ref, ctx.stores, signal));
   }
 
   const configMaps = opts.configMaps ?? createFileConfigMapResolver();
-
-  /** A rule that could not be evaluated (its context or preconditions): it fails, it is never skipped. */
-  function ruleFailure(policy: KyvernoPolicy, rule: KyvernoRule, namespace: string | undefined, e: unknown): RuleResult {
-    const action = getFailureAction(policy, rule.verifyImages[0]!, namespace);
-    return { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'fail', message: toSigwardError(e).message, action, failurePolicy: policy.spec.failurePolicy, images: [] };
-  }
-
-  function toRuleResult(policy: KyvernoPolicy, rule: KyvernoRule, images: ImageResult[]): RuleResult {
-    const worst = images.reduce<ResultStatus>((w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w), images.length ? 'skip' : 'pass');
-    const failing = images.filter((r) => r.status === worst && (worst === 'fail' || worst === 'error'));
-    const action: FailureAction = failing.some((r) => r.action === 'Enforce') ? 'Enforce' : images[0]?.action ?? policy.spec.validationFailureAction;
-    const message = failing.length ? [...new Set(failing.map((r) => r.message))].join('; ') : images.map((r) => r.message).join('; ');
-    return { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: worst, message, action, failurePolicy: policy.spec.failurePolicy, images };
-  }
+  const env: ClusterPolicyEnv = { defaultRegistry: opts.defaultRegistry, now, configMaps, resolve, withRegistryAccess: (ctx, creds) => withRegistryAccess(ctx, creds, opts.storesFor) };
 
   function decide(resource: Evaluation['resource'], rules: RuleResult[], ctx: VerifyContext, started: number, imageCount: number): Evaluation {
     const anyFail = rules.some((r) => r.failurePolicy === 'Fail');
@@ -217,7 +154,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const ivpolResults = new WeakSet<RuleResult>();
 
   /** sigward ImagePolicy per image; Kyverno ImageValidatingPolicy per resource (lib/engine/ivpol.ts), `required` across them. */
-  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], ctx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
+  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], baseCtx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
     // every policy at once, results in the policies' order
     const one = async (p: (typeof policies)[number]): Promise<{ result: RuleResult; ivpol: boolean } | undefined> => {
       if (p.format === 'kyverno') return undefined;
@@ -225,6 +162,13 @@ export function createEngine(opts: EngineOptions): Engine {
       if (policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined && policy.metadata.namespace !== namespace) return undefined;
       const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
       const head = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, action, failurePolicy: policy.spec.failurePolicy };
+      let ctx: VerifyContext;
+      try {
+        ctx = withRegistryAccess(baseCtx, policy.spec.credentials, opts.storesFor);
+      } catch (e) {
+        const failed = { ...head, status: 'fail' as const, message: toSigwardError(e).message, images: [] };
+        return policy.format === 'sigward' ? { result: failed, ivpol: false } : { result: { ...failed, verifications: new Map(), requiredImages: [] } as IvpolResult, ivpol: true };
+      }
       if (policy.format === 'sigward') {
         const results = (await Promise.all(images.map((img) => evaluateNativeImage(policy, img, ctx, (ref) => resolve(ref, ctx), opts.defaultRegistry)))).filter((r): r is ImageResult => !!r);
         if (!results.length) return undefined;
@@ -263,46 +207,11 @@ export function createEngine(opts: EngineOptions): Engine {
     totals,
     async evaluateResource(obj: unknown, req: RequestInfo = {}): Promise<Evaluation> {
       const started = Date.now();
-      const ctx = newContext();
+      const ctx = newContext(req.signal);
       const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
-      const update = toUpdateContext(req.operation, obj, req.oldObject);
-      let imageCount = 0;
-      // every rule, entry and image is verified at once (Kyverno goes rule by
-      // rule); identical verifications share one promise through ctx.memo, and
-      // the results keep the policies' order
-      const pending: Promise<RuleResult | undefined>[] = [];
-      for (const p of policies) {
-        if (p.format !== 'kyverno') continue;
-        const policy = p as KyvernoPolicy;
-        if (policy.kind === 'Policy' && policy.metadata.namespace && policy.metadata.namespace !== info.namespace) continue;
-        for (const rule of policy.spec.rules) {
-          if (!rule.verifyImages.length) continue;
-          if (!ruleSelects(rule.match, rule.exclude, info)) continue;
-          let variables: Record<string, unknown>;
-          try {
-            const pre = checkPreconditions(rule, { object: obj, oldObject: req.oldObject, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo }, now(), { configMaps });
-            if (!pre.holds) continue;
-            variables = pre.variables;
-          } catch (e) {
-            pending.push(Promise.resolve(ruleFailure(policy, rule, info.namespace, e)));
-            continue;
-          }
-          let extracted: ExtractedImage[];
-          try {
-            extracted = getImages(obj, { kind: info.kind, imageExtractors: rule.imageExtractors as never, defaultRegistry: opts.defaultRegistry });
-          } catch (e) {
-            pending.push(Promise.resolve({ policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'error', message: toSigwardError(e).message, action: policy.spec.validationFailureAction, failurePolicy: policy.spec.failurePolicy, images: [] }));
-            continue;
-          }
-          imageCount = Math.max(imageCount, extracted.length);
-          pending.push(
-            Promise.all(rule.verifyImages.map((entry) => Promise.all(extracted.map((img) => evaluateEntry(policy, rule, entry, img, info.namespace, ctx, variables, update))))).then((perEntry) => {
-              const results = perEntry.flat().filter((r): r is ImageResult => !!r);
-              return results.length ? toRuleResult(policy, rule, results) : undefined;
-            }),
-          );
-        }
-      }
+      const update = toUpdateContext(req.operation, obj, req.oldObject, req.oldRecord, opts.defaultRegistry);
+      const { pending, imageCount: kyvernoImages } = clusterPolicyResourceResults(env, policies, obj, info, req, ctx, update);
+      let imageCount = kyvernoImages;
       const resourceImages = getImagesSafe(obj, info.kind);
       if (policies.some((p) => p.format !== 'kyverno')) imageCount = Math.max(imageCount, resourceImages.length);
       const others = otherPolicyResults(resourceImages, ctx, info.namespace, { object: obj, request: { operation: req.operation, namespace: info.namespace, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, oldObject: req.oldObject } });
@@ -318,28 +227,7 @@ export function createEngine(opts: EngineOptions): Engine {
       await Promise.all(
         images.map(async (image, idx) => {
           const started = Date.now();
-          const pending: Promise<RuleResult | undefined>[] = [];
-          for (const p of policies) {
-            if (p.format !== 'kyverno') continue;
-            const policy = p as KyvernoPolicy;
-            for (const rule of policy.spec.rules) {
-              if (rule.autogen) continue; // autogen copies would verify the same image twice
-              let variables: Record<string, unknown>;
-              try {
-                variables = loadRuleContext(rule, {}, { configMaps });
-              } catch (e) {
-                // only for rules that select this image: a context error is that rule's failure
-                if (rule.verifyImages.some((entry) => entrySelectsImage(entry, image, opts.defaultRegistry))) pending.push(Promise.resolve(ruleFailure(policy, rule, undefined, e)));
-                continue;
-              }
-              pending.push(
-                Promise.all(rule.verifyImages.map((entry) => evaluateEntry(policy, rule, entry, { image }, undefined, ctx, variables))).then((rs) => {
-                  const results = rs.filter((r): r is ImageResult => !!r);
-                  return results.length ? toRuleResult(policy, rule, results) : undefined;
-                }),
-              );
-            }
-          }
+          const pending = clusterPolicyImageResults(env, policies, image, ctx);
           const [kyverno, other] = await Promise.all([Promise.all(pending), otherPolicyResults([{ image }], ctx)]);
           const rules: RuleResult[] = [...kyverno.filter((r): r is RuleResult => !!r), ...other];
           out[idx] = decide({ kind: 'Image', name: image }, rules, ctx, started, 1);

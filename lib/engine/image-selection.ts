@@ -8,9 +8,9 @@
 import { matchesAnyPattern, parseImageFromPodSpec } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
-import type { ImageVerification } from '../policy/types.ts';
+import type { VerifyImagesEntry } from '../policy/types.ts';
 
-export function entrySelectsImage(entry: ImageVerification, image: string, defaultRegistry?: string): boolean {
+export function entrySelectsImage(entry: VerifyImagesEntry, image: string, defaultRegistry?: string): boolean {
   try {
     return matchesAnyPattern(entry.imageReferences, parseImageFromPodSpec(image, { defaultRegistry }));
   } catch {

@@ -28,6 +28,7 @@ import { CelCostBudget, compileCel, getAttestationVariables } from '../condition
 import { parseTrustedRoot, toTrust, type IdentityPolicy } from '../trust/index.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
+import { getNotaryAttestations, toNotaryTrust, verifyNotaryArtifact, type NotaryTrust } from '../notary/index.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { formatVerifyFailedMessage, formatVerifiedMessage, formatMissingDigestMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
@@ -39,6 +40,8 @@ export interface NativeAttestor {
   checks: { attestor: CheckAttestor; fingerprint: string }[];
   repository?: string;
   annotations: Record<string, string>;
+  /** a Notary attestor (notary.certs): `checks` is empty */
+  notary?: { trust: NotaryTrust; fingerprint: string };
   /** ctlog.rekorPubKey / ctlog.ctLogPubKey: replace the trust root's Rekor / CT keys (see attestors.ts trustFor) */
   rekorPubKey?: string;
   ctLogPubKey?: string;
@@ -46,10 +49,18 @@ export interface NativeAttestor {
   trustedRoot?: string;
 }
 
-/** An ImagePolicy / ImageValidatingPolicy cosign attestor -> sigward checks (one per keyless identity). Throws for Notary, kms, expressions. */
+/** An ImagePolicy / ImageValidatingPolicy attestor -> sigward checks (cosign: one per keyless identity; notary: its trust store). Throws for kms, expressions. */
 export function toNativeAttestor(a: IvAttestor): NativeAttestor {
+  if (a.unsupported) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: ${a.unsupported}`);
+  if (a.notary) {
+    const n = a.notary;
+    if (n.certs?.expression || n.tsaCerts?.expression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: notary certificate expressions are not supported by sigward: give the PEM value`);
+    const trust = toNotaryTrust([n.certs?.value], `attestor ${a.name}`, n.tsaCerts?.value);
+    const fingerprint = `notary|${trust.certificates.map((x) => x.root.toDER().toString('base64')).join(',')}|${(trust.tsaCertificates ?? []).map((x) => x.root.toDER().toString('base64')).join(',')}`;
+    return { name: a.name, checks: [], annotations: {}, notary: { trust, fingerprint } };
+  }
   const c = a.cosign;
-  if (!c) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: ${a.unsupported ?? 'only cosign attestors are supported'}`);
+  if (!c) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: cosign or notary is required`);
   if (c.source?.tagPrefix) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: source.tagPrefix (signature tag prefixes) is not supported by sigward`);
   const t = { ignoreTlog: c.ctlog?.insecureIgnoreTlog ?? false, ignoreSCT: c.ctlog?.insecureIgnoreSCT ?? false };
   const checks: NativeAttestor['checks'] = [];
@@ -112,14 +123,29 @@ export function nativeTrustKey(a: NativeAttestor): string {
  */
 export async function checkNativeSignature(a: NativeAttestor, ref: ImageReference, digest: string, ctx: VerifyContext): Promise<{ ok: boolean; reasons: string[] }> {
   const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+  if (a.notary) {
+    const n = a.notary;
+    try {
+      await memo(ctx, `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|{}`, () => {
+        ctx.stats.signatureVerifications++;
+        ctx.stats.digests.add(digest);
+        return verifyNotaryArtifact({ stores: ctx.stores, repository: toRepositoryRef(ref), signatureRepository: repo, digest, trust: n.trust, now: ctx.now(), signal: ctx.signal });
+      });
+      return { ok: true, reasons: [] };
+    } catch (e) {
+      const err = toSigwardError(e);
+      if (err.code === 'REGISTRY_UNREACHABLE') throw err;
+      return { ok: false, reasons: [err.message] };
+    }
+  }
   const trust = nativeTrust(a, ctx);
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, () => {
+      await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, (signal) => {
         ctx.stats.signatureVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now });
+        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal, now: ctx.now });
       });
       return { ok: true, reasons: [] };
     } catch (e) {
@@ -132,21 +158,45 @@ export async function checkNativeSignature(a: NativeAttestor, ref: ImageReferenc
 }
 
 /**
+ * Referrers of artifactType `type` signed with a Notary attestor's
+ * certificates: their statements (the referrer manifest with `type` and
+ * `predicate`), or why none verified. Throws REGISTRY_UNREACHABLE.
+ */
+export async function findNotaryReferrers(a: NativeAttestor, ref: ImageReference, digest: string, type: string, ctx: VerifyContext): Promise<{ statements: unknown[]; reasons: string[] }> {
+  if (!a.notary) return { statements: [], reasons: [`attestor ${a.name}: referrer attestations are verified with Notary attestors only`] };
+  const n = a.notary;
+  const repo = toRepositoryRef(ref);
+  try {
+    const r = await memo(ctx, `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|${type}`, () => {
+      ctx.stats.attestationVerifications++;
+      ctx.stats.digests.add(digest);
+      return getNotaryAttestations({ stores: ctx.stores, repository: repo, digest, type, trust: n.trust, now: ctx.now(), signal: ctx.signal });
+    });
+    return { statements: r.verified.map((v) => v.statement), reasons: [] };
+  } catch (e) {
+    const err = toSigwardError(e);
+    if (err.code === 'REGISTRY_UNREACHABLE') throw err;
+    return { statements: [], reasons: [err.message] };
+  }
+}
+
+/**
  * The in-toto statements of predicate `type` verified with one attestor (every
  * check, memoised), and the reason of each check that failed. Throws
  * REGISTRY_UNREACHABLE.
  */
 export async function findNativeAttestations(a: NativeAttestor, ref: ImageReference, digest: string, type: string, ctx: VerifyContext): Promise<{ statements: unknown[]; reasons: string[] }> {
   const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
+  if (a.notary) return { statements: [], reasons: [`attestor ${a.name}: Notary attestors verify referrer attestations (referrer.type), not in-toto attestations`] };
   const trust = nativeTrust(a, ctx);
   const statements: unknown[] = [];
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, () => {
+      const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, (signal) => {
         ctx.stats.attestationVerifications++;
         ctx.stats.digests.add(digest);
-        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal: ctx.signal, now: ctx.now });
+        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal, now: ctx.now });
       });
       statements.push(...r.verified.map((v) => v.statement));
     } catch (e) {

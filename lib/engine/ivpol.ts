@@ -27,7 +27,7 @@ import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector
 import { getImages, type ExtractedImage } from '../admission/images.ts';
 import { getIvpolControllerResource, IVPOL_DEFAULT_CONTROLLERS, toCelPodSpecPath } from '../admission/pod-controllers.ts';
 import { digestPatch } from '../admission/patch.ts';
-import { toNativeAttestor, checkNativeSignature, findNativeAttestations, type NativeAttestor } from './imagepolicy.ts';
+import { toNativeAttestor, checkNativeSignature, findNativeAttestations, findNotaryReferrers, type NativeAttestor } from './imagepolicy.ts';
 import { toRepositoryRef } from '../cosign/image.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
@@ -243,10 +243,11 @@ class Verifier {
 
   attestation(image: string, att: IvAttestation, attestor: string): Outcome | undefined {
     return this.#ask(`att\u0000${image}\u0000${att.name}\u0000${attestor}`, async (a) => {
-      if (!att.intoto) return { ok: false, reason: `attestation ${att.name}: referrer attestations are not supported by sigward with cosign attestors` };
-      const type = toPredicateType(att.intoto.type);
+      if (a.notary && !att.referrer) return { ok: false, reason: `attestation ${att.name}: Notary attestors verify referrer attestations only` };
+      if (!a.notary && !att.intoto) return { ok: false, reason: `attestation ${att.name}: referrer attestations are verified with Notary attestors, not cosign ones` };
+      const type = att.referrer ? att.referrer.type : toPredicateType(att.intoto!.type);
       const { ref, digest } = await this.#digest(image);
-      const r = await findNativeAttestations(a, ref, digest, type, this.#input.ctx);
+      const r = a.notary ? await findNotaryReferrers(a, ref, digest, type, this.#input.ctx) : await findNativeAttestations(a, ref, digest, type, this.#input.ctx);
       const first = r.statements[0];
       if (first) return { ok: true, digest, payload: (first as { predicate?: unknown }).predicate ?? null };
       return { ok: false, reason: (r.reasons.length ? r.reasons : [`no verified attestation of type ${type}`]).join('; '), digest };

@@ -4,7 +4,7 @@
 // that those import only this module, never each other's façade.
 
 import type { FailureAction, FailurePolicy } from '../policy/types.ts';
-import type { JsonPatchOp } from '../admission/types.ts';
+import type { JsonPatchOp, ScopedVerifyImages } from '../admission/types.ts';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -58,4 +58,24 @@ export interface Evaluation {
   message?: string;
   warnings: string[];
   stats: EvaluationStats;
+}
+
+/** What the engine knows of the admission request an object comes with. */
+export interface RequestInfo {
+  operation?: string;
+  namespace?: string;
+  userInfo?: { username?: string; groups?: string[] };
+  namespaceLabels?: Record<string, string>;
+  /** UPDATE: the stored object */
+  oldObject?: unknown;
+  /**
+   * UPDATE: the verification record of the stored object that sigward wrote
+   * for it (its seal checked by the caller, lib/admission/record.ts). An image
+   * the update leaves at the same field, and that this record says passed the
+   * same policy and rule, is not verified again (Kyverno). Without it every
+   * image is verified.
+   */
+  oldRecord?: ScopedVerifyImages;
+  /** cancels the evaluation (request deadline, client gone): its registry requests are aborted */
+  signal?: AbortSignal;
 }

@@ -8,6 +8,7 @@
 // annotations), so an image used by many containers or rules is verified once.
 
 import { SigwardError, toSigwardError } from '../errors.ts';
+import { shareWork, toAbandonedError, type SharedWork } from '../abort.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { imageVariable } from '../reference/index.ts';
 import { signatureRepository } from '../oci/index.ts';
@@ -17,8 +18,9 @@ import { verifyImageAttestations, type ImageAttestations } from '../attest/verif
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileKyvernoConditions, getKyvernoConditionContext, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
 import type { Trust } from '../trust/index.ts';
-import type { Attestation, AttestorSet, ImageVerification as VerifyImagesEntry } from '../policy/types.ts';
-import { prepareAttestor, anyIdentityAttestor, type PreparedAttestor } from './attestors.ts';
+import type { Attestation, AttestorSet, VerifyImagesEntry } from '../policy/types.ts';
+import { prepareAttestor, anyIdentityAttestor, prepareNotaryAttestor, type PreparedAttestor, type PreparedNotaryAttestor } from './attestors.ts';
+import { getNotaryAttestations, verifyNotaryArtifact, type NotaryArtifactVerification, type NotaryAttestations } from '../notary/index.ts';
 import {
   formatAttestationChecksFailedMessage,
   formatAttestationCountMessage,
@@ -29,12 +31,14 @@ import {
 /**
  * A cache that outlives one evaluation (the webhook's): keys are the memo
  * keys below (`sig|digest|repo|attestor|annotations`, `att|...`,
- * `resolve|ref`); only settled successes should be kept, with a TTL.
+ * `resolve|ref`); only settled successes should be kept, with a TTL. A
+ * pending computation is shared: every evaluation joins it with its own
+ * signal, and it is aborted once none of them waits any more.
  */
 export interface ResultCache {
-  get(key: string): Promise<unknown> | undefined;
+  get(key: string): SharedWork<unknown> | undefined;
   /** offered every new computation; implementations keep it once it resolves */
-  offer(key: string, value: Promise<unknown>): void;
+  offer(key: string, work: SharedWork<unknown>): void;
 }
 
 export interface VerifyContext {
@@ -42,12 +46,13 @@ export interface VerifyContext {
   trust: Trust;
   now: () => Date;
   /** per-evaluation memo of verifications */
-  memo: Map<string, Promise<unknown>>;
+  memo: Map<string, SharedWork<unknown>>;
   /** optional cache across evaluations (useCache) */
   cache?: ResultCache;
   trustCache: Map<string, Trust>;
   /** counts verifications actually performed (memo misses) */
   stats: { signatureVerifications: number; attestationVerifications: number; digests: Set<string> };
+  /** the evaluation's cancellation (request deadline, client gone): registry requests stop when it fires */
   signal?: AbortSignal;
 }
 
@@ -62,17 +67,23 @@ export interface EntryOutcome {
   undecided?: SigwardError;
 }
 
-export function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): Promise<T> {
-  let p = ctx.memo.get(key) as Promise<T> | undefined;
-  if (!p) {
-    p = ctx.cache?.get(key) as Promise<T> | undefined;
-    if (!p) {
-      p = fn();
-      ctx.cache?.offer(key, p);
+/**
+ * One computation per key for this evaluation (and, through ctx.cache, across
+ * evaluations). `fn` gets the work's own signal: it fires when every
+ * evaluation waiting for the result has given up, never because one of them did.
+ */
+export function memo<T>(ctx: VerifyContext, key: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (ctx.signal?.aborted) return Promise.reject(toAbandonedError(ctx.signal));
+  let w = ctx.memo.get(key) as SharedWork<T> | undefined;
+  if (!w || w.abandoned) {
+    w = ctx.cache?.get(key) as SharedWork<T> | undefined;
+    if (!w || w.abandoned) {
+      w = shareWork(fn);
+      ctx.cache?.offer(key, w as SharedWork<unknown>);
     }
-    ctx.memo.set(key, p);
+    ctx.memo.set(key, w as SharedWork<unknown>);
   }
-  return p;
+  return w.join(ctx.signal);
 }
 
 /** Errors a registry or network produced: Kyverno counts only these as rule errors. */
@@ -85,31 +96,64 @@ function repoFor(ref: ImageReference, entryRepo: string | undefined, ruleRepo: s
   return o ? signatureRepository(toRepositoryRef(ref), o) : toRepositoryRef(ref);
 }
 
-/** Which signature formats an entry reads: Kyverno `type: SigstoreBundle` reads Sigstore bundles only; `Cosign` reads both. */
-export type SignatureFormats = 'any' | 'bundles';
+/**
+ * Which signature formats an entry reads: Kyverno `type: SigstoreBundle` reads
+ * Sigstore bundles only, `Cosign` both cosign formats, `Notary` Notary
+ * Project signatures only.
+ */
+export type SignatureFormats = 'any' | 'bundles' | 'notary';
 
 function formatsOf(entry: VerifyImagesEntry): SignatureFormats {
-  return entry.type === 'SigstoreBundle' ? 'bundles' : 'any';
+  return entry.type === 'SigstoreBundle' ? 'bundles' : entry.type === 'Notary' ? 'notary' : 'any';
 }
 
 async function verifySignaturesWith(ref: ImageReference, digest: string, a: PreparedAttestor, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageVerification> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
-  return memo(ctx, key, () => {
+  return memo(ctx, key, (signal) => {
     ctx.stats.signatureVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal: ctx.signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
   });
 }
 
 async function verifyAttestationsWith(ref: ImageReference, digest: string, a: PreparedAttestor, type: string, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageAttestations> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `att|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
+  return memo(ctx, key, (signal) => {
+    ctx.stats.attestationVerifications++;
+    ctx.stats.digests.add(digest);
+    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+  });
+}
+
+async function verifyNotaryWith(ref: ImageReference, digest: string, a: PreparedNotaryAttestor, ruleRepo: string | undefined, ctx: VerifyContext): Promise<NotaryArtifactVerification> {
+  const repo = repoFor(ref, a.repository, ruleRepo);
+  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
+  return memo(ctx, key, () => {
+    ctx.stats.signatureVerifications++;
+    ctx.stats.digests.add(digest);
+    return verifyNotaryArtifact({ stores: ctx.stores, repository: toRepositoryRef(ref), signatureRepository: repo, digest, trust: a.trust, annotations: a.annotations, now: ctx.now(), signal: ctx.signal });
+  });
+}
+
+async function notaryAttestationsWith(ref: ImageReference, digest: string, a: PreparedNotaryAttestor, type: string, ctx: VerifyContext): Promise<NotaryAttestations> {
+  const repo = toRepositoryRef(ref);
+  const key = `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
   return memo(ctx, key, () => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal: ctx.signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+    return getNotaryAttestations({ stores: ctx.stores, repository: repo, digest, type, trust: a.trust, now: ctx.now(), signal: ctx.signal });
   });
+}
+
+const preparedNotaryCache = new WeakMap<object, Map<string, PreparedNotaryAttestor>>();
+function preparedNotary(entry: AttestorSet['entries'][number], label: string): PreparedNotaryAttestor {
+  let byLabel = preparedNotaryCache.get(entry);
+  if (!byLabel) preparedNotaryCache.set(entry, (byLabel = new Map()));
+  let p = byLabel.get(label);
+  if (!p) byLabel.set(label, (p = prepareNotaryAttestor(entry, label)));
+  return p;
 }
 
 // Parsing keys and building checks once per attestor entry (policies are
@@ -151,6 +195,8 @@ async function verifyAttestorSet(ref: ImageReference, digest: string, set: Attes
           out.codes.push(...nested.codes);
           continue;
         }
+      } else if (formats === 'notary') {
+        await verifyNotaryWith(ref, digest, preparedNotary(entry, `${entryLabel}.${entry.kind}`), ruleRepo, ctx);
       } else {
         const prepared = prepared_(entry, `${entryLabel}.${entry.kind}`, ctx);
         await verifySignaturesWith(ref, digest, prepared, ruleRepo, ctx, formats);
@@ -252,6 +298,65 @@ async function verifyAttestation(
 }
 
 /**
+ * A Notary attestation: referrers of artifactType `att.type` signed by the
+ * attestation's certificates (else the entry's), every verified one passing
+ * the conditions over its predicate. An attestation without certificates
+ * anywhere cannot be verified (Kyverno accepts it unsigned).
+ */
+async function verifyNotaryAttestation(
+  ref: ImageReference,
+  digest: string,
+  att: Attestation,
+  i: number,
+  entry: VerifyImagesEntry,
+  ctx: VerifyContext,
+  imageText: string,
+  predicates: Record<string, unknown>,
+  variables: Record<string, unknown>,
+): Promise<EntryOutcome> {
+  const sets = att.attestors.length ? att.attestors : entry.attestors;
+  if (!sets.length) {
+    return { verified: false, message: `.attestations[${i}]: a Notary attestation needs attestors with certificates: sigward does not accept unsigned referrers`, code: 'CONFIG_INVALID' };
+  }
+  for (const [s, set] of sets.entries()) {
+    const required = set.requiredCount || set.entries.length;
+    let verified = 0;
+    const errors: string[] = [];
+    let undecided: SigwardError | undefined;
+    for (const [k, e] of set.entries.entries()) {
+      const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
+      try {
+        if (e.kind === 'attestor') throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
+        const a = preparedNotary(e, `${label}.${e.kind}`);
+        const found = await notaryAttestationsWith(ref, digest, a, att.type, ctx);
+        const conds = conditionsOf(att, `.attestations[${i}]`);
+        let failed: string | undefined;
+        for (const v of found.verified) {
+          const r = conds.evaluate(getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }), { now: ctx.now() });
+          if (!r.passed) {
+            failed = formatAttestationChecksFailedMessage(imageText, att.type, r.failures.join('; '));
+            break;
+          }
+        }
+        if (failed) {
+          errors.push(`${label}: ${failed}`);
+          continue;
+        }
+        if (att.name && found.verified[0] && !(att.name in predicates)) predicates[att.name] = found.verified[0].statement.predicate;
+        verified++;
+        if (verified >= required) break;
+      } catch (err) {
+        const se = toSigwardError(err);
+        if (isUndecided(se)) undecided ??= se;
+        errors.push(`${label}: ${se.message}`);
+      }
+    }
+    if (verified < required) return { verified: false, message: formatAttestationCountMessage(verified, required, errors.join('; ')), code: 'ATTESTATION_INVALID', undecided };
+  }
+  return { verified: true };
+}
+
+/**
  * Verifies one image (already resolved to `digest`) against one verifyImages
  * entry. Never throws for verification failures: they are in the outcome.
  */
@@ -266,7 +371,7 @@ export async function verifyImageEntry(ref: ImageReference, digest: string, entr
   }
   const predicates: Record<string, unknown> = {};
   for (const [i, att] of entry.attestations.entries()) {
-    const r = await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables);
+    const r = entry.type === 'Notary' ? await verifyNotaryAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables) : await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables);
     if (!r.verified) return r;
   }
   if (entry.validate?.deny?.conditions) {

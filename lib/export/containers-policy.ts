@@ -16,10 +16,12 @@
 //   'stricter' policy.json rejects images the policy allows (listed only).
 // policy.json picks ONE scope per image (the most specific), so requirements of
 // broader scopes are copied into narrower ones to keep Kyverno's "every matching
-// rule must pass".
+// rule must pass". What containers/image does whatever the file says is listed
+// too: it reads legacy `.sig` signatures only (no cosign v3 bundles), and checks
+// the platform manifest it pulls, never an index.
 
 import { SigwardError } from '../errors.ts';
-import type { Attestor, AttestorSet, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import type { AttestorEntry, AttestorSet, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
 import type { TrustedRoot } from '../trust/index.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 
@@ -72,6 +74,8 @@ export interface ContainersPolicyExport {
   unexpressed: Unexpressed[];
   /** scope -> the policies/rules that contributed to it */
   scopes: Record<string, string[]>;
+  /** scopes with sigstoreSigned requirements: their registries need `use-sigstore-attachments: true` in registries.d */
+  sigstoreScopes: string[];
 }
 
 const ECDSA_KEY_DETAILS = new Set([5, 6, 9, 10, 11]); // PKIX_ECDSA_P256/P384/P521_SHA_*
@@ -165,7 +169,7 @@ function rekorFields(custom: string | undefined, ctx: Ctx, path: string, problem
   return { rekorPublicKeyData: b64(keys[0]!) };
 }
 
-function keyPem(a: Attestor): string | undefined {
+function keyPem(a: AttestorEntry): string | undefined {
   const s = a.keys?.source;
   if (s?.kind === 'pem') return s.pem;
   if (s?.kind === 'secret' && s.pem) return s.pem;
@@ -184,7 +188,7 @@ function toCanonicalPem(text: string): { pem: string } | { error: string } {
 }
 
 /** One attestor -> one sigstoreSigned requirement, or problems. */
-function toRequirement(a: Attestor, ctx: Ctx, problems: Problem[]): Req | undefined {
+function toRequirement(a: AttestorEntry, ctx: Ctx, problems: Problem[]): Req | undefined {
   const path = a.path;
   if (Object.keys(a.annotations).length) {
     problems.push({ feature: 'annotations', effect: 'weaker', path, detail: 'required signature annotations are not checked by policy.json' });
@@ -267,7 +271,7 @@ function toSetRequirements(set: AttestorSet, ctx: Ctx, problems: Problem[]): Req
   return [];
 }
 
-function actionOf(policy: KyvernoPolicy, entry: ImageVerification): 'Audit' | 'Enforce' {
+function actionOf(policy: KyvernoPolicy, entry: VerifyImagesEntry): 'Audit' | 'Enforce' {
   return entry.failureAction ?? policy.spec.validationFailureAction;
 }
 
@@ -378,6 +382,13 @@ export function toContainersPolicy(policies: Policy[], opts: ContainersPolicyOpt
     docker[s] = uniq.some((r) => r.type === 'reject') ? [{ type: 'reject' }] : uniq;
     for (const b of names) if (b !== s && covers(b, s)) for (const f of scopes[b] ?? []) if (!scopes[s]!.includes(f)) scopes[s]!.push(f);
   }
+  // what containers/image does with signatures, whatever the policy says (measured with skopeo 1.22)
+  const sigstoreScopes = Object.keys(docker).filter((s) => docker[s]!.some((r) => r.type === 'sigstoreSigned'));
+  if (sigstoreScopes.length) {
+    unexpressed.push({ policy: '*', feature: 'cosign v3 bundles', effect: 'stricter', detail: `containers/image reads cosign's legacy signatures only (the sha256-<hex>.sig tag, with use-sigstore-attachments: true in registries.d): an image signed only in cosign's v3 bundle format (OCI 1.1 referrers, the default of cosign 3) has no signature for it and is rejected; sign with cosign sign --new-bundle-format=false --use-signing-config=false as well`, action: 'listed' });
+    unexpressed.push({ policy: '*', feature: 'multi-arch images', effect: 'stricter', detail: 'signatures are checked on the platform manifest that is pulled, never on the index: an index signed without its platform manifests (cosign sign without --recursive) is rejected; sign multi-arch images with cosign sign --recursive', action: 'listed' });
+    unexpressed.push({ policy: '*', feature: 'multi-arch images', effect: 'weaker', detail: 'an unsigned index over signed platform manifests is accepted (Kyverno verifies the digest the Pod names: the index), and skopeo copy --multi-arch index-only checks no signature at all', action: 'listed' });
+  }
   if (Object.keys(docker).length) {
     unexpressed.push({ policy: '*', feature: 'signedIdentity', effect: 'stricter', detail: 'matchRepository: the repository named in the signed payload must be the pulled repository (Kyverno does not check it; images copied to a mirror need signatures made there, or a remapIdentity edit)', action: 'listed' });
   }
@@ -391,5 +402,6 @@ export function toContainersPolicy(policies: Policy[], opts: ContainersPolicyOpt
     },
     unexpressed,
     scopes,
+    sigstoreScopes,
   };
 }

@@ -6,6 +6,7 @@ import type { LayoutStoreOptions } from './layout.ts';
 import { RegistryClient } from './registry.ts';
 import type { RegistryClientOptions } from './registry.ts';
 import type { OciStore, RepositoryRef } from './types.ts';
+import { chainCredentials, kubernetesSecretCredentials } from './credentials.ts';
 
 export * from './types.ts';
 export { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from '../digest.ts';
@@ -118,4 +119,32 @@ export function signatureRepository(repo: RepositoryRef, override?: string): Rep
     throw new SigwardError('REFERENCE_INVALID', `invalid signature repository ${JSON.stringify(o)}: bad repository name`);
   }
   return { transport: 'registry', registry, repository };
+}
+
+/** A policy entry's own registry access (Kyverno imageRegistryCredentials / ImageValidatingPolicy credentials). */
+export interface EntryRegistryAccess {
+  /** Kubernetes pull Secret files (`.dockerconfigjson`), tried before the credentials sigward runs with */
+  secretFiles: string[];
+  /** plain HTTP and unverified TLS allowed for this entry's registries */
+  allowInsecureRegistry: boolean;
+}
+
+/** The store options for an entry's own registry access, on top of the ones sigward runs with. */
+export function withEntryRegistryAccess(base: OpenStoreOptions, access: EntryRegistryAccess): OpenStoreOptions {
+  return {
+    ...base,
+    ...(access.secretFiles.length ? { credentials: chainCredentials(kubernetesSecretCredentials(access.secretFiles), base.credentials) } : {}),
+    ...(access.allowInsecureRegistry ? { allowInsecure: true } : {}),
+  };
+}
+
+/** Stores for policy entries' own registry access over `base`: one set of options (so one client) per distinct access. */
+export function storesForOptions(base: OpenStoreOptions): (access: EntryRegistryAccess) => (repo: RepositoryRef) => OciStore {
+  const made = new Map<string, OpenStoreOptions>();
+  return (access) => {
+    const key = JSON.stringify(access);
+    let opts = made.get(key);
+    if (!opts) made.set(key, (opts = withEntryRegistryAccess(base, access)));
+    return (repo) => openStore(repo, opts);
+  };
 }

@@ -4,6 +4,7 @@
 
 import { SigwardError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
+import { raceAbort, shareWork, toAbandonedError, type SharedWork } from '../abort.ts';
 import {
   basicAuthorization,
   mergeScopes,
@@ -18,6 +19,7 @@ import type { Credential, CredentialProvider } from './credentials.ts';
 import { computeDigest, digestTag, isDigest, parseDigest, verifyDigest } from '../digest.ts';
 import { baseMediaType, isImageIndex, isManifestMediaType, MANIFEST_ACCEPT, toManifest } from './manifest.ts';
 import {
+  abortError,
   BodyTooLargeError,
   createAgents,
   describeTransportError,
@@ -25,9 +27,11 @@ import {
   header,
   httpRequest,
   isNotTlsError,
+  MAX_CONNECTIONS_PER_HOST,
   parseRetryAfter,
   TransportError,
 } from './transport.ts';
+import { createSemaphore, type Semaphore } from '../semaphore.ts';
 import type { Agents, ClientTls, HttpResponse } from './transport.ts';
 import { MEDIA_TYPES } from './types.ts';
 import type { Descriptor, FetchedManifest, GetOptions, ImageIndex, OciStore, RepositoryRef } from './types.ts';
@@ -50,6 +54,12 @@ export interface RegistryClientOptions {
   credentials?: CredentialProvider;
   /** per-request inactivity timeout, default 10 000 ms */
   timeoutMs?: number;
+  /**
+   * requests in flight per host, default 16; more wait in the client's queue
+   * and leave it when their signal fires (a host that never answers holds at
+   * most this many connections, and never delays requests to other hosts)
+   */
+  maxConnectionsPerHost?: number;
   /** overall deadline (epoch ms) for every request of this client */
   deadline?: number;
   /** retries on 408/429/5xx and connection resets, default 3 */
@@ -134,10 +144,11 @@ interface Sent {
 export class RegistryClient implements OciStore {
   readonly options: Readonly<RegistryClientOptions>;
   #agents: Agents;
+  #connections: Semaphore;
   #schemes = new Map<string, 'https' | 'http'>();
   #challenges = new Map<string, Challenge>();
   #tokens = new TokenCache();
-  #inflightTokens = new Map<string, Promise<string>>();
+  #inflightTokens = new Map<string, SharedWork<string>>();
   #creds = new Map<string, { at: number; value: Promise<Credential | undefined> }>();
   #noReferrersApi = new Set<string>();
   #insecure: Set<string>;
@@ -149,6 +160,8 @@ export class RegistryClient implements OciStore {
   constructor(options: RegistryClientOptions = {}) {
     this.options = options;
     this.#agents = createAgents(options.caCerts, options.clientTls);
+    const perHost = Math.min(options.maxConnectionsPerHost ?? MAX_CONNECTIONS_PER_HOST, MAX_CONNECTIONS_PER_HOST);
+    this.#connections = createSemaphore(Infinity, Infinity, { keyLimit: Math.max(1, perHost), keyQueue: Infinity, name: 'registry connection' });
     this.#insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 3;
@@ -585,6 +598,14 @@ export class RegistryClient implements OciStore {
     if (authz) headers.Authorization = authz;
     const agent = url.protocol === 'http:' ? this.#agents.http : this.#skipVerify(url.host) ? this.#agents.httpsInsecure : this.#agents.https;
     const signal = this.#signal(req.signal);
+    let release: () => void;
+    try {
+      release = await this.#connections.acquire(signal, [`${url.protocol}//${url.host}`]);
+    } catch (e) {
+      const err = signal?.aborted ? abortError(signal) : new TransportError('EUNKNOWN', (e as Error).message, e);
+      (err as TransportError & { host?: string }).host = url.host;
+      throw err;
+    }
     const t0 = Date.now();
     try {
       const res = await httpRequest({
@@ -607,6 +628,8 @@ export class RegistryClient implements OciStore {
     } catch (e) {
       if (e instanceof TransportError) (e as TransportError & { host?: string }).host = url.host;
       throw e;
+    } finally {
+      release();
     }
   }
 
@@ -624,15 +647,12 @@ export class RegistryClient implements OciStore {
     if (!provider) return undefined;
     const key = `${ctx.registry}/${ctx.repository}`;
     const hit = this.#creds.get(key);
-    if (hit && Date.now() - hit.at < 60_000) return hit.value;
+    // a credential helper has its own timeout; a request that gives up meanwhile does not wait for it
+    if (hit && Date.now() - hit.at < 60_000) return raceAbort(hit.value, ctx.signal);
     const value = provider(ctx.registry, ctx.repository);
     this.#creds.set(key, { at: Date.now(), value });
-    try {
-      return await value;
-    } catch (e) {
-      this.#creds.delete(key);
-      throw e;
-    }
+    value.catch(() => this.#creds.get(key)?.value === value && this.#creds.delete(key));
+    return raceAbort(value, ctx.signal);
   }
 
   /** The Authorization header for the host's known challenge (undefined: send none). */
@@ -652,12 +672,19 @@ export class RegistryClient implements OciStore {
     } else {
       this.#tokens.delete(key);
     }
-    let p = this.#inflightTokens.get(key);
-    if (!p) {
-      p = this.#fetchToken(ctx, ch, scopes, cred).finally(() => this.#inflightTokens.delete(key));
-      this.#inflightTokens.set(key, p);
+    // one token fetch for every request that needs it; a request that gives up
+    // leaves it to the others, and it is aborted when none waits any more
+    if (ctx.signal?.aborted) throw toAbandonedError(ctx.signal);
+    let w = this.#inflightTokens.get(key);
+    if (!w || w.abandoned) {
+      const work = shareWork((signal) => this.#fetchToken({ ...ctx, signal }, ch, scopes, cred));
+      work.promise.then(
+        () => this.#inflightTokens.get(key) === work && this.#inflightTokens.delete(key),
+        () => this.#inflightTokens.get(key) === work && this.#inflightTokens.delete(key),
+      );
+      this.#inflightTokens.set(key, (w = work));
     }
-    return `Bearer ${await p}`;
+    return `Bearer ${await w.join(ctx.signal)}`;
   }
 
   async #fetchToken(ctx: Ctx, ch: Challenge, scopes: string[], cred: Credential | undefined): Promise<string> {

@@ -66,10 +66,15 @@ export interface ClientTls {
   serverName?: string;
 }
 
+/** Registry requests in flight per host (the client queues the rest, abortably). */
+export const MAX_CONNECTIONS_PER_HOST = 16;
+
 export function createAgents(caCerts?: string[], clientTls: ClientTls = {}): Agents {
   const common = {
     keepAlive: true,
-    maxSockets: 16,
+    // above the client's own per-host bound: a request never waits inside the
+    // agent, where an aborted request would still be given a new connection
+    maxSockets: MAX_CONNECTIONS_PER_HOST + 4,
     maxFreeSockets: 4,
     ...(clientTls.cert ? { cert: clientTls.cert, key: clientTls.key } : {}),
     ...(clientTls.serverName ? { servername: clientTls.serverName } : {}),
@@ -160,8 +165,12 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       res.on('aborted', () => done(new TransportError('ECONNRESET', 'connection closed while reading the response')));
     });
     const onAbort = (): void => {
-      r.destroy();
       done(abortError(signal!));
+      // A request destroyed before the agent hands it its socket gives that
+      // socket back to the agent's free pool, still connecting: to a host that
+      // never answers it would stay open. Destroy once the socket is there.
+      if (r.socket) r.destroy();
+      else r.once('socket', () => r.destroy());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     r.setTimeout(req.timeoutMs, () => {
@@ -173,7 +182,8 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   });
 }
 
-function abortError(signal: AbortSignal): TransportError {
+/** The TransportError of a request given up by its signal (DEADLINE for a timeout, else ABORTED). */
+export function abortError(signal: AbortSignal): TransportError {
   const reason = signal.reason as unknown;
   if (reason instanceof Error && reason.name === 'TimeoutError') return new TransportError('DEADLINE', 'deadline exceeded', reason);
   return new TransportError('ABORTED', 'request aborted', reason);

@@ -8,7 +8,7 @@
 // substituted values to their key.
 
 import { createHash } from 'node:crypto';
-import type { ImageValidatingPolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from './types.ts';
+import type { ImageValidatingPolicy, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from './types.ts';
 
 const FINGERPRINT_VERSION = 1;
 
@@ -53,7 +53,7 @@ function policyId(policy: Policy): { kind: string; namespace: string; name: stri
 }
 
 /** Fingerprint of one verifyImages entry of a Kyverno rule (hex sha256). */
-export function getVerifyImagesFingerprint(policy: KyvernoPolicy, rule: KyvernoRule, entry: ImageVerification): string {
+export function getVerifyImagesFingerprint(policy: KyvernoPolicy, rule: KyvernoRule, entry: VerifyImagesEntry): string {
   return sha256Hex(
     canonicalJSON({
       v: FINGERPRINT_VERSION,

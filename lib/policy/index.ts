@@ -18,6 +18,7 @@ export { canonicalJSON, getVerifyImagesFingerprint, getImagePolicyFingerprint, g
 export {
   createFileSecretResolver,
   createFileConfigMapResolver,
+  getPullSecretFiles,
   hasVariables,
   splitPublicKeys,
   toKeySource,

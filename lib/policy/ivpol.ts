@@ -10,7 +10,7 @@ import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY } from '.
 import type { CelFunctionLibrary } from '../conditions/cel.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { splitPublicKeys, toKeySource, getUnresolved } from './keys.ts';
-import { metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
+import { checkRegExp, metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
 import { s, didYouMean, getBool, getInt, getObj, getObjArr, getStr, getStrArr, getStrMap, has, type Obj, type Schema } from './schema.ts';
 import type {
   FailurePolicy,
@@ -168,8 +168,12 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     if (certs) att.notary.certs = certs;
     const tsa = toStringOrExpression(notary['tsaCerts'], `${path}.notary.tsaCerts`, diag);
     if (tsa) att.notary.tsaCerts = tsa;
-    att.unsupported = `Notary signatures are not supported by sigward (attestor ${JSON.stringify(att.name)})`;
-    diag.warn(`${path}.notary`, `${path}.notary: ${att.unsupported}: verifications using it fail`, true);
+    if (!certs) diag.warn(`${path}.notary`, `${path}.notary: no certs: there is nothing to verify Notary signatures with, verifications using this attestor fail`, true);
+    diag.info(
+      `${path}.notary`,
+      `${path}.notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online`,
+      true,
+    );
   }
   if (!cosign) return att;
 
@@ -212,6 +216,7 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
         const v = getStr(id, f);
         if (v !== undefined) out[f] = v;
       }
+      for (const f of ['subjectRegExp', 'issuerRegExp'] as const) checkRegExp(diag, `${ip}.${f}`, out[f]);
       if (!out.subject && !out.subjectRegExp && !out.subjectExpression) diag.warn(ip, `${ip}: no subject: any signer identity is accepted`);
       if (!out.issuer && !out.issuerRegExp) diag.warn(ip, `${ip}: no issuer: any OIDC issuer is accepted`);
       return out;
@@ -404,8 +409,8 @@ export function toImageValidatingPolicy(
 
   const evaluation = getObj(spec, 'evaluation');
   const creds = getObj(spec, 'credentials');
-  if (creds && (getStrArr(creds, 'secrets').length || getStrArr(creds, 'providers').length || getBool(creds, 'allowInsecureRegistry'))) {
-    diag.warn('spec.credentials', 'spec.credentials: not used: sigward reads registries with the credentials and TLS settings it runs with (docker config.json, --registry-* and --allow-insecure-registry flags, or registry settings in the containerd config.yaml)');
+  if (creds && getStrArr(creds, 'providers').length) {
+    diag.warn('spec.credentials.providers', 'spec.credentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry\'s pull Secret in secrets, or sigward\'s own registry credentials');
   }
   if (getBool(getObj(evaluation, 'background'), 'enabled') === true) {
     diag.warn('spec.evaluation.background', 'spec.evaluation.background: sigward runs no background scans: the policy is evaluated at admission, in `sigward check` and on the node only');

@@ -3,6 +3,7 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { SigwardError } from '../errors.ts';
 import type { KeySource, SecretResolver } from './types.ts';
 
 export const KMS_PROVIDERS = ['awskms', 'gcpkms', 'azurekms', 'hashivault'] as const;
@@ -145,4 +146,20 @@ function createMountResolver(dir: string | undefined): SecretResolver {
     }
     return data;
   };
+}
+
+/**
+ * The pull Secret files of imageRegistryCredentials.secrets (Kyverno reads
+ * them from its own namespace): `$SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson`,
+ * a bare name in `$SIGWARD_NAMESPACE` (default `kyverno`), `namespace/name`
+ * as written. Throws CONFIG_INVALID when no secrets directory is set.
+ */
+export function getPullSecretFiles(names: string[], dir: string | undefined = process.env['SIGWARD_SECRETS_DIR'], namespace = process.env['SIGWARD_NAMESPACE'] || 'kyverno'): string[] {
+  if (!names.length) return [];
+  if (!dir) throw new SigwardError('CONFIG_INVALID', `imageRegistryCredentials.secrets ${names.join(', ')}: sigward reads pull Secrets from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson; set SIGWARD_SECRETS_DIR`);
+  return names.map((n) => {
+    const [ns, name] = n.includes('/') ? (n.split('/', 2) as [string, string]) : [namespace, n];
+    if (!K8S_NAME.test(ns) || !K8S_NAME.test(name)) throw new SigwardError('CONFIG_INVALID', `imageRegistryCredentials.secrets: ${JSON.stringify(n)} is not a Secret name`);
+    return join(dir, ns, name, '.dockerconfigjson');
+  });
 }

@@ -4,6 +4,8 @@
 
 import { KYVERNO_OPERATORS, DEPRECATED_OPERATORS } from '../conditions/kyverno-operators.ts';
 import { compileCel } from '../conditions/cel.ts';
+import { getGoRegexError } from '../go-regex.ts';
+import { getUnanchoredRegExpWarning } from '../trust/identity.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
 import { getKmsProvider, hasVariables, kmsOfflineMessage, parseK8sSecretRef, splitPublicKeys, toKeySource, toSecretKeySource } from './keys.ts';
 import {
@@ -24,7 +26,7 @@ import {
 import type {
   AnyAllConditions,
   Attestation,
-  Attestor,
+  AttestorEntry,
   AttestorSet,
   CTLogConfig,
   Condition,
@@ -33,7 +35,7 @@ import type {
   FailurePolicy,
   HashAlgorithm,
   ImageExtractorConfig,
-  ImageVerification,
+  VerifyImagesEntry,
   ImageVerificationType,
   KeySource,
   KyvernoPolicy,
@@ -689,7 +691,7 @@ export function convertLegacyImageVerification(v: Obj, path: string, ctx: BuildC
   return { value: out, converted: true };
 }
 
-function toImageVerification(raw: Obj, path: string, index: number, specAction: FailureAction, ctx: BuildContext): ImageVerification {
+function toImageVerification(raw: Obj, path: string, index: number, specAction: FailureAction, ctx: BuildContext): VerifyImagesEntry {
   const { value: v, converted } = convertLegacyImageVerification(raw, path, ctx);
   const type = (getStr(v, 'type') ?? 'Cosign') as ImageVerificationType;
   const failureAction = getStr(v, 'failureAction') as FailureAction | undefined;
@@ -717,7 +719,7 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
     mutateDigest = false;
   }
 
-  const entry: ImageVerification = {
+  const entry: VerifyImagesEntry = {
     path,
     index,
     type,
@@ -738,9 +740,11 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
 
   const creds = getObj(v, 'imageRegistryCredentials');
   if (creds) {
-    const unused = [getStrArr(creds, 'secrets').length ? 'secrets' : '', getStrArr(creds, 'providers').length ? 'providers' : '', getBool(creds, 'allowInsecureRegistry') ? 'allowInsecureRegistry' : ''].filter(Boolean);
-    if (unused.length) {
-      ctx.diag.warn(`${path}.imageRegistryCredentials`, `${path}.imageRegistryCredentials: ${unused.join(', ')} not used: sigward reads registries with the credentials and TLS settings it runs with (docker config.json, --registry-* and --allow-insecure-registry flags, or registry settings in the containerd config.yaml)`);
+    if (getStrArr(creds, 'providers').length) {
+      ctx.diag.warn(`${path}.imageRegistryCredentials.providers`, `${path}.imageRegistryCredentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry's pull Secret in secrets, or sigward's own registry credentials`);
+    }
+    if (getStrArr(creds, 'secrets').length) {
+      ctx.diag.info(`${path}.imageRegistryCredentials.secrets`, `${path}.imageRegistryCredentials.secrets: read from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson (a bare name is in $SIGWARD_NAMESPACE, default kyverno), tried before sigward's own registry credentials`);
     }
     entry.imageRegistryCredentials = {
       allowInsecureRegistry: getBool(creds, 'allowInsecureRegistry') ?? false,
@@ -763,14 +767,34 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
   getObjArr(v, 'attestors').forEach((as, i) => entry.attestors.push(toAttestorSet(as, `${path}.attestors[${i}]`, ctx, notary)));
   getObjArr(v, 'attestations').forEach((a, i) => entry.attestations.push(toAttestation(a, `${path}.attestations[${i}]`, ctx, notary)));
 
-  if (notary) {
-    entry.unsupported = 'Notary signatures are not supported by sigward (type: Notary)';
-    ctx.diag.warn(`${path}.type`, `${path}.type: ${entry.unsupported}: images matching this entry cannot be verified`);
-  }
+  if (notary) lintNotaryEntry(entry, v, path, ctx);
   if (entry.attestors.length === 0 && entry.attestations.length === 0 && imageReferences.length > 0 && !ctx.diag.hasErrorsUnder(path)) {
     ctx.diag.warn(path, `${path}: no attestors and no attestations: images are only checked for digests`);
   }
   return entry;
+}
+
+/** What a Notary entry cannot use, and how sigward's offline Notary verification differs from Kyverno's. */
+function lintNotaryEntry(entry: VerifyImagesEntry, v: Obj, path: string, ctx: BuildContext): void {
+  ctx.diag.info(
+    `${path}.type`,
+    `${path}.type: Notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online; chains without endpoints verify as in Kyverno`,
+  );
+  const walk = (set: AttestorSet): void => {
+    for (const e of set.entries) {
+      if (e.attestor) walk(e.attestor);
+      const c = e.certificates;
+      if (c?.rekor || c?.ctlog) ctx.diag.warn(`${e.path}.certificates`, `${e.path}.certificates: rekor and ctlog are not used by Notary verification (Notary signatures have no transparency log): ignored`);
+    }
+  };
+  entry.attestors.forEach(walk);
+  for (const att of entry.attestations) {
+    att.attestors.forEach(walk);
+    if (att.attestors.length === 0 && entry.attestors.length === 0) {
+      ctx.diag.warn(att.path, `${att.path}: a Notary attestation without attestors is accepted unsigned by Kyverno; sigward verifies its Notary signature and needs certificates: add attestors`);
+    }
+  }
+  if (has(v, 'cosignOCI11')) ctx.diag.warn(`${path}.cosignOCI11`, `${path}.cosignOCI11: has no effect on Notary signatures`);
 }
 
 function toAttestation(a: Obj, path: string, ctx: BuildContext, notary: boolean): Attestation {
@@ -797,11 +821,24 @@ function toAttestorSet(o: Obj, path: string, ctx: BuildContext, notary: boolean)
       ctx.diag.error(`${path}.count`, `${path}.count: Invalid value: ${count}: Count cannot exceed length of entries (${raw.length})`);
     }
   }
-  const entries: Attestor[] = [];
+  const entries: AttestorEntry[] = [];
   raw.forEach((e, i) => entries.push(...toAttestors(e, `${path}.entries[${i}]`, i, ctx, notary)));
   const set: AttestorSet = { path, entries, requiredCount: count !== undefined && count > 0 ? count : entries.length };
   if (count !== undefined) set.count = count;
   return set;
+}
+
+/** A keyless subjectRegExp / issuerRegExp must be a Go (RE2) regular expression, as Kyverno and cosign compile it. */
+export function checkRegExp(diag: DiagnosticCollector, path: string, pattern: string | undefined): void {
+  if (pattern === undefined) return;
+  const error = getGoRegexError(pattern);
+  if (error !== undefined) {
+    diag.error(path, `${path}: ${error} (Go RE2 syntax: no backreferences, lookahead or lookbehind)`);
+    return;
+  }
+  // matched anywhere in the value, as Kyverno and cosign match it: say so when that is probably not what was meant
+  const unanchored = getUnanchoredRegExpWarning(pattern, path);
+  if (unanchored) diag.warn(path, unanchored);
 }
 
 function toRekor(o: Obj | undefined, path: string, ctx: BuildContext): RekorConfig | undefined {
@@ -831,7 +868,7 @@ function setOptional<T extends object, K extends keyof T>(target: T, key: K, val
 }
 
 /** One YAML attestor entry -> one or more typed attestors (multi-key publicKeys are split). */
-function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContext, notary: boolean): Attestor[] {
+function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContext, notary: boolean): AttestorEntry[] {
   const kinds = (['keys', 'certificates', 'keyless', 'attestor'] as const).filter((k) => has(e, k));
   if (kinds.length !== 1) {
     ctx.diag.error(path, `${path}: keys, certificates, keyless, or a nested attestor is required${kinds.length > 1 ? ` (found ${kinds.join(', ')}: use one per entry)` : ''}`);
@@ -843,7 +880,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
 
   const keysObj = getObj(e, 'keys');
   const algo = (getStr(e, 'signatureAlgorithm') || getStr(keysObj, 'signatureAlgorithm') || 'sha256') as HashAlgorithm;
-  const base: Attestor = { path, sourceIndex, kind, annotations: getStrMap(e, 'annotations'), signatureAlgorithm: algo };
+  const base: AttestorEntry = { path, sourceIndex, kind, annotations: getStrMap(e, 'annotations'), signatureAlgorithm: algo };
   setOptional(base, 'repository', getStr(e, 'repository'));
 
   if (kind === 'certificates') {
@@ -862,6 +899,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     const kp = `${path}.keyless`;
     base.keyless = { additionalExtensions: getStrMap(k, 'additionalExtensions') };
     for (const f of ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp', 'roots'] as const) setOptional(base.keyless, f, getStr(k, f));
+    for (const f of ['subjectRegExp', 'issuerRegExp'] as const) checkRegExp(ctx.diag, `${kp}.${f}`, base.keyless[f]);
     setOptional(base.keyless, 'rekor', toRekor(getObj(k, 'rekor'), `${path}.keyless.rekor`, ctx));
     setOptional(base.keyless, 'ctlog', toCTLog(getObj(k, 'ctlog')));
     if (!has(k, 'rekor') && !getStr(k, 'roots')) {
@@ -895,8 +933,8 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
   if (set.length === 0) ctx.diag.error(kp, `${kp}: A public key, kms key or secret is required`);
   else if (set.length > 1) ctx.diag.warn(kp, `${kp}: ${set.join(', ')} are all set: only ${set[0]} is used`);
 
-  const common = (): NonNullable<Attestor['keys']> => {
-    const keys: NonNullable<Attestor['keys']> = { source: { kind: 'variable', text: '' } };
+  const common = (): NonNullable<AttestorEntry['keys']> => {
+    const keys: NonNullable<AttestorEntry['keys']> = { source: { kind: 'variable', text: '' } };
     setOptional(keys, 'kms', kms);
     const sa = getStr(keysObj, 'signatureAlgorithm');
     if (sa) keys.signatureAlgorithm = sa as HashAlgorithm;
@@ -910,7 +948,7 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     if (src.kind === 'pem') {
       const parts = splitPublicKeys(publicKeys);
       return parts.map((pem, k) => {
-        const a: Attestor = { ...base, annotations: { ...base.annotations } };
+        const a: AttestorEntry = { ...base, annotations: { ...base.annotations } };
         a.keys = common();
         a.keys.publicKeys = pem;
         a.keys.source = { kind: 'pem', pem };

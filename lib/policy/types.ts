@@ -184,7 +184,7 @@ export interface KeylessAttestor {
   ctlog?: CTLogConfig;
 }
 
-export interface Attestor {
+export interface AttestorEntry {
   /** YAML path of the entry this attestor came from */
   path: string;
   /** index of the entry in the YAML `entries` list (before the multi-key split) */
@@ -207,7 +207,7 @@ export interface AttestorSet {
   /** as written (undefined or 0: all entries) */
   count?: number;
   /** entries after the multi-key split */
-  entries: Attestor[];
+  entries: AttestorEntry[];
   /** count, or every entry when count is unset/0 (computed after the split) */
   requiredCount: number;
 }
@@ -230,7 +230,7 @@ export interface ImageRegistryCredentials {
 
 export type ImageVerificationType = 'Cosign' | 'SigstoreBundle' | 'Notary';
 
-export interface ImageVerification {
+export interface VerifyImagesEntry {
   path: string;
   index: number;
   type: ImageVerificationType;
@@ -250,7 +250,7 @@ export interface ImageVerification {
   attestations: Attestation[];
   /** true when the deprecated image/key/subject/issuer/... form was converted */
   convertedFromLegacy: boolean;
-  /** set when sigward cannot verify this entry (e.g. Notary) */
+  /** set when sigward cannot verify this entry: every image it matches fails with this reason */
   unsupported?: string;
 }
 
@@ -279,7 +279,7 @@ export interface KyvernoRule {
   /** CEL preconditions (Kubernetes matchConditions: object, oldObject, request, namespaceObject) */
   celPreconditions?: { name: string; expression: string }[];
   imageExtractors?: Record<string, ImageExtractorConfig[]>;
-  verifyImages: ImageVerification[];
+  verifyImages: VerifyImagesEntry[];
   /** other rule types present in the rule (mutate, validate, generate): not evaluated by sigward */
   otherTypes: string[];
   /** their content as written (needed for autogen decisions) */
@@ -375,7 +375,7 @@ export interface IvAttestor {
   path: string;
   cosign?: IvCosign;
   notary?: { certs?: StringOrExpression; tsaCerts?: StringOrExpression };
-  /** set when sigward cannot verify with this attestor (e.g. Notary) */
+  /** set when sigward cannot verify with this attestor: verifications using it fail with this reason */
   unsupported?: string;
 }
 

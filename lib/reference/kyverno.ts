@@ -60,10 +60,7 @@ function registryPath(n: KyvernoImageName): string {
  * otherwise `registry/path:tag`.
  */
 export function toKyvernoMatchString(r: ImageReference): string {
-  const base = registryPath(getKyvernoImageName(r));
-  if (r.digest) return `${base}@${r.digest}`;
-  const tag = kyvernoTag(r);
-  return tag === '' ? base : `${base}:${tag}`;
+  return imageVariable(r).reference;
 }
 
 /**
@@ -94,20 +91,28 @@ export function findMatchingPattern(patterns: readonly string[], r: ImageReferen
   return patterns.find((p) => names.some((n) => matchesPattern(p, n)));
 }
 
-/** Kyverno's `image` variable: `{reference, referenceWithTag, registry, path, name, tag, digest}`. */
-export function imageVariable(r: ImageReference): KyvernoImageVariable {
-  const n = getKyvernoImageName(r);
-  const tag = kyvernoTag(r);
+/**
+ * Kyverno's image fields from its registry, path, tag and digest: the one
+ * place they are composed, for images parsed by sigward (imageVariable) and
+ * by Kyverno's own grammar (lib/admission/imageinfo.ts getImageInfo).
+ * `tag` is '' only when there is a digest (Kyverno defaults it otherwise).
+ */
+export function toKyvernoImageInfo(n: KyvernoImageName & { tag: string; digest: string; layout?: boolean }): KyvernoImageVariable {
   const base = registryPath(n);
   return {
-    reference: toKyvernoMatchString(r),
-    referenceWithTag: r.transport === 'oci-layout' && tag === '' ? base : `${base}:${tag}`,
     registry: n.registry,
     path: n.path,
     name: n.path.slice(n.path.lastIndexOf('/') + 1),
-    tag,
-    digest: r.digest ?? '',
+    tag: n.tag,
+    digest: n.digest,
+    reference: n.digest ? `${base}@${n.digest}` : n.tag === '' ? base : `${base}:${n.tag}`,
+    referenceWithTag: n.layout && n.tag === '' ? base : `${base}:${n.tag}`,
   };
+}
+
+/** Kyverno's `image` variable: `{reference, referenceWithTag, registry, path, name, tag, digest}`. */
+export function imageVariable(r: ImageReference): KyvernoImageVariable {
+  return toKyvernoImageInfo({ ...getKyvernoImageName(r), tag: kyvernoTag(r), digest: r.digest ?? '', layout: r.transport === 'oci-layout' });
 }
 
 /**

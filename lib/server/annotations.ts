@@ -1,23 +1,20 @@
 // The mutate phase's record of what was verified, as Kyverno writes it:
 //   kyverno.io/verify-images         {"<registry/path@digest>": "pass|fail|skip"}
 //   kyverno.io/verify-images-scoped  {"version":1,"policies":{"<ns>/<policy>":{"<rule>":{"<image>":"pass"}}}}
-// The image key is the reference the validate phase will read from the
-// mutated object: `registry/path@digest` once mutateDigest pinned it, else the
-// reference as written (Kyverno's imageInfo.String()). An error (registry
-// unreachable) is recorded as fail. For the rules evaluated now, earlier
-// entries (possibly written by the user) are replaced, never merged; entries
-// of other policies are kept.
+// plus sigward's seal over both (lib/admission/record.ts). The image key is
+// the reference the validate phase will read from the mutated object:
+// `registry/path@digest` once mutateDigest pinned it, else the reference as
+// written (Kyverno's imageInfo.String()). An error (registry unreachable) is
+// recorded as fail. The record written is the part of the object's record
+// sigward trusts (getTrustedRecord: sealed by sigward for this object) with
+// the rules evaluated now replaced, never merged; entries sigward did not
+// write (a user's) are dropped.
 
 import { getImageInfo } from '../admission/imageinfo.ts';
-import {
-  readVerifyImagesAnnotation,
-  readVerifyImagesScopedAnnotation,
-  recordScopedResult,
-  scopedPolicyKey,
-  verifyImagesAnnotationPatches,
-} from '../admission/patch.ts';
-import { isJsonObject } from '../admission/pointer.ts';
-import type { JsonPatchOp, ScopedVerifyImages, VerifyImageStatus } from '../admission/types.ts';
+import { scopedPolicyKey } from '../admission/patch.ts';
+import { toRecordPatches, type RecordContext, type TrustedRecord, type VerificationRecord } from '../admission/record.ts';
+import { getOwn, isJsonObject, setOwn } from '../admission/pointer.ts';
+import type { JsonObject, JsonPatchOp, VerifyImageStatus } from '../admission/types.ts';
 import type { Evaluation, ImageResult } from '../engine/result.ts';
 import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
 
@@ -40,14 +37,30 @@ function toRecordedStatus(s: ImageResult['status']): VerifyImageStatus {
 
 export interface RecordOptions {
   defaultRegistry?: string;
+  /** what of the object's current record sigward trusts (getTrustedRecord) */
+  trusted: TrustedRecord;
+  /** keys, scope and clock of the seal */
+  record: RecordContext;
+}
+
+/** A record entry set, for the merge below. */
+function setEntry(target: JsonObject, path: string[], st: VerifyImageStatus): void {
+  let node = target;
+  for (const seg of path.slice(0, -1)) {
+    let next = getOwn(node, seg);
+    if (!isJsonObject(next)) setOwn(node, seg, (next = {}));
+    node = next;
+  }
+  setOwn(node, path[path.length - 1]!, st);
 }
 
 /**
- * Annotation patches for an evaluation (empty when nothing is recorded), to
- * be sent before the digest patches. `selected` are the rules that applied
- * (used to find which entries record results).
+ * Annotation patches for an evaluation, to be sent before the digest
+ * patches: the trusted record with the evaluated rules' results, sealed.
+ * Empty when nothing is recorded and nothing untrusted has to go. `selected`
+ * are the rules that applied (used to find which entries record results).
  */
-export function getVerificationAnnotationPatches(object: unknown, evaluation: Evaluation, selected: readonly SelectedRule[], opts: RecordOptions = {}): JsonPatchOp[] {
+export function getVerificationAnnotationPatches(object: unknown, evaluation: Evaluation, selected: readonly SelectedRule[], opts: RecordOptions): JsonPatchOp[] {
   const ruleIndex = new Map<string, SelectedRule>();
   for (const s of selected) ruleIndex.set(`${scopedPolicyKey(s.policy.metadata.namespace, s.policy.metadata.name)}\u0000${s.rule.name}`, s);
 
@@ -72,27 +85,22 @@ export function getVerificationAnnotationPatches(object: unknown, evaluation: Ev
       if (prevFlat === undefined || RANK[status] > RANK[prevFlat]) flat.set(key, status);
     }
   }
-  if (fresh.size === 0) return [];
+  const { trusted } = opts;
+  if (fresh.size === 0 && !trusted.untrusted) return [];
 
-  // scoped: keep other policies' and rules' entries, replace the evaluated rules' maps
-  const existing = readVerifyImagesScopedAnnotation(object);
-  let scoped: ScopedVerifyImages | undefined;
-  for (const [policyKey, rules] of Object.entries(existing?.policies ?? {})) {
+  // scoped: keep the trusted entries of other policies and rules, replace the evaluated rules' maps
+  const record: VerificationRecord = { images: {}, scoped: { version: 1, policies: {} } };
+  const policies = record.scoped.policies as unknown as JsonObject;
+  for (const [policyKey, rules] of Object.entries(trusted.scoped.policies)) {
     for (const [rule, imgs] of Object.entries(rules)) {
       if (fresh.get(policyKey)?.has(rule)) continue;
-      for (const [img, st] of Object.entries(imgs)) scoped = recordScopedResult(scoped, policyKey, rule, img, st);
+      for (const [img, st] of Object.entries(imgs)) setEntry(policies, [policyKey, rule, img], st);
     }
   }
   for (const [policyKey, rules] of fresh) {
-    for (const [rule, imgs] of rules) for (const [img, st] of imgs) scoped = recordScopedResult(scoped, policyKey, rule, img, st);
+    for (const [rule, imgs] of rules) for (const [img, st] of imgs) setEntry(policies, [policyKey, rule, img], st);
   }
-  const images = Object.create(null) as Record<string, VerifyImageStatus>;
-  for (const [k, v] of Object.entries(readVerifyImagesAnnotation(object) ?? {})) images[k] = v;
-  for (const [k, v] of flat) images[k] = v;
-
-  const ops: JsonPatchOp[] = [];
-  const meta = isJsonObject(object) ? object.metadata : undefined;
-  if (!isJsonObject(meta)) ops.push({ op: 'add', path: '/metadata', value: {} });
-  ops.push(...verifyImagesAnnotationPatches(isJsonObject(meta) ? object : {}, { images, scoped }));
-  return ops;
+  for (const [k, v] of Object.entries(trusted.images)) setEntry(record.images as JsonObject, [k], v);
+  for (const [k, v] of flat) setEntry(record.images as JsonObject, [k], v);
+  return toRecordPatches(object, record, opts.record);
 }

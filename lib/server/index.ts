@@ -8,6 +8,6 @@ export { createPolicySnapshot, loadPolicySnapshot, getPolicyFilesFingerprint, ty
 export { selectRules, getSelectionTimeoutSeconds, getSelectionFailurePolicy, entryMatchesImage, isRecordedEntry, type Selection, type SelectedRule } from './select.ts';
 export { validateImages, type ValidateResult, type ValidateFinding } from './validate.ts';
 export { getVerificationAnnotationPatches, getRecordedImageKey } from './annotations.ts';
-export { createSemaphore, type Semaphore } from './semaphore.ts';
+export { createSemaphore, type Semaphore } from '../semaphore.ts';
 export { createMetrics, type WebhookMetrics } from './metrics.ts';
 export { watchFiles, type FileWatch, type WatchOptions } from './watch.ts';

@@ -11,12 +11,15 @@ import { createEngine, type ResultCache } from '../engine/index.ts';
 import { expandAutogen, listPolicyFiles, loadPolicyPaths } from '../policy/index.ts';
 import type { LoadOptions, Policy, PolicyDiagnostic } from '../policy/types.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
+import type { EntryRegistryAccess } from '../oci/index.ts';
 import type { Trust } from '../trust/index.ts';
 
 export type Engine = ReturnType<typeof createEngine>;
 
 export interface EngineDeps {
   stores: (repo: RepositoryRef) => OciStore;
+  /** stores with a policy entry's own registry access (imageRegistryCredentials) */
+  storesFor?: (access: EntryRegistryAccess) => (repo: RepositoryRef) => OciStore;
   trust: Trust;
   cache?: ResultCache;
   defaultRegistry?: string;
@@ -37,7 +40,7 @@ export interface PolicySnapshot {
 }
 
 export function createPolicySnapshot(policies: Policy[], deps: EngineDeps, generation: number, extra: { warnings?: PolicyDiagnostic[]; fingerprint?: string } = {}): PolicySnapshot {
-  const engine = createEngine({ policies, stores: deps.stores, trust: deps.trust, cache: deps.cache, defaultRegistry: deps.defaultRegistry, now: deps.now });
+  const engine = createEngine({ policies, stores: deps.stores, storesFor: deps.storesFor, trust: deps.trust, cache: deps.cache, defaultRegistry: deps.defaultRegistry, now: deps.now });
   return {
     generation,
     policies,

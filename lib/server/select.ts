@@ -10,7 +10,8 @@ import { entrySelectsImage } from '../engine/image-selection.ts';
 import { createFileConfigMapResolver } from '../policy/index.ts';
 import { getSelectorKeys, NAMESPACE_NAME_LABEL, ruleSelects, toResourceInfo } from '../engine/match.ts';
 import { getImages } from '../admission/images.ts';
-import type { FailurePolicy, ImageVerification, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import { parseImageFromPodSpec } from '../reference/index.ts';
+import type { FailurePolicy, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
 
 export interface SelectedRule {
   policy: KyvernoPolicy;
@@ -21,6 +22,8 @@ export interface Selection {
   rules: SelectedRule[];
   /** policies the engine cannot evaluate (ivpol, ImagePolicy) that apply because the object has images */
   otherPolicies: Policy[];
+  /** registry hosts of the images these rules and policies select: what the evaluation will ask (the semaphore's keys) */
+  registries: string[];
 }
 
 export interface SelectRequest {
@@ -82,11 +85,20 @@ function preconditionsHold(rule: KyvernoRule, obj: unknown, req: SelectRequest, 
   }
 }
 
-function hasImages(obj: unknown, kind: string): boolean {
+function imagesOf(obj: unknown, kind: string, defaultRegistry?: string): string[] {
   try {
-    return getImages(obj, { kind }).length > 0;
+    return getImages(obj, { kind, ...(defaultRegistry ? { defaultRegistry } : {}) }).map((i) => i.image);
   } catch {
-    return false;
+    return [];
+  }
+}
+
+/** The registry host an image is pulled from, lowercased ('' when it does not parse). */
+function registryOf(image: string, defaultRegistry?: string): string {
+  try {
+    return parseImageFromPodSpec(image, { defaultRegistry }).registry.toLowerCase();
+  } catch {
+    return '';
   }
 }
 
@@ -96,7 +108,7 @@ function hasImages(obj: unknown, kind: string): boolean {
  * built-in extraction). An extraction error counts as concerned: the engine
  * reports it.
  */
-function ruleConcernsImages(rule: KyvernoRule, obj: unknown, kind: string, seen: Map<string, string[] | undefined>, defaultRegistry?: string): boolean {
+function ruleConcernsImages(rule: KyvernoRule, obj: unknown, kind: string, seen: Map<string, string[] | undefined>, registries: Set<string>, defaultRegistry?: string): boolean {
   const cacheKey = rule.imageExtractors && Object.hasOwn(rule.imageExtractors, kind) ? undefined : '';
   let list = cacheKey !== undefined ? seen.get(cacheKey) : undefined;
   if (list === undefined) {
@@ -107,7 +119,14 @@ function ruleConcernsImages(rule: KyvernoRule, obj: unknown, kind: string, seen:
     }
     if (cacheKey !== undefined) seen.set(cacheKey, list);
   }
-  return list.some((img) => rule.verifyImages.some((e) => entryMatchesImage(e, img, defaultRegistry)));
+  let concerned = false;
+  for (const img of list) {
+    if (!rule.verifyImages.some((e) => entryMatchesImage(e, img, defaultRegistry))) continue;
+    concerned = true;
+    const r = registryOf(img, defaultRegistry);
+    if (r) registries.add(r);
+  }
+  return concerned;
 }
 
 /**
@@ -120,12 +139,19 @@ export function selectRules(policies: readonly Policy[], obj: unknown, req: Sele
   const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !objInfo.namespace ? { namespace: req.namespace } : {}) });
   const rules: SelectedRule[] = [];
   const otherPolicies: Policy[] = [];
-  let images: boolean | undefined;
+  const registries = new Set<string>();
+  let images: string[] | undefined;
   const extracted = new Map<string, string[] | undefined>();
   for (const p of policies) {
     if (p.format !== 'kyverno') {
-      images ??= hasImages(obj, info.kind);
-      if (images) otherPolicies.push(p);
+      if (images === undefined) {
+        images = imagesOf(obj, info.kind, defaultRegistry);
+        for (const img of images) {
+          const r = registryOf(img, defaultRegistry);
+          if (r) registries.add(r);
+        }
+      }
+      if (images.length) otherPolicies.push(p);
       continue;
     }
     const policy = p as KyvernoPolicy;
@@ -134,11 +160,11 @@ export function selectRules(policies: readonly Policy[], obj: unknown, req: Sele
       if (!rule.verifyImages.length) continue;
       if (!ruleSelects(rule.match, rule.exclude, info)) continue;
       if (!preconditionsHold(rule, obj, req, now)) continue;
-      if (!ruleConcernsImages(rule, obj, info.kind, extracted, defaultRegistry)) continue;
+      if (!ruleConcernsImages(rule, obj, info.kind, extracted, registries, defaultRegistry)) continue;
       rules.push({ policy, rule });
     }
   }
-  return { rules, otherPolicies };
+  return { rules, otherPolicies, registries: [...registries].sort() };
 }
 
 /** Seconds the API server waits: the smallest webhook timeout among the applying policies (default when unset). */
@@ -161,6 +187,6 @@ export const entryMatchesImage = entrySelectsImage;
  * Kyverno records a verification result in the annotations only for entries
  * with attestors or attestations (digest-only entries record nothing).
  */
-export function isRecordedEntry(entry: ImageVerification): boolean {
+export function isRecordedEntry(entry: VerifyImagesEntry): boolean {
   return entry.attestors.length > 0 || entry.attestations.length > 0;
 }

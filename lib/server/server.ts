@@ -195,7 +195,22 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       send(res, 400, { error: msg });
       return;
     }
-    const decision = op === 'mutate' ? await handler.mutate(request, { apiTimeoutSeconds: parseTimeoutParam(url.searchParams.get('timeout')) }) : await handler.validate(request);
+    let decision;
+    if (op === 'mutate') {
+      // a client that goes away (the API server gave up, the connection broke) cancels the evaluation
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
+      };
+      res.once('close', onClose);
+      try {
+        decision = await handler.mutate(request, { apiTimeoutSeconds: parseTimeoutParam(url.searchParams.get('timeout')), signal: gone.signal });
+      } finally {
+        res.off('close', onClose);
+      }
+    } else {
+      decision = await handler.validate(request);
+    }
     observe(decision.result);
     send(res, 200, decision.review, closing ? { Connection: 'close' } : {});
   }

@@ -3,6 +3,7 @@
 // the serving certificate, an optional plain metrics port, and an orderly
 // stop (readiness off, optional delay for endpoint removal, drain).
 
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,10 +13,11 @@ import { createResultCache, type BoundedResultCache } from '../engine/cache.ts';
 import { formatDiagnostic } from '../policy/index.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import type { Trust } from '../trust/index.ts';
+import { toRecordKey, type RecordKeys } from '../admission/record.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
 import { createPolicySnapshot, getPolicyFilesFingerprint, loadPolicySnapshot, type EngineDeps, type PolicySnapshot } from './policy-set.ts';
 import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
-import { createSemaphore } from './semaphore.ts';
+import { createSemaphore } from '../semaphore.ts';
 import { getUnsupportedSelectors } from './select.ts';
 import { createMetricsServer, createWebhookServer, type Readiness, type TlsMaterial, type WebhookServer } from './server.ts';
 import { watchFiles, type FileWatch } from './watch.ts';
@@ -31,6 +33,8 @@ export interface WebhookServiceOptions {
   metricsPort?: number;
   trust: Trust;
   stores: (repo: RepositoryRef) => OciStore;
+  /** stores with a policy entry's own registry access (imageRegistryCredentials) */
+  storesFor?: EngineDeps['storesFor'];
   log: Logger;
   /** an existing metrics set (its registry also receives registry latency) */
   metrics?: WebhookMetrics;
@@ -38,6 +42,14 @@ export interface WebhookServiceOptions {
   defaultRegistry?: string;
   maxConcurrent?: number;
   maxQueue?: number;
+  /** evaluations at once for Pods of one registry host (default: maxConcurrent minus a quarter) */
+  maxConcurrentPerRegistry?: number;
+  /**
+   * files whose contents seal the verification record (at least 32 bytes
+   * each): the first seals, every one is accepted. Default: derived from the
+   * serving key, which every replica shares.
+   */
+  recordKeyPaths?: string[];
   /** false: no verification cache (every request verifies) */
   cache?: boolean;
   cacheTtlMs?: number;
@@ -78,6 +90,27 @@ function readTls(certPath: string, keyPath: string): TlsMaterial {
   return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key') };
 }
 
+/** The record keys from their files (or the serving key): the first seals, all verify. */
+function readRecordKeys(o: Pick<WebhookServiceOptions, 'recordKeyPaths' | 'tlsKeyPath'>): KeyObject[] {
+  const paths = o.recordKeyPaths?.length ? o.recordKeyPaths : [o.tlsKeyPath];
+  return paths.map((p) => {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(p);
+    } catch (e) {
+      throw new SigwardError('CONFIG_INVALID', `cannot read record key ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+    return toRecordKey(bytes, o.recordKeyPaths?.length ? `record key ${p}` : `serving key ${p} (record key)`);
+  });
+}
+
+/** New keys in force; the previous sealing key still verifies (records sealed a moment ago, replicas not yet reloaded). */
+function rotateRecordKeys(prev: RecordKeys, next: KeyObject[]): RecordKeys {
+  const verify = [...next];
+  if (!verify.some((k) => k.equals(prev.seal))) verify.push(prev.seal);
+  return { seal: next[0]!, verify };
+}
+
 function fileFingerprint(paths: string[]): string {
   return paths
     .map((p) => {
@@ -104,7 +137,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       onLookup: (kind, outcome) => metrics.cacheLookups.inc({ kind, outcome }),
     });
   }
-  const deps: EngineDeps = { stores: o.stores, trust: o.trust, cache, defaultRegistry: o.defaultRegistry };
+  const deps: EngineDeps = { stores: o.stores, storesFor: o.storesFor, trust: o.trust, cache, defaultRegistry: o.defaultRegistry };
 
   const warnPolicies = (snap: PolicySnapshot) => {
     for (const w of snap.warnings) log.warn({ warning: formatDiagnostic(w) }, 'policy warning');
@@ -123,7 +156,9 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     return { ready: true };
   };
 
-  const semaphore = createSemaphore(o.maxConcurrent ?? 32, o.maxQueue ?? 256);
+  const initialKeys = readRecordKeys(o);
+  let recordKeys: RecordKeys = { seal: initialKeys[0]!, verify: initialKeys };
+  const semaphore = createSemaphore(o.maxConcurrent ?? 32, o.maxQueue ?? 256, o.maxConcurrentPerRegistry ? { keyLimit: o.maxConcurrentPerRegistry } : {});
   const handler = createAdmissionHandler({
     getSnapshot: () => snapshot,
     semaphore,
@@ -131,6 +166,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     metrics,
     defaultTimeoutSeconds: o.defaultTimeoutSeconds,
     defaultRegistry: o.defaultRegistry,
+    getRecordKeys: () => recordKeys,
   });
   const server: WebhookServer = createWebhookServer({ handler, metrics, log, tls, readiness, maxBodyBytes: o.maxBodyBytes });
   const address = await server.listen(o.port, o.address);
@@ -163,11 +199,19 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       log.error({ err: err.message, code: err.code, generation: snapshot.generation }, 'policy reload failed: keeping the previous policies');
     }
   };
+  const reloadRecordKeys = () => {
+    try {
+      recordKeys = rotateRecordKeys(recordKeys, readRecordKeys(o));
+    } catch (e) {
+      log.error({ err: toSigwardError(e).message }, 'record key reload failed: keeping the previous keys');
+    }
+  };
   const reloadCertificate = () => {
     try {
       server.setCertificate(readTls(o.tlsCertPath, o.tlsKeyPath));
       metrics.certificateReloads.inc({ result: 'ok' });
       log.info({ cert: o.tlsCertPath }, 'serving certificate reloaded');
+      if (!o.recordKeyPaths?.length) reloadRecordKeys();
     } catch (e) {
       metrics.certificateReloads.inc({ result: 'error' });
       log.error({ err: toSigwardError(e).message }, 'certificate reload failed: keeping the previous certificate');
@@ -209,6 +253,14 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     watchFiles({ paths: o.policyPaths, fingerprint: () => getPolicyFilesFingerprint(o.policyPaths), onChange: reloadPolicies, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
     watchFiles({ paths: [o.tlsCertPath, o.tlsKeyPath], fingerprint: () => fileFingerprint([o.tlsCertPath, o.tlsKeyPath]), onChange: reloadCertificate, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
   ];
+  const keyPaths = o.recordKeyPaths ?? [];
+  if (keyPaths.length) {
+    const onKeys = () => {
+      reloadRecordKeys();
+      log.info({ keys: keyPaths }, 'record keys reloaded');
+    };
+    watches.push(watchFiles({ paths: keyPaths, fingerprint: () => fileFingerprint(keyPaths), onChange: onKeys, intervalMs: o.reloadIntervalMs, onError: onWatchError }));
+  }
 
   log.info({ address: `${address.address}:${address.port}`, ...(metricsAddress ? { metrics: `${metricsAddress.address}:${metricsAddress.port}` } : {}), policies: snapshot.policies.length, cache: o.cache !== false }, 'sigward webhook listening');
 

@@ -2,8 +2,11 @@
 // against the already mutated object, for images matching an entry's
 // imageReferences:
 //   verifyDigest -> the image must carry a digest: "missing digest for <image>"
-//   required     -> the scoped annotation must record pass or skip for this
-//                   policy, rule and image: "unverified image <image>"
+//   required     -> the scoped record must say pass or skip for this policy,
+//                   rule and image: "unverified image <image>". Only the
+//                   record sigward trusts is read (the caller passes it:
+//                   getTrustedRecord in lib/admission/record.ts); what a user
+//                   wrote into the annotations is never a verification.
 // (<image> is Kyverno's imageInfo.String(): `registry/path@digest`, or
 // `registry/path:tag` without a digest). `required` applies to entries with
 // attestors or attestations, the only ones the mutate phase records.
@@ -12,7 +15,8 @@
 import { getImageInfo } from '../admission/imageinfo.ts';
 import { getImages } from '../admission/images.ts';
 import { formatBlockedMessage, formatMissingDigestMessage, formatUnverifiedImageMessage } from '../admission/messages.ts';
-import { getScopedVerifyStatus, readVerifyImagesScopedAnnotation, scopedPolicyKey } from '../admission/patch.ts';
+import { getScopedVerifyStatus, scopedPolicyKey } from '../admission/patch.ts';
+import type { ScopedVerifyImages } from '../admission/types.ts';
 import { getFailureAction } from '../engine/failure-action.ts';
 import { toResourceInfo } from '../engine/match.ts';
 import type { FailureAction } from '../policy/types.ts';
@@ -42,12 +46,14 @@ export interface ValidateOptions {
   /** request.namespace, used when the object has none */
   namespace?: string;
   defaultRegistry?: string;
+  /** the verification record sigward trusts for this object; without one nothing counts as verified */
+  record?: ScopedVerifyImages;
 }
 
 export function validateImages(object: unknown, selected: readonly SelectedRule[], opts: ValidateOptions = {}): ValidateResult {
   const objInfo = toResourceInfo(object);
   const namespace = objInfo.namespace || opts.namespace || undefined;
-  const scoped = readVerifyImagesScopedAnnotation(object);
+  const scoped = opts.record;
   const imgOpts = opts.defaultRegistry ? { defaultRegistry: opts.defaultRegistry } : {};
   const findings: ValidateFinding[] = [];
   let checked = 0;

@@ -6,16 +6,25 @@
 //     the applying policies (webhookTimeoutSeconds, default 10 s; also the
 //     API server's ?timeout=) minus a margin, so sigward answers before the
 //     API server gives up. At the deadline the answer follows failurePolicy
-//     (Fail: deny, Ignore: allow with a warning); the verification itself
-//     runs on and fills the cache, so the API server's retry is answered fast;
-//   - evaluations are bounded by a semaphore; a full queue is answered by
-//     failurePolicy at once (see semaphore.ts);
+//     (Fail: deny, Ignore: allow with a warning) and the work behind it is
+//     cancelled: its registry requests are aborted (verifications another
+//     request still waits for go on, lib/abort.ts) and its slot is given back
+//     at once. A client that goes away cancels the same way;
+//   - evaluations are bounded by a semaphore, also per registry host; a full
+//     queue is answered by failurePolicy at once (see lib/semaphore.ts);
+//   - the verification record in the annotations counts only when sigward
+//     sealed it for this object (lib/admission/record.ts): validate reads
+//     nothing else, and every mutate answer that allows (failurePolicy Ignore
+//     included) leaves no record sigward did not write;
 //   - dry-run requests get the same answer but leave nothing in the cache.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../log.ts';
 import { toSigwardError } from '../errors.ts';
+import { createDeadline } from '../abort.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
+import { VERIFY_IMAGES_SCOPED_ANNOTATION } from '../admission/patch.ts';
+import { getStoredRecord, getTrustedRecord, toRecordPatches, toRecordScope, type RecordContext, type RecordKeys, type TrustedRecord, type VerificationRecord } from '../admission/record.ts';
 import { getResourceIdentity, toAdmissionResponse } from '../admission/review.ts';
 import type { AdmissionRequest, AdmissionResponseOptions, AdmissionReviewResponse, JsonPatchOp } from '../admission/types.ts';
 import type { Evaluation } from '../engine/result.ts';
@@ -24,7 +33,7 @@ import { getVerificationAnnotationPatches } from './annotations.ts';
 import type { WebhookMetrics, WebhookOperation, RequestResult } from './metrics.ts';
 import type { PolicySnapshot } from './policy-set.ts';
 import { getNamespaceLabels, getSelectionFailurePolicy, getSelectionTimeoutSeconds, selectRules, type Selection } from './select.ts';
-import type { Semaphore } from './semaphore.ts';
+import type { Semaphore } from '../semaphore.ts';
 import { validateImages } from './validate.ts';
 
 export interface RequestScope {
@@ -48,6 +57,8 @@ export interface AdmissionHandlerOptions {
   /** webhook timeout for policies that set none (Kyverno --webhookTimeout), default 10 */
   defaultTimeoutSeconds?: number;
   defaultRegistry?: string;
+  /** the keys that seal the verification record (current ones: they may be rotated) */
+  getRecordKeys: () => RecordKeys;
 }
 
 export interface AdmissionDecision {
@@ -60,7 +71,12 @@ export interface AdmissionDecision {
 export interface MutateOptions {
   /** the API server's `?timeout=` (seconds), when given */
   apiTimeoutSeconds?: number;
+  /** fires when the client has gone away: nobody waits for the answer any more */
+  signal?: AbortSignal;
 }
+
+/** The warning when the object carries a record sigward did not write. */
+const UNTRUSTED_RECORD_WARNING = `the ${VERIFY_IMAGES_SCOPED_ANNOTATION} / kyverno.io/verify-images record in this object was not written by sigward for it: it is not taken as a verification`;
 
 /** Time sigward allows itself for a webhook timeout: 10% less, at least 200 ms and at most 1 s less. */
 export function getDeadlineMs(timeoutSeconds: number): number {
@@ -74,6 +90,15 @@ function formatSeconds(ms: number): string {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/** The record context of a request, and the stored object's record (UPDATE) when sigward wrote it. */
+function recordContextOf(request: AdmissionRequest, keys: RecordKeys): { ctx: RecordContext; stored?: VerificationRecord } {
+  const scope = toRecordScope(request);
+  const ctx = { keys, scope, now: new Date() };
+  if (request.operation !== 'UPDATE') return { ctx };
+  const stored = getStoredRecord(request.oldObject, keys, { namespace: scope.namespace, kind: scope.kind });
+  return stored ? { ctx, stored } : { ctx };
+}
 
 function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof TIMED_OUT> {
   if (signal.aborted) return Promise.resolve(TIMED_OUT);
@@ -112,11 +137,17 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     return log.child({ uid: request.uid, webhook, operation: request.operation, kind: id.kind, namespace: id.namespace || undefined, name: id.name || undefined, ...(request.dryRun ? { dryRun: true } : {}) });
   }
 
-  /** The answer when no verification result is available in time (deadline, overload, internal error). */
-  function byFailurePolicy(request: AdmissionRequest, sel: Selection, policy: FailurePolicy, reason: 'deadline' | 'overload' | 'internal', detail: string): AdmissionDecision {
+  /**
+   * The answer when no verification result is available in time (deadline,
+   * overload, internal error). An allow removes the record entries sigward
+   * did not write: the validating webhook must not find a user's "pass".
+   */
+  function byFailurePolicy(request: AdmissionRequest, sel: Selection, policy: FailurePolicy, reason: 'deadline' | 'overload' | 'internal', detail: string, record: { trusted: TrustedRecord; ctx: RecordContext }): AdmissionDecision {
     m?.failurePolicyAnswers.inc({ reason, failure_policy: policy });
     if (policy === 'Ignore') {
-      return answer(request, { allowed: true, warnings: [`${detail}; allowed by failurePolicy Ignore`] }, reason);
+      const warnings = [`${detail}; allowed by failurePolicy Ignore`];
+      if (!record.trusted.untrusted) return answer(request, { allowed: true, warnings }, reason);
+      return answer(request, { allowed: true, patch: toRecordPatches(request.object, record.trusted, record.ctx), warnings: [...warnings, UNTRUSTED_RECORD_WARNING] }, reason);
     }
     const id = getResourceIdentity(request);
     const failing = sel.rules.filter((r) => r.policy.spec.failurePolicy !== 'Ignore').map((r) => ({ policy: r.policy.metadata.name, rule: r.rule.name, message: detail, status: 'error' as const }));
@@ -146,69 +177,78 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     if (mopts.apiTimeoutSeconds !== undefined && mopts.apiTimeoutSeconds > 0) timeout = Math.min(timeout, mopts.apiTimeoutSeconds);
     const budgetMs = getDeadlineMs(timeout);
     const failurePolicy = getSelectionFailurePolicy(sel);
-    const deadline = AbortSignal.timeout(budgetMs);
-
-    let release: () => void;
+    const { ctx: recordCtx, stored } = recordContextOf(request, opts.getRecordKeys());
+    const record = { trusted: getTrustedRecord(object, recordCtx, stored), ctx: recordCtx };
+    // the budget, or the client going away: whichever comes first cancels everything below
+    const deadline = createDeadline(budgetMs, [mopts.signal]);
+    const gone = () => mopts.signal?.aborted === true;
     try {
-      m?.queuedEvaluations.inc();
-      release = await opts.semaphore.acquire(deadline);
-    } catch (e) {
-      const err = toSigwardError(e);
-      const overload = err.detail?.overloaded === true;
-      rlog.warn({ err: err.message, failurePolicy }, overload ? 'webhook overloaded' : 'deadline passed while queued');
-      return byFailurePolicy(request, sel, failurePolicy, overload ? 'overload' : 'deadline', overload ? 'image verification was not started: webhook overloaded' : `image verification did not finish within ${formatSeconds(budgetMs)}`);
-    } finally {
-      m?.queuedEvaluations.dec();
-    }
-
-    m?.inflightEvaluations.inc();
-    const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () => snap.engine.evaluateResource(object, { ...reqInfo, oldObject: request.oldObject }));
-    // the slot is held until the evaluation settles, even after the deadline answered
-    evaluation.then(
-      () => {
-        m?.inflightEvaluations.dec();
-        release();
-      },
-      () => {
-        m?.inflightEvaluations.dec();
-        release();
-      },
-    );
-
-    let ev: Evaluation;
-    try {
-      const r = await raceSignal(evaluation, deadline);
-      if (r === TIMED_OUT) {
-        rlog.warn({ budgetMs, failurePolicy, generation: snap.generation }, 'image verification deadline passed');
-        return byFailurePolicy(request, sel, failurePolicy, 'deadline', `image verification did not finish within ${formatSeconds(budgetMs)}`);
+      let release: () => void;
+      try {
+        m?.queuedEvaluations.inc();
+        release = await opts.semaphore.acquire(deadline.signal, sel.registries);
+      } catch (e) {
+        const err = toSigwardError(e);
+        const overload = err.detail?.overloaded === true;
+        rlog.warn({ err: err.message, failurePolicy, ...(gone() ? { clientGone: true } : {}) }, overload ? 'webhook overloaded' : gone() ? 'client gone while queued' : 'deadline passed while queued');
+        return byFailurePolicy(request, sel, failurePolicy, overload ? 'overload' : 'deadline', overload ? 'image verification was not started: webhook overloaded' : `image verification did not finish within ${formatSeconds(budgetMs)}`, record);
+      } finally {
+        m?.queuedEvaluations.dec();
       }
-      ev = r;
-    } catch (e) {
-      const err = toSigwardError(e);
-      rlog.error({ err: err.message, code: err.code }, 'evaluation failed');
-      return byFailurePolicy(request, sel, failurePolicy, 'internal', `image verification failed: ${err.message}`);
-    }
-    recordEvaluation(ev);
 
-    const auditLines = ev.rules.filter((r) => (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed));
-    for (const r of auditLines) {
-      rlog.warn({ audit: true, policy: r.policy, rule: r.rule, status: r.status, action: r.action, failurePolicy: r.failurePolicy, message: r.message }, r.status === 'fail' ? 'policy violation allowed (Audit)' : 'verification error allowed (failurePolicy Ignore)');
+      // the slot is given back when the evaluation settles or at the deadline, whichever is first
+      m?.inflightEvaluations.inc();
+      let held = true;
+      const giveBack = () => {
+        if (!held) return;
+        held = false;
+        m?.inflightEvaluations.dec();
+        release();
+      };
+      const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () =>
+        snap.engine.evaluateResource(object, { ...reqInfo, oldObject: request.oldObject, ...(stored ? { oldRecord: stored.scoped } : {}), signal: deadline.signal }),
+      );
+      evaluation.then(giveBack, giveBack);
+
+      let ev: Evaluation;
+      try {
+        const r = await raceSignal(evaluation, deadline.signal);
+        if (r === TIMED_OUT) {
+          giveBack();
+          rlog.warn({ budgetMs, failurePolicy, generation: snap.generation, ...(gone() ? { clientGone: true } : {}) }, gone() ? 'client gone: image verification cancelled' : 'image verification deadline passed: cancelled');
+          return byFailurePolicy(request, sel, failurePolicy, 'deadline', `image verification did not finish within ${formatSeconds(budgetMs)}`, record);
+        }
+        ev = r;
+      } catch (e) {
+        const err = toSigwardError(e);
+        rlog.error({ err: err.message, code: err.code }, 'evaluation failed');
+        return byFailurePolicy(request, sel, failurePolicy, 'internal', `image verification failed: ${err.message}`, record);
+      }
+      recordEvaluation(ev);
+
+      const auditLines = ev.rules.filter((r) => (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed));
+      for (const r of auditLines) {
+        rlog.warn({ audit: true, policy: r.policy, rule: r.rule, status: r.status, action: r.action, failurePolicy: r.failurePolicy, message: r.message }, r.status === 'fail' ? 'policy violation allowed (Audit)' : 'verification error allowed (failurePolicy Ignore)');
+      }
+      const summary = { allowed: ev.allowed, images: ev.stats.images, verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications, ms: ev.stats.ms, generation: snap.generation };
+      if (!ev.allowed) {
+        rlog.info({ ...summary, rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`) }, 'admission denied');
+        return answer(request, { allowed: false, message: ev.message, warnings: ev.warnings });
+      }
+      let patch: JsonPatchOp[] = [];
+      try {
+        patch = [...getVerificationAnnotationPatches(object, ev, sel.rules, { defaultRegistry: opts.defaultRegistry, trusted: record.trusted, record: recordCtx }), ...ev.patches];
+      } catch (e) {
+        const err = toSigwardError(e);
+        rlog.error({ err: err.message }, 'cannot build the patch');
+        return byFailurePolicy(request, sel, failurePolicy, 'internal', `cannot record the verification: ${err.message}`, record);
+      }
+      const warnings = record.trusted.untrusted ? [...ev.warnings, UNTRUSTED_RECORD_WARNING] : ev.warnings;
+      rlog.info({ ...summary, patches: patch.length, ...(record.trusted.untrusted ? { untrustedRecord: true } : {}) }, 'admission allowed');
+      return answer(request, { allowed: true, patch, warnings });
+    } finally {
+      deadline.clear();
     }
-    const summary = { allowed: ev.allowed, images: ev.stats.images, verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications, ms: ev.stats.ms, generation: snap.generation };
-    if (!ev.allowed) {
-      rlog.info({ ...summary, rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`) }, 'admission denied');
-      return answer(request, { allowed: false, message: ev.message, warnings: ev.warnings });
-    }
-    let patch: JsonPatchOp[] = [];
-    try {
-      patch = [...getVerificationAnnotationPatches(object, ev, sel.rules, { defaultRegistry: opts.defaultRegistry }), ...ev.patches];
-    } catch (e) {
-      const err = toSigwardError(e);
-      rlog.error({ err: err.message }, 'cannot build the patch');
-      return byFailurePolicy(request, sel, failurePolicy, 'internal', `cannot record the verification: ${err.message}`);
-    }
-    rlog.info({ ...summary, patches: patch.length }, 'admission allowed');
-    return answer(request, { allowed: true, patch, warnings: ev.warnings });
   }
 
   async function validate(request: AdmissionRequest): Promise<AdmissionDecision> {
@@ -219,7 +259,13 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     const sel = selectRules(snap.expanded, object, { operation: request.operation, namespace, userInfo: request.userInfo, namespaceLabels: getNamespaceLabels(namespace) }, new Date(), opts.defaultRegistry);
     if (!sel.rules.length) return answer(request, { allowed: true });
     const rlog = reqLog(request, 'validate');
-    const r = validateImages(object, sel.rules, { namespace, defaultRegistry: opts.defaultRegistry });
+    const { ctx: recordCtx, stored } = recordContextOf(request, opts.getRecordKeys());
+    const trusted = getTrustedRecord(object, recordCtx, stored);
+    const r = validateImages(object, sel.rules, { namespace, defaultRegistry: opts.defaultRegistry, record: trusted.scoped });
+    if (trusted.untrusted) {
+      rlog.warn({ untrustedRecord: true }, 'verification record not written by sigward: not taken as a verification');
+      r.warnings.push(UNTRUSTED_RECORD_WARNING);
+    }
     for (const f of r.findings) {
       if (f.action !== 'Enforce') rlog.warn({ audit: true, policy: f.policy, rule: f.rule, image: f.image, message: f.message }, 'policy violation allowed (Audit)');
     }

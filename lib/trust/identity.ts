@@ -5,6 +5,7 @@
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import { toCertificate } from './keys.ts';
+import { compileGoRegex, GoRegexSyntaxError, type GoRegex } from '../go-regex.ts';
 import { matchesPattern } from '../wildcard.ts';
 
 /** Fulcio certificate extension OIDs (docs/oid-info.md), by policy name. */
@@ -46,18 +47,18 @@ const OID_ANY_EKU = '2.5.29.37.0';
 
 /**
  * What a certificate must identify. All given constraints must hold.
- * Regular expressions are anchored (the whole value must match).
+ * Regular expressions are Go (RE2) syntax, matched anywhere in the value as cosign and Kyverno match them.
  */
 export interface IdentityPolicy {
   /** exact SAN (email, URI, OtherName username, DNS name) */
   subject?: string;
-  /** SAN regular expression, anchored */
+  /** SAN regular expression (Go syntax, matched anywhere in the SAN, as cosign) */
   subjectRegExp?: string;
   /** SAN with `*` (any run) and `?` (one character) wildcards (Kyverno `subject`) */
   subjectWildcard?: string;
   /** exact OIDC issuer (Fulcio .1.8, falling back to .1.1) */
   issuer?: string;
-  /** issuer regular expression, anchored */
+  /** issuer regular expression (Go syntax, matched anywhere in the issuer, as cosign) */
   issuerRegExp?: string;
   /** issuer with `*`/`?` wildcards */
   issuerWildcard?: string;
@@ -229,7 +230,7 @@ function compilePolicy(policy: IdentityPolicy): CompiledPolicy {
     subjectText.push(JSON.stringify(s));
   }
   if (policy.subjectRegExp !== undefined) {
-    const re = toAnchoredRegExp(policy.subjectRegExp, 'subjectRegExp');
+    const re = toIdentityRegExp(policy.subjectRegExp, 'subjectRegExp');
     subject.push((v) => re.test(v));
     subjectText.push(`/${policy.subjectRegExp}/`);
   }
@@ -244,7 +245,7 @@ function compilePolicy(policy: IdentityPolicy): CompiledPolicy {
     issuerText.push(JSON.stringify(s));
   }
   if (policy.issuerRegExp !== undefined) {
-    const re = toAnchoredRegExp(policy.issuerRegExp, 'issuerRegExp');
+    const re = toIdentityRegExp(policy.issuerRegExp, 'issuerRegExp');
     issuer.push((v) => re.test(v));
     issuerText.push(`/${policy.issuerRegExp}/`);
   }
@@ -283,27 +284,38 @@ function toExtensionKey(key: string): string {
 }
 
 /**
- * Compiles a user regular expression so that it must match the WHOLE value.
- * A leading Go/RE2 flag group such as (?i) becomes a JavaScript flag.
+ * Compiles an identity regular expression (Go/RE2 syntax) and matches it as
+ * cosign and Kyverno do, with Go's regexp.MatchString: a match ANYWHERE in the
+ * value, so `corp\.example` also accepts `evil.com/?corp.example`; anchor the
+ * pattern (`^...$`) to match the whole value (getUnanchoredRegExpWarning says
+ * so to the user). Matching is linear in the value; a pattern Go refuses (a
+ * backreference, a lookahead, ...) is POLICY_INVALID.
  */
-export function toAnchoredRegExp(pattern: string, what = 'regular expression'): RegExp {
-  let flags = '';
-  let body = pattern;
-  const m = /^\(\?([a-zA-Z]+)\)/.exec(body);
-  if (m) {
-    for (const f of m[1]) {
-      if (f === 'i' || f === 'm' || f === 's') flags += flags.includes(f) ? '' : f;
-      else throw new SigwardError('POLICY_INVALID', `${what}: unsupported flag (?${f}) in ${JSON.stringify(pattern)}`);
-    }
-    body = body.slice(m[0].length);
-  }
+export function toIdentityRegExp(pattern: string, what = 'regular expression'): { test(value: string): boolean } {
+  let re: GoRegex;
   try {
-    return new RegExp(`^(?:${body})$`, flags);
+    re = compileGoRegex(pattern);
   } catch (e) {
-    throw new SigwardError('POLICY_INVALID', `${what}: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`, {
+    if (!(e instanceof GoRegexSyntaxError)) throw e;
+    throw new SigwardError('POLICY_INVALID', `${what}: invalid regular expression ${JSON.stringify(pattern)} (Go RE2 syntax): ${e.message}`, {
       cause: e,
     });
   }
+  return { test: (value) => re.test(value) };
+}
+
+/**
+ * A warning for an identity regular expression that is not anchored at both
+ * ends (cosign and Kyverno match it anywhere in the value), with the anchored
+ * form the user probably meant; undefined for `^...$` patterns.
+ */
+export function getUnanchoredRegExpWarning(pattern: string, what: string): string | undefined {
+  const start = /^(?:\(\?[a-zA-Z]+\))*(?:\^|\\A)/.test(pattern);
+  const end = /(?:^|[^\\])(?:\\\\)*(?:\$|\\z)$/.test(pattern);
+  if (start && end) return undefined;
+  let core = start ? pattern.replace(/^((?:\(\?[a-zA-Z]+\))*)(?:\^|\\A)/, '$1') : pattern;
+  if (end) core = core.replace(/(?:\$|\\z)$/, '');
+  return `${what} ${JSON.stringify(pattern)} is not anchored: like cosign and Kyverno, sigward accepts an identity that contains a match anywhere (not only one that is entirely a match); write ${JSON.stringify(`^(?:${core})$`)} to match the whole value`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
+import { parseTrustedRoot } from './root.ts';
 import { SigwardError } from '../errors.ts';
 import { PUBLIC_GOOD_MIRROR } from './embedded/public-good.ts';
 
@@ -126,7 +127,17 @@ function tufError(message: string, e: unknown, outcome: 'usage' | 'undecided', e
  * problems, undecided otherwise) with the reason tuf-js gave.
  */
 export async function fetchTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<TUFTrustedRoot> {
-  const { getTrustedRoot } = await import('@sigstore/tuf');
+  const { initTUF } = await import('@sigstore/tuf');
+  // the target's text through parseTrustedRoot's field checks, not
+  // @sigstore/tuf's getTrustedRoot (which decodes it without them)
+  const getTrustedRoot = async (o: Parameters<typeof initTUF>[0]): Promise<TrustedRoot> => {
+    const tuf = await initTUF(o).catch((e: unknown) => {
+      // as @sigstore/tuf's getTrustedRoot: initTUF's refresh passes the metadata client's errors through uncoded
+      throw (e as { code?: string }).code ? e : Object.assign(new Error(e instanceof Error ? e.message : String(e), { cause: e }), { code: 'TUF_REFRESH_METADATA_ERROR' });
+    });
+    const text = await tuf.getTarget('trusted_root.json');
+    return parseTrustedRoot(text, `trusted_root.json from TUF ${o?.mirrorURL ?? PUBLIC_GOOD_MIRROR}`);
+  };
   const mirrorURL = opts.mirrorURL ?? PUBLIC_GOOD_MIRROR;
   const cachePath = opts.cachePath ?? getDefaultTUFCachePath(opts.env);
   let cacheDir: string;
@@ -140,6 +151,8 @@ export async function fetchTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<T
     const root = await getTrustedRoot({ ...base, forceCache: opts.forceCache, ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}) });
     return { root };
   } catch (e) {
+    // a target TUF delivered that is not a valid trusted root: the root itself is wrong
+    if (e instanceof SigwardError) throw e;
     const code = (e as { code?: string }).code ?? '';
     if (code === 'TUF_INIT_CACHE_ERROR' || code === 'TUF_FIND_TARGET_ERROR') {
       throw tufError(`TUF: cannot get trusted_root.json from ${mirrorURL}: ${getTUFReason(e)}`, e, 'usage');

@@ -22,6 +22,7 @@ import { BINARY, runSigward } from '../helpers/cli.ts';
 import { runVerifier } from '../helpers/containerd-verifier.ts';
 import { startServe, toReview } from '../server/helpers.ts';
 import { scratch } from './helpers.ts';
+import { keyPolicy } from '../helpers/policies.ts';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
@@ -66,27 +67,6 @@ const CASES: Case[] = [
   { refs: ['*'], skip: ['nginx*'], selects: all },
 ];
 
-function policy(pem: string, c: Case): string {
-  const key = pem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: hub}
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: verify
-      match: {any: [{resources: {kinds: [Pod]}}]}
-      verifyImages:
-        - imageReferences: ${JSON.stringify(c.refs)}
-${c.skip ? `          skipImageReferences: ${JSON.stringify(c.skip)}\n` : ''}          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${key}
-                    rekor: {ignoreTlog: true}
-`;
-}
-
 t.test('Docker Hub names decide alike in check, serve and containerd', async (t) => {
   const s = scratch(t);
   const key = makeKey();
@@ -94,7 +74,7 @@ t.test('Docker Hub names decide alike in check, serve and containerd', async (t)
   let decided = 0;
   for (const [i, c] of CASES.entries()) {
     const label = `imageReferences ${JSON.stringify(c.refs)}${c.skip ? ` skip ${JSON.stringify(c.skip)}` : ''}`;
-    const text = policy(key.publicPem, c);
+    const text = keyPolicy({ key: key.publicPem, name: 'hub', refs: c.refs, ...(c.skip ? { entry: { skipImageReferences: c.skip } } : {}) });
     const policyDir = join(s.dir, `policies-${i}`);
     mkdirSync(policyDir);
     writeFileSync(join(policyDir, 'hub.yaml'), text);

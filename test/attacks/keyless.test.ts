@@ -204,8 +204,9 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
     await run(t, args, [{ name: 'control: valid certificate, no transparency log', x: control }], cases);
   });
 
-  await t.test('identity regular expressions are anchored', async (t) => {
-    const args = ['--certificate-identity-regexp', 'https://github\\.com/org/repo/\\.github/workflows/.*', '--certificate-oidc-issuer-regexp', 'https://token\\.actions\\.githubusercontent\\.com'];
+  // cosign matches identity regexps anywhere in the value (Go's MatchString): the policy a careful user writes is anchored
+  await t.test('identity regular expressions anchored with ^...$', async (t) => {
+    const args = ['--certificate-identity-regexp', '^https://github\\.com/org/repo/\\.github/workflows/.*$', '--certificate-oidc-issuer-regexp', '^https://token\\.actions\\.githubusercontent\\.com$'];
     const signAs = (san: string, issuer = GH_ISSUER) => image(async (_d, p) => ms.signLegacy(p, await ms.fulcioLeaf({ san, issuer })));
     const control = await signAs(WORKFLOW);
     const cases: Case[] = [

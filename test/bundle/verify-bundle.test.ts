@@ -179,7 +179,10 @@ t.test('file and digest mode with artifacts signed by the mock Sigstore', async 
     t.equal(r.code, 1, `${name}: identity mismatch`);
     t.equal(r.doc.error.code, 'IDENTITY_MISMATCH');
     r = await vb(['--bundle', bundle, '--certificate-identity-regexp', 'ci@example', '--certificate-oidc-issuer', DEFAULT_ISSUER, ...root, artifact]);
-    t.equal(r.code, 1, `${name}: unanchored regexp`);
+    t.equal(r.code, 0, `${name}: an unanchored regexp matches part of the identity, as in cosign`);
+    t.match(r.stderr, /--certificate-identity-regexp "ci@example" is not anchored/, `${name}: with a warning`);
+    r = await vb(['--bundle', bundle, '--certificate-identity-regexp', '^ci@example$', '--certificate-oidc-issuer', DEFAULT_ISSUER, ...root, artifact]);
+    t.equal(r.code, 1, `${name}: an anchored regexp must match the whole identity`);
     r = await vb(['--bundle', bundle, '--certificate-identity', 'ci@example.com', '--certificate-oidc-issuer', 'https://accounts.google.com', ...root, artifact]);
     t.equal(r.code, 1, `${name}: issuer mismatch`);
     const tampered = join(dir, `tampered-${name.replace(/\W/g, '')}`);

@@ -13,6 +13,7 @@ import { makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectl, kubectlPod } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { scratch } from '../attacks/helpers.ts';
+import { keyPolicy } from '../helpers/policies.ts';
 
 t.test('sigward test runs kyverno-test.yaml files', async (t) => {
   const reg = await withRegistry(t);
@@ -23,26 +24,8 @@ t.test('sigward test runs kyverno-test.yaml files', async (t) => {
   const signed = await pushImage(store, reg.ref('tests/app'), { tag: 'signed' });
   await signImage({ store, repository: reg.ref('tests/app'), digest: signed, key });
   const unsigned = await pushImage(store, reg.ref('tests/app'), { tag: 'unsigned' });
-  const pem = key.publicPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  const policy = (name: string, action: string) => `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: ${name}}
-spec:
-  validationFailureAction: ${action}
-  rules:
-    - name: check-signature
-      match: {any: [{resources: {kinds: [Pod], namespaces: [apps]}}]}
-      verifyImages:
-        - imageReferences: ["${reg.host}/tests/*"]
-          mutateDigest: false
-          verifyDigest: false
-          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${pem}
-                    rekor: {ignoreTlog: true}
-`;
+  const policy = (name: string, action: 'Enforce' | 'Audit') =>
+    keyPolicy({ key: key.publicPem, name, action, ruleName: 'check-signature', refs: [`${reg.host}/tests/*`], rule: { match: { any: [{ resources: { kinds: ['Pod'], namespaces: ['apps'] } }] } }, entry: { mutateDigest: false, verifyDigest: false } });
   s.file('require-signed.yaml', policy('require-signed', 'Enforce'));
   s.file('audit-signed.yaml', policy('audit-signed', 'Audit'));
   const deploy = kubectl(['create', 'deployment', 'api', `--image=${reg.host}/tests/app@${unsigned}`, '--namespace=apps']);

@@ -199,6 +199,37 @@ t.test('evaluation errors and non-bool results', async (t) => {
   t.equal(compileCel('predicate.a').evaluate(getAttestationVariables({ statement: st, now: NOW })), 'text');
 });
 
+t.test('matches(): Go RE2 regular expressions, linear time', async (t) => {
+  const ev = (expr: string, vars: Record<string, unknown>) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
+  const label = 'a'.repeat(30) + '!';
+  const started = performance.now();
+  t.equal(ev("l.matches('^([a-z0-9]+[-_.]?)+$')", { l: label }), false);
+  t.equal(ev("matches(l, '^([a-z0-9]+[-_.]?)+$')", { l: 'a'.repeat(63) + '!' }), false, 'global form');
+  t.ok(performance.now() - started < 500, 'catastrophic pattern for a backtracking engine: fast');
+  t.equal(ev("l.matches('^a.c$')", { l: 'a\rc' }), true, '. matches \\r as in Go');
+  t.equal(ev("l.matches('\\\\Qa.b\\\\E')", { l: 'xa.by' }), true, 'Go syntax \\Q..\\E');
+  // a constant pattern Go refuses fails when the expression is compiled (as in cel-go), naming Go's error
+  let e = thrown(() => compileCel("'aa'.matches('(a)\\\\1')"));
+  t.equal(e.code, 'CONDITION_INVALID');
+  t.match(e.message, /invalid regular expression in matches\(\): error parsing regexp: invalid escape sequence/);
+  e = thrown(() => compileCel("matches('ab', 'a(?=b)')"));
+  t.match(e.message, /invalid or unsupported Perl syntax/);
+  // Kubernetes' find / findAll: Go's FindString / FindAllString on the same engine
+  const started2 = performance.now();
+  t.equal(ev("l.find('(a|a)+b|!b')", { l: 'a'.repeat(30) + '!b' }), '!b', 'a catastrophic alternative before the match: fast');
+  t.same(ev("l.findAll('(a|a)+b|!b')", { l: ('a'.repeat(30) + '!b').repeat(3) }), ['!b', '!b', '!b']);
+  t.ok(performance.now() - started2 < 500, 'find/findAll in linear time');
+  t.same(ev("l.findAll('a*')", { l: 'baaac' }), ['', 'aaa', ''], 'Go skips an empty match right after a match');
+  t.same(ev("l.findAll('a*', 2)", { l: 'baaac' }), ['', 'aaa']);
+  e = thrown(() => compileCel("'x'.find('(?=a)')"));
+  t.equal(e.code, 'CONDITION_INVALID', 'find with a constant pattern Go refuses: refused when compiled');
+  t.match(e.message, /invalid regular expression in find\(\)/);
+  // a pattern that only exists at evaluation is an evaluation error, never a match
+  e = thrown(() => compileCel('l.matches(p)', { variables: ['l', 'p'] }).evaluateBool({ l: 'aa', p: '(a)\\1' }));
+  t.equal(e.code, 'CONDITION_FAILED');
+  t.match(e.message, /error parsing regexp/);
+});
+
 t.test('values in and out follow the CEL value model', async (t) => {
   const ev = (expr: string, vars: Record<string, unknown> = {}) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
   const m = ev("{1: 'a', 'k': [1u, 2.0, b'ab']}") as Map<unknown, unknown>;

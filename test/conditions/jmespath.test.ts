@@ -87,6 +87,20 @@ t.test('regex and pattern functions', async (t) => {
   t.equal(q("regex_replace_all_literal('^(\\d{3}-?\\d{2}-?\\d{4})$', '123-45-6789', 'redacted')"), 'redacted');
   t.equal(q("regex_replace_all_literal('^[^/]+', 'docker.io/nginx:latest', 'myregistry.corp.com')"), 'myregistry.corp.com/nginx:latest');
   t.match(err("regex_match('(', 'x')").message, /regex_match.*error parsing regexp/);
+  // Go's RE2: linear time (a backtracking engine needs minutes for this label), Go's syntax and refusals
+  const started = performance.now();
+  t.equal(q("regex_match('^([a-z0-9]+[-_.]?)+$', team)", { team: 'a'.repeat(30) + '!' }), false);
+  t.equal(q("regex_replace_all('^([a-z0-9]+[-_.]?)+$', team, 'x')", { team: 'a'.repeat(63) + '!' }), 'a'.repeat(63) + '!');
+  t.ok(performance.now() - started < 500, 'catastrophic pattern: fast');
+  t.equal(q("regex_replace_all('a*', 'baaac', 'X')"), 'XbXcX', 'Go skips an empty match right after a match');
+  for (const p of ['(a)\\1', 'a(?=b)', '(?<!a)b']) {
+    const e = err(`regex_match('${p}', 'ab')`);
+    t.ok(e instanceof JmespathCompileError, `${p}: a literal pattern is checked when the expression is compiled`);
+    t.match(e.message, /function regex_match\(\): error parsing regexp: /);
+  }
+  const dynamic = err('regex_match(p, s)', { p: '(a)\\1', s: 'aa' });
+  t.notOk(dynamic instanceof JmespathCompileError);
+  t.match(dynamic.message, /JMESPath function 'regex_match': error parsing regexp: invalid escape sequence/);
   t.equal(q("pattern_match('158-7?-4*', '158-73-417')"), true);
   t.equal(q("pattern_match('158-6?-3*', '158-73-417')"), false);
   t.equal(q('pattern_match(\'1*\', `123`)'), true);

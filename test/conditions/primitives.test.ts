@@ -1,6 +1,6 @@
 import t from 'tap';
 import { formatGoDuration, parseGoDuration } from '../../lib/conditions/go-duration.ts';
-import { goRegexMatch, goRegexReplaceAll } from '../../lib/conditions/go-regex.ts';
+import { GoRegexSyntaxError, compileGoRegex, getGoRegexError, goRegexMatch, goRegexReplaceAll } from '../../lib/go-regex.ts';
 import { formatRFC3339, parseGoLayout, parseRFC3339 } from '../../lib/conditions/go-time.ts';
 import { addQuantities, compareQuantities, formatQuantity, parseQuantity } from '../../lib/conditions/quantity.ts';
 import { compareSemver, parseSemver, semverSatisfies } from '../../lib/conditions/semver.ts';
@@ -117,4 +117,77 @@ t.test('Go regular expressions', async (t) => {
   t.equal(goRegexReplaceAll('^[^/]+', 'docker.io/nginx', 'myregistry.corp.com', true), 'myregistry.corp.com/nginx');
   t.equal(goRegexReplaceAll('a', 'aa', '$$', false), '$$');
   t.throws(() => goRegexMatch('(unclosed', 'x'), SyntaxError);
+});
+
+// Expected values are Go's (regexp package docs and semantics: leftmost-first,
+// `.` excludes only \n, ReplaceAll skips an empty match right after a match).
+t.test('Go regular expressions: Go semantics where JavaScript differs', async (t) => {
+  const replace: [string, string, string, string][] = [
+    ['a(x*)b', '-ab-axxb-', 'T', '-T-T-'],
+    ['a(x*)b', '-ab-axxb-', '$1', '--xx-'],
+    ['a(?P<1W>x*)b', '-ab-axxb-', '$1W', '--xx-'],
+    ['a(?P<1W>x*)b', '-ab-axxb-', '${1}W', '-W-xxW-'],
+    ['a*', 'baaac', 'X', 'XbXcX'],
+    ['', 'abc', '-', '-a-b-c-'],
+    ['', '\u{1F600}', '-', '-\u{1F600}-'],
+    ['x*', '', 'X', 'X'],
+    ['(?U)a+', 'aaa', 'X', 'XXX'],
+    ['.', '\r\u2028', 'X', 'XX'],
+    ['a|ab', 'ab', 'X', 'Xb'],
+    ['(a)|b', 'ab', '[$1]', '[a][]'],
+    ['(a)', 'a', '$2|${9}|$x|$$|$|${|${1', '|||$|$|${|${1'],
+    ['(a)', 'a', '$01|$0', '|a'],
+  ];
+  for (const [p, s, tpl, want] of replace) t.equal(goRegexReplaceAll(p, s, tpl, false), want, `ReplaceAllString(${p}, ${escape(s)}, ${tpl})`);
+  t.equal(goRegexReplaceAll('a(x*)b', '-ab-axxb-', '$1', true), '-$1-$1-', 'ReplaceAllLiteralString');
+  t.equal(goRegexMatch('^a.c$', 'a\rc'), true, '. matches \\r in Go');
+  t.equal(goRegexMatch('^a.c$', 'a\nc'), false);
+  t.equal(goRegexMatch('(?s)^a.c$', 'a\nc'), true);
+  t.equal(goRegexMatch('^[[:alpha:]]+\\pN$', 'abc7'), true);
+  t.equal(goRegexMatch('\\Qa.b\\E', 'a.b'), true);
+  t.equal(goRegexMatch('\\Qa.b\\E', 'axb'), false);
+  t.equal(goRegexMatch('(?i)k', '\u212a'), true, 'Unicode case folding (Kelvin sign)');
+  t.equal(compileGoRegex('a|b').matchesWhole('ab'), false);
+  t.equal(compileGoRegex('(?m)a$').matchesWhole('a\n'), false, 'whole value, (?m) or not');
+  t.equal(compileGoRegex('((a{10}){10}){10}').test('a'.repeat(1000)), true, 'repeat product 1000: Go accepts');
+});
+
+t.test('Go regular expressions: what Go refuses is a syntax error', async (t) => {
+  const refused: [string, RegExp][] = [
+    ['(a)\\1', /invalid escape sequence: `\\1`/],
+    ['a(?=b)', /invalid or unsupported Perl syntax: `\(\?=`/],
+    ['a(?!b)', /invalid or unsupported Perl syntax/],
+    ['(?<=a)b', /invalid named capture/],
+    ['a++', /invalid nested repetition operator/],
+    ['a\\Z', /invalid escape sequence/],
+    ['((a{10}){10}){11}', /invalid repeat count/],
+    ['('.repeat(1001) + 'a' + ')'.repeat(1001), /expression nests too deeply/],
+    ['(?P<n>a)(?P<n>b)', /duplicate capture group name/], // Go accepts this one: a documented difference
+  ];
+  for (const [p, message] of refused) {
+    t.throws(() => compileGoRegex(p), { name: 'GoRegexSyntaxError', message }, p.slice(0, 40));
+    t.match(getGoRegexError(p), /^error parsing regexp: /);
+  }
+  t.ok(new GoRegexSyntaxError('x', 'y') instanceof SyntaxError);
+  t.equal(getGoRegexError('(?P<major>\\d+)\\.(?<minor>\\d+)'), undefined, 'both named-group spellings (Go 1.22+)');
+});
+
+// A backtracking engine takes 2^n steps on these (about 1 s at n = 25 for the
+// first, doubling per character); RE2 takes linear time. Each must finish in
+// a fraction of a second even on the longest input a label or SAN can hold.
+t.test('Go regular expressions: linear time on catastrophic patterns', async (t) => {
+  const cases: [string, string][] = [
+    ['^([a-z0-9]+[-_.]?)+$', 'a'.repeat(30) + '!'],
+    ['^([a-z0-9]+[-_.]?)+$', 'a'.repeat(63) + '!'],
+    ['^(a|aa)+$', 'a'.repeat(5000) + 'b'],
+    ['^(x+x+)+y$', 'x'.repeat(5000)],
+    ['(.*a){20}', 'a'.repeat(5000)],
+  ];
+  for (const [p, s] of cases) {
+    const started = performance.now();
+    t.equal(goRegexMatch(p, s), p === '(.*a){20}');
+    t.type(goRegexReplaceAll(p, s, '<$1>', false), 'string');
+    const ms = performance.now() - started;
+    t.ok(ms < 500, `${p} on ${s.length} characters: ${ms.toFixed(1)} ms`);
+  }
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/containerd/config.ts';
-import { toContainerdRequest, toReasonLine, MAX_REASON_BYTES } from '../../lib/containerd/descriptor.ts';
+import { toContainerdRequest, toImageLabel, toReasonLine, MAX_REASON_BYTES } from '../../lib/containerd/descriptor.ts';
 import { openVerdictCache, getConfigStamp } from '../../lib/containerd/verdict-cache.ts';
 import yargs from 'yargs';
 import { toContainerdArgv, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
@@ -36,9 +36,16 @@ t.test('config.yaml', async (t) => {
 });
 
 t.test('containerd invocation and descriptor', async (t) => {
-  t.same(toContainerdArgv(['-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], '/opt/bin/sigward-verifier'), ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M]);
-  t.same(toContainerdArgv(['-name=r/a:1', '-digest=' + D], 'sigward'), ['containerd-verify', '--name', 'r/a:1', '--digest', D]);
-  t.equal(toContainerdArgv(['check', '--name', 'x'], 'sigward'), undefined);
+  t.same(toContainerdArgv(['-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], undefined), ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M]);
+  t.same(toContainerdArgv(['-name=r/a:1', '-digest=' + D], undefined), ['containerd-verify', '--name', 'r/a:1', '--digest', D]);
+  t.equal(toContainerdArgv(['check', '--name', 'x'], 'check'), undefined);
+  t.equal(toContainerdArgv(['check', '-name', 'x'], 'check'), undefined, "another command's argv is left to its parser");
+  // a wrapper in bin_dir running `sigward containerd-verify "$@"`: the command word is not repeated
+  t.same(toContainerdArgv(['containerd-verify', '-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], 'containerd-verify'), ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M]);
+  t.same(toContainerdArgv(['-o', 'json', 'containerd-verify', '-digest=' + D, '-name', 'r/a:1'], 'containerd-verify'), ['-o', 'json', 'containerd-verify', '--digest', D, '--name', 'r/a:1']);
+  t.equal(toImageLabel({ name: 'r.io/a:1', digest: D }), `r.io/a:1@${D}`);
+  t.equal(toImageLabel({ name: `r.io/a@${D}`, digest: D }), `r.io/a@${D}`, 'a name that pins the digest is not followed by it again');
+  t.equal(toImageLabel({ name: `r.io/a:1@${D}`, digest: D }), `r.io/a:1@${D}`);
   const ok = toContainerdRequest({ name: 'r.io/a:1', digest: D, stdinMediaType: M, stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: D, size: 10 }) + '\n' });
   t.equal(ok.descriptor.size, 10);
   const bad = (o: object, stdinMediaType = M) => () => toContainerdRequest({ name: 'r.io/a:1', digest: D, stdinMediaType, stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 1, ...o }) });
@@ -67,7 +74,7 @@ t.test("containerd's exact call is parsed without yargs, to what yargs parses fr
     ['-digest', D, '-name', 'r.io/a@' + D],
     ['-name', 'r.io/a:1', '-digest', D],
   ]) {
-    const argv = toContainerdArgv(call, 'sigward')!;
+    const argv = toContainerdArgv(call, undefined)!;
     const plain = toPlainContainerdArgs(argv);
     t.ok(plain, call.join(' '));
     const parsed = viaYargs(argv);
@@ -84,7 +91,7 @@ t.test("containerd's exact call is parsed without yargs, to what yargs parses fr
     ['-name', 'r/a:1', '-digest'],
     ['-digest', D],
   ]) {
-    t.equal(toPlainContainerdArgs(toContainerdArgv(call, 'sigward')!), undefined, call.join(' '));
+    t.equal(toPlainContainerdArgs(toContainerdArgv(call, undefined)!), undefined, call.join(' '));
   }
   t.equal(toPlainContainerdArgs(['verify', '--name', 'x', '--digest', D]), undefined, 'other commands');
 });

@@ -17,36 +17,13 @@ import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { runVerifier } from '../helpers/containerd-verifier.ts';
+import { keyPolicy } from '../helpers/policies.ts';
 
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-containerd-'));
 
 function policyYaml(name: string, patterns: string[], key: TestKey): string {
-  const pem = key.publicPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: check-signatures
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      verifyImages:
-        - imageReferences: ${JSON.stringify(patterns)}
-          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${pem}
-                    rekor:
-                      ignoreTlog: true
-                    ctlog:
-                      ignoreSCT: true
-`;
+  return keyPolicy({ key: key.publicPem, name, refs: patterns, ruleName: 'check-signatures' });
 }
 
 function makeConfig(dirName: string, policies: Record<string, string>, configYaml: string): string {
@@ -153,6 +130,34 @@ t.test('containerd bindir verifier', async (t) => {
     const missing = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), join(tmp, 'no-such-dir'));
     t.equal(missing.code, 2);
     t.match(missing.stdout, /configuration directory .* does not exist/);
+  });
+
+  await t.test('a name that pins the digest: named once in the reason', async (t) => {
+    const pinned = `${host}/company/app@${signed.digest}`;
+    const r = await runVerifier(bin, pinned, signed.digest, desc(signed.descriptor), nocache);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `sigward: allowed ${pinned}: verified image signatures (require-signed-images/check-signatures)\n`);
+    const u = await runVerifier(bin, `${host}/company/unsigned@${unsigned.digest}`, unsigned.digest, desc(unsigned.descriptor), nocache);
+    t.equal(u.code, 1);
+    t.match(u.stdout, `image verification failed for ${host}/company/unsigned@${unsigned.digest}: policy `);
+    t.notMatch(u.stdout, `@${unsigned.digest}@`, 'the digest is not repeated');
+    const tagged = await runVerifier(bin, `${host}/company/app:v1@${signed.digest}`, signed.digest, desc(signed.descriptor), nocache);
+    t.equal(tagged.code, 0, tagged.stdout);
+    t.equal(tagged.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+  });
+
+  await t.test('`sigward containerd-verify` followed by containerd\'s single-dash flags (a wrapper script in bin_dir)', async (t) => {
+    const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, [], ['containerd-verify']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+    t.notMatch(r.stderr, /Unknown argument/);
+    const d = await runVerifier(bin, `${host}/company/unsigned:v1`, unsigned.digest, desc(unsigned.descriptor), nocache, [], ['containerd-verify']);
+    t.equal(d.code, 1, d.stdout + d.stderr);
+    t.match(d.stdout, /image verification failed/);
+    const extra = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, ['surplus'], ['containerd-verify']);
+    t.equal(extra.code, 2, 'a stray word is a usage error');
+    t.equal(extra.stdout, '', 'and prints no verdict');
+    t.match(extra.stderr, /Unknown argument: surplus/);
   });
 
   await t.test('through a symlink named sigward-verifier in bin_dir', async (t) => {

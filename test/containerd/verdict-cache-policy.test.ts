@@ -14,6 +14,7 @@ import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { runVerifier } from '../helpers/containerd-verifier.ts';
+import { keyPolicy } from '../helpers/policies.ts';
 
 interface PolicyOptions {
   action?: 'Audit' | 'Enforce';
@@ -22,29 +23,8 @@ interface PolicyOptions {
 }
 
 function policyYaml(name: string, patterns: string[], key: TestKey, o: PolicyOptions = {}): string {
-  const pem = key.publicPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  validationFailureAction: ${o.action ?? 'Enforce'}
-${o.overrides ? `  validationFailureActionOverrides: ${JSON.stringify(o.overrides)}\n` : ''}${o.failurePolicy ? `  failurePolicy: ${o.failurePolicy}\n` : ''}  rules:
-    - name: check-signatures
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      verifyImages:
-        - imageReferences: ${JSON.stringify(patterns)}
-          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${pem}
-                    rekor:
-                      ignoreTlog: true
-`;
+  const spec = { ...(o.overrides ? { validationFailureActionOverrides: o.overrides } : {}), ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}) };
+  return keyPolicy({ key: key.publicPem, name, refs: patterns, action: o.action, ruleName: 'check-signatures', spec });
 }
 
 t.test('a cached allow never outlives a stricter policy', async (t) => {

@@ -14,31 +14,10 @@ import { makeKey } from '../helpers/cosign.ts';
 import { kubectl } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { scratch } from '../attacks/helpers.ts';
+import { keyPolicy } from '../helpers/policies.ts';
 
-function indent(text: string, n: number): string {
-  return text.trim().split('\n').map((l) => ' '.repeat(n) + l).join('\n');
-}
-
-function policy(pem: string, extra: string, entryExtra = ''): string {
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: ctx}
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: verify
-      match: {any: [{resources: {kinds: [Pod]}}]}
-${extra}      verifyImages:
-        - imageReferences: ["*"]
-          mutateDigest: false
-          verifyDigest: false
-${entryExtra}          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${indent(pem, 22)}
-                    rekor: {ignoreTlog: true}
-`;
+function policy(pem: string, rule: Record<string, unknown>): string {
+  return keyPolicy({ key: pem, name: 'ctx', rule, entry: { mutateDigest: false, verifyDigest: false } });
 }
 
 t.test('rule context and preconditions', async (t) => {
@@ -66,51 +45,33 @@ t.test('rule context and preconditions', async (t) => {
     if (reason) t.match(JSON.stringify(r.rules), reason, `${what}: says why`);
   };
 
-  const cmPre = `      context:
-        - name: settings
-          configMap: {name: settings, namespace: kyverno}
-      preconditions:
-        all:
-          - key: "{{ settings.data.enforce }}"
-            operator: Equals
-            value: "true"
-`;
-  denied(t, await check(policy(key.publicPem, cmPre)), 'a precondition on a ConfigMap value that holds', /signature not found/);
+  const cmPre = (name = 'settings') => ({
+    context: [{ name: 'settings', configMap: { name, namespace: 'kyverno' } }],
+    preconditions: { all: [{ key: '{{ settings.data.enforce }}', operator: 'Equals', value: 'true' }] },
+  });
+  denied(t, await check(policy(key.publicPem, cmPre())), 'a precondition on a ConfigMap value that holds', /signature not found/);
   writeFileSync(join(cmDir, 'kyverno', 'settings', 'enforce'), 'false');
-  t.equal((await check(policy(key.publicPem, cmPre))).code, 0, 'the same precondition, false: the rule does not apply');
+  t.equal((await check(policy(key.publicPem, cmPre()))).code, 0, 'the same precondition, false: the rule does not apply');
   writeFileSync(join(cmDir, 'kyverno', 'settings', 'enforce'), 'true');
-  denied(t, await check(policy(key.publicPem, cmPre.replace('name: settings, namespace', 'name: missing, namespace'))), 'a ConfigMap that is not mounted fails the rule', /ConfigMap kyverno\/missing not found/);
+  denied(t, await check(policy(key.publicPem, cmPre('missing'))), 'a ConfigMap that is not mounted fails the rule', /ConfigMap kyverno\/missing not found/);
 
-  const api = `      context:
-        - name: nslabels
-          apiCall: {urlPath: "/api/v1/namespaces/{{ request.namespace }}", jmesPath: "metadata.labels"}
-      preconditions:
-        all:
-          - key: "{{ nslabels.env || '' }}"
-            operator: Equals
-            value: prod
-`;
+  const api = {
+    context: [{ name: 'nslabels', apiCall: { urlPath: '/api/v1/namespaces/{{ request.namespace }}', jmesPath: 'metadata.labels' } }],
+    preconditions: { all: [{ key: "{{ nslabels.env || '' }}", operator: 'Equals', value: 'prod' }] },
+  };
   denied(t, await check(policy(key.publicPem, api)), 'an apiCall context fails the rule instead of skipping it', /apiCall context entries need a live cluster/);
 
-  const variable = `      context:
-        - name: team
-          variable: {jmesPath: "request.object.metadata.labels.team", default: none}
-      preconditions:
-        all:
-          - key: "{{ team }}"
-            operator: Equals
-            value: web
-`;
+  const variable = {
+    context: [{ name: 'team', variable: { jmesPath: 'request.object.metadata.labels.team', default: 'none' } }],
+    preconditions: { all: [{ key: '{{ team }}', operator: 'Equals', value: 'web' }] },
+  };
   denied(t, await check(policy(key.publicPem, variable), 'web'), 'a variable context read by a precondition (applies)', /signature not found/);
   t.equal((await check(policy(key.publicPem, variable), 'api')).code, 0, 'a variable context read by a precondition (does not apply)');
 
-  const cel = `      celPreconditions:
-        - name: web-only
-          expression: "object.metadata.labels.team == 'web'"
-`;
-  denied(t, await check(policy(key.publicPem, cel), 'web'), 'celPreconditions true: the rule applies', /signature not found/);
-  t.equal((await check(policy(key.publicPem, cel), 'api')).code, 0, 'celPreconditions false: the rule does not apply');
-  const badCel = await runSigward(['policy', 'lint', s.file('bad-cel.yaml', policy(key.publicPem, cel.replace("object.metadata.labels.team == 'web'", 'object.metadata.labels.team ==')))]);
+  const cel = (expression = "object.metadata.labels.team == 'web'") => ({ celPreconditions: [{ name: 'web-only', expression }] });
+  denied(t, await check(policy(key.publicPem, cel()), 'web'), 'celPreconditions true: the rule applies', /signature not found/);
+  t.equal((await check(policy(key.publicPem, cel()), 'api')).code, 0, 'celPreconditions false: the rule does not apply');
+  const badCel = await runSigward(['policy', 'lint', s.file('bad-cel.yaml', policy(key.publicPem, cel('object.metadata.labels.team ==')))]);
   t.equal(badCel.code, 1, 'a CEL precondition that does not compile is a lint error');
   t.match(badCel.stdout + badCel.stderr, /celPreconditions\[0\]\.expression/);
 

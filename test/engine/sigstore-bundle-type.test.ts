@@ -13,44 +13,16 @@ import { withRegistry, pushImage } from '../helpers/registry.ts';
 import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
+import { keyAttestor, keyPolicy } from '../helpers/policies.ts';
 
 withRealCosign(main);
 
 function policy(type: string | undefined, pub: string, attest: boolean): string {
-  const key = pub.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
-  const attestation = `          attestations:
-            - type: https://example.com/review/v1
-              attestors:
-                - entries:
-                    - keys:
-                        publicKeys: |-
-${key.replace(/^ {22}/gm, ' '.repeat(26))}
-                        rekor: {ignoreTlog: true}
-              conditions:
-                - all:
-                    - key: "{{ approved }}"
-                      operator: Equals
-                      value: true
-`;
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: bundles}
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: verify
-      match: {any: [{resources: {kinds: [Pod]}}]}
-      verifyImages:
-        - imageReferences: ["*"]
-${type ? `          type: ${type}\n` : ''}          mutateDigest: false
-          verifyDigest: false
-${attest ? attestation : `          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${key}
-                    rekor: {ignoreTlog: true}
-`}`;
+  const entry: Record<string, unknown> = { mutateDigest: false, verifyDigest: false, ...(type ? { type } : {}) };
+  if (attest) {
+    entry.attestations = [{ type: 'https://example.com/review/v1', attestors: [{ entries: [keyAttestor(pub)] }], conditions: [{ all: [{ key: '{{ approved }}', operator: 'Equals', value: true }] }] }];
+  }
+  return keyPolicy({ key: pub, name: 'bundles', entry, attestors: !attest });
 }
 
 function main(): void {

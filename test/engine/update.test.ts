@@ -43,3 +43,21 @@ t.test('unchanged image fields', async (t) => {
   t.equal(toUpdateContext('UPDATE', now, undefined), undefined, 'UPDATE without an old object: everything is verified');
   t.equal(toUpdateContext('UPDATE', now, 'text'), undefined, 'old object that is not an object');
 });
+
+t.test('unchanged and verified: only when the stored record (sigward\'s, passed in) says so', async (t) => {
+  const old = kubectlCreate('deployment', 'app', 'registry.example.com/app:v1@sha256:' + 'a'.repeat(64));
+  const now = structuredClone(old) as any;
+  now.metadata.labels.extra = 'x';
+  const ptr = '/spec/template/spec/containers/0/image';
+  const image = now.spec.template.spec.containers[0].image;
+  const key = 'registry.example.com/app@sha256:' + 'a'.repeat(64);
+  const record = { version: 1 as const, policies: { '/p': { 'autogen-r': { [key]: 'pass' as const } } } };
+  t.equal(toUpdateContext('UPDATE', now, old)!.isVerifiedUnchanged(ptr, image, '/p', 'autogen-r'), false, 'no record of the stored object: verified again');
+  const u = toUpdateContext('UPDATE', now, old, record)!;
+  t.equal(u.isVerifiedUnchanged(ptr, image, '/p', 'autogen-r'), true, 'recorded as passed for this policy and rule');
+  t.equal(u.isVerifiedUnchanged(ptr, image, '/p', 'autogen-other'), false, 'another rule');
+  t.equal(u.isVerifiedUnchanged(ptr, image, '/q', 'autogen-r'), false, 'another policy');
+  t.equal(u.isVerifiedUnchanged(ptr, 'registry.example.com/app:v2', '/p', 'autogen-r'), false, 'another image at the field');
+  const failed = toUpdateContext('UPDATE', now, old, { version: 1, policies: { '/p': { 'autogen-r': { [key]: 'fail' } } } })!;
+  t.equal(failed.isVerifiedUnchanged(ptr, image, '/p', 'autogen-r'), false, 'recorded as failed');
+});

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadPolicies } from '../../lib/policy/index.ts';
 import { getEmbeddedTrustedRoot } from '../../lib/trust/index.ts';
-import { toContainersPolicy, toDockerScope } from '../../lib/export/containers-policy.ts';
+import { toContainersPolicy, toDockerScope, type Unexpressed } from '../../lib/export/containers-policy.ts';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { ROOT, SHARED } from '../helpers/fixtures.ts';
@@ -335,4 +335,44 @@ ${entries}`).policies;
   t.same(toContainersPolicy(withAtt, { trustedRoot }).policy.transports.docker['r.io/g'], [{ type: 'reject' }]);
   t.equal(toContainersPolicy(withAtt, { trustedRoot, onUnsupported: 'skip' }).policy.transports.docker['r.io/g']![0]!.type, 'sigstoreSigned');
   t.same(toContainersPolicy(withAtt, { trustedRoot, defaultPolicy: 'reject' }).policy.default, [{ type: 'reject' }]);
+});
+
+t.test('keyless details policy.json cannot express are each said, with their effect, on stderr and in the report', async (t) => {
+  const trustedRoot = getEmbeddedTrustedRoot();
+  const doc = (keyless: string) => `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: p}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: r
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      verifyImages:
+        - imageReferences: ["r.io/app/*"]
+          attestors:
+            - entries:
+                - keyless:
+${keyless.trim().split('\n').map((l) => ' '.repeat(20) + l.trim()).join('\n')}
+`;
+  const issuer = 'issuer: "https://accounts.google.com"';
+  // [case, keyless fields, feature, effect, action, detail, exported requirement type]
+  const table: Array<[string, string, string, Unexpressed['effect'], Unexpressed['action'], RegExp, string]> = [
+    ['subjectRegExp', `subjectRegExp: ".*@example.com"\n${issuer}`, 'subjectRegExp', 'weaker', 'scope rejected', /exact email subject only/, 'reject'],
+    ['URI subject (GitHub Actions)', `subject: "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main"\n${issuer}`, 'subject', 'weaker', 'scope rejected', /not an email address: policy\.json checks email SANs only/, 'reject'],
+    ['wildcard subject', `subject: "*@example.com"\n${issuer}`, 'subject', 'weaker', 'scope rejected', /wildcard subject/, 'reject'],
+    ['no subject', issuer, 'subject', 'weaker', 'scope rejected', /keyless without a subject/, 'reject'],
+    ['issuerRegExp', 'subject: "dev@example.com"\nissuerRegExp: "https://.*"', 'issuer', 'weaker', 'scope rejected', /one exact OIDC issuer/, 'reject'],
+    ['additionalExtensions', `subject: "dev@example.com"\n${issuer}\nadditionalExtensions: {githubWorkflowTrigger: push}`, 'additionalExtensions', 'weaker', 'scope rejected', /certificate extensions are not checked/, 'reject'],
+    ['SCT required (the default)', `subject: "dev@example.com"\n${issuer}`, 'SCT', 'weaker', 'listed', /certificate transparency \(SCT\) is not checked/, 'sigstoreSigned'],
+    ['ignoreTlog', `subject: "dev@example.com"\n${issuer}\nrekor: {ignoreTlog: true}`, 'transparency log', 'stricter', 'listed', /always requires a Rekor entry for Fulcio certificates/, 'sigstoreSigned'],
+  ];
+  for (const [name, keyless, feature, effect, action, detail, type] of table) {
+    const text = doc(keyless);
+    const r = toContainersPolicy(loadPolicies(text).policies, { trustedRoot });
+    t.ok(some(r.unexpressed, { feature, effect, action, detail }), `${name}: ${feature} [${effect}; ${action}] in the report`);
+    t.equal(r.policy.transports.docker['r.io/app']?.[0]?.type, type, `${name}: the scope is ${type === 'reject' ? 'rejected (fail closed)' : 'exported'}`);
+    const cli = await runSigward(['export', 'containers-policy', '--policy', file(text)]);
+    t.equal(cli.code, 0, cli.stderr);
+    t.match(cli.stderr, new RegExp(`p/r \\(spec\\.rules\\[0\\]\\.verifyImages\\[0\\]\\.attestors\\[0\\]\\.entries\\[0\\]\\): ${feature}: .*${detail.source}.* \\[${effect}; ${action}\\]`), `${name}: said on stderr`);
+  }
 });

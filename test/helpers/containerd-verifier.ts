@@ -18,10 +18,11 @@ export interface VerifierRun {
   ms: number;
 }
 
-export function runVerifier(bin: string, name: string, digest: string, descriptor: unknown, configDir: string, extraArgs: string[] = []): Promise<VerifierRun> {
+/** `before`: words before containerd's flags (a bin_dir wrapper running `sigward containerd-verify "$@"`). */
+export function runVerifier(bin: string, name: string, digest: string, descriptor: unknown, configDir: string, extraArgs: string[] = [], before: string[] = []): Promise<VerifierRun> {
   const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
   const file = fromSource ? process.execPath : bin;
-  const args = [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), '-name', name, '-digest', digest, '-stdin-media-type', DESCRIPTOR_MEDIA_TYPE, ...extraArgs];
+  const args = [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), ...before, '-name', name, '-digest', digest, '-stdin-media-type', DESCRIPTOR_MEDIA_TYPE, ...extraArgs];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = execFile(file, args, { env: { PATH: '/usr/bin:/bin', HOME: tmpdir(), SIGWARD_CONFIG_DIR: configDir }, timeout: 10_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {

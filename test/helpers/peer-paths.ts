@@ -8,3 +8,7 @@ import { ROOT } from './fixtures.ts';
 export const PEERS_BIN = process.env.SIGWARD_PEERS_BIN ?? join(process.env.SIGWARD_PEERS ?? join(ROOT, '.peers'), 'bin');
 export const COSIGN = join(PEERS_BIN, 'cosign');
 export const SIGSTORE_GO = join(PEERS_BIN, 'sigstore-go-verification');
+export const CONTAINERD = join(PEERS_BIN, 'containerd');
+export const CTR = join(PEERS_BIN, 'ctr');
+/** skopeo 1.22 (sid), run through sid's loader by the wrapper scripts/peers.sh writes */
+export const SKOPEO = join(PEERS_BIN, 'skopeo');

@@ -7,18 +7,30 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { COSIGN, SIGSTORE_GO } from './peer-paths.ts';
 
-export { COSIGN, PEERS_BIN, SIGSTORE_GO } from './peer-paths.ts';
+export { COSIGN, CONTAINERD, CTR, PEERS_BIN, SIGSTORE_GO, SKOPEO } from './peer-paths.ts';
 
 const run = promisify(execFile);
+
+/**
+ * Runs `main` when every named peer binary is there (and, with `root`, when
+ * running as root: containerd needs it). Otherwise the file is skipped
+ * locally, saying what is missing, and fails under CI (where scripts/peers.sh
+ * must have unpacked the peers and the job runs as root).
+ */
+export function withRealPeers(peers: Record<string, string>, main: () => void, opts: { root?: boolean } = {}): void {
+  const missing = Object.entries(peers).filter(([, path]) => !existsSync(path)).map(([name, path]) => `${name} at ${path}`);
+  const why = missing.length ? `real peers missing: ${missing.join(', ')}: run bash scripts/peers.sh` : opts.root && process.getuid?.() !== 0 ? `${Object.keys(peers).join(', ')} must run as root` : undefined;
+  if (!why) return main();
+  if (process.env.CI) throw new Error(why);
+  t.test(`real ${Object.keys(peers).join(', ')}`, { skip: why }, async () => {});
+}
 
 /**
  * Runs `main` when the real cosign is there. Without it the file is skipped
  * locally and fails under CI (where scripts/peers.sh must have unpacked it).
  */
 export function withRealCosign(main: () => void): void {
-  if (existsSync(COSIGN)) return main();
-  if (process.env.CI) throw new Error(`real cosign is missing at ${COSIGN}: run bash scripts/peers.sh`);
-  t.test('real cosign', { skip: `real cosign 3.1.1 is missing at ${COSIGN}: run bash scripts/peers.sh` }, async () => {});
+  withRealPeers({ 'cosign 3.1.1': COSIGN }, main);
 }
 
 export interface PeerRun {

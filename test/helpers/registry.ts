@@ -1,10 +1,11 @@
 // Test harness: a real Debian docker-registry (distribution 2.8) on 127.0.0.1, plus
 // helpers that push small random images. Used by the oci tests and by other areas.
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { createServer } from 'node:net';
@@ -262,6 +263,8 @@ export interface PushImageOptions {
   layers?: number;
   /** bytes per layer (default 256) */
   layerSize?: number;
+  /** layer contents instead of random bytes (e.g. `tarLayer()` for images a runtime unpacks) */
+  layerData?: Uint8Array[];
   /** tag to push under (default 'latest'); false: by digest only */
   tag?: string | false;
   /** Docker schema2 media types instead of OCI */
@@ -287,9 +290,8 @@ export async function pushImageDetailed(store: OciStore, repo: RepositoryRef, op
   const docker = !!opts.docker;
   const layerType = docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar';
   const layers: Descriptor[] = [];
-  for (let i = 0; i < (opts.layers ?? 1); i++) {
-    layers.push(await store.putBlob(repo, new Uint8Array(randomBytes(opts.layerSize ?? 256)), layerType));
-  }
+  const data = opts.layerData ?? Array.from({ length: opts.layers ?? 1 }, () => new Uint8Array(randomBytes(opts.layerSize ?? 256)));
+  for (const bytes of data) layers.push(await store.putBlob(repo, bytes, layerType));
   const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
   const configJson = {
     architecture: platform.architecture,
@@ -318,6 +320,20 @@ export async function pushImageDetailed(store: OciStore, repo: RepositoryRef, op
   const tag = opts.tag === undefined ? 'latest' : opts.tag === false ? undefined : opts.tag;
   const descriptor = await store.putManifest(repo, bytes, mediaType, tag);
   return { digest: descriptor.digest, descriptor, bytes, manifest, config, layers };
+}
+
+/**
+ * An uncompressed tar layer holding one file of random bytes, made by the
+ * system's tar: what containerd and CRI-O can unpack (random bytes cannot be).
+ */
+export function tarLayer(size = 256): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'sigward-layer-'));
+  try {
+    writeFileSync(join(dir, 'random.bin'), randomBytes(size));
+    return new Uint8Array(execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', 'random.bin']));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Pushes a small random image and returns its manifest digest. */

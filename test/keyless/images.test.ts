@@ -137,13 +137,13 @@ t.test('keyless signatures in the real registry', async (t) => {
     { name: 'substring identity (cert has a longer SAN)', sign: { identity: `${USER}.evil.org` }, reason: /certificate identity mismatch/, code: 'IDENTITY_MISMATCH' },
     { name: 'substring identity (policy has a longer SAN)', args: identity(`${USER}.evil.org`), reason: /certificate identity mismatch/, code: 'IDENTITY_MISMATCH' },
     {
-      name: 'unanchored regexp attempt',
+      name: 'anchored regexp: an identity that only contains a match',
       sign: { identity: `evil-${USER}.evil.org` },
-      args: ['--certificate-identity-regexp', 'user@example\\.com', '--certificate-oidc-issuer', DEFAULT_ISSUER],
+      args: ['--certificate-identity-regexp', '^user@example\\.com$', '--certificate-oidc-issuer', DEFAULT_ISSUER],
       reason: /certificate identity mismatch/,
       code: 'IDENTITY_MISMATCH',
     },
-    { name: 'unanchored issuer regexp attempt', args: ['--certificate-identity', USER, '--certificate-oidc-issuer-regexp', 'oidc\\.sigward'], reason: /issuer mismatch/, code: 'IDENTITY_MISMATCH' },
+    { name: 'anchored issuer regexp: an issuer that only contains a match', args: ['--certificate-identity', USER, '--certificate-oidc-issuer-regexp', '^oidc\\.sigward'], reason: /issuer mismatch/, code: 'IDENTITY_MISMATCH' },
     { name: 'certificate expired at the integrated time', sign: { identity: USER, rekorDelaySeconds: 1200 }, reason: /signing certificate is not valid at/, code: 'CERTIFICATE_INVALID' },
     { name: 'certificate without SCT', sign: { identity: USER, noSCT: true }, reason: /certificate transparency/, code: 'SCT_INVALID' },
     {

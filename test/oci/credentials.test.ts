@@ -115,6 +115,12 @@ t.test('kubelet key matching', async (t) => {
   t.ok(matchPullSecretKey('*.example.com', 'example.com') < 0, 'a glob label needs a label');
   t.ok(matchPullSecretKey('*.example.com', 'a.b.example.com') < 0, 'globs do not cross dots');
   t.ok(matchPullSecretKey('reg-*.example.com', 'reg-eu.example.com') >= 0);
+  const started = performance.now();
+  t.ok(matchPullSecretKey(`${'a*'.repeat(12)}b.example.com`, `${'a'.repeat(63)}.example.com`) < 0, 'many globs in a label against a long label');
+  t.ok(matchPullSecretKey(`${'a*'.repeat(12)}b.example.com`, `${'a'.repeat(62)}b.example.com`) >= 0);
+  t.ok(performance.now() - started < 500, 'linear time (a backtracking RegExp took 33 s for 8 globs and 60 characters)');
+  t.ok(matchPullSecretKey('reg(1).example.com', 'reg(1).example.com') >= 0, 'other characters are literal');
+  t.ok(matchPullSecretKey('reg?.example.com', 'regx.example.com') < 0);
   t.ok(matchPullSecretKey('https://reg.example.com:5000', 'reg.example.com:5000') >= 0);
   t.ok(matchPullSecretKey('reg.example.com:5000', 'reg.example.com') < 0);
   t.ok(matchPullSecretKey('reg.example.com/team', 'reg.example.com', 'team/app') >= 0);

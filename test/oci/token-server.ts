@@ -35,6 +35,8 @@ export async function startTokenServer(opts: {
   refreshTokens?: Record<string, string>;
   anonymousPull?: boolean;
   expiresIn?: number;
+  /** answer token requests this much later (a slow token server) */
+  delayMs?: number;
 }): Promise<TokenServer> {
   const keyPath = join(opts.dir, 'token.key');
   const certPath = join(opts.dir, 'token.pem');
@@ -74,8 +76,12 @@ export async function startTokenServer(opts: {
     req.on('end', () => {
       const url = new URL(req.url!, 'http://x');
       const reply = (status: number, body: unknown): void => {
-        res.writeHead(status, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(body));
+        const send = () => {
+          res.writeHead(status, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        if (opts.delayMs) setTimeout(send, opts.delayMs);
+        else send();
       };
       if (url.pathname !== '/token') return reply(404, { error: 'not found' });
       if (req.method === 'POST') {

@@ -80,6 +80,10 @@ t.test('ImageValidatingPolicy checks', async (t) => {
   t.same(errs(ivpol(`${base}\n    - name: a\n      cosign: {keyless: {identities: [{subject: s, issuer: i}]}}`.replace('  validations:\n    - expression: "true"\n', '') + '\n  validations: [{expression: "true"}]')), [
     '15:13 spec.attestors[1].name: Duplicate value: "a"',
   ]);
+  t.match(errs(ivpol(`${base}\n    - name: b\n      cosign: {keyless: {identities: [{subjectRegExp: "(a)\\\\1", issuer: i}, {subject: s, issuerRegExp: "(?=x)"}]}}`.replace('  validations:\n    - expression: "true"\n', '') + '\n  validations: [{expression: "true"}]')), [
+    /spec\.attestors\[1\]\.cosign\.keyless\.identities\[0\]\.subjectRegExp: error parsing regexp: invalid escape sequence/,
+    /spec\.attestors\[1\]\.cosign\.keyless\.identities\[1\]\.issuerRegExp: error parsing regexp: invalid or unsupported Perl syntax/,
+  ]);
   t.same(errs(ivpol('  attestors: []')), ['6:3 spec.validations: Required value: at least one validation is required']);
   t.same(errs(ivpol(`  webhookConfiguration: {timeoutSeconds: 0}\n${base}`)), ['6:42 spec.webhookConfiguration.timeoutSeconds: Invalid value: 0: the timeout value must be between 1 and 30 seconds']);
   t.same(errs(ivpol(`  attestations: [{name: x}]\n${base}`)), ['6:18 spec.attestations[0]: exactly one of intoto or referrer must be set']);

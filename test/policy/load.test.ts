@@ -172,6 +172,18 @@ t.test('deprecated image/key/issuer form (Convert)', async (t) => {
   ]);
 });
 
+t.test('keyless subjectRegExp / issuerRegExp must be Go RE2 regular expressions', async (t) => {
+  const keyless = (field: string, pattern: string) => policyWith(`imageReferences: ["ghcr.io/*"]
+          attestors:
+            - entries:
+                - keyless: {subject: s, issuer: i, rekor: {url: "https://rekor.sigstore.dev"}, ${field}: '${pattern}'}`);
+  t.same(errs(keyless('subjectRegExp', '^(a)\\1$')), [
+    '17:111 spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.subjectRegExp: error parsing regexp: invalid escape sequence: `\\1` (Go RE2 syntax: no backreferences, lookahead or lookbehind)',
+  ]);
+  t.match(errs(keyless('issuerRegExp', 'https://(?!evil)')), [/keyless\.issuerRegExp: error parsing regexp: invalid or unsupported Perl syntax: `\(\?!`/]);
+  t.same(errs(keyless('subjectRegExp', '(?i)^(?P<user>[a-z]+)@corp\\.example$')), [], 'Go syntax loads');
+});
+
 t.test('attestor kinds: exactly one, and each one complete', async (t) => {
   const entry = (body: string) => policyWith(`imageReferences: ["ghcr.io/*"]
           attestors:
@@ -188,7 +200,7 @@ t.test('attestor kinds: exactly one, and each one complete', async (t) => {
   t.ok(r.diagnostics.some((d) => d.severity === 'warning' && d.message.endsWith('publicKeys, kms are all set: only publicKeys is used')));
 });
 
-t.test('Notary: loaded, flagged unsupported, keys/keyless rejected', async (t) => {
+t.test('Notary: loaded and verifiable, with a note on revocation; keys/keyless rejected', async (t) => {
   const r = parse(policyWith(`type: Notary
           imageReferences: ["ghcr.io/*"]
           attestors:
@@ -196,8 +208,9 @@ t.test('Notary: loaded, flagged unsupported, keys/keyless rejected', async (t) =
                 - certificates: {cert: CERT}`));
   const e = asKyverno(r.policies[0]).spec.rules[0]!.verifyImages[0]!;
   t.equal(e.type, 'Notary');
-  t.equal(e.unsupported, 'Notary signatures are not supported by sigward (type: Notary)');
-  t.ok(r.diagnostics.some((d) => d.severity === 'warning' && d.line === 14 && d.message.includes('Notary signatures are not supported')));
+  t.equal(e.unsupported, undefined, 'Notary entries are verified, not flagged unsupported');
+  t.notOk(r.diagnostics.some((d) => d.message.includes('not supported')), 'no "not supported" warning');
+  t.ok(r.diagnostics.some((d) => d.severity === 'info' && d.line === 14 && d.message.includes('checks no certificate revocation')), 'a note says how revocation differs from Kyverno');
   t.same(
     errs(policyWith(`type: Notary
           imageReferences: ["ghcr.io/*"]

@@ -44,7 +44,7 @@ t.test('gcpkms: the KMS key is kept, marked unusable offline, with its location'
   t.equal(w?.file, 'verify-image-gcpkms.yaml');
 });
 
-t.test('ivpol: loads; the Notary attestor is flagged unsupported', async (t) => {
+t.test('ivpol: loads; the Notary attestor is verifiable, with a note on revocation', async (t) => {
   const r = load('verify-image-ivpol.yaml');
   const p = r.policies[0] as ImageValidatingPolicy;
   t.equal(p.format, 'ivpol');
@@ -57,11 +57,12 @@ t.test('ivpol: loads; the Notary attestor is flagged unsupported', async (t) => 
   const a = p.spec.attestors[0]!;
   t.equal(a.name, 'notary');
   t.match(a.notary?.certs?.value, /^-----BEGIN CERTIFICATE-----/);
-  t.equal(a.unsupported, 'Notary signatures are not supported by sigward (attestor "notary")');
+  t.equal(a.unsupported, undefined, 'the Notary attestor is not flagged unsupported');
   t.equal(p.spec.validations[0]!.expression, 'images.containers.map(image, verifyImageSignatures(image, [attestors.notary])).all(e ,e > 0)');
   t.equal(p.spec.validations[0]!.message, 'failed the verification');
-  const w = r.warnings.find((d) => d.message.includes('Notary'));
-  t.equal(`${w?.line}:${w?.column}`, '35:7');
+  t.notOk(r.warnings.some((d) => d.severity === 'warning' && d.message.includes('Notary')), 'no warning about the Notary attestor');
+  const note = r.warnings.find((d) => d.severity === 'info' && d.message.includes('checks no certificate revocation'));
+  t.equal(`${note?.line}:${note?.column}`, '35:7', 'the revocation note points at the notary key');
 });
 
 t.test('multi-keys: variables kept, count 2 over 2 entries', async (t) => {

@@ -1,24 +1,35 @@
 // The webhook's verification cache (lib/engine/cache.ts) and evaluation
 // semaphore (lib/server/semaphore.ts): TTLs, size bound, coalescing, dry-run
-// refusal, queue bound and deadlines.
+// refusal, queue bound, per-registry shares and deadlines; shared work and
+// deadlines of lib/abort.ts.
 
 import t from 'tap';
+import { createDeadline, shareWork } from '../../lib/abort.ts';
 import { createResultCache, type CacheLookup } from '../../lib/engine/cache.ts';
-import { createSemaphore } from '../../lib/server/semaphore.ts';
+import { createSemaphore } from '../../lib/semaphore.ts';
 import { getDeadlineMs } from '../../lib/server/webhook.ts';
 import { parseTimeoutParam } from '../../lib/server/server.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
+/** Work a caller waits for (the engine offers, then joins, every computation). */
+function running<T>(fn: () => Promise<T>) {
+  const w = shareWork(fn);
+  w.join().catch(() => {});
+  return w;
+}
+const done = <T>(v: T) => running(() => Promise.resolve(v));
 
 t.test('cache: settled successes kept for their TTL; resolve keys expire sooner', async (t) => {
   let now = 1000;
   const seen: Array<[string, CacheLookup]> = [];
   const c = createResultCache({ ttlMs: 60_000, resolveTtlMs: 5_000, now: () => now, onLookup: (k, o) => seen.push([k, o]) });
-  c.offer('sig|sha256:a|repo|fp|{}', Promise.resolve('verified'));
-  c.offer('resolve|registry:r/x:v1@', Promise.resolve('sha256:a'));
+  c.offer('sig|sha256:a|repo|fp|{}', done('verified'));
+  c.offer('resolve|registry:r/x:v1@', done('sha256:a'));
+  await c.get('sig|sha256:a|repo|fp|{}')!.promise;
+  seen.length = 0;
   await tick();
-  t.equal(await c.get('sig|sha256:a|repo|fp|{}'), 'verified');
-  t.equal(await c.get('resolve|registry:r/x:v1@'), 'sha256:a');
+  t.equal(await c.get('sig|sha256:a|repo|fp|{}')!.join(), 'verified');
+  t.equal(await c.get('resolve|registry:r/x:v1@')!.join(), 'sha256:a');
   now += 6_000;
   t.equal(c.get('resolve|registry:r/x:v1@'), undefined, 'tag resolution expired after 5 s');
   t.ok(c.get('sig|sha256:a|repo|fp|{}'), 'verification still cached');
@@ -30,11 +41,11 @@ t.test('cache: settled successes kept for their TTL; resolve keys expire sooner'
 t.test('cache: failures are not kept; pending computations are shared', async (t) => {
   const c = createResultCache();
   let reject!: (e: Error) => void;
-  const failing = new Promise((_, r) => (reject = r));
+  const failing = running(() => new Promise((_, r) => (reject = r)));
   c.offer('sig|x', failing);
   t.equal(c.get('sig|x'), failing, 'a second caller gets the computation in flight (coalesced)');
   reject(new Error('registry unreachable'));
-  await failing.catch(() => {});
+  await failing.promise.catch(() => {});
   await tick();
   t.equal(c.get('sig|x'), undefined, 'a failure is dropped once settled');
   t.equal(c.size, 0);
@@ -42,16 +53,21 @@ t.test('cache: failures are not kept; pending computations are shared', async (t
 
 t.test('cache: size bound evicts the least recently used settled entries', async (t) => {
   const c = createResultCache({ maxEntries: 3 });
-  for (const k of ['a', 'b', 'c']) c.offer(`sig|${k}`, Promise.resolve(k));
+  for (const k of ['a', 'b', 'c']) {
+    c.offer(`sig|${k}`, done(k));
+  }
   await tick();
   c.get('sig|a'); // a is now most recent
-  c.offer('sig|d', Promise.resolve('d'));
+  const d = done('d');
+  c.offer('sig|d', d);
+  await d.promise;
   await tick();
   t.equal(c.size, 3);
   t.equal(c.get('sig|b'), undefined, 'b (least recently used) evicted');
   t.ok(c.get('sig|a') && c.get('sig|c') && c.get('sig|d'));
   let pendingResolve!: (v: string) => void;
-  c.offer('sig|p', new Promise((r) => (pendingResolve = r)));
+  c.offer('sig|p', running(() => new Promise<string>((r) => (pendingResolve = r))));
+  await tick();
   t.ok(c.get('sig|p'), 'a pending entry is never the one evicted');
   pendingResolve('p');
   await tick();
@@ -61,13 +77,15 @@ t.test('cache: size bound evicts the least recently used settled entries', async
 t.test('cache: accept() false (dry run) keeps nothing', async (t) => {
   let dry = true;
   const c = createResultCache({ accept: () => !dry });
-  c.offer('sig|x', Promise.resolve(1));
+  c.offer('sig|x', done(1));
   await tick();
   t.equal(c.get('sig|x'), undefined);
   dry = false;
-  c.offer('sig|x', Promise.resolve(1));
+  const one = done(1);
+  c.offer('sig|x', one);
+  await one.promise;
   await tick();
-  t.equal(await c.get('sig|x'), 1);
+  t.equal(await c.get('sig|x')!.join(), 1);
 });
 
 t.test('semaphore: bounded concurrency, FIFO queue, queue bound, deadline while waiting', async (t) => {
@@ -108,4 +126,90 @@ t.test('deadline: answer before the API server gives up', async (t) => {
   t.equal(parseTimeoutParam('1500ms'), 1.5);
   t.equal(parseTimeoutParam('junk'), undefined);
   t.equal(parseTimeoutParam(null), undefined);
+});
+
+t.test('semaphore: one registry host gets a share of the slots and of the queue, others pass it', async (t) => {
+  const s = createSemaphore(4, 4); // defaults: 3 slots and 3 waiting per registry
+  const hung = [await s.acquire(undefined, ['hung:5000']), await s.acquire(undefined, ['hung:5000']), await s.acquire(undefined, ['hung:5000'])];
+  t.equal(s.active, 3);
+  const queued = [s.acquire(undefined, ['hung:5000']), s.acquire(undefined, ['hung:5000']), s.acquire(undefined, ['hung:5000'])];
+  t.equal(s.waiting, 3, 'a fourth evaluation for the same registry waits although a slot is free');
+  await t.rejects(s.acquire(undefined, ['hung:5000']), /webhook overloaded: 3 running and 3 waiting for hung:5000/, "the registry's share of the queue is full");
+  const other = await s.acquire(undefined, ['registry.example']);
+  t.equal(s.active, 4, 'another registry takes the free slot at once, past the waiters');
+  const later = s.acquire(undefined, ['registry.example']);
+  other();
+  await later.then((r) => r());
+  t.equal(s.waiting, 3, 'the freed slot went to the other registry waiting behind them, not to the capped ones');
+  hung[0]!();
+  const first = await queued[0]!;
+  t.equal(s.waiting, 2, 'a slot of the capped registry goes to its first waiter');
+  for (const r of [...hung.slice(1), first]) r();
+  for (const r of await Promise.all(queued.slice(1))) r();
+  t.same([s.active, s.waiting], [0, 0]);
+  const both = await s.acquire(undefined, ['a', 'b', 'a']);
+  t.equal(s.active, 1, 'a request naming several registries takes one slot');
+  both();
+});
+
+t.test('shared work: every caller has its own deadline; the work stops when the last one leaves', async (t) => {
+  let aborted: unknown;
+  let finish!: (v: string) => void;
+  const w = shareWork((signal) => {
+    signal.addEventListener('abort', () => (aborted = signal.reason));
+    return new Promise<string>((r) => (finish = r));
+  });
+  const a = new AbortController();
+  const b = new AbortController();
+  const pa = w.join(a.signal);
+  const pb = w.join(b.signal);
+  a.abort();
+  await t.rejects(pa, { code: 'REGISTRY_UNREACHABLE', message: /verification abandoned/ }, 'the caller that gave up gets an undecided error at once');
+  t.equal(aborted, undefined, 'the other caller still waits: the work goes on');
+  finish('verified');
+  t.equal(await pb, 'verified');
+  t.equal(w.abandoned, false);
+
+  const lone = shareWork((signal) => new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))));
+  const c = new AbortController();
+  const pc = lone.join(c.signal);
+  c.abort();
+  await t.rejects(pc, /verification abandoned/);
+  await t.rejects(lone.promise, /aborted/, 'the last caller gone: the work itself is aborted');
+  t.equal(lone.abandoned, true, 'and marked so that nobody reuses it');
+
+  let started = 0;
+  const idle = shareWork(async () => ++started);
+  const gone = new AbortController();
+  gone.abort();
+  await t.rejects(idle.join(gone.signal), /abandoned/);
+  await tick();
+  t.equal(started, 0, 'a caller that arrives already cancelled starts nothing');
+  t.equal(await idle.join(), 1, 'a caller without a signal waits for the result');
+});
+
+t.test('deadline: fires after its time or with its parent; clear() releases the timer on every path', async (t) => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const many = Array.from({ length: 50 }, () => createDeadline(60_000));
+  t.equal(timers(), before + 50, 'one timer per deadline');
+  for (const d of many) d.clear();
+  t.equal(timers(), before, 'cleared: no timer is left behind for the rest of the budget');
+  t.ok(many.every((d) => !d.signal.aborted), 'clear() does not abort');
+
+  const short = createDeadline(20);
+  await new Promise((r) => setTimeout(r, 40));
+  t.equal(short.signal.aborted, true);
+  t.equal((short.signal.reason as Error).name, 'TimeoutError');
+  short.clear();
+
+  const parent = new AbortController();
+  const child = createDeadline(60_000, [parent.signal, undefined]);
+  parent.abort(new Error('client gone'));
+  t.equal(child.signal.aborted, true, 'the parent aborts it');
+  t.equal((child.signal.reason as Error).message, 'client gone');
+  t.equal(timers(), before, 'and its timer is gone with it');
+  const late = createDeadline(60_000, [parent.signal]);
+  t.equal(late.signal.aborted, true, 'a parent already aborted: aborted at once, no timer');
+  t.equal(timers(), before);
 });

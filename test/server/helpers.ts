@@ -3,7 +3,7 @@
 // with a throwaway CA, and talks to it as the API server does.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -288,10 +288,13 @@ export function writePolicy(dir: string, file: string, text: string): string {
 }
 
 /** A TCP server that accepts connections and never answers (a registry that hangs). */
-export async function startBlackhole(): Promise<{ host: string; close(): Promise<void> }> {
+export async function startBlackhole(): Promise<{ host: string; open(): number; peak(): number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  let peak = 0;
   const server: Server = createServer((s) => {
     sockets.add(s);
+    peak = Math.max(peak, sockets.size);
+    s.resume(); // reads (and drops) what it is sent, so a client closing its side is seen
     s.on('error', () => {});
     s.on('close', () => sockets.delete(s));
   });
@@ -299,6 +302,10 @@ export async function startBlackhole(): Promise<{ host: string; close(): Promise
   const port = (server.address() as { port: number }).port;
   return {
     host: `127.0.0.1:${port}`,
+    /** connections open now */
+    open: () => sockets.size,
+    /** most connections open at once */
+    peak: () => peak,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -318,4 +325,28 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) sum += Number(m[3]);
   }
   return sum;
+}
+
+export interface CosignKey {
+  /** the key pair's public half (PEM), for policies */
+  publicPem: string;
+  /** `cosign sign --key` an image by digest (legacy `.sig` format, no transparency log) */
+  sign(imageWithDigest: string): Promise<void>;
+}
+
+/** A key pair made by the real cosign (`generate-key-pair`) in `dir`, signing with the real cosign. */
+export async function realCosignKey(dir: string): Promise<CosignKey> {
+  // imported here: peers.ts brings tap along, which the benchmarks (importing this file) must not load
+  const { cosignRunner } = await import('../helpers/peers.ts');
+  const env = { COSIGN_PASSWORD: 'pw', HOME: dir, DOCKER_CONFIG: join(dir, 'docker'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const cosign = cosignRunner(dir, env);
+  const g = await cosign(['generate-key-pair']);
+  if (g.code !== 0) throw new Error(`cosign generate-key-pair: ${g.stderr}`);
+  return {
+    publicPem: readFileSync(join(dir, 'cosign.pub'), 'utf8'),
+    async sign(image) {
+      const r = await cosign(['sign', '--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false', '--allow-insecure-registry', '--yes', image]);
+      if (r.code !== 0) throw new Error(`cosign sign ${image}: ${r.stderr}`);
+    },
+  };
 }

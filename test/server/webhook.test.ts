@@ -62,7 +62,7 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.equal(r.allowed, true);
     t.equal(r.patchType, 'JSONPatch');
     const patch = decodePatch(r);
-    t.same(patch.map((p) => p.path), ['/metadata/annotations', '/metadata/annotations/kyverno.io~1verify-images', '/metadata/annotations/kyverno.io~1verify-images-scoped', '/spec/containers/0/image'], 'annotation patches first, then the digest');
+    t.same(patch.map((p) => p.path), ['/metadata/annotations', '/metadata/annotations/kyverno.io~1verify-images', '/metadata/annotations/kyverno.io~1verify-images-scoped', '/metadata/annotations/sigward.dev~1verify-images-seal', '/spec/containers/0/image'], "annotation patches first (Kyverno's record, then sigward's seal over it), then the digest");
     const { obj, images } = patchedImages(pod, patch);
     t.same(images, [`${host}/company/app:v1@${signed}`], 'image pinned to the digest that was verified');
     t.same(readVerifyImagesAnnotation(obj), { [`${host}/company/app@${signed}`]: 'pass' });
@@ -197,15 +197,23 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.match(v.warnings?.[0] ?? '', /unverified image/);
   });
 
-  await t.test('UPDATE: an unchanged image is not verified again, a changed one is, and the record may not be rewritten', async (t) => {
-    // a Deployment admitted before the policy existed: its image is unsigned
+  await t.test('UPDATE: an unchanged image sigward verified is not verified again, a changed one is, and the record may not be rewritten', async (t) => {
+    // admitted by sigward: the stored object carries its sealed record
+    const admittedApp = patchedImages(kubectlCreate('deployment', 'app', `${host}/company/app:v1`), decodePatch(await srv.review('/mutate', toReview(kubectlCreate('deployment', 'app', `${host}/company/app:v1`))))).obj as any;
+    const storedApp = { ...admittedApp, metadata: { ...admittedApp.metadata, uid: '6c0a4d7e-0000-4000-8000-000000000001', creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
+    const relabelledApp = structuredClone(storedApp);
+    relabelledApp.metadata.labels = { ...relabelledApp.metadata.labels, tier: 'web' };
+    const kept = await srv.review('/mutate', toReview(relabelledApp, { operation: 'UPDATE', oldObject: storedApp }));
+    t.equal(kept.allowed, true, 'image field unchanged and recorded as verified by sigward: allowed without verification (as Kyverno)');
+    const { obj } = patchedImages(relabelledApp, decodePatch(kept));
+    t.equal(getScopedVerifyStatus(readVerifyImagesScopedAnnotation(obj), '/require-signed', 'autogen-verify-signature', `${host}/company/app@${signed}`), 'pass', 'still recorded as verified');
+
+    // a Deployment admitted before the policy existed: its image is unsigned and nothing records a verification
     const stored = kubectlCreate('deployment', 'legacy', `${host}/company/unsigned:v1`);
     const relabelled = structuredClone(stored) as any;
     relabelled.metadata.labels = { ...relabelled.metadata.labels, tier: 'web' };
-    const kept = await srv.review('/mutate', toReview(relabelled, { operation: 'UPDATE', oldObject: stored }));
-    t.equal(kept.allowed, true, 'image field unchanged: allowed without verification (as Kyverno)');
-    const { obj } = patchedImages(relabelled, decodePatch(kept));
-    t.same(readVerifyImagesAnnotation(obj), { [`${host}/company/unsigned:v1`]: 'pass' }, 'recorded as verified, as Kyverno does');
+    const legacy = await srv.review('/mutate', toReview(relabelled, { operation: 'UPDATE', oldObject: stored }));
+    t.equal(legacy.allowed, false, 'image field unchanged but never verified: verified now, and denied (Kyverno 1.19 asks the stored record too)');
 
     const created = await srv.review('/mutate', toReview(stored));
     t.equal(created.allowed, false, 'the same object as a CREATE is verified and denied');

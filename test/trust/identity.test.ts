@@ -1,7 +1,8 @@
 import t from 'tap';
 import {
   getCertificateIdentity,
-  toAnchoredRegExp,
+  toIdentityRegExp,
+  getUnanchoredRegExpWarning,
   validateIdentityPolicy,
   verifyCodeSigningUsage,
   verifyIdentity,
@@ -62,11 +63,15 @@ t.test('subject and issuer matching is exact or anchored', async (t) => {
   ok({ subjectRegExp: '(?i)HTTPS://GITHUB\\.COM/SIGSTORE/.*' }, 'RE2 case-insensitive flag');
   bad({ subject: 'https://github.com/sigstore/sigstore-js' }, 'prefix is not the identity', /expected subject "https:\/\/github.com\/sigstore\/sigstore-js", got/);
   bad({ subject: GH_SAN.toUpperCase() }, 'exact is case-sensitive');
-  bad({ subjectRegExp: 'github\\.com/sigstore' }, 'unanchored regex must not match a substring');
-  bad({ subjectRegExp: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai' }, 'regex must match to the end');
+  // as cosign (Go's regexp.MatchString): an unanchored regex matches a substring; anchored, the whole value
+  ok({ subjectRegExp: 'github\\.com/sigstore' }, 'unanchored regex matches a substring, as in cosign');
+  bad({ subjectRegExp: '^github\\.com/sigstore' }, 'anchored at the start: the SAN starts with https://');
+  ok({ subjectRegExp: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai' }, 'unanchored: a prefix matches');
+  bad({ subjectRegExp: '^https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai$' }, 'anchored: must match to the end');
   bad({ subjectWildcard: 'https://github.com/sigstore/*' + '@refs/heads/dev' }, 'wildcard');
   bad({ subject: GH_SAN, issuer: 'https://token.actions.githubusercontent.co' }, 'issuer prefix', /expected issuer/);
-  bad({ subject: GH_SAN, issuerRegExp: 'token\\.actions' }, 'issuer substring');
+  ok({ subject: GH_SAN, issuerRegExp: 'token\\.actions' }, 'unanchored issuer regex: a substring, as in cosign');
+  bad({ subject: GH_SAN, issuerRegExp: '^token\\.actions' }, 'anchored issuer regex');
 });
 
 t.test('extension constraints by name or OID', async (t) => {
@@ -97,18 +102,49 @@ t.test('extension constraints by name or OID', async (t) => {
 t.test('invalid policies are usage errors', async (t) => {
   t.throws(() => validateIdentityPolicy({ subjectRegExp: '(' }), { code: 'POLICY_INVALID' });
   t.throws(() => validateIdentityPolicy({ extensions: { noSuchThing: 'x' } }), { code: 'POLICY_INVALID' });
-  t.throws(() => toAnchoredRegExp('(?U)a'), { code: 'POLICY_INVALID' });
+  // Go RE2 syntax: what Go's regexp refuses is refused, with Go's reason; what it takes is taken
+  for (const p of ['(a)\\1', '^(?=.*@corp)', '(?<!evil)@corp\\.example$', 'a++', 'a\\Z']) {
+    t.throws(() => validateIdentityPolicy({ subjectRegExp: p }), { code: 'POLICY_INVALID', message: /subjectRegExp: invalid regular expression .*\(Go RE2 syntax\): error parsing regexp: / }, p);
+    t.throws(() => validateIdentityPolicy({ issuerRegExp: p }), { code: 'POLICY_INVALID', message: /issuerRegExp: / }, p);
+  }
+  t.ok(toIdentityRegExp('(?U)a+').test('aaa'), '(?U) is Go syntax (ungreedy)');
+  t.ok(toIdentityRegExp('a(?i)BC').test('abc'), 'a flag group in the middle');
+  t.ok(toIdentityRegExp('(?P<user>[a-z]+)@corp\\.example').test('dev@corp.example'));
   t.doesNotThrow(() => validateIdentityPolicy({ subject: 'a', extensions: { '1.2.3.4': 'x' } }));
 });
 
 t.test('regex and wildcard helpers', async (t) => {
-  const re = toAnchoredRegExp('a|b');
+  // cosign and Kyverno: Go's regexp.MatchString, a match anywhere in the value
+  const re = toIdentityRegExp('a|b');
   t.ok(re.test('a'));
-  t.notOk(re.test('ab'), 'alternation is anchored as a whole');
+  t.ok(re.test('xbx'), 'unanchored, as cosign: a match anywhere');
+  t.notOk(toIdentityRegExp('^(?:a|b)$').test('ab'), 'an anchored pattern matches the whole value only');
+  t.ok(toIdentityRegExp('corp\\.example').test('https://evil.example/?corp.example'), 'the reason to anchor: cosign accepts this too');
+  t.notOk(toIdentityRegExp('^a$').test('a\nb'), '$ is the end of the text (no (?m))');
+  t.ok(toIdentityRegExp('(?m)^a$').test('b\na'), '(?m) makes ^ and $ match at lines, as in Go');
+  t.ok(toIdentityRegExp('^a.c$').test('a\rc'), '. is Go\'s: only \\n is excluded');
+  t.notOk(toIdentityRegExp('^a.c$').test('a\nc'));
+  t.equal(getUnanchoredRegExpWarning('^https://github\\.com/org/.*$', 'subjectRegExp'), undefined, 'an anchored pattern: no warning');
+  t.match(getUnanchoredRegExpWarning('https://github\\.com/org/.*', 'subjectRegExp'), /is not anchored.*"\^\(\?:https:\/\/github\\\\\.com\/org\/\.\*\)\$"/, 'unanchored: a warning with the anchored form');
+  t.match(getUnanchoredRegExpWarning('^a', 'issuerRegExp'), /"\^\(\?:a\)\$"/, 'half anchored: completed');
   const w = (subjectWildcard: string, san: string) => verifyIdentity({ sans: [{ type: 'uri', value: san }], extensions: {} } as never, { subjectWildcard });
   t.doesNotThrow(() => w('https://x.io/*.yml?', 'https://x.io/a/b.yml!'));
   t.throws(() => w('https://x.io/*.yml?', 'https://xxio/a.yml!'), { code: 'IDENTITY_MISMATCH' }, 'dot is literal');
   t.throws(() => w('https://x.io/*.yml?', 'https://x.io/a.yml'), { code: 'IDENTITY_MISMATCH' }, '? needs one character');
+});
+
+// A backtracking engine needs 2^n steps for these (hours for the 60-character
+// values); cosign's Go regexp and sigward's RE2 answer in linear time.
+t.test('identity regular expressions run in linear time', async (t) => {
+  const longSAN = `https://github.com/${'a'.repeat(60)}!`;
+  const id = { sans: [{ type: 'uri', value: longSAN }], issuer: `https://${'a'.repeat(60)}!`, extensions: {} } as never;
+  const started = performance.now();
+  t.throws(() => verifyIdentity(id, { subjectRegExp: '^https://github\\.com/([a-z0-9]+[-_.]?)+$' }), { code: 'IDENTITY_MISMATCH' });
+  t.throws(() => verifyIdentity(id, { subjectRegExp: '(.*a){25}x' }), { code: 'IDENTITY_MISMATCH' });
+  t.throws(() => verifyIdentity(id, { subject: longSAN, issuerRegExp: '^https://(a|aa)+$' }), { code: 'IDENTITY_MISMATCH', message: /issuer mismatch/ });
+  t.doesNotThrow(() => verifyIdentity(id, { subjectRegExp: '^https://github\\.com/([a-z0-9]+[-_.!]?)+$', issuerRegExp: 'https://(a|aa)+!' }));
+  const ms = performance.now() - started;
+  t.ok(ms < 500, `four checks in ${ms.toFixed(1)} ms`);
 });
 
 t.test('code-signing extended key usage', async (t) => {
