@@ -7,15 +7,19 @@
 // Start-up cost matters (containerd runs the binary once per pull): only the
 // module of the command being run is loaded. The command is found the way
 // yargs finds it (the first positional word); should yargs pick another one,
-// the parse is redone with that command loaded.
+// the parse is redone with that command loaded. yargs itself is loaded only
+// when there is something to parse: containerd's own call (the exact flags
+// bindir.go passes) goes straight to the containerd-verify command.
 
-import yargs, { type Argv } from 'yargs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
 import { getBuildInfo } from '../lib/version.ts';
+import { SigwardError } from '../lib/errors.ts';
 import { processIo, type Io, type OutputFormat } from './output.ts';
 import { commands } from './commands/index.ts';
 import type { CommandEntry, Context, SigwardCommand } from './commands/types.ts';
 export type { Context } from './commands/types.ts';
-import { toContainerdArgv } from './containerd-argv.ts';
+import { toContainerdArgv, toPlainContainerdArgs } from './containerd-argv.ts';
 import { withSuggestions } from './suggest.ts';
 
 /** Thrown from yargs' fail callback so that nothing runs after a usage error. */
@@ -27,21 +31,36 @@ export interface GlobalArgs {
 }
 
 
-/** The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout. */
-async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>): Promise<Context> {
-  const { createLogger } = await import('../lib/log.ts');
+/**
+ * The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout.
+ * withLogger false: a command that never logs (containerd-verify) does not load the logging library.
+ */
+async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>, withLogger = true): Promise<Context> {
+  const createLogger = withLogger
+    ? (await import('../lib/log.ts')).createLogger
+    : () => {
+        throw new SigwardError('INTERNAL', 'this command runs without a logger');
+      };
   const level = args.verbose === true ? 'debug' : (args['log-level'] as string);
-  const log = createLogger({ level: level as never });
+  let log: Context['log'] | undefined;
   let out = io;
   if (typeof args['output-file'] === 'string') {
-    const { appendFileSync, writeFileSync } = await import('node:fs');
     const file = args['output-file'];
     writeFileSync(file, '');
     out = { ...io, stdout: (s) => appendFileSync(file, s) };
   }
   const quiet = level === 'error' || level === 'silent';
-  return { io: out, log, env, warn: (text) => (quiet ? undefined : out.stderr(`WARNING: ${text}\n`)) };
+  return {
+    io: out,
+    // made on first use: most runs of most commands log nothing
+    get log() {
+      return (log ??= createLogger({ level: level as never }));
+    },
+    env,
+    warn: (text) => (quiet ? undefined : out.stderr(`WARNING: ${text}\n`)),
+  };
 }
+
 
 /** Commands that can print cosign's own output shape (`-o cosign`). */
 const COSIGN_OUTPUT = new Set(['verify', 'verify-attestation']);
@@ -74,6 +93,8 @@ export async function run(argv: string[], io: Io = processIo, env = process.env)
     argv = containerdArgv;
     entry = findCommand(argv);
   }
+  const plain = containerdArgv && entry ? toPlainContainerdArgs(argv) : undefined;
+  if (entry && plain) return (await entry.load()).handler(plain, await toContext(plain, io, env, false));
   for (let attempt = 0; ; attempt++) {
     const loaded = entry ? await entry.load() : undefined;
     const r = await parse(argv, io, env, entry, loaded);
@@ -94,6 +115,7 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
   let exitCode = 0;
   let failed: string | undefined;
   let rerun: CommandEntry | undefined;
+  const { default: yargs } = await import('yargs');
   const parser: Argv = yargs(argv)
     .scriptName('sigward')
     .locale('en')
@@ -112,6 +134,8 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
       // throwing here is what keeps a usage error from running the command.
       throw new UsageStop(failed);
     });
+
+  skipHelpCache(parser);
 
   for (const entry of commands) {
     if (entry === selected && loaded) {
@@ -148,6 +172,20 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     return { code: 2 };
   }
   return { code: exitCode, ...(rerun ? { rerun } : {}) };
+}
+
+/**
+ * yargs renders the whole help text of a command each time it runs the
+ * command's handler (it keeps it for a failure inside an async handler when
+ * no parse callback is given): 10-25 ms of string layout on every run. We
+ * always pass a parse callback and print usage errors ourselves, so that text
+ * is never shown: skip rendering it. (yargs internals: when they are not
+ * there, nothing changes.)
+ */
+function skipHelpCache(parser: Argv): void {
+  const internals = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
+  const usage = internals?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** The option names (and aliases) yargs knows in the current command's context. */

@@ -1,6 +1,8 @@
 // containerd's bindir image verifier calls the binary with Go-style flags;
 // this turns such an argv into the `containerd-verify` command. Kept apart from
-// the command module so that recognising the call loads nothing else.
+// the command module so that recognising the call loads nothing else; the
+// exact call containerd makes is even parsed here, without yargs (a pull
+// waits on every start of the verifier).
 
 export const CONTAINERD_COMMAND = 'containerd-verify';
 const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
@@ -29,4 +31,26 @@ export function toContainerdArgv(argv: string[], command: string | undefined): s
     } else out.push(a);
   }
   return out;
+}
+
+/** The options containerd's bindir verifier passes, in the form toContainerdArgv writes them. */
+const CONTAINERD_OPTIONS = new Set(['--name', '--digest', '--stdin-media-type']);
+
+/**
+ * containerd's own call (`containerd-verify --name R --digest D
+ * --stdin-media-type T`, each once, plain values) as the arguments yargs
+ * would parse from it; anything else (other flags, repeated or empty ones,
+ * values that look like flags, --help) is left to yargs.
+ */
+export function toPlainContainerdArgs(argv: string[]): Record<string, unknown> | undefined {
+  if (argv[0] !== 'containerd-verify' || argv.length % 2 !== 1) return undefined;
+  const args: Record<string, unknown> = { output: 'text', 'log-level': 'warn' };
+  for (let i = 1; i < argv.length; i += 2) {
+    const flag = argv[i]!;
+    const value = argv[i + 1]!;
+    const key = flag.slice(2);
+    if (!CONTAINERD_OPTIONS.has(flag) || key in args || value === '' || value.startsWith('-')) return undefined;
+    args[key] = value;
+  }
+  return typeof args.name === 'string' && typeof args.digest === 'string' ? args : undefined;
 }

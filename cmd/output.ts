@@ -14,11 +14,14 @@ export interface Io {
 // further output is dropped, and the process still ends with the verdict's
 // exit code (no stack trace).
 const closed = { stdout: false, stderr: false };
+// The stream is looked up on the first write: Node makes process.stdout and
+// process.stderr on first access (loading its stream modules), which a run that
+// prints nothing on one of them need not pay.
 function guarded(name: 'stdout' | 'stderr'): (s: string) => void {
-  const stream = process[name];
   let listening = false;
   return (s) => {
     if (closed[name]) return;
+    const stream = process[name];
     if (!listening) {
       listening = true;
       stream.on('error', (e: NodeJS.ErrnoException) => {

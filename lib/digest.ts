@@ -8,8 +8,11 @@
 // parseDigest throws, so a rule that matches the image fails (Enforce denies).
 // Anything else is malformed. Messages use go-digest's words.
 
-import { createHash } from 'node:crypto';
 import { SigwardError } from './errors.ts';
+
+// node:crypto is looked up on first use: validating a digest string (the
+// containerd verifier's cached path) does not load Node's crypto modules.
+const createHash: typeof import('node:crypto').createHash = (...a) => process.getBuiltinModule('node:crypto').createHash(...a);
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 

@@ -5,7 +5,7 @@
 //   exit 0: every expected result matched; 1: some did not; 2: usage or an
 //   invalid test file.
 
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { walkFileTree } from '../../lib/file-tree.ts';
@@ -90,7 +90,6 @@ export const testCommand: SigwardCommand = {
       const all = runs.flatMap((r) => r.cases);
       const failed = all.filter((c) => !c.ok).length;
       if (args.junit) {
-        const { writeFileSync } = await import('node:fs');
         writeFileSync(String(args.junit), toJUnit(runs));
       }
       if (format === 'json') {

@@ -16,7 +16,8 @@
 // files count as misses. The directory must belong to the user running
 // sigward and not be writable by others, else the cache is not used.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { walkFileTree } from '../file-tree.ts';
 import { join } from 'node:path';
@@ -110,7 +111,7 @@ export function openVerdictCache(dir: string): VerdictCache {
       const old = read(digest)?.entries ?? [];
       const entries = [entry, ...old.filter((e) => e.name !== entry.name && e.expires > entry.created)].slice(0, MAX_ENTRIES);
       const target = join(verdicts, fileName(digest));
-      const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      const tmp = `${target}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.tmp`;
       try {
         writeFileSync(tmp, JSON.stringify({ v: VERSION, digest, entries } satisfies VerdictFile), { mode: 0o600, flag: 'wx' });
         renameSync(tmp, target);
@@ -130,16 +131,19 @@ export function openVerdictCache(dir: string): VerdictCache {
  * A stamp of the files that decide a verdict, from stat calls only: path,
  * size, mtime, ctime and inode of every file under the given roots, walked
  * exactly as the loaders walk them (lib/file-tree.ts), with missing,
- * unreadable and looping entries recorded as such.
+ * unreadable and looping entries recorded as such. SHA-256 from @noble/hashes
+ * (the same digest as node:crypto's): this is the cached verdict's path, and
+ * loading Node's crypto modules would cost it more than hashing the lines.
  */
 export function getConfigStamp(roots: string[], extra = ''): string {
-  const h = createHash('sha256');
-  h.update(`v${VERSION}\0${extra}\0`);
+  const h = sha256.create();
+  const update = (s: string) => h.update(utf8ToBytes(s));
+  update(`v${VERSION}\0${extra}\0`);
   for (const r of roots) {
     walkFileTree(r, (e) => {
-      if (e.kind === 'file') h.update(`file ${e.path} ${e.stat.size} ${e.stat.mtimeNs} ${e.stat.ctimeNs} ${e.stat.ino} ${e.stat.dev}\0`);
-      else h.update(`${e.kind} ${e.path}\0`);
+      if (e.kind === 'file') update(`file ${e.path} ${e.stat.size} ${e.stat.mtimeNs} ${e.stat.ctimeNs} ${e.stat.ino} ${e.stat.dev}\0`);
+      else update(`${e.kind} ${e.path}\0`);
     });
   }
-  return h.digest('hex');
+  return bytesToHex(h.digest());
 }

@@ -10,8 +10,7 @@
 //      containerd's own per-verifier timeout being 10 s).
 // Images matched by no policy are allowed; failures and errors block.
 
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { walkFileTree } from '../file-tree.ts';
 import { join } from 'node:path';
 import { SigwardError, toSigwardError, EXIT_CODES } from '../errors.ts';
@@ -24,6 +23,9 @@ import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from '.
 import { toContainerdRequest, toImageLabel, toReasonLine, type ContainerdRequest } from './descriptor.ts';
 import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
 import { withPinnedTag } from '../oci/store-wrappers.ts';
+
+// node:crypto is looked up when a verdict is computed: a cached verdict does not load it
+const createHash: typeof import('node:crypto').createHash = (...a) => process.getBuiltinModule('node:crypto').createHash(...a);
 
 export interface ContainerdInput {
   name?: string;
@@ -141,7 +143,6 @@ interface Loaded {
 
 async function loadPolicies(cfg: NodeConfig, warn: (m: string) => void): Promise<Loaded> {
   const { loadPolicyPaths, createFileSecretResolver } = await import('../policy/index.ts');
-  const { existsSync } = await import('node:fs');
   if (!existsSync(cfg.policiesDir)) {
     throw new SigwardError('CONFIG_INVALID', `policy directory ${cfg.policiesDir} does not exist (an empty directory allows every image)`);
   }

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/containerd/config.ts';
 import { toContainerdRequest, toImageLabel, toReasonLine, MAX_REASON_BYTES } from '../../lib/containerd/descriptor.ts';
 import { openVerdictCache, getConfigStamp } from '../../lib/containerd/verdict-cache.ts';
-import { toContainerdArgv } from '../../cmd/containerd-argv.ts';
+import yargs from 'yargs';
+import { toContainerdArgv, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
+import { containerdVerifyCommand } from '../../cmd/commands/containerd-verify.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
 const D = 'sha256:' + 'a'.repeat(64);
@@ -57,6 +59,41 @@ t.test('containerd invocation and descriptor', async (t) => {
   const long = toReasonLine('é'.repeat(40_000));
   t.ok(Buffer.byteLength(long) <= MAX_REASON_BYTES, 'cut to 32 KiB');
   t.match(long, /é…\n$/, 'cut on a character boundary');
+});
+
+t.test("containerd's exact call is parsed without yargs, to what yargs parses from it", async (t) => {
+  const viaYargs = (argv: string[]) =>
+    containerdVerifyCommand
+      .builder(yargs(argv.slice(1)).option('output', { default: 'text' }).option('log-level', { default: 'warn' }))
+      .strict()
+      .exitProcess(false)
+      .parseSync() as Record<string, unknown>;
+  for (const call of [
+    ['-name', 'r.io/a/b:1', '-digest', D, '-stdin-media-type', M],
+    ['-name=docker.io/library/nginx:latest', '-digest=' + D, '-stdin-media-type=' + M],
+    ['-digest', D, '-name', 'r.io/a@' + D],
+    ['-name', 'r.io/a:1', '-digest', D],
+  ]) {
+    const argv = toContainerdArgv(call, undefined)!;
+    const plain = toPlainContainerdArgs(argv);
+    t.ok(plain, call.join(' '));
+    const parsed = viaYargs(argv);
+    for (const [k, v] of Object.entries(plain ?? {})) t.equal(parsed[k], v, `${k} as yargs parses it`);
+    t.same(Object.keys(parsed).filter((k) => !/^(_|\$0)$/.test(k) && !/[A-Z]/.test(k) && parsed[k] !== undefined).sort(), Object.keys(plain ?? {}).sort(), 'the same options');
+  }
+  // anything else goes through yargs (usage errors, help, other options)
+  for (const call of [
+    ['-name', 'r/a:1', '-digest', D, '--help'],
+    ['-name', 'r/a:1', '-name', 'r/b:1', '-digest', D],
+    ['-name', '', '-digest', D],
+    ['-name', '-x', '-digest', D],
+    ['-name', 'r/a:1', '-digest', D, '--config-dir', '/etc/x'],
+    ['-name', 'r/a:1', '-digest'],
+    ['-digest', D],
+  ]) {
+    t.equal(toPlainContainerdArgs(toContainerdArgv(call, undefined)!), undefined, call.join(' '));
+  }
+  t.equal(toPlainContainerdArgs(['verify', '--name', 'x', '--digest', D]), undefined, 'other commands');
 });
 
 t.test('verdict cache', async (t) => {
