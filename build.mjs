@@ -15,7 +15,18 @@
 
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
@@ -48,7 +59,11 @@ function fail(msg, cause) {
 function run(file, args, what) {
   const r = spawnSync(file, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   if (r.error || r.status !== 0) {
-    fail(`${what}: ${file} ${args.join(' ')} exited ${r.status ?? r.signal ?? r.error?.message}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+    fail(
+      `${what}: ${file} ${args.join(' ')} exited ${r.status ?? r.signal ?? r.error?.message}\n${r.stdout ?? ''}${
+        r.stderr ?? ''
+      }`,
+    );
   }
   return r.stdout;
 }
@@ -60,14 +75,20 @@ function getNodeBinary() {
   const version = run(bin, ['--version'], 'checking the Node binary').trim();
   const major = Number(/^v(\d+)\./.exec(version)?.[1]);
   if (!(major >= MIN_NODE_MAJOR)) {
-    fail(`${bin} is Node ${version}; the single executable needs Node >= ${MIN_NODE_MAJOR} (run npm ci so the "node" package installs it)`);
+    fail(
+      `${bin} is Node ${version}; the single executable needs Node >= ${MIN_NODE_MAJOR} (run npm ci so the "node" package installs it)`,
+    );
   }
   return { bin, version };
 }
 
 function getCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || 'unknown';
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim() || 'unknown';
   } catch {
     return 'unknown';
   }
@@ -97,12 +118,19 @@ const lazyStringWidth = {
   setup(b) {
     b.onResolve({ filter: /^string-width$/ }, async (args) => {
       if (args.pluginData?.real) return undefined;
-      const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { real: true } });
+      const real = await b.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: { real: true },
+      });
       if (real.errors.length) return { errors: real.errors };
       return { path: relative(ROOT, real.path), namespace: 'lazy-string-width' }; // relative: no build path in the bundle
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
-      contents: `let real;\nexport default function stringWidth(...a) {\n  real ??= require(${JSON.stringify('./' + args.path)}).default;\n  return real(...a);\n}\n`,
+      contents: `let real;\nexport default function stringWidth(...a) {\n  real ??= require(${
+        JSON.stringify('./' + args.path)
+      }).default;\n  return real(...a);\n}\n`,
       loader: 'js',
       resolveDir: ROOT,
     }));
@@ -115,7 +143,18 @@ const node = getNodeBinary();
 const buildInfo = { commit: getCommit(), date: getBuildDate(), bundled: true };
 step(`node ${node.version} (${node.bin}), commit ${buildInfo.commit}`);
 
-for (const f of [BUNDLE, SEA_CONFIG, BLOB, BINARY, join(DIST, 'sigward.cache'), join(DIST, 'sigward-containerd.cache'), join(DIST, 'sea-main.cjs'), join(DIST, 'cache-gen.cjs')]) rmSync(f, { force: true });
+for (
+  const f of [
+    BUNDLE,
+    SEA_CONFIG,
+    BLOB,
+    BINARY,
+    join(DIST, 'sigward.cache'),
+    join(DIST, 'sigward-containerd.cache'),
+    join(DIST, 'sea-main.cjs'),
+    join(DIST, 'cache-gen.cjs'),
+  ]
+) rmSync(f, { force: true });
 mkdirSync(DIST, { recursive: true });
 
 // 1. Bundle. yargs 18 calls createRequire(import.meta.url), and esbuild leaves
@@ -193,7 +232,9 @@ try {
 } catch {
   // built with SIGWARD_CODE_CACHE=0
 }
-const script = new Script(${JSON.stringify(WRAP_HEAD)} + getAsset('sigward.cjs', 'utf8') + ${JSON.stringify(WRAP_TAIL)}, {
+const script = new Script(${JSON.stringify(WRAP_HEAD)} + getAsset('sigward.cjs', 'utf8') + ${
+    JSON.stringify(WRAP_TAIL)
+  }, {
   filename: __filename,
   cachedData,
   importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
@@ -228,13 +269,30 @@ script.runInThisContext()(exports, require, module, bundle, __dirname);
     mkdirSync(join(cfg, 'policies'), { recursive: true });
     writeFileSync(join(cfg, 'config.yaml'), 'cache:\n  dir: cache\n');
     const digest = 'sha256:' + 'a'.repeat(64);
-    const descriptor = JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 2 }) + '\n';
-    const containerd = ['-name', 'registry.invalid/app:v1', '-digest', digest, '-stdin-media-type', 'application/vnd.oci.descriptor.v1+json'];
+    const descriptor = JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 2 }) +
+      '\n';
+    const containerd = [
+      '-name',
+      'registry.invalid/app:v1',
+      '-digest',
+      digest,
+      '-stdin-media-type',
+      'application/vnd.oci.descriptor.v1+json',
+    ];
     const demo = join(ROOT, 'testdata', 'demo');
     const warmups = [
       { args: containerd, input: descriptor, expect: /no policy applies/ },
       { args: containerd, input: descriptor, expect: /cached verdict/ },
-      { args: ['verify', `oci:${join(demo, 'layout')}:signed`, '--key', join(demo, 'cosign.pub'), '--insecure-ignore-tlog'], expect: /^allow /m },
+      {
+        args: [
+          'verify',
+          `oci:${join(demo, 'layout')}:signed`,
+          '--key',
+          join(demo, 'cosign.pub'),
+          '--insecure-ignore-tlog',
+        ],
+        expect: /^allow /m,
+      },
       { args: ['--version'], expect: /^sigward / },
     ];
     for (const w of warmups) {
@@ -244,7 +302,13 @@ script.runInThisContext()(exports, require, module, bundle, __dirname);
         encoding: 'utf8',
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: cfg },
       });
-      if (r.status !== 0 || !w.expect.test(r.stdout)) fail(`warming the code cache with sigward ${w.args.join(' ')}: exit ${r.status ?? r.signal}\n${r.stdout}${r.stderr}`);
+      if (r.status !== 0 || !w.expect.test(r.stdout)) {
+        fail(
+          `warming the code cache with sigward ${w.args.join(' ')}: exit ${
+            r.status ?? r.signal
+          }\n${r.stdout}${r.stderr}`,
+        );
+      }
       // the first run only fills the verdict cache: containerd's cache holds what a cached verdict compiles
       if (w === warmups[0]) rmSync(CODE_CACHE);
       if (w === warmups[1]) copyFileSync(CODE_CACHE, CONTAINERD_CACHE);
@@ -253,15 +317,28 @@ script.runInThisContext()(exports, require, module, bundle, __dirname);
     rmSync(tmp, { recursive: true, force: true });
   }
 }
-const assets = { 'sigward.cjs': BUNDLE, ...(useCodeCache ? { 'sigward.cache': CODE_CACHE, 'sigward-containerd.cache': CONTAINERD_CACHE } : {}) };
+const assets = {
+  'sigward.cjs': BUNDLE,
+  ...(useCodeCache ? { 'sigward.cache': CODE_CACHE, 'sigward-containerd.cache': CONTAINERD_CACHE } : {}),
+};
 writeFileSync(
   SEA_CONFIG,
-  JSON.stringify({ main: LOADER, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache: false, assets }, null, 2) + '\n',
+  JSON.stringify(
+    { main: LOADER, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache: false, assets },
+    null,
+    2,
+  ) + '\n',
 );
 run(node.bin, ['--experimental-sea-config', SEA_CONFIG], 'writing the SEA blob');
 if (!existsSync(BLOB)) fail(`node --experimental-sea-config did not write ${BLOB}`);
 step(
-  `SEA blob dist/sea-prep.blob (${mb(statSync(BLOB).size)}, ${useCodeCache ? `code caches ${mb(statSync(CODE_CACHE).size)} and ${mb(statSync(CONTAINERD_CACHE).size)} (containerd), warmed by running 4 commands` : 'no code cache'})`,
+  `SEA blob dist/sea-prep.blob (${mb(statSync(BLOB).size)}, ${
+    useCodeCache
+      ? `code caches ${mb(statSync(CODE_CACHE).size)} and ${
+        mb(statSync(CONTAINERD_CACHE).size)
+      } (containerd), warmed by running 4 commands`
+      : 'no code cache'
+  })`,
 );
 
 // 3. Copy Node, strip it if that leaves a working binary, inject the blob.
@@ -305,8 +382,19 @@ chmodSync(BINARY, 0o755);
 const out = run(BINARY, ['version'], 'running the built binary');
 if (useCodeCache) {
   for (const args of [['--version'], ['-name', 'registry.invalid/app:v1', '-digest', 'sha256:' + 'a'.repeat(64)]]) {
-    const r = spawnSync(BINARY, args, { encoding: 'utf8', input: '', env: { ...process.env, NODE_OPTIONS: '', SIGWARD_CONFIG_DIR: join(DIST, 'no-such-dir'), SIGWARD_BUILD_CHECK_CODE_CACHE: '1' } });
-    if (!/^code cache accepted$/m.test(r.stderr ?? '')) fail(`dist/sigward ${args.join(' ')} does not accept its code cache: ${r.stderr}`);
+    const r = spawnSync(BINARY, args, {
+      encoding: 'utf8',
+      input: '',
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        SIGWARD_CONFIG_DIR: join(DIST, 'no-such-dir'),
+        SIGWARD_BUILD_CHECK_CODE_CACHE: '1',
+      },
+    });
+    if (!/^code cache accepted$/m.test(r.stderr ?? '')) {
+      fail(`dist/sigward ${args.join(' ')} does not accept its code cache: ${r.stderr}`);
+    }
   }
 }
 if (!out.includes('single executable') || !out.includes(buildInfo.commit)) {
@@ -316,5 +404,7 @@ if (!out.includes('single executable') || !out.includes(buildInfo.commit)) {
 const size = statSync(BINARY).size;
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 step(
-  `dist/sigward: ${mb(size)} (${stripped ? `stripped; unstripped Node is ${mb(unstrippedSize)}` : 'not stripped'}), built in ${seconds} s`,
+  `dist/sigward: ${mb(size)} (${
+    stripped ? `stripped; unstripped Node is ${mb(unstrippedSize)}` : 'not stripped'
+  }), built in ${seconds} s`,
 );

@@ -19,15 +19,28 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { bundleFromJSON } from '@sigstore/bundle';
-import { Verifier, toSignedEntity } from '@sigstore/verify';
-import { getEmbeddedTrustedRoot, loadTrustMaterial, toTrust, verifyBundle, type IdentityPolicy } from '../lib/trust/index.ts';
-import { toLayerCheck, type Attestor } from '../lib/cosign/checks.ts';
+import { toSignedEntity, Verifier } from '@sigstore/verify';
+import {
+  getEmbeddedTrustedRoot,
+  type IdentityPolicy,
+  loadTrustMaterial,
+  toTrust,
+  verifyBundle,
+} from '../lib/trust/index.ts';
+import { type Attestor, toLayerCheck } from '../lib/cosign/checks.ts';
 import { toBundleCheck } from '../lib/cosign/bundles.ts';
 import { verifyImage } from '../lib/cosign/image.ts';
 import { RegistryClient } from '../lib/oci/index.ts';
 import { parseReference } from '../lib/reference/index.ts';
 import { pushImageDetailed, startRegistry } from '../test/helpers/registry.ts';
-import { DEFAULT_ISSUER, IN_TOTO, pushBundleReferrer, pushLegacySignature, startSigstoreMock, toImageSignatureStatement } from '../test/helpers/sigstore-mock.ts';
+import {
+  DEFAULT_ISSUER,
+  IN_TOTO,
+  pushBundleReferrer,
+  pushLegacySignature,
+  startSigstoreMock,
+  toImageSignatureStatement,
+} from '../test/helpers/sigstore-mock.ts';
 import { SHARED } from '../test/helpers/fixtures.ts';
 import { BINARY } from '../test/helpers/cli.ts';
 import { SIGSTORE_GO } from '../test/helpers/peer-paths.ts';
@@ -52,11 +65,18 @@ interface Vector {
 }
 const brian: IdentityPolicy = { subject: 'brian@dehamer.com', issuer: 'https://github.com/login/oauth' };
 const vectors: Vector[] = [
-  ...SIGSTORE_JS_BUNDLES.map((file) => ({ file, json: JSON.parse(readFileSync(`${SB}/${file}`, 'utf8')), policy: brian })),
+  ...SIGSTORE_JS_BUNDLES.map((file) => ({
+    file,
+    json: JSON.parse(readFileSync(`${SB}/${file}`, 'utf8')),
+    policy: brian,
+  })),
   {
     file: 'sigstore.js@2.0.0-provenance.sigstore.json',
     json: JSON.parse(readFileSync(`${SB}/sigstore.js@2.0.0-provenance.sigstore.json`, 'utf8')),
-    policy: { subject: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' },
+    policy: {
+      subject: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main',
+      issuer: 'https://token.actions.githubusercontent.com',
+    },
   },
   {
     file: 'cosign-oci-attestation.sigstore.json',
@@ -69,7 +89,8 @@ const trust = toTrust(getEmbeddedTrustedRoot());
 const verifier = new Verifier(trust.material);
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const ours = (v: Vector) => verifyBundle(v.json, { trust, policy: v.policy, ...(v.digest ? { digest: v.digest } : {}) });
+const ours = (v: Vector) =>
+  verifyBundle(v.json, { trust, policy: v.policy, ...(v.digest ? { digest: v.digest } : {}) });
 // @sigstore/verify: parse + entity + verify; its SAN match is a regexp, so anchor it
 const theirs = (v: Vector) =>
   verifier.verify(toSignedEntity(bundleFromJSON(v.json)), {
@@ -124,8 +145,19 @@ try {
     const repo = reg.ref(`bench/${name.replace(/\W+/g, '-')}`);
     const img = await pushImageDetailed(push, repo, { tag: 'v1' });
     for (const f of formats) {
-      if (f === 'legacy') await pushLegacySignature(push, repo, img.digest, await mock.signLegacy(img.digest, `${repo.registry}/${repo.repository}`, { identity }));
-      else await pushBundleReferrer(push, repo, img.descriptor, await mock.signDSSE(toImageSignatureStatement(img.digest), IN_TOTO, { identity }));
+      if (f === 'legacy') {
+        await pushLegacySignature(
+          push,
+          repo,
+          img.digest,
+          await mock.signLegacy(img.digest, `${repo.registry}/${repo.repository}`, { identity }),
+        );
+      } else {await pushBundleReferrer(
+          push,
+          repo,
+          img.descriptor,
+          await mock.signDSSE(toImageSignatureStatement(img.digest), IN_TOTO, { identity }),
+        );}
     }
     const ref = parseReference(`${reg.host}/${repo.repository}:v1`);
     const reader = new RegistryClient();
@@ -135,7 +167,9 @@ try {
       const t0 = performance.now();
       const v = await verifyImage(ref, { stores, check, bundleCheck });
       const dt = performance.now() - t0;
-      if (v.verified.length + (v.bundles?.verified.length ?? 0) !== formats.length) throw new Error(`${name}: expected ${formats.length} verified signatures`);
+      if (v.verified.length + (v.bundles?.verified.length ?? 0) !== formats.length) {
+        throw new Error(`${name}: expected ${formats.length} verified signatures`);
+      }
       if (i >= 3) times.push(dt); // first runs: connection set-up, JIT
     }
     const sorted = [...times].sort((a, b) => a - b);
@@ -160,10 +194,15 @@ const signedDigest = (json: any): { algorithm: string; hex: string } => {
 const spawnMs = (file: string, args: string[]): Promise<number> =>
   new Promise((resolve, reject) => {
     const t0 = performance.now();
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } }, (err, _out, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')}: ${stderr}`));
-      else resolve(performance.now() - t0);
-    });
+    execFile(
+      file,
+      args,
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } },
+      (err, _out, stderr) => {
+        if (err) reject(new Error(`${file} ${args.join(' ')}: ${stderr}`));
+        else resolve(performance.now() - t0);
+      },
+    );
   });
 const procs: { name: string; file: string; args: (v: Vector) => string[] }[] = [
   {
@@ -171,7 +210,18 @@ const procs: { name: string; file: string; args: (v: Vector) => string[] }[] = [
     file: BINARY,
     args: (v) => {
       const d = signedDigest(v.json);
-      return ['verify-bundle', '--bundle', `${SB}/${v.file}`, '--trusted-root', PUBLIC_GOOD_FILE, '--certificate-identity', v.policy.subject!, '--certificate-oidc-issuer', v.policy.issuer!, `${d.algorithm}:${d.hex}`];
+      return [
+        'verify-bundle',
+        '--bundle',
+        `${SB}/${v.file}`,
+        '--trusted-root',
+        PUBLIC_GOOD_FILE,
+        '--certificate-identity',
+        v.policy.subject!,
+        '--certificate-oidc-issuer',
+        v.policy.issuer!,
+        `${d.algorithm}:${d.hex}`,
+      ];
     },
   },
   {
@@ -179,13 +229,27 @@ const procs: { name: string; file: string; args: (v: Vector) => string[] }[] = [
     file: SIGSTORE_GO,
     args: (v) => {
       const d = signedDigest(v.json);
-      return ['-trustedrootJSONpath', PUBLIC_GOOD_FILE, '-expectedSAN', v.policy.subject!, '-expectedIssuer', v.policy.issuer!, '-artifact-digest', d.hex, '-artifact-digest-algorithm', d.algorithm, `${SB}/${v.file}`];
+      return [
+        '-trustedrootJSONpath',
+        PUBLIC_GOOD_FILE,
+        '-expectedSAN',
+        v.policy.subject!,
+        '-expectedIssuer',
+        v.policy.issuer!,
+        '-artifact-digest',
+        d.hex,
+        '-artifact-digest-algorithm',
+        d.algorithm,
+        `${SB}/${v.file}`,
+      ];
     },
   },
 ];
 // start-up alone, for reference: what a process costs before it verifies anything
 const startup = { name: 'dist/sigward --version (start-up only)', file: BINARY, args: () => ['--version'] };
-const missing = procs.filter((p) => !existsSync(p.file)).map((p) => `${p.name} is missing at ${p.file} (npm run build / bash scripts/peers.sh)`);
+const missing = procs.filter((p) => !existsSync(p.file)).map((p) =>
+  `${p.name} is missing at ${p.file} (npm run build / bash scripts/peers.sh)`
+);
 const procTimes: number[][] = procs.map(() => []);
 const startupTimes: number[] = [];
 if (missing.length === 0) {
@@ -205,14 +269,18 @@ const loadAfter = loadavg()[0]!;
 
 const fmt = (x: number) => x.toFixed(x >= 100 ? 0 : 1);
 const out: string[] = [];
-out.push(`Bundle verification, ${vectors.length} public-good test-vector bundles (v0.1-v0.3, DSSE/intoto, digest mode), embedded trusted root, ${BUDGET_MS} ms each:`);
+out.push(
+  `Bundle verification, ${vectors.length} public-good test-vector bundles (v0.1-v0.3, DSSE/intoto, digest mode), embedded trusted root, ${BUDGET_MS} ms each:`,
+);
 out.push('');
 out.push('| verifier | verifications / s | relative |');
 out.push('|---|---:|---:|');
 out.push(`| sigward verifyBundle | ${fmt(oursRate)} | ${(oursRate / theirsRate).toFixed(2)} |`);
 out.push(`| @sigstore/verify Verifier (direct) | ${fmt(theirsRate)} | 1.00 |`);
 out.push('');
-out.push(`Keyless image verification in-process (verifyImage: resolve tag, .sig tag + referrers lookup, fetch, verify), local registry, median of ${N}:`);
+out.push(
+  `Keyless image verification in-process (verifyImage: resolve tag, .sig tag + referrers lookup, fetch, verify), local registry, median of ${N}:`,
+);
 out.push('');
 out.push('| signatures on the image | median ms | p90 ms |');
 out.push('|---|---:|---:|');
@@ -223,18 +291,38 @@ if (missing.length) {
 } else {
   const stats = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
-    return { median: median(xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, p90: sorted[Math.floor(sorted.length * 0.9)]!, min: sorted[0]! };
+    return {
+      median: median(xs),
+      mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+      p90: sorted[Math.floor(sorted.length * 0.9)]!,
+      min: sorted[0]!,
+    };
   };
   const base = stats(procTimes[1]!).median;
-  out.push(`One process per verification (spawn to exit), ${vectors.length} bundles in digest mode, trusted root from a file, ${PROC_RUNS} runs each after one warm-up, alternating:`);
+  out.push(
+    `One process per verification (spawn to exit), ${vectors.length} bundles in digest mode, trusted root from a file, ${PROC_RUNS} runs each after one warm-up, alternating:`,
+  );
   out.push('');
   out.push('| process | median ms | mean ms | p90 ms | min ms | relative (median) |');
   out.push('|---|---:|---:|---:|---:|---:|');
-  for (const [name, times] of [...procs.map((p, i) => [p.name, procTimes[i]!] as const), [startup.name, startupTimes] as const]) {
+  for (
+    const [name, times] of [
+      ...procs.map((p, i) => [p.name, procTimes[i]!] as const),
+      [startup.name, startupTimes] as const,
+    ]
+  ) {
     const st = stats(times);
-    out.push(`| ${name} | ${fmt(st.median)} | ${fmt(st.mean)} | ${fmt(st.p90)} | ${fmt(st.min)} | ${(st.median / base).toFixed(2)} |`);
+    out.push(
+      `| ${name} | ${fmt(st.median)} | ${fmt(st.mean)} | ${fmt(st.p90)} | ${fmt(st.min)} | ${
+        (st.median / base).toFixed(2)
+      } |`,
+    );
   }
 }
 out.push('');
-out.push(`Conditions: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
+out.push(
+  `Conditions: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${
+    loadBefore.toFixed(2)
+  } before, ${loadAfter.toFixed(2)} after; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
+);
 console.log(out.join('\n'));

@@ -6,10 +6,10 @@
 // the policy is loaded, not when an image is admitted.
 
 import {
-  CelScalar,
   celEnv,
   celFunc,
   celMethod,
+  CelScalar,
   celUint,
   isCelError,
   isCelList,
@@ -40,7 +40,20 @@ const PLANNER_FUNCTIONS = new Set([
 ]);
 
 /** Identifiers that name types and may appear without being declared. */
-const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn', 'google']);
+const TYPE_IDENTS = new Set([
+  'int',
+  'uint',
+  'double',
+  'bool',
+  'string',
+  'bytes',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'dyn',
+  'google',
+]);
 
 const knownFunctions = new Set<string>(PLANNER_FUNCTIONS);
 for (const f of env.funcs) knownFunctions.add(f.name);
@@ -102,12 +115,17 @@ function checkNode(node: ExprNode | undefined, scope: ReadonlySet<string>, state
       if (call.target) {
         const q = qualifiedName(call.target);
         const root = q?.split('.')[0];
-        if (q !== undefined && root !== undefined && !scope.has(root) && !state.declared.has(root) && state.functions.has(`${q}.${call.function}`)) {
+        if (
+          q !== undefined && root !== undefined && !scope.has(root) && !state.declared.has(root) &&
+          state.functions.has(`${q}.${call.function}`)
+        ) {
           targetIsNamespace = true;
         }
       }
       if (!targetIsNamespace) {
-        if (!state.functions.has(call.function)) fail(state, node, `undeclared reference to function '${call.function}'`);
+        if (!state.functions.has(call.function)) {
+          fail(state, node, `undeclared reference to function '${call.function}'`);
+        }
         checkNode(call.target, scope, state);
       }
       for (const a of call.args) checkNode(a, scope, state);
@@ -117,7 +135,9 @@ function checkNode(node: ExprNode | undefined, scope: ReadonlySet<string>, state
       for (const e of (value as { elements: ExprNode[] }).elements) checkNode(e, scope, state);
       return;
     case 'structExpr':
-      for (const e of (value as { entries: { keyKind: { case?: string; value?: unknown }; value?: ExprNode }[] }).entries) {
+      for (
+        const e of (value as { entries: { keyKind: { case?: string; value?: unknown }; value?: ExprNode }[] }).entries
+      ) {
         if (e.keyKind.case === 'mapKey') checkNode(e.keyKind.value as ExprNode, scope, state);
         checkNode(e.value, scope, state);
       }
@@ -240,7 +260,11 @@ const DYN = CelScalar.DYN;
 function toBufbuildFunc(d: CelFunctionDecl): CelFunc {
   const args = Array.from({ length: d.arity }, () => DYN);
   const call = (values: CelValue[]): CelInput => toInput(d.impl(...values.map(fromCel))) as CelInput;
-  if (d.member) return celMethod(d.name, DYN, args, DYN, function (this: CelValue, ...a: CelValue[]) { return call([this, ...a]); } as never);
+  if (d.member) {
+    return celMethod(d.name, DYN, args, DYN, function (this: CelValue, ...a: CelValue[]) {
+      return call([this, ...a]);
+    } as never);
+  }
   return celFunc(d.name, args, DYN, ((...a: CelValue[]) => call(a)) as never);
 }
 

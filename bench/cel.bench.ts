@@ -29,14 +29,24 @@ function scanPredicate(critical: boolean): unknown {
     })),
   }));
   return {
-    scanner: { uri: 'pkg:github/aquasecurity/trivy@0.49.1', version: '0.49.1', result: { SchemaVersion: 2, Results: results } },
+    scanner: {
+      uri: 'pkg:github/aquasecurity/trivy@0.49.1',
+      version: '0.49.1',
+      result: { SchemaVersion: 2, Results: results },
+    },
     metadata: { scanStartedOn: '2024-03-01T10:00:00Z', scanFinishedOn: '2024-03-01T10:02:13Z' },
   };
 }
 
-const EXPR = "predicate.scanner.result.Results.all(r, size(r.Vulnerabilities.filter(v, v.Severity == 'CRITICAL')) == 0)";
+const EXPR =
+  "predicate.scanner.result.Results.all(r, size(r.Vulnerabilities.filter(v, v.Severity == 'CRITICAL')) == 0)";
 const now = new Date('2024-03-02T00:00:00Z');
-const statement = (critical: boolean) => ({ _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', predicate: scanPredicate(critical) });
+const statement = (critical: boolean) => ({
+  _type: 'https://in-toto.io/Statement/v1',
+  subject: [],
+  predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+  predicate: scanPredicate(critical),
+});
 const clean = getAttestationVariables({ statement: statement(false), now });
 const dirty = getAttestationVariables({ statement: statement(true), now });
 
@@ -63,7 +73,12 @@ interface Row {
 
 const SIMPLE = 'predicate.repo.branch == "main"';
 const simpleVars = getAttestationVariables({
-  statement: { _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'https://example.com/ci/v1', predicate: { repo: { url: 'https://github.com/org/app', branch: 'main' }, run: 42 } },
+  statement: {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [],
+    predicateType: 'https://example.com/ci/v1',
+    predicate: { repo: { url: 'https://github.com/org/app', branch: 'main' }, run: 42 },
+  },
   now,
 });
 
@@ -100,7 +115,13 @@ for (const [name, engine] of Object.entries(CEL_ENGINES)) {
 
 // the same check as a Kyverno condition
 const kyverno = compileKyvernoConditions([
-  { all: [{ key: "{{ scanner.result.Results[].Vulnerabilities[?Severity == 'CRITICAL'][] | length(@) }}", operator: 'Equals', value: 0 }] },
+  {
+    all: [{
+      key: "{{ scanner.result.Results[].Vulnerabilities[?Severity == 'CRITICAL'][] | length(@) }}",
+      operator: 'Equals',
+      value: 0,
+    }],
+  },
 ]);
 const kClean = getKyvernoConditionContext((clean.statement as { predicate: unknown }).predicate);
 const kDirty = getKyvernoConditionContext((dirty.statement as { predicate: unknown }).predicate);
@@ -121,7 +142,15 @@ console.log('same compiled expression, same input for every engine');
 console.log('');
 const fmt = (v?: number) => (v === undefined ? '-' : Math.round(v).toLocaleString('en-US'));
 const us = (v?: number) => (v === undefined ? '-' : (1e6 / v).toFixed(v > 100_000 ? 3 : 1));
-console.log(`${'engine'.padEnd(32)} ${'gate evals/s'.padStart(13)} ${'µs/eval'.padStart(8)} ${'simple evals/s'.padStart(15)} ${'µs/eval'.padStart(8)}  correct`);
+console.log(
+  `${'engine'.padEnd(32)} ${'gate evals/s'.padStart(13)} ${'µs/eval'.padStart(8)} ${'simple evals/s'.padStart(15)} ${
+    'µs/eval'.padStart(8)
+  }  correct`,
+);
 for (const r of rows) {
-  console.log(`${r.name.padEnd(32)} ${fmt(r.perSecond).padStart(13)} ${us(r.perSecond).padStart(8)} ${fmt(r.simplePerSecond).padStart(15)} ${us(r.simplePerSecond).padStart(8)}  ${r.correct}`);
+  console.log(
+    `${r.name.padEnd(32)} ${fmt(r.perSecond).padStart(13)} ${us(r.perSecond).padStart(8)} ${
+      fmt(r.simplePerSecond).padStart(15)
+    } ${us(r.simplePerSecond).padStart(8)}  ${r.correct}`,
+  );
 }

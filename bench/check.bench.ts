@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../lib/oci/registry.ts';
-import { startRegistry, pushImageDetailed } from '../test/helpers/registry.ts';
+import { pushImageDetailed, startRegistry } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
 import { BINARY } from '../test/helpers/cli.ts';
 
@@ -41,7 +41,9 @@ try {
       for (let n = 0; n < PER_REPO && r * PER_REPO + n < digests; n++) {
         const i = r * PER_REPO + n;
         const img = await pushImageDetailed(store, repo, { tag: `i${n}-t0` });
-        for (let k = 1; k < PER_DIGEST - 1; k++) await store.putManifest(repo, img.bytes, img.descriptor.mediaType, `i${n}-t${k}`);
+        for (let k = 1; k < PER_DIGEST - 1; k++) {
+          await store.putManifest(repo, img.bytes, img.descriptor.mediaType, `i${n}-t${k}`);
+        }
         if (i % 10 !== 0) await signImage({ store, repository: repo, digest: img.digest, key });
         for (let k = 0; k < PER_DIGEST - 1; k++) refs.push(`${reg.host}/bench/r${r}:i${n}-t${k}`);
         refs.push(`${reg.host}/bench/r${r}@${img.digest}`);
@@ -49,10 +51,14 @@ try {
     }
   }));
   const list = refs.slice(0, REFS);
-  process.stderr.write(`setup: ${digests} images, ${list.length} references in ${Math.round(performance.now() - started)} ms\n`);
+  process.stderr.write(
+    `setup: ${digests} images, ${list.length} references in ${Math.round(performance.now() - started)} ms\n`,
+  );
   const pem = key.publicPem.trim().split('\n').map((l) => ' '.repeat(22) + l).join('\n');
   const policy = join(tmp, 'policy.yaml');
-  writeFileSync(policy, `apiVersion: kyverno.io/v1
+  writeFileSync(
+    policy,
+    `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: require-signed-images}
 spec:
@@ -69,10 +75,14 @@ spec:
                     publicKeys: |-
 ${pem}
                     rekor: {ignoreTlog: true}
-`);
+`,
+  );
   const check = (extra: string[]) =>
     new Promise<any>((resolve, reject) => {
-      const child = execFile(BINARY, ['check', '--policy', policy, '--image', '-', '-o', 'json', ...extra], { maxBuffer: 256 * 1024 * 1024, timeout: 300_000 }, (err, stdout) => {
+      const child = execFile(BINARY, ['check', '--policy', policy, '--image', '-', '-o', 'json', ...extra], {
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 300_000,
+      }, (err, stdout) => {
         try {
           resolve(JSON.parse(String(stdout)));
         } catch {
@@ -87,7 +97,11 @@ ${pem}
     for (const qps of [undefined, 200]) {
       const doc = await check(['--concurrency', String(c), ...(qps ? ['--registry-qps', String(qps)] : [])]);
       const s = doc.summary;
-      console.log(`| ${s.images} | ${s.distinctDigests} | ${c} | ${qps ?? '-'} | ${s.ms} | ${s.throughput} | ${s.signatureVerifications} |`);
+      console.log(
+        `| ${s.images} | ${s.distinctDigests} | ${c} | ${
+          qps ?? '-'
+        } | ${s.ms} | ${s.throughput} | ${s.signatureVerifications} |`,
+      );
     }
   }
 } finally {

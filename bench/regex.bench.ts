@@ -28,24 +28,47 @@ function measure(fn: (i: number) => unknown): number {
   return (elapsed * 1000) / n; // µs per call
 }
 
-const request = { object: { metadata: { labels: { team: 'platform-team' } }, spec: { containers: [{ image: 'docker.io/library/nginx:1.27' }] } } };
+const request = {
+  object: {
+    metadata: { labels: { team: 'platform-team' } },
+    spec: { containers: [{ image: 'docker.io/library/nginx:1.27' }] },
+  },
+};
 const precondition = compileJmespath("regex_match('^([a-z0-9]+[-_.]?)+$', request.object.metadata.labels.team)");
-const rewrite = compileJmespath("regex_replace_all('^docker\\.io/(library/)?', request.object.spec.containers[0].image, 'mirror.corp.example/')");
+const rewrite = compileJmespath(
+  "regex_replace_all('^docker\\.io/(library/)?', request.object.spec.containers[0].image, 'mirror.corp.example/')",
+);
 const identity = {
   sans: [{ type: 'uri' as const, value: 'https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.2.3' }],
   issuer: 'https://token.actions.githubusercontent.com',
   extensions: {},
 };
-const policy = { subjectRegExp: '^https://github\\.com/org/[a-z-]+/\\.github/workflows/[a-z]+\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$', issuerRegExp: '^https://token\\.actions\\.githubusercontent\\.com$' };
-const cel = compileCel("signer.identity.matches('^https://github.com/org/.*@refs/tags/v[0-9.]+$')", { variables: ['signer'] });
+const policy = {
+  subjectRegExp:
+    '^https://github\\.com/org/[a-z-]+/\\.github/workflows/[a-z]+\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$',
+  issuerRegExp: '^https://token\\.actions\\.githubusercontent\\.com$',
+};
+const cel = compileCel("signer.identity.matches('^https://github.com/org/.*@refs/tags/v[0-9.]+$')", {
+  variables: ['signer'],
+});
 const signer = { signer: { identity: identity.sans[0]!.value } };
 
 const rows: [string, number][] = [
   ['JMESPath regex_match, cached pattern', measure(() => searchJmespath(precondition, { request }))],
   ['JMESPath regex_replace_all, cached pattern', measure(() => searchJmespath(rewrite, { request }))],
-  ['JMESPath regex_match, new pattern each call', measure((i) => searchJmespath(compileJmespath(`regex_match('^([a-z0-9]+[-_.]?)+${i}$', request.object.metadata.labels.team)`), { request }))],
+  [
+    'JMESPath regex_match, new pattern each call',
+    measure((i) =>
+      searchJmespath(compileJmespath(`regex_match('^([a-z0-9]+[-_.]?)+${i}$', request.object.metadata.labels.team)`), {
+        request,
+      })
+    ),
+  ],
   ['keyless subjectRegExp + issuerRegExp', measure(() => verifyIdentity(identity as never, policy))],
-  ['keyless regexps, new subject pattern each call', measure((i) => verifyIdentity(identity as never, { ...policy, subjectRegExp: `${policy.subjectRegExp}|x${i}` }))],
+  [
+    'keyless regexps, new subject pattern each call',
+    measure((i) => verifyIdentity(identity as never, { ...policy, subjectRegExp: `${policy.subjectRegExp}|x${i}` })),
+  ],
   ['CEL matches(), cached pattern', measure(() => cel.evaluateBool(signer))],
 ];
 for (const [name, us] of rows) console.log(`${name.padEnd(50)} ${us.toFixed(2).padStart(9)} µs/call`);

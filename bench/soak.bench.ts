@@ -18,12 +18,12 @@
 //   node bench/soak.bench.ts [--minutes 2] [--rate 40] [--warm 10] [--cold 300] [--cold-share 0.2] [--cache-size N] [--snapshots DIR] [--server-env NAME=VALUE] [--timeline]
 
 import * as https from 'node:https';
-import { readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { RegistryClient } from '../lib/oci/registry.ts';
-import { startRegistry, pushImage } from '../test/helpers/registry.ts';
+import { pushImage, startRegistry } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
-import { startServe, toReview, policyYaml, writePolicy, tmpDir, type ServeHandle } from '../test/server/helpers.ts';
+import { policyYaml, type ServeHandle, startServe, tmpDir, toReview, writePolicy } from '../test/server/helpers.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,7 +69,12 @@ function rssMiB(pid: number | undefined): number {
 }
 
 function pod(name: string, image: string): Record<string, unknown> {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: { containers: [{ name: 'app', image }] },
+  };
 }
 
 /** Least-squares slope of y over t, per minute. */
@@ -89,7 +94,13 @@ function slopePerMinute(xs: Sample[], y: (x: Sample) => number): number {
 
 const pct = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN);
 
-async function pushSigned(store: RegistryClient, reg: Awaited<ReturnType<typeof startRegistry>>, prefix: string, n: number, key: ReturnType<typeof makeKey>): Promise<string[]> {
+async function pushSigned(
+  store: RegistryClient,
+  reg: Awaited<ReturnType<typeof startRegistry>>,
+  prefix: string,
+  n: number,
+  key: ReturnType<typeof makeKey>,
+): Promise<string[]> {
   const out: string[] = [];
   for (let b = 0; b < n; b += 8) {
     await Promise.all(
@@ -116,12 +127,26 @@ async function main(): Promise<void> {
     const cold = await pushSigned(store, reg, 'cold', COLD, key);
     writePolicy(policies, 'policy.yaml', policyYaml({ name: 'require-signed', images: [`${reg.host}/soak/*`], key }));
     if (SNAPSHOTS) mkdirSync(SNAPSHOTS, { recursive: true });
-    srv = await startServe({ policyDir: policies, logLevel: 'error', extraArgs: ['--max-concurrent', '64', ...(CACHE_SIZE > 0 ? ['--cache-size', String(CACHE_SIZE)] : [])], env: { ...SERVER_ENV, ...(SNAPSHOTS ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOTS}` } : {}) } });
+    srv = await startServe({
+      policyDir: policies,
+      logLevel: 'error',
+      extraArgs: ['--max-concurrent', '64', ...(CACHE_SIZE > 0 ? ['--cache-size', String(CACHE_SIZE)] : [])],
+      env: {
+        ...SERVER_ENV,
+        ...(SNAPSHOTS ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOTS}` } : {}),
+      },
+    });
     const pid = srv.child.pid;
     const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
     const post = (body: string) =>
       new Promise<boolean>((resolve, reject) => {
-        const req = https.request(`${srv!.url}/mutate`, { method: 'POST', ca: srv!.ca.caCertPem, agent, servername: 'localhost', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+        const req = https.request(`${srv!.url}/mutate`, {
+          method: 'POST',
+          ca: srv!.ca.caCertPem,
+          agent,
+          servername: 'localhost',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        }, (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (text += c));
@@ -159,7 +184,9 @@ async function main(): Promise<void> {
       const before = readdirSync(SNAPSHOTS).length;
       process.kill(pid, 'SIGUSR2');
       // the snapshot is written synchronously by the server; wait until the file appears and its size settles
-      for (let i = 0; i < 600 && readdirSync(SNAPSHOTS).length === before; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && readdirSync(SNAPSHOTS).length === before; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await new Promise((r) => setTimeout(r, 2000));
       process.stderr.write(`soak: heap snapshot written to ${SNAPSHOTS}\n`);
     };
@@ -213,20 +240,33 @@ async function main(): Promise<void> {
     samples.sort((a, b) => a.t - b.t);
     const s = [...latencies].sort((a, b) => a - b);
     const at = (f: number) => samples[Math.min(samples.length - 1, Math.floor(f * samples.length))]!;
-    const row = (label: string, x: Sample) => `| ${label} | ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${x.buffers.toFixed(1)} |`;
+    const row = (label: string, x: Sample) =>
+      `| ${label} | ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${
+        x.buffers.toFixed(1)
+      } |`;
     process.stdout.write(
       [
-        `sigward serve soak: ${MINUTES} min at ${RATE} req/s (open loop), ${Math.round(COLD_SHARE * 100)}% cold images (pool ${COLD}, reused once exhausted${CACHE_SIZE > 0 ? `; server result cache ${CACHE_SIZE} entries, so they are evicted before they come round again` : ''}), ${WARM} warm images:`,
+        `sigward serve soak: ${MINUTES} min at ${RATE} req/s (open loop), ${
+          Math.round(COLD_SHARE * 100)
+        }% cold images (pool ${COLD}, reused once exhausted${
+          CACHE_SIZE > 0
+            ? `; server result cache ${CACHE_SIZE} entries, so they are evicted before they come round again`
+            : ''
+        }), ${WARM} warm images:`,
         '',
         '| requests | req/s | p50 ms | p99 ms | p999 ms | errors |',
         '|---:|---:|---:|---:|---:|---:|',
-        `| ${latencies.length} | ${(latencies.length / seconds).toFixed(1)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${pct(s, 99.9).toFixed(1)} | ${errors} |`,
+        `| ${latencies.length} | ${(latencies.length / seconds).toFixed(1)} | ${pct(s, 50).toFixed(1)} | ${
+          pct(s, 99).toFixed(1)
+        } | ${pct(s, 99.9).toFixed(1)} | ${errors} |`,
         '',
         '| images | requests | p50 ms | p99 ms | p999 ms |',
         '|---|---:|---:|---:|---:|',
         ...(['warm', 'cold'] as const).map((k) => {
           const xs = [...byKind[k]].sort((a, b) => a - b);
-          return `| ${k} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${pct(xs, 99.9).toFixed(1)} |`;
+          return `| ${k} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${
+            pct(xs, 99.9).toFixed(1)
+          } |`;
         }),
         '',
         'Server memory (MiB; heap = V8 heap used, external = memory held outside the V8 heap, large = V8 large-object space):',
@@ -244,15 +284,31 @@ async function main(): Promise<void> {
         ...(() => {
           const settled = samples.filter((x) => x.t >= 60);
           const f = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(2);
-          const range = (y: (x: Sample) => number) => `${Math.min(...settled.map(y)).toFixed(1)}–${Math.max(...settled.map(y)).toFixed(1)}`;
-          return settled.length < 2
-            ? []
-            : [
-                `After the first minute (${settled.length} samples): RSS ${range((x) => x.rss)} MiB, trend ${f(slopePerMinute(settled, (x) => x.rss))} MiB/min; ` +
-                  `heap used ${range((x) => x.heap)} MiB, trend ${f(slopePerMinute(settled, (x) => x.heap))} MiB/min; external trend ${f(slopePerMinute(settled, (x) => x.external))} MiB/min.`,
-              ];
+          const range = (y: (x: Sample) => number) =>
+            `${Math.min(...settled.map(y)).toFixed(1)}–${Math.max(...settled.map(y)).toFixed(1)}`;
+          return settled.length < 2 ? [] : [
+            `After the first minute (${settled.length} samples): RSS ${range((x) => x.rss)} MiB, trend ${
+              f(slopePerMinute(settled, (x) => x.rss))
+            } MiB/min; ` +
+            `heap used ${range((x) => x.heap)} MiB, trend ${
+              f(slopePerMinute(settled, (x) => x.heap))
+            } MiB/min; external trend ${f(slopePerMinute(settled, (x) => x.external))} MiB/min.`,
+          ];
         })(),
-        ...(TIMELINE ? ['', 'Every sample (new / old = committed size of the V8 young generation / old space):', '', '| s | RSS | heap | external | new | old |', '|---:|---:|---:|---:|---:|---:|', ...samples.map((x) => `| ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${x.newSpace.toFixed(1)} | ${x.oldSpace.toFixed(1)} |`)] : []),
+        ...(TIMELINE
+          ? [
+            '',
+            'Every sample (new / old = committed size of the V8 young generation / old space):',
+            '',
+            '| s | RSS | heap | external | new | old |',
+            '|---:|---:|---:|---:|---:|---:|',
+            ...samples.map((x) =>
+              `| ${x.t.toFixed(0)} | ${x.rss.toFixed(0)} | ${x.heap.toFixed(1)} | ${x.external.toFixed(1)} | ${
+                x.newSpace.toFixed(1)
+              } | ${x.oldSpace.toFixed(1)} |`
+            ),
+          ]
+          : []),
       ].join('\n') + '\n',
     );
   } finally {

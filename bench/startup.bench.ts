@@ -19,10 +19,10 @@
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir, cpus } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../lib/oci/registry.ts';
-import { startRegistry, pushImageDetailed } from '../test/helpers/registry.ts';
+import { pushImageDetailed, startRegistry } from '../test/helpers/registry.ts';
 import { BINARY } from '../test/helpers/cli.ts';
 import { ROOT } from '../test/helpers/fixtures.ts';
 import { COSIGN } from '../test/helpers/peer-paths.ts';
@@ -78,7 +78,19 @@ async function withHyperfine(hf: string, benches: Bench[], dir: string): Promise
   const times: number[][] = benches.map(() => []);
   for (let done = 0; done < RUNS; done += ROUND) {
     const runs = Math.max(2, Math.min(ROUND, RUNS - done));
-    await promisify(execFile)(hf, ['--style', 'none', '-S', 'sh', '--warmup', String(WARMUP), '--runs', String(runs), '--export-json', json, ...benches.map((b) => b.cmd)], { maxBuffer: 1 << 24 });
+    await promisify(execFile)(hf, [
+      '--style',
+      'none',
+      '-S',
+      'sh',
+      '--warmup',
+      String(WARMUP),
+      '--runs',
+      String(runs),
+      '--export-json',
+      json,
+      ...benches.map((b) => b.cmd),
+    ], { maxBuffer: 1 << 24 });
     const doc = JSON.parse(readFileSync(json, 'utf8')) as { results: { times: number[] }[] };
     doc.results.forEach((r, i) => times[i]!.push(...r.times.map((t) => t * 1000)));
   }
@@ -117,15 +129,44 @@ async function main(): Promise<void> {
   const store = new RegistryClient();
   try {
     const env = { ...process.env, COSIGN_PASSWORD: 'pw', HOME: dir, DOCKER_CONFIG: join(dir, 'docker') };
-    const cosign = (args: string[]) => execFileSync(COSIGN, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const cosign = (args: string[]) =>
+      execFileSync(COSIGN, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     cosign(['generate-key-pair']);
-    cosign(['signing-config', 'create', '--no-default-fulcio', '--no-default-rekor', '--no-default-oidc', '--no-default-tsa', '--out', 'sc.json']);
+    cosign([
+      'signing-config',
+      'create',
+      '--no-default-fulcio',
+      '--no-default-rekor',
+      '--no-default-oidc',
+      '--no-default-tsa',
+      '--out',
+      'sc.json',
+    ]);
     const legacy = await pushImageDetailed(store, reg.ref('bench/legacy'), { tag: 'v1' });
     const bundle = await pushImageDetailed(store, reg.ref('bench/bundle'), { tag: 'v1' });
     const legacyImg = `${reg.host}/bench/legacy@${legacy.digest}`;
     const bundleImg = `${reg.host}/bench/bundle@${bundle.digest}`;
-    cosign(['sign', '--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false', '--allow-insecure-registry', '--yes', legacyImg]);
-    cosign(['sign', '--key', 'cosign.key', '--signing-config', 'sc.json', '--allow-insecure-registry', '--yes', bundleImg]);
+    cosign([
+      'sign',
+      '--key',
+      'cosign.key',
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      '--new-bundle-format=false',
+      '--allow-insecure-registry',
+      '--yes',
+      legacyImg,
+    ]);
+    cosign([
+      'sign',
+      '--key',
+      'cosign.key',
+      '--signing-config',
+      'sc.json',
+      '--allow-insecure-registry',
+      '--yes',
+      bundleImg,
+    ]);
     const pub = join(dir, 'cosign.pub');
 
     // the containerd verifier's configuration: one policy requiring that key, a verdict cache
@@ -159,24 +200,45 @@ ${pem}
                       ignoreSCT: true
 `,
     );
-    writeFileSync(join(cfg, 'config.yaml'), 'cache:\n  dir: cache\n  ttlSeconds: 86400\nregistry:\n  allowHttp: true\n');
+    writeFileSync(
+      join(cfg, 'config.yaml'),
+      'cache:\n  dir: cache\n  ttlSeconds: 86400\nregistry:\n  allowHttp: true\n',
+    );
     const descFile = join(dir, 'descriptor.json');
-    writeFileSync(descFile, JSON.stringify({ mediaType: legacy.descriptor.mediaType, digest: legacy.descriptor.digest, size: legacy.descriptor.size }) + '\n');
+    writeFileSync(
+      descFile,
+      JSON.stringify({
+        mediaType: legacy.descriptor.mediaType,
+        digest: legacy.descriptor.digest,
+        size: legacy.descriptor.size,
+      }) + '\n',
+    );
     const name = `${reg.host}/bench/legacy:v1`;
-    const containerdWith = (bin: string) => `SIGWARD_CONFIG_DIR=${q(cfg)} ${q(bin)} -name ${q(name)} -digest ${legacy.digest} -stdin-media-type ${DESCRIPTOR_MEDIA_TYPE} < ${q(descFile)}`;
+    const containerdWith = (bin: string) =>
+      `SIGWARD_CONFIG_DIR=${q(cfg)} ${q(bin)} -name ${
+        q(name)
+      } -digest ${legacy.digest} -stdin-media-type ${DESCRIPTOR_MEDIA_TYPE} < ${q(descFile)}`;
     const containerd = containerdWith(BINARY);
 
     // every command must do what it is measured for: verified, and the containerd call from the cache
     const check = (cmd: string, expect: RegExp) => {
       const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
-      if (r.status !== 0 || !expect.test(r.stdout + r.stderr)) throw new Error(`${cmd}\nexited ${r.status}: ${r.stdout}${r.stderr}`);
+      if (r.status !== 0 || !expect.test(r.stdout + r.stderr)) {
+        throw new Error(`${cmd}\nexited ${r.status}: ${r.stdout}${r.stderr}`);
+      }
     };
-    const cosignVerify = (img: string) => `HOME=${q(dir)} ${q(COSIGN)} verify --allow-insecure-registry --key ${q(pub)} --insecure-ignore-tlog ${q(img)} >/dev/null 2>&1`;
-    const sigwardVerify = (img: string, bin = BINARY) => `HOME=${q(dir)} ${q(bin)} verify --key ${q(pub)} --insecure-ignore-tlog ${q(img)} >/dev/null 2>&1`;
+    const cosignVerify = (img: string) =>
+      `HOME=${q(dir)} ${q(COSIGN)} verify --allow-insecure-registry --key ${q(pub)} --insecure-ignore-tlog ${
+        q(img)
+      } >/dev/null 2>&1`;
+    const sigwardVerify = (img: string, bin = BINARY) =>
+      `HOME=${q(dir)} ${q(bin)} verify --key ${q(pub)} --insecure-ignore-tlog ${q(img)} >/dev/null 2>&1`;
     for (const bin of [BINARY, ...(BASELINE ? [BASELINE] : [])]) {
       check(containerdWith(bin), /verified image signatures|cached verdict/); // fills the cache (the stamp names the build)
       check(containerdWith(bin), /cached verdict/);
-      for (const img of [legacyImg, bundleImg]) check(sigwardVerify(img, bin).replace(/ >\/dev\/null 2>&1$/, ''), /verified|\{/);
+      for (const img of [legacyImg, bundleImg]) {
+        check(sigwardVerify(img, bin).replace(/ >\/dev\/null 2>&1$/, ''), /verified|\{/);
+      }
     }
     for (const img of [legacyImg, bundleImg]) check(cosignVerify(img).replace(/ >\/dev\/null 2>&1$/, ''), /./);
 
@@ -190,11 +252,11 @@ ${pem}
       { name: '`sigward --version`', cmd: `${q(BINARY)} --version >/dev/null` },
       ...(BASELINE
         ? [
-            { name: 'baseline: `sigward verify --key` (legacy `.sig`)', cmd: sigwardVerify(legacyImg, BASELINE) },
-            { name: 'baseline: `sigward verify --key` (v3 bundle referrer)', cmd: sigwardVerify(bundleImg, BASELINE) },
-            { name: 'baseline: containerd verifier, cached verdict', cmd: `${containerdWith(BASELINE)} >/dev/null 2>&1` },
-            { name: 'baseline: `sigward --version`', cmd: `${q(BASELINE)} --version >/dev/null` },
-          ]
+          { name: 'baseline: `sigward verify --key` (legacy `.sig`)', cmd: sigwardVerify(legacyImg, BASELINE) },
+          { name: 'baseline: `sigward verify --key` (v3 bundle referrer)', cmd: sigwardVerify(bundleImg, BASELINE) },
+          { name: 'baseline: containerd verifier, cached verdict', cmd: `${containerdWith(BASELINE)} >/dev/null 2>&1` },
+          { name: 'baseline: `sigward --version`', cmd: `${q(BASELINE)} --version >/dev/null` },
+        ]
         : []),
     ];
     if (HOLD) {
@@ -212,15 +274,31 @@ ${pem}
     const f = (x: number) => x.toFixed(1);
     const node = process.versions.node;
     const lines = [
-      `Process start-up, ${RUNS} runs (${hf ? `hyperfine through sh in rounds of ${ROUND} runs of each command, ${WARMUP} warm-up runs per round, shell start subtracted` : `spawn loop, alternating, ${WARMUP} warm-up runs, shell start subtracted`}), Node ${node}, ${cpus().length} CPUs, ` +
-        `load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start, ${load1.map((x) => x.toFixed(1)).join(' ')} at the end:`,
+      `Process start-up, ${RUNS} runs (${
+        hf
+          ? `hyperfine through sh in rounds of ${ROUND} runs of each command, ${WARMUP} warm-up runs per round, shell start subtracted`
+          : `spawn loop, alternating, ${WARMUP} warm-up runs, shell start subtracted`
+      }), Node ${node}, ${cpus().length} CPUs, ` +
+      `load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start, ${
+        load1.map((x) => x.toFixed(1)).join(' ')
+      } at the end:`,
       '',
       '| command | median | mean | p90 | min |',
       '|---|---:|---:|---:|---:|',
-      ...benches.map((b, i) => `| ${b.name} | ${f(results[i]!.median)} ms | ${f(results[i]!.mean)} ms | ${f(results[i]!.p90)} ms | ${f(results[i]!.min)} ms |`),
+      ...benches.map((b, i) =>
+        `| ${b.name} | ${f(results[i]!.median)} ms | ${f(results[i]!.mean)} ms | ${f(results[i]!.p90)} ms | ${
+          f(results[i]!.min)
+        } ms |`
+      ),
       '',
-      `Ratios of medians: verify legacy ${ratio(0, 1)}× cosign, verify bundle ${ratio(2, 3)}× cosign, cached containerd verdict ${ratio(4, 5)}× \`node -e 0\`, \`--version\` ${ratio(6, 5)}× \`node -e 0\`` +
-        (BASELINE ? `; baseline: verify legacy ${ratio(7, 1)}× cosign, verify bundle ${ratio(8, 3)}× cosign, cached containerd verdict ${ratio(9, 5)}× \`node -e 0\`.` : '.'),
+      `Ratios of medians: verify legacy ${ratio(0, 1)}× cosign, verify bundle ${
+        ratio(2, 3)
+      }× cosign, cached containerd verdict ${ratio(4, 5)}× \`node -e 0\`, \`--version\` ${ratio(6, 5)}× \`node -e 0\`` +
+      (BASELINE
+        ? `; baseline: verify legacy ${ratio(7, 1)}× cosign, verify bundle ${
+          ratio(8, 3)
+        }× cosign, cached containerd verdict ${ratio(9, 5)}× \`node -e 0\`.`
+        : '.'),
     ];
     process.stdout.write(lines.join('\n') + '\n');
   } finally {

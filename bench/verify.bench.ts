@@ -7,7 +7,7 @@
 //   node bench/verify.bench.ts [--runs 50] [--procs 15]
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../lib/oci/registry.ts';
@@ -16,7 +16,7 @@ import { verifyImage } from '../lib/cosign/image.ts';
 import { toLayerCheck } from '../lib/cosign/checks.ts';
 import { parsePublicKeys } from '../lib/cosign/keys.ts';
 import { loadTrustMaterial } from '../lib/trust/index.ts';
-import { startRegistry, pushImage } from '../test/helpers/registry.ts';
+import { pushImage, startRegistry } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
 import { BINARY } from '../test/helpers/cli.ts';
 
@@ -67,7 +67,12 @@ async function main(): Promise<void> {
     const inProc = await timeAsync(RUNS, () => verifyImage(ref, { stores, check }));
     const bareGet = await timeAsync(RUNS, () => store.getManifest(repo, 'v1'));
     const cli = timeProc(PROCS, BINARY, ['verify', `${reg.host}/bench/app:v1`, '--key', pub, '--insecure-ignore-tlog']);
-    const skopeo = timeProc(PROCS, 'skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/bench/app:v1`]);
+    const skopeo = timeProc(PROCS, 'skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${reg.host}/bench/app:v1`,
+    ]);
     const node = timeProc(PROCS, process.execPath, ['-e', '0']);
     process.stdout.write(
       [
@@ -75,7 +80,9 @@ async function main(): Promise<void> {
         '',
         '| what | median |',
         '|---|---:|',
-        `| in process: \`verifyImage\` (resolve tag, fetch .sig manifest and layer, verify ECDSA P-256), ${RUNS} runs | ${inProc.toFixed(1)} ms |`,
+        `| in process: \`verifyImage\` (resolve tag, fetch .sig manifest and layer, verify ECDSA P-256), ${RUNS} runs | ${
+          inProc.toFixed(1)
+        } ms |`,
         `| in process: one manifest GET with the same client (peer) | ${bareGet.toFixed(1)} ms |`,
         `| process: \`dist/sigward verify --key\`, ${PROCS} runs | ${cli.toFixed(0)} ms |`,
         `| process: \`skopeo inspect --raw\` (one manifest round trip, Debian skopeo) | ${skopeo.toFixed(0)} ms |`,

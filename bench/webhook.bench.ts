@@ -14,9 +14,17 @@
 import * as https from 'node:https';
 import { readFileSync, rmSync } from 'node:fs';
 import { RegistryClient } from '../lib/oci/registry.ts';
-import { startRegistry, pushImage } from '../test/helpers/registry.ts';
+import { pushImage, startRegistry } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
-import { startServe, toReview, policyYaml, writePolicy, tmpDir, metricValue, type ServeHandle } from '../test/server/helpers.ts';
+import {
+  metricValue,
+  policyYaml,
+  type ServeHandle,
+  startServe,
+  tmpDir,
+  toReview,
+  writePolicy,
+} from '../test/server/helpers.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,7 +67,12 @@ function processCpuMs(pid: number | undefined): number | undefined {
 }
 
 /** Closed loop: `connections` workers, each posting its next review when the last one is answered. */
-async function drive(srv: ServeHandle, scenario: string, next: (i: number) => string | undefined, seconds: number): Promise<RunResult> {
+async function drive(
+  srv: ServeHandle,
+  scenario: string,
+  next: (i: number) => string | undefined,
+  seconds: number,
+): Promise<RunResult> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const latencies: number[] = [];
   let errors = 0;
@@ -70,7 +83,13 @@ async function drive(srv: ServeHandle, scenario: string, next: (i: number) => st
   const until = started + seconds * 1000;
   const post = (body: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(`${srv.url}/mutate`, { method: 'POST', ca: srv.ca.caCertPem, agent, servername: 'localhost', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      const req = https.request(`${srv.url}/mutate`, {
+        method: 'POST',
+        ca: srv.ca.caCertPem,
+        agent,
+        servername: 'localhost',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -98,7 +117,15 @@ async function drive(srv: ServeHandle, scenario: string, next: (i: number) => st
   agent.destroy();
   const cpu1 = processCpuMs(srv.child.pid);
   const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
-  return { scenario, requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, errors, denied, ...(cpuMs !== undefined ? { cpuMs } : {}) };
+  return {
+    scenario,
+    requests: latencies.length,
+    seconds: (performance.now() - started) / 1000,
+    latencies,
+    errors,
+    denied,
+    ...(cpuMs !== undefined ? { cpuMs } : {}),
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -146,10 +173,16 @@ async function main(): Promise<void> {
     const coldRun = await drive(srv, `cold cache (distinct signed image per request)`, (i) => coldBodies[i], SECONDS);
     const after = metricValue((await srv.get('/metrics')).body, 'sigward_verifications_performed_total');
     results.push(coldRun);
-    process.stderr.write(`bench: cold run performed ${after - before} verifications for ${coldRun.requests} requests\n`);
+    process.stderr.write(
+      `bench: cold run performed ${after - before} verifications for ${coldRun.requests} requests\n`,
+    );
     await srv.stop('SIGTERM');
 
-    const nocache = await startServe({ policyDir: policies, logLevel: 'warn', extraArgs: ['--max-concurrent', '64', '--no-cache'] });
+    const nocache = await startServe({
+      policyDir: policies,
+      logLevel: 'warn',
+      extraArgs: ['--max-concurrent', '64', '--no-cache'],
+    });
     servers.push(nocache);
     results.push(await drive(nocache, `no cache (same image, verified every request)`, () => warmBody, SECONDS));
     await nocache.stop('SIGTERM');
@@ -162,7 +195,9 @@ async function main(): Promise<void> {
       ...results.map((r) => {
         const s = [...r.latencies].sort((a, b) => a - b);
         const cpu = r.cpuMs !== undefined && r.requests ? (r.cpuMs / r.requests).toFixed(3) : '-';
-        return `| ${r.scenario} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} | ${cpu} | ${r.errors} | ${r.denied} |`;
+        return `| ${r.scenario} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | ${pct(s, 50).toFixed(1)} | ${
+          pct(s, 99).toFixed(1)
+        } | ${cpu} | ${r.errors} | ${r.denied} |`;
       }),
     ];
     process.stdout.write(lines.join('\n') + '\n');

@@ -15,7 +15,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { getBuildInfo } from '../lib/version.ts';
 import { SigwardError } from '../lib/errors.ts';
-import { processIo, type Io, type OutputFormat } from './output.ts';
+import { type Io, type OutputFormat, processIo } from './output.ts';
 import { commands } from './commands/index.ts';
 import type { CommandEntry, Context, SigwardCommand } from './commands/types.ts';
 export type { Context } from './commands/types.ts';
@@ -30,17 +30,19 @@ export interface GlobalArgs {
   'log-level': string;
 }
 
-
 /**
  * The context a command runs in: --verbose (cosign -d) means debug logs, --output-file takes stdout.
  * withLogger false: a command that never logs (containerd-verify) does not load the logging library.
  */
-async function toContext(args: Record<string, unknown>, io: Io, env: Record<string, string | undefined>, withLogger = true): Promise<Context> {
-  const createLogger = withLogger
-    ? (await import('../lib/log.ts')).createLogger
-    : () => {
-        throw new SigwardError('INTERNAL', 'this command runs without a logger');
-      };
+async function toContext(
+  args: Record<string, unknown>,
+  io: Io,
+  env: Record<string, string | undefined>,
+  withLogger = true,
+): Promise<Context> {
+  const createLogger = withLogger ? (await import('../lib/log.ts')).createLogger : () => {
+    throw new SigwardError('INTERNAL', 'this command runs without a logger');
+  };
   const level = args.verbose === true ? 'debug' : (args['log-level'] as string);
   let log: Context['log'] | undefined;
   let out = io;
@@ -60,7 +62,6 @@ async function toContext(args: Record<string, unknown>, io: Io, env: Record<stri
     warn: (text) => (quiet ? undefined : out.stderr(`WARNING: ${text}\n`)),
   };
 }
-
 
 /** Commands that can print cosign's own output shape (`-o cosign`). */
 const COSIGN_OUTPUT = new Set(['verify', 'verify-attestation']);
@@ -95,7 +96,7 @@ export async function run(argv: string[], io: Io = processIo, env = process.env)
   }
   const plain = containerdArgv && entry ? toPlainContainerdArgs(argv) : undefined;
   if (entry && plain) return (await entry.load()).handler(plain, await toContext(plain, io, env, false));
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0;; attempt++) {
     const loaded = entry ? await entry.load() : undefined;
     const r = await parse(argv, io, env, entry, loaded);
     // yargs chose a command other than the one loaded: load that one and parse again (once)
@@ -111,7 +112,13 @@ export async function run(argv: string[], io: Io = processIo, env = process.env)
   }
 }
 
-async function parse(argv: string[], io: Io, env: Record<string, string | undefined>, selected: CommandEntry | undefined, loaded: SigwardCommand | undefined): Promise<{ code: number; rerun?: CommandEntry }> {
+async function parse(
+  argv: string[],
+  io: Io,
+  env: Record<string, string | undefined>,
+  selected: CommandEntry | undefined,
+  loaded: SigwardCommand | undefined,
+): Promise<{ code: number; rerun?: CommandEntry }> {
   let exitCode = 0;
   let failed: string | undefined;
   let rerun: CommandEntry | undefined;
@@ -119,9 +126,22 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
   const parser: Argv = yargs(argv)
     .scriptName('sigward')
     .locale('en')
-    .usage('$0 <command> [options]\n\nVerifies container image signatures and attestations (cosign/Sigstore, Kyverno verifyImages).')
-    .option('output', { alias: 'o', choices: ['text', 'json', 'cosign'] as const, default: 'text' as const, describe: 'output format (cosign: what cosign verify / verify-attestation print; those commands only)', global: true })
-    .option('log-level', { choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const, default: 'warn', describe: 'log level (logs go to stderr)', global: true })
+    .usage(
+      '$0 <command> [options]\n\nVerifies container image signatures and attestations (cosign/Sigstore, Kyverno verifyImages).',
+    )
+    .option('output', {
+      alias: 'o',
+      choices: ['text', 'json', 'cosign'] as const,
+      default: 'text' as const,
+      describe: 'output format (cosign: what cosign verify / verify-attestation print; those commands only)',
+      global: true,
+    })
+    .option('log-level', {
+      choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const,
+      default: 'warn',
+      describe: 'log level (logs go to stderr)',
+      global: true,
+    })
     .version('version', 'print the version', `sigward ${getBuildInfo().version}`)
     .alias('h', 'help')
     .strict()
@@ -129,7 +149,12 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err, y) => {
-      failed ??= withSuggestions(msg || err?.message || 'invalid usage', [...optionNames(y), ...(loaded ? optionNames(loaded.builder(yargs([]))) : [])], commands.map(nameOf), argv);
+      failed ??= withSuggestions(
+        msg || err?.message || 'invalid usage',
+        [...optionNames(y), ...(loaded ? optionNames(loaded.builder(yargs([]))) : [])],
+        commands.map(nameOf),
+        argv,
+      );
       // yargs goes on to run the command's handler when a fail callback returns:
       // throwing here is what keeps a usage error from running the command.
       throw new UsageStop(failed);
@@ -141,7 +166,9 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
     if (entry === selected && loaded) {
       parser.command(entry.command, entry.describe, loaded.builder, async (args: Record<string, unknown>) => {
         if (args.output === 'cosign' && !COSIGN_OUTPUT.has(nameOf(entry))) {
-          io.stderr(`Error: --output cosign is only for verify and verify-attestation (the shapes cosign prints); use -o json\n`);
+          io.stderr(
+            `Error: --output cosign is only for verify and verify-attestation (the shapes cosign prints); use -o json\n`,
+          );
           exitCode = 2;
           return;
         }
@@ -183,14 +210,18 @@ async function parse(argv: string[], io: Io, env: Record<string, string | undefi
  * there, nothing changes.)
  */
 function skipHelpCache(parser: Argv): void {
-  const internals = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
+  const internals =
+    (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } })
+      .getInternalMethods?.();
   const usage = internals?.getUsageInstance?.();
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** The option names (and aliases) yargs knows in the current command's context. */
 function optionNames(y: Argv | undefined): string[] {
-  const opts = (y as unknown as { getOptions?: () => { key?: Record<string, unknown>; hiddenOptions?: string[] } } | undefined)?.getOptions?.();
+  const opts =
+    (y as unknown as { getOptions?: () => { key?: Record<string, unknown>; hiddenOptions?: string[] } } | undefined)
+      ?.getOptions?.();
   const hidden = new Set(opts?.hiddenOptions ?? []);
   return Object.keys(opts?.key ?? {}).filter((k) => !hidden.has(k) && !/[A-Z]/.test(k));
 }

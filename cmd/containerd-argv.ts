@@ -20,7 +20,9 @@ const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
 export function toContainerdArgv(argv: string[], command: string | undefined): string[] | undefined {
   if (command !== undefined && command !== CONTAINERD_COMMAND) return undefined;
   const isFlag = (a: string) => CONTAINERD_FLAGS.some((f) => a === f || a.startsWith(f + '='));
-  if (!argv.some((a) => a === '-name' || a.startsWith('-name=') || a === '-digest' || a.startsWith('-digest='))) return undefined;
+  if (!argv.some((a) => a === '-name' || a.startsWith('-name=') || a === '-digest' || a.startsWith('-digest='))) {
+    return undefined;
+  }
   const out = command === CONTAINERD_COMMAND ? [] : [CONTAINERD_COMMAND];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

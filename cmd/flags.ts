@@ -38,14 +38,19 @@ export function repeatable(o: RepeatableOptions) {
 /** Seconds from a Go duration (`90s`, `3m`, `1h`) or a plain number of seconds. */
 export function toSeconds(value: unknown, flag: string): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new SigwardError('CONFIG_INVALID', `--${flag} must be a non-negative duration, got ${value}`);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new SigwardError('CONFIG_INVALID', `--${flag} must be a non-negative duration, got ${value}`);
+    }
     return value;
   }
   const text = String(value).trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   const ns = parseGoDuration(text);
   if (ns === undefined || ns < 0n) {
-    throw new SigwardError('CONFIG_INVALID', `--${flag} ${JSON.stringify(text)} is not a duration: give seconds or a Go duration such as 90s, 3m or 1h30m`);
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `--${flag} ${JSON.stringify(text)} is not a duration: give seconds or a Go duration such as 90s, 3m or 1h30m`,
+    );
   }
   return Number(ns) / 1e9;
 }

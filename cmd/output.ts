@@ -1,7 +1,7 @@
 // Printing results: text for people, JSON for machines. JSON documents carry
 // a `schema` field naming their shape (documented in README "JSON output").
 
-import { EXIT_CODES, toSigwardError, type SigwardError } from '../lib/errors.ts';
+import { EXIT_CODES, type SigwardError, toSigwardError } from '../lib/errors.ts';
 
 export type OutputFormat = 'text' | 'json' | 'cosign';
 

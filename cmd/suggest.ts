@@ -37,8 +37,14 @@ export function closest(word: string, known: Iterable<string>): string | undefin
  * `options` are the option names of the command; `commands` the command names
  * (offered for a word that is not an option on the command line).
  */
-export function withSuggestions(message: string, options: Iterable<string>, commands: Iterable<string>, argv: string[]): string {
-  const isOption = (w: string) => argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}` || a === `--no-${w}`);
+export function withSuggestions(
+  message: string,
+  options: Iterable<string>,
+  commands: Iterable<string>,
+  argv: string[],
+): string {
+  const isOption = (w: string) =>
+    argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}` || a === `--no-${w}`);
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (!m) return message;
   const hints: string[] = [];

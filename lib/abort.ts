@@ -14,8 +14,15 @@ import { SigwardError } from './errors.ts';
 /** What a caller that gave up gets: undecided, like a registry that did not answer in time. */
 export function toAbandonedError(signal: AbortSignal): SigwardError {
   const reason = signal.reason as unknown;
-  const why = reason instanceof Error && reason.name === 'TimeoutError' ? 'deadline exceeded' : reason instanceof Error && reason.message ? reason.message : 'request cancelled';
-  return new SigwardError('REGISTRY_UNREACHABLE', `verification abandoned: ${why}`, { outcome: 'undecided', cause: reason });
+  const why = reason instanceof Error && reason.name === 'TimeoutError'
+    ? 'deadline exceeded'
+    : reason instanceof Error && reason.message
+    ? reason.message
+    : 'request cancelled';
+  return new SigwardError('REGISTRY_UNREACHABLE', `verification abandoned: ${why}`, {
+    outcome: 'undecided',
+    cause: reason,
+  });
 }
 
 export interface Deadline {

@@ -12,7 +12,8 @@ import { SigwardError } from './errors.ts';
 
 // node:crypto is looked up on first use: validating a digest string (the
 // containerd verifier's cached path) does not load Node's crypto modules.
-const createHash: typeof import('node:crypto').createHash = (...a) => process.getBuiltinModule('node:crypto').createHash(...a);
+const createHash: typeof import('node:crypto').createHash = (...a) =>
+  process.getBuiltinModule('node:crypto').createHash(...a);
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -42,8 +43,9 @@ function inspect(digest: string, supportedOnly: boolean): { problem: Problem; al
   const known = Object.hasOwn(ALGORITHMS, algorithm) ? ALGORITHMS[algorithm] : undefined;
   let problem: Problem;
   if (i <= 0 || hex === '') problem = 'format';
-  else if (!known || (supportedOnly && !known.supported)) problem = supportedOnly && !ALGORITHM_RE.test(algorithm) ? 'format' : 'algorithm';
-  else if (hex.length !== known.hexLength) problem = 'length';
+  else if (!known || (supportedOnly && !known.supported)) {
+    problem = supportedOnly && !ALGORITHM_RE.test(algorithm) ? 'format' : 'algorithm';
+  } else if (hex.length !== known.hexLength) problem = 'length';
   else if (!LOWER_HEX_RE.test(hex)) problem = 'hex';
   return { problem, algorithm, hex };
 }
@@ -63,7 +65,9 @@ export function getDigestError(digest: string): string | undefined {
     case 'algorithm':
       return `unsupported digest algorithm ${JSON.stringify(clip(algorithm))} (supported: sha256, sha512)`;
     case 'length':
-      return `invalid checksum digest length: ${algorithm} needs ${ALGORITHMS[algorithm]!.hexLength} hex characters, got ${hex.length}`;
+      return `invalid checksum digest length: ${algorithm} needs ${
+        ALGORITHMS[algorithm]!.hexLength
+      } hex characters, got ${hex.length}`;
     case 'hex':
       return `invalid checksum digest format: ${algorithm} hex must be lowercase [a-f0-9]`;
   }
@@ -76,7 +80,11 @@ export function getDigestError(digest: string): string | undefined {
 export function getGoDigestError(digest: string): string | undefined {
   const { problem } = inspect(digest, false);
   if (problem === undefined) return undefined;
-  return problem === 'algorithm' ? 'unsupported digest algorithm' : problem === 'length' ? 'invalid checksum digest length' : 'invalid checksum digest format';
+  return problem === 'algorithm'
+    ? 'unsupported digest algorithm'
+    : problem === 'length'
+    ? 'invalid checksum digest length'
+    : 'invalid checksum digest format';
 }
 
 /** True for a well-formed sha256 / sha512 digest. */

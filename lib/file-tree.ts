@@ -7,7 +7,7 @@
 //   - there is no depth limit: a directory already on the path being walked
 //     (a link loop) is reported as `loop` and not entered again.
 
-import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+import { type BigIntStats, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type TreeEntry =
@@ -32,7 +32,9 @@ export function walkFileTree(root: string, visit: (e: TreeEntry) => void): void 
     if (stat.isFile()) return visit({ kind: 'file', path, stat });
     if (!stat.isDirectory()) return visit({ kind: 'other', path });
     const id = `${stat.dev}:${stat.ino}`;
-    if (ancestors.has(id)) return visit({ kind: 'loop', path, error: 'a symbolic link loops back to a directory above it' });
+    if (ancestors.has(id)) {
+      return visit({ kind: 'loop', path, error: 'a symbolic link loops back to a directory above it' });
+    }
     let names: string[];
     try {
       names = readdirSync(path).sort();

@@ -3,7 +3,7 @@
 // the redact list covers every field name that could carry one.
 
 import { Writable } from 'node:stream';
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { type LevelWithSilent, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -23,7 +23,14 @@ export const REDACT_PATHS = [
   '*.identityToken',
 ];
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 /** Formats pino JSON lines as `level: msg key=value` for a terminal. */
 function ttyStream(out: NodeJS.WritableStream): Writable {

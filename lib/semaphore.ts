@@ -49,7 +49,9 @@ export function createSemaphore(limit: number, maxQueue: number, opts: Semaphore
   if (!(limit >= 1)) throw new SigwardError('CONFIG_INVALID', `concurrency limit must be at least 1 (got ${limit})`);
   const keyLimit = opts.keyLimit ?? defaultKeyShare(limit);
   const keyQueue = opts.keyQueue ?? defaultKeyShare(maxQueue);
-  if (!(keyLimit >= 1)) throw new SigwardError('CONFIG_INVALID', `per-registry concurrency limit must be at least 1 (got ${keyLimit})`);
+  if (!(keyLimit >= 1)) {
+    throw new SigwardError('CONFIG_INVALID', `per-registry concurrency limit must be at least 1 (got ${keyLimit})`);
+  }
   let active = 0;
   const running = new Map<string, number>();
   const waitingByKey = new Map<string, number>();
@@ -77,7 +79,7 @@ export function createSemaphore(limit: number, maxQueue: number, opts: Semaphore
 
   /** Grants, in queue order, every waiter that can run now. */
   function grantRunnable(): void {
-    for (let i = 0; i < queue.length && active < limit; ) {
+    for (let i = 0; i < queue.length && active < limit;) {
       const w = queue[i]!;
       if (!canRun(w.keys)) {
         i++;
@@ -90,8 +92,10 @@ export function createSemaphore(limit: number, maxQueue: number, opts: Semaphore
   }
 
   const name = opts.name ?? 'webhook';
-  const overloaded = (why: string) => new SigwardError('INTERNAL', `${name} overloaded: ${why}`, { outcome: 'undecided', detail: { overloaded: true } });
-  const deadline = () => new SigwardError('INTERNAL', `request deadline passed while waiting for a ${name} slot`, { outcome: 'undecided' });
+  const overloaded = (why: string) =>
+    new SigwardError('INTERNAL', `${name} overloaded: ${why}`, { outcome: 'undecided', detail: { overloaded: true } });
+  const deadline = () =>
+    new SigwardError('INTERNAL', `request deadline passed while waiting for a ${name} slot`, { outcome: 'undecided' });
 
   return {
     get active() {
@@ -107,7 +111,11 @@ export function createSemaphore(limit: number, maxQueue: number, opts: Semaphore
       if (canRun(keys)) return Promise.resolve(take(keys));
       if (queue.length >= maxQueue) return Promise.reject(overloaded(`${active} running and ${queue.length} waiting`));
       const full = keys.find((k) => (waitingByKey.get(k) ?? 0) >= keyQueue);
-      if (full !== undefined) return Promise.reject(overloaded(`${running.get(full) ?? 0} running and ${waitingByKey.get(full)} waiting for ${full}`));
+      if (full !== undefined) {
+        return Promise.reject(
+          overloaded(`${running.get(full) ?? 0} running and ${waitingByKey.get(full)} waiting for ${full}`),
+        );
+      }
       return new Promise<Release>((resolve, reject) => {
         const onAbort = () => w.cancel();
         const w: Waiter = {

@@ -23,13 +23,7 @@ import type { IncrementalTestSuite } from '@bufbuild/cel-spec/testdata/tests.js'
 import { getTestRegistry } from '@bufbuild/cel-spec/testdata/registry.js';
 import { CEL_ENGINES } from '../bench/cel-adapters.ts';
 import { compileCelWithEngine } from '../lib/conditions/cel.ts';
-import {
-  CelDuration,
-  CelMessageValue,
-  CelTimestamp,
-  CelTypeValue,
-  CelUint,
-} from '../lib/conditions/cel-values.ts';
+import { CelDuration, CelMessageValue, CelTimestamp, CelTypeValue, CelUint } from '../lib/conditions/cel-values.ts';
 
 class Skip extends Error {}
 
@@ -44,7 +38,14 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { library: 'sigward', verbose: false, listSkipped: false, bySuite: false, strict: false, compare: false };
+  const a: Args = {
+    library: 'sigward',
+    verbose: false,
+    listSkipped: false,
+    bySuite: false,
+    strict: false,
+    compare: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '--library') a.library = argv[++i] ?? '';
@@ -119,7 +120,9 @@ function fromMessage(typeName: string, msg: Record<string, unknown>): unknown {
   if (typeName === 'google.protobuf.Struct') return fromStruct(msg as { fields: Record<string, PbValue> });
   if (typeName === 'google.protobuf.Value') return fromJsonValue(msg as unknown as PbValue);
   if (typeName === 'google.protobuf.ListValue') return (msg.values as PbValue[]).map(fromJsonValue);
-  throw new Skip(`protobuf message values (${typeName.startsWith('cel.expr.conformance') ? 'conformance test messages' : typeName})`);
+  throw new Skip(
+    `protobuf message values (${typeName.startsWith('cel.expr.conformance') ? 'conformance test messages' : typeName})`,
+  );
 }
 
 function fromValue(v: PbValue): unknown {
@@ -142,7 +145,9 @@ function fromValue(v: PbValue): unknown {
       return (value as { values: PbValue[] }).values.map(fromValue);
     case 'mapValue': {
       const m = new Map<unknown, unknown>();
-      for (const e of (value as { entries: { key: PbValue; value: PbValue }[] }).entries) m.set(fromValue(e.key), fromValue(e.value));
+      for (const e of (value as { entries: { key: PbValue; value: PbValue }[] }).entries) {
+        m.set(fromValue(e.key), fromValue(e.value));
+      }
       return m;
     }
     case 'enumValue':
@@ -150,7 +155,9 @@ function fromValue(v: PbValue): unknown {
     case 'objectValue': {
       const any = value as { typeUrl: string; value: Uint8Array; $typeName: 'google.protobuf.Any' };
       const typeName = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
-      if (typeName.startsWith('cel.expr.conformance')) throw new Skip('protobuf message values (conformance test messages)');
+      if (typeName.startsWith('cel.expr.conformance')) {
+        throw new Skip('protobuf message values (conformance test messages)');
+      }
       const msg = anyUnpack(any as Parameters<typeof anyUnpack>[0], registry);
       if (!msg) throw new Skip(`protobuf message values (${typeName})`);
       return fromMessage(typeName, msg as unknown as Record<string, unknown>);
@@ -179,7 +186,8 @@ function celEquals(actual: unknown, expected: unknown): boolean {
   }
   if (expected instanceof CelUint) return actual instanceof CelUint && actual.value === expected.value;
   if (expected instanceof Uint8Array) {
-    return actual instanceof Uint8Array && actual.length === expected.length && actual.every((x, i) => x === expected[i]);
+    return actual instanceof Uint8Array && actual.length === expected.length &&
+      actual.every((x, i) => x === expected[i]);
   }
   if (expected instanceof CelTimestamp) {
     return actual instanceof CelTimestamp && actual.seconds === expected.seconds && actual.nanos === expected.nanos;
@@ -189,7 +197,8 @@ function celEquals(actual: unknown, expected: unknown): boolean {
   }
   if (expected instanceof CelTypeValue) return actual instanceof CelTypeValue && actual.name === expected.name;
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) && actual.length === expected.length && expected.every((e, i) => celEquals(actual[i], e));
+    return Array.isArray(actual) && actual.length === expected.length &&
+      expected.every((e, i) => celEquals(actual[i], e));
   }
   if (expected instanceof Map) {
     if (!(actual instanceof Map) || actual.size !== expected.size) return false;
@@ -213,7 +222,9 @@ function show(v: unknown): string {
   if (typeof v === 'bigint') return `${v}`;
   if (typeof v === 'number') return Number.isInteger(v) ? `${v}.0` : `${v}`;
   if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof CelUint || v instanceof CelTimestamp || v instanceof CelDuration || v instanceof CelTypeValue) return `${v}`;
+  if (v instanceof CelUint || v instanceof CelTimestamp || v instanceof CelDuration || v instanceof CelTypeValue) {
+    return `${v}`;
+  }
   if (v instanceof CelMessageValue) return `<${v.typeName}>`;
   if (v instanceof Uint8Array) return `b"${Buffer.from(v).toString('hex')}"`;
   if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
@@ -243,7 +254,9 @@ function runTest(library: string, t: IncrementalTestSuite['tests'][number]): Out
     variables.add(d.name);
   }
   const rm = o.resultMatcher;
-  if (rm.case === 'unknown' || rm.case === 'anyUnknowns') return { kind: 'skip', reason: 'expects unknowns (partial evaluation)' };
+  if (rm.case === 'unknown' || rm.case === 'anyUnknowns') {
+    return { kind: 'skip', reason: 'expects unknowns (partial evaluation)' };
+  }
   const bindings: Record<string, unknown> = {};
   let expected: unknown = true;
   try {
@@ -266,10 +279,19 @@ function runTest(library: string, t: IncrementalTestSuite['tests'][number]): Out
   } catch (e) {
     if (expectError) return { kind: 'pass' };
     const reason = e instanceof Error ? e.message : String(e);
-    if (o.disableCheck && /undeclared reference|Unknown variable|no matching overload/.test(reason) && /^invalid CEL/.test(reason)) {
-      return { kind: 'skip', reason: 'expects an unchecked program (the interface rejects undeclared references when compiling)' };
+    if (
+      o.disableCheck && /undeclared reference|Unknown variable|no matching overload/.test(reason) &&
+      /^invalid CEL/.test(reason)
+    ) {
+      return {
+        kind: 'skip',
+        reason: 'expects an unchecked program (the interface rejects undeclared references when compiling)',
+      };
     }
-    return { kind: 'fail', detail: `expected ${show(expected)}, got error: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      kind: 'fail',
+      detail: `expected ${show(expected)}, got error: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
   if (expectError) return { kind: 'fail', detail: `expected an error, got ${show(actual)}` };
   if (celEquals(actual, expected)) return { kind: 'pass' };
@@ -327,13 +349,21 @@ function runSuite(library: string, filter?: string): RunResult {
 function compare(filter?: string): void {
   const names = Object.keys(CEL_ENGINES);
   const results = names.map((n) => runSuite(n, filter));
-  const suites = [...results[0].bySuite.keys()].filter((s) => results.some((r) => (r.bySuite.get(s)?.[0] ?? 0) + (r.bySuite.get(s)?.[1] ?? 0) > 0));
+  const suites = [...results[0].bySuite.keys()].filter((s) =>
+    results.some((r) => (r.bySuite.get(s)?.[0] ?? 0) + (r.bySuite.get(s)?.[1] ?? 0) > 0)
+  );
   console.log('passed/runnable per suite (runnable: not skipped for that engine)');
   console.log(`${'suite'.padEnd(16)} ${names.map((n) => n.padStart(22)).join('')}`);
   const cell = (p: number, f: number) => `${p}/${p + f}`.padStart(22);
-  for (const s of suites) console.log(`${s.padEnd(16)} ${results.map((r) => cell(...(r.bySuite.get(s) ?? [0, 0]))).join('')}`);
+  for (const s of suites) {
+    console.log(`${s.padEnd(16)} ${results.map((r) => cell(...(r.bySuite.get(s) ?? [0, 0]))).join('')}`);
+  }
   console.log(`${'total'.padEnd(16)} ${results.map((r) => cell(r.passed, r.failed)).join('')}`);
-  console.log(`${'share'.padEnd(16)} ${results.map((r) => `${((100 * r.passed) / (r.passed + r.failed)).toFixed(1)}%`.padStart(22)).join('')}`);
+  console.log(
+    `${'share'.padEnd(16)} ${
+      results.map((r) => `${((100 * r.passed) / (r.passed + r.failed)).toFixed(1)}%`.padStart(22)).join('')
+    }`,
+  );
 }
 
 function main(): void {
@@ -343,7 +373,7 @@ function main(): void {
     return;
   }
   const { passed, failed, skipped, failures, bySuite, ms } = runSuite(args.library, args.filter);
-  if (args.verbose) for (const f of failures) console.log(f);
+  if (args.verbose) { for (const f of failures) console.log(f); }
   const total = [...skipped.values()].reduce((n, l) => n + l.length, 0);
   console.log(`library: ${args.library} (${ms} ms)`);
   if (args.bySuite) {
@@ -353,7 +383,7 @@ function main(): void {
   console.log(`skipped by reason (${total}):`);
   for (const [reason, ids] of [...skipped].sort((a, b) => b[1].length - a[1].length)) {
     console.log(`  ${String(ids.length).padStart(4)}  ${reason}`);
-    if (args.listSkipped) for (const id of ids) console.log(`          ${id}`);
+    if (args.listSkipped) { for (const id of ids) console.log(`          ${id}`); }
   }
   console.log(`${passed} passed, ${failed} failed, ${total} skipped`);
   process.exitCode = args.strict && failed > 0 ? 1 : 0;

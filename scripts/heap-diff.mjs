@@ -23,7 +23,10 @@ function summarise(file) {
     const type = types[snap.nodes[i + typeAt]];
     let name = snap.strings[snap.nodes[i + nameAt]];
     // strings and code are grouped by type only: their names are their contents
-    if (type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'code' || type === 'number') name = '';
+    if (
+      type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'code' ||
+      type === 'number'
+    ) name = '';
     else if (name.length > 80) name = name.slice(0, 77) + '...';
     const key = `${type}\t${name}`;
     const size = snap.nodes[i + sizeAt];
@@ -54,9 +57,19 @@ for (const key of new Set([...a.groups.keys(), ...b.groups.keys()])) {
 }
 rows.sort((p, q) => q.dSize - p.dSize);
 const mib = (n) => (n / 1024 / 1024).toFixed(2);
-process.stdout.write(`heap: ${mib(a.total)} MiB (${a.nodes} objects) -> ${mib(b.total)} MiB (${b.nodes} objects), change ${mib(b.total - a.total)} MiB\n\n`);
-process.stdout.write('| type | name | change in count | change in KiB | count after | KiB after |\n|---|---|---:|---:|---:|---:|\n');
+process.stdout.write(
+  `heap: ${mib(a.total)} MiB (${a.nodes} objects) -> ${mib(b.total)} MiB (${b.nodes} objects), change ${
+    mib(b.total - a.total)
+  } MiB\n\n`,
+);
+process.stdout.write(
+  '| type | name | change in count | change in KiB | count after | KiB after |\n|---|---|---:|---:|---:|---:|\n',
+);
 for (const r of rows.slice(0, top)) {
   const [type, name] = r.key.split('\t');
-  process.stdout.write(`| ${type} | ${name.replace(/\|/g, '\\|')} | ${r.dCount} | ${(r.dSize / 1024).toFixed(1)} | ${r.count} | ${(r.size / 1024).toFixed(1)} |\n`);
+  process.stdout.write(
+    `| ${type} | ${name.replace(/\|/g, '\\|')} | ${r.dCount} | ${(r.dSize / 1024).toFixed(1)} | ${r.count} | ${
+      (r.size / 1024).toFixed(1)
+    } |\n`,
+  );
 }

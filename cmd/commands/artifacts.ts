@@ -26,12 +26,24 @@ function repoName(r: RepositoryRef): string {
 function withImageOptions(y: Argv): Argv {
   return addRegistryOptions(
     y
-      .positional('image', { type: 'string', demandOption: true, describe: 'image reference (registry or oci:DIR[:TAG|@DIGEST])' })
-      .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' }),
+      .positional('image', {
+        type: 'string',
+        demandOption: true,
+        describe: 'image reference (registry or oci:DIR[:TAG|@DIGEST])',
+      })
+      .option('signature-repository', {
+        type: 'string',
+        describe: 'repository holding the signatures (like COSIGN_REPOSITORY)',
+      }),
   );
 }
 
-async function locate(args: Record<string, unknown>, ctx: Context): Promise<{ ref: ImageReference; digest: string; repo: RepositoryRef; stores: ReturnType<typeof storeFactoryFromArgs> }> {
+async function locate(
+  args: Record<string, unknown>,
+  ctx: Context,
+): Promise<
+  { ref: ImageReference; digest: string; repo: RepositoryRef; stores: ReturnType<typeof storeFactoryFromArgs> }
+> {
   const ref = parseReference(String(args.image));
   const stores = storeFactoryFromArgs(args, ctx);
   const digest = await resolveDigest(ref, stores);
@@ -74,7 +86,9 @@ export const treeCommand: SigwardCommand = {
         out.push(`└── 🔗 ${r.label} artifacts via OCI referrer: ${repoName(repo)}@${r.manifest}`);
         for (const l of r.layers) out.push(`   └── 🍒 ${l}`);
       }
-      if (out.length === 1) out.push(`No Supply Chain Security Related Artifacts found for image ${String(args.image)}`);
+      if (out.length === 1) {
+        out.push(`No Supply Chain Security Related Artifacts found for image ${String(args.image)}`);
+      }
       ctx.io.stdout(out.join('\n') + '\n');
       return 0;
     } catch (e) {
@@ -87,8 +101,15 @@ export const downloadCommand: SigwardCommand = {
   builder: (y) =>
     withImageOptions(
       y
-        .positional('what', { choices: ['signature', 'attestation'] as const, demandOption: true, describe: 'what to print: signature or attestation' })
-        .option('predicate-type', { type: 'string', describe: 'attestation: only this predicate type (cosign shortcut or URI)' }),
+        .positional('what', {
+          choices: ['signature', 'attestation'] as const,
+          demandOption: true,
+          describe: 'what to print: signature or attestation',
+        })
+        .option('predicate-type', {
+          type: 'string',
+          describe: 'attestation: only this predicate type (cosign shortcut or URI)',
+        }),
     ),
   handler: async (args, ctx) => {
     try {
@@ -126,14 +147,31 @@ export const downloadCommand: SigwardCommand = {
           if (!l.payload) continue;
           if (want && l.annotations.predicateType !== want) continue;
           // as cosign prints a DSSE envelope: payloadType, payload, signatures with their keyid ('' when none)
-          const env = JSON.parse(Buffer.from(l.payload).toString('utf8')) as { payloadType?: unknown; payload?: unknown; signatures?: { keyid?: unknown; sig?: unknown }[] };
-          lines.push(JSON.stringify({ payloadType: env.payloadType, payload: env.payload, signatures: (env.signatures ?? []).map((s) => ({ keyid: s.keyid ?? '', sig: s.sig })) }));
+          const env = JSON.parse(Buffer.from(l.payload).toString('utf8')) as {
+            payloadType?: unknown;
+            payload?: unknown;
+            signatures?: { keyid?: unknown; sig?: unknown }[];
+          };
+          lines.push(
+            JSON.stringify({
+              payloadType: env.payloadType,
+              payload: env.payload,
+              signatures: (env.signatures ?? []).map((s) => ({ keyid: s.keyid ?? '', sig: s.sig })),
+            }),
+          );
         }
       }
       // as cosign 3: an image with bundles prints the matching ones, possibly none, and succeeds
       if (!lines.length && !bundles.length) {
-        const msg = what === 'signature' ? 'no signatures associated' : want ? `no attestations with predicate type '${want}' found` : 'no attestations associated';
-        throw new SigwardError(what === 'signature' ? 'SIGNATURE_NOT_FOUND' : 'ATTESTATION_NOT_FOUND', `${String(args.image)}: ${msg}`);
+        const msg = what === 'signature'
+          ? 'no signatures associated'
+          : want
+          ? `no attestations with predicate type '${want}' found`
+          : 'no attestations associated';
+        throw new SigwardError(
+          what === 'signature' ? 'SIGNATURE_NOT_FOUND' : 'ATTESTATION_NOT_FOUND',
+          `${String(args.image)}: ${msg}`,
+        );
       }
       ctx.io.stdout(lines.join('\n') + '\n');
       return 0;

@@ -4,11 +4,19 @@
 
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { createFileSecretResolver, getKmsProvider, getUnresolved, kmsOfflineMessage, parseK8sSecretRef, SECRET_PUBLIC_KEY, toSecretKeySource } from '../../lib/policy/keys.ts';
+import {
+  createFileSecretResolver,
+  getKmsProvider,
+  getUnresolved,
+  kmsOfflineMessage,
+  parseK8sSecretRef,
+  SECRET_PUBLIC_KEY,
+  toSecretKeySource,
+} from '../../lib/policy/keys.ts';
 import { SigwardError } from '../../lib/errors.ts';
 import type { Attestor } from '../../lib/cosign/checks.ts';
-import { getUnanchoredRegExpWarning, validateIdentityPolicy, type IdentityPolicy } from '../../lib/trust/index.ts';
-import { parsePublicKeys, type HashAlgorithm } from '../../lib/cosign/keys.ts';
+import { getUnanchoredRegExpWarning, type IdentityPolicy, validateIdentityPolicy } from '../../lib/trust/index.ts';
+import { type HashAlgorithm, parsePublicKeys } from '../../lib/cosign/keys.ts';
 
 /**
  * Reads a key argument as cosign does: a file path, PEM text given inline,
@@ -21,23 +29,44 @@ export function readKeyArg(arg: string, what = 'key', env: Record<string, string
   if (arg.startsWith('env://')) {
     const name = arg.slice('env://'.length);
     const value = env[name];
-    if (!name || value === undefined || value.trim() === '') throw new SigwardError('CONFIG_INVALID', `${what} ${arg}: the environment variable ${name || '(none)'} is not set`);
+    if (!name || value === undefined || value.trim() === '') {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `${what} ${arg}: the environment variable ${name || '(none)'} is not set`,
+      );
+    }
     return value;
   }
   if (arg.startsWith('k8s://')) {
     const dir = env.SIGWARD_SECRETS_DIR;
-    if (!dir) throw new SigwardError('CONFIG_INVALID', `${what} ${arg} is a Kubernetes Secret: sigward reads it offline from $SIGWARD_SECRETS_DIR/<namespace>/<name>/${SECRET_PUBLIC_KEY}; set SIGWARD_SECRETS_DIR`);
+    if (!dir) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `${what} ${arg} is a Kubernetes Secret: sigward reads it offline from $SIGWARD_SECRETS_DIR/<namespace>/<name>/${SECRET_PUBLIC_KEY}; set SIGWARD_SECRETS_DIR`,
+      );
+    }
     const ref = parseK8sSecretRef(arg);
-    if (!ref) throw new SigwardError('CONFIG_INVALID', `invalid secret reference ${JSON.stringify(arg)}: expected k8s://<namespace>/<name>`);
+    if (!ref) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `invalid secret reference ${JSON.stringify(arg)}: expected k8s://<namespace>/<name>`,
+      );
+    }
     const src = toSecretKeySource(ref.namespace, ref.name, createFileSecretResolver(dir));
     if (src.kind === 'secret' && src.pem !== undefined) return src.pem;
     throw new SigwardError('CONFIG_INVALID', `${what} ${arg}: ${getUnresolved(src) ?? 'cannot be read'}`);
   }
-  if (getKmsProvider(arg)) throw new SigwardError('CONFIG_INVALID', `${what}: ${kmsOfflineMessage(arg, 'give a PEM public key file')}`);
+  if (getKmsProvider(arg)) {
+    throw new SigwardError('CONFIG_INVALID', `${what}: ${kmsOfflineMessage(arg, 'give a PEM public key file')}`);
+  }
   try {
     return readFileSync(arg, 'utf8');
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot read ${what} file ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot read ${what} file ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -53,11 +82,17 @@ export const WORKFLOW_FLAGS: Record<string, string> = {
 function identityPolicyFrom(args: Record<string, unknown>): IdentityPolicy | undefined {
   const policy: IdentityPolicy = {};
   if (typeof args['certificate-identity'] === 'string') policy.subject = args['certificate-identity'];
-  if (typeof args['certificate-identity-regexp'] === 'string') policy.subjectRegExp = args['certificate-identity-regexp'];
+  if (typeof args['certificate-identity-regexp'] === 'string') {
+    policy.subjectRegExp = args['certificate-identity-regexp'];
+  }
   if (typeof args['certificate-oidc-issuer'] === 'string') policy.issuer = args['certificate-oidc-issuer'];
-  if (typeof args['certificate-oidc-issuer-regexp'] === 'string') policy.issuerRegExp = args['certificate-oidc-issuer-regexp'];
+  if (typeof args['certificate-oidc-issuer-regexp'] === 'string') {
+    policy.issuerRegExp = args['certificate-oidc-issuer-regexp'];
+  }
   const extensions: Record<string, string> = {};
-  for (const [flag, name] of Object.entries(WORKFLOW_FLAGS)) if (typeof args[flag] === 'string') extensions[name] = args[flag] as string;
+  for (const [flag, name] of Object.entries(WORKFLOW_FLAGS)) {
+    if (typeof args[flag] === 'string') extensions[name] = args[flag] as string;
+  }
   if (Object.keys(extensions).length) policy.extensions = extensions;
   return Object.keys(policy).length ? policy : undefined;
 }
@@ -77,7 +112,11 @@ export function warnUnanchoredFlags(args: Record<string, unknown>, warn: (m: str
   }
 }
 
-export function attestorFromArgs(args: Record<string, unknown>, env: Record<string, string | undefined> = process.env, warn?: (m: string) => void): Attestor {
+export function attestorFromArgs(
+  args: Record<string, unknown>,
+  env: Record<string, string | undefined> = process.env,
+  warn?: (m: string) => void,
+): Attestor {
   if (warn) warnUnanchoredFlags(args, warn);
   const t = { ignoreTlog: Boolean(args['insecure-ignore-tlog']), ignoreSCT: Boolean(args['insecure-ignore-sct']) };
   const policy = identityPolicyFrom(args);
@@ -87,41 +126,80 @@ export function attestorFromArgs(args: Record<string, unknown>, env: Record<stri
     return { kind: 'key', keys, hash: (args['signature-digest-algorithm'] as HashAlgorithm) ?? 'sha256', ...t };
   }
   const cert = readPemFiles(args.certificate, 'certificate');
-  const chain = [readPemFiles(args['certificate-chain'], 'certificate chain'), readPemFiles(args['ca-intermediates'], 'CA intermediates'), readPemFiles(args['ca-roots'], 'CA roots')]
+  const chain = [
+    readPemFiles(args['certificate-chain'], 'certificate chain'),
+    readPemFiles(args['ca-intermediates'], 'CA intermediates'),
+    readPemFiles(args['ca-roots'], 'CA roots'),
+  ]
     .filter(Boolean)
     .join('\n');
   if (cert || chain || policy) {
     // as cosign: every certificate-based verification (--certificate, --certificate-chain, keyless) names the identity
     const hasSubject = policy?.subject !== undefined || policy?.subjectRegExp !== undefined;
     const hasIssuer = policy?.issuer !== undefined || policy?.issuerRegExp !== undefined;
-    if (!hasSubject) throw new SigwardError('CONFIG_INVALID', '--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode');
-    if (!hasIssuer) throw new SigwardError('CONFIG_INVALID', '--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode');
+    if (!hasSubject) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        '--certificate-identity or --certificate-identity-regexp is required for verification in keyless mode',
+      );
+    }
+    if (!hasIssuer) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        '--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for verification in keyless mode',
+      );
+    }
     validateIdentityPolicy(policy!);
     if (cert) return { kind: 'certificate', cert, chain: chain || undefined, policy, ...t };
     return { kind: 'keyless', policy: policy!, roots: chain || undefined, ...t };
   }
-  throw new SigwardError('CONFIG_INVALID', 'a verification method is required: --key, --certificate[-chain], or --certificate-identity with --certificate-oidc-issuer (keyless)');
+  throw new SigwardError(
+    'CONFIG_INVALID',
+    'a verification method is required: --key, --certificate[-chain], or --certificate-identity with --certificate-oidc-issuer (keyless)',
+  );
 }
 
 /** Flags naming who must have signed (key, certificate, keyless identity) and the tlog/SCT switches. */
 export function addAttestorOptions(y: Argv): Argv {
   return y
-        .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
-        .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
-        .option('certificate-chain', { type: 'string', describe: 'PEM chain (intermediates + root) for --certificate, or the root pool' })
-        .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
-        .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
-        .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
-        .option('certificate-identity-regexp', { type: 'string', describe: 'keyless: SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)' })
-        .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
-        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'keyless: OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)' })
-        .option('certificate-github-workflow-trigger', { type: 'string' })
-        .option('certificate-github-workflow-sha', { type: 'string' })
-        .option('certificate-github-workflow-name', { type: 'string' })
-        .option('certificate-github-workflow-repository', { type: 'string' })
-        .option('certificate-github-workflow-ref', { type: 'string' })
-        .option('signature-digest-algorithm', { choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const, default: 'sha256', describe: 'hash used for key-based signatures' })
-        .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a Rekor transparency log entry' })
-        .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT (keyless)' });
+    .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
+    .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
+    .option('certificate-chain', {
+      type: 'string',
+      describe: 'PEM chain (intermediates + root) for --certificate, or the root pool',
+    })
+    .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
+    .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
+    .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
+    .option('certificate-identity-regexp', {
+      type: 'string',
+      describe:
+        'keyless: SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)',
+    })
+    .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
+    .option('certificate-oidc-issuer-regexp', {
+      type: 'string',
+      describe:
+        'keyless: OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)',
+    })
+    .option('certificate-github-workflow-trigger', { type: 'string' })
+    .option('certificate-github-workflow-sha', { type: 'string' })
+    .option('certificate-github-workflow-name', { type: 'string' })
+    .option('certificate-github-workflow-repository', { type: 'string' })
+    .option('certificate-github-workflow-ref', { type: 'string' })
+    .option('signature-digest-algorithm', {
+      choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const,
+      default: 'sha256',
+      describe: 'hash used for key-based signatures',
+    })
+    .option('insecure-ignore-tlog', {
+      type: 'boolean',
+      default: false,
+      describe: 'do not require a Rekor transparency log entry',
+    })
+    .option('insecure-ignore-sct', {
+      type: 'boolean',
+      default: false,
+      describe: 'do not require a certificate transparency SCT (keyless)',
+    });
 }
-

@@ -2,10 +2,10 @@
 // `kyverno apply`, for scripts and CI. Each distinct digest is verified once
 // per run, whatever the number of resources that use it.
 
-import { readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { SigwardError, toSigwardError, EXIT_CODES } from '../../lib/errors.ts';
+import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { createEngine, type Evaluation } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
@@ -57,7 +57,9 @@ export function parseManifests(text: string, source: string): Manifest[] {
   };
   const docs = parseAllDocuments(text);
   for (const [i, d] of (Array.isArray(docs) ? docs : [docs]).entries()) {
-    if (d.errors.length) throw new SigwardError('CONFIG_INVALID', `${source}: document ${i + 1}: ${d.errors[0]!.message}`);
+    if (d.errors.length) {
+      throw new SigwardError('CONFIG_INVALID', `${source}: document ${i + 1}: ${d.errors[0]!.message}`);
+    }
     add(d.toJS(), docs.length > 1 ? `${source}#${i + 1}` : source);
   }
   return out;
@@ -74,7 +76,11 @@ export function loadManifests(paths: string[]): Manifest[] {
     try {
       files = listFiles(p);
     } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `cannot read resource ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `cannot read resource ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
     for (const f of files) out.push(...parseManifests(readFileSync(f, 'utf8'), f));
   }
@@ -124,25 +130,43 @@ function writeFileAtomic(path: string, text: string): void {
     writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
 function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void {
   const rows: string[][] = [['RESOURCE', 'IMAGE', 'POLICY/RULE', 'RESULT', 'REASON']];
   evals.forEach((e, i) => {
-    const res = e.resource.kind === 'Image' ? '-' : `${e.resource.kind}/${e.resource.namespace ? e.resource.namespace + '/' : ''}${e.resource.name ?? ''}`;
+    const res = e.resource.kind === 'Image'
+      ? '-'
+      : `${e.resource.kind}/${e.resource.namespace ? e.resource.namespace + '/' : ''}${e.resource.name ?? ''}`;
     for (const r of e.rules) {
-      const imgs = r.images.length ? r.images : [{ image: '-', status: r.status, message: r.message, action: r.action }];
+      const imgs = r.images.length
+        ? r.images
+        : [{ image: '-', status: r.status, message: r.message, action: r.action }];
       for (const im of imgs) {
         const result = im.status === 'fail' ? `fail (${im.action})` : im.status;
-        rows.push([res || sources[i]!, im.image, `${r.policy}/${r.rule}`, result, im.status === 'pass' || im.status === 'skip' ? '' : im.message]);
+        rows.push([
+          res || sources[i]!,
+          im.image,
+          `${r.policy}/${r.rule}`,
+          result,
+          im.status === 'pass' || im.status === 'skip' ? '' : im.message,
+        ]);
       }
     }
     if (!e.rules.length) rows.push([res, '-', '-', 'no policy applies', '']);
   });
   const widths = rows[0]!.map((_, c) => Math.min(60, Math.max(...rows.map((r) => r[c]!.length))));
-  for (const r of rows) ctx.io.stdout(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd() + '\n');
+  for (const r of rows) {
+    ctx.io.stdout(
+      r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd() + '\n',
+    );
+  }
 }
 
 export const checkCommand: SigwardCommand = {
@@ -150,15 +174,43 @@ export const checkCommand: SigwardCommand = {
     addTrustOptions(
       addRegistryOptions(
         y
-          .positional('stdin', { type: 'string', array: true, describe: '"-" after --image, --resource or --junit: stdin / stdout' })
-          .option('policy', repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }))
-          .option('image', repeatable({ alias: 'i', describe: 'image reference (repeatable; "-" reads a list from stdin)' }))
-          .option('resource', repeatable({ alias: 'r', describe: 'manifest file or directory (repeatable; "-" reads YAML/JSON from stdin)' }))
+          .positional('stdin', {
+            type: 'string',
+            array: true,
+            describe: '"-" after --image, --resource or --junit: stdin / stdout',
+          })
+          .option(
+            'policy',
+            repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }),
+          )
+          .option(
+            'image',
+            repeatable({ alias: 'i', describe: 'image reference (repeatable; "-" reads a list from stdin)' }),
+          )
+          .option(
+            'resource',
+            repeatable({
+              alias: 'r',
+              describe: 'manifest file or directory (repeatable; "-" reads YAML/JSON from stdin)',
+            }),
+          )
           .option('concurrency', { type: 'number', default: 8, describe: 'images / resources evaluated at once' })
-          .option('registry-qps', { type: 'number', describe: 'at most N registry requests per second per registry host (token bucket, burst N)' })
-          .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE ("-": print it instead of the table/JSON)' })
-          .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal)' })
-          .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' }),
+          .option('registry-qps', {
+            type: 'number',
+            describe: 'at most N registry requests per second per registry host (token bucket, burst N)',
+          })
+          .option('junit', {
+            type: 'string',
+            describe: 'also write a JUnit XML report to FILE ("-": print it instead of the table/JSON)',
+          })
+          .option('progress', {
+            type: 'boolean',
+            describe: 'progress bar on stderr (default: when stderr is a terminal)',
+          })
+          .option('default-registry', {
+            type: 'string',
+            describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)',
+          }),
       ),
     ),
   handler: async (args, ctx) => {
@@ -170,11 +222,17 @@ export const checkCommand: SigwardCommand = {
       const dash = (v: unknown) => Array.isArray(v) && v.length === 0; // `--image -`: yargs leaves the option empty
       let images = (args.image as string[] | undefined) ?? [];
       if (dash(args.image)) images = ['-'];
-      if (images.includes('-')) images = [...images.filter((i) => i !== '-'), ...readStdin().split(/\s+/).filter(Boolean)];
+      if (images.includes('-')) {
+        images = [...images.filter((i) => i !== '-'), ...readStdin().split(/\s+/).filter(Boolean)];
+      }
       const manifests = loadManifests(dash(args.resource) ? ['-'] : ((args.resource as string[] | undefined) ?? []));
-      if (!images.length && !manifests.length) throw new SigwardError('CONFIG_INVALID', 'nothing to check: give --image or --resource');
+      if (!images.length && !manifests.length) {
+        throw new SigwardError('CONFIG_INVALID', 'nothing to check: give --image or --resource');
+      }
       const qps = args['registry-qps'] === undefined ? undefined : Number(args['registry-qps']);
-      if (qps !== undefined && !(qps > 0)) throw new SigwardError('CONFIG_INVALID', '--registry-qps must be a number > 0');
+      if (qps !== undefined && !(qps > 0)) {
+        throw new SigwardError('CONFIG_INVALID', '--registry-qps must be a number > 0');
+      }
       const baseStores = storeFactoryFromArgs(args, ctx);
       const engine = createEngine({
         policies,
@@ -187,7 +245,13 @@ export const checkCommand: SigwardCommand = {
       const started = Date.now();
       const concurrency = Math.max(1, Number(args.concurrency) || 8);
       const showProgress = (args.progress as boolean | undefined) ?? Boolean(process.stderr.isTTY);
-      const progress = showProgress ? createProgress({ total: images.length + manifests.length, write: ctx.io.stderr, columns: process.stderr.columns || 80 }) : NO_PROGRESS;
+      const progress = showProgress
+        ? createProgress({
+          total: images.length + manifests.length,
+          write: ctx.io.stderr,
+          columns: process.stderr.columns || 80,
+        })
+        : NO_PROGRESS;
       // one image per evaluation, at most `concurrency` at once; verifications are shared by digest (shareMemo)
       const imageEvals = await mapLimit(images, concurrency, async (img) => {
         const [ev] = await engine.evaluateImages([img]);
@@ -213,7 +277,9 @@ export const checkCommand: SigwardCommand = {
         attestationVerifications: engine.totals.attestationVerifications,
         ms,
         /** images and resources checked per second */
-        throughput: ms > 0 ? Math.round(((images.length + manifests.length) / ms) * 1000 * 10) / 10 : images.length + manifests.length,
+        throughput: ms > 0
+          ? Math.round(((images.length + manifests.length) / ms) * 1000 * 10) / 10
+          : images.length + manifests.length,
       };
       const junit = args.junit === '' ? '-' : (args.junit as string | undefined);
       if (junit) {
@@ -236,7 +302,9 @@ export const checkCommand: SigwardCommand = {
         printTable(ctx, evals, sources);
         for (const e of evals) if (e.message) ctx.io.stdout(e.message.trim().replace(/^/gm, '  ') + '\n');
         ctx.io.stdout(
-          `\n${summary.resources} resources, ${summary.images} images: ${summary.allowed} allowed, ${summary.blocked} blocked; ${summary.distinctDigests} distinct digests, ${summary.signatureVerifications + summary.attestationVerifications} verifications in ${ms} ms (${summary.throughput}/s)\n`,
+          `\n${summary.resources} resources, ${summary.images} images: ${summary.allowed} allowed, ${summary.blocked} blocked; ${summary.distinctDigests} distinct digests, ${
+            summary.signatureVerifications + summary.attestationVerifications
+          } verifications in ${ms} ms (${summary.throughput}/s)\n`,
         );
       }
       return exitCodeFor(evals);

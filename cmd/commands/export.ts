@@ -6,7 +6,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { getEmbeddedTrustedRoot, parseTrustedRoot } from '../../lib/trust/index.ts';
-import { toContainersPolicy, type ContainersImageVersion } from '../../lib/export/containers-policy.ts';
+import { type ContainersImageVersion, toContainersPolicy } from '../../lib/export/containers-policy.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
 import { repeatable } from '../flags.ts';
@@ -15,13 +15,36 @@ export const exportCommand: SigwardCommand = {
   builder: (y) =>
     y
       .positional('format', { choices: ['containers-policy'] as const, describe: 'target format' })
-      .option('policy', repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }))
+      .option(
+        'policy',
+        repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }),
+      )
       .option('out', { type: 'string', describe: 'write policy.json here (atomically) instead of stdout' })
-      .option('default', { choices: ['accept', 'reject'] as const, default: 'accept' as const, describe: 'images no scope matches: accept (like Kyverno, insecureAcceptAnything) or reject' })
-      .option('on-unsupported', { choices: ['reject', 'skip'] as const, default: 'reject' as const, describe: 'scopes whose checks cannot all be expressed: reject them (fail closed) or export what can be expressed' })
-      .option('compat', { type: 'string', choices: ['5.33', '5.24', '5.23'] as const, default: '5.33' as const, describe: 'oldest containers/image that must load the file (5.23 = Debian bookworm skopeo 1.9: keyData only; 5.24: fulcio, rekorPublicKeyData; 5.33: keyDatas, rekorPublicKeyDatas)' })
-      .option('trusted-root', { type: 'string', describe: 'trusted_root.json for Fulcio CAs and Rekor keys (default: embedded public-good root)' })
-      .epilog('policy.json needs `use-sigstore-attachments: true` in /etc/containers/registries.d for the scopes it checks.'),
+      .option('default', {
+        choices: ['accept', 'reject'] as const,
+        default: 'accept' as const,
+        describe: 'images no scope matches: accept (like Kyverno, insecureAcceptAnything) or reject',
+      })
+      .option('on-unsupported', {
+        choices: ['reject', 'skip'] as const,
+        default: 'reject' as const,
+        describe:
+          'scopes whose checks cannot all be expressed: reject them (fail closed) or export what can be expressed',
+      })
+      .option('compat', {
+        type: 'string',
+        choices: ['5.33', '5.24', '5.23'] as const,
+        default: '5.33' as const,
+        describe:
+          'oldest containers/image that must load the file (5.23 = Debian bookworm skopeo 1.9: keyData only; 5.24: fulcio, rekorPublicKeyData; 5.33: keyDatas, rekorPublicKeyDatas)',
+      })
+      .option('trusted-root', {
+        type: 'string',
+        describe: 'trusted_root.json for Fulcio CAs and Rekor keys (default: embedded public-good root)',
+      })
+      .epilog(
+        'policy.json needs `use-sigstore-attachments: true` in /etc/containers/registries.d for the scopes it checks.',
+      ),
   handler: async (args, ctx) => {
     const format = args.output === 'json' ? 'json' : 'text';
     try {
@@ -34,7 +57,11 @@ export const exportCommand: SigwardCommand = {
         try {
           trustedRoot = parseTrustedRoot(readFileSync(rootPath, 'utf8'), rootPath);
         } catch (e) {
-          throw e instanceof SigwardError ? e : new SigwardError('TRUST_ROOT_INVALID', `cannot read trusted root ${rootPath}: ${(e as Error).message}`, { cause: e });
+          throw e instanceof SigwardError
+            ? e
+            : new SigwardError('TRUST_ROOT_INVALID', `cannot read trusted root ${rootPath}: ${(e as Error).message}`, {
+              cause: e,
+            });
         }
       } else trustedRoot = getEmbeddedTrustedRoot();
       const result = toContainersPolicy(policies, {
@@ -51,7 +78,14 @@ export const exportCommand: SigwardCommand = {
         renameSync(tmp, out);
       }
       if (format === 'json') {
-        printJson(ctx.io, { schema: 'sigward.export/v1', format: 'containers-policy', ...(out ? { out } : { policy: result.policy }), scopes: result.scopes, sigstoreScopes: result.sigstoreScopes, unexpressed: result.unexpressed });
+        printJson(ctx.io, {
+          schema: 'sigward.export/v1',
+          format: 'containers-policy',
+          ...(out ? { out } : { policy: result.policy }),
+          scopes: result.scopes,
+          sigstoreScopes: result.sigstoreScopes,
+          unexpressed: result.unexpressed,
+        });
       } else {
         if (!out) ctx.io.stdout(text);
         const n = result.unexpressed.filter((u) => u.effect !== 'equivalent').length;
@@ -62,9 +96,17 @@ export const exportCommand: SigwardCommand = {
         }
         if (result.sigstoreScopes.length) {
           const shown = result.sigstoreScopes.map((s) => s || '(every docker image: default-docker)');
-          ctx.io.stderr(`sigward export: containers/image reads the signatures only with use-sigstore-attachments: true in /etc/containers/registries.d for: ${shown.join(', ')}\n`);
+          ctx.io.stderr(
+            `sigward export: containers/image reads the signatures only with use-sigstore-attachments: true in /etc/containers/registries.d for: ${
+              shown.join(', ')
+            }\n`,
+          );
         }
-        if (out) ctx.io.stderr(`sigward export: wrote ${out} (${Object.keys(result.policy.transports.docker).length} docker scopes)\n`);
+        if (out) {
+          ctx.io.stderr(
+            `sigward export: wrote ${out} (${Object.keys(result.policy.transports.docker).length} docker scopes)\n`,
+          );
+        }
       }
       return 0;
     } catch (e) {

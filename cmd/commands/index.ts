@@ -13,7 +13,8 @@ export const commands: CommandEntry[] = [
   },
   {
     command: 'verify-attestation [image]',
-    describe: 'verify signed in-toto attestations of an image (or a local bundle) and check their predicates with CEL or a built-in rule',
+    describe:
+      'verify signed in-toto attestations of an image (or a local bundle) and check their predicates with CEL or a built-in rule',
     load: async () => (await import('./verify-attestation.ts')).verifyAttestationCommand,
   },
   {
@@ -24,22 +25,26 @@ export const commands: CommandEntry[] = [
   {
     // `[stdin..]` lets yargs accept a bare "-" (`--image -`, `--resource -`, `--junit -`): the option is then left empty
     command: 'check [stdin..]',
-    describe: 'check images or Kubernetes manifests against Kyverno/sigward policies (like kyverno apply), for scripts and CI',
+    describe:
+      'check images or Kubernetes manifests against Kyverno/sigward policies (like kyverno apply), for scripts and CI',
     load: async () => (await import('./check.ts')).checkCommand,
   },
   {
     command: 'test <paths..>',
-    describe: 'run policy tests (kyverno-test.yaml: policies, resources and the expected result per rule), like kyverno test, for CI',
+    describe:
+      'run policy tests (kyverno-test.yaml: policies, resources and the expected result per rule), like kyverno test, for CI',
     load: async () => (await import('./test.ts')).testCommand,
   },
   {
     command: 'tree <image>',
-    describe: 'list what is attached to an image (signatures, attestations, SBOMs, OCI referrers), unverified, like cosign tree',
+    describe:
+      'list what is attached to an image (signatures, attestations, SBOMs, OCI referrers), unverified, like cosign tree',
     load: async () => (await import('./artifacts.ts')).treeCommand,
   },
   {
     command: 'download <what> <image>',
-    describe: 'print the signatures or attestations attached to an image (unverified), like cosign download signature|attestation',
+    describe:
+      'print the signatures or attestations attached to an image (unverified), like cosign download signature|attestation',
     load: async () => (await import('./artifacts.ts')).downloadCommand,
   },
   {
@@ -49,7 +54,8 @@ export const commands: CommandEntry[] = [
   },
   {
     command: 'containerd-verify',
-    describe: "containerd image-verifier plugin (invoked by containerd as '<bin> -name REF -digest D -stdin-media-type T', descriptor on stdin)",
+    describe:
+      "containerd image-verifier plugin (invoked by containerd as '<bin> -name REF -digest D -stdin-media-type T', descriptor on stdin)",
     load: async () => (await import('./containerd-verify.ts')).containerdVerifyCommand,
   },
   {

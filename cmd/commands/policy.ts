@@ -1,6 +1,6 @@
 // `sigward policy lint FILE|DIR...`: validates policies with precise locations.
 
-import { lintPolicyPaths, formatDiagnostics, formatLintSummary } from '../../lib/policy/index.ts';
+import { formatDiagnostics, formatLintSummary, lintPolicyPaths } from '../../lib/policy/index.ts';
 import { toSigwardError } from '../../lib/errors.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
@@ -21,7 +21,11 @@ export const policyCommand: SigwardCommand = {
           valid: r.errors === 0,
           errors: r.errors,
           warnings: r.warnings,
-          policies: r.policies.map((p) => ({ kind: p.kind, name: p.metadata.name, ...(p.metadata.namespace ? { namespace: p.metadata.namespace } : {}) })),
+          policies: r.policies.map((p) => ({
+            kind: p.kind,
+            name: p.metadata.name,
+            ...(p.metadata.namespace ? { namespace: p.metadata.namespace } : {}),
+          })),
           diagnostics: r.diagnostics,
         });
       } else {

@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SigwardError } from '../../lib/errors.ts';
-import { openStore, chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials, storesForOptions, type EntryRegistryAccess } from '../../lib/oci/index.ts';
+import {
+  chainCredentials,
+  dockerConfigCredentials,
+  type EntryRegistryAccess,
+  kubernetesSecretCredentials,
+  openStore,
+  storesForOptions,
+} from '../../lib/oci/index.ts';
 import type { RegistryClientOptions } from '../../lib/oci/registry.ts';
 import type { Credential, CredentialProvider } from '../../lib/oci/credentials.ts';
 import type { ClientTls } from '../../lib/oci/transport.ts';
@@ -13,25 +20,66 @@ import { duration, repeatable, toSeconds } from '../flags.ts';
 
 export function addRegistryOptions(y: Argv): Argv {
   return y
-    .option('allow-http-registry', { type: 'boolean', default: false, describe: 'allow plain HTTP registries (loopback registries are always allowed)' })
-    .option('allow-insecure-registry', { type: 'boolean', default: false, describe: 'allow HTTP and registries with unverified TLS certificates' })
+    .option('allow-http-registry', {
+      type: 'boolean',
+      default: false,
+      describe: 'allow plain HTTP registries (loopback registries are always allowed)',
+    })
+    .option('allow-insecure-registry', {
+      type: 'boolean',
+      default: false,
+      describe: 'allow HTTP and registries with unverified TLS certificates',
+    })
     .option('insecure-registry', repeatable({ describe: 'host[:port] allowed HTTP / unverified TLS (repeatable)' }))
     .option('registry-ca', repeatable({ describe: 'PEM file of extra CA certificates for registries (repeatable)' }))
-    .option('registry-secret', repeatable({ describe: 'Kubernetes dockerconfigjson Secret file with registry credentials (repeatable)' }))
-    .option('registry-cacert', { type: 'string', requiresArg: true, describe: 'PEM CA certificate file for registries (cosign\'s name; like --registry-ca)' })
-    .option('registry-username', { type: 'string', requiresArg: true, describe: 'registry basic-auth user name (every registry, as cosign)' })
+    .option(
+      'registry-secret',
+      repeatable({ describe: 'Kubernetes dockerconfigjson Secret file with registry credentials (repeatable)' }),
+    )
+    .option('registry-cacert', {
+      type: 'string',
+      requiresArg: true,
+      describe: "PEM CA certificate file for registries (cosign's name; like --registry-ca)",
+    })
+    .option('registry-username', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'registry basic-auth user name (every registry, as cosign)',
+    })
     .option('registry-password', { type: 'string', requiresArg: true, describe: 'registry basic-auth password' })
-    .option('registry-token', { type: 'string', requiresArg: true, describe: 'registry bearer token (every registry, as cosign)' })
-    .option('registry-client-cert', { type: 'string', requiresArg: true, describe: 'PEM client certificate for mutual TLS with registries' })
-    .option('registry-client-key', { type: 'string', requiresArg: true, describe: 'PEM private key of --registry-client-cert' })
-    .option('registry-server-name', { type: 'string', requiresArg: true, describe: 'name the registry\'s TLS certificate must be valid for (SNI), instead of its host' })
-    .option('docker-config', { type: 'string', describe: 'Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker)' })
+    .option('registry-token', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'registry bearer token (every registry, as cosign)',
+    })
+    .option('registry-client-cert', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'PEM client certificate for mutual TLS with registries',
+    })
+    .option('registry-client-key', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'PEM private key of --registry-client-cert',
+    })
+    .option('registry-server-name', {
+      type: 'string',
+      requiresArg: true,
+      describe: "name the registry's TLS certificate must be valid for (SNI), instead of its host",
+    })
+    .option('docker-config', {
+      type: 'string',
+      describe: 'Docker config.json with registry credentials (default: $DOCKER_CONFIG or ~/.docker)',
+    })
     .option('registry-timeout', duration('timeout of each registry request', 10, 'registry-timeout'))
     .option('timeout', { alias: 't', ...duration('overall deadline', 60, 'timeout') });
 }
 
 export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Context): RegistryClientOptions {
-  const caFiles = [...((args['registry-ca'] as string[] | undefined) ?? []), ...(typeof args['registry-cacert'] === 'string' ? [args['registry-cacert']] : [])];
+  const caFiles = [
+    ...((args['registry-ca'] as string[] | undefined) ?? []),
+    ...(typeof args['registry-cacert'] === 'string' ? [args['registry-cacert']] : []),
+  ];
   const caCerts = caFiles.map((f) => readFlagFile(f, 'registry CA file'));
   const secrets = (args['registry-secret'] as string[] | undefined) ?? [];
   return {
@@ -57,7 +105,10 @@ export function storeFactoryFromArgs(args: Record<string, unknown>, ctx: Context
 }
 
 /** Stores for a policy entry's own registry access (imageRegistryCredentials), on top of the flags; one client per distinct access. */
-export function storesForFromArgs(args: Record<string, unknown>, ctx: Context): (access: EntryRegistryAccess) => StoreFactory {
+export function storesForFromArgs(
+  args: Record<string, unknown>,
+  ctx: Context,
+): (access: EntryRegistryAccess) => StoreFactory {
   return storesForOptions(registryOptionsFromArgs(args, ctx));
 }
 
@@ -65,7 +116,11 @@ function readFlagFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -75,7 +130,10 @@ function flagCredentials(args: Record<string, unknown>): CredentialProvider | un
   const pass = args['registry-password'] as string | undefined;
   const token = args['registry-token'] as string | undefined;
   if (token !== undefined && (user !== undefined || pass !== undefined)) {
-    throw new SigwardError('CONFIG_INVALID', '--registry-token cannot be combined with --registry-username/--registry-password');
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      '--registry-token cannot be combined with --registry-username/--registry-password',
+    );
   }
   if ((user === undefined) !== (pass === undefined)) {
     throw new SigwardError('CONFIG_INVALID', '--registry-username and --registry-password go together');
@@ -95,7 +153,12 @@ function clientTlsFromArgs(args: Record<string, unknown>): ClientTls | undefined
   }
   if (certFile === undefined && serverName === undefined) return undefined;
   return {
-    ...(certFile ? { cert: readFlagFile(certFile, 'registry client certificate'), key: readFlagFile(keyFile!, 'registry client key') } : {}),
+    ...(certFile
+      ? {
+        cert: readFlagFile(certFile, 'registry client certificate'),
+        key: readFlagFile(keyFile!, 'registry client key'),
+      }
+      : {}),
     ...(serverName ? { serverName } : {}),
   };
 }

@@ -27,7 +27,10 @@ function findTestFiles(paths: string[]): string[] {
     try {
       st = statSync(p);
     } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     if (st.isFile()) {
       files.push(p);
@@ -38,21 +41,37 @@ function findTestFiles(paths: string[]): string[] {
       if (e.kind === 'loop') throw new SigwardError('CONFIG_INVALID', `${e.path}: ${e.error}`);
     });
   }
-  if (!files.length) throw new SigwardError('CONFIG_INVALID', `no test file (kyverno-test.yaml or sigward-test.yaml) under ${paths.join(', ')}`);
+  if (!files.length) {
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `no test file (kyverno-test.yaml or sigward-test.yaml) under ${paths.join(', ')}`,
+    );
+  }
   return files;
 }
 
 function toJUnit(runs: { test: PolicyTest; cases: TestCaseResult[] }[]): string {
   const all = runs.flatMap((r) => r.cases);
-  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="sigward test" tests="${all.length}" failures="${all.filter((c) => !c.ok).length}">`];
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="sigward test" tests="${all.length}" failures="${all.filter((c) => !c.ok).length}">`,
+  ];
   for (const { test, cases } of runs) {
-    lines.push(`  <testsuite name="${escapeXml(test.name)}" tests="${cases.length}" failures="${cases.filter((c) => !c.ok).length}">`);
+    lines.push(
+      `  <testsuite name="${escapeXml(test.name)}" tests="${cases.length}" failures="${
+        cases.filter((c) => !c.ok).length
+      }">`,
+    );
     for (const c of cases) {
       const open = `    <testcase classname="${escapeXml(`${c.policy}.${c.rule}`)}" name="${escapeXml(c.resource)}"`;
       if (c.ok) lines.push(`${open}/>`);
       else {
         const msg = `expected ${c.expected}, got ${c.actual}${c.message ? `: ${c.message}` : ''}`;
-        lines.push(`${open}>`, `      <failure message="${escapeXml(msg)}" type="${escapeXml(c.actual)}">${escapeXml(msg)}</failure>`, '    </testcase>');
+        lines.push(
+          `${open}>`,
+          `      <failure message="${escapeXml(msg)}" type="${escapeXml(c.actual)}">${escapeXml(msg)}</failure>`,
+          '    </testcase>',
+        );
       }
     }
     lines.push('  </testsuite>');
@@ -66,9 +85,16 @@ export const testCommand: SigwardCommand = {
     addTrustOptions(
       addRegistryOptions(
         y
-          .positional('paths', { type: 'string', array: true, describe: 'test files, or directories holding kyverno-test.yaml / sigward-test.yaml' })
+          .positional('paths', {
+            type: 'string',
+            array: true,
+            describe: 'test files, or directories holding kyverno-test.yaml / sigward-test.yaml',
+          })
           .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE' })
-          .option('default-registry', { type: 'string', describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)' }),
+          .option('default-registry', {
+            type: 'string',
+            describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)',
+          }),
       ),
     ),
   handler: async (args, ctx) => {
@@ -83,8 +109,17 @@ export const testCommand: SigwardCommand = {
         const { policies, warnings } = loadPolicyPaths(test.policies);
         for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
         const manifests = loadManifests(test.resources);
-        const engine = createEngine({ policies, stores, trust, defaultRegistry: args['default-registry'] as string | undefined, shareMemo: true, storesFor });
-        const evals = await Promise.all(manifests.map((m) => engine.evaluateResource(m.object, { operation: 'CREATE' })));
+        const engine = createEngine({
+          policies,
+          stores,
+          trust,
+          defaultRegistry: args['default-registry'] as string | undefined,
+          shareMemo: true,
+          storesFor,
+        });
+        const evals = await Promise.all(
+          manifests.map((m) => engine.evaluateResource(m.object, { operation: 'CREATE' })),
+        );
         runs.push({ test, cases: comparePolicyTest(test, evals) });
       }
       const all = runs.flatMap((r) => r.cases);
@@ -93,16 +128,27 @@ export const testCommand: SigwardCommand = {
         writeFileSync(String(args.junit), toJUnit(runs));
       }
       if (format === 'json') {
-        printJson(ctx.io, { schema: 'sigward.test/v1', passed: failed === 0, summary: { tests: tests.length, cases: all.length, failed }, tests: runs.map((r) => ({ file: r.test.file, name: r.test.name, cases: r.cases })) });
+        printJson(ctx.io, {
+          schema: 'sigward.test/v1',
+          passed: failed === 0,
+          summary: { tests: tests.length, cases: all.length, failed },
+          tests: runs.map((r) => ({ file: r.test.file, name: r.test.name, cases: r.cases })),
+        });
       } else {
         for (const { test, cases } of runs) {
           ctx.io.stdout(`${test.file} (${test.name}):\n`);
           for (const c of cases) {
-            const detail = c.ok ? `${c.actual}` : `expected ${c.expected}, got ${c.actual}${c.message ? `: ${c.message.replace(/\s+/g, ' ')}` : ''}`;
+            const detail = c.ok
+              ? `${c.actual}`
+              : `expected ${c.expected}, got ${c.actual}${c.message ? `: ${c.message.replace(/\s+/g, ' ')}` : ''}`;
             ctx.io.stdout(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.policy}/${c.rule}  ${c.resource}  ${detail}\n`);
           }
         }
-        ctx.io.stdout(`\n${all.length - failed} of ${all.length} expected results matched in ${tests.length} test file${tests.length === 1 ? '' : 's'}\n`);
+        ctx.io.stdout(
+          `\n${all.length - failed} of ${all.length} expected results matched in ${tests.length} test file${
+            tests.length === 1 ? '' : 's'
+          }\n`,
+        );
       }
       return failed ? 1 : 0;
     } catch (e) {

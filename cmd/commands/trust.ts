@@ -10,8 +10,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import seeds from '@sigstore/tuf/seeds.json' with { type: 'json' };
 import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
-import { SigwardError, EXIT_CODES } from '../../lib/errors.ts';
-import { trustedRootSummary, type Trust, type TrustedRootSummary } from '../../lib/trust/index.ts';
+import { EXIT_CODES, SigwardError } from '../../lib/errors.ts';
+import { type Trust, type TrustedRootSummary, trustedRootSummary } from '../../lib/trust/index.ts';
 import { PUBLIC_GOOD_MIRROR } from '../../lib/trust/embedded/public-good.ts';
 import { printJson, reportError } from '../output.ts';
 import type { Io } from '../output.ts';
@@ -44,7 +44,11 @@ function writeFileAtomic(path: string, text: string): void {
     writeFileSync(tmp, text, { mode: 0o644 });
     renameSync(tmp, path);
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -61,7 +65,9 @@ function printSummary(io: Io, s: TrustedRootSummary, sources: string[]): void {
   }
   const logs = (title: string, list: TrustedRootSummary['tlogs']) => {
     out.push(`${title}: ${list.length}`);
-    for (const l of list) out.push(`  - ${l.baseUrl || '(no URL)'}  log id ${l.logId}  ${l.keyType}  ${validity(l.validFor)}`);
+    for (const l of list) {
+      out.push(`  - ${l.baseUrl || '(no URL)'}  log id ${l.logId}  ${l.keyType}  ${validity(l.validFor)}`);
+    }
   };
   logs('Transparency logs (Rekor)', s.tlogs);
   logs('Certificate transparency logs', s.ctlogs);
@@ -76,7 +82,10 @@ export const trustCommand: SigwardCommand = {
   builder: (y) =>
     addTrustOptions(
       y
-        .positional('action', { choices: ['show', 'export', 'init'] as const, describe: 'show the trusted root, export it as trusted_root.json, or prepare a mirror directory' })
+        .positional('action', {
+          choices: ['show', 'export', 'init'] as const,
+          describe: 'show the trusted root, export it as trusted_root.json, or prepare a mirror directory',
+        })
         .option('out', { type: 'string', describe: 'export: file to write (default: stdout)' })
         .option('mirror', { type: 'string', describe: 'init: directory to prepare for offline use' }),
     ),
@@ -84,9 +93,15 @@ export const trustCommand: SigwardCommand = {
     const format = args.output === 'json' ? 'json' : 'text';
     try {
       const action = args.action as 'show' | 'export' | 'init';
-      if (action === 'init' && typeof args.mirror !== 'string') throw new SigwardError('CONFIG_INVALID', 'trust init needs --mirror DIR');
-      if (action !== 'init' && args.mirror !== undefined) throw new SigwardError('CONFIG_INVALID', `--mirror is only used by "trust init"`);
-      if (action !== 'export' && args.out !== undefined) throw new SigwardError('CONFIG_INVALID', `--out is only used by "trust export"`);
+      if (action === 'init' && typeof args.mirror !== 'string') {
+        throw new SigwardError('CONFIG_INVALID', 'trust init needs --mirror DIR');
+      }
+      if (action !== 'init' && args.mirror !== undefined) {
+        throw new SigwardError('CONFIG_INVALID', `--mirror is only used by "trust init"`);
+      }
+      if (action !== 'export' && args.out !== undefined) {
+        throw new SigwardError('CONFIG_INVALID', `--out is only used by "trust export"`);
+      }
       const trust = await trustFromArgs(args, ctx);
 
       if (action === 'show') {
@@ -104,8 +119,9 @@ export const trustCommand: SigwardCommand = {
         }
         const out = resolve(args.out);
         writeFileAtomic(out, text);
-        if (format === 'json') printJson(ctx.io, { schema: 'sigward.trust-export/v1', path: out, sources: trust.sources });
-        else ctx.io.stderr(`Wrote ${out} (${trust.sources.join(' + ')})\n`);
+        if (format === 'json') {
+          printJson(ctx.io, { schema: 'sigward.trust-export/v1', path: out, sources: trust.sources });
+        } else ctx.io.stderr(`Wrote ${out} (${trust.sources.join(' + ')})\n`);
         return EXIT_CODES.ok;
       }
 
@@ -117,13 +133,25 @@ export const trustCommand: SigwardCommand = {
       const tuf = getEmbeddedTUFRoot();
       const tufRootPath = join(dir, 'root.json');
       writeFileAtomic(tufRootPath, tuf.json);
-      files.push({ path: tufRootPath, what: `TUF root of ${tuf.mirror} (version ${tuf.version ?? '?'}, expires ${tuf.expires ?? '?'}), for --tuf-root when a mirror is reachable` });
+      files.push({
+        path: tufRootPath,
+        what: `TUF root of ${tuf.mirror} (version ${tuf.version ?? '?'}, expires ${
+          tuf.expires ?? '?'
+        }), for --tuf-root when a mirror is reachable`,
+      });
       const usage = [
         `sigward verify IMAGE --trusted-root ${trustedRootPath} --certificate-identity ID --certificate-oidc-issuer URL`,
         `sigward verify-bundle --trusted-root ${trustedRootPath} --bundle FILE --certificate-identity ID --certificate-oidc-issuer URL ARTIFACT`,
       ];
       if (format === 'json') {
-        printJson(ctx.io, { schema: 'sigward.trust-init/v1', directory: dir, trustedRoot: trustedRootPath, tufRoot: tufRootPath, sources: trust.sources, usage });
+        printJson(ctx.io, {
+          schema: 'sigward.trust-init/v1',
+          directory: dir,
+          trustedRoot: trustedRootPath,
+          tufRoot: tufRootPath,
+          sources: trust.sources,
+          usage,
+        });
       } else {
         const lines = [
           ...files.map((f) => `Wrote ${f.path}: ${f.what}`),

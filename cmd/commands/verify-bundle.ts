@@ -8,8 +8,14 @@
 // verified, 2 usage.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SigwardError, EXIT_CODES, toSigwardError } from '../../lib/errors.ts';
-import { validateIdentityPolicy, verifyBundle, type IdentityPolicy, type SignerPolicy, type VerifiedSignature } from '../../lib/trust/index.ts';
+import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
+import {
+  type IdentityPolicy,
+  type SignerPolicy,
+  validateIdentityPolicy,
+  type VerifiedSignature,
+  verifyBundle,
+} from '../../lib/trust/index.ts';
 import { errorToJson, printJson } from '../output.ts';
 import { readKeyArg, warnUnanchoredFlags, WORKFLOW_FLAGS } from './attestor-options.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
@@ -26,7 +32,11 @@ export function toArtifactInput(arg: string, exists: (p: string) => boolean = ex
     if (!statSync(arg).isFile()) throw new Error('not a regular file');
     return { $case: 'file', path: arg, bytes: readFileSync(arg) };
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot read artifact ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot read artifact ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -36,7 +46,9 @@ function policyFromArgs(args: Record<string, unknown>, env: Record<string, strin
     ...(str('certificate-identity') !== undefined ? { subject: str('certificate-identity') } : {}),
     ...(str('certificate-identity-regexp') !== undefined ? { subjectRegExp: str('certificate-identity-regexp') } : {}),
     ...(str('certificate-oidc-issuer') !== undefined ? { issuer: str('certificate-oidc-issuer') } : {}),
-    ...(str('certificate-oidc-issuer-regexp') !== undefined ? { issuerRegExp: str('certificate-oidc-issuer-regexp') } : {}),
+    ...(str('certificate-oidc-issuer-regexp') !== undefined
+      ? { issuerRegExp: str('certificate-oidc-issuer-regexp') }
+      : {}),
   };
   const extensions: Record<string, string> = {};
   for (const [flag, name] of Object.entries(WORKFLOW_FLAGS)) if (str(flag) !== undefined) extensions[name] = str(flag)!;
@@ -44,13 +56,18 @@ function policyFromArgs(args: Record<string, unknown>, env: Record<string, strin
   const hasIdentity = Object.keys(identity).length > 0;
   const key = str('key');
   if (key !== undefined) {
-    if (hasIdentity) throw new SigwardError('CONFIG_INVALID', '--key cannot be combined with certificate identity flags');
+    if (hasIdentity) {
+      throw new SigwardError('CONFIG_INVALID', '--key cannot be combined with certificate identity flags');
+    }
     return { publicKey: readKeyArg(key, 'key', env) };
   }
   const hasSubject = identity.subject !== undefined || identity.subjectRegExp !== undefined;
   const hasIssuer = identity.issuer !== undefined || identity.issuerRegExp !== undefined;
   if (!hasSubject || !hasIssuer) {
-    throw new SigwardError('CONFIG_INVALID', 'give --certificate-identity (or -regexp) with --certificate-oidc-issuer (or -regexp), or --key');
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      'give --certificate-identity (or -regexp) with --certificate-oidc-issuer (or -regexp), or --key',
+    );
   }
   validateIdentityPolicy(identity);
   return identity;
@@ -60,7 +77,11 @@ function readBundle(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot read bundle ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot read bundle ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -71,7 +92,9 @@ function toResultJSON(v: VerifiedSignature): Record<string, unknown> {
       ...(id ? { subject: id.san, subjectType: id.sanType, issuer: id.issuer, extensions: id.extensions } : {}),
       keyId: v.signer.keyId,
     },
-    ...(v.tlogIndex !== undefined ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime?.toISOString() } } : {}),
+    ...(v.tlogIndex !== undefined
+      ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime?.toISOString() } }
+      : {}),
     timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
     ...(v.payloadType !== undefined ? { payloadType: v.payloadType } : {}),
     ...(v.statement ? { predicateType: v.statement.predicateType, subject: v.statement.subject } : {}),
@@ -82,21 +105,51 @@ export const verifyBundleCommand: SigwardCommand = {
   builder: (y) =>
     addTrustOptions(
       y
-        .positional('artifact', { type: 'string', describe: 'file path, or sha256:<64 hex> / sha512:<128 hex> digest (when not an existing path)' })
+        .positional('artifact', {
+          type: 'string',
+          describe: 'file path, or sha256:<64 hex> / sha512:<128 hex> digest (when not an existing path)',
+        })
         .option('bundle', { type: 'string', demandOption: true, describe: 'Sigstore bundle JSON file' })
         .option('certificate-identity', { type: 'string', describe: 'expected SAN of the signing certificate (exact)' })
-        .option('certificate-identity-regexp', { type: 'string', describe: 'SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)' })
+        .option('certificate-identity-regexp', {
+          type: 'string',
+          describe: 'SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)',
+        })
         .option('certificate-oidc-issuer', { type: 'string', describe: 'expected OIDC issuer (exact)' })
-        .option('certificate-oidc-issuer-regexp', { type: 'string', describe: 'OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)' })
-        .option('key', { type: 'string', describe: 'public key (PEM file, env://VAR or k8s://ns/name) for key-signed bundles' })
-        .option('certificate-github-workflow-trigger', { type: 'string', describe: 'expected GitHub workflow trigger (Fulcio extension), as cosign verify-blob' })
+        .option('certificate-oidc-issuer-regexp', {
+          type: 'string',
+          describe: 'OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)',
+        })
+        .option('key', {
+          type: 'string',
+          describe: 'public key (PEM file, env://VAR or k8s://ns/name) for key-signed bundles',
+        })
+        .option('certificate-github-workflow-trigger', {
+          type: 'string',
+          describe: 'expected GitHub workflow trigger (Fulcio extension), as cosign verify-blob',
+        })
         .option('certificate-github-workflow-sha', { type: 'string', describe: 'expected GitHub workflow commit SHA' })
         .option('certificate-github-workflow-name', { type: 'string', describe: 'expected GitHub workflow name' })
-        .option('certificate-github-workflow-repository', { type: 'string', describe: 'expected GitHub workflow repository' })
+        .option('certificate-github-workflow-repository', {
+          type: 'string',
+          describe: 'expected GitHub workflow repository',
+        })
         .option('certificate-github-workflow-ref', { type: 'string', describe: 'expected GitHub workflow git ref' })
-        .option('staging', { type: 'boolean', default: false, describe: 'Sigstore staging (needs --trusted-root: only the public-good root is embedded)' })
-        .option('insecure-ignore-tlog', { type: 'boolean', default: false, describe: 'do not require a transparency log entry (keyless then needs an RFC 3161 timestamp)' })
-        .option('insecure-ignore-sct', { type: 'boolean', default: false, describe: 'do not require a certificate transparency SCT' }),
+        .option('staging', {
+          type: 'boolean',
+          default: false,
+          describe: 'Sigstore staging (needs --trusted-root: only the public-good root is embedded)',
+        })
+        .option('insecure-ignore-tlog', {
+          type: 'boolean',
+          default: false,
+          describe: 'do not require a transparency log entry (keyless then needs an RFC 3161 timestamp)',
+        })
+        .option('insecure-ignore-sct', {
+          type: 'boolean',
+          default: false,
+          describe: 'do not require a certificate transparency SCT',
+        }),
     ),
   handler: async (args, ctx) => {
     const json = args.output === 'json';
@@ -104,7 +157,10 @@ export const verifyBundleCommand: SigwardCommand = {
     let input: ArtifactInput | undefined;
     try {
       if (args.staging && typeof args['trusted-root'] !== 'string') {
-        throw new SigwardError('CONFIG_INVALID', '--staging: the staging trusted root is not embedded; give --trusted-root FILE (e.g. from the staging TUF repository)');
+        throw new SigwardError(
+          'CONFIG_INVALID',
+          '--staging: the staging trusted root is not embedded; give --trusted-root FILE (e.g. from the staging TUF repository)',
+        );
       }
       const policy = policyFromArgs(args, ctx.env);
       warnUnanchoredFlags(args, ctx.warn);
@@ -129,7 +185,11 @@ export const verifyBundleCommand: SigwardCommand = {
         const id = v.signer.identity;
         const who = id ? `${id.san ?? '(no SAN)'} (issuer ${id.issuer ?? 'none'})` : `key ${v.signer.keyId}`;
         ctx.io.stdout(`OK: ${input.$case === 'digest' ? input.digest : input.path}: bundle verified, signed by ${who}`);
-        ctx.io.stdout(v.tlogIndex !== undefined ? `, transparency log index ${v.tlogIndex} at ${v.integratedTime?.toISOString()}\n` : '\n');
+        ctx.io.stdout(
+          v.tlogIndex !== undefined
+            ? `, transparency log index ${v.tlogIndex} at ${v.integratedTime?.toISOString()}\n`
+            : '\n',
+        );
       }
       return EXIT_CODES.ok;
     } catch (e) {

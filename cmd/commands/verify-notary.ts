@@ -8,22 +8,22 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { X509Certificate } from '@sigstore/core';
-import { SigwardError, EXIT_CODES, toSigwardError } from '../../lib/errors.ts';
+import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import { toRepositoryRef } from '../../lib/cosign/image.ts';
 import { resolveDigest } from '../../lib/cosign/image.ts';
 import { parseCertificates, toCertificate } from '../../lib/trust/index.ts';
 import {
+  type NotaryArtifactVerification,
+  type NotaryTrust,
+  type NotaryTrustPolicy,
   parseTrustPolicyDocument,
   selectTrustPolicy,
   toNotaryTrust,
   toTrustFromPolicy,
   verifyNotaryArtifact,
   verifyTrustStoreCertificate,
-  type NotaryArtifactVerification,
-  type NotaryTrust,
-  type NotaryTrustPolicy,
 } from '../../lib/notary/index.ts';
 import { errorToJson, printJson, printNotAllowed } from '../output.ts';
 import { storeFactoryFromArgs } from './registry-options.ts';
@@ -58,7 +58,11 @@ function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -67,17 +71,30 @@ export function readTrustStore(root: string, type: string, name: string, warn: (
   const dir = join(root, 'x509', type, name);
   let entries: string[];
   try {
-    if (lstatSync(dir).isSymbolicLink()) throw new SigwardError('CONFIG_INVALID', `trust store ${type}:${name}: ${dir} is a symlink, which notation refuses`);
+    if (lstatSync(dir).isSymbolicLink()) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `trust store ${type}:${name}: ${dir} is a symlink, which notation refuses`,
+      );
+    }
     entries = readdirSync(dir).sort();
   } catch (e) {
     if (e instanceof SigwardError) throw e;
-    throw new SigwardError('CONFIG_INVALID', `trust store ${type}:${name}: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `trust store ${type}:${name}: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const certs: X509Certificate[] = [];
   for (const f of entries) {
     const p = join(dir, f);
     const st = lstatSync(p);
-    if (st.isSymbolicLink()) throw new SigwardError('CONFIG_INVALID', `trust store ${type}:${name}: ${p} is a symlink, which notation refuses`);
+    if (st.isSymbolicLink()) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `trust store ${type}:${name}: ${p} is a symlink, which notation refuses`,
+      );
+    }
     if (st.isDirectory()) {
       warn(`trust store ${type}:${name}: sub-directory ${f} is ignored`);
       continue;
@@ -87,7 +104,9 @@ export function readTrustStore(root: string, type: string, name: string, warn: (
     const text = bytes.toString('latin1');
     certs.push(...(text.includes('-----BEGIN') ? parseCertificates(text) : [toCertificate(new Uint8Array(bytes))]));
   }
-  if (certs.length === 0) throw new SigwardError('CONFIG_INVALID', `trust store ${type}:${name}: no certificate in ${dir}`);
+  if (certs.length === 0) {
+    throw new SigwardError('CONFIG_INVALID', `trust store ${type}:${name}: no certificate in ${dir}`);
+  }
   for (const c of certs) verifyTrustStoreCertificate(c, `${type}:${name}`);
   return certs;
 }
@@ -99,17 +118,43 @@ interface Trusts {
 }
 
 function trustsFromArgs(args: Record<string, unknown>, ctx: Context): Trusts {
-  const used = COSIGN_ONLY.filter((f) => args[f] !== undefined).concat(['insecure-ignore-tlog', 'insecure-ignore-sct'].filter((f) => args[f] === true));
-  if (used.length) throw new SigwardError('CONFIG_INVALID', `--notary verifies Notary signatures: ${used.map((f) => `--${f}`).join(', ')} ${used.length === 1 ? 'is a cosign flag' : 'are cosign flags'} with no meaning there`);
+  const used = COSIGN_ONLY.filter((f) => args[f] !== undefined).concat(
+    ['insecure-ignore-tlog', 'insecure-ignore-sct'].filter((f) => args[f] === true),
+  );
+  if (used.length) {
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `--notary verifies Notary signatures: ${used.map((f) => `--${f}`).join(', ')} ${
+        used.length === 1 ? 'is a cosign flag' : 'are cosign flags'
+      } with no meaning there`,
+    );
+  }
   const certFiles = list(args.certificate);
   const policyFile = args['trust-policy'] as string | undefined;
-  if (certFiles.length && policyFile) throw new SigwardError('CONFIG_INVALID', '--certificate and --trust-policy are two ways to give trust: use one');
-  if (certFiles.length) {
-    if (args['trust-store'] !== undefined) throw new SigwardError('CONFIG_INVALID', '--trust-store goes with --trust-policy (the policy names the stores to use)');
-    const trust = toNotaryTrust(certFiles.map((f) => readText(f, 'certificate file')), '--certificate');
-    return { forRepository: () => trust, describe: `The signature's certificate chain holds one of the ${trust.certificates.length} given certificate${trust.certificates.length === 1 ? '' : 's'} (level strict, any identity, as Kyverno)` };
+  if (certFiles.length && policyFile) {
+    throw new SigwardError('CONFIG_INVALID', '--certificate and --trust-policy are two ways to give trust: use one');
   }
-  if (!policyFile) throw new SigwardError('CONFIG_INVALID', '--notary needs trust: --certificate FILE (repeatable), or --trust-policy FILE [--trust-store DIR]');
+  if (certFiles.length) {
+    if (args['trust-store'] !== undefined) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        '--trust-store goes with --trust-policy (the policy names the stores to use)',
+      );
+    }
+    const trust = toNotaryTrust(certFiles.map((f) => readText(f, 'certificate file')), '--certificate');
+    return {
+      forRepository: () => trust,
+      describe: `The signature's certificate chain holds one of the ${trust.certificates.length} given certificate${
+        trust.certificates.length === 1 ? '' : 's'
+      } (level strict, any identity, as Kyverno)`,
+    };
+  }
+  if (!policyFile) {
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      '--notary needs trust: --certificate FILE (repeatable), or --trust-policy FILE [--trust-store DIR]',
+    );
+  }
   const policies = parseTrustPolicyDocument(readText(policyFile, 'trust policy'));
   const storeRoot = (args['trust-store'] as string | undefined) ?? join(dirname(policyFile), 'truststore');
   const cache = new Map<string, NotaryTrust>();
@@ -119,7 +164,12 @@ function trustsFromArgs(args: Record<string, unknown>, ctx: Context): Trusts {
       const p: NotaryTrustPolicy = selectTrustPolicy(policies, repository);
       if (p.level === 'skip') return 'skip';
       let t = cache.get(p.name);
-      if (!t) cache.set(p.name, (t = toTrustFromPolicy(p, (type, name) => readTrustStore(storeRoot, type, name, ctx.warn))));
+      if (!t) {
+        cache.set(
+          p.name,
+          t = toTrustFromPolicy(p, (type, name) => readTrustStore(storeRoot, type, name, ctx.warn)),
+        );
+      }
       return t;
     },
   };
@@ -150,7 +200,12 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
   let annotations: Record<string, string>;
   let stores;
   try {
-    if (args.output === 'cosign') throw new SigwardError('CONFIG_INVALID', '-o cosign prints cosign payloads: use -o text or -o json with --notary');
+    if (args.output === 'cosign') {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        '-o cosign prints cosign payloads: use -o text or -o json with --notary',
+      );
+    }
     trusts = trustsFromArgs(args, ctx);
     annotations = parseAnnotations(list(args.annotations));
     stores = storeFactoryFromArgs(args, ctx);
@@ -166,14 +221,23 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
     try {
       const ref = parseReference(args['local-image'] && !image.startsWith('oci:') ? `oci:${image}` : image);
       const repo = toRepositoryRef(ref);
-      const trust = trusts.forRepository(ref.transport === 'oci-layout' ? ref.registry : `${ref.registry}/${ref.repository}`);
+      const trust = trusts.forRepository(
+        ref.transport === 'oci-layout' ? ref.registry : `${ref.registry}/${ref.repository}`,
+      );
       const digest = await resolveDigest(ref, stores);
       if (trust === 'skip') {
         ctx.warn(`${image}: the trust policy's level is skip: signatures are not verified`);
         results.push({ image, verified: true, skipped: true, digest });
         continue;
       }
-      const v = await verifyNotaryArtifact({ stores, repository: repo, signatureRepository: sigRepoArg ? signatureRepository(repo, sigRepoArg) : undefined, digest, trust, annotations });
+      const v = await verifyNotaryArtifact({
+        stores,
+        repository: repo,
+        signatureRepository: sigRepoArg ? signatureRepository(repo, sigRepoArg) : undefined,
+        digest,
+        trust,
+        annotations,
+      });
       for (const w of v.signature.warnings) ctx.warn(`${image}: ${w}`);
       results.push({ image, verified: true, digest, verification: v });
     } catch (e) {
@@ -191,7 +255,14 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
         ...(r.skipped ? { skipped: true } : {}),
         ...(r.digest ? { digest: r.digest } : {}),
         ...(r.verification
-          ? { notary: { manifest: r.verification.manifest, artifact: r.verification.artifact, ...r.verification.signature, rejected: r.verification.rejected } }
+          ? {
+            notary: {
+              manifest: r.verification.manifest,
+              artifact: r.verification.artifact,
+              ...r.verification.signature,
+              rejected: r.verification.rejected,
+            },
+          }
           : {}),
         ...(r.error ? { error: errorToJson(r.error) } : {}),
       })),
@@ -201,11 +272,21 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
       if (r.skipped) ctx.io.stdout(`allow ${r.image}: ${r.digest} not verified (trust policy level skip)\n`);
       else if (r.verified && r.verification) {
         const s = r.verification.signature;
-        ctx.io.stdout(`allow ${r.image}: verified ${r.digest} (Notary signature ${r.verification.manifest}, ${s.mediaType === 'application/cose' ? 'COSE' : 'JWS'} ${s.alg}, signed ${s.signingTime} by "${s.signer.subject}")\n`);
+        ctx.io.stdout(
+          `allow ${r.image}: verified ${r.digest} (Notary signature ${r.verification.manifest}, ${
+            s.mediaType === 'application/cose' ? 'COSE' : 'JWS'
+          } ${s.alg}, signed ${s.signingTime} by "${s.signer.subject}")\n`,
+        );
         ctx.io.stdout(`  ${trusts.describe}\n`);
-      } else printNotAllowed(ctx.io, r.error?.outcome ?? 'deny', `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`);
+      } else {printNotAllowed(
+          ctx.io,
+          r.error?.outcome ?? 'deny',
+          `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`,
+        );}
     }
   }
-  for (const o of ['usage', 'undecided', 'deny'] as const) if (results.some((r) => !r.verified && r.error?.outcome === o)) return EXIT_CODES[o];
+  for (const o of ['usage', 'undecided', 'deny'] as const) {
+    if (results.some((r) => !r.verified && r.error?.outcome === o)) return EXIT_CODES[o];
+  }
   return 0;
 }

@@ -1,12 +1,12 @@
 // `sigward verify IMAGE... --key cosign.pub`: cosign verify, offline-first.
 
-import { SigwardError, EXIT_CODES, toSigwardError, type Outcome } from '../../lib/errors.ts';
+import { EXIT_CODES, type Outcome, SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
 import type { LayerCheck, SignerInfo } from '../../lib/cosign/verify.ts';
 import { describeAttestor } from '../../lib/cosign/checks.ts';
 import type { BundleCheck } from '../../lib/cosign/bundles.ts';
 import { toSignatureCheck } from '../../lib/cosign/signature-check.ts';
-import { verifyImage, toRepositoryRef, type ImageVerification } from '../../lib/cosign/image.ts';
+import { type ImageVerification, toRepositoryRef, verifyImage } from '../../lib/cosign/image.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
 import { errorToJson, printJson, printNotAllowed } from '../output.ts';
@@ -50,19 +50,51 @@ export const verifyCommand: SigwardCommand = {
   builder: (y) =>
     addCosignFlags(addTrustOptions(addRegistryOptions(addAttestorOptions(
       y
-        .positional('images', { type: 'string', array: true, describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])' })
-        .option('annotations', repeatable({ alias: 'a', commas: true, describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)' }))
-        .option('signature-repository', { type: 'string', describe: 'repository holding the signatures (like COSIGN_REPOSITORY)' })
-        .option('local-image', { type: 'boolean', default: false, describe: "each image is a directory written by 'cosign save' (or any OCI layout), as cosign --local-image" })
-        .option('notary', { type: 'boolean', default: false, describe: 'verify Notary Project (notation) signatures instead of cosign ones: trust from --certificate (repeatable) or --trust-policy' })
-        .option('trust-policy', { type: 'string', describe: "--notary: notation's trust policy file (trustpolicy.json)" })
-        .option('trust-store', { type: 'string', describe: "--notary: notation's trust store directory (default: truststore beside --trust-policy)" })
+        .positional('images', {
+          type: 'string',
+          array: true,
+          describe: 'image references (registry or oci:DIR[:TAG|@DIGEST])',
+        })
+        .option(
+          'annotations',
+          repeatable({
+            alias: 'a',
+            commas: true,
+            describe: 'required payload annotation key=value (repeatable; comma-separated as in cosign)',
+          }),
+        )
+        .option('signature-repository', {
+          type: 'string',
+          describe: 'repository holding the signatures (like COSIGN_REPOSITORY)',
+        })
+        .option('local-image', {
+          type: 'boolean',
+          default: false,
+          describe: "each image is a directory written by 'cosign save' (or any OCI layout), as cosign --local-image",
+        })
+        .option('notary', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'verify Notary Project (notation) signatures instead of cosign ones: trust from --certificate (repeatable) or --trust-policy',
+        })
+        .option('trust-policy', {
+          type: 'string',
+          describe: "--notary: notation's trust policy file (trustpolicy.json)",
+        })
+        .option('trust-store', {
+          type: 'string',
+          describe: "--notary: notation's trust store directory (default: truststore beside --trust-policy)",
+        }),
     )))),
   handler: async (args, ctx) => {
     if (args.notary) return (await import('./verify-notary.ts')).verifyNotaryImages(args, ctx);
     const json = args.output === 'json';
     if (args['trust-policy'] !== undefined || args['trust-store'] !== undefined) {
-      const err = new SigwardError('CONFIG_INVALID', '--trust-policy and --trust-store are for Notary signatures: add --notary');
+      const err = new SigwardError(
+        'CONFIG_INVALID',
+        '--trust-policy and --trust-store are for Notary signatures: add --notary',
+      );
       if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
       else ctx.io.stderr(`Error: ${err.message}\n`);
       return EXIT_CODES[err.outcome];
@@ -94,9 +126,18 @@ export const verifyCommand: SigwardCommand = {
     for (const image of args.images as string[]) {
       try {
         const ref = parseReference(args['local-image'] ? toLocalImage(image) : image);
-        const v = await verifyImage(ref, { stores, check, signatureRepository: sigRepo ? signatureRepository(toRepositoryRef(ref), sigRepo) : undefined, annotations, bundleCheck });
+        const v = await verifyImage(ref, {
+          stores,
+          check,
+          signatureRepository: sigRepo ? signatureRepository(toRepositoryRef(ref), sigRepo) : undefined,
+          annotations,
+          bundleCheck,
+        });
         results.push({ image, verified: true, digest: v.digest, verification: v });
-        ctx.log.info({ image, digest: v.digest, signatures: v.verified.length + (v.bundles?.verified.length ?? 0) }, 'image verified');
+        ctx.log.info(
+          { image, digest: v.digest, signatures: v.verified.length + (v.bundles?.verified.length ?? 0) },
+          'image verified',
+        );
       } catch (e) {
         const err = toSigwardError(e);
         results.push({ image, verified: false, digest: err.detail?.digest as string | undefined, error: err });
@@ -106,8 +147,16 @@ export const verifyCommand: SigwardCommand = {
 
     if (args.output === 'cosign') {
       // cosign's own output: per verified image, one line with the JSON array of its signing payloads
-      for (const r of results) if (r.verified && r.verification) ctx.io.stdout(JSON.stringify(toCosignPayloads(r.image, r.verification)) + '\n');
-      for (const r of results) if (!r.verified) ctx.io.stderr(`Error: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`);
+      for (const r of results) {
+        if (r.verified && r.verification) {
+          ctx.io.stdout(JSON.stringify(toCosignPayloads(r.image, r.verification)) + '\n');
+        }
+      }
+      for (const r of results) {
+        if (!r.verified) {
+          ctx.io.stderr(`Error: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}\n`);
+        }
+      }
     } else if (json) {
       printJson(ctx.io, {
         schema: 'sigward.verify/v1',
@@ -118,19 +167,33 @@ export const verifyCommand: SigwardCommand = {
           ...(r.digest ? { digest: r.digest } : {}),
           ...(r.verification
             ? {
-                signatureRepository: repoString(r.verification.signatureRepository),
-                signatures: [
-                  ...r.verification.verified.map((s) => ({ format: 'legacy', layer: s.layer, signer: s.signer, payload: s.payload })),
-                  ...(r.verification.bundles?.verified ?? []).map((b) => ({ format: 'bundle', manifest: b.manifest, mediaType: b.mediaType, content: b.content, signer: b.signer, ...(b.statement ? { statement: b.statement } : {}) })),
-                ],
-                rejected: [
-                  ...r.verification.rejected.map((x) => ({ format: 'legacy', ...x })),
-                  ...(r.verification.bundles?.rejected ?? []).map((x) => ({ format: 'bundle', ...x })),
-                ],
-                ...(r.verification.bundles?.skipped.length ? { skipped: r.verification.bundles.skipped.map((x) => ({ format: 'bundle', ...x })) } : {}),
-                ...(r.verification.legacyError ? { legacyError: r.verification.legacyError } : {}),
-                ...(r.verification.bundleError ? { bundleError: r.verification.bundleError } : {}),
-              }
+              signatureRepository: repoString(r.verification.signatureRepository),
+              signatures: [
+                ...r.verification.verified.map((s) => ({
+                  format: 'legacy',
+                  layer: s.layer,
+                  signer: s.signer,
+                  payload: s.payload,
+                })),
+                ...(r.verification.bundles?.verified ?? []).map((b) => ({
+                  format: 'bundle',
+                  manifest: b.manifest,
+                  mediaType: b.mediaType,
+                  content: b.content,
+                  signer: b.signer,
+                  ...(b.statement ? { statement: b.statement } : {}),
+                })),
+              ],
+              rejected: [
+                ...r.verification.rejected.map((x) => ({ format: 'legacy', ...x })),
+                ...(r.verification.bundles?.rejected ?? []).map((x) => ({ format: 'bundle', ...x })),
+              ],
+              ...(r.verification.bundles?.skipped.length
+                ? { skipped: r.verification.bundles.skipped.map((x) => ({ format: 'bundle', ...x })) }
+                : {}),
+              ...(r.verification.legacyError ? { legacyError: r.verification.legacyError } : {}),
+              ...(r.verification.bundleError ? { bundleError: r.verification.bundleError } : {}),
+            }
             : {}),
           ...(r.error ? { error: errorToJson(r.error) } : {}),
         })),
@@ -141,15 +204,31 @@ export const verifyCommand: SigwardCommand = {
           const v = r.verification;
           const bundles = v.bundles?.verified ?? [];
           const n = v.verified.length + bundles.length;
-          ctx.io.stdout(`allow ${r.image}: verified ${v.digest} (${n} valid signature${n === 1 ? '' : 's'}${bundles.length ? `, ${bundles.length} in Sigstore bundle${bundles.length === 1 ? '' : 's'}` : ''})\n`);
+          ctx.io.stdout(
+            `allow ${r.image}: verified ${v.digest} (${n} valid signature${n === 1 ? '' : 's'}${
+              bundles.length ? `, ${bundles.length} in Sigstore bundle${bundles.length === 1 ? '' : 's'}` : ''
+            })\n`,
+          );
           ctx.io.stdout(`  The following checks were performed on each of these signatures:\n`);
           ctx.io.stdout(`    - The cosign claims were validated\n`);
-          if ([...v.verified, ...bundles].some((s) => s.signer.tlog)) ctx.io.stdout(`    - Existence of the claims in the transparency log was verified offline\n`);
+          if ([...v.verified, ...bundles].some((s) => s.signer.tlog)) {
+            ctx.io.stdout(`    - Existence of the claims in the transparency log was verified offline\n`);
+          }
           ctx.io.stdout(`    - ${describe}\n`);
           for (const s of v.verified) ctx.io.stdout(`  ${JSON.stringify(s.payload)}\n`);
-          for (const b of bundles) ctx.io.stdout(`  bundle ${b.manifest}: ${b.statement ? JSON.stringify(b.statement) : `message signature over ${v.digest}`}\n`);
+          for (const b of bundles) {
+            ctx.io.stdout(
+              `  bundle ${b.manifest}: ${
+                b.statement ? JSON.stringify(b.statement) : `message signature over ${v.digest}`
+              }\n`,
+            );
+          }
         } else {
-          printNotAllowed(ctx.io, r.error?.outcome ?? 'deny', `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`);
+          printNotAllowed(
+            ctx.io,
+            r.error?.outcome ?? 'deny',
+            `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`,
+          );
         }
       }
     }
@@ -170,12 +249,20 @@ function repoString(r: RepositoryRef): string {
  */
 export function toCosignPayloads(image: string, v: ImageVerification): unknown[] {
   const identity = (signer: SignerInfo) =>
-    signer.identity ? { ...(signer.identity.issuer ? { Issuer: signer.identity.issuer } : {}), ...(signer.identity.subject ? { Subject: signer.identity.subject } : {}) } : {};
+    signer.identity
+      ? {
+        ...(signer.identity.issuer ? { Issuer: signer.identity.issuer } : {}),
+        ...(signer.identity.subject ? { Subject: signer.identity.subject } : {}),
+      }
+      : {};
   const withIdentity = (optional: Record<string, unknown> | null | undefined, signer: SignerInfo) => {
     const extra = identity(signer);
     return Object.keys(extra).length ? { ...(optional ?? {}), ...extra } : (optional ?? null);
   };
-  const out: unknown[] = v.verified.map((s) => ({ ...s.payload, optional: withIdentity(s.payload.optional as Record<string, unknown> | null, s.signer) }));
+  const out: unknown[] = v.verified.map((s) => ({
+    ...s.payload,
+    optional: withIdentity(s.payload.optional as Record<string, unknown> | null, s.signer),
+  }));
   for (const b of v.bundles?.verified ?? []) {
     const subject = b.statement?.subject?.find((x) => `sha256:${x.digest?.sha256}` === v.digest);
     const annotations = (subject as { annotations?: Record<string, unknown> } | undefined)?.annotations;

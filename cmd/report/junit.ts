@@ -23,7 +23,10 @@ export interface JUnitOptions {
 const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 export function escapeXml(s: string): string {
-  return s.replace(INVALID_XML, '\uFFFD').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(INVALID_XML, '\uFFFD').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }
 
 interface Case {
@@ -43,22 +46,37 @@ function toCases(evals: Evaluation[], sources: string[]): Map<string, Case[]> {
     suites.set(suite, list);
   };
   evals.forEach((e, i) => {
-    const src = sources[i] ?? (e.resource.kind === 'Image' ? e.resource.name ?? '' : `${e.resource.kind}/${e.resource.namespace ? e.resource.namespace + '/' : ''}${e.resource.name ?? ''}`);
+    const src = sources[i] ??
+      (e.resource.kind === 'Image'
+        ? e.resource.name ?? ''
+        : `${e.resource.kind}/${e.resource.namespace ? e.resource.namespace + '/' : ''}${e.resource.name ?? ''}`);
     const anyFail = e.rules.some((r) => r.failurePolicy === 'Fail');
     if (!e.rules.length) {
       push('(no policy)', { classname: 'sigward', name: src, kind: 'pass', message: 'no policy applies' });
       return;
     }
     for (const r of e.rules) {
-      const images = r.images.length ? r.images : [{ image: '-', status: r.status, message: r.message, action: r.action, code: undefined as string | undefined }];
+      const images = r.images.length ? r.images : [{
+        image: '-',
+        status: r.status,
+        message: r.message,
+        action: r.action,
+        code: undefined as string | undefined,
+      }];
       for (const im of images) {
         const name = e.resource.kind === 'Image' ? im.image : `${src} ${im.image}`;
         const base = { classname: `${r.policy}.${r.rule}`, name, message: im.message };
         if (im.status === 'skip') push(r.policy, { ...base, kind: 'skipped' });
         else if (im.status === 'pass') push(r.policy, { ...base, kind: 'pass' });
-        else if (im.status === 'fail' && im.action === 'Enforce') push(r.policy, { ...base, kind: 'failure', type: im.code ?? 'fail' });
-        else if (im.status === 'error' && anyFail) push(r.policy, { ...base, kind: 'error', type: im.code ?? 'error' });
-        else push(r.policy, { ...base, kind: 'pass', out: `warning (${im.status === 'fail' ? im.action : 'failurePolicy Ignore'}): ${im.message}` });
+        else if (im.status === 'fail' && im.action === 'Enforce') {
+          push(r.policy, { ...base, kind: 'failure', type: im.code ?? 'fail' });
+        } else if (im.status === 'error' && anyFail) {
+          push(r.policy, { ...base, kind: 'error', type: im.code ?? 'error' });
+        } else {push(r.policy, {
+            ...base,
+            kind: 'pass',
+            out: `warning (${im.status === 'fail' ? im.action : 'failurePolicy Ignore'}): ${im.message}`,
+          });}
       }
     }
   });
@@ -73,11 +91,15 @@ export function toJUnitXml(evals: Evaluation[], opts: JUnitOptions = {}): string
   const secs = ((opts.ms ?? 0) / 1000).toFixed(3);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${escapeXml(opts.name ?? 'sigward check')}" tests="${all.length}" failures="${count(all, 'failure')}" errors="${count(all, 'error')}" skipped="${count(all, 'skipped')}" time="${secs}">`,
+    `<testsuites name="${escapeXml(opts.name ?? 'sigward check')}" tests="${all.length}" failures="${
+      count(all, 'failure')
+    }" errors="${count(all, 'error')}" skipped="${count(all, 'skipped')}" time="${secs}">`,
   ];
   for (const [suite, cases] of suites) {
     lines.push(
-      `  <testsuite name="${escapeXml(suite)}" tests="${cases.length}" failures="${count(cases, 'failure')}" errors="${count(cases, 'error')}" skipped="${count(cases, 'skipped')}"${opts.timestamp ? ` timestamp="${escapeXml(opts.timestamp)}"` : ''}>`,
+      `  <testsuite name="${escapeXml(suite)}" tests="${cases.length}" failures="${count(cases, 'failure')}" errors="${
+        count(cases, 'error')
+      }" skipped="${count(cases, 'skipped')}"${opts.timestamp ? ` timestamp="${escapeXml(opts.timestamp)}"` : ''}>`,
     );
     for (const c of cases) {
       const open = `    <testcase classname="${escapeXml(c.classname)}" name="${escapeXml(c.name)}"`;
@@ -87,7 +109,11 @@ export function toJUnitXml(evals: Evaluation[], opts: JUnitOptions = {}): string
       }
       lines.push(`${open}>`);
       if (c.kind === 'failure' || c.kind === 'error') {
-        lines.push(`      <${c.kind} message="${escapeXml(c.message)}" type="${escapeXml(c.type ?? c.kind)}">${escapeXml(c.message)}</${c.kind}>`);
+        lines.push(
+          `      <${c.kind} message="${escapeXml(c.message)}" type="${escapeXml(c.type ?? c.kind)}">${
+            escapeXml(c.message)
+          }</${c.kind}>`,
+        );
       } else if (c.kind === 'skipped') lines.push(`      <skipped message="${escapeXml(c.message)}"/>`);
       if (c.out) lines.push(`      <system-out>${escapeXml(c.out)}</system-out>`);
       lines.push('    </testcase>');

@@ -51,7 +51,9 @@ function invalid(file: string, message: string): SigwardError {
 
 function strList(file: string, v: unknown, field: string): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(file, `${field} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    throw invalid(file, `${field} must be a list of strings`);
+  }
   return v as string[];
 }
 
@@ -74,17 +76,24 @@ export function parsePolicyTest(text: string, file: string): PolicyTest {
   const policies = strList(file, o.policies, 'policies').map(at);
   const resources = strList(file, o.resources, 'resources').map(at);
   if (!policies.length) throw invalid(file, 'policies: at least one policy file is required');
-  if (!Array.isArray(o.results) || o.results.length === 0) throw invalid(file, 'results: at least one expected result is required');
+  if (!Array.isArray(o.results) || o.results.length === 0) {
+    throw invalid(file, 'results: at least one expected result is required');
+  }
   const results = o.results.map((r, i): ExpectedResult => {
     const where = `results[${i}]`;
     if (!r || typeof r !== 'object') throw invalid(file, `${where} is not a mapping`);
     const x = r as Record<string, unknown>;
-    for (const k of Object.keys(x)) if (!RESULT_FIELDS.has(k)) throw invalid(file, `${where}: unknown field ${JSON.stringify(k)}`);
+    for (const k of Object.keys(x)) {
+      if (!RESULT_FIELDS.has(k)) throw invalid(file, `${where}: unknown field ${JSON.stringify(k)}`);
+    }
     const result = (x.result ?? x.status) as ExpectedStatus;
     if (!STATUSES.includes(result)) throw invalid(file, `${where}.result must be one of ${STATUSES.join(', ')}`);
     if (typeof x.policy !== 'string' || !x.policy) throw invalid(file, `${where}.policy is required`);
     if (typeof x.rule !== 'string' || !x.rule) throw invalid(file, `${where}.rule is required`);
-    const names = [...strList(file, x.resources, `${where}.resources`), ...(typeof x.resource === 'string' ? [x.resource] : [])];
+    const names = [
+      ...strList(file, x.resources, `${where}.resources`),
+      ...(typeof x.resource === 'string' ? [x.resource] : []),
+    ];
     if (!names.length) throw invalid(file, `${where}: resources (or resource) is required`);
     const ns = typeof x.namespace === 'string' ? x.namespace : undefined;
     return {
@@ -95,7 +104,11 @@ export function parsePolicyTest(text: string, file: string): PolicyTest {
       ...(typeof x.kind === 'string' ? { kind: x.kind } : {}),
     };
   });
-  const name = typeof o.name === 'string' ? o.name : typeof (o.metadata as { name?: unknown } | undefined)?.name === 'string' ? String((o.metadata as { name: string }).name) : file;
+  const name = typeof o.name === 'string'
+    ? o.name
+    : typeof (o.metadata as { name?: unknown } | undefined)?.name === 'string'
+    ? String((o.metadata as { name: string }).name)
+    : file;
   return { file, name, policies, resources, results };
 }
 
@@ -122,17 +135,32 @@ export function comparePolicyTest(test: PolicyTest, evals: Evaluation[]): TestCa
     const [policyNs, policyName] = exp.policy.includes('/') ? exp.policy.split('/', 2) : [undefined, exp.policy];
     for (const want of exp.resources) {
       const [ns, name] = want.includes('/') ? want.split('/', 2) : [undefined, want];
-      const matching = evals.filter((e) => e.resource.name === name && (ns === undefined || e.resource.namespace === ns) && (!exp.kind || e.resource.kind === exp.kind));
+      const matching = evals.filter((e) =>
+        e.resource.name === name && (ns === undefined || e.resource.namespace === ns) &&
+        (!exp.kind || e.resource.kind === exp.kind)
+      );
       const base = { policy: exp.policy, rule: exp.rule, resource: want, expected: exp.result };
       if (!matching.length) {
-        out.push({ ...base, actual: 'missing resource', ok: false, message: `no resource ${exp.kind ? exp.kind + ' ' : ''}${want} in the test's resources` });
+        out.push({
+          ...base,
+          actual: 'missing resource',
+          ok: false,
+          message: `no resource ${exp.kind ? exp.kind + ' ' : ''}${want} in the test's resources`,
+        });
         continue;
       }
       for (const e of matching) {
-        const r = e.rules.find((x) => x.policy === policyName && x.rule === exp.rule && (policyNs === undefined || x.policyNamespace === policyNs));
+        const r = e.rules.find((x) =>
+          x.policy === policyName && x.rule === exp.rule && (policyNs === undefined || x.policyNamespace === policyNs)
+        );
         if (!r) {
           // a rule that does not apply (match, preconditions) has no result; kyverno test reports it skipped
-          out.push({ ...base, actual: 'none', ok: exp.result === 'skip', message: 'the rule does not apply to this resource' });
+          out.push({
+            ...base,
+            actual: 'none',
+            ok: exp.result === 'skip',
+            message: 'the rule does not apply to this resource',
+          });
           continue;
         }
         const actual = readStatus(r.status);

@@ -12,7 +12,7 @@
 
 import { SigwardError } from '../errors.ts';
 import { getGoDigestError } from '../digest.ts';
-import { toKyvernoImageInfo, type KyvernoImageVariable } from '../reference/kyverno.ts';
+import { type KyvernoImageVariable, toKyvernoImageInfo } from '../reference/kyverno.ts';
 
 /**
  * Kyverno's image fields (registry, path, name, tag, digest, reference,

@@ -89,10 +89,11 @@ function standard(prefix: string[]): Extractor[] {
   }));
 }
 
-
 export { POD_SPEC_PATHS };
 
-const BUILTIN = new Map<string, Extractor[]>(Object.entries(POD_SPEC_PATHS).map(([kind, path]) => [kind, standard(path.split('/').filter(Boolean))]));
+const BUILTIN = new Map<string, Extractor[]>(
+  Object.entries(POD_SPEC_PATHS).map(([kind, path]) => [kind, standard(path.split('/').filter(Boolean))]),
+);
 
 function builtin(kind: string): Extractor[] | undefined {
   return BUILTIN.get(kind);
@@ -180,7 +181,10 @@ function run(root: JsonValue, ex: Extractor, opts: GetImagesOptions, out: Extrac
     if (ex.key !== '') {
       const k = getOwn(node, ex.key);
       if (typeof k !== 'string') {
-        throw new SigwardError('ADMISSION_INVALID', `invalid key: ${toJsonPointer([...path, ex.key])} must be a string`);
+        throw new SigwardError(
+          'ADMISSION_INVALID',
+          `invalid key: ${toJsonPointer([...path, ex.key])} must be a string`,
+        );
       }
       name = k;
     }

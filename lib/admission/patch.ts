@@ -226,7 +226,9 @@ export function toVerifyImagesAnnotation(images: Record<string, VerifyImageStatu
 
 /** `kyverno.io/verify-images-scoped` value: `{"version":1,"policies":{…}}` (maps sorted). */
 export function toVerifyImagesScopedAnnotation(scoped: ScopedVerifyImages): string {
-  return `{"version":${JSON.stringify(scoped.version)},"policies":${toGoJson(scoped.policies as unknown as JsonObject)}}`;
+  return `{"version":${JSON.stringify(scoped.version)},"policies":${
+    toGoJson(scoped.policies as unknown as JsonObject)
+  }}`;
 }
 
 /** Key of a policy in the scoped annotation: `<namespace>/<name>`, ClusterPolicy `/<name>`. */
@@ -244,9 +246,9 @@ export function recordScopedResult(
 ): ScopedVerifyImages {
   const policies = cloneJson((scoped?.policies ?? {}) as unknown as JsonObject);
   let rules = getOwn(policies, policyKey);
-  if (!isJsonObject(rules)) setOwn(policies, policyKey, (rules = {}));
+  if (!isJsonObject(rules)) setOwn(policies, policyKey, rules = {});
   let imgs = getOwn(rules, rule);
-  if (!isJsonObject(imgs)) setOwn(rules, rule, (imgs = {}));
+  if (!isJsonObject(imgs)) setOwn(rules, rule, imgs = {});
   setOwn(imgs, image, status);
   return { version: 1, policies: policies as unknown as ScopedVerifyImages['policies'] };
 }

@@ -24,7 +24,15 @@ const TABLE: Readonly<Record<string, PodController>> = {
 };
 
 /** Kyverno's pod controllers (ClusterPolicy autogen), in its order. */
-export const POD_CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController', 'CronJob'] as const;
+export const POD_CONTROLLERS = [
+  'DaemonSet',
+  'Deployment',
+  'Job',
+  'StatefulSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'CronJob',
+] as const;
 
 /** Kinds with built-in image extractors and where their pod spec lives. */
 export const POD_SPEC_PATHS: Readonly<Record<string, string>> = {
@@ -38,7 +46,14 @@ export function getIvpolControllerResource(kind: string): string | undefined {
 }
 
 /** ImageValidatingPolicy autogen's default controllers. */
-export const IVPOL_DEFAULT_CONTROLLERS: readonly string[] = ['daemonsets', 'deployments', 'replicasets', 'statefulsets', 'jobs', 'cronjobs'];
+export const IVPOL_DEFAULT_CONTROLLERS: readonly string[] = [
+  'daemonsets',
+  'deployments',
+  'replicasets',
+  'statefulsets',
+  'jobs',
+  'cronjobs',
+];
 
 /** `object.spec` of a pod as a CEL path inside a controller of `kind`. */
 export function toCelPodSpecPath(kind: string): string {

@@ -17,16 +17,16 @@
 // when it answers by failurePolicy Ignore at its deadline).
 // Verification stays pure: keys, scope and clock are parameters.
 
-import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { SigwardError } from '../errors.ts';
 import {
-  VERIFY_IMAGES_ANNOTATION,
-  VERIFY_IMAGES_SCOPED_ANNOTATION,
   annotationPointer,
   getAnnotationText,
   getScopedVerifyStatus,
   readVerifyImagesAnnotation,
   readVerifyImagesScopedAnnotation,
+  VERIFY_IMAGES_ANNOTATION,
+  VERIFY_IMAGES_SCOPED_ANNOTATION,
   verifyImagesAnnotationPatches,
 } from './patch.ts';
 import { getOwn, isJsonObject, setOwn } from './pointer.ts';
@@ -81,7 +81,10 @@ export interface TrustedRecord extends VerificationRecord {
  */
 export function toRecordKey(material: Uint8Array, what = 'record key'): KeyObject {
   if (material.byteLength < RECORD_KEY_MIN_BYTES) {
-    throw new SigwardError('CONFIG_INVALID', `${what} is ${material.byteLength} bytes: at least ${RECORD_KEY_MIN_BYTES} are needed (e.g. openssl rand -base64 48)`);
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `${what} is ${material.byteLength} bytes: at least ${RECORD_KEY_MIN_BYTES} are needed (e.g. openssl rand -base64 48)`,
+    );
   }
   return createSecretKey(new Uint8Array(hkdfSync('sha256', material, 'sigward', VERIFY_IMAGES_SEAL_ANNOTATION, 32)));
 }
@@ -90,18 +93,41 @@ export function toRecordKey(material: Uint8Array, what = 'record key'): KeyObjec
 export function toRecordScope(request: AdmissionRequest): RecordScope {
   const md = isJsonObject(request.object) ? request.object.metadata : undefined;
   const objectNamespace = isJsonObject(md) && typeof md.namespace === 'string' ? md.namespace : '';
-  const old = request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? request.oldObject.metadata : undefined;
+  const old = request.operation === 'UPDATE' && isJsonObject(request.oldObject)
+    ? request.oldObject.metadata
+    : undefined;
   const uid = isJsonObject(old) && typeof old.uid === 'string' ? old.uid : '';
   return { namespace: request.namespace || objectNamespace, kind: `${request.kind.group}/${request.kind.kind}`, uid };
 }
 
-function mac(key: KeyObject, scope: RecordScope, issuedAt: number, flat: string | undefined, scoped: string | undefined): Buffer {
-  const input = JSON.stringify([VERIFY_IMAGES_SEAL_ANNOTATION, 1, scope.namespace, scope.kind, scope.uid, issuedAt, flat ?? null, scoped ?? null]);
+function mac(
+  key: KeyObject,
+  scope: RecordScope,
+  issuedAt: number,
+  flat: string | undefined,
+  scoped: string | undefined,
+): Buffer {
+  const input = JSON.stringify([
+    VERIFY_IMAGES_SEAL_ANNOTATION,
+    1,
+    scope.namespace,
+    scope.kind,
+    scope.uid,
+    issuedAt,
+    flat ?? null,
+    scoped ?? null,
+  ]);
   return createHmac('sha256', key).update(input).digest();
 }
 
 /** The seal for record texts issued at `issuedAt` (seconds). */
-export function toRecordSeal(keys: RecordKeys, scope: RecordScope, issuedAt: number, flat: string | undefined, scoped: string | undefined): string {
+export function toRecordSeal(
+  keys: RecordKeys,
+  scope: RecordScope,
+  issuedAt: number,
+  flat: string | undefined,
+  scoped: string | undefined,
+): string {
   return `v1.${issuedAt}.${mac(keys.seal, scope, issuedAt, flat, scoped).toString('base64url')}`;
 }
 
@@ -136,7 +162,8 @@ function decode(object: unknown): VerificationRecord & { unreadable: boolean } {
 }
 
 function hasRecord(object: unknown): boolean {
-  return getAnnotationText(object, VERIFY_IMAGES_ANNOTATION) !== undefined || getAnnotationText(object, VERIFY_IMAGES_SCOPED_ANNOTATION) !== undefined;
+  return getAnnotationText(object, VERIFY_IMAGES_ANNOTATION) !== undefined ||
+    getAnnotationText(object, VERIFY_IMAGES_SCOPED_ANNOTATION) !== undefined;
 }
 
 function seconds(d: Date): number {
@@ -147,7 +174,11 @@ function seconds(d: Date): number {
  * The record of the stored object (UPDATE's oldObject) when sigward wrote it
  * for that object: sealed with its uid, or sealed without one at its creation.
  */
-export function getStoredRecord(stored: unknown, keys: RecordKeys, scope: Omit<RecordScope, 'uid'>): VerificationRecord | undefined {
+export function getStoredRecord(
+  stored: unknown,
+  keys: RecordKeys,
+  scope: Omit<RecordScope, 'uid'>,
+): VerificationRecord | undefined {
   if (!isJsonObject(stored) || !hasRecord(stored)) return undefined;
   const md = isJsonObject(stored.metadata) ? stored.metadata : {};
   const uid = typeof md.uid === 'string' ? md.uid : '';
@@ -160,7 +191,10 @@ export function getStoredRecord(stored: unknown, keys: RecordKeys, scope: Omit<R
   if (issuedAt === undefined) return undefined;
   const created = typeof md.creationTimestamp === 'string' ? Date.parse(md.creationTimestamp) / 1000 : NaN;
   if (!Number.isFinite(created)) return undefined;
-  if (issuedAt < created - RECORD_MAX_AGE_SECONDS - RECORD_CLOCK_SKEW_SECONDS || issuedAt > created + RECORD_CLOCK_SKEW_SECONDS) return undefined;
+  if (
+    issuedAt < created - RECORD_MAX_AGE_SECONDS - RECORD_CLOCK_SKEW_SECONDS ||
+    issuedAt > created + RECORD_CLOCK_SKEW_SECONDS
+  ) return undefined;
   return entries();
 }
 
@@ -174,38 +208,51 @@ export function getTrustedRecord(object: unknown, ctx: RecordContext, stored?: V
   const mine = decode(object);
   const issuedAt = getRecordSealTime(object, ctx.keys, ctx.scope);
   const now = seconds(ctx.now);
-  if (issuedAt !== undefined && now - issuedAt <= RECORD_MAX_AGE_SECONDS && issuedAt - now <= RECORD_CLOCK_SKEW_SECONDS) {
+  if (
+    issuedAt !== undefined && now - issuedAt <= RECORD_MAX_AGE_SECONDS && issuedAt - now <= RECORD_CLOCK_SKEW_SECONDS
+  ) {
     return { images: mine.images, scoped: mine.scoped, untrusted: mine.unreadable };
   }
   const out = emptyRecord();
   let untrusted = mine.unreadable;
   for (const [image, st] of Object.entries(mine.images)) {
-    if (stored && Object.hasOwn(stored.images, image) && stored.images[image] === st) setOwn(out.images as JsonObject, image, st);
-    else untrusted = true;
+    if (stored && Object.hasOwn(stored.images, image) && stored.images[image] === st) {
+      setOwn(out.images as JsonObject, image, st);
+    } else untrusted = true;
   }
   for (const [policy, rules] of Object.entries(mine.scoped.policies)) {
     for (const [rule, imgs] of Object.entries(rules)) {
       for (const [image, st] of Object.entries(imgs)) {
-        if (stored && getScopedVerifyStatus(stored.scoped, policy, rule, image) === st) recordEntry(out.scoped, policy, rule, image, st);
-        else untrusted = true;
+        if (stored && getScopedVerifyStatus(stored.scoped, policy, rule, image) === st) {
+          recordEntry(out.scoped, policy, rule, image, st);
+        } else untrusted = true;
       }
     }
   }
   return { ...out, untrusted };
 }
 
-function recordEntry(scoped: ScopedVerifyImages, policy: string, rule: string, image: string, st: VerifyImageStatus): void {
+function recordEntry(
+  scoped: ScopedVerifyImages,
+  policy: string,
+  rule: string,
+  image: string,
+  st: VerifyImageStatus,
+): void {
   const policies = scoped.policies as unknown as JsonObject;
   let rules = getOwn(policies, policy);
-  if (!isJsonObject(rules)) setOwn(policies, policy, (rules = {}));
+  if (!isJsonObject(rules)) setOwn(policies, policy, rules = {});
   let imgs = getOwn(rules, rule);
-  if (!isJsonObject(imgs)) setOwn(rules, rule, (imgs = {}));
+  if (!isJsonObject(imgs)) setOwn(rules, rule, imgs = {});
   setOwn(imgs, image, st);
 }
 
 /** True when the record holds no entry. */
 export function isEmptyRecord(r: VerificationRecord): boolean {
-  return Object.keys(r.images).length === 0 && Object.values(r.scoped.policies).every((rules) => Object.values(rules).every((imgs) => Object.keys(imgs).length === 0));
+  return Object.keys(r.images).length === 0 &&
+    Object.values(r.scoped.policies).every((rules) =>
+      Object.values(rules).every((imgs) => Object.keys(imgs).length === 0)
+    );
 }
 
 /**
@@ -224,10 +271,24 @@ export function toRecordPatches(object: unknown, record: VerificationRecord, ctx
   const ops: JsonPatchOp[] = [];
   const meta = isJsonObject(object) ? object.metadata : undefined;
   if (!isJsonObject(meta)) ops.push({ op: 'add', path: '/metadata', value: {} });
-  ops.push(...verifyImagesAnnotationPatches(isJsonObject(meta) ? object : {}, { images: record.images, scoped: record.scoped }));
+  ops.push(
+    ...verifyImagesAnnotationPatches(isJsonObject(meta) ? object : {}, {
+      images: record.images,
+      scoped: record.scoped,
+    }),
+  );
   // the seal is over the very texts just written
-  const text = (key: string) => ops.find((o) => o.path === annotationPointer(key) && 'value' in o && typeof o.value === 'string') as { value: string } | undefined;
-  const seal = toRecordSeal(ctx.keys, ctx.scope, seconds(ctx.now), text(VERIFY_IMAGES_ANNOTATION)?.value, text(VERIFY_IMAGES_SCOPED_ANNOTATION)?.value);
+  const text = (key: string) =>
+    ops.find((o) => o.path === annotationPointer(key) && 'value' in o && typeof o.value === 'string') as {
+      value: string;
+    } | undefined;
+  const seal = toRecordSeal(
+    ctx.keys,
+    ctx.scope,
+    seconds(ctx.now),
+    text(VERIFY_IMAGES_ANNOTATION)?.value,
+    text(VERIFY_IMAGES_SCOPED_ANNOTATION)?.value,
+  );
   ops.push({ op: 'add', path: annotationPointer(VERIFY_IMAGES_SEAL_ANNOTATION), value: seal });
   return ops;
 }

@@ -184,7 +184,11 @@ function toRequest(review: unknown): AdmissionRequest {
     );
   }
   if (review.kind !== 'AdmissionReview') {
-    invalid(`kind must be "AdmissionReview" (got ${typeof review.kind === 'string' ? `"${review.kind}"` : typeName(review.kind)})`);
+    invalid(
+      `kind must be "AdmissionReview" (got ${
+        typeof review.kind === 'string' ? `"${review.kind}"` : typeName(review.kind)
+      })`,
+    );
   }
   const r = review.request;
   if (!isJsonObject(r)) invalid(`request must be an object (got ${typeName(r)})`);
@@ -196,7 +200,9 @@ function toRequest(review: unknown): AdmissionRequest {
   const op = r.operation;
   if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) {
     invalid(
-      `request.operation must be one of CREATE, UPDATE, DELETE, CONNECT (got ${typeof op === 'string' ? `"${op}"` : typeName(op)})`,
+      `request.operation must be one of CREATE, UPDATE, DELETE, CONNECT (got ${
+        typeof op === 'string' ? `"${op}"` : typeName(op)
+      })`,
     );
   }
   const operation = op as AdmissionOperation;

@@ -115,16 +115,52 @@ function analyze(chars: string[]): Analysis {
 }
 
 const RESOLVE_MAP = new Set([
-  '', '~', 'null', 'Null', 'NULL',
-  'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON',
-  'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF',
-  '.nan', '.NaN', '.NAN', '.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF',
+  '',
+  '~',
+  'null',
+  'Null',
+  'NULL',
+  'y',
+  'Y',
+  'yes',
+  'Yes',
+  'YES',
+  'true',
+  'True',
+  'TRUE',
+  'on',
+  'On',
+  'ON',
+  'n',
+  'N',
+  'no',
+  'No',
+  'NO',
+  'false',
+  'False',
+  'FALSE',
+  'off',
+  'Off',
+  'OFF',
+  '.nan',
+  '.NaN',
+  '.NAN',
+  '.inf',
+  '.Inf',
+  '.INF',
+  '+.inf',
+  '+.Inf',
+  '+.INF',
+  '-.inf',
+  '-.Inf',
+  '-.INF',
   '<<',
 ]);
 const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/;
 const YAML_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
-const TIMESTAMP = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]| )[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?$/;
+const TIMESTAMP =
+  /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]| )[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?$/;
 
 function fitsGoInt(s: string): boolean {
   try {
@@ -176,8 +212,21 @@ function chooseStyle(text: string, chars: string[], simpleKey: boolean): Style {
 }
 
 const ESCAPES: Record<string, string> = {
-  '\0': '0', '\x07': 'a', '\b': 'b', '\t': 't', '\n': 'n', '\v': 'v', '\f': 'f', '\r': 'r',
-  '\x1b': 'e', '"': '"', '\\': '\\', '\u0085': 'N', '\u00a0': '_', '\u2028': 'L', '\u2029': 'P',
+  '\0': '0',
+  '\x07': 'a',
+  '\b': 'b',
+  '\t': 't',
+  '\n': 'n',
+  '\v': 'v',
+  '\f': 'f',
+  '\r': 'r',
+  '\x1b': 'e',
+  '"': '"',
+  '\\': '\\',
+  '\u0085': 'N',
+  '\u00a0': '_',
+  '\u2028': 'L',
+  '\u2029': 'P',
 };
 
 function escapeChar(ch: string): string {
@@ -352,7 +401,13 @@ function emitMapping(map: YamlStringMap, indent: number, state: { out: string; c
     state.out += ' '.repeat(indent);
     state.column = indent;
     const kchars = Array.from(key.replace(LONE_SURROGATE, '\ufffd'));
-    const k = writeScalar(kchars, chooseStyle(kchars.join(''), kchars, true), state.column, indent + BEST_INDENT, false);
+    const k = writeScalar(
+      kchars,
+      chooseStyle(kchars.join(''), kchars, true),
+      state.column,
+      indent + BEST_INDENT,
+      false,
+    );
     state.out += k.text + ':';
     state.column = k.column + 1;
     const value = map[key];
@@ -360,7 +415,13 @@ function emitMapping(map: YamlStringMap, indent: number, state: { out: string; c
       const vchars = Array.from(value.replace(LONE_SURROGATE, '\ufffd'));
       state.out += ' ';
       state.column++;
-      const v = writeScalar(vchars, chooseStyle(vchars.join(''), vchars, false), state.column, indent + BEST_INDENT, true);
+      const v = writeScalar(
+        vchars,
+        chooseStyle(vchars.join(''), vchars, false),
+        state.column,
+        indent + BEST_INDENT,
+        true,
+      );
       state.out += v.text;
       state.column = v.column;
     } else if (Object.keys(value).length === 0) {

@@ -3,8 +3,8 @@
 // statement; only statements whose signature verified are ever evaluated.
 
 import { SigwardError } from '../errors.ts';
-import { compileCel, getAttestationVariables, type CelImageInfo, type CelSignerInfo } from '../conditions/cel.ts';
-import { compileRule, evaluateRule, verifyRulePredicateType, type RuleParamInput } from './rules.ts';
+import { type CelImageInfo, type CelSignerInfo, compileCel, getAttestationVariables } from '../conditions/cel.ts';
+import { compileRule, evaluateRule, type RuleParamInput, verifyRulePredicateType } from './rules.ts';
 import type { Statement } from './statement.ts';
 
 export interface GateResult {
@@ -25,7 +25,9 @@ export function toCelGate(expression: string, source = 'condition'): Gate {
     describe: `CEL ${source}: ${expression.length > 80 ? expression.slice(0, 77) + '...' : expression}`,
     evaluate(input) {
       try {
-        return compiled.evaluateBool(getAttestationVariables(input)) ? { passed: true, failures: [] } : { passed: false, failures: [`${source} is false: ${expression}`] };
+        return compiled.evaluateBool(getAttestationVariables(input))
+          ? { passed: true, failures: [] }
+          : { passed: false, failures: [`${source} is false: ${expression}`] };
       } catch (e) {
         return { passed: false, failures: [`${source} failed: ${(e as Error).message}`] };
       }

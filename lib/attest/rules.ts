@@ -124,7 +124,29 @@ export const RULE_VARIABLES: readonly string[] = Object.freeze([...ATTESTATION_V
 const NAME_RE = /^[a-z0-9][a-z0-9.-]*$/;
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLACEHOLDER_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-const RESERVED_IDENTS = new Set(['true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while']);
+const RESERVED_IDENTS = new Set([
+  'true',
+  'false',
+  'null',
+  'in',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+  'void',
+  'while',
+]);
 
 function invalid(message: string, detail?: Record<string, unknown>, cause?: unknown): SigwardError {
   return new SigwardError('CONDITION_INVALID', message, { detail, cause });
@@ -146,12 +168,16 @@ function toExpressionText(v: unknown, where: string): string {
 function toParamSpec(v: unknown, where: string): RuleParamSpec {
   if (!isRecord(v)) throw invalid(`${where}: must be an object`);
   for (const k of Object.keys(v)) {
-    if (!['type', 'description', 'default', 'required', 'enum'].includes(k)) throw invalid(`${where}: unknown field "${k}"`);
+    if (!['type', 'description', 'default', 'required', 'enum'].includes(k)) {
+      throw invalid(`${where}: unknown field "${k}"`);
+    }
   }
   const type = v.type as RuleParamType;
   if (!PARAM_TYPES.includes(type)) throw invalid(`${where}: type must be one of ${PARAM_TYPES.join(', ')}`);
   if (typeof v.description !== 'string' || v.description === '') throw invalid(`${where}: description is required`);
-  if (v.required !== undefined && typeof v.required !== 'boolean') throw invalid(`${where}: required must be a boolean`);
+  if (v.required !== undefined && typeof v.required !== 'boolean') {
+    throw invalid(`${where}: required must be a boolean`);
+  }
   if (v.required === true && v.default !== undefined) throw invalid(`${where}: a required parameter has no default`);
   let enumValues: readonly string[] | undefined;
   if (v.enum !== undefined) {
@@ -193,25 +219,33 @@ function toParamSpec(v: unknown, where: string): RuleParamSpec {
 export function toRule(data: unknown): RuleSpec {
   if (!isRecord(data)) throw invalid('rule must be an object');
   const name = data.name;
-  if (typeof name !== 'string' || !NAME_RE.test(name)) throw invalid('rule name must be lower-case letters, digits, "." and "-"');
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw invalid('rule name must be lower-case letters, digits, "." and "-"');
+  }
   const where = `rule "${name}"`;
   for (const k of Object.keys(data)) {
     if (!['name', 'description', 'predicateTypes', 'params', 'variables', 'validations'].includes(k)) {
       throw invalid(`${where}: unknown field "${k}"`);
     }
   }
-  if (typeof data.description !== 'string' || data.description === '') throw invalid(`${where}: description is required`);
+  if (typeof data.description !== 'string' || data.description === '') {
+    throw invalid(`${where}: description is required`);
+  }
   const pts = data.predicateTypes;
   if (!Array.isArray(pts) || pts.length === 0 || !pts.every((p) => typeof p === 'string' && p !== '' && p !== '*')) {
     throw invalid(`${where}: predicateTypes must be a non-empty array of URIs`);
   }
-  if ((pts[0] as string).endsWith('*')) throw invalid(`${where}: the first predicate type must be a full URI (it is the default --type)`);
+  if ((pts[0] as string).endsWith('*')) {
+    throw invalid(`${where}: the first predicate type must be a full URI (it is the default --type)`);
+  }
 
   const params: Record<string, RuleParamSpec> = {};
   if (data.params !== undefined) {
     if (!isRecord(data.params)) throw invalid(`${where}: params must be an object`);
     for (const [p, spec] of Object.entries(data.params)) {
-      if (!IDENT_RE.test(p) || RESERVED_IDENTS.has(p)) throw invalid(`${where}: parameter name "${p}" is not an identifier`);
+      if (!IDENT_RE.test(p) || RESERVED_IDENTS.has(p)) {
+        throw invalid(`${where}: parameter name "${p}" is not an identifier`);
+      }
       params[p] = toParamSpec(spec, `${where}: parameter "${p}"`);
     }
   }
@@ -223,19 +257,27 @@ export function toRule(data: unknown): RuleSpec {
     data.variables.forEach((v, i) => {
       const w = `${where}: variables[${i}]`;
       if (!isRecord(v)) throw invalid(`${w}: must be an object`);
-      if (typeof v.name !== 'string' || !IDENT_RE.test(v.name) || RESERVED_IDENTS.has(v.name)) throw invalid(`${w}: name must be an identifier`);
+      if (typeof v.name !== 'string' || !IDENT_RE.test(v.name) || RESERVED_IDENTS.has(v.name)) {
+        throw invalid(`${w}: name must be an identifier`);
+      }
       if (seen.has(v.name)) throw invalid(`${w}: variable "${v.name}" is defined twice`);
       seen.add(v.name);
-      for (const k of Object.keys(v)) if (!['name', 'expression'].includes(k)) throw invalid(`${w}: unknown field "${k}"`);
+      for (const k of Object.keys(v)) {
+        if (!['name', 'expression'].includes(k)) throw invalid(`${w}: unknown field "${k}"`);
+      }
       variables.push(Object.freeze({ name: v.name, expression: toExpressionText(v.expression, w) }));
     });
   }
 
-  if (!Array.isArray(data.validations) || data.validations.length === 0) throw invalid(`${where}: validations must be a non-empty array`);
+  if (!Array.isArray(data.validations) || data.validations.length === 0) {
+    throw invalid(`${where}: validations must be a non-empty array`);
+  }
   const validations = data.validations.map((v, i): RuleValidationSpec => {
     const w = `${where}: validations[${i}]`;
     if (!isRecord(v)) throw invalid(`${w}: must be an object`);
-    for (const k of Object.keys(v)) if (!['expression', 'message', 'detail'].includes(k)) throw invalid(`${w}: unknown field "${k}"`);
+    for (const k of Object.keys(v)) {
+      if (!['expression', 'message', 'detail'].includes(k)) throw invalid(`${w}: unknown field "${k}"`);
+    }
     if (typeof v.message !== 'string' || v.message === '') throw invalid(`${w}: message is required`);
     for (const m of v.message.matchAll(PLACEHOLDER_RE)) {
       if (!(m[1]! in params)) throw invalid(`${w}: message names unknown parameter "${m[1]}"`);
@@ -366,7 +408,9 @@ function coerceDefault(spec: RuleParamSpec, d: NonNullable<RuleParamSpec['defaul
     if (spec.type === 'double') return d;
     fail(`a number default for a ${spec.type} parameter`);
   }
-  if (spec.type === 'bool' || spec.type === 'int' || spec.type === 'double') fail(`a string default for a ${spec.type} parameter`);
+  if (spec.type === 'bool' || spec.type === 'int' || spec.type === 'double') {
+    fail(`a string default for a ${spec.type} parameter`);
+  }
   return coerceText(spec, d as string, fail);
 }
 
@@ -382,7 +426,9 @@ export function toRuleParams(rule: RuleSpec, given: RuleParamInput = {}): Record
     const spec = Object.hasOwn(rule.params, k) ? rule.params[k] : undefined;
     if (!spec) {
       throw invalid(
-        `rule "${rule.name}": unknown parameter "${k}" (${names.length ? `parameters: ${names.join(', ')}` : 'the rule has no parameters'})`,
+        `rule "${rule.name}": unknown parameter "${k}" (${
+          names.length ? `parameters: ${names.join(', ')}` : 'the rule has no parameters'
+        })`,
         { rule: rule.name, param: k },
       );
     }
@@ -430,13 +476,21 @@ function renderMessage(message: string, params: Record<string, RuleParamValue>):
 const VARIABLE_REF_RE = /\bvariables\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/g;
 const VARIABLE_OTHER_USE_RE = /\bvariables\b(?!\s*\.\s*[A-Za-z_])/;
 
-function compileExpr(rule: RuleSpec, expr: string, what: string, variableNames: readonly string[]): CompiledRuleProgram {
+function compileExpr(
+  rule: RuleSpec,
+  expr: string,
+  what: string,
+  variableNames: readonly string[],
+): CompiledRuleProgram {
   let program: CompiledCel;
   try {
     program = compileCel(expr, { variables: RULE_VARIABLES });
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    throw invalid(`rule "${rule.name}": ${what}: ${reason}`, { rule: rule.name, ...(e instanceof SigwardError ? e.detail : {}) }, e);
+    throw invalid(`rule "${rule.name}": ${what}: ${reason}`, {
+      rule: rule.name,
+      ...(e instanceof SigwardError ? e.detail : {}),
+    }, e);
   }
   // Which bindings the expression reads. A name can only be read if it appears
   // as a word in the text, so this over-approximates and never misses one.
@@ -449,7 +503,11 @@ function compileExpr(rule: RuleSpec, expr: string, what: string, variableNames: 
       const names = new Set<string>();
       for (const m of expr.matchAll(VARIABLE_REF_RE)) names.add(m[1]!);
       for (const n of names) {
-        if (!variableNames.includes(n)) throw invalid(`rule "${rule.name}": ${what}: unknown variable "${n}" (variables: ${variableNames.join(', ') || 'none'})`);
+        if (!variableNames.includes(n)) {
+          throw invalid(
+            `rule "${rule.name}": ${what}: unknown variable "${n}" (variables: ${variableNames.join(', ') || 'none'})`,
+          );
+        }
       }
       usesVariables = Object.freeze([...names]);
     }
@@ -463,14 +521,16 @@ export function compileRuleSpec(rule: RuleSpec, given: RuleParamInput = {}): Com
   const names = rule.variables.map((v) => v.name);
   // a variable reads only the variables defined before it
   const variables = rule.variables.map((v, i) =>
-    Object.freeze({ name: v.name, ...compileExpr(rule, v.expression, `variable "${v.name}"`, names.slice(0, i)) }),
+    Object.freeze({ name: v.name, ...compileExpr(rule, v.expression, `variable "${v.name}"`, names.slice(0, i)) })
   );
   const validations = rule.validations.map((v, i) =>
     Object.freeze({
       ...compileExpr(rule, v.expression, `validations[${i}]`, names),
       message: renderMessage(v.message, params),
-      ...(v.detail !== undefined ? { detail: Object.freeze(compileExpr(rule, v.detail, `validations[${i}] detail`, names)) } : {}),
-    }),
+      ...(v.detail !== undefined
+        ? { detail: Object.freeze(compileExpr(rule, v.detail, `validations[${i}] detail`, names)) }
+        : {}),
+    })
   );
   return Object.freeze({ rule, params, variables: Object.freeze(variables), validations: Object.freeze(validations) });
 }
@@ -509,7 +569,9 @@ export function ruleAppliesTo(rule: RuleSpec, predicateType: string): boolean {
 export function verifyRulePredicateType(rule: RuleSpec, predicateType: string): void {
   if (!ruleAppliesTo(rule, predicateType)) {
     throw invalid(
-      `rule "${rule.name}" checks predicate type ${rule.predicateTypes.join(', ')}, not ${toPredicateType(predicateType)}`,
+      `rule "${rule.name}" checks predicate type ${rule.predicateTypes.join(', ')}, not ${
+        toPredicateType(predicateType)
+      }`,
       { rule: rule.name, predicateType: toPredicateType(predicateType) },
     );
   }
@@ -534,7 +596,9 @@ class VariableScope {
     const out: Record<string, unknown> = {};
     for (const u of p.uses) out[u] = u === 'params' ? this.#compiled.params : this.#vars[u];
     if (p.usesVariables === 'all' || p.usesVariables.length > 0) {
-      const names = p.usesVariables === 'all' ? this.#compiled.variables.slice(0, before).map((v) => v.name) : p.usesVariables;
+      const names = p.usesVariables === 'all'
+        ? this.#compiled.variables.slice(0, before).map((v) => v.name)
+        : p.usesVariables;
       const values: Record<string, unknown> = {};
       for (const n of names) values[n] = this.get(n);
       out.variables = values;
@@ -549,7 +613,9 @@ class VariableScope {
       try {
         r = { value: v.program.evaluate(this.bindings(v, i)) };
       } catch (e) {
-        r = { error: e instanceof VariableError ? e.message : `variable "${name}" could not be evaluated: ${reasonOf(e)}` };
+        r = {
+          error: e instanceof VariableError ? e.message : `variable "${name}" could not be evaluated: ${reasonOf(e)}`,
+        };
       }
       this.#values.set(name, r);
     }
@@ -573,7 +639,11 @@ export function evaluateRule(compiled: CompiledRule, vars: Record<string, unknow
     return {
       rule: name,
       passed: false,
-      failures: [`predicate type ${st.predicateType} is not checked by rule "${name}" (${compiled.rule.predicateTypes.join(', ')})`],
+      failures: [
+        `predicate type ${st.predicateType} is not checked by rule "${name}" (${
+          compiled.rule.predicateTypes.join(', ')
+        })`,
+      ],
     };
   }
   const scope = new VariableScope(compiled, vars);

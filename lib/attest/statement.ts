@@ -33,14 +33,22 @@ export function toStatement(bytes: Uint8Array): Statement {
   } catch (e) {
     throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement is not JSON', { cause: e });
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement is not an object');
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement is not an object');
+  }
   if (!STATEMENT_TYPES.includes(v._type as (typeof STATEMENT_TYPES)[number])) {
     throw new SigwardError('ATTESTATION_INVALID', `unsupported in-toto statement type "${String(v._type)}"`);
   }
-  if (typeof v.predicateType !== 'string' || v.predicateType === '') throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement has no predicateType');
-  if (!Array.isArray(v.subject) || v.subject.length === 0) throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement has no subject');
+  if (typeof v.predicateType !== 'string' || v.predicateType === '') {
+    throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement has no predicateType');
+  }
+  if (!Array.isArray(v.subject) || v.subject.length === 0) {
+    throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement has no subject');
+  }
   for (const s of v.subject) {
-    if (!s || typeof s !== 'object' || !s.digest || typeof s.digest !== 'object') throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement subject has no digest');
+    if (!s || typeof s !== 'object' || !s.digest || typeof s.digest !== 'object') {
+      throw new SigwardError('ATTESTATION_INVALID', 'in-toto statement subject has no digest');
+    }
   }
   return v as Statement;
 }
@@ -51,7 +59,9 @@ export function getSubjectsWithDigest(st: Statement, digest: string): Subject[] 
   if (i <= 0) return [];
   const alg = digest.slice(0, i);
   const hex = digest.slice(i + 1).toLowerCase();
-  return st.subject.filter((s) => Object.hasOwn(s.digest, alg) && typeof s.digest[alg] === 'string' && s.digest[alg].toLowerCase() === hex);
+  return st.subject.filter((s) =>
+    Object.hasOwn(s.digest, alg) && typeof s.digest[alg] === 'string' && s.digest[alg].toLowerCase() === hex
+  );
 }
 
 /** True when some subject's digest equals `digest` (`<alg>:<hex>`). */
@@ -69,6 +79,9 @@ export function verifySubjectDigest(st: Statement, digest: string): void {
 /** Requires the statement's predicateType to equal `want` (already expanded from a shortcut). */
 export function verifyPredicateType(st: Statement, want: string): void {
   if (st.predicateType !== want) {
-    throw new SigwardError('ATTESTATION_INVALID', `predicate type mismatch: expected ${want}, received ${st.predicateType}`);
+    throw new SigwardError(
+      'ATTESTATION_INVALID',
+      `predicate type mismatch: expected ${want}, received ${st.predicateType}`,
+    );
   }
 }

@@ -5,15 +5,15 @@
 // predicate type compared. An attestation that fails any of this is never
 // handed to a condition.
 
-import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
+import { type ErrorCode, SigwardError, toRejection } from '../errors.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
-import { getAttachments, type AttachmentLayer } from '../cosign/signatures.ts';
+import { type AttachmentLayer, getAttachments } from '../cosign/signatures.ts';
 import type { LayerCheck, SignerInfo } from '../cosign/verify.ts';
 import { toEnvelope, verifyInTotoPayloadType } from './dsse.ts';
-import { toStatement, verifySubjectDigest, type Statement } from './statement.ts';
+import { type Statement, toStatement, verifySubjectDigest } from './statement.ts';
 import { toPredicateType } from './predicates.ts';
-import { getBundleAttestations, type BundleCheck } from '../cosign/bundles.ts';
+import { type BundleCheck, getBundleAttestations } from '../cosign/bundles.ts';
 
 export interface VerifiedAttestation {
   /** `.att` layer index; -1 for a bundle referrer */
@@ -60,13 +60,19 @@ export interface VerifyImageAttestationsOptions {
 async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestationsOptions): Promise<VerifiedAttestation> {
   if (layer.error) throw layer.error;
   if (layer.mediaType !== MEDIA_TYPES.dsseEnvelope) {
-    throw new SigwardError('ATTESTATION_INVALID', `layer is not an attestation (media type ${layer.mediaType || 'none'})`);
+    throw new SigwardError(
+      'ATTESTATION_INVALID',
+      `layer is not an attestation (media type ${layer.mediaType || 'none'})`,
+    );
   }
   const envelopeBytes = layer.payload!;
   const env = toEnvelope(envelopeBytes);
   // cosign rejects any other payload type before looking at the signature
   verifyInTotoPayloadType(env);
-  const signer = await opts.check({ blob: envelopeBytes, mediaType: layer.mediaType, annotations: layer.annotations }, opts.now?.());
+  const signer = await opts.check(
+    { blob: envelopeBytes, mediaType: layer.mediaType, annotations: layer.annotations },
+    opts.now?.(),
+  );
   const statement = toStatement(env.payload);
   verifySubjectDigest(statement, opts.digest);
   return { layer: layer.index, statement, signer };
@@ -78,9 +84,17 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageAttestations
  * (with the reasons other layers were rejected).
  */
 export async function verifyImageAttestations(opts: VerifyImageAttestationsOptions): Promise<ImageAttestations> {
-  const att = opts.bundlesOnly && opts.bundleCheck ? { tag: '', layers: [] } : await getAttachments(opts.store, opts.signatureRepository, opts.digest, 'att', { signal: opts.signal });
+  const att = opts.bundlesOnly && opts.bundleCheck
+    ? { tag: '', layers: [] }
+    : await getAttachments(opts.store, opts.signatureRepository, opts.digest, 'att', { signal: opts.signal });
   const want = opts.predicateType === undefined ? undefined : toPredicateType(opts.predicateType);
-  const result: ImageAttestations = { digest: opts.digest, attestationTag: att.tag, verified: [], otherTypes: [], rejected: [] };
+  const result: ImageAttestations = {
+    digest: opts.digest,
+    attestationTag: att.tag,
+    verified: [],
+    otherTypes: [],
+    rejected: [],
+  };
   for (const layer of att.layers) {
     try {
       const v = { ...(await verifyLayer(layer, opts)), source: `${att.tag} layer ${layer.index}` };
@@ -89,27 +103,52 @@ export async function verifyImageAttestations(opts: VerifyImageAttestationsOptio
     } catch (caught) {
       const e = toRejection(caught);
       if (!e) throw caught;
-      result.rejected.push({ layer: layer.index, code: e.code, reason: e.message, predicateType: layer.annotations.predicateType });
+      result.rejected.push({
+        layer: layer.index,
+        code: e.code,
+        reason: e.message,
+        predicateType: layer.annotations.predicateType,
+      });
     }
   }
   if (opts.bundleCheck) {
-    const b = await getBundleAttestations(opts.store, opts.signatureRepository, opts.digest, opts.bundleCheck, want, { signal: opts.signal, now: opts.now });
+    const b = await getBundleAttestations(opts.store, opts.signatureRepository, opts.digest, opts.bundleCheck, want, {
+      signal: opts.signal,
+      now: opts.now,
+    });
     for (const v of b.verified) {
       // bundle verification parsed the statement with toStatement, as for `.att` statements
       verifySubjectDigest(v.statement, opts.digest);
       result.verified.push({ layer: -1, source: `bundle ${v.manifest}`, statement: v.statement, signer: v.signer });
     }
     result.otherTypes.push(...b.otherTypes);
-    result.rejected.push(...b.rejected.map((r) => ({ layer: -1, code: r.code, reason: `bundle ${r.manifest}: ${r.reason}`, ...(r.predicateType ? { predicateType: r.predicateType } : {}) })));
+    result.rejected.push(
+      ...b.rejected.map((r) => ({
+        layer: -1,
+        code: r.code,
+        reason: `bundle ${r.manifest}: ${r.reason}`,
+        ...(r.predicateType ? { predicateType: r.predicateType } : {}),
+      })),
+    );
   }
   if (result.verified.length > 0) return result;
   const typeText = want ?? 'any';
   const reasons = [...new Set(result.rejected.map((r) => r.reason))];
   if (result.rejected.length === 0 && result.otherTypes.length === 0) {
-    throw new SigwardError('ATTESTATION_NOT_FOUND', `no attestations found for predicate type ${typeText}`, { detail: { attestationTag: att.tag } });
+    throw new SigwardError('ATTESTATION_NOT_FOUND', `no attestations found for predicate type ${typeText}`, {
+      detail: { attestationTag: att.tag },
+    });
   }
-  const others = result.otherTypes.length ? `; verified attestations have other predicate types: ${[...new Set(result.otherTypes)].join(', ')}` : '';
-  throw new SigwardError(result.rejected[0]?.code ?? 'ATTESTATION_NOT_FOUND', `no verified attestations for predicate type ${typeText}${reasons.length ? ': ' + reasons.join('; ') : ''}${others}`, {
-    detail: { rejected: result.rejected, otherTypes: result.otherTypes },
-  });
+  const others = result.otherTypes.length
+    ? `; verified attestations have other predicate types: ${[...new Set(result.otherTypes)].join(', ')}`
+    : '';
+  throw new SigwardError(
+    result.rejected[0]?.code ?? 'ATTESTATION_NOT_FOUND',
+    `no verified attestations for predicate type ${typeText}${
+      reasons.length ? ': ' + reasons.join('; ') : ''
+    }${others}`,
+    {
+      detail: { rejected: result.rejected, otherTypes: result.otherTypes },
+    },
+  );
 }

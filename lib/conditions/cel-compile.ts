@@ -12,19 +12,26 @@
 
 import { CelCompileError, CelCostLimitExceeded, CelEvalError } from './cel-engine.ts';
 import { getGoRegexError } from '../go-regex.ts';
-import type { CelEngine, CelEngineCompileOptions, CelEvalOptions, CelEvalStats, CelFunctionDecl, CelProgram } from './cel-engine.ts';
+import type {
+  CelEngine,
+  CelEngineCompileOptions,
+  CelEvalOptions,
+  CelEvalStats,
+  CelFunctionDecl,
+  CelProgram,
+} from './cel-engine.ts';
 import { CelSyntaxError, parseCel, qualifiedName } from './cel-parser.ts';
 import type { CelNode } from './cel-parser.ts';
 import {
-  CelCostLimitError,
-  CelError,
-  TYPE_NAMES,
   add,
   celCompare,
+  CelCostLimitError,
   celEquals,
+  CelError,
   charge,
   contains,
   div,
+  durationFromNanos,
   err,
   fromInput,
   isMap,
@@ -38,9 +45,9 @@ import {
   neg,
   noOverload,
   sub,
-  typeValue,
   timestampFromNanos,
-  durationFromNanos,
+  TYPE_NAMES,
+  typeValue,
 } from './cel-runtime.ts';
 import {
   ENCODERS_EXTENSION,
@@ -52,7 +59,7 @@ import {
 } from './cel-stdlib.ts';
 import type { CelFn, CelFunctionTable } from './cel-stdlib.ts';
 import { K8S_FUNCTIONS } from './cel-k8s.ts';
-import { CelOptional, CelTimestamp, CelUint, celTypeName } from './cel-values.ts';
+import { CelOptional, CelTimestamp, celTypeName, CelUint } from './cel-values.ts';
 
 type Frame = { vars: Record<string, unknown>; slots: unknown[] };
 type Ev = (f: Frame) => unknown;
@@ -73,7 +80,10 @@ export const BASE_FUNCTIONS: CelFunctionTable = Object.freeze({
 
 const TYPE_IDENTS = new Set(TYPE_NAMES);
 
-function wrapper(check: (v: unknown) => unknown, zero: unknown): { fields: string[]; make: (v: Record<string, unknown>) => unknown } {
+function wrapper(
+  check: (v: unknown) => unknown,
+  zero: unknown,
+): { fields: string[]; make: (v: Record<string, unknown>) => unknown } {
   return { fields: ['value'], make: (v) => ('value' in v ? check(v.value) : zero) };
 }
 function typed(name: string, ok: (v: unknown) => boolean): (v: unknown) => unknown {
@@ -91,7 +101,10 @@ const WELL_KNOWN: Record<string, { fields: string[]; make: (v: Record<string, un
   'google.protobuf.StringValue': wrapper(typed('StringValue', (v) => typeof v === 'string'), ''),
   'google.protobuf.BytesValue': wrapper(typed('BytesValue', (v) => v instanceof Uint8Array), new Uint8Array(0)),
   'google.protobuf.DoubleValue': wrapper(typed('DoubleValue', (v) => typeof v === 'number'), 0),
-  'google.protobuf.FloatValue': wrapper((v) => Math.fround(typed('FloatValue', (x) => typeof x === 'number')(v) as number), 0),
+  'google.protobuf.FloatValue': wrapper(
+    (v) => Math.fround(typed('FloatValue', (x) => typeof x === 'number')(v) as number),
+    0,
+  ),
   'google.protobuf.Int64Value': wrapper(typed('Int64Value', isInt), 0n),
   'google.protobuf.Int32Value': wrapper((v) => {
     const x = typed('Int32Value', isInt)(v) as bigint;
@@ -104,8 +117,14 @@ const WELL_KNOWN: Record<string, { fields: string[]; make: (v: Record<string, un
     if (x.value >= 2n ** 32n) throw err('UInt32Value: uint32 overflow');
     return x;
   }, new CelUint(0n)),
-  'google.protobuf.ListValue': { fields: ['values'], make: (v) => ('values' in v ? typed('ListValue', Array.isArray)(v.values) : []) },
-  'google.protobuf.Struct': { fields: ['fields'], make: (v) => ('fields' in v ? typed('Struct', isMap)(v.fields) : new Map()) },
+  'google.protobuf.ListValue': {
+    fields: ['values'],
+    make: (v) => ('values' in v ? typed('ListValue', Array.isArray)(v.values) : []),
+  },
+  'google.protobuf.Struct': {
+    fields: ['fields'],
+    make: (v) => ('fields' in v ? typed('Struct', isMap)(v.fields) : new Map()),
+  },
   'google.protobuf.Value': {
     fields: ['null_value', 'number_value', 'string_value', 'bool_value', 'struct_value', 'list_value'],
     make: (v) => {
@@ -120,7 +139,9 @@ const WELL_KNOWN: Record<string, { fields: string[]; make: (v: Record<string, un
     make: (v) => {
       const s = v.seconds ?? 0n;
       const n = v.nanos ?? 0n;
-      if (typeof s !== 'bigint' || typeof n !== 'bigint') throw err('google.protobuf.Timestamp: seconds and nanos must be ints');
+      if (typeof s !== 'bigint' || typeof n !== 'bigint') {
+        throw err('google.protobuf.Timestamp: seconds and nanos must be ints');
+      }
       return timestampFromNanos(s * 1_000_000_000n + n);
     },
   },
@@ -129,7 +150,9 @@ const WELL_KNOWN: Record<string, { fields: string[]; make: (v: Record<string, un
     make: (v) => {
       const s = v.seconds ?? 0n;
       const n = v.nanos ?? 0n;
-      if (typeof s !== 'bigint' || typeof n !== 'bigint') throw err('google.protobuf.Duration: seconds and nanos must be ints');
+      if (typeof s !== 'bigint' || typeof n !== 'bigint') {
+        throw err('google.protobuf.Duration: seconds and nanos must be ints');
+      }
       return durationFromNanos(s * 1_000_000_000n + n);
     },
   },
@@ -151,7 +174,9 @@ function getField(o: unknown, f: string): unknown {
     }
     if (!Array.isArray(o) && isObjectMap(o)) {
       const v = o[f];
-      if (v !== undefined && Object.hasOwn(o, f)) return typeof v === 'object' && v instanceof Date ? CelTimestamp.fromDate(v) : v;
+      if (v !== undefined && Object.hasOwn(o, f)) {
+        return typeof v === 'object' && v instanceof Date ? CelTimestamp.fromDate(v) : v;
+      }
       throw noSuchKey(f);
     }
     if (o instanceof CelOptional) return o.hasValue ? optField(o.value, f) : o;
@@ -351,7 +376,9 @@ class Compiler {
     if (!n.abs) {
       const slot = scope.names.get(name);
       if (slot !== undefined) return (f) => f.slots[slot];
-      if (name.startsWith('@')) this.fail(`undeclared reference to '${name.startsWith('@index') ? `cel.index(${name.slice(6)})` : name}'`, n);
+      if (name.startsWith('@')) {
+        this.fail(`undeclared reference to '${name.startsWith('@index') ? `cel.index(${name.slice(6)})` : name}'`, n);
+      }
     }
     if (this.declared.has(name)) return this.variable(name);
     if (TYPE_IDENTS.has(name)) {
@@ -458,7 +485,9 @@ class Compiler {
         const v = elems[i](f);
         if (!optional[i]) out.push(v);
         else {
-          if (!(v instanceof CelOptional)) throw err(`optional list element of type ${celTypeName(v)} is not an optional`);
+          if (!(v instanceof CelOptional)) {
+            throw err(`optional list element of type ${celTypeName(v)} is not an optional`);
+          }
           if (v.hasValue) out.push(v.value);
         }
       }
@@ -467,18 +496,26 @@ class Compiler {
   }
 
   map(n: Extract<CelNode, { k: 'map' }>, scope: Scope): Ev {
-    const entries = n.entries.map((e) => ({ key: this.compile(e.key, scope), value: this.compile(e.value, scope), opt: e.opt }));
+    const entries = n.entries.map((e) => ({
+      key: this.compile(e.key, scope),
+      value: this.compile(e.value, scope),
+      opt: e.opt,
+    }));
     return (f) => {
       const m = new Map<unknown, unknown>();
       for (const e of entries) {
         const k = mapKey(e.key(f));
         let v = e.value(f);
         if (e.opt) {
-          if (!(v instanceof CelOptional)) throw err(`optional map entry value of type ${celTypeName(v)} is not an optional`);
+          if (!(v instanceof CelOptional)) {
+            throw err(`optional map entry value of type ${celTypeName(v)} is not an optional`);
+          }
           if (!v.hasValue) continue;
           v = v.value;
         }
-        if (mapGet(m, k) !== undefined) throw err(`Failed with repeated key: ${String(k instanceof CelUint ? k.value : k)}`);
+        if (mapGet(m, k) !== undefined) {
+          throw err(`Failed with repeated key: ${String(k instanceof CelUint ? k.value : k)}`);
+        }
         m.set(k, v);
       }
       return m;
@@ -489,7 +526,12 @@ class Compiler {
   struct(n: Extract<CelNode, { k: 'struct' }>, scope: Scope): Ev {
     const name = n.name.replace(/^\./, '');
     const build = WELL_KNOWN[name];
-    if (!build) this.fail(`message construction (${n.name}{...}) is not supported: sigward declares no protobuf message types`, n);
+    if (!build) {
+      this.fail(
+        `message construction (${n.name}{...}) is not supported: sigward declares no protobuf message types`,
+        n,
+      );
+    }
     const fields = n.fields.map((fl) => {
       if (fl.opt) this.fail(`optional field ${fl.name} in ${name}{...} is not supported`, n);
       if (!build.fields.includes(fl.name)) this.fail(`no such field '${fl.name}' in ${name}`, n);
@@ -653,7 +695,9 @@ class Compiler {
             const entry = (expr as Ev)(f);
             if (!isMap(entry)) throw err(`transformMapEntry: the expression must be a map, got ${celTypeName(entry)}`);
             for (const [k, v] of mapEntries(entry)) {
-              if (mapGet(out, k) !== undefined) throw err(`insert failed: key ${String(k instanceof CelUint ? k.value : k)} already exists`);
+              if (mapGet(out, k) !== undefined) {
+                throw err(`insert failed: key ${String(k instanceof CelUint ? k.value : k)} already exists`);
+              }
               out.set(k, v);
             }
             return false;
@@ -694,15 +738,21 @@ class Compiler {
         this.checkAvailable(qn, n);
         impl = this.fns[`${qn}/${args.length}`] ?? this.fns[`${qn}/*`];
         if (impl !== undefined) name = qn;
-        else if (this.known(qn)) this.fail(`no overload of function '${qn}' takes ${args.length} argument${args.length === 1 ? '' : 's'}`, n);
+        else if (this.known(qn)) {
+          this.fail(`no overload of function '${qn}' takes ${args.length} argument${args.length === 1 ? '' : 's'}`, n);
+        }
       }
       if (!impl) {
         member = true;
         this.checkAvailable(fn, n);
         impl = this.fns[`.${fn}/${args.length}`];
         if (!impl) {
-          if (this.known(`.${fn}`)) this.fail(`no overload of method '${fn}' takes ${args.length} argument${args.length === 1 ? '' : 's'}`, n);
-          if (this.known(fn)) this.fail(`'${fn}' is a function, not a method: write ${fn}(x, ...) instead of x.${fn}(...)`, n);
+          if (this.known(`.${fn}`)) {
+            this.fail(`no overload of method '${fn}' takes ${args.length} argument${args.length === 1 ? '' : 's'}`, n);
+          }
+          if (this.known(fn)) {
+            this.fail(`'${fn}' is a function, not a method: write ${fn}(x, ...) instead of x.${fn}(...)`, n);
+          }
           this.fail(`undeclared reference to function '${fn}'`, n);
         }
       }
@@ -710,7 +760,9 @@ class Compiler {
       this.checkAvailable(fn, n);
       impl = this.fns[`${fn}/${args.length}`] ?? this.fns[`${fn}/*`];
       if (!impl) {
-        if (this.known(fn)) this.fail(`no overload of function '${fn}' takes ${args.length} argument${args.length === 1 ? '' : 's'}`, n);
+        if (this.known(fn)) {
+          this.fail(`no overload of function '${fn}' takes ${args.length} argument${args.length === 1 ? '' : 's'}`, n);
+        }
         if (this.known(`.${fn}`)) this.fail(`'${fn}' is a method: write x.${fn}(...)`, n);
         this.fail(`undeclared reference to function '${fn}'`, n);
       }
@@ -784,13 +836,13 @@ class Compiler {
           const t = typeof c;
           return ne
             ? (f) => {
-                const v = l(f);
-                return typeof v === t ? v !== c : !celEquals(v, c);
-              }
+              const v = l(f);
+              return typeof v === t ? v !== c : !celEquals(v, c);
+            }
             : (f) => {
-                const v = l(f);
-                return typeof v === t ? v === c : celEquals(v, c);
-              };
+              const v = l(f);
+              return typeof v === t ? v === c : celEquals(v, c);
+            };
         }
         return ne ? (f) => !celEquals(l(f), r(f)) : (f) => celEquals(l(f), r(f));
       }
@@ -905,7 +957,9 @@ export const sigwardEngine: CelEngine = {
       } catch (e) {
         if (e instanceof CelError) throw new CelEvalError(e.message);
         if (e instanceof CelCostLimitError) throw new CelCostLimitExceeded(limit);
-        if (e instanceof RangeError && /call stack/i.test(e.message)) throw new CelEvalError('expression too deeply nested to evaluate');
+        if (e instanceof RangeError && /call stack/i.test(e.message)) {
+          throw new CelEvalError('expression too deeply nested to evaluate');
+        }
         throw e;
       } finally {
         if (stats) stats.cost = limit - meter.remaining;

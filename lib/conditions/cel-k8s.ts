@@ -13,10 +13,17 @@
 // The authorizer library needs the API server and is not declared (an
 // expression using `authorizer` is refused when compiled).
 
-import { CelError, INT_MAX, INT_MIN, chargeSize, err, noOverload } from './cel-runtime.ts';
+import { CelError, chargeSize, err, INT_MAX, INT_MIN, noOverload } from './cel-runtime.ts';
 import type { CelFunctionTable } from './cel-stdlib.ts';
 import { celRegex } from './cel-stdlib.ts';
-import { addQuantities, compareQuantities, formatQuantity, parseQuantity, quantityToNumber, subtractQuantities } from './quantity.ts';
+import {
+  addQuantities,
+  compareQuantities,
+  formatQuantity,
+  parseQuantity,
+  quantityToNumber,
+  subtractQuantities,
+} from './quantity.ts';
 import type { Quantity } from './quantity.ts';
 import { compareSemver, parseSemver } from './semver.ts';
 import type { SemVer } from './semver.ts';
@@ -97,10 +104,16 @@ export class CelURL extends CelObject {
     }
     if (/[\x00-\x1f\x7f]/.test(raw)) throw err(`URL parse error: invalid control character in URL`);
     const h = host ?? '';
-    if (h.includes('[') && !/^(?:[^@]*@)?\[[0-9A-Fa-f:.]+(?:%[^\]]*)?\](?::\d*)?$/.test(h)) throw err(`URL parse error: invalid host ${JSON.stringify(h)}`);
+    if (h.includes('[') && !/^(?:[^@]*@)?\[[0-9A-Fa-f:.]+(?:%[^\]]*)?\](?::\d*)?$/.test(h)) {
+      throw err(`URL parse error: invalid host ${JSON.stringify(h)}`);
+    }
     const port = /:([^:\]]*)$/.exec(h.replace(/^[^@]*@/, ''));
-    if (port && !h.replace(/^[^@]*@/, '').startsWith('[') && h.replace(/^[^@]*@/, '').split(':').length > 2) throw err(`URL parse error: invalid host ${JSON.stringify(h)}`);
-    if (port && !/^\d*$/.test(port[1])) throw err(`URL parse error: invalid port ${JSON.stringify(':' + port[1])} after host`);
+    if (port && !h.replace(/^[^@]*@/, '').startsWith('[') && h.replace(/^[^@]*@/, '').split(':').length > 2) {
+      throw err(`URL parse error: invalid host ${JSON.stringify(h)}`);
+    }
+    if (port && !/^\d*$/.test(port[1])) {
+      throw err(`URL parse error: invalid port ${JSON.stringify(':' + port[1])} after host`);
+    }
     this.raw = raw;
     this.scheme = scheme;
     this.host = h.replace(/^[^@]*@/, '');
@@ -213,7 +226,7 @@ function formatIP(b: number[]): string {
   // longest run of two or more zero words is compressed (RFC 5952)
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;
@@ -240,8 +253,16 @@ export class CelIP extends CelObject {
   }
   static parse(s: string): CelIP {
     const b = parseIPBytes(s);
-    if (!b) throw err(`IP Address ${JSON.stringify(s)} parse error during conversion from string: ParseAddr(${JSON.stringify(s)}): invalid IP address`);
-    if (b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff && s.includes('.')) {
+    if (!b) {
+      throw err(
+        `IP Address ${JSON.stringify(s)} parse error during conversion from string: ParseAddr(${
+          JSON.stringify(s)
+        }): invalid IP address`,
+      );
+    }
+    if (
+      b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff && s.includes('.')
+    ) {
       throw err(`IPv4-mapped IPv6 address ${JSON.stringify(s)} is not allowed`);
     }
     return new CelIP(b);
@@ -266,7 +287,9 @@ function isUnspecified(ip: CelIP): boolean {
   return ip.bytes.every((x) => x === 0);
 }
 function isLoopback(ip: CelIP): boolean {
-  return ip.bytes.length === 4 ? ip.bytes[0] === 127 : ip.bytes.slice(0, 15).every((x) => x === 0) && ip.bytes[15] === 1;
+  return ip.bytes.length === 4
+    ? ip.bytes[0] === 127
+    : ip.bytes.slice(0, 15).every((x) => x === 0) && ip.bytes[15] === 1;
 }
 function isLinkLocalMulticast(ip: CelIP): boolean {
   const b = ip.bytes;
@@ -296,12 +319,20 @@ export class CelCIDR extends CelObject {
   }
   static parse(s: string): CelCIDR {
     const i = s.lastIndexOf('/');
-    const fail = () => err(`network address ${JSON.stringify(s)} parse error during conversion from string: ParsePrefix(${JSON.stringify(s)}): invalid prefix`);
+    const fail = () =>
+      err(
+        `network address ${JSON.stringify(s)} parse error during conversion from string: ParsePrefix(${
+          JSON.stringify(s)
+        }): invalid prefix`,
+      );
     if (i < 0) throw fail();
     const b = parseIPBytes(s.slice(0, i));
     const len = s.slice(i + 1);
     if (!b || !/^(0|[1-9]\d{0,2})$/.test(len) || Number(len) > b.length * 8) throw fail();
-    if (b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff && s.slice(0, i).includes('.')) {
+    if (
+      b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff &&
+      s.slice(0, i).includes('.')
+    ) {
       throw err(`IPv4-mapped IPv6 address ${JSON.stringify(s)} is not allowed`);
     }
     return new CelCIDR(new CelIP(b), Number(len));
@@ -349,7 +380,13 @@ export class CelQuantity extends CelObject {
   }
   static parse(s: string): CelQuantity {
     const q = parseQuantity(s);
-    if (!q) throw err(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': ${JSON.stringify(s)}`);
+    if (!q) {
+      throw err(
+        `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': ${
+          JSON.stringify(s)
+        }`,
+      );
+    }
     return new CelQuantity(q);
   }
   equals(o: CelObject): boolean {
@@ -424,20 +461,49 @@ const LABEL_VALUE = '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?';
 
 function regexCheck(re: string, msg: string, examples: string[]): (s: string) => string[] {
   const full = new RegExp(`^(?:${re})$`);
-  return (s) => (full.test(s) ? [] : [`${msg} (e.g. ${examples.map((e) => `'${e}'`).join(',  or ')}, regex used for validation is '${re}')`]);
+  return (
+    s,
+  ) => (full.test(s)
+    ? []
+    : [`${msg} (e.g. ${examples.map((e) => `'${e}'`).join(',  or ')}, regex used for validation is '${re}')`]);
 }
 function maxLen(n: number, check: (s: string) => string[]): (s: string) => string[] {
   return (s) => [...(s.length > n ? [`must be no more than ${n} characters`] : []), ...check(s)];
 }
-const dns1123Label = maxLen(63, regexCheck(DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", ['my-name', '123-abc']));
-const dns1123Subdomain = maxLen(253, regexCheck(DNS1123_SUBDOMAIN, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", ['example.com']));
-const dns1035Label = maxLen(63, regexCheck(DNS1035_LABEL, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", ['my-name', 'abc-123']));
+const dns1123Label = maxLen(
+  63,
+  regexCheck(
+    DNS1123_LABEL,
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+    ['my-name', '123-abc'],
+  ),
+);
+const dns1123Subdomain = maxLen(
+  253,
+  regexCheck(
+    DNS1123_SUBDOMAIN,
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+    ['example.com'],
+  ),
+);
+const dns1035Label = maxLen(
+  63,
+  regexCheck(
+    DNS1035_LABEL,
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+    ['my-name', 'abc-123'],
+  ),
+);
 const prefix = (check: (s: string) => string[]) => (s: string) => check(s.endsWith('-') ? s.slice(0, -1) + 'a' : s);
 const qualifiedName = (s: string): string[] => {
   const parts = s.split('/');
   const name = parts[parts.length - 1];
   const errs: string[] = [];
-  if (parts.length > 2) return [`a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+  if (parts.length > 2) {
+    return [
+      `a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
+  }
   if (parts.length === 2) {
     if (parts[0] === '') errs.push('prefix part must be non-empty');
     else errs.push(...dns1123Subdomain(parts[0]).map((e) => `prefix part ${e}`));
@@ -446,12 +512,21 @@ const qualifiedName = (s: string): string[] => {
   else {
     if (name.length > 63) errs.push('name part must be no more than 63 characters');
     if (!new RegExp(`^${QUALIFIED_NAME}$`).test(name)) {
-      errs.push(`name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}')`);
+      errs.push(
+        `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}')`,
+      );
     }
   }
   return errs;
 };
-const labelValue = maxLen(63, regexCheck(LABEL_VALUE, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", ['MyValue', 'my_value', '12345']));
+const labelValue = maxLen(
+  63,
+  regexCheck(
+    LABEL_VALUE,
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+    ['MyValue', 'my_value', '12345'],
+  ),
+);
 const FORMATS: Record<string, (s: string) => string[]> = {
   dns1123Label,
   dns1123Subdomain,
@@ -469,10 +544,23 @@ const FORMATS: Record<string, (s: string) => string[]> = {
       return ['invalid URI'];
     }
   },
-  uuid: (s) => (/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s) ? [] : ['does not match the UUID format']),
+  uuid: (
+    s,
+  ) => (/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)
+    ? []
+    : ['does not match the UUID format']),
   byte: (s) => (/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s) ? [] : ['invalid base64']),
-  date: (s) => (/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(s) && !Number.isNaN(Date.parse(s + 'T00:00:00Z')) ? [] : ['invalid date']),
-  datetime: (s) => (/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s.replace(' ', 'T'))) ? [] : ['invalid datetime']),
+  date: (
+    s,
+  ) => (/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(s) && !Number.isNaN(Date.parse(s + 'T00:00:00Z'))
+    ? []
+    : ['invalid date']),
+  datetime: (
+    s,
+  ) => (/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) &&
+      !Number.isNaN(Date.parse(s.replace(' ', 'T')))
+    ? []
+    : ['invalid datetime']),
 };
 
 export class CelFormat extends CelObject {
@@ -538,7 +626,8 @@ const k8s: CelFunctionTable = {
   // CIDR
   'cidr/1': (v: unknown) => (v instanceof CelCIDR ? v : CelCIDR.parse(str(v, 'cidr'))),
   'isCIDR/1': (v: unknown) => safe(() => CelCIDR.parse(str(v, 'isCIDR'))),
-  '.containsIP/1': (c: unknown, ip: unknown) => cidrOf(c, 'containsIP').contains(ip instanceof CelIP ? ip : CelIP.parse(str(ip, 'containsIP'))),
+  '.containsIP/1': (c: unknown, ip: unknown) =>
+    cidrOf(c, 'containsIP').contains(ip instanceof CelIP ? ip : CelIP.parse(str(ip, 'containsIP'))),
   '.containsCIDR/1': (c: unknown, other: unknown) => {
     const a = cidrOf(c, 'containsCIDR');
     const b = other instanceof CelCIDR ? other : CelCIDR.parse(str(other, 'containsCIDR'));

@@ -53,7 +53,9 @@ export function withIvSession<T>(session: IvSession, fn: () => T): T {
 }
 
 function session(fn: string): IvSession {
-  if (!active) throw new Error(`${fn}: image verification functions are only available in ImageValidatingPolicy validations`);
+  if (!active) {
+    throw new Error(`${fn}: image verification functions are only available in ImageValidatingPolicy validations`);
+  }
   return active;
 }
 
@@ -67,7 +69,11 @@ function attestorNames(v: unknown): string[] {
   if (!Array.isArray(v)) throw new Error('attestors must be a list (e.g. [attestors.key])');
   return v.map((a) => {
     if (typeof a === 'string') return a;
-    const name = a instanceof Map ? a.get('name') : typeof a === 'object' && a !== null ? (a as Record<string, unknown>)['name'] : undefined;
+    const name = a instanceof Map
+      ? a.get('name')
+      : typeof a === 'object' && a !== null
+      ? (a as Record<string, unknown>)['name']
+      : undefined;
     if (typeof name !== 'string') throw new Error('attestors must be entries of the attestors variable');
     return name;
   });
@@ -100,9 +106,14 @@ export function toCelImageReference(s: string): CelImageReference {
   try {
     r = parseReference(s);
   } catch (e) {
-    throw new SigwardError('REFERENCE_INVALID', `invalid image reference ${JSON.stringify(s)}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new SigwardError(
+      'REFERENCE_INVALID',
+      `invalid image reference ${JSON.stringify(s)}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
-  if (r.transport !== 'registry') throw new SigwardError('REFERENCE_INVALID', `invalid image reference ${JSON.stringify(s)}`);
+  if (r.transport !== 'registry') {
+    throw new SigwardError('REFERENCE_INVALID', `invalid image reference ${JSON.stringify(s)}`);
+  }
   const registry = r.registry === 'docker.io' ? 'index.docker.io' : r.registry;
   const digest = r.digest ?? '';
   const tag = r.tag ?? (digest ? '' : 'latest');
@@ -110,7 +121,9 @@ export function toCelImageReference(s: string): CelImageReference {
 }
 
 function refOf(v: unknown, method: string): Map<unknown, unknown> {
-  if (!(v instanceof Map) || v.get(IMAGE_REF_MARKER) !== true) throw new Error(`no such overload: ${method}() applies to parseImageReference(...)`);
+  if (!(v instanceof Map) || v.get(IMAGE_REF_MARKER) !== true) {
+    throw new Error(`no such overload: ${method}() applies to parseImageReference(...)`);
+  }
   return v;
 }
 
@@ -154,13 +167,26 @@ const functions: CelFunctionDecl[] = [
   referenceMethod('digest'),
   referenceMethod('identifier'),
   { name: 'containsDigest', arity: 0, member: true, impl: (t) => refOf(t, 'containsDigest').get('digest') !== '' },
-  { name: 'verifyImageSignatures', arity: 2, impl: (img, atts) => session('verifyImageSignatures').verifyImageSignatures(str(img, 'image'), attestorNames(atts)) },
+  {
+    name: 'verifyImageSignatures',
+    arity: 2,
+    impl: (img, atts) => session('verifyImageSignatures').verifyImageSignatures(str(img, 'image'), attestorNames(atts)),
+  },
   {
     name: 'verifyAttestationSignatures',
     arity: 3,
-    impl: (img, att, atts) => session('verifyAttestationSignatures').verifyAttestationSignatures(str(img, 'image'), attestationName(att), attestorNames(atts)),
+    impl: (img, att, atts) =>
+      session('verifyAttestationSignatures').verifyAttestationSignatures(
+        str(img, 'image'),
+        attestationName(att),
+        attestorNames(atts),
+      ),
   },
-  { name: 'extractPayload', arity: 2, impl: (img, att) => session('extractPayload').extractPayload(str(img, 'image'), attestationName(att)) },
+  {
+    name: 'extractPayload',
+    arity: 2,
+    impl: (img, att) => session('extractPayload').extractPayload(str(img, 'image'), attestationName(att)),
+  },
   { name: 'getImageData', arity: 1, impl: (img) => session('getImageData').getImageData(str(img, 'image')) },
 ];
 
@@ -194,7 +220,8 @@ function yamlParse(v: unknown): unknown {
   return doc === undefined ? null : JSON.parse(JSON.stringify(doc));
 }
 
-const hash = (alg: string, fn: string) => (v: unknown) => createHash(alg).update(str(v, `${fn} argument`), 'utf8').digest('hex');
+const hash = (alg: string, fn: string) => (v: unknown) =>
+  createHash(alg).update(str(v, `${fn} argument`), 'utf8').digest('hex');
 
 /** Go's pkix.Name as Kyverno's x509.decode shows it. */
 function pkixName(text: string): Record<string, unknown> {
@@ -252,7 +279,10 @@ function x509Decode(v: unknown): unknown {
     Raw: cert.raw.toString('base64'),
     RawSubjectPublicKeyInfo: (key.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64'),
     PublicKeyAlgorithm: 1,
-    PublicKey: { N: BigInt('0x' + b64url(jwk.n).toString('hex')).toString(), E: Number(BigInt('0x' + b64url(jwk.e).toString('hex'))) },
+    PublicKey: {
+      N: BigInt('0x' + b64url(jwk.n).toString('hex')).toString(),
+      E: Number(BigInt('0x' + b64url(jwk.e).toString('hex'))),
+    },
     SerialNumber: Number(BigInt.asIntN(64, BigInt('0x' + cert.serialNumber))), // Go's big.Int.Int64()
     Subject: pkixName(cert.subject),
     Issuer: pkixName(cert.issuer),
@@ -268,7 +298,9 @@ function x509Decode(v: unknown): unknown {
 }
 
 function kyvernoRound(x: unknown, digits: unknown): number {
-  if (typeof x !== 'number' || typeof digits !== 'bigint') throw new Error('no matching overload for math.round: (double, int) expected');
+  if (typeof x !== 'number' || typeof digits !== 'bigint') {
+    throw new Error('no matching overload for math.round: (double, int) expected');
+  }
   const p = 10 ** Number(digits);
   const v = x * p;
   const t = Math.trunc(v);
@@ -311,11 +343,27 @@ const offline: CelFunctionDecl[] = [
   { name: 'math.round', arity: 2, impl: kyvernoRound },
   { name: 'time_now', arity: 0, impl: () => formatRFC3339(fromDate(nowDate())) },
   { name: 'time_now_utc', arity: 0, impl: () => formatRFC3339(fromDate(nowDate())) },
-  { name: 'time_parse', arity: 2, impl: (layout, value) => formatRFC3339(parseTimeWithLayout(str(layout, 'layout'), str(value, 'value'))) },
+  {
+    name: 'time_parse',
+    arity: 2,
+    impl: (layout, value) => formatRFC3339(parseTimeWithLayout(str(layout, 'layout'), str(value, 'value'))),
+  },
   { name: 'time_add', arity: 2, impl: timeAdd },
-  { name: 'time_diff', arity: 2, impl: (a, b) => formatGoDuration(rfcTime(b, 'second timestamp').ns - rfcTime(a, 'first timestamp').ns) },
-  { name: 'time_before', arity: 2, impl: (a, b) => rfcTime(a, 'first timestamp').ns < rfcTime(b, 'second timestamp').ns },
-  { name: 'time_after', arity: 2, impl: (a, b) => rfcTime(a, 'first timestamp').ns > rfcTime(b, 'second timestamp').ns },
+  {
+    name: 'time_diff',
+    arity: 2,
+    impl: (a, b) => formatGoDuration(rfcTime(b, 'second timestamp').ns - rfcTime(a, 'first timestamp').ns),
+  },
+  {
+    name: 'time_before',
+    arity: 2,
+    impl: (a, b) => rfcTime(a, 'first timestamp').ns < rfcTime(b, 'second timestamp').ns,
+  },
+  {
+    name: 'time_after',
+    arity: 2,
+    impl: (a, b) => rfcTime(a, 'first timestamp').ns > rfcTime(b, 'second timestamp').ns,
+  },
   unavailable('http.Get', OFFLINE),
   unavailable('http.Post', OFFLINE),
   unavailable('http.Client', OFFLINE),
@@ -327,9 +375,23 @@ const offline: CelFunctionDecl[] = [
 ];
 
 /** Variables of an ImageValidatingPolicy's matchConditions. */
-export const IVPOL_MATCH_VARIABLES: readonly string[] = Object.freeze(['object', 'oldObject', 'request', 'namespaceObject']);
+export const IVPOL_MATCH_VARIABLES: readonly string[] = Object.freeze([
+  'object',
+  'oldObject',
+  'request',
+  'namespaceObject',
+]);
 /** Variables of its variables, images and validations. */
-export const IVPOL_VARIABLES: readonly string[] = Object.freeze([...IVPOL_MATCH_VARIABLES, 'images', 'attestors', 'attestations', 'variables']);
+export const IVPOL_VARIABLES: readonly string[] = Object.freeze([
+  ...IVPOL_MATCH_VARIABLES,
+  'images',
+  'attestors',
+  'attestations',
+  'variables',
+]);
 
 /** The library to pass as `compileCel(expr, { library })`. */
-export const KYVERNO_IMAGE_LIBRARY: CelFunctionLibrary = Object.freeze({ id: 'kyverno-ivpol', functions: Object.freeze([...functions, ...offline]) });
+export const KYVERNO_IMAGE_LIBRARY: CelFunctionLibrary = Object.freeze({
+  id: 'kyverno-ivpol',
+  functions: Object.freeze([...functions, ...offline]),
+});

@@ -19,7 +19,15 @@ export class CelSyntaxError extends Error {
   }
 }
 
-export type ComprehensionKind = 'all' | 'exists' | 'existsOne' | 'map' | 'filter' | 'transformList' | 'transformMap' | 'transformMapEntry';
+export type ComprehensionKind =
+  | 'all'
+  | 'exists'
+  | 'existsOne'
+  | 'map'
+  | 'filter'
+  | 'transformList'
+  | 'transformMap'
+  | 'transformMapEntry';
 
 export type CelNode =
   | { k: 'lit'; v: unknown; pos: number }
@@ -32,7 +40,16 @@ export type CelNode =
   | { k: 'struct'; name: string; fields: { name: string; value: CelNode; opt: boolean }[]; pos: number }
   | { k: 'cond'; c: CelNode; t: CelNode; f: CelNode; pos: number }
   | { k: 'and' | 'or'; l: CelNode; r: CelNode; pos: number }
-  | { k: 'compr'; kind: ComprehensionKind; range: CelNode; v1: string; v2?: string; pred?: CelNode; expr?: CelNode; pos: number }
+  | {
+    k: 'compr';
+    kind: ComprehensionKind;
+    range: CelNode;
+    v1: string;
+    v2?: string;
+    pred?: CelNode;
+    expr?: CelNode;
+    pos: number;
+  }
   | { k: 'bind'; name: string; init: CelNode; body: CelNode; pos: number }
   | { k: 'block'; slots: CelNode[]; body: CelNode; pos: number }
   | { k: 'optMap'; target: CelNode; v: string; expr: CelNode; flat: boolean; pos: number };
@@ -43,7 +60,23 @@ export const MAX_DEPTH = 250;
 export const MAX_EXPRESSION_LENGTH = 100_000;
 
 const RESERVED = new Set([
-  'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+  'void',
+  'while',
 ]);
 
 type TokKind = 'ident' | 'int' | 'uint' | 'double' | 'string' | 'bytes' | 'op' | 'eof';
@@ -196,7 +229,9 @@ class Lexer {
 
   checkAfterNumber(start: number): void {
     const c = this.src[this.i];
-    if (c !== undefined && isIdentStart(c)) this.fail(`invalid number literal ${this.src.slice(start, this.i + 1)}`, start);
+    if (c !== undefined && isIdentStart(c)) {
+      this.fail(`invalid number literal ${this.src.slice(start, this.i + 1)}`, start);
+    }
   }
 
   quoted(start: number, q: number, raw: boolean, bytes: boolean): Tok {
@@ -207,7 +242,7 @@ class Lexer {
     let k = q + delim.length;
     const parts: number[] = []; // code points (string) or bytes (bytes)
     const pushCodePoint = (cp: number) => {
-      if (bytes) for (const b of utf8.encode(String.fromCodePoint(cp))) parts.push(b);
+      if (bytes) { for (const b of utf8.encode(String.fromCodePoint(cp))) parts.push(b); }
       else parts.push(cp);
     };
     for (;;) {
@@ -222,17 +257,36 @@ class Lexer {
         const e = s[k + 1];
         k += 2;
         switch (e) {
-          case 'a': pushCodePoint(7); break;
-          case 'b': pushCodePoint(8); break;
-          case 'f': pushCodePoint(12); break;
-          case 'n': pushCodePoint(10); break;
-          case 'r': pushCodePoint(13); break;
-          case 't': pushCodePoint(9); break;
-          case 'v': pushCodePoint(11); break;
-          case '\\': case '?': case '"': case "'": case '`':
+          case 'a':
+            pushCodePoint(7);
+            break;
+          case 'b':
+            pushCodePoint(8);
+            break;
+          case 'f':
+            pushCodePoint(12);
+            break;
+          case 'n':
+            pushCodePoint(10);
+            break;
+          case 'r':
+            pushCodePoint(13);
+            break;
+          case 't':
+            pushCodePoint(9);
+            break;
+          case 'v':
+            pushCodePoint(11);
+            break;
+          case '\\':
+          case '?':
+          case '"':
+          case "'":
+          case '`':
             pushCodePoint(e.charCodeAt(0));
             break;
-          case 'x': case 'X': {
+          case 'x':
+          case 'X': {
             const h = s.slice(k, k + 2);
             if (!/^[0-9a-fA-F]{2}$/.test(h)) this.fail('invalid \\x escape', k - 2);
             k += 2;
@@ -240,14 +294,17 @@ class Lexer {
             else parts.push(parseInt(h, 16));
             break;
           }
-          case 'u': case 'U': {
+          case 'u':
+          case 'U': {
             const n = e === 'u' ? 4 : 8;
             const h = s.slice(k, k + n);
             if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(h)) this.fail(`invalid \\${e} escape`, k - 2);
             k += n;
             const cp = parseInt(h, 16);
             if (bytes) this.fail(`\\${e} escape in bytes literal`, k - n - 2);
-            if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) this.fail('invalid unicode code point in escape', k - n - 2);
+            if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+              this.fail('invalid unicode code point in escape', k - n - 2);
+            }
             parts.push(cp);
             break;
           }
@@ -685,12 +742,16 @@ class Parser {
       }
       if (fn === 'index' && args.length === 1) {
         const a = args[0];
-        if (a.k !== 'lit' || typeof a.v !== 'bigint' || a.v < 0n) this.fail('cel.index requires a non-negative int literal', pos);
+        if (a.k !== 'lit' || typeof a.v !== 'bigint' || a.v < 0n) {
+          this.fail('cel.index requires a non-negative int literal', pos);
+        }
         return { k: 'ident', name: `@index${a.v}`, abs: false, pos };
       }
       if ((fn === 'iterVar' || fn === 'accuVar') && args.length === 2) {
         const [a, b] = args;
-        if (a.k !== 'lit' || typeof a.v !== 'bigint' || b.k !== 'lit' || typeof b.v !== 'bigint') this.fail(`cel.${fn} requires int literals`, pos);
+        if (a.k !== 'lit' || typeof a.v !== 'bigint' || b.k !== 'lit' || typeof b.v !== 'bigint') {
+          this.fail(`cel.${fn} requires int literals`, pos);
+        }
         return { k: 'ident', name: `@${fn === 'iterVar' ? 'it' : 'ac'}:${a.v}:${b.v}`, abs: false, pos };
       }
     }
@@ -707,21 +768,41 @@ class Parser {
         break;
       }
       case 'map':
-        if (n === 2) return { k: 'compr', kind: 'map', range: target, v1: this.varName(args[0], fn), expr: args[1], pos };
-        if (n === 3) return { k: 'compr', kind: 'map', range: target, v1: this.varName(args[0], fn), pred: args[1], expr: args[2], pos };
+        if (n === 2) {
+          return { k: 'compr', kind: 'map', range: target, v1: this.varName(args[0], fn), expr: args[1], pos };
+        }
+        if (n === 3) {
+          return {
+            k: 'compr',
+            kind: 'map',
+            range: target,
+            v1: this.varName(args[0], fn),
+            pred: args[1],
+            expr: args[2],
+            pos,
+          };
+        }
         break;
       case 'filter':
-        if (n === 2) return { k: 'compr', kind: 'filter', range: target, v1: this.varName(args[0], fn), pred: args[1], pos };
+        if (n === 2) {
+          return { k: 'compr', kind: 'filter', range: target, v1: this.varName(args[0], fn), pred: args[1], pos };
+        }
         break;
       case 'transformList':
       case 'transformMap':
       case 'transformMapEntry':
-        if (n === 3 && simple(0)) return { k: 'compr', kind: fn, range: target, ...this.twoVars(args, fn), expr: args[2], pos };
-        if (n === 4 && simple(0)) return { k: 'compr', kind: fn, range: target, ...this.twoVars(args, fn), pred: args[2], expr: args[3], pos };
+        if (n === 3 && simple(0)) {
+          return { k: 'compr', kind: fn, range: target, ...this.twoVars(args, fn), expr: args[2], pos };
+        }
+        if (n === 4 && simple(0)) {
+          return { k: 'compr', kind: fn, range: target, ...this.twoVars(args, fn), pred: args[2], expr: args[3], pos };
+        }
         break;
       case 'optMap':
       case 'optFlatMap':
-        if (n === 2) return { k: 'optMap', target, v: this.varName(args[0], fn), expr: args[1], flat: fn === 'optFlatMap', pos };
+        if (n === 2) {
+          return { k: 'optMap', target, v: this.varName(args[0], fn), expr: args[1], flat: fn === 'optFlatMap', pos };
+        }
         break;
     }
     return { k: 'call', fn, target, args, pos };
@@ -743,6 +824,8 @@ class Parser {
 
 /** Parses a CEL expression. Throws CelSyntaxError with the offset of the problem. */
 export function parseCel(src: string): CelNode {
-  if (src.length > MAX_EXPRESSION_LENGTH) throw new CelSyntaxError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`, 0);
+  if (src.length > MAX_EXPRESSION_LENGTH) {
+    throw new CelSyntaxError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`, 0);
+  }
   return new Parser(src).parseTop();
 }

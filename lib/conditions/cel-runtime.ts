@@ -4,7 +4,7 @@
 // meter, equality and ordering, arithmetic with CEL's overflow rules, map
 // access, type values and conversions.
 
-import { CelDuration, CelObject, CelOptional, CelTimestamp, CelTypeValue, CelUint, celTypeName } from './cel-values.ts';
+import { CelDuration, CelObject, CelOptional, CelTimestamp, celTypeName, CelTypeValue, CelUint } from './cel-values.ts';
 
 /** A CEL evaluation error (a value in CEL: `false && err` is false). */
 export class CelError extends Error {
@@ -178,7 +178,9 @@ function num(v: unknown): number | bigint {
 export function celEquals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   const ta = typeof a;
-  if (ta === 'string' || ta === 'boolean' || a === null || b === null || b === undefined || a === undefined) return false;
+  if (ta === 'string' || ta === 'boolean' || a === null || b === null || b === undefined || a === undefined) {
+    return false;
+  }
   if (isNumeric(a)) {
     if (!isNumeric(b)) return false;
     // eslint-disable-next-line eqeqeq
@@ -254,7 +256,9 @@ export function celCompare(a: unknown, b: unknown, op: string): number {
   if (ta === 'boolean' && typeof b === 'boolean') return a === b ? 0 : a ? 1 : -1;
   if (a instanceof Date) a = CelTimestamp.fromDate(a);
   if (b instanceof Date) b = CelTimestamp.fromDate(b);
-  if ((a instanceof CelTimestamp && b instanceof CelTimestamp) || (a instanceof CelDuration && b instanceof CelDuration)) {
+  if (
+    (a instanceof CelTimestamp && b instanceof CelTimestamp) || (a instanceof CelDuration && b instanceof CelDuration)
+  ) {
     const x = a.toNanos();
     const y = b.toNanos();
     return x < y ? -1 : x > y ? 1 : 0;
@@ -398,8 +402,19 @@ export function contains(container: unknown, x: unknown): boolean {
 // Types
 
 export const TYPE_NAMES = [
-  'int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'optional_type',
-  'google.protobuf.Timestamp', 'google.protobuf.Duration',
+  'int',
+  'uint',
+  'double',
+  'bool',
+  'string',
+  'bytes',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'optional_type',
+  'google.protobuf.Timestamp',
+  'google.protobuf.Duration',
 ];
 
 const typeValues = new Map<string, CelTypeValue>();

@@ -7,15 +7,12 @@
 // is the first argument). Implementations take and return values of the model
 // of cel-values.ts and throw CelError (runtime.ts) for CEL errors.
 
-import { GoRegexSyntaxError, compileGoRegex, type GoRegex } from '../go-regex.ts';
+import { compileGoRegex, type GoRegex, GoRegexSyntaxError } from '../go-regex.ts';
 import { parseGoDuration } from './go-duration.ts';
 import {
-  INT_MAX,
-  INT_MIN,
-  UINT_MAX,
-  CelError,
   celCompare,
   celEquals,
+  CelError,
   charge,
   chargeSize,
   checkInt,
@@ -25,6 +22,8 @@ import {
   err,
   formatDouble,
   fromInput,
+  INT_MAX,
+  INT_MIN,
   isMap,
   mapEntries,
   mapKeys,
@@ -34,8 +33,9 @@ import {
   TS_MAX,
   TS_MIN,
   typeOf,
+  UINT_MAX,
 } from './cel-runtime.ts';
-import { CelDuration, CelObject, CelOptional, CelTimestamp, CelTypeValue, CelUint, celTypeName } from './cel-values.ts';
+import { CelDuration, CelObject, CelOptional, CelTimestamp, celTypeName, CelTypeValue, CelUint } from './cel-values.ts';
 
 export type CelFn = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type CelFunctionTable = Record<string, CelFn>;
@@ -87,7 +87,9 @@ export function celRegex(pattern: string): GoRegex {
   try {
     return compileGoRegex(pattern);
   } catch (e) {
-    if (e instanceof GoRegexSyntaxError) throw err(`invalid regular expression ${JSON.stringify(pattern)}: ${e.message}`);
+    if (e instanceof GoRegexSyntaxError) {
+      throw err(`invalid regular expression ${JSON.stringify(pattern)}: ${e.message}`);
+    }
     throw e;
   }
 }
@@ -102,7 +104,20 @@ function matches(s: unknown, pattern: unknown): boolean {
 // ---------------------------------------------------------------------------
 // Conversions
 
-const GO_BOOL: Record<string, boolean> = { '1': true, t: true, T: true, TRUE: true, true: true, True: true, '0': false, f: false, F: false, FALSE: false, false: false, False: false };
+const GO_BOOL: Record<string, boolean> = {
+  '1': true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  '0': false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
+};
 
 function toInt(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
@@ -152,7 +167,9 @@ function toDouble(v: unknown): number {
     const t = v.trim() === v ? v : '';
     if (/^[+-]?(inf|infinity)$/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
     if (/^[+-]?nan$/i.test(t)) return NaN;
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) throw err(`cannot convert string ${JSON.stringify(v)} to double`);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+      throw err(`cannot convert string ${JSON.stringify(v)} to double`);
+    }
     const d = Number(t);
     if (!Number.isFinite(d)) throw err(`range error converting string ${JSON.stringify(v)} to double`);
     return d;
@@ -275,7 +292,14 @@ function zoneOffsetSeconds(seconds: bigint, tz: string | undefined): number {
   for (const p of f.formatToParts(new Date(ms))) parts[p.type] = p.value;
   let year = Number(parts.year);
   if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
-  const local = Date.UTC(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const local = Date.UTC(
+    year,
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   const d = new Date(0);
   d.setUTCFullYear(year, Number(parts.month) - 1, Number(parts.day));
   d.setUTCHours(Number(parts.hour), Number(parts.minute), Number(parts.second), 0);
@@ -438,15 +462,33 @@ function quote(s: unknown): string {
   for (const ch of text) {
     const c = ch.codePointAt(0) as number;
     switch (ch) {
-      case '\x07': out += '\\a'; break;
-      case '\b': out += '\\b'; break;
-      case '\f': out += '\\f'; break;
-      case '\n': out += '\\n'; break;
-      case '\r': out += '\\r'; break;
-      case '\t': out += '\\t'; break;
-      case '\v': out += '\\v'; break;
-      case '\\': out += '\\\\'; break;
-      case '"': out += '\\"'; break;
+      case '\x07':
+        out += '\\a';
+        break;
+      case '\b':
+        out += '\\b';
+        break;
+      case '\f':
+        out += '\\f';
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
+      case '\t':
+        out += '\\t';
+        break;
+      case '\v':
+        out += '\\v';
+        break;
+      case '\\':
+        out += '\\\\';
+        break;
+      case '"':
+        out += '\\"';
+        break;
       default:
         out += c === 0xfffd ? '\ufffd' : ch;
     }
@@ -509,8 +551,12 @@ function formatFixed(v: unknown, precision: number, clause: string): string {
   else if (typeof v === 'string') {
     if (/^[+-]?(inf|infinity)$/i.test(v)) d = v.startsWith('-') ? -Infinity : Infinity;
     else if (/^nan$/i.test(v)) d = NaN;
-    else throw err(`error during formatting: fixed-point clause can only be used on doubles, was given ${celTypeName(v)}`);
-  } else throw err(`error during formatting: ${clause} clause can only be used on doubles, was given ${celTypeName(v)}`);
+    else {throw err(
+        `error during formatting: fixed-point clause can only be used on doubles, was given ${celTypeName(v)}`,
+      );}
+  } else {throw err(
+      `error during formatting: ${clause} clause can only be used on doubles, was given ${celTypeName(v)}`,
+    );}
   if (Number.isNaN(d)) return 'NaN';
   if (!Number.isFinite(d)) return d > 0 ? 'Infinity' : '-Infinity';
   return clause === 'scientific' ? goExponent(d, precision) : toFixedEven(d, precision);
@@ -529,9 +575,16 @@ function formatInteger(v: unknown, radix: number, clause: string, upper = false)
   else if (radix === 16 && typeof v === 'string') n = -1n;
   else if (radix === 16 && v instanceof Uint8Array) n = -1n;
   else if (radix === 16 && typeof v === 'number') {
-    throw err(`error during formatting: only integers, byte buffers, and strings can be formatted as hex, was given ${celTypeName(v)}`);
-  } else if (clause === 'decimal') throw err(`error during formatting: decimal clause can only be used on integers, was given ${celTypeName(v)}`);
-  else throw err(`error during formatting: ${clause} clause can only be used on integers, was given ${celTypeName(v)}`);
+    throw err(
+      `error during formatting: only integers, byte buffers, and strings can be formatted as hex, was given ${
+        celTypeName(v)
+      }`,
+    );
+  } else if (clause === 'decimal') {
+    throw err(`error during formatting: decimal clause can only be used on integers, was given ${celTypeName(v)}`);
+  } else {throw err(
+      `error during formatting: ${clause} clause can only be used on integers, was given ${celTypeName(v)}`,
+    );}
   let out: string;
   if (radix === 16 && (typeof v === 'string' || v instanceof Uint8Array)) {
     const bytes = typeof v === 'string' ? utf8Encoder.encode(v) : v;
@@ -610,21 +663,27 @@ function format(fmt: unknown, args: unknown): string {
 function numericArgs(args: unknown[], fn: string): unknown[] {
   const items = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]).map(fromInput) : args;
   if (items.length === 0) throw err(`${fn}(list) argument must not be empty`);
-  for (const x of items) if (typeof x !== 'number' && typeof x !== 'bigint' && !(x instanceof CelUint)) throw noOverload(fn, ...args);
+  for (const x of items) {
+    if (typeof x !== 'number' && typeof x !== 'bigint' && !(x instanceof CelUint)) throw noOverload(fn, ...args);
+  }
   return items;
 }
 
 function greatest(...args: unknown[]): unknown {
   const items = numericArgs(args, 'math.greatest');
   let best = items[0];
-  for (const x of items) if (celCompare(x, best, 'math.greatest') > 0 || (typeof x === 'number' && Number.isNaN(x))) best = x;
+  for (const x of items) {
+    if (celCompare(x, best, 'math.greatest') > 0 || (typeof x === 'number' && Number.isNaN(x))) best = x;
+  }
   return best;
 }
 
 function least(...args: unknown[]): unknown {
   const items = numericArgs(args, 'math.least');
   let best = items[0];
-  for (const x of items) if (celCompare(x, best, 'math.least') < 0 || (typeof x === 'number' && Number.isNaN(x))) best = x;
+  for (const x of items) {
+    if (celCompare(x, best, 'math.least') < 0 || (typeof x === 'number' && Number.isNaN(x))) best = x;
+  }
   return best;
 }
 
@@ -769,8 +828,9 @@ function sum(l: unknown): unknown {
     if (typeof acc === 'number' && typeof x === 'number') acc = acc + x;
     else if (typeof acc === 'bigint' && typeof x === 'bigint') acc = checkInt(acc + x);
     else if (acc instanceof CelUint && x instanceof CelUint) acc = new CelUint(acc.value + x.value);
-    else if (acc instanceof CelDuration && x instanceof CelDuration) acc = durationFromNanos(acc.toNanos() + x.toNanos());
-    else throw noOverload('sum', l);
+    else if (acc instanceof CelDuration && x instanceof CelDuration) {
+      acc = durationFromNanos(acc.toNanos() + x.toNanos());
+    } else throw noOverload('sum', l);
   }
   return acc;
 }
@@ -816,7 +876,9 @@ function b64encode(v: unknown): string {
 function b64decode(v: unknown): Uint8Array {
   const s = str(v, 'base64.decode');
   chargeSize(s.length);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1 || (s.includes('=') && s.length % 4 !== 0)) throw err('base64.decode: illegal base64 data');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1 || (s.includes('=') && s.length % 4 !== 0)) {
+    throw err('base64.decode: illegal base64 data');
+  }
   let bin: string;
   try {
     bin = atob(s);
@@ -878,7 +940,11 @@ export const STANDARD_FUNCTIONS: CelFunctionTable = {
   '.getMinutes/1': timeAccessor('minute', 'getMinutes'),
   '.getSeconds/0': timeAccessor('second', 'getSeconds', 1_000_000_000n),
   '.getSeconds/1': timeAccessor('second', 'getSeconds'),
-  '.getMilliseconds/0': (v: unknown) => (v instanceof CelDuration ? (v.toNanos() % 1_000_000_000n) / 1_000_000n : timeAccessor('ms', 'getMilliseconds')(v)),
+  '.getMilliseconds/0': (
+    v: unknown,
+  ) => (v instanceof CelDuration
+    ? (v.toNanos() % 1_000_000_000n) / 1_000_000n
+    : timeAccessor('ms', 'getMilliseconds')(v)),
   '.getMilliseconds/1': timeAccessor('ms', 'getMilliseconds'),
 };
 
@@ -975,8 +1041,10 @@ export const OPTIONAL_FUNCTIONS: CelFunctionTable = {
     const x = opt(o, 'orValue');
     return x.hasValue ? x.value : other;
   },
-  'optional.unwrap/1': (l: unknown) => list(l, 'optional.unwrap').filter((x) => opt(x, 'optional.unwrap').hasValue).map((x) => (x as CelOptional).value),
-  '.unwrapOpt/0': (l: unknown) => list(l, 'unwrapOpt').filter((x) => opt(x, 'unwrapOpt').hasValue).map((x) => (x as CelOptional).value),
+  'optional.unwrap/1': (l: unknown) =>
+    list(l, 'optional.unwrap').filter((x) => opt(x, 'optional.unwrap').hasValue).map((x) => (x as CelOptional).value),
+  '.unwrapOpt/0': (l: unknown) =>
+    list(l, 'unwrapOpt').filter((x) => opt(x, 'unwrapOpt').hasValue).map((x) => (x as CelOptional).value),
   '.first/0': (l: unknown) => {
     const xs = list(l, 'first');
     return xs.length ? CelOptional.of(fromInput(xs[0])) : CelOptional.NONE;
@@ -1009,4 +1077,4 @@ export function orderedKeys(m: Map<unknown, unknown> | Record<string, unknown>):
   return mapKeys(m);
 }
 
-export { toBool, toBytes, toDouble, toDuration, toInt, toTimestamp, toUint, timestampFromNanos, isZeroValue };
+export { isZeroValue, timestampFromNanos, toBool, toBytes, toDouble, toDuration, toInt, toTimestamp, toUint };

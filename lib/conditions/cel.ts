@@ -125,7 +125,11 @@ class Compiled implements CompiledCel {
           ? `the policy's CEL cost budget (${budget.total}) is exhausted`
           : `the expression exceeded its CEL cost limit (${perExpression}), as Kubernetes limits one CEL expression`;
         throw new SigwardError('CONDITION_FAILED', `CEL expression "${this.expression}" failed: ${reason}`, {
-          detail: { expression: this.expression, reason: 'cost limit exceeded', limit: policyBound ? budget.total : perExpression },
+          detail: {
+            expression: this.expression,
+            reason: 'cost limit exceeded',
+            limit: policyBound ? budget.total : perExpression,
+          },
         });
       }
       const reason = e instanceof Error ? e.message : String(e);
@@ -158,10 +162,14 @@ class Compiled implements CompiledCel {
 export function compileCelWithEngine(engine: CelEngine, expr: string, opts: CompileCelOptions = {}): CompiledCel {
   const variables = Object.freeze([...(opts.variables ?? ATTESTATION_VARIABLES)]);
   if (typeof expr !== 'string' || expr.trim() === '') {
-    throw new SigwardError('CONDITION_INVALID', 'invalid CEL expression: expression is empty', { detail: { expression: expr } });
+    throw new SigwardError('CONDITION_INVALID', 'invalid CEL expression: expression is empty', {
+      detail: { expression: expr },
+    });
   }
   try {
-    const program = opts.library ? engine.compile(expr, variables, { functions: opts.library.functions }) : engine.compile(expr, variables);
+    const program = opts.library
+      ? engine.compile(expr, variables, { functions: opts.library.functions })
+      : engine.compile(expr, variables);
     return new Compiled(expr, variables, program);
   } catch (e) {
     if (e instanceof SigwardError) throw e;
@@ -202,7 +210,10 @@ export function compileCel(expr: string, opts: CompileCelOptions = {}): Compiled
     cache.set(key, hit);
     return hit;
   }
-  const compiled = compileCelWithEngine(sigwardEngine, expr, { variables, ...(opts.library ? { library: opts.library } : {}) });
+  const compiled = compileCelWithEngine(sigwardEngine, expr, {
+    variables,
+    ...(opts.library ? { library: opts.library } : {}),
+  });
   cache.set(key, compiled);
   while (cache.size > cacheLimit) cache.delete(cache.keys().next().value as string);
   return compiled;

@@ -11,7 +11,20 @@ export interface GoTime {
 }
 
 const NS = 1_000_000_000n;
-const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 
 export class GoTimeError extends Error {}
@@ -20,7 +33,17 @@ function daysInMonth(y: number, m: number): number {
   return new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
-function fromParts(y: number, mo: number, d: number, h: number, mi: number, s: number, frac: bigint, offset: number, text: string): GoTime {
+function fromParts(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  frac: bigint,
+  offset: number,
+  text: string,
+): GoTime {
   if (mo < 1 || mo > 12) throw new GoTimeError(`parsing time "${text}": month out of range`);
   if (d < 1 || d > daysInMonth(y, mo)) throw new GoTimeError(`parsing time "${text}": day out of range`);
   if (h > 23 || mi > 59 || s > 59) throw new GoTimeError(`parsing time "${text}": hour, minute or second out of range`);
@@ -43,7 +66,17 @@ export function parseRFC3339(text: string): GoTime {
     if (hh > 23 || mm > 59) throw new GoTimeError(`parsing time "${text}": time zone offset out of range`);
     offset = (tz[0] === '-' ? -1 : 1) * (hh * 3600 + mm * 60);
   }
-  return fromParts(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), BigInt(frac.padEnd(9, '0') || '0'), offset, text);
+  return fromParts(
+    Number(y),
+    Number(mo),
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+    BigInt(frac.padEnd(9, '0') || '0'),
+    offset,
+    text,
+  );
 }
 
 function pad(n: number, w = 2): string {
@@ -51,7 +84,9 @@ function pad(n: number, w = 2): string {
 }
 
 /** Calendar fields of a time in its own offset. */
-export function timeFields(t: GoTime): { year: number; month: number; day: number; hour: number; minute: number; second: number; weekday: number } {
+export function timeFields(
+  t: GoTime,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number; weekday: number } {
   const localSecs = t.ns / NS - (t.ns % NS < 0n ? 1n : 0n) + BigInt(t.offset);
   const d = new Date(Number(localSecs) * 1000);
   return {
@@ -87,12 +122,40 @@ export function fromDate(d: Date, offset = 0): GoTime {
 type Chunk = { kind: 'lit'; text: string } | { kind: 'std'; std: string; digits?: number };
 
 const STD_TOKENS = [
-  'January', 'Jan', 'Monday', 'Mon', 'MST',
-  '2006', '002', '01', '02', '03', '04', '05', '06', '15',
-  '_2006', '__2', '_2',
-  'Z07:00:00', 'Z070000', 'Z07:00', 'Z0700', 'Z07',
-  '-07:00:00', '-070000', '-07:00', '-0700', '-07',
-  'PM', 'pm', '1', '2', '3', '4', '5',
+  'January',
+  'Jan',
+  'Monday',
+  'Mon',
+  'MST',
+  '2006',
+  '002',
+  '01',
+  '02',
+  '03',
+  '04',
+  '05',
+  '06',
+  '15',
+  '_2006',
+  '__2',
+  '_2',
+  'Z07:00:00',
+  'Z070000',
+  'Z07:00',
+  'Z0700',
+  'Z07',
+  '-07:00:00',
+  '-070000',
+  '-07:00',
+  '-0700',
+  '-07',
+  'PM',
+  'pm',
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
 ];
 
 function tokenizeLayout(layout: string): Chunk[] {
@@ -171,12 +234,10 @@ export function parseGoLayout(layout: string, value: string): GoTime {
     const re = hoursOnly
       ? /^([+-])(\d{2})/
       : colon
-        ? seconds
-          ? /^([+-])(\d{2}):(\d{2}):(\d{2})/
-          : /^([+-])(\d{2}):(\d{2})/
-        : seconds
-          ? /^([+-])(\d{2})(\d{2})(\d{2})/
-          : /^([+-])(\d{2})(\d{2})/;
+      ? seconds ? /^([+-])(\d{2}):(\d{2}):(\d{2})/ : /^([+-])(\d{2}):(\d{2})/
+      : seconds
+      ? /^([+-])(\d{2})(\d{2})(\d{2})/
+      : /^([+-])(\d{2})(\d{2})/;
     const m = re.exec(v);
     if (!m) return bad('time zone offset');
     v = v.slice(m[0].length);

@@ -31,7 +31,7 @@ import {
 } from './quantity.ts';
 import type { Quantity } from './quantity.ts';
 import { semverSatisfies } from './semver.ts';
-import { GoRegexSyntaxError, getGoRegexError, goRegexMatch, goRegexReplaceAll } from '../go-regex.ts';
+import { getGoRegexError, goRegexMatch, goRegexReplaceAll, GoRegexSyntaxError } from '../go-regex.ts';
 import { matchesPattern } from '../wildcard.ts';
 
 const { TYPE_ANY, TYPE_ARRAY, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING } = jp;
@@ -61,7 +61,12 @@ interface Interpreter {
   search(node: AstNode, value: JSONValue): JSONValue;
   visit(node: unknown, value: unknown): unknown;
   runtime: {
-    registerFunction(name: string, fn: (args: unknown[]) => unknown, sig: InputSignature[], opts?: { override?: boolean }): void;
+    registerFunction(
+      name: string,
+      fn: (args: unknown[]) => unknown,
+      sig: InputSignature[],
+      opts?: { override?: boolean },
+    ): void;
     _functionTable: Record<string, { _signature: InputSignature[] }>;
   };
 }
@@ -217,7 +222,11 @@ register('equal_fold', [S, S], ([a, b]) => {
   const y = b as string;
   return x.toLowerCase() === y.toLowerCase() || x.toUpperCase() === y.toUpperCase();
 });
-register('replace', [S, S, S, N], ([s, o, n, count]) => goReplace(s as string, o as string, n as string, Math.trunc(count as number)));
+register(
+  'replace',
+  [S, S, S, N],
+  ([s, o, n, count]) => goReplace(s as string, o as string, n as string, Math.trunc(count as number)),
+);
 register('replace_all', [S, S, S], ([s, o, n]) => goReplace(s as string, o as string, n as string, -1));
 register('to_upper', [S], ([s]) => (s as string).toUpperCase());
 register('to_lower', [S], ([s]) => (s as string).toLowerCase());
@@ -230,13 +239,33 @@ register('trim', [S, S], ([s, cut]) => {
   while (j > i && set.has(cps[j - 1])) j--;
   return cps.slice(i, j).join('');
 });
-register('trim_prefix', [S, S], ([s, p]) => ((s as string).startsWith(p as string) ? (s as string).slice((p as string).length) : s));
-register('split', [S, S], ([s, sep]) => ((sep as string) === '' ? Array.from(s as string) : (s as string).split(sep as string)));
-register('regex_replace_all', [S, SN, SN], ([re, src, repl]) => regexCall('regex_replace_all', () => goRegexReplaceAll(re as string, numText(src), numText(repl), false)));
-register('regex_replace_all_literal', [S, SN, SN], ([re, src, repl]) =>
-  regexCall('regex_replace_all_literal', () => goRegexReplaceAll(re as string, numText(src), numText(repl), true)),
+register(
+  'trim_prefix',
+  [S, S],
+  ([s, p]) => ((s as string).startsWith(p as string) ? (s as string).slice((p as string).length) : s),
 );
-register('regex_match', [S, SN], ([re, src]) => regexCall('regex_match', () => goRegexMatch(re as string, numText(src))));
+register(
+  'split',
+  [S, S],
+  ([s, sep]) => ((sep as string) === '' ? Array.from(s as string) : (s as string).split(sep as string)),
+);
+register(
+  'regex_replace_all',
+  [S, SN, SN],
+  ([re, src, repl]) =>
+    regexCall('regex_replace_all', () => goRegexReplaceAll(re as string, numText(src), numText(repl), false)),
+);
+register(
+  'regex_replace_all_literal',
+  [S, SN, SN],
+  ([re, src, repl]) =>
+    regexCall('regex_replace_all_literal', () => goRegexReplaceAll(re as string, numText(src), numText(repl), true)),
+);
+register(
+  'regex_match',
+  [S, SN],
+  ([re, src]) => regexCall('regex_match', () => goRegexMatch(re as string, numText(src))),
+);
 register('pattern_match', [S, SN], ([p, src]) => matchesPattern(p as string, numText(src)));
 register('label_match', [{ types: [TYPE_OBJECT] }, { types: [TYPE_OBJECT] }], ([a, b]) => {
   const x = a as Record<string, unknown>;
@@ -298,14 +327,18 @@ register('object_from_lists', [{ types: [TYPE_ARRAY] }, { types: [TYPE_ARRAY] }]
   const out: Record<string, unknown> = {};
   const vs = values as unknown[];
   (keys as unknown[]).forEach((key, i) => {
-    if (typeof key !== 'string') throw new JmespathFunctionError('object_from_lists', `key at index ${i} is not a string`);
+    if (typeof key !== 'string') {
+      throw new JmespathFunctionError('object_from_lists', `key at index ${i} is not a string`);
+    }
     out[key] = i < vs.length ? vs[i] : null;
   });
   return out;
 });
 register('lookup', [{ types: [TYPE_OBJECT, TYPE_ARRAY] }, { types: [TYPE_STRING, TYPE_NUMBER] }], ([c, key]) => {
   if (Array.isArray(c)) {
-    if (typeof key !== 'number' || !Number.isInteger(key)) throw new JmespathFunctionError('lookup', 'argument #2 must be an integer index');
+    if (typeof key !== 'number' || !Number.isInteger(key)) {
+      throw new JmespathFunctionError('lookup', 'argument #2 must be an integer index');
+    }
     return key >= 0 && key < c.length ? c[key] : null;
   }
   if (typeof key !== 'string') throw new JmespathFunctionError('lookup', 'argument #2 must be a string key');
@@ -355,7 +388,9 @@ function arith(fn: 'add' | 'subtract' | 'multiply' | 'divide' | 'modulo', a: Ope
     case 'subtract': {
       const sub = fn === 'subtract';
       if (a.kind === 'scalar' && b.kind === 'scalar') return sub ? a.n - b.n : a.n + b.n;
-      if (a.kind === 'quantity' && b.kind === 'quantity') return formatQuantity(sub ? subtractQuantities(a.q, b.q) : addQuantities(a.q, b.q));
+      if (a.kind === 'quantity' && b.kind === 'quantity') {
+        return formatQuantity(sub ? subtractQuantities(a.q, b.q) : addQuantities(a.q, b.q));
+      }
       if (a.kind === 'duration' && b.kind === 'duration') return formatGoDuration(sub ? a.d - b.d : a.d + b.d);
       return mismatch(fn);
     }
@@ -392,12 +427,16 @@ function arith(fn: 'add' | 'subtract' | 'multiply' | 'divide' | 'modulo', a: Ope
     }
     case 'modulo': {
       if (a.kind === 'scalar' && b.kind === 'scalar') {
-        if (!Number.isInteger(a.n) || !Number.isInteger(b.n)) throw new JmespathFunctionError(fn, 'Non-integer argument(s) passed for modulo');
+        if (!Number.isInteger(a.n) || !Number.isInteger(b.n)) {
+          throw new JmespathFunctionError(fn, 'Non-integer argument(s) passed for modulo');
+        }
         if (b.n === 0) return zeroDivisor(fn);
         return a.n % b.n;
       }
       if (a.kind === 'quantity' && b.kind === 'quantity') {
-        if (!isWholeQuantity(a.q) || !isWholeQuantity(b.q)) throw new JmespathFunctionError(fn, 'Non-integer argument(s) passed for modulo');
+        if (!isWholeQuantity(a.q) || !isWholeQuantity(b.q)) {
+          throw new JmespathFunctionError(fn, 'Non-integer argument(s) passed for modulo');
+        }
         if (b.q.num === 0n) return zeroDivisor(fn);
         return formatQuantity({ num: a.q.num % b.q.num, den: 1n, format: a.q.format });
       }
@@ -471,7 +510,11 @@ register('time_between', [S, S, S], ([t, s, e]) => {
   const x = time('time_between', t as string).ns;
   return x > time('time_between', s as string).ns && x < time('time_between', e as string).ns;
 });
-register('time_diff', [S, S], ([a, b]) => formatGoDuration(time('time_diff', b as string).ns - time('time_diff', a as string).ns));
+register(
+  'time_diff',
+  [S, S],
+  ([a, b]) => formatGoDuration(time('time_diff', b as string).ns - time('time_diff', a as string).ns),
+);
 register('time_truncate', [S, S], ([t, d]) => {
   const a = time('time_truncate', t as string);
   const dur = duration('time_truncate', d as string);
@@ -568,7 +611,11 @@ function walkFunctions(node: unknown, out: FunctionCall[]): void {
   const n = node as Node;
   if (n.type === 'Function') {
     const children = n.children as Node[];
-    out.push({ name: n.name as string, argc: children.length, ...(children[0]?.type === 'Literal' ? { literal: children[0].value } : {}) });
+    out.push({
+      name: n.name as string,
+      argc: children.length,
+      ...(children[0]?.type === 'Literal' ? { literal: children[0].value } : {}),
+    });
   }
   if (n.type === 'Literal') return;
   for (const v of Object.values(n)) if (typeof v === 'object') walkFunctions(v, out);

@@ -20,8 +20,8 @@
 // pass (Kyverno fails the attestation on such errors too).
 
 import { SigwardError } from '../errors.ts';
-import { JmespathCompileError, compileJmespath, searchJmespath, withJmespathClock } from './jmespath.ts';
-import { DEPRECATED_OPERATORS, KYVERNO_OPERATORS, evaluateOperator, isKyvernoOperator } from './kyverno-operators.ts';
+import { compileJmespath, JmespathCompileError, searchJmespath, withJmespathClock } from './jmespath.ts';
+import { DEPRECATED_OPERATORS, evaluateOperator, isKyvernoOperator, KYVERNO_OPERATORS } from './kyverno-operators.ts';
 import type { KyvernoOperator } from './kyverno-operators.ts';
 
 export interface KyvernoCondition {
@@ -93,7 +93,7 @@ class SubstitutionError extends Error {}
 /** Substitutes the variables of one string (Kyverno's substituteVariablesIfAny). */
 function substituteString(text: string, context: Record<string, unknown>): unknown {
   let value = text;
-  for (let round = 0; ; round++) {
+  for (let round = 0;; round++) {
     const vars = innermostVariables(value);
     if (vars.length === 0) break;
     if (round >= MAX_SUBSTITUTION_ROUNDS) throw new SubstitutionError(`too many nested variables in "${text}"`);
@@ -104,7 +104,9 @@ function substituteString(text: string, context: Record<string, unknown>): unkno
       try {
         result = searchJmespath(compileJmespath(expr), context);
       } catch (e) {
-        const reason = e instanceof JmespathCompileError ? `invalid JMESPath expression: ${e.message}` : (e as Error).message;
+        const reason = e instanceof JmespathCompileError
+          ? `invalid JMESPath expression: ${e.message}`
+          : (e as Error).message;
         throw new SubstitutionError(`failed to resolve ${expr}: ${reason}`);
       }
       if (original === variable) return result;
@@ -135,7 +137,9 @@ function substitute(v: unknown, context: Record<string, unknown>): unknown {
 function strings(v: unknown, path: string, out: { path: string; text: string }[]): void {
   if (typeof v === 'string') out.push({ path, text: v });
   else if (Array.isArray(v)) v.forEach((x, i) => strings(x, `${path}[${i}]`, out));
-  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) strings(x, `${path}.${k}`, out);
+  else if (typeof v === 'object' && v !== null) {
+    for (const [k, x] of Object.entries(v)) strings(x, `${path}.${k}`, out);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -181,9 +185,15 @@ function prepareCondition(c: unknown, where: string, path: string, warnings: str
   }
   if (!('key' in c)) throw invalid(where, path, 'missing "key"');
   if (!isKyvernoOperator(c.operator)) {
-    throw invalid(where, `${path}.operator`, `unknown operator ${show(c.operator)}; one of ${KYVERNO_OPERATORS.join(', ')}`);
+    throw invalid(
+      where,
+      `${path}.operator`,
+      `unknown operator ${show(c.operator)}; one of ${KYVERNO_OPERATORS.join(', ')}`,
+    );
   }
-  if (c.message !== undefined && typeof c.message !== 'string') throw invalid(where, `${path}.message`, 'message must be a string');
+  if (c.message !== undefined && typeof c.message !== 'string') {
+    throw invalid(where, `${path}.message`, 'message must be a string');
+  }
   const alt = DEPRECATED_OPERATORS[c.operator];
   if (alt) warnings.push(`${at(where, path)}: operator ${c.operator} is deprecated, use ${alt}`);
   // check every variable that can be compiled now (the innermost ones; outer ones depend on their results)
@@ -208,7 +218,10 @@ function prepareCondition(c: unknown, where: string, path: string, warnings: str
  * Validates and prepares attestation conditions. Throws SigwardError
  * CONDITION_INVALID naming `where` and the offending path.
  */
-export function compileKyvernoConditions(conditions: unknown, opts: CompileKyvernoConditionsOptions = {}): CompiledKyvernoConditions {
+export function compileKyvernoConditions(
+  conditions: unknown,
+  opts: CompileKyvernoConditionsOptions = {},
+): CompiledKyvernoConditions {
   const where = opts.where ?? '';
   const warnings: string[] = [];
   if (conditions === undefined || conditions === null) conditions = [];
@@ -217,7 +230,9 @@ export function compileKyvernoConditions(conditions: unknown, opts: CompileKyver
     const path = `conditions[${i}]`;
     if (!isObject(b)) throw invalid(where, path, 'a block must be an object with "any" and/or "all"');
     for (const k of Object.keys(b)) {
-      if (k !== 'any' && k !== 'all') throw invalid(where, path, `unknown field "${k}" (a block holds "any" and/or "all" lists of conditions)`);
+      if (k !== 'any' && k !== 'all') {
+        throw invalid(where, path, `unknown field "${k}" (a block holds "any" and/or "all" lists of conditions)`);
+      }
     }
     const out: PreparedBlock = { path };
     for (const kind of ['any', 'all'] as const) {
@@ -243,7 +258,12 @@ export function compileKyvernoConditions(conditions: unknown, opts: CompileKyver
 }
 
 function publicCondition(c: PreparedCondition): KyvernoCondition {
-  return { key: c.key, operator: c.operator, value: c.value, ...(c.message !== undefined ? { message: c.message } : {}) };
+  return {
+    key: c.key,
+    operator: c.operator,
+    value: c.value,
+    ...(c.message !== undefined ? { message: c.message } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -257,16 +277,23 @@ function evaluateCondition(c: PreparedCondition, where: string, context: Record<
   try {
     key = substitute(c.key, context);
   } catch (e) {
-    return { ok: false, error: true, message: `${at(where, c.path)}: failed to substitute variables in condition key: ${(e as Error).message}` };
+    return {
+      ok: false,
+      error: true,
+      message: `${at(where, c.path)}: failed to substitute variables in condition key: ${(e as Error).message}`,
+    };
   }
   try {
     value = substitute(c.value, context);
   } catch (e) {
-    return { ok: false, error: true, message: `${at(where, c.path)}: failed to substitute variables in condition value: ${(e as Error).message}` };
+    return {
+      ok: false,
+      error: true,
+      message: `${at(where, c.path)}: failed to substitute variables in condition value: ${(e as Error).message}`,
+    };
   }
   if (evaluateOperator(c.operator, key, value)) return { ok: true };
-  const message =
-    c.message ??
+  const message = c.message ??
     `condition ${show(c.key)} ${c.operator} ${show(c.value)} is false (key resolved to ${show(key)}${
       show(value) === show(c.value) ? '' : `, value to ${show(value)}`
     })`;
@@ -302,7 +329,11 @@ function evaluateBlocks(
           falses.push(r.message);
         }
         if (!passed && !blockError) {
-          failures.push(falses.length > 1 ? `none of the "any" conditions passed: ${falses.join('; ')}` : falses[0] ?? 'no "any" condition passed');
+          failures.push(
+            falses.length > 1
+              ? `none of the "any" conditions passed: ${falses.join('; ')}`
+              : falses[0] ?? 'no "any" condition passed',
+          );
         }
       }
       if (b.all) {
@@ -334,7 +365,10 @@ export function evaluateKyvernoConditions(
  * the root, plus `variables` (image, request, element, ...), which win over
  * predicate fields with the same name.
  */
-export function getKyvernoConditionContext(predicate: unknown, variables: Record<string, unknown> = {}): Record<string, unknown> {
+export function getKyvernoConditionContext(
+  predicate: unknown,
+  variables: Record<string, unknown> = {},
+): Record<string, unknown> {
   const base = isObject(predicate) ? predicate : {};
   return { ...base, ...variables };
 }

@@ -11,7 +11,9 @@ export interface SemVer {
 
 const NUM = '(0|[1-9]\\d*)';
 const IDENT = '[0-9A-Za-z-]+';
-const SEMVER_RE = new RegExp(`^${NUM}\\.${NUM}\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+(${IDENT}(?:\\.${IDENT})*))?$`);
+const SEMVER_RE = new RegExp(
+  `^${NUM}\\.${NUM}\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+(${IDENT}(?:\\.${IDENT})*))?$`,
+);
 
 /** Parses a strict semantic version; undefined when invalid. */
 export function parseSemver(text: string): SemVer | undefined {
@@ -75,12 +77,11 @@ function expandToken(token: string): Comparator[][] {
   });
   if (parts.slice(wildIdx).some((p) => !wildcard(p))) throw new RangeError(`invalid version "${m[2]}"`);
   const lower: SemVer = { major: nums[0] ?? 0n, minor: nums[1] ?? 0n, patch: 0n, pre: [] };
-  const upper: SemVer =
-    nums.length === 0
-      ? { major: 0n, minor: 0n, patch: 0n, pre: [] }
-      : nums.length === 1
-        ? { major: nums[0] + 1n, minor: 0n, patch: 0n, pre: [] }
-        : { major: nums[0], minor: nums[1] + 1n, patch: 0n, pre: [] };
+  const upper: SemVer = nums.length === 0
+    ? { major: 0n, minor: 0n, patch: 0n, pre: [] }
+    : nums.length === 1
+    ? { major: nums[0] + 1n, minor: 0n, patch: 0n, pre: [] }
+    : { major: nums[0], minor: nums[1] + 1n, patch: 0n, pre: [] };
   if (nums.length === 0) {
     // "x" alone: any version (or none, negated)
     return op === '!=' || op === '>' || op === '<' ? [[{ op: '<', v: lower }]] : [[{ op: '>=', v: lower }]];

@@ -77,28 +77,36 @@ function isObj(v: unknown): v is Obj {
 
 function checkKeys(o: Obj, allowed: string[], where: string): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new SigwardError('CONFIG_INVALID', `${where}: unknown key "${k}" (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(k)) {
+      throw new SigwardError('CONFIG_INVALID', `${where}: unknown key "${k}" (known: ${allowed.join(', ')})`);
+    }
   }
 }
 
 function str(o: Obj, k: string, where: string): string | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !v) throw new SigwardError('CONFIG_INVALID', `${where}.${k}: expected a non-empty string`);
+  if (typeof v !== 'string' || !v) {
+    throw new SigwardError('CONFIG_INVALID', `${where}.${k}: expected a non-empty string`);
+  }
   return v;
 }
 
 function strList(o: Obj, k: string, where: string): string[] {
   const v = o[k];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new SigwardError('CONFIG_INVALID', `${where}.${k}: expected a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) {
+    throw new SigwardError('CONFIG_INVALID', `${where}.${k}: expected a list of strings`);
+  }
   return v as string[];
 }
 
 function num(o: Obj, k: string, where: string, min: number, max: number): number | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new SigwardError('CONFIG_INVALID', `${where}.${k}: expected a number from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new SigwardError('CONFIG_INVALID', `${where}.${k}: expected a number from ${min} to ${max}`);
+  }
   return v;
 }
 
@@ -113,22 +121,36 @@ function bool(o: Obj, k: string, where: string): boolean | undefined {
  * Parses config.yaml text (strict: unknown keys are errors, so a typo never
  * silently weakens the node). `dir` anchors relative paths.
  */
-export function toNodeConfig(text: string | undefined, dir: string, env: Record<string, string | undefined> = {}): NodeConfig {
+export function toNodeConfig(
+  text: string | undefined,
+  dir: string,
+  env: Record<string, string | undefined> = {},
+): NodeConfig {
   let doc: unknown = {};
   if (text !== undefined && text.trim()) {
     try {
       doc = parseYaml(text) ?? {};
     } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `${join(dir, 'config.yaml')}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+      throw new SigwardError('CONFIG_INVALID', `${join(dir, 'config.yaml')}: ${(e as Error).message.split('\n')[0]}`, {
+        cause: e,
+      });
     }
   }
   const where = 'config.yaml';
   if (!isObj(doc)) throw new SigwardError('CONFIG_INVALID', `${where}: expected a mapping`);
-  checkKeys(doc, ['registry', 'defaultRegistry', 'deadlineSeconds', 'cache', 'policiesDir', 'trustDir', 'secretsDir'], where);
+  checkKeys(
+    doc,
+    ['registry', 'defaultRegistry', 'deadlineSeconds', 'cache', 'policiesDir', 'trustDir', 'secretsDir'],
+    where,
+  );
   const abs = (p: string) => (isAbsolute(p) ? p : join(dir, p));
   const reg = doc.registry ?? {};
   if (!isObj(reg)) throw new SigwardError('CONFIG_INVALID', `${where}.registry: expected a mapping`);
-  checkKeys(reg, ['insecure', 'allowHttp', 'caFiles', 'dockerConfig', 'pullSecrets', 'timeoutSeconds'], `${where}.registry`);
+  checkKeys(
+    reg,
+    ['insecure', 'allowHttp', 'caFiles', 'dockerConfig', 'pullSecrets', 'timeoutSeconds'],
+    `${where}.registry`,
+  );
   const cache = doc.cache ?? {};
   if (!isObj(cache)) throw new SigwardError('CONFIG_INVALID', `${where}.cache: expected a mapping`);
   checkKeys(cache, ['enabled', 'dir', 'ttlSeconds'], `${where}.cache`);
@@ -165,8 +187,15 @@ export function loadNodeConfig(dir: string, env: Record<string, string | undefin
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new SigwardError('CONFIG_INVALID', `cannot read ${path}: ${code ?? (e as Error).message}`, { cause: e });
-    if (!existsSync(dir)) throw new SigwardError('CONFIG_INVALID', `configuration directory ${dir} does not exist (set ${CONFIG_DIR_ENV} or create it)`);
+    if (code !== 'ENOENT') {
+      throw new SigwardError('CONFIG_INVALID', `cannot read ${path}: ${code ?? (e as Error).message}`, { cause: e });
+    }
+    if (!existsSync(dir)) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `configuration directory ${dir} does not exist (set ${CONFIG_DIR_ENV} or create it)`,
+      );
+    }
   }
   return toNodeConfig(text, dir, env);
 }

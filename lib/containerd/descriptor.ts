@@ -6,7 +6,7 @@
 
 import { SigwardError } from '../errors.ts';
 import { getGoDigestError } from '../digest.ts';
-import { MEDIA_TYPES, type Descriptor } from '../oci/types.ts';
+import { type Descriptor, MEDIA_TYPES } from '../oci/types.ts';
 
 export const DESCRIPTOR_MEDIA_TYPE = 'application/vnd.oci.descriptor.v1+json';
 /** containerd keeps at most this much of a verifier's stdout */
@@ -31,7 +31,9 @@ export interface ContainerdRequest {
 /** containerd passes go-digest digests; sha384 is well formed here and fails later as unsupported (lib/digest.ts). */
 function verifyDigestString(digest: string, what: string): void {
   const reason = getGoDigestError(digest);
-  if (reason !== undefined) throw new SigwardError('REFERENCE_INVALID', `invalid ${what} ${JSON.stringify(digest.slice(0, 200))}: ${reason}`);
+  if (reason !== undefined) {
+    throw new SigwardError('REFERENCE_INVALID', `invalid ${what} ${JSON.stringify(digest.slice(0, 200))}: ${reason}`);
+  }
 }
 
 /**
@@ -39,13 +41,20 @@ function verifyDigestString(digest: string, what: string): void {
  * the media type flag, the descriptor's shape, its digest equal to -digest,
  * and an image media type.
  */
-export function toContainerdRequest(input: { name?: string; digest?: string; stdinMediaType?: string; stdin: string }): ContainerdRequest {
+export function toContainerdRequest(
+  input: { name?: string; digest?: string; stdinMediaType?: string; stdin: string },
+): ContainerdRequest {
   const name = input.name?.trim();
   if (!name) throw new SigwardError('REFERENCE_INVALID', 'missing -name (containerd passes the image reference)');
-  if (!input.digest) throw new SigwardError('REFERENCE_INVALID', 'missing -digest (containerd passes the resolved manifest digest)');
+  if (!input.digest) {
+    throw new SigwardError('REFERENCE_INVALID', 'missing -digest (containerd passes the resolved manifest digest)');
+  }
   verifyDigestString(input.digest, '-digest');
   if (input.stdinMediaType !== DESCRIPTOR_MEDIA_TYPE) {
-    throw new SigwardError('CONFIG_INVALID', `unsupported -stdin-media-type ${JSON.stringify(input.stdinMediaType ?? '')}: expected ${DESCRIPTOR_MEDIA_TYPE}`);
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `unsupported -stdin-media-type ${JSON.stringify(input.stdinMediaType ?? '')}: expected ${DESCRIPTOR_MEDIA_TYPE}`,
+    );
   }
   const text = input.stdin.trim();
   if (!text) throw new SigwardError('MANIFEST_INVALID', 'no image descriptor on stdin');
@@ -53,20 +62,35 @@ export function toContainerdRequest(input: { name?: string; digest?: string; std
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new SigwardError('MANIFEST_INVALID', `image descriptor on stdin is not JSON: ${(e as Error).message}`, { cause: e });
+    throw new SigwardError('MANIFEST_INVALID', `image descriptor on stdin is not JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new SigwardError('MANIFEST_INVALID', 'image descriptor on stdin is not a JSON object');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new SigwardError('MANIFEST_INVALID', 'image descriptor on stdin is not a JSON object');
+  }
   const d = doc as Record<string, unknown>;
   if (typeof d.mediaType !== 'string') throw new SigwardError('MANIFEST_INVALID', 'image descriptor has no mediaType');
   if (typeof d.digest !== 'string') throw new SigwardError('MANIFEST_INVALID', 'image descriptor has no digest');
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw new SigwardError('MANIFEST_INVALID', 'image descriptor has no valid size');
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+    throw new SigwardError('MANIFEST_INVALID', 'image descriptor has no valid size');
+  }
   if (d.digest !== input.digest) {
-    throw new SigwardError('MANIFEST_DIGEST_MISMATCH', `manifest digest mismatch: -digest ${input.digest} but the descriptor on stdin has ${d.digest}`);
+    throw new SigwardError(
+      'MANIFEST_DIGEST_MISMATCH',
+      `manifest digest mismatch: -digest ${input.digest} but the descriptor on stdin has ${d.digest}`,
+    );
   }
   if (!IMAGE_MEDIA_TYPES.includes(d.mediaType)) {
-    throw new SigwardError('MANIFEST_INVALID', `unsupported image media type ${JSON.stringify(d.mediaType)}: expected one of ${IMAGE_MEDIA_TYPES.join(', ')}`);
+    throw new SigwardError(
+      'MANIFEST_INVALID',
+      `unsupported image media type ${JSON.stringify(d.mediaType)}: expected one of ${IMAGE_MEDIA_TYPES.join(', ')}`,
+    );
   }
-  if (d.annotations !== undefined && (typeof d.annotations !== 'object' || d.annotations === null || Array.isArray(d.annotations))) {
+  if (
+    d.annotations !== undefined &&
+    (typeof d.annotations !== 'object' || d.annotations === null || Array.isArray(d.annotations))
+  ) {
     throw new SigwardError('MANIFEST_INVALID', 'image descriptor annotations must be an object');
   }
   return { name, digest: input.digest, descriptor: d as unknown as Descriptor };

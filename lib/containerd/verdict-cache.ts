@@ -59,7 +59,8 @@ function fileName(digest: string): string {
 function isEntry(e: unknown): e is VerdictEntry {
   if (!e || typeof e !== 'object') return false;
   const x = e as Record<string, unknown>;
-  return typeof x.name === 'string' && typeof x.fingerprint === 'string' && typeof x.stamp === 'string' && typeof x.created === 'number' && typeof x.expires === 'number' && typeof x.reason === 'string';
+  return typeof x.name === 'string' && typeof x.fingerprint === 'string' && typeof x.stamp === 'string' &&
+    typeof x.created === 'number' && typeof x.expires === 'number' && typeof x.reason === 'string';
 }
 
 /** A directory we may trust: ours, and not group/world writable. */
@@ -71,7 +72,9 @@ function checkDirectory(dir: string): string | undefined {
     return undefined; // created on first write
   }
   if (!st.isDirectory()) return `${dir} is not a directory`;
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return `${dir} is owned by uid ${st.uid}, not by the user running sigward`;
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    return `${dir} is owned by uid ${st.uid}, not by the user running sigward`;
+  }
   if (st.mode & 0o022) return `${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
   return undefined;
 }
@@ -104,16 +107,25 @@ export function openVerdictCache(dir: string): VerdictCache {
     dir,
     ...(disabled ? { disabled } : {}),
     getByStamp: (digest, name, stamp, now) => find(digest, (e) => e.name === name && e.stamp === stamp, now),
-    getByFingerprint: (digest, name, fingerprint, now) => find(digest, (e) => e.name === name && e.fingerprint === fingerprint, now),
+    getByFingerprint: (digest, name, fingerprint, now) =>
+      find(digest, (e) => e.name === name && e.fingerprint === fingerprint, now),
     putAllow(digest, entry) {
       if (disabled) return;
       mkdirSync(verdicts, { recursive: true, mode: 0o700 });
       const old = read(digest)?.entries ?? [];
-      const entries = [entry, ...old.filter((e) => e.name !== entry.name && e.expires > entry.created)].slice(0, MAX_ENTRIES);
+      const entries = [entry, ...old.filter((e) => e.name !== entry.name && e.expires > entry.created)].slice(
+        0,
+        MAX_ENTRIES,
+      );
       const target = join(verdicts, fileName(digest));
-      const tmp = `${target}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.tmp`;
+      const tmp = `${target}.${process.pid}.${
+        process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')
+      }.tmp`;
       try {
-        writeFileSync(tmp, JSON.stringify({ v: VERSION, digest, entries } satisfies VerdictFile), { mode: 0o600, flag: 'wx' });
+        writeFileSync(tmp, JSON.stringify({ v: VERSION, digest, entries } satisfies VerdictFile), {
+          mode: 0o600,
+          flag: 'wx',
+        });
         renameSync(tmp, target);
       } catch (e) {
         try {
@@ -141,8 +153,9 @@ export function getConfigStamp(roots: string[], extra = ''): string {
   update(`v${VERSION}\0${extra}\0`);
   for (const r of roots) {
     walkFileTree(r, (e) => {
-      if (e.kind === 'file') update(`file ${e.path} ${e.stat.size} ${e.stat.mtimeNs} ${e.stat.ctimeNs} ${e.stat.ino} ${e.stat.dev}\0`);
-      else update(`${e.kind} ${e.path}\0`);
+      if (e.kind === 'file') {
+        update(`file ${e.path} ${e.stat.size} ${e.stat.mtimeNs} ${e.stat.ctimeNs} ${e.stat.ino} ${e.stat.dev}\0`);
+      } else update(`${e.kind} ${e.path}\0`);
     });
   }
   return bytesToHex(h.digest());

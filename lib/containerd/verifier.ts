@@ -13,19 +13,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { walkFileTree } from '../file-tree.ts';
 import { join } from 'node:path';
-import { SigwardError, toSigwardError, EXIT_CODES } from '../errors.ts';
+import { EXIT_CODES, SigwardError, toSigwardError } from '../errors.ts';
 import { getBuildInfo } from '../version.ts';
 import type { Policy } from '../policy/types.ts';
 import type { StoreFactory } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
 import type { OpenStoreOptions } from '../oci/index.ts';
 import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from './config.ts';
-import { toContainerdRequest, toImageLabel, toReasonLine, type ContainerdRequest } from './descriptor.ts';
+import { type ContainerdRequest, toContainerdRequest, toImageLabel, toReasonLine } from './descriptor.ts';
 import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
 import { withPinnedTag } from '../oci/store-wrappers.ts';
 
 // node:crypto is looked up when a verdict is computed: a cached verdict does not load it
-const createHash: typeof import('node:crypto').createHash = (...a) => process.getBuiltinModule('node:crypto').createHash(...a);
+const createHash: typeof import('node:crypto').createHash = (...a) =>
+  process.getBuiltinModule('node:crypto').createHash(...a);
 
 export interface ContainerdInput {
   name?: string;
@@ -104,14 +105,22 @@ export async function getPolicySetFingerprint(policies: Policy[], cfg: NodeConfi
 }
 
 /** Registry access from config.yaml: containerd passes no credentials. */
-export async function toStoreOptions(cfg: NodeConfig, deadline: number, env: Record<string, string | undefined>): Promise<OpenStoreOptions> {
+export async function toStoreOptions(
+  cfg: NodeConfig,
+  deadline: number,
+  env: Record<string, string | undefined>,
+): Promise<OpenStoreOptions> {
   // loaded here, not at start-up: a cached verdict never talks to a registry
   const { chainCredentials, dockerConfigCredentials, kubernetesSecretCredentials } = await import('../oci/index.ts');
   const caCerts = cfg.registry.caFiles.map((f) => {
     try {
       return readFileSync(f, 'utf8');
     } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `cannot read registry CA file ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `cannot read registry CA file ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
   });
   return {
@@ -132,7 +141,16 @@ export async function toStoreOptions(cfg: NodeConfig, deadline: number, env: Rec
 function forNode(policies: Policy[]): Policy[] {
   return policies.map((p) => {
     if (p.format !== 'kyverno') return p;
-    return { ...p, spec: { ...p.spec, rules: p.spec.rules.map((r) => ({ ...r, verifyImages: r.verifyImages.map((e) => ({ ...e, verifyDigest: false, mutateDigest: false })) })) } };
+    return {
+      ...p,
+      spec: {
+        ...p.spec,
+        rules: p.spec.rules.map((r) => ({
+          ...r,
+          verifyImages: r.verifyImages.map((e) => ({ ...e, verifyDigest: false, mutateDigest: false })),
+        })),
+      },
+    };
   });
 }
 
@@ -144,9 +162,14 @@ interface Loaded {
 async function loadPolicies(cfg: NodeConfig, warn: (m: string) => void): Promise<Loaded> {
   const { loadPolicyPaths, createFileSecretResolver } = await import('../policy/index.ts');
   if (!existsSync(cfg.policiesDir)) {
-    throw new SigwardError('CONFIG_INVALID', `policy directory ${cfg.policiesDir} does not exist (an empty directory allows every image)`);
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `policy directory ${cfg.policiesDir} does not exist (an empty directory allows every image)`,
+    );
   }
-  const { policies, warnings } = loadPolicyPaths([cfg.policiesDir], { resolveSecret: createFileSecretResolver(cfg.secretsDir) });
+  const { policies, warnings } = loadPolicyPaths([cfg.policiesDir], {
+    resolveSecret: createFileSecretResolver(cfg.secretsDir),
+  });
   for (const w of warnings) if (w.severity === 'warning') warn(`${w.file ?? ''}:${w.line}:${w.column}: ${w.message}`);
   return { policies, fingerprint: await getPolicySetFingerprint(policies, cfg) };
 }
@@ -158,24 +181,46 @@ async function loadTrust(cfg: NodeConfig): Promise<Trust> {
   return loadTrustMaterial({ trustedRootPath: t.trustedRootPath, env: t.env });
 }
 
-async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded, deps: ContainerdDeps, signal: AbortSignal, deadline: number): Promise<ContainerdVerdict & { cacheable: boolean }> {
+async function evaluate(
+  req: ContainerdRequest,
+  cfg: NodeConfig,
+  loaded: Loaded,
+  deps: ContainerdDeps,
+  signal: AbortSignal,
+  deadline: number,
+): Promise<ContainerdVerdict & { cacheable: boolean }> {
   const { parseImageFromPodSpec } = await import('../reference/index.ts');
   const { toRepositoryRef } = await import('../cosign/image.ts');
   const { createEngine } = await import('../engine/index.ts');
   const ref = parseImageFromPodSpec(req.name, { defaultRegistry: cfg.defaultRegistry });
   const what = toImageLabel(req);
   if (ref.digest && ref.digest !== req.digest) {
-    return { ...block(`image verification failed for ${what}: manifest digest mismatch: containerd resolved ${req.digest}, the name pins ${ref.digest}`, EXIT_CODES.deny), cacheable: false };
+    return {
+      ...block(
+        `image verification failed for ${what}: manifest digest mismatch: containerd resolved ${req.digest}, the name pins ${ref.digest}`,
+        EXIT_CODES.deny,
+      ),
+      cacheable: false,
+    };
   }
   const { openStore, storesForOptions } = await import('../oci/index.ts');
   const opts = await toStoreOptions(cfg, deadline, deps.env);
   // match imageReferences on the name as written (tags count), verify the digest containerd pulls
   const pinned = !ref.digest && ref.tag;
-  const pin = (s: StoreFactory): StoreFactory => (pinned ? withPinnedTag(s, toRepositoryRef(ref), ref.tag!, req.descriptor) : s);
+  const pin = (
+    s: StoreFactory,
+  ): StoreFactory => (pinned ? withPinnedTag(s, toRepositoryRef(ref), ref.tag!, req.descriptor) : s);
   const stores = pin((repo) => openStore(repo, opts));
   const entryStores = storesForOptions(opts);
   const image = !ref.digest && !ref.tag ? `${req.name}@${req.digest}` : req.name;
-  const engine = createEngine({ policies: forNode(loaded.policies), stores, storesFor: (access) => pin(entryStores(access)), trust: await loadTrust(cfg), defaultRegistry: cfg.defaultRegistry, signal });
+  const engine = createEngine({
+    policies: forNode(loaded.policies),
+    stores,
+    storesFor: (access) => pin(entryStores(access)),
+    trust: await loadTrust(cfg),
+    defaultRegistry: cfg.defaultRegistry,
+    signal,
+  });
   const [ev] = await engine.evaluateImages([image]);
   if (!ev) throw new SigwardError('INTERNAL', 'engine returned no evaluation');
   if (!ev.rules.length) return { ...allow(`allowed ${what}: no policy applies to this image`), cacheable: true };
@@ -186,17 +231,25 @@ async function evaluate(req: ContainerdRequest, cfg: NodeConfig, loaded: Loaded,
     const head = passed.length
       ? `verified image signatures (${passed.join(', ')})`
       : skipped.length === ev.rules.length
-        ? `skipped by ${skipped.join(', ')} (skipImageReferences)`
-        : 'no enforced rule failed';
+      ? `skipped by ${skipped.join(', ')} (skipImageReferences)`
+      : 'no enforced rule failed';
     // only a verification is remembered: an allow that an Audit rule's failure or an
     // ignored error let through must be decided again (the policy may be stricter next time)
-    return { ...allow(`allowed ${what}: ${head}${warn}`), cacheable: ev.rules.every((r) => r.status === 'pass' || r.status === 'skip') };
+    return {
+      ...allow(`allowed ${what}: ${head}${warn}`),
+      cacheable: ev.rules.every((r) => r.status === 'pass' || r.status === 'skip'),
+    };
   }
   const anyFail = ev.rules.some((r) => r.failurePolicy === 'Fail');
-  const blocking = ev.rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && anyFail));
+  const blocking = ev.rules.filter((r) =>
+    (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && anyFail)
+  );
   const reasons = blocking.map((r) => `policy ${r.policy}/${r.rule}: ${r.message}`).join('; ');
   const onlyErrors = blocking.every((r) => r.status === 'error');
-  return { ...block(`image verification failed for ${what}: ${reasons}`, onlyErrors ? EXIT_CODES.undecided : EXIT_CODES.deny), cacheable: false };
+  return {
+    ...block(`image verification failed for ${what}: ${reasons}`, onlyErrors ? EXIT_CODES.undecided : EXIT_CODES.deny),
+    cacheable: false,
+  };
 }
 
 function errorVerdict(name: string | undefined, e: unknown): ContainerdVerdict {
@@ -236,7 +289,16 @@ export async function verifyForContainerd(input: ContainerdInput, deps: Containe
   const timeout = new Promise<ContainerdVerdict>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new SigwardError('REGISTRY_UNREACHABLE', `timed out after ${cfg.deadlineSeconds} s`));
-      resolve(block(`cannot verify ${toImageLabel(req)}: verification did not finish within ${cfg.deadlineSeconds} s (deadlineSeconds in ${join(cfg.dir, 'config.yaml')})`, EXIT_CODES.undecided));
+      resolve(
+        block(
+          `cannot verify ${
+            toImageLabel(req)
+          }: verification did not finish within ${cfg.deadlineSeconds} s (deadlineSeconds in ${
+            join(cfg.dir, 'config.yaml')
+          })`,
+          EXIT_CODES.undecided,
+        ),
+      );
     }, cfg.deadlineSeconds * 1000);
   });
   const work = (async (): Promise<ContainerdVerdict> => {
@@ -250,7 +312,14 @@ export async function verifyForContainerd(input: ContainerdInput, deps: Containe
       const v = await evaluate(req, cfg, loaded, deps, controller.signal, deadline);
       if (v.allowed && v.cacheable && cache && cfg.cache.ttlSeconds > 0) {
         const reason = v.reason.replace(/^sigward: /, '').trim();
-        putAllow(cache, req, { name: req.name, fingerprint: loaded.fingerprint, stamp, created: started, expires: started + cfg.cache.ttlSeconds * 1000, reason }, warn);
+        putAllow(cache, req, {
+          name: req.name,
+          fingerprint: loaded.fingerprint,
+          stamp,
+          created: started,
+          expires: started + cfg.cache.ttlSeconds * 1000,
+          reason,
+        }, warn);
       }
       const { cacheable: _c, ...verdict } = v;
       return verdict;
@@ -265,11 +334,18 @@ export async function verifyForContainerd(input: ContainerdInput, deps: Containe
   }
 }
 
-function putAllow(cache: VerdictCache | undefined, req: ContainerdRequest, entry: Parameters<VerdictCache['putAllow']>[1], warn: (m: string) => void): void {
+function putAllow(
+  cache: VerdictCache | undefined,
+  req: ContainerdRequest,
+  entry: Parameters<VerdictCache['putAllow']>[1],
+  warn: (m: string) => void,
+): void {
   if (!cache) return;
   try {
     cache.putAllow(req.digest, entry);
   } catch (e) {
-    warn(`cannot write the verdict cache in ${cache.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    warn(
+      `cannot write the verdict cache in ${cache.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }

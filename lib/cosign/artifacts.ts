@@ -4,9 +4,9 @@
 // verified, and the caller must say so.
 
 import { SigwardError } from '../errors.ts';
-import { MEDIA_TYPES, type ImageManifest, type OciStore, type RepositoryRef } from '../oci/types.ts';
-import { getAttachments, type Attachments } from './signatures.ts';
-import { BUNDLE_ANNOTATION, getBundleReferrers, type BundleReferrer } from './bundles.ts';
+import { type ImageManifest, MEDIA_TYPES, type OciStore, type RepositoryRef } from '../oci/types.ts';
+import { type Attachments, getAttachments } from './signatures.ts';
+import { BUNDLE_ANNOTATION, type BundleReferrer, getBundleReferrers } from './bundles.ts';
 
 export interface ReferrerArtifact {
   /** digest of the referrer manifest */
@@ -29,8 +29,15 @@ export interface ImageArtifacts {
 const MAX_REFERRERS = 1000;
 
 /** Every artifact attached to `digest` in `repository`. Registry failures propagate. */
-export async function listImageArtifacts(store: OciStore, repository: RepositoryRef, digest: string, opts: { signal?: AbortSignal } = {}): Promise<ImageArtifacts> {
-  const [signatures, attestations, sboms] = await Promise.all((['sig', 'att', 'sbom'] as const).map((s) => getAttachments(store, repository, digest, s, opts)));
+export async function listImageArtifacts(
+  store: OciStore,
+  repository: RepositoryRef,
+  digest: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<ImageArtifacts> {
+  const [signatures, attestations, sboms] = await Promise.all(
+    (['sig', 'att', 'sbom'] as const).map((s) => getAttachments(store, repository, digest, s, opts)),
+  );
   const referrers: ReferrerArtifact[] = [];
   const seen = new Set<string>();
   for (const d of (await store.referrers(repository, digest, opts)).slice(0, MAX_REFERRERS)) {
@@ -44,7 +51,8 @@ export async function listImageArtifacts(store: OciStore, repository: Repository
         if (!(e instanceof SigwardError && e.outcome === 'deny')) throw e;
       }
     }
-    const artifactType = d.artifactType ?? manifest?.artifactType ?? (manifest?.config?.mediaType !== MEDIA_TYPES.ociEmpty ? manifest?.config?.mediaType : undefined);
+    const artifactType = d.artifactType ?? manifest?.artifactType ??
+      (manifest?.config?.mediaType !== MEDIA_TYPES.ociEmpty ? manifest?.config?.mediaType : undefined);
     const annotations = { ...(d.annotations ?? {}), ...(manifest?.annotations ?? {}) };
     referrers.push({
       manifest: d.digest,
@@ -57,6 +65,11 @@ export async function listImageArtifacts(store: OciStore, repository: Repository
 }
 
 /** The Sigstore bundles among the referrers (cosign v3 `download` prints these when there are any). */
-export async function listBundles(store: OciStore, repository: RepositoryRef, digest: string, opts: { signal?: AbortSignal } = {}): Promise<BundleReferrer[]> {
+export async function listBundles(
+  store: OciStore,
+  repository: RepositoryRef,
+  digest: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<BundleReferrer[]> {
   return (await getBundleReferrers(store, repository, digest, opts)).filter((r) => r.bundle !== undefined);
 }

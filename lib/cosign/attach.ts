@@ -5,7 +5,7 @@
 // air-gapped OCI layout.
 
 import { SigwardError } from '../errors.ts';
-import { MEDIA_TYPES, type Descriptor, type ImageManifest, type OciStore, type RepositoryRef } from '../oci/types.ts';
+import { type Descriptor, type ImageManifest, MEDIA_TYPES, type OciStore, type RepositoryRef } from '../oci/types.ts';
 import { digestTag } from '../digest.ts';
 
 export interface AttachOptions {
@@ -35,7 +35,8 @@ export async function attachLayer(opts: AttachOptions): Promise<Descriptor> {
       if (!(e instanceof SigwardError) || e.code !== 'MANIFEST_UNKNOWN') throw e;
     }
   }
-  const mediaType = opts.mediaType ?? (opts.suffix === 'sig' ? MEDIA_TYPES.cosignSimpleSigning : MEDIA_TYPES.dsseEnvelope);
+  const mediaType = opts.mediaType ??
+    (opts.suffix === 'sig' ? MEDIA_TYPES.cosignSimpleSigning : MEDIA_TYPES.dsseEnvelope);
   const blob = await opts.store.putBlob(opts.repository, opts.payload, mediaType);
   layers.push({ mediaType, digest: blob.digest, size: blob.size, annotations: opts.annotations });
   // cosign's config is the JSON of an (empty-ish) image config; any valid blob works

@@ -12,31 +12,31 @@
 // getBundleAttestations.
 
 import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
-import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
+import { type ErrorCode, SigwardError, toRejection } from '../errors.ts';
 import type { Descriptor, ImageManifest, OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import {
   IN_TOTO_PAYLOAD_TYPE,
-  verifyBundle,
   type InTotoStatement,
   type Trust,
   type VerifiedSignature as TrustVerifiedSignature,
+  verifyBundle,
   type VerifyBundleOptions,
 } from '../trust/index.ts';
 import { toTrustError } from '../trust/errors.ts';
 import { COSIGN_SIGN_PREDICATE, toPredicateType } from '../attest/predicates.ts';
 import { getSubjectsWithDigest, toStatement } from '../attest/statement.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
-import { toPrivateCA, verifySuppliedCertificate, type Attestor } from './checks.ts';
+import { type Attestor, toPrivateCA, verifySuppliedCertificate } from './checks.ts';
 import { digestTag } from '../digest.ts';
 import {
-  verifyImageSignatures,
   type ImageSignatures,
   type LayerCheck,
+  rankReason,
   type RejectedSignature,
   type SignerInfo,
+  verifyImageSignatures,
   type VerifyImageSignaturesOptions,
-  rankReason,
 } from './verify.ts';
 
 /** Layer media types of bundle referrers start with this (cosign GetBundles). */
@@ -96,13 +96,23 @@ export async function getBundleReferrers(
     }
     const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
     const layer = layers[0];
-    if (layers.length !== 1 || !layer || typeof layer.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX)) continue;
+    if (
+      layers.length !== 1 || !layer || typeof layer.mediaType !== 'string' ||
+      !layer.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX)
+    ) continue;
     const ref: BundleReferrer = { manifest: d.digest, annotations: manifest.annotations ?? {}, layer };
     if (typeof layer.size === 'number' && layer.size > MAX_ATTACHMENT_BYTES) {
-      ref.error = new SigwardError('CONTENT_TOO_LARGE', `bundle ${d.digest} is ${layer.size} bytes, above the ${MAX_ATTACHMENT_BYTES} byte limit`);
+      ref.error = new SigwardError(
+        'CONTENT_TOO_LARGE',
+        `bundle ${d.digest} is ${layer.size} bytes, above the ${MAX_ATTACHMENT_BYTES} byte limit`,
+      );
     } else {
       try {
-        ref.bundle = await store.getBlob(repository, layer.digest, { size: layer.size, maxBytes: MAX_ATTACHMENT_BYTES, signal: opts.signal });
+        ref.bundle = await store.getBlob(repository, layer.digest, {
+          size: layer.size,
+          maxBytes: MAX_ATTACHMENT_BYTES,
+          signal: opts.signal,
+        });
       } catch (e) {
         if (e instanceof SigwardError && (e.outcome === 'deny' || e.code === 'MANIFEST_INVALID')) ref.error = e;
         else throw e;
@@ -138,7 +148,9 @@ function toSignerInfo(kind: SignerInfo['kind'], v: TrustVerifiedSignature): Sign
     kind,
     keyId: v.signer.keyId,
     ...(id ? { identity: { subject: id.san, issuer: id.issuer, extensions: id.extensions } } : {}),
-    ...(v.tlogIndex !== undefined && v.integratedTime ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime.toISOString() } } : {}),
+    ...(v.tlogIndex !== undefined && v.integratedTime
+      ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime.toISOString() } }
+      : {}),
     timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
   };
 }
@@ -174,7 +186,11 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
         let first: unknown;
         for (const k of a.keys) {
           try {
-            return finish('key', bundle, run(bundle, { ...base, digest, now, ignoreSCT: true, policy: { publicKey: k.key, hash: a.hash } }));
+            return finish(
+              'key',
+              bundle,
+              run(bundle, { ...base, digest, now, ignoreSCT: true, policy: { publicKey: k.key, hash: a.hash } }),
+            );
           } catch (e) {
             if (!isWrongKey(e)) throw e;
             first ??= e;
@@ -183,7 +199,9 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
         throw first ?? new SigwardError('SIGNATURE_INVALID', 'invalid signature');
       };
     case 'certificate': {
-      if (!a.cert && !a.chain) throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
+      if (!a.cert && !a.chain) {
+        throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
+      }
       const ca = a.chain ? toPrivateCA(a.chain) : undefined;
       return async (bundle, digest, now) => {
         if (a.cert) {
@@ -197,7 +215,8 @@ export function toBundleCheck(a: Attestor, trust: Trust): BundleCheck {
     }
     case 'keyless': {
       const ca = a.roots ? toPrivateCA(a.roots) : undefined;
-      return async (bundle, digest, now) => finish('keyless', bundle, run(bundle, { ...base, digest, now, ca, policy: a.policy }));
+      return async (bundle, digest, now) =>
+        finish('keyless', bundle, run(bundle, { ...base, digest, now, ca, policy: a.policy }));
     }
   }
 }
@@ -218,28 +237,49 @@ const MIN_VERSION_MEDIA_TYPES: string[] = [BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_
  */
 function classifyBundle(ref: BundleReferrer): Classified {
   const annotated = ref.annotations[BUNDLE_ANNOTATION.predicateType];
-  let json: { mediaType?: unknown; dsseEnvelope?: { payloadType?: unknown; payload?: unknown }; messageSignature?: unknown };
+  let json: {
+    mediaType?: unknown;
+    dsseEnvelope?: { payloadType?: unknown; payload?: unknown };
+    messageSignature?: unknown;
+  };
   try {
     json = JSON.parse(Buffer.from(ref.bundle ?? new Uint8Array()).toString('utf8'));
   } catch (e) {
     throw new SigwardError('BUNDLE_INVALID', `bundle is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SigwardError('BUNDLE_INVALID', 'bundle is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new SigwardError('BUNDLE_INVALID', 'bundle is not a JSON object');
+  }
   if (!MIN_VERSION_MEDIA_TYPES.includes(String(json.mediaType))) {
-    throw new SigwardError('BUNDLE_INVALID', `bundle media type ${JSON.stringify(json.mediaType)} is not accepted for images (cosign requires a v0.3 or later bundle)`);
+    throw new SigwardError(
+      'BUNDLE_INVALID',
+      `bundle media type ${
+        JSON.stringify(json.mediaType)
+      } is not accepted for images (cosign requires a v0.3 or later bundle)`,
+    );
   }
   if (json.messageSignature !== undefined) {
-    if (annotated !== undefined && annotated !== COSIGN_SIGN_PREDICATE) return { kind: 'other', reason: `message signature annotated as predicate type ${annotated}` };
+    if (annotated !== undefined && annotated !== COSIGN_SIGN_PREDICATE) {
+      return { kind: 'other', reason: `message signature annotated as predicate type ${annotated}` };
+    }
     return { kind: 'signature', json, content: 'message' };
   }
   const env = json.dsseEnvelope;
-  if (!env || typeof env !== 'object') throw new SigwardError('BUNDLE_INVALID', 'bundle has neither a DSSE envelope nor a message signature');
+  if (!env || typeof env !== 'object') {
+    throw new SigwardError('BUNDLE_INVALID', 'bundle has neither a DSSE envelope nor a message signature');
+  }
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw new SigwardError('PAYLOAD_INVALID', `DSSE payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`);
+    throw new SigwardError(
+      'PAYLOAD_INVALID',
+      `DSSE payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`,
+    );
   }
   if (typeof env.payload !== 'string') throw new SigwardError('BUNDLE_INVALID', 'DSSE envelope has no payload');
   const statement = toStatement(Buffer.from(env.payload, 'base64'));
-  if (statement.predicateType === COSIGN_SIGN_PREDICATE && (annotated === undefined || annotated === COSIGN_SIGN_PREDICATE)) {
+  if (
+    statement.predicateType === COSIGN_SIGN_PREDICATE &&
+    (annotated === undefined || annotated === COSIGN_SIGN_PREDICATE)
+  ) {
     return { kind: 'signature', json, content: 'dsse' };
   }
   return { kind: 'attestation', json, predicateType: statement.predicateType };
@@ -289,14 +329,21 @@ export interface VerifyImageBundlesOptions {
   now?: () => Date;
 }
 
-function verifySubjectAnnotations(statement: InTotoStatement | undefined, digest: string, want: Record<string, string>): void {
+function verifySubjectAnnotations(
+  statement: InTotoStatement | undefined,
+  digest: string,
+  want: Record<string, string>,
+): void {
   const keys = Object.keys(want);
   if (keys.length === 0) return;
   const subjects = statement ? getSubjectsWithDigest(statement, digest) : [];
   const ok = subjects.some((s) => keys.every((k) => s.annotations?.[k] === want[k]));
   if (!ok) {
     const got = subjects[0]?.annotations ?? {};
-    throw new SigwardError('ANNOTATION_MISMATCH', `annotations mismatch: expected ${JSON.stringify(want)}, signature has ${JSON.stringify(got)}`);
+    throw new SigwardError(
+      'ANNOTATION_MISMATCH',
+      `annotations mismatch: expected ${JSON.stringify(want)}, signature has ${JSON.stringify(got)}`,
+    );
   }
 }
 
@@ -307,7 +354,13 @@ function verifySubjectAnnotations(statement: InTotoStatement | undefined, digest
  */
 export async function verifyImageBundles(opts: VerifyImageBundlesOptions): Promise<ImageBundles> {
   const refs = await getBundleReferrers(opts.store, opts.signatureRepository, opts.digest, { signal: opts.signal });
-  const result: ImageBundles = { digest: opts.digest, repository: opts.signatureRepository, verified: [], rejected: [], skipped: [] };
+  const result: ImageBundles = {
+    digest: opts.digest,
+    repository: opts.signatureRepository,
+    verified: [],
+    rejected: [],
+    skipped: [],
+  };
   for (const ref of refs) {
     try {
       if (ref.error) throw ref.error;
@@ -317,15 +370,28 @@ export async function verifyImageBundles(opts: VerifyImageBundlesOptions): Promi
         continue;
       }
       if (c.kind === 'attestation') {
-        result.skipped.push({ manifest: ref.manifest, reason: `attestation (predicate type ${c.predicateType}), not an image signature`, predicateType: c.predicateType });
+        result.skipped.push({
+          manifest: ref.manifest,
+          reason: `attestation (predicate type ${c.predicateType}), not an image signature`,
+          predicateType: c.predicateType,
+        });
         continue;
       }
       const v = await opts.check(c.json, opts.digest, opts.now?.());
       if (v.content === 'message' && opts.annotations && Object.keys(opts.annotations).length > 0) {
-        throw new SigwardError('ANNOTATION_MISMATCH', 'annotations mismatch: a message-signature bundle carries no annotations');
+        throw new SigwardError(
+          'ANNOTATION_MISMATCH',
+          'annotations mismatch: a message-signature bundle carries no annotations',
+        );
       }
       if (v.content === 'dsse') verifySubjectAnnotations(v.statement, opts.digest, opts.annotations ?? {});
-      result.verified.push({ manifest: ref.manifest, mediaType: v.mediaType, content: v.content, signer: v.signer, ...(v.statement ? { statement: v.statement } : {}) });
+      result.verified.push({
+        manifest: ref.manifest,
+        mediaType: v.mediaType,
+        content: v.content,
+        signer: v.signer,
+        ...(v.statement ? { statement: v.statement } : {}),
+      });
     } catch (caught) {
       const e = toRejection(caught);
       if (!e) throw caught;
@@ -389,7 +455,12 @@ export async function getBundleAttestations(
     } catch (caught) {
       const e = toRejection(caught);
       if (!e) throw caught;
-      result.rejected.push({ manifest: ref.manifest, code: e.code, reason: e.message, ...(annotated ? { predicateType: annotated } : {}) });
+      result.rejected.push({
+        manifest: ref.manifest,
+        code: e.code,
+        reason: e.message,
+        ...(annotated ? { predicateType: annotated } : {}),
+      });
     }
   }
   result.otherTypes = [...new Set(result.otherTypes)];
@@ -445,7 +516,13 @@ export async function verifyImageSignaturesWithBundles(
     if (!(e instanceof SigwardError)) throw e;
     bundleError = e;
   }
-  const emptyBundles: ImageBundles = { digest: opts.digest, repository: opts.signatureRepository, verified: [], rejected: [], skipped: [] };
+  const emptyBundles: ImageBundles = {
+    digest: opts.digest,
+    repository: opts.signatureRepository,
+    verified: [],
+    rejected: [],
+    skipped: [],
+  };
   const legacyRejected = (legacyError?.detail?.rejected as RejectedSignature[] | undefined) ?? [];
   const base: ImageSignatures = legacy ?? {
     digest: opts.digest,
@@ -467,23 +544,45 @@ export async function verifyImageSignaturesWithBundles(
   for (const e of [legacyError, bundleError]) if (e && e.outcome !== 'deny') throw e;
   const b = bundles ?? emptyBundles;
   const skippedNote = b.skipped.length
-    ? ` (${b.skipped.length} bundle${b.skipped.length === 1 ? '' : 's'} skipped: ${[...new Set(b.skipped.map((s) => s.reason))].join('; ')})`
+    ? ` (${b.skipped.length} bundle${b.skipped.length === 1 ? '' : 's'} skipped: ${
+      [...new Set(b.skipped.map((s) => s.reason))].join('; ')
+    })`
     : '';
   const detail = { rejected: legacyRejected, rejectedBundles: b.rejected, skippedBundles: b.skipped };
   const legacyNotFound = !legacyError || legacyError.code === 'SIGNATURE_NOT_FOUND';
   if (b.rejected.length === 0) {
     if (legacyNotFound) {
       const msg = legacyError?.message ?? 'signature not found';
-      throw new SigwardError('SIGNATURE_NOT_FOUND', `${msg}${skippedNote}`, { cause: legacyError, detail: { ...legacyError?.detail, ...detail } });
+      throw new SigwardError('SIGNATURE_NOT_FOUND', `${msg}${skippedNote}`, {
+        cause: legacyError,
+        detail: { ...legacyError?.detail, ...detail },
+      });
     }
-    throw new SigwardError(legacyError!.code, `${legacyError!.message}${skippedNote}`, { cause: legacyError, detail: { ...legacyError!.detail, ...detail } });
+    throw new SigwardError(legacyError!.code, `${legacyError!.message}${skippedNote}`, {
+      cause: legacyError,
+      detail: { ...legacyError!.detail, ...detail },
+    });
   }
-  const candidates: { code: ErrorCode; reason: string }[] = b.rejected.map((r) => ({ code: r.code, reason: `bundle ${short(r.manifest)}: ${r.reason}` }));
-  if (!legacyNotFound && legacyError) candidates.push({ code: legacyError.code, reason: `${legacyError.message.replace(/^no matching signatures: /, '')} (.sig)` });
+  const candidates: { code: ErrorCode; reason: string }[] = b.rejected.map((r) => ({
+    code: r.code,
+    reason: `bundle ${short(r.manifest)}: ${r.reason}`,
+  }));
+  if (!legacyNotFound && legacyError) {
+    candidates.push({
+      code: legacyError.code,
+      reason: `${legacyError.message.replace(/^no matching signatures: /, '')} (.sig)`,
+    });
+  }
   const best = [...candidates].sort((x, y) => rankReason(x.code) - rankReason(y.code))[0]!;
   const reasons = [...new Set(candidates.map((c) => c.reason))];
-  throw new SigwardError(best.code, reasons.length === 1 ? `${best.reason}${skippedNote}` : `no matching signatures: ${reasons.join('; ')}${skippedNote}`, {
-    cause: legacyError,
-    detail,
-  });
+  throw new SigwardError(
+    best.code,
+    reasons.length === 1
+      ? `${best.reason}${skippedNote}`
+      : `no matching signatures: ${reasons.join('; ')}${skippedNote}`,
+    {
+      cause: legacyError,
+      detail,
+    },
+  );
 }

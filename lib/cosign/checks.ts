@@ -5,20 +5,20 @@
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import {
+  type IdentityPolicy,
   parseCertificates,
   parseRekorBundle,
+  type PrivateCA,
+  type Trust,
+  type VerifiedSignature,
   verifyCertificateChain,
   verifyIdentity,
   verifyLegacySignature,
   verifyRekorSET,
-  type IdentityPolicy,
-  type PrivateCA,
-  type Trust,
-  type VerifiedSignature,
 } from '../trust/index.ts';
 import { ANNOTATION } from './annotations.ts';
-import { getRekorBody, getRekorBodyFacts, verifyRekorBodyBinding, sha256Of } from '../trust/rekor.ts';
-import { parsePublicKey, verifySignatureBytes, type HashAlgorithm, type PublicKeyInfo } from './keys.ts';
+import { getRekorBody, getRekorBodyFacts, sha256Of, verifyRekorBodyBinding } from '../trust/rekor.ts';
+import { type HashAlgorithm, parsePublicKey, type PublicKeyInfo, verifySignatureBytes } from './keys.ts';
 import type { LayerCheck, LayerInput, SignerInfo } from './verify.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import { toEnvelope, toPAE } from '../attest/dsse.ts';
@@ -33,20 +33,20 @@ export interface TransparencyOptions {
 export type Attestor =
   | ({ kind: 'key'; keys: PublicKeyInfo[]; hash?: HashAlgorithm } & TransparencyOptions)
   | ({
-      kind: 'certificate';
-      /** PEM leaf certificate the signature must be made with (Kyverno certificates.cert / cosign --certificate) */
-      cert?: string;
-      /** PEM chain: intermediates and roots (Kyverno certChain / cosign --certificate-chain); without `cert`, the root pool */
-      chain?: string;
-      /** identity constraints on the certificate, if any */
-      policy?: IdentityPolicy;
-    } & TransparencyOptions)
+    kind: 'certificate';
+    /** PEM leaf certificate the signature must be made with (Kyverno certificates.cert / cosign --certificate) */
+    cert?: string;
+    /** PEM chain: intermediates and roots (Kyverno certChain / cosign --certificate-chain); without `cert`, the root pool */
+    chain?: string;
+    /** identity constraints on the certificate, if any */
+    policy?: IdentityPolicy;
+  } & TransparencyOptions)
   | ({
-      kind: 'keyless';
-      policy: IdentityPolicy;
-      /** PEM roots (+ intermediates) replacing the trust root's Fulcio CAs (Kyverno keyless.roots) */
-      roots?: string;
-    } & TransparencyOptions);
+    kind: 'keyless';
+    policy: IdentityPolicy;
+    /** PEM roots (+ intermediates) replacing the trust root's Fulcio CAs (Kyverno keyless.roots) */
+    roots?: string;
+  } & TransparencyOptions);
 
 export function describeAttestor(a: Attestor): string {
   switch (a.kind) {
@@ -65,7 +65,9 @@ function toSignerInfo(kind: SignerInfo['kind'], v: VerifiedSignature): SignerInf
     kind,
     keyId: v.signer.keyId,
     ...(id ? { identity: { subject: id.san, issuer: id.issuer, extensions: id.extensions } } : {}),
-    ...(v.tlogIndex !== undefined && v.integratedTime ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime.toISOString() } } : {}),
+    ...(v.tlogIndex !== undefined && v.integratedTime
+      ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime.toISOString() } }
+      : {}),
     timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
   };
 }
@@ -122,11 +124,27 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
       verifyRekorBodyBinding(getRekorBodyFacts(getRekorBody(set).body), {
         signature: Buffer.from(sig),
         key: key.key,
-        ...(dsse ? { payloadSHA256: sha256Of(toEnvelope(layer.blob).payload), envelopeSHA256: sha256Of(layer.blob) } : { dataSHA256: sha256Of(layer.blob) }),
+        ...(dsse
+          ? { payloadSHA256: sha256Of(toEnvelope(layer.blob).payload), envelopeSHA256: sha256Of(layer.blob) }
+          : { dataSHA256: sha256Of(layer.blob) }),
       });
-      return { kind: 'key', keyId: key.id, tlog: { logIndex: String(set.Payload.logIndex), integratedTime: new Date(set.Payload.integratedTime * 1000).toISOString() } };
+      return {
+        kind: 'key',
+        keyId: key.id,
+        tlog: {
+          logIndex: String(set.Payload.logIndex),
+          integratedTime: new Date(set.Payload.integratedTime * 1000).toISOString(),
+        },
+      };
     }
-    const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
+    const v = verifyLegacySignature({
+      ...legacyInput(layer),
+      trust,
+      now,
+      key: key.key,
+      ignoreTlog: a.ignoreTlog,
+      ignoreSCT: true,
+    });
     return toSignerInfo('key', v);
   };
 }
@@ -137,26 +155,54 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
  * identity policy, if any, exactly as a Fulcio certificate would. Both
  * signature formats use this one check. Throws; returns the leaf.
  */
-export function verifySuppliedCertificate(a: Extract<Attestor, { kind: 'certificate' }>, ca: PrivateCA | undefined, now = new Date()): X509Certificate {
+export function verifySuppliedCertificate(
+  a: Extract<Attestor, { kind: 'certificate' }>,
+  ca: PrivateCA | undefined,
+  now = new Date(),
+): X509Certificate {
   const leaf = parseCertificates(a.cert ?? '')[0];
   if (!leaf) throw new SigwardError('CONFIG_INVALID', 'certificate attestor: cert is not a PEM certificate');
-  if (ca) verifyCertificateChain(leaf, { roots: ca.roots as X509Certificate[], intermediates: ca.intermediates as X509Certificate[], at: now, codeSigning: true });
+  if (ca) {
+    verifyCertificateChain(leaf, {
+      roots: ca.roots as X509Certificate[],
+      intermediates: ca.intermediates as X509Certificate[],
+      at: now,
+      codeSigning: true,
+    });
+  }
   if (a.policy) verifyIdentity(leaf, a.policy);
   return leaf;
 }
 
 function certificateCheck(a: Extract<Attestor, { kind: 'certificate' }>, trust: Trust): LayerCheck {
-  if (!a.cert && !a.chain) throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
+  if (!a.cert && !a.chain) {
+    throw new SigwardError('CONFIG_INVALID', 'a certificate attestor needs cert and/or certChain');
+  }
   const ca = a.chain ? toPrivateCA(a.chain) : undefined;
   return async (layer, now) => {
     if (a.cert) {
       // the signature must be made with the given certificate's key
       verifySuppliedCertificate(a, ca, now);
       const key = parsePublicKey(a.cert);
-      const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, key: key.key, ignoreTlog: a.ignoreTlog, ignoreSCT: true });
+      const v = verifyLegacySignature({
+        ...legacyInput(layer),
+        trust,
+        now,
+        key: key.key,
+        ignoreTlog: a.ignoreTlog,
+        ignoreSCT: true,
+      });
       return toSignerInfo('certificate', v);
     }
-    const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, ca, policy: a.policy ?? {}, ignoreTlog: a.ignoreTlog, ignoreSCT: a.ignoreSCT });
+    const v = verifyLegacySignature({
+      ...legacyInput(layer),
+      trust,
+      now,
+      ca,
+      policy: a.policy ?? {},
+      ignoreTlog: a.ignoreTlog,
+      ignoreSCT: a.ignoreSCT,
+    });
     return toSignerInfo('certificate', v);
   };
 }
@@ -164,7 +210,15 @@ function certificateCheck(a: Extract<Attestor, { kind: 'certificate' }>, trust: 
 function keylessCheck(a: Extract<Attestor, { kind: 'keyless' }>, trust: Trust): LayerCheck {
   const ca = a.roots ? toPrivateCA(a.roots) : undefined;
   return async (layer, now) => {
-    const v = verifyLegacySignature({ ...legacyInput(layer), trust, now, ca, policy: a.policy, ignoreTlog: a.ignoreTlog, ignoreSCT: a.ignoreSCT });
+    const v = verifyLegacySignature({
+      ...legacyInput(layer),
+      trust,
+      now,
+      ca,
+      policy: a.policy,
+      ignoreTlog: a.ignoreTlog,
+      ignoreSCT: a.ignoreSCT,
+    });
     return toSignerInfo('keyless', v);
   };
 }

@@ -7,9 +7,8 @@ import { SigwardError } from '../errors.ts';
 import type { ImageReference } from '../reference/types.ts';
 import type { OciStore, RepositoryRef, StoreFactory } from '../oci/types.ts';
 export type { StoreFactory } from '../oci/types.ts';
-import { verifyImageSignatures, type ImageSignatures, type LayerCheck } from './verify.ts';
-import { verifyImageSignaturesWithBundles, type BundleCheck, type ImageBundles } from './bundles.ts';
-
+import { type ImageSignatures, type LayerCheck, verifyImageSignatures } from './verify.ts';
+import { type BundleCheck, type ImageBundles, verifyImageSignaturesWithBundles } from './bundles.ts';
 
 export interface VerifyImageOptions {
   stores: StoreFactory;
@@ -62,7 +61,11 @@ export async function verifyImage(ref: ImageReference, opts: VerifyImageOptions)
       now: opts.now,
     };
     const sigs = opts.bundleCheck
-      ? await verifyImageSignaturesWithBundles({ ...input, bundleCheck: opts.bundleCheck, bundlesOnly: opts.bundlesOnly })
+      ? await verifyImageSignaturesWithBundles({
+        ...input,
+        bundleCheck: opts.bundleCheck,
+        bundlesOnly: opts.bundlesOnly,
+      })
       : await verifyImageSignatures(input);
     return { reference: ref, ...sigs };
   } catch (e) {

@@ -6,7 +6,7 @@
 // several PEM blocks yields several keys (Kyverno splits multi-key
 // `publicKeys` into one attestor entry per key).
 
-import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { SigwardError } from '../errors.ts';
 import { getCurveName, getKeyId, getPEMBlocks, toBlockPublicKey, toPEM, toSPKI } from '../trust/keys.ts';
 
@@ -31,7 +31,12 @@ export function describeKeyType(key: KeyObject): string {
     case 'ec': {
       const curve = getCurveName(key);
       if (curve) return `ecdsa-${curve.replace('-', '').toLowerCase()}`;
-      throw new SigwardError('KEY_INVALID', `unsupported elliptic curve ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'} (cosign supports P-256, P-384 and P-521)`);
+      throw new SigwardError(
+        'KEY_INVALID',
+        `unsupported elliptic curve ${
+          key.asymmetricKeyDetails?.namedCurve ?? 'unknown'
+        } (cosign supports P-256, P-384 and P-521)`,
+      );
     }
     case 'rsa':
       return 'rsa';
@@ -46,13 +51,20 @@ export function describeKeyType(key: KeyObject): string {
 export function parsePublicKeys(text: string, source = 'public key'): PublicKeyInfo[] {
   const keys: PublicKeyInfo[] = [];
   for (const block of getPEMBlocks(text)) {
-    if (block.type.includes('PRIVATE KEY')) throw new SigwardError('KEY_INVALID', `${source} holds a private key (${block.type}); give the public key instead`);
+    if (block.type.includes('PRIVATE KEY')) {
+      throw new SigwardError(
+        'KEY_INVALID',
+        `${source} holds a private key (${block.type}); give the public key instead`,
+      );
+    }
     try {
       const key = toBlockPublicKey(block);
       if (key) keys.push(toPublicKeyInfo(key));
     } catch (e) {
       if (e instanceof SigwardError) throw e;
-      throw new SigwardError('KEY_INVALID', `${source}: cannot parse ${block.type}: ${(e as Error).message}`, { cause: e });
+      throw new SigwardError('KEY_INVALID', `${source}: cannot parse ${block.type}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
   if (keys.length === 0) throw new SigwardError('KEY_INVALID', `${source}: no PEM public key found`);
@@ -62,7 +74,9 @@ export function parsePublicKeys(text: string, source = 'public key'): PublicKeyI
 /** Parses exactly one public key. */
 export function parsePublicKey(text: string, source = 'public key'): PublicKeyInfo {
   const keys = parsePublicKeys(text, source);
-  if (keys.length !== 1) throw new SigwardError('KEY_INVALID', `${source}: expected one public key, found ${keys.length}`);
+  if (keys.length !== 1) {
+    throw new SigwardError('KEY_INVALID', `${source}: expected one public key, found ${keys.length}`);
+  }
   return keys[0]!;
 }
 
@@ -72,7 +86,12 @@ export function parsePublicKey(text: string, source = 'public key'): PublicKeyIn
  * itself (no pre-hash). Returns false on any mismatch, never throws for bad
  * signature bytes.
  */
-export function verifySignatureBytes(key: KeyObject, data: Uint8Array, signature: Uint8Array, hash: HashAlgorithm = 'sha256'): boolean {
+export function verifySignatureBytes(
+  key: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+  hash: HashAlgorithm = 'sha256',
+): boolean {
   try {
     const algorithm = key.asymmetricKeyType === 'ed25519' ? null : hash;
     return cryptoVerify(algorithm, data, key, signature);

@@ -5,7 +5,7 @@
 // plaintext = PKCS#8 DER. sigward never signs images in production; this is
 // for the test setup and fixture tools, which sign with real cosign key files.
 
-import { scryptSync, randomBytes, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, scryptSync } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { SigwardError } from '../errors.ts';
 
@@ -49,11 +49,20 @@ export function decryptCosignPrivateKey(pem: string, password: string): KeyObjec
     throw new SigwardError('KEY_INVALID', `unsupported key encryption ${enc.kdf?.name}/${enc.cipher?.name}`);
   }
   const { N, r, p } = enc.kdf.params;
-  if (!ACCEPTED_N.has(N) || r !== 8 || p !== 1) throw new SigwardError('KEY_INVALID', `unsupported scrypt parameters N=${N} r=${r} p=${p}`);
-  const key = scryptSync(Buffer.from(password, 'utf8'), Buffer.from(enc.kdf.salt, 'base64'), 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  if (!ACCEPTED_N.has(N) || r !== 8 || p !== 1) {
+    throw new SigwardError('KEY_INVALID', `unsupported scrypt parameters N=${N} r=${r} p=${p}`);
+  }
+  const key = scryptSync(Buffer.from(password, 'utf8'), Buffer.from(enc.kdf.salt, 'base64'), 32, {
+    N,
+    r,
+    p,
+    maxmem: 256 * N * r + 1024 * 1024,
+  });
   let plain: Uint8Array;
   try {
-    plain = xsalsa20poly1305(key, Buffer.from(enc.cipher.nonce, 'base64')).decrypt(Buffer.from(enc.ciphertext, 'base64'));
+    plain = xsalsa20poly1305(key, Buffer.from(enc.cipher.nonce, 'base64')).decrypt(
+      Buffer.from(enc.ciphertext, 'base64'),
+    );
   } catch (e) {
     throw new SigwardError('KEY_INVALID', 'cannot decrypt private key: wrong password?', { cause: e });
   }

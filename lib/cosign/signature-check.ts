@@ -4,8 +4,8 @@
 // verification loop over all formats).
 
 import type { Trust } from '../trust/index.ts';
-import { toBundleCheck, type BundleCheck } from './bundles.ts';
-import { toLayerCheck, type Attestor } from './checks.ts';
+import { type BundleCheck, toBundleCheck } from './bundles.ts';
+import { type Attestor, toLayerCheck } from './checks.ts';
 import type { LayerCheck } from './verify.ts';
 
 export interface SignatureCheck {

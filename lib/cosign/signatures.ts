@@ -4,7 +4,7 @@
 
 import { SigwardError } from '../errors.ts';
 import { digestTag } from '../digest.ts';
-import type { Descriptor, OciStore, RepositoryRef, ImageManifest } from '../oci/types.ts';
+import type { Descriptor, ImageManifest, OciStore, RepositoryRef } from '../oci/types.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
 
 export interface AttachmentLayer {
@@ -62,10 +62,17 @@ export async function getAttachments(
       annotations: descriptor.annotations ?? {},
     };
     if (typeof descriptor.size === 'number' && descriptor.size > MAX_ATTACHMENT_BYTES) {
-      layer.error = new SigwardError('CONTENT_TOO_LARGE', `signature layer ${index} is ${descriptor.size} bytes, above the ${MAX_ATTACHMENT_BYTES} byte limit`);
+      layer.error = new SigwardError(
+        'CONTENT_TOO_LARGE',
+        `signature layer ${index} is ${descriptor.size} bytes, above the ${MAX_ATTACHMENT_BYTES} byte limit`,
+      );
     } else {
       try {
-        layer.payload = await store.getBlob(repository, descriptor.digest, { size: descriptor.size, maxBytes: MAX_ATTACHMENT_BYTES, signal: opts.signal });
+        layer.payload = await store.getBlob(repository, descriptor.digest, {
+          size: descriptor.size,
+          maxBytes: MAX_ATTACHMENT_BYTES,
+          signal: opts.signal,
+        });
       } catch (e) {
         if (e instanceof SigwardError && (e.outcome === 'deny' || e.code === 'MANIFEST_INVALID')) layer.error = e;
         else throw e;

@@ -6,12 +6,12 @@
 //      the `LayerCheck` decides, including the transparency log);
 //   3. the payload's claims: type, docker-manifest-digest, annotations.
 
-import { SigwardError, toRejection, type ErrorCode } from '../errors.ts';
+import { type ErrorCode, SigwardError, toRejection } from '../errors.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import { ANNOTATION } from './annotations.ts';
-import { getAttachments, type AttachmentLayer } from './signatures.ts';
-import { toSimpleSigningPayload, verifyPayloadClaims, type SimpleSigningPayload } from './payload.ts';
+import { type AttachmentLayer, getAttachments } from './signatures.ts';
+import { type SimpleSigningPayload, toSimpleSigningPayload, verifyPayloadClaims } from './payload.ts';
 
 export interface TlogInfo {
   logIndex: string;
@@ -79,9 +79,14 @@ async function verifyLayer(layer: AttachmentLayer, opts: VerifyImageSignaturesOp
   if (layer.mediaType !== MEDIA_TYPES.cosignSimpleSigning) {
     throw new SigwardError('PAYLOAD_INVALID', `layer is not a signature (media type ${layer.mediaType || 'none'})`);
   }
-  if (!layer.annotations[ANNOTATION.signature]) throw new SigwardError('PAYLOAD_INVALID', 'layer has no signature annotation');
+  if (!layer.annotations[ANNOTATION.signature]) {
+    throw new SigwardError('PAYLOAD_INVALID', 'layer has no signature annotation');
+  }
   const payloadBytes = layer.payload!;
-  const signer = await opts.check({ blob: payloadBytes, mediaType: layer.mediaType, annotations: layer.annotations }, opts.now?.());
+  const signer = await opts.check(
+    { blob: payloadBytes, mediaType: layer.mediaType, annotations: layer.annotations },
+    opts.now?.(),
+  );
   const payload = toSimpleSigningPayload(payloadBytes);
   verifyPayloadClaims(payload, { digest: opts.digest, annotations: opts.annotations });
   return { layer: layer.index, payload, signer };
@@ -136,11 +141,19 @@ export async function verifyImageSignatures(opts: VerifyImageSignaturesOptions):
   }
   const best = [...result.rejected].sort((a, b) => rankReason(a.code) - rankReason(b.code))[0]!;
   const reasons = [...new Set(result.rejected.map((r) => r.reason))];
-  const onlyForeign = result.rejected.every((r) => r.code === 'PAYLOAD_INVALID' && r.reason.startsWith('layer is not a signature'));
+  const onlyForeign = result.rejected.every((r) =>
+    r.code === 'PAYLOAD_INVALID' && r.reason.startsWith('layer is not a signature')
+  );
   if (onlyForeign) {
-    throw new SigwardError('SIGNATURE_NOT_FOUND', `signature not found (${reasons.join('; ')})`, { detail: { rejected: result.rejected } });
+    throw new SigwardError('SIGNATURE_NOT_FOUND', `signature not found (${reasons.join('; ')})`, {
+      detail: { rejected: result.rejected },
+    });
   }
-  throw new SigwardError(best.code, reasons.length === 1 ? best.reason : `no matching signatures: ${reasons.join('; ')}`, {
-    detail: { rejected: result.rejected },
-  });
+  throw new SigwardError(
+    best.code,
+    reasons.length === 1 ? best.reason : `no matching signatures: ${reasons.join('; ')}`,
+    {
+      detail: { rejected: result.rejected },
+    },
+  );
 }

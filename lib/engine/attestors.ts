@@ -10,9 +10,9 @@ import type { Attestor as CheckAttestor } from '../cosign/checks.ts';
 import type { BundleCheck } from '../cosign/bundles.ts';
 import { toSignatureCheck } from '../cosign/signature-check.ts';
 import type { LayerCheck } from '../cosign/verify.ts';
-import { toTrust, toTrustedRootFromPEMs, type Trust, type IdentityPolicy } from '../trust/index.ts';
+import { type IdentityPolicy, toTrust, toTrustedRootFromPEMs, type Trust } from '../trust/index.ts';
 import type { AttestorEntry, CTLogConfig, KeySource, RekorConfig } from '../policy/types.ts';
-import { toNotaryTrust, type NotaryTrust } from '../notary/index.ts';
+import { type NotaryTrust, toNotaryTrust } from '../notary/index.ts';
 
 export interface PreparedAttestor {
   /** `.attestors[0].entries[1].keys` style path for messages */
@@ -33,12 +33,20 @@ function keyPem(source: KeySource): string {
       return source.pem;
     case 'secret':
       if (source.pem) return source.pem;
-      throw new SigwardError('CONFIG_INVALID', source.unresolved ?? `secret ${source.namespace}/${source.name} could not be read`);
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        source.unresolved ?? `secret ${source.namespace}/${source.name} could not be read`,
+      );
     case 'kms':
     case 'unsupported':
       throw new SigwardError('CONFIG_INVALID', source.unresolved);
     case 'variable':
-      throw new SigwardError('CONFIG_INVALID', `public key "${source.text.slice(0, 60)}" uses variables, which sigward cannot resolve offline: give the PEM key`);
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `public key "${
+          source.text.slice(0, 60)
+        }" uses variables, which sigward cannot resolve offline: give the PEM key`,
+      );
   }
 }
 
@@ -55,7 +63,12 @@ function baseId(base: Trust): number {
 }
 
 /** Trust for one entry: the base, with Rekor / CT keys replaced when the entry names its own. */
-export function trustFor(base: Trust, rekor: RekorConfig | undefined, ctlog: CTLogConfig | undefined, cache: Map<string, Trust>): Trust {
+export function trustFor(
+  base: Trust,
+  rekor: RekorConfig | undefined,
+  ctlog: CTLogConfig | undefined,
+  cache: Map<string, Trust>,
+): Trust {
   const rk = rekor?.pubkey?.trim();
   const ck = ctlog?.pubkey?.trim();
   if (!rk && !ck) return base;
@@ -64,7 +77,11 @@ export function trustFor(base: Trust, rekor: RekorConfig | undefined, ctlog: CTL
   if (!t) {
     const extra = toTrustedRootFromPEMs({ rekorKeys: rk || undefined, ctlogKeys: ck || undefined });
     const root = { ...base.root, ...(rk ? { tlogs: extra.tlogs } : {}), ...(ck ? { ctlogs: extra.ctlogs } : {}) };
-    t = toTrust(root, [...base.sources, ...(rk ? ['rekor.pubkey from policy'] : []), ...(ck ? ['ctlog.pubkey from policy'] : [])]);
+    t = toTrust(root, [
+      ...base.sources,
+      ...(rk ? ['rekor.pubkey from policy'] : []),
+      ...(ck ? ['ctlog.pubkey from policy'] : []),
+    ]);
     cache.set(key, t);
   }
   return t;
@@ -84,21 +101,44 @@ function keylessPolicy(k: NonNullable<AttestorEntry['keyless']>): IdentityPolicy
 }
 
 /** Prepares a (non-nested) attestor entry. */
-export function prepareAttestor(entry: AttestorEntry, label: string, base: Trust, trustCache: Map<string, Trust>): PreparedAttestor {
+export function prepareAttestor(
+  entry: AttestorEntry,
+  label: string,
+  base: Trust,
+  trustCache: Map<string, Trust>,
+): PreparedAttestor {
   let attestor: CheckAttestor;
   let trust = base;
   if (entry.kind === 'keys' && entry.keys) {
     const k = entry.keys;
     const keys = parsePublicKeys(keyPem(k.source), `${label} public key`);
-    attestor = { kind: 'key', keys, hash: k.signatureAlgorithm ?? entry.signatureAlgorithm ?? 'sha256', ignoreTlog: k.rekor?.ignoreTlog ?? false, ignoreSCT: true };
+    attestor = {
+      kind: 'key',
+      keys,
+      hash: k.signatureAlgorithm ?? entry.signatureAlgorithm ?? 'sha256',
+      ignoreTlog: k.rekor?.ignoreTlog ?? false,
+      ignoreSCT: true,
+    };
     trust = trustFor(base, k.rekor, k.ctlog, trustCache);
   } else if (entry.kind === 'certificates' && entry.certificates) {
     const c = entry.certificates;
-    attestor = { kind: 'certificate', cert: c.cert || undefined, chain: c.certChain || undefined, ignoreTlog: c.rekor?.ignoreTlog ?? false, ignoreSCT: c.ctlog?.ignoreSCT ?? false };
+    attestor = {
+      kind: 'certificate',
+      cert: c.cert || undefined,
+      chain: c.certChain || undefined,
+      ignoreTlog: c.rekor?.ignoreTlog ?? false,
+      ignoreSCT: c.ctlog?.ignoreSCT ?? false,
+    };
     trust = trustFor(base, c.rekor, c.ctlog, trustCache);
   } else if (entry.kind === 'keyless' && entry.keyless) {
     const k = entry.keyless;
-    attestor = { kind: 'keyless', policy: keylessPolicy(k), roots: k.roots || undefined, ignoreTlog: k.rekor?.ignoreTlog ?? false, ignoreSCT: k.ctlog?.ignoreSCT ?? false };
+    attestor = {
+      kind: 'keyless',
+      policy: keylessPolicy(k),
+      roots: k.roots || undefined,
+      ignoreTlog: k.rekor?.ignoreTlog ?? false,
+      ignoreSCT: k.ctlog?.ignoreSCT ?? false,
+    };
     trust = trustFor(base, k.rekor, k.ctlog, trustCache);
   } else {
     throw new SigwardError('POLICY_INVALID', `${label}: keys, certificates, keyless, or a nested attestor is required`);
@@ -110,7 +150,14 @@ export function prepareAttestor(entry: AttestorEntry, label: string, base: Trust
     a: attestor.kind === 'key' ? { ...attestor, keys: attestor.keys.map((x) => x.id) } : attestor,
     t: trust === base ? 'base' : { rekor: own?.rekor?.pubkey?.trim() ?? '', ctlog: own?.ctlog?.pubkey?.trim() ?? '' },
   });
-  return { label, attestor, ...toSignatureCheck(attestor, trust), fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };
+  return {
+    label,
+    attestor,
+    ...toSignatureCheck(attestor, trust),
+    fingerprint,
+    repository: entry.repository,
+    annotations: entry.annotations ?? {},
+  };
 }
 
 /** Kyverno: an attestation with no attestors gets one empty entry: any identity, Fulcio roots, SCT ignored. */
@@ -130,7 +177,9 @@ export interface PreparedNotaryAttestor {
 
 export function prepareNotaryAttestor(entry: AttestorEntry, label: string): PreparedNotaryAttestor {
   const c = entry.certificates;
-  if (entry.kind !== 'certificates' || !c) throw new SigwardError('POLICY_INVALID', `${label}: Notary attestors take certificates (cert and/or certChain)`);
+  if (entry.kind !== 'certificates' || !c) {
+    throw new SigwardError('POLICY_INVALID', `${label}: Notary attestors take certificates (cert and/or certChain)`);
+  }
   const trust = toNotaryTrust([c.cert, c.certChain], label);
   const fingerprint = JSON.stringify({ notary: trust.certificates.map((x) => x.root.toDER().toString('base64')) });
   return { label, trust, fingerprint, repository: entry.repository, annotations: entry.annotations ?? {} };

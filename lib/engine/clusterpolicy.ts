@@ -6,20 +6,33 @@
 // the engine's result types (result.ts); lib/engine/evaluate.ts decides.
 
 import { toSigwardError } from '../errors.ts';
-import { parseImageFromPodSpec, matchesAnyPattern, toKyvernoMatchString } from '../reference/index.ts';
+import { matchesAnyPattern, parseImageFromPodSpec, toKyvernoMatchString } from '../reference/index.ts';
 import type { ImageReference } from '../reference/types.ts';
-import type { FailureAction, ImageRegistryCredentials, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy, SecretResolver } from '../policy/types.ts';
-import { getImages, type ExtractedImage } from '../admission/images.ts';
-import { VERIFY_IMAGES_ANNOTATION, digestPatch, scopedPolicyKey } from '../admission/patch.ts';
+import type {
+  FailureAction,
+  ImageRegistryCredentials,
+  KyvernoPolicy,
+  KyvernoRule,
+  Policy,
+  SecretResolver,
+  VerifyImagesEntry,
+} from '../policy/types.ts';
+import { type ExtractedImage, getImages } from '../admission/images.ts';
+import { digestPatch, scopedPolicyKey, VERIFY_IMAGES_ANNOTATION } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
-import { formatMissingDigestMessage, formatSkipImageMessage, formatVerifiedMessage, formatVerifyFailedMessage } from '../admission/messages.ts';
+import {
+  formatMissingDigestMessage,
+  formatSkipImageMessage,
+  formatVerifiedMessage,
+  formatVerifyFailedMessage,
+} from '../admission/messages.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { matchesPattern } from '../wildcard.ts';
-import { ruleSelects, type ResourceInfo } from './match.ts';
+import { type ResourceInfo, ruleSelects } from './match.ts';
 import { getFailureAction } from './failure-action.ts';
 import { entrySelectsImage } from './image-selection.ts';
 import { checkPreconditions, loadRuleContext } from './rule-context.ts';
-import { verifyImageEntry, type VerifyContext } from './verify-image.ts';
+import { type VerifyContext, verifyImageEntry } from './verify-image.ts';
 import type { UpdateContext } from './update.ts';
 import type { ImageResult, RequestInfo, ResultStatus, RuleResult } from './result.ts';
 
@@ -36,9 +49,28 @@ export interface ClusterPolicyEnv {
 
 export const STATUS_RANK: Record<ResultStatus, number> = { error: 3, fail: 2, pass: 1, skip: 0 };
 
-export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy, rule: KyvernoRule, entry: VerifyImagesEntry, img: { image: string; jsonPointer?: string; patchable?: boolean }, ns: string | undefined, ctx: VerifyContext, variables: Record<string, unknown>, update?: UpdateContext): Promise<ImageResult | undefined> {
+export async function evaluateEntry(
+  env: ClusterPolicyEnv,
+  policy: KyvernoPolicy,
+  rule: KyvernoRule,
+  entry: VerifyImagesEntry,
+  img: { image: string; jsonPointer?: string; patchable?: boolean },
+  ns: string | undefined,
+  ctx: VerifyContext,
+  variables: Record<string, unknown>,
+  update?: UpdateContext,
+): Promise<ImageResult | undefined> {
   const action = getFailureAction(policy, entry, ns);
-  const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: entry.required };
+  const base = {
+    policy: policy.metadata.name,
+    policyNamespace: policy.metadata.namespace,
+    rule: rule.name,
+    image: img.image,
+    jsonPointer: img.jsonPointer,
+    action,
+    failurePolicy: policy.spec.failurePolicy,
+    required: entry.required,
+  };
   let ref: ImageReference;
   try {
     ref = parseImageFromPodSpec(img.image, { defaultRegistry: env.defaultRegistry });
@@ -47,28 +79,70 @@ export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy
     // parser (every digest go-digest takes, e.g. sha384) decides whether the entry
     // matches, and an image Kyverno cannot parse either fails the rule as in
     // Kyverno ("failed to extract images").
-    const failed: ImageResult = { ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, toSigwardError(e).message), code: 'REFERENCE_INVALID' };
+    const failed: ImageResult = {
+      ...base,
+      status: 'fail',
+      message: formatVerifyFailedMessage(img.image, toSigwardError(e).message),
+      code: 'REFERENCE_INVALID',
+    };
     const kyverno = tryKyvernoReference(img.image, { defaultRegistry: env.defaultRegistry });
     if (kyverno === undefined) return failed;
     if (!entry.imageReferences.some((p) => matchesPattern(p, kyverno))) return undefined;
     if (entry.skipImageReferences.some((p) => matchesPattern(p, kyverno))) {
-      return { ...base, reference: kyverno, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
+      return {
+        ...base,
+        reference: kyverno,
+        status: 'skip',
+        message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name),
+      };
     }
     return { ...failed, reference: kyverno };
   }
   if (!matchesAnyPattern(entry.imageReferences, ref)) return undefined;
   const reference = toKyvernoMatchString(ref);
   if (entry.skipImageReferences.length && matchesAnyPattern(entry.skipImageReferences, ref)) {
-    return { ...base, reference, status: 'skip', message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name) };
+    return {
+      ...base,
+      reference,
+      status: 'skip',
+      message: formatSkipImageMessage(img.image, policy.metadata.name, rule.name),
+    };
   }
   if (update?.annotationChanged) {
-    return { ...base, reference, status: 'fail', message: `${VERIFY_IMAGES_ANNOTATION} annotation cannot be changed`, code: 'ANNOTATION_MISMATCH' };
+    return {
+      ...base,
+      reference,
+      status: 'fail',
+      message: `${VERIFY_IMAGES_ANNOTATION} annotation cannot be changed`,
+      code: 'ANNOTATION_MISMATCH',
+    };
   }
-  if (update && img.jsonPointer && update.isVerifiedUnchanged(img.jsonPointer, img.image, scopedPolicyKey(policy.metadata.namespace, policy.metadata.name), rule.name)) {
-    return { ...base, reference, ...(ref.digest ? { digest: ref.digest } : {}), status: 'pass', message: `image ${img.image} is unchanged by this update and recorded as verified in the stored object: not verified again` };
+  if (
+    update && img.jsonPointer &&
+    update.isVerifiedUnchanged(
+      img.jsonPointer,
+      img.image,
+      scopedPolicyKey(policy.metadata.namespace, policy.metadata.name),
+      rule.name,
+    )
+  ) {
+    return {
+      ...base,
+      reference,
+      ...(ref.digest ? { digest: ref.digest } : {}),
+      status: 'pass',
+      message:
+        `image ${img.image} is unchanged by this update and recorded as verified in the stored object: not verified again`,
+    };
   }
   if (entry.unsupported) {
-    return { ...base, reference, status: 'fail', message: formatVerifyFailedMessage(img.image, entry.unsupported), code: 'NOT_IMPLEMENTED' };
+    return {
+      ...base,
+      reference,
+      status: 'fail',
+      message: formatVerifyFailedMessage(img.image, entry.unsupported),
+      code: 'NOT_IMPLEMENTED',
+    };
   }
   let digest: string;
   try {
@@ -79,10 +153,24 @@ export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy
     const status: ResultStatus = err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail';
     return { ...base, reference, status, message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
   }
-  const outcome = await verifyImageEntry(ref, digest, entry, entry.useCache ? ctx : { ...ctx, cache: undefined }, img.image, variables);
+  const outcome = await verifyImageEntry(
+    ref,
+    digest,
+    entry,
+    entry.useCache ? ctx : { ...ctx, cache: undefined },
+    img.image,
+    variables,
+  );
   if (!outcome.verified) {
     const status: ResultStatus = outcome.undecided ? 'error' : 'fail';
-    return { ...base, reference, digest, status, message: formatVerifyFailedMessage(img.image, outcome.message ?? 'verification failed'), code: outcome.undecided?.code ?? outcome.code };
+    return {
+      ...base,
+      reference,
+      digest,
+      status,
+      message: formatVerifyFailedMessage(img.image, outcome.message ?? 'verification failed'),
+      code: outcome.undecided?.code ?? outcome.code,
+    };
   }
   let patch: JsonPatchOp | undefined;
   if (entry.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false) {
@@ -91,23 +179,60 @@ export async function evaluateEntry(env: ClusterPolicyEnv, policy: KyvernoPolicy
   // verifyDigest concerns an image field of a resource; a bare image reference
   // (check --image) is reported with the digest that was verified
   if (entry.verifyDigest && !ref.digest && !patch && img.jsonPointer) {
-    return { ...base, reference, digest, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
+    return {
+      ...base,
+      reference,
+      digest,
+      status: 'fail',
+      message: formatMissingDigestMessage(img.image),
+      code: 'MANIFEST_DIGEST_MISMATCH',
+    };
   }
   return { ...base, reference, digest, status: 'pass', message: formatVerifiedMessage(img.image), patch };
 }
 
 /** A rule that could not be evaluated (its context or preconditions): it fails, it is never skipped. */
-export function ruleFailure(policy: KyvernoPolicy, rule: KyvernoRule, namespace: string | undefined, e: unknown): RuleResult {
+export function ruleFailure(
+  policy: KyvernoPolicy,
+  rule: KyvernoRule,
+  namespace: string | undefined,
+  e: unknown,
+): RuleResult {
   const action = getFailureAction(policy, rule.verifyImages[0]!, namespace);
-  return { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'fail', message: toSigwardError(e).message, action, failurePolicy: policy.spec.failurePolicy, images: [] };
+  return {
+    policy: policy.metadata.name,
+    policyNamespace: policy.metadata.namespace,
+    rule: rule.name,
+    status: 'fail',
+    message: toSigwardError(e).message,
+    action,
+    failurePolicy: policy.spec.failurePolicy,
+    images: [],
+  };
 }
 
 export function toRuleResult(policy: KyvernoPolicy, rule: KyvernoRule, images: ImageResult[]): RuleResult {
-  const worst = images.reduce<ResultStatus>((w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w), images.length ? 'skip' : 'pass');
+  const worst = images.reduce<ResultStatus>(
+    (w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w),
+    images.length ? 'skip' : 'pass',
+  );
   const failing = images.filter((r) => r.status === worst && (worst === 'fail' || worst === 'error'));
-  const action: FailureAction = failing.some((r) => r.action === 'Enforce') ? 'Enforce' : images[0]?.action ?? policy.spec.validationFailureAction;
-  const message = failing.length ? [...new Set(failing.map((r) => r.message))].join('; ') : images.map((r) => r.message).join('; ');
-  return { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: worst, message, action, failurePolicy: policy.spec.failurePolicy, images };
+  const action: FailureAction = failing.some((r) => r.action === 'Enforce')
+    ? 'Enforce'
+    : images[0]?.action ?? policy.spec.validationFailureAction;
+  const message = failing.length
+    ? [...new Set(failing.map((r) => r.message))].join('; ')
+    : images.map((r) => r.message).join('; ');
+  return {
+    policy: policy.metadata.name,
+    policyNamespace: policy.metadata.namespace,
+    rule: rule.name,
+    status: worst,
+    message,
+    action,
+    failurePolicy: policy.spec.failurePolicy,
+    images,
+  };
 }
 
 /**
@@ -135,7 +260,18 @@ export function clusterPolicyResourceResults(
       if (!ruleSelects(rule.match, rule.exclude, info)) continue;
       let variables: Record<string, unknown>;
       try {
-        const pre = checkPreconditions(rule, { object: obj, oldObject: req.oldObject, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo }, env.now(), { configMaps: env.configMaps });
+        const pre = checkPreconditions(
+          rule,
+          {
+            object: obj,
+            oldObject: req.oldObject,
+            operation: req.operation,
+            namespace: req.namespace,
+            userInfo: req.userInfo,
+          },
+          env.now(),
+          { configMaps: env.configMaps },
+        );
         if (!pre.holds) continue;
         variables = pre.variables;
       } catch (e) {
@@ -144,14 +280,37 @@ export function clusterPolicyResourceResults(
       }
       let extracted: ExtractedImage[];
       try {
-        extracted = getImages(obj, { kind: info.kind, imageExtractors: rule.imageExtractors as never, defaultRegistry: env.defaultRegistry });
+        extracted = getImages(obj, {
+          kind: info.kind,
+          imageExtractors: rule.imageExtractors as never,
+          defaultRegistry: env.defaultRegistry,
+        });
       } catch (e) {
-        pending.push(Promise.resolve({ policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, status: 'error', message: toSigwardError(e).message, action: policy.spec.validationFailureAction, failurePolicy: policy.spec.failurePolicy, images: [] }));
+        pending.push(
+          Promise.resolve({
+            policy: policy.metadata.name,
+            policyNamespace: policy.metadata.namespace,
+            rule: rule.name,
+            status: 'error',
+            message: toSigwardError(e).message,
+            action: policy.spec.validationFailureAction,
+            failurePolicy: policy.spec.failurePolicy,
+            images: [],
+          }),
+        );
         continue;
       }
       imageCount = Math.max(imageCount, extracted.length);
       pending.push(
-        Promise.all(rule.verifyImages.map((entry) => Promise.all(extracted.map((img) => evaluateEntry(env, policy, rule, entry, img, info.namespace, ctx, variables, update))))).then((perEntry) => {
+        Promise.all(
+          rule.verifyImages.map((entry) =>
+            Promise.all(
+              extracted.map((img) =>
+                evaluateEntry(env, policy, rule, entry, img, info.namespace, ctx, variables, update)
+              ),
+            )
+          ),
+        ).then((perEntry) => {
           const results = perEntry.flat().filter((r): r is ImageResult => !!r);
           return results.length ? toRuleResult(policy, rule, results) : undefined;
         }),
@@ -162,7 +321,12 @@ export function clusterPolicyResourceResults(
 }
 
 /** The ClusterPolicy / Policy rules for one image reference (no resource: no match, no preconditions). */
-export function clusterPolicyImageResults(env: ClusterPolicyEnv, policies: readonly Policy[], image: string, ctx: VerifyContext): Promise<RuleResult | undefined>[] {
+export function clusterPolicyImageResults(
+  env: ClusterPolicyEnv,
+  policies: readonly Policy[],
+  image: string,
+  ctx: VerifyContext,
+): Promise<RuleResult | undefined>[] {
   const pending: Promise<RuleResult | undefined>[] = [];
   for (const p of policies) {
     if (p.format !== 'kyverno') continue;
@@ -174,11 +338,17 @@ export function clusterPolicyImageResults(env: ClusterPolicyEnv, policies: reado
         variables = loadRuleContext(rule, {}, { configMaps: env.configMaps });
       } catch (e) {
         // only for rules that select this image: a context error is that rule's failure
-        if (rule.verifyImages.some((entry) => entrySelectsImage(entry, image, env.defaultRegistry))) pending.push(Promise.resolve(ruleFailure(policy, rule, undefined, e)));
+        if (rule.verifyImages.some((entry) => entrySelectsImage(entry, image, env.defaultRegistry))) {
+          pending.push(Promise.resolve(ruleFailure(policy, rule, undefined, e)));
+        }
         continue;
       }
       pending.push(
-        Promise.all(rule.verifyImages.map((entry) => evaluateEntry(env, policy, rule, entry, { image }, undefined, ctx, variables))).then((rs) => {
+        Promise.all(
+          rule.verifyImages.map((entry) =>
+            evaluateEntry(env, policy, rule, entry, { image }, undefined, ctx, variables)
+          ),
+        ).then((rs) => {
           const results = rs.filter((r): r is ImageResult => !!r);
           return results.length ? toRuleResult(policy, rule, results) : undefined;
         }),

@@ -19,15 +19,20 @@ import type { JsonPatchOp } from '../admission/types.ts';
 import type { SharedWork } from '../abort.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
 import { toResourceInfo } from './match.ts';
-import { memo, type VerifyContext, type ResultCache } from './verify-image.ts';
+import { memo, type ResultCache, type VerifyContext } from './verify-image.ts';
 import { evaluateNativeImage } from './imagepolicy.ts';
-import { evaluateImageValidatingPolicy, applyRequired, type IvpolRequest, type IvpolResult } from './ivpol.ts';
+import { applyRequired, evaluateImageValidatingPolicy, type IvpolRequest, type IvpolResult } from './ivpol.ts';
 import { toUpdateContext } from './update.ts';
-import { clusterPolicyImageResults, clusterPolicyResourceResults, STATUS_RANK, type ClusterPolicyEnv } from './clusterpolicy.ts';
+import {
+  type ClusterPolicyEnv,
+  clusterPolicyImageResults,
+  clusterPolicyResourceResults,
+  STATUS_RANK,
+} from './clusterpolicy.ts';
 import type { ImageValidatingPolicy } from '../policy/types.ts';
 
-export type { ResultStatus, ImageResult, RuleResult, EvaluationStats, Evaluation, RequestInfo } from './result.ts';
-import type { ResultStatus, ImageResult, RuleResult, Evaluation, RequestInfo } from './result.ts';
+export type { Evaluation, EvaluationStats, ImageResult, RequestInfo, ResultStatus, RuleResult } from './result.ts';
+import type { Evaluation, ImageResult, RequestInfo, ResultStatus, RuleResult } from './result.ts';
 
 export interface EngineOptions {
   policies: Policy[];
@@ -53,9 +58,6 @@ export interface EngineOptions {
 
 type RepositoryStores = (repo: RepositoryRef) => OciStore;
 
-
-
-
 interface Engine {
   evaluateResource(obj: unknown, req?: RequestInfo): Promise<Evaluation>;
   evaluateImages(images: string[]): Promise<Evaluation[]>;
@@ -68,10 +70,26 @@ interface Engine {
  * memo of its own (a failure without those credentials must not be reused).
  * Throws CONFIG_INVALID when the front end cannot open such stores.
  */
-function withRegistryAccess(ctx: VerifyContext, creds: ImageRegistryCredentials | undefined, storesFor: EngineOptions['storesFor']): VerifyContext {
+function withRegistryAccess(
+  ctx: VerifyContext,
+  creds: ImageRegistryCredentials | undefined,
+  storesFor: EngineOptions['storesFor'],
+): VerifyContext {
   if (!creds || (!creds.secrets.length && !creds.allowInsecureRegistry)) return ctx;
-  if (!storesFor) throw new SigwardError('CONFIG_INVALID', 'imageRegistryCredentials cannot be used here: this sigward front end opens no stores with other credentials');
-  return { ...ctx, stores: storesFor({ secretFiles: getPullSecretFiles(creds.secrets), allowInsecureRegistry: creds.allowInsecureRegistry }), memo: new Map() };
+  if (!storesFor) {
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      'imageRegistryCredentials cannot be used here: this sigward front end opens no stores with other credentials',
+    );
+  }
+  return {
+    ...ctx,
+    stores: storesFor({
+      secretFiles: getPullSecretFiles(creds.secrets),
+      allowInsecureRegistry: creds.allowInsecureRegistry,
+    }),
+    memo: new Map(),
+  };
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -101,12 +119,27 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   const configMaps = opts.configMaps ?? createFileConfigMapResolver();
-  const env: ClusterPolicyEnv = { defaultRegistry: opts.defaultRegistry, now, configMaps, resolve, withRegistryAccess: (ctx, creds) => withRegistryAccess(ctx, creds, opts.storesFor) };
+  const env: ClusterPolicyEnv = {
+    defaultRegistry: opts.defaultRegistry,
+    now,
+    configMaps,
+    resolve,
+    withRegistryAccess: (ctx, creds) => withRegistryAccess(ctx, creds, opts.storesFor),
+  };
 
-  function decide(resource: Evaluation['resource'], rules: RuleResult[], ctx: VerifyContext, started: number, imageCount: number): Evaluation {
+  function decide(
+    resource: Evaluation['resource'],
+    rules: RuleResult[],
+    ctx: VerifyContext,
+    started: number,
+    imageCount: number,
+  ): Evaluation {
     const anyFail = rules.some((r) => r.failurePolicy === 'Fail');
     // an ImageValidatingPolicy's failurePolicy is its own (Kyverno registers a webhook per failurePolicy)
-    const blocking = rules.filter((r) => (r.status === 'fail' && r.action === 'Enforce') || (r.status === 'error' && (ivpolResults.has(r) ? r.failurePolicy === 'Fail' : anyFail)));
+    const blocking = rules.filter((r) =>
+      (r.status === 'fail' && r.action === 'Enforce') ||
+      (r.status === 'error' && (ivpolResults.has(r) ? r.failurePolicy === 'Fail' : anyFail))
+    );
     const warnings: string[] = [];
     for (const r of rules) {
       if (blocking.includes(r)) continue;
@@ -121,16 +154,25 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     const kyvernoBlocking = blocking.filter((r) => !ivpolResults.has(r));
     // ImageValidatingPolicy denials read as Kyverno's ivpol webhook writes them, joined with "; "
-    const ivpolMessages = blocking.filter((r) => ivpolResults.has(r)).map((r) => `Policy ${r.policy} ${r.status === 'error' ? 'error' : 'failed'}: ${r.message}`);
+    const ivpolMessages = blocking.filter((r) => ivpolResults.has(r)).map((r) =>
+      `Policy ${r.policy} ${r.status === 'error' ? 'error' : 'failed'}: ${r.message}`
+    );
     const blockedMessage = [
-      ...(kyvernoBlocking.length ? [formatBlockedMessage(resource, kyvernoBlocking.map((r) => ({ policy: r.policy, rule: r.rule, message: r.message, status: r.status })))] : []),
+      ...(kyvernoBlocking.length
+        ? [
+          formatBlockedMessage(
+            resource,
+            kyvernoBlocking.map((r) => ({ policy: r.policy, rule: r.rule, message: r.message, status: r.status })),
+          ),
+        ]
+        : []),
       ...ivpolMessages,
     ].join('; ');
     const patches = rules.flatMap((r) => r.images.map((i) => i.patch).filter((p): p is JsonPatchOp => !!p));
     const seen = new Set<string>();
     const uniquePatches = patches.filter((p) => (seen.has(p.path) ? false : (seen.add(p.path), true)));
     // distinct digests are tracked for batch runs only (a long-lived engine would grow without bound)
-    if (opts.shareMemo) for (const d of ctx.stats.digests) totals.digests.add(d);
+    if (opts.shareMemo) { for (const d of ctx.stats.digests) totals.digests.add(d); }
     totals.signatureVerifications += ctx.stats.signatureVerifications;
     totals.attestationVerifications += ctx.stats.attestationVerifications;
     return {
@@ -154,39 +196,80 @@ export function createEngine(opts: EngineOptions): Engine {
   const ivpolResults = new WeakSet<RuleResult>();
 
   /** sigward ImagePolicy per image; Kyverno ImageValidatingPolicy per resource (lib/engine/ivpol.ts), `required` across them. */
-  async function otherPolicyResults(images: { image: string; jsonPointer?: string; patchable?: boolean }[], baseCtx: VerifyContext, namespace?: string, resource?: { object: unknown; request: IvpolRequest }): Promise<RuleResult[]> {
+  async function otherPolicyResults(
+    images: { image: string; jsonPointer?: string; patchable?: boolean }[],
+    baseCtx: VerifyContext,
+    namespace?: string,
+    resource?: { object: unknown; request: IvpolRequest },
+  ): Promise<RuleResult[]> {
     // every policy at once, results in the policies' order
     const one = async (p: (typeof policies)[number]): Promise<{ result: RuleResult; ivpol: boolean } | undefined> => {
       if (p.format === 'kyverno') return undefined;
       const policy = p as ImageValidatingPolicy;
-      if (policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined && policy.metadata.namespace !== namespace) return undefined;
+      if (
+        policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined &&
+        policy.metadata.namespace !== namespace
+      ) return undefined;
       const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
-      const head = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, action, failurePolicy: policy.spec.failurePolicy };
+      const head = {
+        policy: policy.metadata.name,
+        policyNamespace: policy.metadata.namespace,
+        rule: policy.kind,
+        action,
+        failurePolicy: policy.spec.failurePolicy,
+      };
       let ctx: VerifyContext;
       try {
         ctx = withRegistryAccess(baseCtx, policy.spec.credentials, opts.storesFor);
       } catch (e) {
         const failed = { ...head, status: 'fail' as const, message: toSigwardError(e).message, images: [] };
-        return policy.format === 'sigward' ? { result: failed, ivpol: false } : { result: { ...failed, verifications: new Map(), requiredImages: [] } as IvpolResult, ivpol: true };
+        return policy.format === 'sigward'
+          ? { result: failed, ivpol: false }
+          : { result: { ...failed, verifications: new Map(), requiredImages: [] } as IvpolResult, ivpol: true };
       }
       if (policy.format === 'sigward') {
-        const results = (await Promise.all(images.map((img) => evaluateNativeImage(policy, img, ctx, (ref) => resolve(ref, ctx), opts.defaultRegistry)))).filter((r): r is ImageResult => !!r);
+        const results = (await Promise.all(images.map((img) =>
+          evaluateNativeImage(policy, img, ctx, (ref) =>
+            resolve(ref, ctx), opts.defaultRegistry)
+        ))).filter((r): r is ImageResult =>
+          !!r
+        );
         if (!results.length) return undefined;
-        const worst = results.reduce<ResultStatus>((w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w), 'skip');
+        const worst = results.reduce<ResultStatus>(
+          (w, r) => (STATUS_RANK[r.status] > STATUS_RANK[w] ? r.status : w),
+          'skip',
+        );
         const failing = results.filter((r) => r.status === worst && (worst === 'fail' || worst === 'error'));
-        return { result: { ...head, status: worst, message: (failing.length ? failing : results).map((r) => r.message).join('; '), images: results }, ivpol: false };
+        return {
+          result: {
+            ...head,
+            status: worst,
+            message: (failing.length ? failing : results).map((r) => r.message).join('; '),
+            images: results,
+          },
+          ivpol: false,
+        };
       }
       let r: IvpolResult | undefined;
       try {
         r = await evaluateImageValidatingPolicy({
           policy,
-          ...(resource ? { object: resource.object, request: resource.request } : { images: images.map((i) => i.image) }),
+          ...(resource
+            ? { object: resource.object, request: resource.request }
+            : { images: images.map((i) => i.image) }),
           ctx,
           resolve: (ref) => resolve(ref, ctx),
           defaultRegistry: opts.defaultRegistry,
         });
       } catch (e) {
-        r = { ...head, status: 'error', message: toSigwardError(e).message, images: [], verifications: new Map(), requiredImages: [] };
+        r = {
+          ...head,
+          status: 'error',
+          message: toSigwardError(e).message,
+          images: [],
+          verifications: new Map(),
+          requiredImages: [],
+        };
       }
       return r ? { result: r, ivpol: true } : undefined;
     };
@@ -208,13 +291,35 @@ export function createEngine(opts: EngineOptions): Engine {
     async evaluateResource(obj: unknown, req: RequestInfo = {}): Promise<Evaluation> {
       const started = Date.now();
       const ctx = newContext(req.signal);
-      const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}) });
+      const info = toResourceInfo(obj, {
+        operation: req.operation,
+        userInfo: req.userInfo,
+        namespaceLabels: req.namespaceLabels,
+        ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}),
+      });
       const update = toUpdateContext(req.operation, obj, req.oldObject, req.oldRecord, opts.defaultRegistry);
-      const { pending, imageCount: kyvernoImages } = clusterPolicyResourceResults(env, policies, obj, info, req, ctx, update);
+      const { pending, imageCount: kyvernoImages } = clusterPolicyResourceResults(
+        env,
+        policies,
+        obj,
+        info,
+        req,
+        ctx,
+        update,
+      );
       let imageCount = kyvernoImages;
       const resourceImages = getImagesSafe(obj, info.kind);
       if (policies.some((p) => p.format !== 'kyverno')) imageCount = Math.max(imageCount, resourceImages.length);
-      const others = otherPolicyResults(resourceImages, ctx, info.namespace, { object: obj, request: { operation: req.operation, namespace: info.namespace, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, oldObject: req.oldObject } });
+      const others = otherPolicyResults(resourceImages, ctx, info.namespace, {
+        object: obj,
+        request: {
+          operation: req.operation,
+          namespace: info.namespace,
+          userInfo: req.userInfo,
+          namespaceLabels: req.namespaceLabels,
+          oldObject: req.oldObject,
+        },
+      });
       // one await for both, so a rejection of either always has a handler
       const [kyverno, other] = await Promise.all([Promise.all(pending), others]);
       const rules: RuleResult[] = [...kyverno.filter((r): r is RuleResult => !!r), ...other];
@@ -240,9 +345,12 @@ export function createEngine(opts: EngineOptions): Engine {
 
 function getImagesSafe(obj: unknown, kind: string): { image: string; jsonPointer?: string; patchable?: boolean }[] {
   try {
-    return getImages(obj, { kind }).map((i) => ({ image: i.image, jsonPointer: i.jsonPointer, patchable: i.patchable }));
+    return getImages(obj, { kind }).map((i) => ({
+      image: i.image,
+      jsonPointer: i.jsonPointer,
+      patchable: i.patchable,
+    }));
   } catch {
     return [];
   }
 }
-

@@ -2,7 +2,7 @@
 // namespace: one answer for the engine and for the webhook's validating pass.
 
 import { matchesPattern } from '../wildcard.ts';
-import type { FailureAction, VerifyImagesEntry, KyvernoPolicy } from '../policy/types.ts';
+import type { FailureAction, KyvernoPolicy, VerifyImagesEntry } from '../policy/types.ts';
 import { matchesNamespaceSelector } from './match.ts';
 
 /**
@@ -14,10 +14,16 @@ import { matchesNamespaceSelector } from './match.ts';
  * kubernetes.io/metadata.name) fails closed: an Enforce override applies, an
  * Audit one does not.
  */
-export function getFailureAction(policy: KyvernoPolicy, entry: VerifyImagesEntry, namespace: string | undefined): FailureAction {
+export function getFailureAction(
+  policy: KyvernoPolicy,
+  entry: VerifyImagesEntry,
+  namespace: string | undefined,
+): FailureAction {
   if (entry.failureAction) return entry.failureAction;
   for (const o of policy.spec.validationFailureActionOverrides ?? []) {
-    if (o.namespaces.length && !(namespace !== undefined && o.namespaces.some((n) => matchesPattern(n, namespace)))) continue;
+    if (o.namespaces.length && !(namespace !== undefined && o.namespaces.some((n) => matchesPattern(n, namespace)))) {
+      continue;
+    }
     if (!o.namespaceSelector) return o.action;
     const selected = matchesNamespaceSelector(o.namespaceSelector, namespace);
     if (selected === true || (selected === undefined && o.action === 'Enforce')) return o.action;

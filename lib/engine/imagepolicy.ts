@@ -11,7 +11,7 @@
 // validationActions Deny = Enforce, otherwise Audit.
 
 import { createHash } from 'node:crypto';
-import { toSigwardError, SigwardError } from '../errors.ts';
+import { SigwardError, toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, toKyvernoMatchString, toKyvernoMatchStrings } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
@@ -25,12 +25,12 @@ import { verifyImageAttestations } from '../attest/verify.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { compileRule, evaluateRule, ruleAppliesTo } from '../attest/rules.ts';
 import { CelCostBudget, compileCel, getAttestationVariables } from '../conditions/cel.ts';
-import { parseTrustedRoot, toTrust, type IdentityPolicy } from '../trust/index.ts';
+import { type IdentityPolicy, parseTrustedRoot, toTrust } from '../trust/index.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
-import { getNotaryAttestations, toNotaryTrust, verifyNotaryArtifact, type NotaryTrust } from '../notary/index.ts';
+import { getNotaryAttestations, type NotaryTrust, toNotaryTrust, verifyNotaryArtifact } from '../notary/index.ts';
 import { digestPatch } from '../admission/patch.ts';
-import { formatVerifyFailedMessage, formatVerifiedMessage, formatMissingDigestMessage } from '../admission/messages.ts';
+import { formatMissingDigestMessage, formatVerifiedMessage, formatVerifyFailedMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
 import { memo, type VerifyContext } from './verify-image.ts';
 import type { ImageResult } from './result.ts';
@@ -54,38 +54,82 @@ export function toNativeAttestor(a: IvAttestor): NativeAttestor {
   if (a.unsupported) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: ${a.unsupported}`);
   if (a.notary) {
     const n = a.notary;
-    if (n.certs?.expression || n.tsaCerts?.expression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: notary certificate expressions are not supported by sigward: give the PEM value`);
+    if (n.certs?.expression || n.tsaCerts?.expression) {
+      throw new SigwardError(
+        'NOT_IMPLEMENTED',
+        `attestor ${a.name}: notary certificate expressions are not supported by sigward: give the PEM value`,
+      );
+    }
     const trust = toNotaryTrust([n.certs?.value], `attestor ${a.name}`, n.tsaCerts?.value);
-    const fingerprint = `notary|${trust.certificates.map((x) => x.root.toDER().toString('base64')).join(',')}|${(trust.tsaCertificates ?? []).map((x) => x.root.toDER().toString('base64')).join(',')}`;
+    const fingerprint = `notary|${trust.certificates.map((x) => x.root.toDER().toString('base64')).join(',')}|${
+      (trust.tsaCertificates ?? []).map((x) => x.root.toDER().toString('base64')).join(',')
+    }`;
     return { name: a.name, checks: [], annotations: {}, notary: { trust, fingerprint } };
   }
   const c = a.cosign;
   if (!c) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: cosign or notary is required`);
-  if (c.source?.tagPrefix) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: source.tagPrefix (signature tag prefixes) is not supported by sigward`);
+  if (c.source?.tagPrefix) {
+    throw new SigwardError(
+      'NOT_IMPLEMENTED',
+      `attestor ${a.name}: source.tagPrefix (signature tag prefixes) is not supported by sigward`,
+    );
+  }
   const t = { ignoreTlog: c.ctlog?.insecureIgnoreTlog ?? false, ignoreSCT: c.ctlog?.insecureIgnoreSCT ?? false };
   const checks: NativeAttestor['checks'] = [];
   if (c.key) {
     if (!c.key.data) throw new SigwardError('CONFIG_INVALID', `attestor ${a.name}: only key.data is supported offline`);
-    checks.push({ attestor: { kind: 'key', keys: parsePublicKeys(c.key.data, `attestor ${a.name}`), hash: c.key.hashAlgorithm, ...t, ignoreSCT: true }, fingerprint: `key|${c.key.data}|${t.ignoreTlog}` });
+    checks.push({
+      attestor: {
+        kind: 'key',
+        keys: parsePublicKeys(c.key.data, `attestor ${a.name}`),
+        hash: c.key.hashAlgorithm,
+        ...t,
+        ignoreSCT: true,
+      },
+      fingerprint: `key|${c.key.data}|${t.ignoreTlog}`,
+    });
   }
   if (c.keyless) {
     for (const id of c.keyless.identities) {
-      if (id.subjectExpression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: keyless subjectExpression is not supported by sigward: use subject or subjectRegExp`);
+      if (id.subjectExpression) {
+        throw new SigwardError(
+          'NOT_IMPLEMENTED',
+          `attestor ${a.name}: keyless subjectExpression is not supported by sigward: use subject or subjectRegExp`,
+        );
+      }
       const policy: IdentityPolicy = {};
       if (id.subject) policy[/[*?]/.test(id.subject) ? 'subjectWildcard' : 'subject'] = id.subject;
       if (id.subjectRegExp) policy.subjectRegExp = id.subjectRegExp;
       if (id.issuer) policy.issuer = id.issuer;
       if (id.issuerRegExp) policy.issuerRegExp = id.issuerRegExp;
       if (Object.keys(c.keyless.additionalExtensions).length) policy.extensions = c.keyless.additionalExtensions;
-      checks.push({ attestor: { kind: 'keyless', policy, roots: c.keyless.roots, ...t }, fingerprint: `keyless|${JSON.stringify(policy)}|${c.keyless.roots ?? ''}|${t.ignoreTlog}|${t.ignoreSCT}` });
+      checks.push({
+        attestor: { kind: 'keyless', policy, roots: c.keyless.roots, ...t },
+        fingerprint: `keyless|${JSON.stringify(policy)}|${c.keyless.roots ?? ''}|${t.ignoreTlog}|${t.ignoreSCT}`,
+      });
     }
   }
   if (c.certificate) {
-    if (c.certificate.cert?.expression || c.certificate.certChain?.expression) throw new SigwardError('NOT_IMPLEMENTED', `attestor ${a.name}: certificate expressions are not supported by sigward: give the PEM value`);
-    checks.push({ attestor: { kind: 'certificate', cert: c.certificate.cert?.value, chain: c.certificate.certChain?.value, ...t }, fingerprint: `cert|${c.certificate.cert?.value ?? ''}|${c.certificate.certChain?.value ?? ''}|${t.ignoreTlog}` });
+    if (c.certificate.cert?.expression || c.certificate.certChain?.expression) {
+      throw new SigwardError(
+        'NOT_IMPLEMENTED',
+        `attestor ${a.name}: certificate expressions are not supported by sigward: give the PEM value`,
+      );
+    }
+    checks.push({
+      attestor: { kind: 'certificate', cert: c.certificate.cert?.value, chain: c.certificate.certChain?.value, ...t },
+      fingerprint: `cert|${c.certificate.cert?.value ?? ''}|${c.certificate.certChain?.value ?? ''}|${t.ignoreTlog}`,
+    });
   }
-  if (!checks.length) throw new SigwardError('CONFIG_INVALID', `attestor ${a.name}: key, keyless or certificate is required`);
-  const out: NativeAttestor = { name: a.name, checks, repository: c.source?.repository, annotations: c.annotations ?? {} };
+  if (!checks.length) {
+    throw new SigwardError('CONFIG_INVALID', `attestor ${a.name}: key, keyless or certificate is required`);
+  }
+  const out: NativeAttestor = {
+    name: a.name,
+    checks,
+    repository: c.source?.repository,
+    annotations: c.annotations ?? {},
+  };
   if (c.ctlog?.rekorPubKey?.trim()) out.rekorPubKey = c.ctlog.rekorPubKey;
   if (c.ctlog?.ctLogPubKey?.trim()) out.ctLogPubKey = c.ctlog.ctLogPubKey;
   if (c.trustedRoot !== undefined) out.trustedRoot = c.trustedRoot;
@@ -96,7 +140,12 @@ export function toNativeAttestor(a: IvAttestor): NativeAttestor {
 export function nativeTrust(a: NativeAttestor, ctx: VerifyContext): VerifyContext['trust'] {
   const base = a.trustedRoot === undefined ? ctx.trust : attestorRoot(a, ctx);
   if (!a.rekorPubKey && !a.ctLogPubKey) return base;
-  return trustFor(base, a.rekorPubKey ? { url: '', pubkey: a.rekorPubKey, ignoreTlog: false } : undefined, a.ctLogPubKey ? { pubkey: a.ctLogPubKey, ignoreSCT: false } : undefined, ctx.trustCache);
+  return trustFor(
+    base,
+    a.rekorPubKey ? { url: '', pubkey: a.rekorPubKey, ignoreTlog: false } : undefined,
+    a.ctLogPubKey ? { pubkey: a.ctLogPubKey, ignoreSCT: false } : undefined,
+    ctx.trustCache,
+  );
 }
 
 /** An attestor's own trust root (cosign.trustedRoot), parsed once per engine. */
@@ -104,7 +153,9 @@ function attestorRoot(a: NativeAttestor, ctx: VerifyContext): VerifyContext['tru
   const key = `root|${createHash('sha256').update(a.trustedRoot!).digest('hex')}`;
   let t = ctx.trustCache.get(key);
   if (!t) {
-    t = toTrust(parseTrustedRoot(a.trustedRoot!, `attestor ${a.name} trustedRoot`), [`trustedRoot of attestor ${a.name}`]);
+    t = toTrust(parseTrustedRoot(a.trustedRoot!, `attestor ${a.name} trustedRoot`), [
+      `trustedRoot of attestor ${a.name}`,
+    ]);
     ctx.trustCache.set(key, t);
   }
   return t;
@@ -121,16 +172,33 @@ export function nativeTrustKey(a: NativeAttestor): string {
  * verifies (the result is memoised per digest, repository and check), else
  * the reason of each check. Throws REGISTRY_UNREACHABLE (could not decide).
  */
-export async function checkNativeSignature(a: NativeAttestor, ref: ImageReference, digest: string, ctx: VerifyContext): Promise<{ ok: boolean; reasons: string[] }> {
+export async function checkNativeSignature(
+  a: NativeAttestor,
+  ref: ImageReference,
+  digest: string,
+  ctx: VerifyContext,
+): Promise<{ ok: boolean; reasons: string[] }> {
   const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
   if (a.notary) {
     const n = a.notary;
     try {
-      await memo(ctx, `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|{}`, () => {
-        ctx.stats.signatureVerifications++;
-        ctx.stats.digests.add(digest);
-        return verifyNotaryArtifact({ stores: ctx.stores, repository: toRepositoryRef(ref), signatureRepository: repo, digest, trust: n.trust, now: ctx.now(), signal: ctx.signal });
-      });
+      await memo(
+        ctx,
+        `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|{}`,
+        () => {
+          ctx.stats.signatureVerifications++;
+          ctx.stats.digests.add(digest);
+          return verifyNotaryArtifact({
+            stores: ctx.stores,
+            repository: toRepositoryRef(ref),
+            signatureRepository: repo,
+            digest,
+            trust: n.trust,
+            now: ctx.now(),
+            signal: ctx.signal,
+          });
+        },
+      );
       return { ok: true, reasons: [] };
     } catch (e) {
       const err = toSigwardError(e);
@@ -142,11 +210,24 @@ export async function checkNativeSignature(a: NativeAttestor, ref: ImageReferenc
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      await memo(ctx, `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${JSON.stringify(a.annotations)}`, (signal) => {
-        ctx.stats.signatureVerifications++;
-        ctx.stats.digests.add(digest);
-        return verifyImage({ ...ref, digest }, { stores: ctx.stores, ...toSignatureCheck(c.attestor, trust), signatureRepository: repo, annotations: a.annotations, signal, now: ctx.now });
-      });
+      await memo(
+        ctx,
+        `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${
+          nativeTrustKey(a)
+        }|${JSON.stringify(a.annotations)}`,
+        (signal) => {
+          ctx.stats.signatureVerifications++;
+          ctx.stats.digests.add(digest);
+          return verifyImage({ ...ref, digest }, {
+            stores: ctx.stores,
+            ...toSignatureCheck(c.attestor, trust),
+            signatureRepository: repo,
+            annotations: a.annotations,
+            signal,
+            now: ctx.now,
+          });
+        },
+      );
       return { ok: true, reasons: [] };
     } catch (e) {
       const err = toSigwardError(e);
@@ -162,16 +243,39 @@ export async function checkNativeSignature(a: NativeAttestor, ref: ImageReferenc
  * certificates: their statements (the referrer manifest with `type` and
  * `predicate`), or why none verified. Throws REGISTRY_UNREACHABLE.
  */
-export async function findNotaryReferrers(a: NativeAttestor, ref: ImageReference, digest: string, type: string, ctx: VerifyContext): Promise<{ statements: unknown[]; reasons: string[] }> {
-  if (!a.notary) return { statements: [], reasons: [`attestor ${a.name}: referrer attestations are verified with Notary attestors only`] };
+export async function findNotaryReferrers(
+  a: NativeAttestor,
+  ref: ImageReference,
+  digest: string,
+  type: string,
+  ctx: VerifyContext,
+): Promise<{ statements: unknown[]; reasons: string[] }> {
+  if (!a.notary) {
+    return {
+      statements: [],
+      reasons: [`attestor ${a.name}: referrer attestations are verified with Notary attestors only`],
+    };
+  }
   const n = a.notary;
   const repo = toRepositoryRef(ref);
   try {
-    const r = await memo(ctx, `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|${type}`, () => {
-      ctx.stats.attestationVerifications++;
-      ctx.stats.digests.add(digest);
-      return getNotaryAttestations({ stores: ctx.stores, repository: repo, digest, type, trust: n.trust, now: ctx.now(), signal: ctx.signal });
-    });
+    const r = await memo(
+      ctx,
+      `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|${type}`,
+      () => {
+        ctx.stats.attestationVerifications++;
+        ctx.stats.digests.add(digest);
+        return getNotaryAttestations({
+          stores: ctx.stores,
+          repository: repo,
+          digest,
+          type,
+          trust: n.trust,
+          now: ctx.now(),
+          signal: ctx.signal,
+        });
+      },
+    );
     return { statements: r.verified.map((v) => v.statement), reasons: [] };
   } catch (e) {
     const err = toSigwardError(e);
@@ -185,19 +289,46 @@ export async function findNotaryReferrers(a: NativeAttestor, ref: ImageReference
  * check, memoised), and the reason of each check that failed. Throws
  * REGISTRY_UNREACHABLE.
  */
-export async function findNativeAttestations(a: NativeAttestor, ref: ImageReference, digest: string, type: string, ctx: VerifyContext): Promise<{ statements: unknown[]; reasons: string[] }> {
+export async function findNativeAttestations(
+  a: NativeAttestor,
+  ref: ImageReference,
+  digest: string,
+  type: string,
+  ctx: VerifyContext,
+): Promise<{ statements: unknown[]; reasons: string[] }> {
   const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
-  if (a.notary) return { statements: [], reasons: [`attestor ${a.name}: Notary attestors verify referrer attestations (referrer.type), not in-toto attestations`] };
+  if (a.notary) {
+    return {
+      statements: [],
+      reasons: [
+        `attestor ${a.name}: Notary attestors verify referrer attestations (referrer.type), not in-toto attestations`,
+      ],
+    };
+  }
   const trust = nativeTrust(a, ctx);
   const statements: unknown[] = [];
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      const r = await memo(ctx, `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${nativeTrustKey(a)}|${type}`, (signal) => {
-        ctx.stats.attestationVerifications++;
-        ctx.stats.digests.add(digest);
-        return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, ...toSignatureCheck(c.attestor, trust), predicateType: type, signal, now: ctx.now });
-      });
+      const r = await memo(
+        ctx,
+        `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${
+          nativeTrustKey(a)
+        }|${type}`,
+        (signal) => {
+          ctx.stats.attestationVerifications++;
+          ctx.stats.digests.add(digest);
+          return verifyImageAttestations({
+            store: ctx.stores(repo),
+            signatureRepository: repo,
+            digest,
+            ...toSignatureCheck(c.attestor, trust),
+            predicateType: type,
+            signal,
+            now: ctx.now,
+          });
+        },
+      );
       statements.push(...r.verified.map((v) => v.statement));
     } catch (e) {
       const err = toSigwardError(e);
@@ -230,8 +361,23 @@ export async function evaluateNativeImage(
   defaultRegistry?: string,
 ): Promise<ImageResult | undefined> {
   const action = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
-  const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, image: img.image, jsonPointer: img.jsonPointer, action, failurePolicy: policy.spec.failurePolicy, required: policy.spec.validationConfigurations.required } as const;
-  const fail = (message: string, code?: string, extra: Partial<ImageResult> = {}): ImageResult => ({ ...base, status: 'fail', message: formatVerifyFailedMessage(img.image, message), code, ...extra });
+  const base = {
+    policy: policy.metadata.name,
+    policyNamespace: policy.metadata.namespace,
+    rule: policy.kind,
+    image: img.image,
+    jsonPointer: img.jsonPointer,
+    action,
+    failurePolicy: policy.spec.failurePolicy,
+    required: policy.spec.validationConfigurations.required,
+  } as const;
+  const fail = (message: string, code?: string, extra: Partial<ImageResult> = {}): ImageResult => ({
+    ...base,
+    status: 'fail',
+    message: formatVerifyFailedMessage(img.image, message),
+    code,
+    ...extra,
+  });
   let ref: ImageReference;
   try {
     ref = parseImageFromPodSpec(img.image, { defaultRegistry });
@@ -239,7 +385,12 @@ export async function evaluateNativeImage(
     // never vanish: a glob that matches the image as written, or as Kyverno reads it, makes it fail
     const m = policy.spec.matchImageReferences;
     const kyverno = tryKyvernoReference(img.image, { defaultRegistry });
-    const selected = !m.length || m.some((x) => x.expression !== undefined || (x.glob !== undefined && (matchesPattern(x.glob, img.image) || (kyverno !== undefined && matchesPattern(x.glob, kyverno)))));
+    const selected = !m.length ||
+      m.some((x) =>
+        x.expression !== undefined ||
+        (x.glob !== undefined &&
+          (matchesPattern(x.glob, img.image) || (kyverno !== undefined && matchesPattern(x.glob, kyverno))))
+      );
     return selected ? fail(toSigwardError(e).message, 'REFERENCE_INVALID') : undefined;
   }
   if (policy.spec.matchImageReferences.some((x) => x.expression !== undefined)) {
@@ -252,7 +403,13 @@ export async function evaluateNativeImage(
     digest = await resolve(ref);
   } catch (e) {
     const err = toSigwardError(e);
-    return { ...base, reference, status: err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail', message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
+    return {
+      ...base,
+      reference,
+      status: err.code === 'REGISTRY_UNREACHABLE' ? 'error' : 'fail',
+      message: formatVerifyFailedMessage(img.image, err.message),
+      code: err.code,
+    };
   }
   const extra = { reference, digest };
   try {
@@ -264,12 +421,16 @@ export async function evaluateNativeImage(
       signatures[a.name] = r.ok;
       if (!r.ok) reasons.push(...r.reasons.map((m) => `attestors.${a.name}: ${m}`));
     }
-    if (attestors.length && !Object.values(signatures).some(Boolean)) return fail(reasons.join('; ') || 'signature not found', 'SIGNATURE_NOT_FOUND', extra);
+    if (attestors.length && !Object.values(signatures).some(Boolean)) {
+      return fail(reasons.join('; ') || 'signature not found', 'SIGNATURE_NOT_FOUND', extra);
+    }
 
     const attestations: Record<string, unknown[]> = {};
     const statementsByType = new Map<string, unknown[]>();
     for (const att of policy.spec.attestations) {
-      if (!att.intoto) return fail(`attestation ${att.name}: only intoto attestations are supported`, 'NOT_IMPLEMENTED', extra);
+      if (!att.intoto) {
+        return fail(`attestation ${att.name}: only intoto attestations are supported`, 'NOT_IMPLEMENTED', extra);
+      }
       const type = toPredicateType(att.intoto.type);
       const found: unknown[] = [];
       const why: string[] = [];
@@ -278,33 +439,81 @@ export async function evaluateNativeImage(
         found.push(...r.statements);
         why.push(...r.reasons.map((m) => `${a.name}: ${m}`));
       }
-      if (!found.length) return fail(`attestations.${att.name}: no verified attestation of type ${type}${why.length ? ' (' + why.join('; ') + ')' : ''}`, 'ATTESTATION_NOT_FOUND', extra);
+      if (!found.length) {
+        return fail(
+          `attestations.${att.name}: no verified attestation of type ${type}${
+            why.length ? ' (' + why.join('; ') + ')' : ''
+          }`,
+          'ATTESTATION_NOT_FOUND',
+          extra,
+        );
+      }
       attestations[att.name] = found.map((s) => (s as { predicate: unknown }).predicate);
       statementsByType.set(type, [...(statementsByType.get(type) ?? []), ...found]);
     }
     const now = ctx.now();
     for (const r of policy.spec.rules) {
       const compiled = compileRule(r.name, paramsToInput(r.params));
-      const statements = [...statementsByType.entries()].filter(([type]) => ruleAppliesTo(compiled.rule, type)).flatMap(([, s]) => s);
-      if (!statements.length) return fail(`rule ${r.name}: no verified attestation of type ${compiled.rule.predicateTypes.join(' or ')} (list it under attestations)`, 'ATTESTATION_NOT_FOUND', extra);
+      const statements = [...statementsByType.entries()].filter(([type]) => ruleAppliesTo(compiled.rule, type)).flatMap(
+        ([, s]) => s,
+      );
+      if (!statements.length) {
+        return fail(
+          `rule ${r.name}: no verified attestation of type ${
+            compiled.rule.predicateTypes.join(' or ')
+          } (list it under attestations)`,
+          'ATTESTATION_NOT_FOUND',
+          extra,
+        );
+      }
       for (const st of statements) {
-        const res = evaluateRule(compiled, getAttestationVariables({ statement: st, now, image: { registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest } }));
+        const res = evaluateRule(
+          compiled,
+          getAttestationVariables({
+            statement: st,
+            now,
+            image: { registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest },
+          }),
+        );
         if (!res.passed) return fail(`rule ${r.name}: ${res.failures.join('; ')}`, 'CONDITION_FAILED', extra);
       }
     }
     const budget = new CelCostBudget(); // the validations of one policy share Kubernetes' per-policy budget
     for (const [i, v] of policy.spec.validations.entries()) {
       const program = compileCel(v.expression, { variables: ['image', 'signatures', 'attestations', 'now'] });
-      const ok = program.evaluateBool({ image: { reference, registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest }, signatures, attestations, now }, { budget });
+      const ok = program.evaluateBool({
+        image: { reference, registry: ref.registry, repository: ref.repository, tag: ref.tag ?? '', digest },
+        signatures,
+        attestations,
+        now,
+      }, { budget });
       if (!ok) return fail(v.message || `CEL expression validation failed at index ${i}`, 'CONDITION_FAILED', extra);
     }
   } catch (e) {
     const err = toSigwardError(e);
-    if (err.code === 'REGISTRY_UNREACHABLE') return { ...base, ...extra, status: 'error', message: formatVerifyFailedMessage(img.image, err.message), code: err.code };
+    if (err.code === 'REGISTRY_UNREACHABLE') {
+      return {
+        ...base,
+        ...extra,
+        status: 'error',
+        message: formatVerifyFailedMessage(img.image, err.message),
+        code: err.code,
+      };
+    }
     return fail(err.message, err.code, extra);
   }
   const cfg = policy.spec.validationConfigurations;
-  const patch = cfg.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false ? digestPatch(img.image, img.jsonPointer, digest, { defaultRegistry }) : undefined;
-  if (cfg.verifyDigest && !ref.digest && !patch && img.jsonPointer) return { ...base, ...extra, status: 'fail', message: formatMissingDigestMessage(img.image), code: 'MANIFEST_DIGEST_MISMATCH' };
+  const patch = cfg.mutateDigest && !ref.digest && img.jsonPointer && img.patchable !== false
+    ? digestPatch(img.image, img.jsonPointer, digest, { defaultRegistry })
+    : undefined;
+  if (cfg.verifyDigest && !ref.digest && !patch && img.jsonPointer) {
+    return {
+      ...base,
+      ...extra,
+      status: 'fail',
+      message: formatMissingDigestMessage(img.image),
+      code: 'MANIFEST_DIGEST_MISMATCH',
+    };
+  }
   return { ...base, ...extra, status: 'pass', message: formatVerifiedMessage(img.image), ...(patch ? { patch } : {}) };
 }

@@ -22,12 +22,28 @@ import { matchesPattern } from '../wildcard.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { toPredicateType } from '../attest/predicates.ts';
 import { CelCostBudget, compileCel, type CompiledCel } from '../conditions/cel.ts';
-import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY, withIvSession, type IvSession } from '../conditions/cel-kyverno.ts';
+import {
+  IVPOL_MATCH_VARIABLES,
+  IVPOL_VARIABLES,
+  type IvSession,
+  KYVERNO_IMAGE_LIBRARY,
+  withIvSession,
+} from '../conditions/cel-kyverno.ts';
 import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
-import { getImages, type ExtractedImage } from '../admission/images.ts';
-import { getIvpolControllerResource, IVPOL_DEFAULT_CONTROLLERS, toCelPodSpecPath } from '../admission/pod-controllers.ts';
+import { type ExtractedImage, getImages } from '../admission/images.ts';
+import {
+  getIvpolControllerResource,
+  IVPOL_DEFAULT_CONTROLLERS,
+  toCelPodSpecPath,
+} from '../admission/pod-controllers.ts';
 import { digestPatch } from '../admission/patch.ts';
-import { toNativeAttestor, checkNativeSignature, findNativeAttestations, findNotaryReferrers, type NativeAttestor } from './imagepolicy.ts';
+import {
+  checkNativeSignature,
+  findNativeAttestations,
+  findNotaryReferrers,
+  type NativeAttestor,
+  toNativeAttestor,
+} from './imagepolicy.ts';
 import { toRepositoryRef } from '../cosign/image.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
@@ -68,7 +84,6 @@ export interface IvpolResult extends RuleResult {
 // ---------------------------------------------------------------------------
 // matching
 
-
 /** `Pod` -> `pods`, `NetworkPolicy` -> `networkpolicies`, `Ingress` -> `ingresses`. */
 function toResourceName(kind: string): string {
   const k = kind.toLowerCase();
@@ -87,7 +102,9 @@ interface ResourceAttrs {
 function ruleMatches(rule: unknown, r: ResourceAttrs): boolean {
   if (typeof rule !== 'object' || rule === null) return false;
   const o = rule as Record<string, unknown>;
-  const list = (k: string): string[] => (Array.isArray(o[k]) ? (o[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
+  const list = (
+    k: string,
+  ): string[] => (Array.isArray(o[k]) ? (o[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
   const has = (vals: string[], v: string) => vals.includes('*') || vals.includes(v);
   if (!has(list('apiGroups'), r.group)) return false;
   if (!has(list('apiVersions'), r.version)) return false;
@@ -107,23 +124,46 @@ function rulesOf(mc: Record<string, unknown> | undefined, key: string): unknown[
  * matchConstraints: resource rules (pod rules also select pod controllers),
  * selectors. 'autogen': selected only as a pod controller.
  */
-export function constraintsMatch(policy: ImageValidatingPolicy, object: unknown, req: IvpolRequest): false | 'direct' | 'autogen' {
+export function constraintsMatch(
+  policy: ImageValidatingPolicy,
+  object: unknown,
+  req: IvpolRequest,
+): false | 'direct' | 'autogen' {
   const mc = policy.spec.matchConstraints;
-  const o = (object && typeof object === 'object' ? object : {}) as { kind?: unknown; apiVersion?: unknown; metadata?: { labels?: unknown } };
+  const o = (object && typeof object === 'object' ? object : {}) as {
+    kind?: unknown;
+    apiVersion?: unknown;
+    metadata?: { labels?: unknown };
+  };
   const kind = typeof o.kind === 'string' ? o.kind : '';
   const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : 'v1';
   const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
-  const attrs: ResourceAttrs = { group, version, resource: toResourceName(kind), operation: (req.operation ?? 'CREATE').toUpperCase() };
+  const attrs: ResourceAttrs = {
+    group,
+    version,
+    resource: toResourceName(kind),
+    operation: (req.operation ?? 'CREATE').toUpperCase(),
+  };
   if (!mc) return kind === 'Pod' ? 'direct' : getIvpolControllerResource(kind) ? 'autogen' : false;
-  const selects = (a: ResourceAttrs) => rulesOf(mc, 'resourceRules').some((r) => ruleMatches(r, a)) && !rulesOf(mc, 'excludeResourceRules').some((r) => ruleMatches(r, a));
+  const selects = (a: ResourceAttrs) =>
+    rulesOf(mc, 'resourceRules').some((r) => ruleMatches(r, a)) &&
+    !rulesOf(mc, 'excludeResourceRules').some((r) => ruleMatches(r, a));
   const controllers = (policy.spec.autogenControllers ?? IVPOL_DEFAULT_CONTROLLERS).map((c) => c.toLowerCase());
   let how: false | 'direct' | 'autogen' = selects(attrs) ? 'direct' : false;
-  if (!how && getIvpolControllerResource(kind) && controllers.includes(getIvpolControllerResource(kind)!) && selects({ group: '', version: 'v1', resource: 'pods', operation: attrs.operation })) how = 'autogen';
+  if (
+    !how && getIvpolControllerResource(kind) && controllers.includes(getIvpolControllerResource(kind)!) &&
+    selects({ group: '', version: 'v1', resource: 'pods', operation: attrs.operation })
+  ) how = 'autogen';
   if (!how) return false;
-  const labels = o.metadata?.labels && typeof o.metadata.labels === 'object' ? (o.metadata.labels as Record<string, string>) : {};
+  const labels = o.metadata?.labels && typeof o.metadata.labels === 'object'
+    ? (o.metadata.labels as Record<string, string>)
+    : {};
   if (mc['objectSelector'] && !selectorMatches(mc['objectSelector'] as LabelSelector, labels)) return false;
   // unknown namespace labels: the selector cannot be decided here, so the policy applies (fail closed)
-  if (mc['namespaceSelector'] && req.namespaceLabels && !selectorMatches(mc['namespaceSelector'] as LabelSelector, req.namespaceLabels)) return false;
+  if (
+    mc['namespaceSelector'] && req.namespaceLabels &&
+    !selectorMatches(mc['namespaceSelector'] as LabelSelector, req.namespaceLabels)
+  ) return false;
   return how;
 }
 
@@ -138,10 +178,15 @@ function autogenExpression(expr: string, kind: string): string {
 
 const MATCH_VARS = IVPOL_MATCH_VARIABLES;
 const ALL_VARS = IVPOL_VARIABLES;
-const cel = (expr: string, variables: readonly string[]): CompiledCel => compileCel(expr, { variables, library: KYVERNO_IMAGE_LIBRARY });
+const cel = (expr: string, variables: readonly string[]): CompiledCel =>
+  compileCel(expr, { variables, library: KYVERNO_IMAGE_LIBRARY });
 
 function toRequestVar(object: unknown, req: IvpolRequest): Record<string, unknown> {
-  const o = (object && typeof object === 'object' ? object : {}) as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  const o = (object && typeof object === 'object' ? object : {}) as {
+    kind?: unknown;
+    apiVersion?: unknown;
+    metadata?: { name?: unknown; namespace?: unknown };
+  };
   const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : 'v1';
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   const kind = typeof o.kind === 'string' ? o.kind : '';
@@ -160,7 +205,12 @@ function toRequestVar(object: unknown, req: IvpolRequest): Record<string, unknow
 function imageMatches(policy: ImageValidatingPolicy, image: string): boolean {
   const m = policy.spec.matchImageReferences;
   if (!m.length) return true;
-  return m.some((x) => (x.glob !== undefined ? matchesPattern(x.glob, image) : cel(x.expression, ['ref']).evaluateBool({ ref: image })));
+  return m.some((
+    x,
+  ) => (x.glob !== undefined
+    ? matchesPattern(x.glob, image)
+    : cel(x.expression, ['ref']).evaluateBool({ ref: image }))
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -227,8 +277,7 @@ class Verifier {
         this.#run(async () => {
           const a = this.#attestors.get(attestor)!;
           return a instanceof SigwardError ? { ok: false, reason: a.message } : job(a);
-        }),
-      );
+        }));
     }
     return undefined;
   }
@@ -243,14 +292,27 @@ class Verifier {
 
   attestation(image: string, att: IvAttestation, attestor: string): Outcome | undefined {
     return this.#ask(`att\u0000${image}\u0000${att.name}\u0000${attestor}`, async (a) => {
-      if (a.notary && !att.referrer) return { ok: false, reason: `attestation ${att.name}: Notary attestors verify referrer attestations only` };
-      if (!a.notary && !att.intoto) return { ok: false, reason: `attestation ${att.name}: referrer attestations are verified with Notary attestors, not cosign ones` };
+      if (a.notary && !att.referrer) {
+        return { ok: false, reason: `attestation ${att.name}: Notary attestors verify referrer attestations only` };
+      }
+      if (!a.notary && !att.intoto) {
+        return {
+          ok: false,
+          reason: `attestation ${att.name}: referrer attestations are verified with Notary attestors, not cosign ones`,
+        };
+      }
       const type = att.referrer ? att.referrer.type : toPredicateType(att.intoto!.type);
       const { ref, digest } = await this.#digest(image);
-      const r = a.notary ? await findNotaryReferrers(a, ref, digest, type, this.#input.ctx) : await findNativeAttestations(a, ref, digest, type, this.#input.ctx);
+      const r = a.notary
+        ? await findNotaryReferrers(a, ref, digest, type, this.#input.ctx)
+        : await findNativeAttestations(a, ref, digest, type, this.#input.ctx);
       const first = r.statements[0];
       if (first) return { ok: true, digest, payload: (first as { predicate?: unknown }).predicate ?? null };
-      return { ok: false, reason: (r.reasons.length ? r.reasons : [`no verified attestation of type ${type}`]).join('; '), digest };
+      return {
+        ok: false,
+        reason: (r.reasons.length ? r.reasons : [`no verified attestation of type ${type}`]).join('; '),
+        digest,
+      };
     }, attestor);
   }
 
@@ -275,15 +337,21 @@ class Verifier {
           let fetched = top;
           if ('manifests' in top.manifest) {
             imageIndex = JSON.parse(new TextDecoder().decode(top.bytes));
-            const m = top.manifest.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64') ?? top.manifest.manifests[0];
+            const m = top.manifest.manifests.find((d) =>
+              d.platform?.os === 'linux' && d.platform.architecture === 'amd64'
+            ) ?? top.manifest.manifests[0];
             if (!m) return { ok: false, reason: `image ${image}: the image index lists no manifest` };
             fetched = await store.getManifest(repo, m.digest, { signal });
           }
-          const manifest = JSON.parse(new TextDecoder().decode(fetched.bytes)) as { config?: { digest?: string; size?: number } };
+          const manifest = JSON.parse(new TextDecoder().decode(fetched.bytes)) as {
+            config?: { digest?: string; size?: number };
+          };
           let config: unknown = null;
           if (!('manifests' in fetched.manifest) && fetched.manifest.config?.digest) {
             const c = fetched.manifest.config;
-            config = JSON.parse(new TextDecoder().decode(await store.getBlob(repo, c.digest, { size: c.size, maxBytes, signal })));
+            config = JSON.parse(
+              new TextDecoder().decode(await store.getBlob(repo, c.digest, { size: c.size, maxBytes, signal })),
+            );
           }
           const data: Record<string, unknown> = {
             image,
@@ -297,8 +365,7 @@ class Verifier {
           };
           if (imageIndex !== undefined) data['imageIndex'] = imageIndex;
           return { ok: true, digest, payload: data };
-        }),
-      );
+        }));
     }
     return undefined;
   }
@@ -338,7 +405,9 @@ class Round implements IvSession {
       }
       if (o.error) throw new Error(`failed to get imagedata: ${o.error.message}`);
       if (o.ok) count++;
-      else if (o.reason) this.reasons.push(`${what} ${image} (attestor ${a}): ${o.reason.replace(/^attestor \S+: /, '')}`);
+      else if (o.reason) {
+        this.reasons.push(`${what} ${image} (attestor ${a}): ${o.reason.replace(/^attestor \S+: /, '')}`);
+      }
     }
     if (attestors.length) this.verifications.set(image, (this.verifications.get(image) ?? false) || count > 0n);
     return count;
@@ -361,21 +430,26 @@ class Round implements IvSession {
     }, `attestation ${attestation} of`);
     const key = `${image}\u0000${attestation}`;
     const prev = this.#payloads.get(key);
-    if (this.incomplete) this.#payloads.set(key, { pending: true, ...(prev?.payload !== undefined ? { payload: prev.payload } : {}) });
-    else if (payload !== undefined) this.#payloads.set(key, { pending: false, payload });
+    if (this.incomplete) {
+      this.#payloads.set(key, { pending: true, ...(prev?.payload !== undefined ? { payload: prev.payload } : {}) });
+    } else if (payload !== undefined) this.#payloads.set(key, { pending: false, payload });
     this.incomplete ||= before;
     return n;
   }
 
   extractPayload(image: string, attestation: string): unknown {
-    if (!this.#policy.spec.attestations.some((x) => x.name === attestation)) throw new Error(`attestation not found in policy: ${attestation}`);
+    if (!this.#policy.spec.attestations.some((x) => x.name === attestation)) {
+      throw new Error(`attestation not found in policy: ${attestation}`);
+    }
     const p = this.#payloads.get(`${image}\u0000${attestation}`);
     if (p?.payload !== undefined) return p.payload;
     if (p?.pending) {
       this.incomplete = true;
       return new Map();
     }
-    throw new Error('failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation');
+    throw new Error(
+      'failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation',
+    );
   }
 
   now(): Date {
@@ -401,7 +475,12 @@ interface ImageEntry {
   patchable?: boolean;
 }
 
-function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite: (expr: string) => string, budget: CelCostBudget): { categories: Record<string, string[]>; entries: ImageEntry[] } {
+function extractImages(
+  input: IvpolInput,
+  vars: Record<string, unknown>,
+  rewrite: (expr: string) => string,
+  budget: CelCostBudget,
+): { categories: Record<string, string[]>; entries: ImageEntry[] } {
   const categories: Record<string, string[]> = { containers: [], initContainers: [], ephemeralContainers: [] };
   const entries: ImageEntry[] = [];
   if (input.images) {
@@ -422,7 +501,9 @@ function extractImages(input: IvpolInput, vars: Record<string, unknown>, rewrite
   for (const ex of input.policy.spec.images) {
     const v = cel(rewrite(ex.expression), ALL_VARS).evaluate(vars, { budget });
     const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
-    if (!list || list.some((x) => typeof x !== 'string')) throw new SigwardError('CONDITION_FAILED', `images.${ex.name}: the expression must give a list of strings`);
+    if (!list || list.some((x) => typeof x !== 'string')) {
+      throw new SigwardError('CONDITION_FAILED', `images.${ex.name}: the expression must give a list of strings`);
+    }
     categories[ex.name] = [...(categories[ex.name] ?? []), ...(list as string[])];
     for (const image of list as string[]) if (!entries.some((e) => e.image === image)) entries.push({ image });
   }
@@ -437,8 +518,21 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
   const { policy } = input;
   const req = input.request ?? {};
   const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
-  const head = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: policy.kind, action, failurePolicy: policy.spec.failurePolicy };
-  const errorResult = (message: string, images: ImageResult[] = []): IvpolResult => ({ ...head, status: 'error', message, images, verifications: new Map(), requiredImages: [] });
+  const head = {
+    policy: policy.metadata.name,
+    policyNamespace: policy.metadata.namespace,
+    rule: policy.kind,
+    action,
+    failurePolicy: policy.spec.failurePolicy,
+  };
+  const errorResult = (message: string, images: ImageResult[] = []): IvpolResult => ({
+    ...head,
+    status: 'error',
+    message,
+    images,
+    verifications: new Map(),
+    requiredImages: [],
+  });
 
   const object = input.images ? null : (input.object ?? null);
   const budget = new CelCostBudget();
@@ -477,7 +571,9 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
     return errorResult(toSigwardError(e).message);
   }
   if (!matched.length) return undefined;
-  vars['attestors'] = Object.fromEntries(policy.spec.attestors.map((a) => [a.name, { name: a.name, type: a.cosign ? 'cosign' : 'notary' }]));
+  vars['attestors'] = Object.fromEntries(
+    policy.spec.attestors.map((a) => [a.name, { name: a.name, type: a.cosign ? 'cosign' : 'notary' }]),
+  );
   vars['attestations'] = Object.fromEntries(policy.spec.attestations.map((a) => [a.name, a.name]));
 
   const cfg = policy.spec.validationConfigurations;
@@ -490,7 +586,12 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
   };
   const pinnable = (e: ImageEntry) => cfg.mutateDigest && !!e.jsonPointer && e.patchable !== false;
   const base = (e: ImageEntry) => ({ ...head, image: e.image, jsonPointer: e.jsonPointer, required: cfg.required });
-  const result = (status: ResultStatus, message: string, images: ImageResult[], verifications = new Map<string, boolean>()): IvpolResult => ({
+  const result = (
+    status: ResultStatus,
+    message: string,
+    images: ImageResult[],
+    verifications = new Map<string, boolean>(),
+  ): IvpolResult => ({
     ...head,
     status,
     message,
@@ -504,7 +605,11 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
     const missing = matched.find((e) => e.jsonPointer && !hasDigest(e.image) && !pinnable(e));
     if (missing) {
       const message = `image ${missing.image} does not have a digest`;
-      return result('fail', message, matched.map((e) => ({ ...base(e), status: 'fail' as const, message, code: 'MANIFEST_DIGEST_MISMATCH' })));
+      return result(
+        'fail',
+        message,
+        matched.map((e) => ({ ...base(e), status: 'fail' as const, message, code: 'MANIFEST_DIGEST_MISMATCH' })),
+      );
     }
   }
 
@@ -581,12 +686,21 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
       ...base(e),
       ...(digest ? { digest } : {}),
       status,
-      message: status === 'pass' ? (verified ? `verified image signatures for ${e.image}` : `image ${e.image} passed the validations of ${policy.metadata.name}`) : message,
+      message: status === 'pass'
+        ? (verified
+          ? `verified image signatures for ${e.image}`
+          : `image ${e.image} passed the validations of ${policy.metadata.name}`)
+        : message,
       ...(status === 'fail' ? { code: 'CONDITION_FAILED' } : {}),
       ...(patch ? { patch } : {}),
     };
   });
-  return result(status, status === 'pass' ? `${policy.kind} ${policy.metadata.name}: validations passed` : message, images, round.verifications);
+  return result(
+    status,
+    status === 'pass' ? `${policy.kind} ${policy.metadata.name}: validations passed` : message,
+    images,
+    round.verifications,
+  );
 }
 
 /**
@@ -596,7 +710,9 @@ export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<
  */
 export function applyRequired(results: IvpolResult[]): void {
   const verified = new Map<string, boolean>();
-  for (const r of results) for (const [img, ok] of r.verifications) verified.set(img, (verified.get(img) ?? false) || ok);
+  for (const r of results) {
+    for (const [img, ok] of r.verifications) verified.set(img, (verified.get(img) ?? false) || ok);
+  }
   for (const r of results) {
     if (r.status !== 'pass' || !r.requiredImages.length) continue;
     const missing = r.requiredImages.find((img) => verified.get(img) !== true);

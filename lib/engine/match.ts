@@ -31,7 +31,8 @@ function kindMatches(pattern: string, r: ResourceInfo): boolean {
   if (!kindOk) return false;
   if (parts.length === 1 || !r.apiVersion) return true;
   const gv = parts.slice(0, -1).join('/');
-  return matchesPattern(gv, r.apiVersion) || (parts.length === 2 && matchesPattern(parts[0]!, r.apiVersion.split('/').pop() ?? ''));
+  return matchesPattern(gv, r.apiVersion) ||
+    (parts.length === 2 && matchesPattern(parts[0]!, r.apiVersion.split('/').pop() ?? ''));
 }
 
 export function selectorMatches(sel: LabelSelector | undefined, labels: Record<string, string> = {}): boolean {
@@ -101,7 +102,13 @@ function filterMatches(f: ResourceFilter, r: ResourceInfo): boolean {
   if (f.subjects?.length) {
     const u = r.userInfo ?? {};
     const ok = f.subjects.some((s) =>
-      s.kind === 'User' ? s.name === u.username : s.kind === 'Group' ? (u.groups ?? []).includes(s.name) : s.kind === 'ServiceAccount' ? u.username === `system:serviceaccount:${s.namespace}:${s.name}` : false,
+      s.kind === 'User'
+        ? s.name === u.username
+        : s.kind === 'Group'
+        ? (u.groups ?? []).includes(s.name)
+        : s.kind === 'ServiceAccount'
+        ? u.username === `system:serviceaccount:${s.namespace}:${s.name}`
+        : false
     );
     if (!ok) return false;
   }
@@ -115,7 +122,12 @@ export function matchResources(m: MatchResources | undefined, r: ResourceInfo): 
   if (!m) return false;
   if (m.any?.length) return m.any.some((f) => filterMatches(f, r));
   if (m.all?.length) return m.all.every((f) => filterMatches(f, r));
-  const legacy: ResourceFilter = { resources: m.resources, subjects: m.subjects, roles: m.roles, clusterRoles: m.clusterRoles };
+  const legacy: ResourceFilter = {
+    resources: m.resources,
+    subjects: m.subjects,
+    roles: m.roles,
+    clusterRoles: m.clusterRoles,
+  };
   if (!legacy.resources && !legacy.subjects && !legacy.roles && !legacy.clusterRoles) return false;
   return filterMatches(legacy, r);
 }
@@ -127,10 +139,18 @@ export function ruleSelects(match: MatchResources, exclude: MatchResources | und
 
 /** Reads kind, namespace, name, labels and annotations from a Kubernetes object. */
 export function toResourceInfo(obj: unknown, extra: Partial<ResourceInfo> = {}): ResourceInfo {
-  const o = (obj && typeof obj === 'object' ? obj : {}) as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown; labels?: unknown; annotations?: unknown } };
+  const o = (obj && typeof obj === 'object' ? obj : {}) as {
+    kind?: unknown;
+    apiVersion?: unknown;
+    metadata?: { name?: unknown; namespace?: unknown; labels?: unknown; annotations?: unknown };
+  };
   const md = o.metadata ?? {};
   const strMap = (v: unknown): Record<string, string> =>
-    v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string')) as Record<string, string> : {};
+    v && typeof v === 'object'
+      ? Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string'),
+      ) as Record<string, string>
+      : {};
   return {
     kind: typeof o.kind === 'string' ? o.kind : '',
     apiVersion: typeof o.apiVersion === 'string' ? o.apiVersion : undefined,

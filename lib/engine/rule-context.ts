@@ -10,7 +10,11 @@
 // which would read as null and could skip the rule or pass a deny).
 
 import { SigwardError } from '../errors.ts';
-import { compileKyvernoConditions, substituteVariables, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
+import {
+  type CompiledKyvernoConditions,
+  compileKyvernoConditions,
+  substituteVariables,
+} from '../conditions/kyverno.ts';
 import { compileJmespath, searchJmespath } from '../conditions/jmespath.ts';
 import { compileCel } from '../conditions/cel.ts';
 import { CEL_PRECONDITION_VARIABLES, OFFLINE_UNSUPPORTED_CONTEXT } from '../policy/kyverno.ts';
@@ -22,16 +26,30 @@ export interface RuleContextOptions {
 }
 
 /** The variables of `rule.context`, loaded in order over `base` (each entry sees the ones before). Throws SigwardError. */
-export function loadRuleContext(rule: KyvernoRule, base: Record<string, unknown>, opts: RuleContextOptions = {}): Record<string, unknown> {
+export function loadRuleContext(
+  rule: KyvernoRule,
+  base: Record<string, unknown>,
+  opts: RuleContextOptions = {},
+): Record<string, unknown> {
   const vars: Record<string, unknown> = { ...base };
   for (const [i, entry] of rule.context.entries()) {
     const where = `rule ${rule.name} context[${i}] (${entry.name})`;
     const unsupported = OFFLINE_UNSUPPORTED_CONTEXT.find((k) => entry[k] !== undefined);
-    if (unsupported) throw new SigwardError('NOT_IMPLEMENTED', `${where}: ${unsupported} context entries need a live cluster or registry, which sigward does not query`);
+    if (unsupported) {
+      throw new SigwardError(
+        'NOT_IMPLEMENTED',
+        `${where}: ${unsupported} context entries need a live cluster or registry, which sigward does not query`,
+      );
+    }
     try {
-      if (entry['variable'] !== undefined) vars[entry.name] = loadVariable(entry['variable'] as Record<string, unknown>, vars);
-      else if (entry['configMap'] !== undefined) vars[entry.name] = loadConfigMap(entry['configMap'] as Record<string, unknown>, vars, opts.configMaps);
-      else throw new SigwardError('POLICY_INVALID', 'no variable, configMap, apiCall, imageRegistry or globalReference');
+      if (entry['variable'] !== undefined) {
+        vars[entry.name] = loadVariable(entry['variable'] as Record<string, unknown>, vars);
+      } else if (entry['configMap'] !== undefined) {
+        vars[entry.name] = loadConfigMap(entry['configMap'] as Record<string, unknown>, vars, opts.configMaps);
+      } else {throw new SigwardError(
+          'POLICY_INVALID',
+          'no variable, configMap, apiCall, imageRegistry or globalReference',
+        );}
     } catch (e) {
       if (e instanceof SigwardError && e.code === 'NOT_IMPLEMENTED') throw e;
       throw new SigwardError('CONDITION_INVALID', `${where}: ${(e as Error).message}`, { cause: e });
@@ -52,11 +70,19 @@ function loadVariable(v: Record<string, unknown>, vars: Record<string, unknown>)
   return out;
 }
 
-function loadConfigMap(c: Record<string, unknown>, vars: Record<string, unknown>, configMaps: SecretResolver | undefined): unknown {
+function loadConfigMap(
+  c: Record<string, unknown>,
+  vars: Record<string, unknown>,
+  configMaps: SecretResolver | undefined,
+): unknown {
   const name = String(substituteVariables(c['name'] ?? '', vars));
   const namespace = String(substituteVariables(c['namespace'] ?? 'default', vars) || 'default');
   const data = configMaps?.(namespace, name);
-  if (!data) throw new Error(`ConfigMap ${namespace}/${name} not found: mount it so that $SIGWARD_CONFIGMAPS_DIR/${namespace}/${name}/<key> holds its keys`);
+  if (!data) {
+    throw new Error(
+      `ConfigMap ${namespace}/${name} not found: mount it so that $SIGWARD_CONFIGMAPS_DIR/${namespace}/${name}/<key> holds its keys`,
+    );
+  }
   return { data, metadata: { name, namespace } };
 }
 
@@ -76,12 +102,33 @@ export interface PreconditionRequest {
  * when the context cannot be loaded or a precondition cannot be evaluated:
  * the rule must then fail, never be skipped.
  */
-export function checkPreconditions(rule: KyvernoRule, req: PreconditionRequest, now: Date, opts: RuleContextOptions = {}): { holds: boolean; variables: Record<string, unknown> } {
-  const request = { object: req.object, oldObject: req.oldObject ?? null, operation: req.operation ?? 'CREATE', namespace: req.namespace, userInfo: req.userInfo ?? {} };
+export function checkPreconditions(
+  rule: KyvernoRule,
+  req: PreconditionRequest,
+  now: Date,
+  opts: RuleContextOptions = {},
+): { holds: boolean; variables: Record<string, unknown> } {
+  const request = {
+    object: req.object,
+    oldObject: req.oldObject ?? null,
+    operation: req.operation ?? 'CREATE',
+    namespace: req.namespace,
+    userInfo: req.userInfo ?? {},
+  };
   const variables = loadRuleContext(rule, { request }, opts);
   for (const c of rule.celPreconditions ?? []) {
-    const r = compileCel(c.expression, { variables: CEL_PRECONDITION_VARIABLES }).evaluate({ object: req.object, oldObject: req.oldObject ?? null, request, namespaceObject: null });
-    if (typeof r !== 'boolean') throw new SigwardError('CONDITION_INVALID', `rule ${rule.name} celPreconditions ${c.name}: the expression must return a boolean, got ${typeof r}`);
+    const r = compileCel(c.expression, { variables: CEL_PRECONDITION_VARIABLES }).evaluate({
+      object: req.object,
+      oldObject: req.oldObject ?? null,
+      request,
+      namespaceObject: null,
+    });
+    if (typeof r !== 'boolean') {
+      throw new SigwardError(
+        'CONDITION_INVALID',
+        `rule ${rule.name} celPreconditions ${c.name}: the expression must return a boolean, got ${typeof r}`,
+      );
+    }
     if (!r) return { holds: false, variables };
   }
   if (!rule.preconditions) return { holds: true, variables };
@@ -91,6 +138,8 @@ export function checkPreconditions(rule: KyvernoRule, req: PreconditionRequest, 
     compiledPreconditions.set(rule, c);
   }
   const r = c.evaluate(variables, { now });
-  if (r.error) throw new SigwardError('CONDITION_INVALID', `failed to evaluate preconditions: ${r.failures.join('; ')}`);
+  if (r.error) {
+    throw new SigwardError('CONDITION_INVALID', `failed to evaluate preconditions: ${r.failures.join('; ')}`);
+  }
   return { holds: r.passed, variables };
 }

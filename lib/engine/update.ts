@@ -12,7 +12,7 @@
 
 import { getImageInfo } from '../admission/imageinfo.ts';
 import { getStringAt } from '../admission/images.ts';
-import { VERIFY_IMAGES_ANNOTATION, getAnnotationText, getScopedVerifyStatus } from '../admission/patch.ts';
+import { getAnnotationText, getScopedVerifyStatus, VERIFY_IMAGES_ANNOTATION } from '../admission/patch.ts';
 import { isJsonObject, jsonEqual } from '../admission/pointer.ts';
 import type { ScopedVerifyImages } from '../admission/types.ts';
 
@@ -58,7 +58,13 @@ function recordKey(image: string, defaultRegistry: string | undefined): string |
  * The UPDATE view of a request; undefined for any other operation.
  * `oldRecord` is the stored object's record, only when sigward wrote it.
  */
-export function toUpdateContext(operation: string | undefined, object: unknown, oldObject: unknown, oldRecord?: ScopedVerifyImages, defaultRegistry?: string): UpdateContext | undefined {
+export function toUpdateContext(
+  operation: string | undefined,
+  object: unknown,
+  oldObject: unknown,
+  oldRecord?: ScopedVerifyImages,
+  defaultRegistry?: string,
+): UpdateContext | undefined {
   if (operation !== 'UPDATE' || !isJsonObject(oldObject)) return undefined;
   const isUnchanged = (jsonPointer: string, image: string) => getStringAt(oldObject, jsonPointer) === image;
   return {

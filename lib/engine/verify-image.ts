@@ -8,19 +8,34 @@
 // annotations), so an image used by many containers or rules is verified once.
 
 import { SigwardError, toSigwardError } from '../errors.ts';
-import { shareWork, toAbandonedError, type SharedWork } from '../abort.ts';
+import { type SharedWork, shareWork, toAbandonedError } from '../abort.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { imageVariable } from '../reference/index.ts';
 import { signatureRepository } from '../oci/index.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
-import { verifyImage, toRepositoryRef, type ImageVerification } from '../cosign/image.ts';
-import { verifyImageAttestations, type ImageAttestations } from '../attest/verify.ts';
+import { type ImageVerification, toRepositoryRef, verifyImage } from '../cosign/image.ts';
+import { type ImageAttestations, verifyImageAttestations } from '../attest/verify.ts';
 import { toPredicateType } from '../attest/predicates.ts';
-import { compileKyvernoConditions, getKyvernoConditionContext, type CompiledKyvernoConditions } from '../conditions/kyverno.ts';
+import {
+  type CompiledKyvernoConditions,
+  compileKyvernoConditions,
+  getKyvernoConditionContext,
+} from '../conditions/kyverno.ts';
 import type { Trust } from '../trust/index.ts';
 import type { Attestation, AttestorSet, VerifyImagesEntry } from '../policy/types.ts';
-import { prepareAttestor, anyIdentityAttestor, prepareNotaryAttestor, type PreparedAttestor, type PreparedNotaryAttestor } from './attestors.ts';
-import { getNotaryAttestations, verifyNotaryArtifact, type NotaryArtifactVerification, type NotaryAttestations } from '../notary/index.ts';
+import {
+  anyIdentityAttestor,
+  prepareAttestor,
+  type PreparedAttestor,
+  type PreparedNotaryAttestor,
+  prepareNotaryAttestor,
+} from './attestors.ts';
+import {
+  getNotaryAttestations,
+  type NotaryArtifactVerification,
+  type NotaryAttestations,
+  verifyNotaryArtifact,
+} from '../notary/index.ts';
 import {
   formatAttestationChecksFailedMessage,
   formatAttestationCountMessage,
@@ -107,52 +122,119 @@ function formatsOf(entry: VerifyImagesEntry): SignatureFormats {
   return entry.type === 'SigstoreBundle' ? 'bundles' : entry.type === 'Notary' ? 'notary' : 'any';
 }
 
-async function verifySignaturesWith(ref: ImageReference, digest: string, a: PreparedAttestor, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageVerification> {
+async function verifySignaturesWith(
+  ref: ImageReference,
+  digest: string,
+  a: PreparedAttestor,
+  ruleRepo: string | undefined,
+  ctx: VerifyContext,
+  formats: SignatureFormats,
+): Promise<ImageVerification> {
   const repo = repoFor(ref, a.repository, ruleRepo);
-  const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
+  const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${
+    JSON.stringify(a.annotations)
+  }`;
   return memo(ctx, key, (signal) => {
     ctx.stats.signatureVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImage({ ...ref, digest }, { stores: ctx.stores, check: a.check, bundleCheck: a.bundleCheck, signatureRepository: repo, annotations: a.annotations, signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+    return verifyImage({ ...ref, digest }, {
+      stores: ctx.stores,
+      check: a.check,
+      bundleCheck: a.bundleCheck,
+      signatureRepository: repo,
+      annotations: a.annotations,
+      signal,
+      now: ctx.now,
+      bundlesOnly: formats === 'bundles',
+    });
   });
 }
 
-async function verifyAttestationsWith(ref: ImageReference, digest: string, a: PreparedAttestor, type: string, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<ImageAttestations> {
+async function verifyAttestationsWith(
+  ref: ImageReference,
+  digest: string,
+  a: PreparedAttestor,
+  type: string,
+  ruleRepo: string | undefined,
+  ctx: VerifyContext,
+  formats: SignatureFormats,
+): Promise<ImageAttestations> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `att|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
   return memo(ctx, key, (signal) => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyImageAttestations({ store: ctx.stores(repo), signatureRepository: repo, digest, check: a.check, bundleCheck: a.bundleCheck, predicateType: type, signal, now: ctx.now, bundlesOnly: formats === 'bundles' });
+    return verifyImageAttestations({
+      store: ctx.stores(repo),
+      signatureRepository: repo,
+      digest,
+      check: a.check,
+      bundleCheck: a.bundleCheck,
+      predicateType: type,
+      signal,
+      now: ctx.now,
+      bundlesOnly: formats === 'bundles',
+    });
   });
 }
 
-async function verifyNotaryWith(ref: ImageReference, digest: string, a: PreparedNotaryAttestor, ruleRepo: string | undefined, ctx: VerifyContext): Promise<NotaryArtifactVerification> {
+async function verifyNotaryWith(
+  ref: ImageReference,
+  digest: string,
+  a: PreparedNotaryAttestor,
+  ruleRepo: string | undefined,
+  ctx: VerifyContext,
+): Promise<NotaryArtifactVerification> {
   const repo = repoFor(ref, a.repository, ruleRepo);
-  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${JSON.stringify(a.annotations)}`;
+  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${
+    JSON.stringify(a.annotations)
+  }`;
   return memo(ctx, key, () => {
     ctx.stats.signatureVerifications++;
     ctx.stats.digests.add(digest);
-    return verifyNotaryArtifact({ stores: ctx.stores, repository: toRepositoryRef(ref), signatureRepository: repo, digest, trust: a.trust, annotations: a.annotations, now: ctx.now(), signal: ctx.signal });
+    return verifyNotaryArtifact({
+      stores: ctx.stores,
+      repository: toRepositoryRef(ref),
+      signatureRepository: repo,
+      digest,
+      trust: a.trust,
+      annotations: a.annotations,
+      now: ctx.now(),
+      signal: ctx.signal,
+    });
   });
 }
 
-async function notaryAttestationsWith(ref: ImageReference, digest: string, a: PreparedNotaryAttestor, type: string, ctx: VerifyContext): Promise<NotaryAttestations> {
+async function notaryAttestationsWith(
+  ref: ImageReference,
+  digest: string,
+  a: PreparedNotaryAttestor,
+  type: string,
+  ctx: VerifyContext,
+): Promise<NotaryAttestations> {
   const repo = toRepositoryRef(ref);
   const key = `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
   return memo(ctx, key, () => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
-    return getNotaryAttestations({ stores: ctx.stores, repository: repo, digest, type, trust: a.trust, now: ctx.now(), signal: ctx.signal });
+    return getNotaryAttestations({
+      stores: ctx.stores,
+      repository: repo,
+      digest,
+      type,
+      trust: a.trust,
+      now: ctx.now(),
+      signal: ctx.signal,
+    });
   });
 }
 
 const preparedNotaryCache = new WeakMap<object, Map<string, PreparedNotaryAttestor>>();
 function preparedNotary(entry: AttestorSet['entries'][number], label: string): PreparedNotaryAttestor {
   let byLabel = preparedNotaryCache.get(entry);
-  if (!byLabel) preparedNotaryCache.set(entry, (byLabel = new Map()));
+  if (!byLabel) preparedNotaryCache.set(entry, byLabel = new Map());
   let p = byLabel.get(label);
-  if (!p) byLabel.set(label, (p = prepareNotaryAttestor(entry, label)));
+  if (!p) byLabel.set(label, p = prepareNotaryAttestor(entry, label));
   return p;
 }
 
@@ -161,9 +243,9 @@ function preparedNotary(entry: AttestorSet['entries'][number], label: string): P
 const preparedCache = new WeakMap<object, WeakMap<Trust, Map<string, PreparedAttestor>>>();
 function prepared_(entry: AttestorSet['entries'][number], label: string, ctx: VerifyContext): PreparedAttestor {
   let byTrust = preparedCache.get(entry);
-  if (!byTrust) preparedCache.set(entry, (byTrust = new WeakMap()));
+  if (!byTrust) preparedCache.set(entry, byTrust = new WeakMap());
   let byLabel = byTrust.get(ctx.trust);
-  if (!byLabel) byTrust.set(ctx.trust, (byLabel = new Map()));
+  if (!byLabel) byTrust.set(ctx.trust, byLabel = new Map());
   let p = byLabel.get(label);
   if (!p) {
     p = prepareAttestor(entry, label, ctx.trust, ctx.trustCache);
@@ -181,14 +263,30 @@ interface SetOutcome {
   undecided?: SigwardError;
 }
 
-async function verifyAttestorSet(ref: ImageReference, digest: string, set: AttestorSet, label: string, ruleRepo: string | undefined, ctx: VerifyContext, formats: SignatureFormats): Promise<SetOutcome> {
+async function verifyAttestorSet(
+  ref: ImageReference,
+  digest: string,
+  set: AttestorSet,
+  label: string,
+  ruleRepo: string | undefined,
+  ctx: VerifyContext,
+  formats: SignatureFormats,
+): Promise<SetOutcome> {
   const required = set.requiredCount || set.entries.length;
   const out: SetOutcome = { ok: false, verified: 0, required, errors: [], codes: [] };
   for (const [j, entry] of set.entries.entries()) {
     const entryLabel = `${label}.entries[${j}]`;
     try {
       if (entry.kind === 'attestor' && entry.attestor) {
-        const nested = await verifyAttestorSet(ref, digest, entry.attestor, `${entryLabel}.attestor`, entry.repository ?? ruleRepo, ctx, formats);
+        const nested = await verifyAttestorSet(
+          ref,
+          digest,
+          entry.attestor,
+          `${entryLabel}.attestor`,
+          entry.repository ?? ruleRepo,
+          ctx,
+          formats,
+        );
         if (nested.undecided) out.undecided ??= nested.undecided;
         if (!nested.ok) {
           out.errors.push(...nested.errors);
@@ -208,7 +306,11 @@ async function verifyAttestorSet(ref: ImageReference, digest: string, set: Attes
       }
     } catch (e) {
       const err = toSigwardError(e);
-      if (isUndecided(err) || err.outcome === 'undecided' && err.code !== 'REGISTRY_ERROR' && err.code !== 'REGISTRY_UNAUTHORIZED' && err.code !== 'REGISTRY_RATE_LIMITED') out.undecided ??= err;
+      if (
+        isUndecided(err) ||
+        err.outcome === 'undecided' && err.code !== 'REGISTRY_ERROR' && err.code !== 'REGISTRY_UNAUTHORIZED' &&
+          err.code !== 'REGISTRY_RATE_LIMITED'
+      ) out.undecided ??= err;
       out.errors.push(`${entryLabel}${entry.kind === 'attestor' ? '' : '.' + entry.kind}: ${err.message}`);
       out.codes.push(err.code);
     }
@@ -242,7 +344,11 @@ async function verifyAttestation(
   // (any identity) keyless entry, older Kyverno with the entry's attestors.
   // The older reading is stricter and is what the policies in Kyverno's own
   // guides expect (code review signed with the key the entry names).
-  const sets = att.attestors.length ? att.attestors : entry.attestors.some((x) => x.entries.some((e) => e.kind !== 'attestor')) ? entry.attestors : [undefined];
+  const sets = att.attestors.length
+    ? att.attestors
+    : entry.attestors.some((x) => x.entries.some((e) => e.kind !== 'attestor'))
+    ? entry.attestors
+    : [undefined];
   for (const [s, set] of sets.entries()) {
     const entries = set ? set.entries : [];
     const required = set ? set.requiredCount || entries.length : 1;
@@ -251,13 +357,17 @@ async function verifyAttestation(
     let undecided: SigwardError | undefined;
     const candidates: (PreparedAttestor | string)[] = set
       ? entries.map((e, k) => {
-          try {
-            if (e.kind === 'attestor') return `.attestations[${i}].attestors[${s}].entries[${k}]: nested attestors are not supported for attestations`;
-            return prepared_(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx);
-          } catch (err) {
-            return `.attestations[${i}].attestors[${s}].entries[${k}]: ${toSigwardError(err).message}`;
+        try {
+          if (
+            e.kind === 'attestor'
+          ) {
+            return `.attestations[${i}].attestors[${s}].entries[${k}]: nested attestors are not supported for attestations`;
           }
-        })
+          return prepared_(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx);
+        } catch (err) {
+          return `.attestations[${i}].attestors[${s}].entries[${k}]: ${toSigwardError(err).message}`;
+        }
+      })
       : [anyIdentityAttestor(`.attestations[${i}].attestors[0].entries[0]`, ctx.trust)];
     for (const c of candidates) {
       if (typeof c === 'string') {
@@ -270,7 +380,10 @@ async function verifyAttestation(
         const conds = conditionsOf(att, `.attestations[${i}]`);
         let failed: string | undefined;
         for (const v of found.verified) {
-          const r = conds.evaluate(getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }), { now: ctx.now() });
+          const r = conds.evaluate(
+            getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }),
+            { now: ctx.now() },
+          );
           if (!r.passed) {
             failed = formatAttestationChecksFailedMessage(imageText, type, r.failures.join('; '));
             break;
@@ -280,18 +393,27 @@ async function verifyAttestation(
           errors.push(`${c.label}: ${failed}`);
           continue;
         }
-        if (att.name && found.verified[0] && !(att.name in predicates)) predicates[att.name] = found.verified[0].statement.predicate;
+        if (att.name && found.verified[0] && !(att.name in predicates)) {
+          predicates[att.name] = found.verified[0].statement.predicate;
+        }
         verified++;
         if (verified >= required) break;
       } catch (e) {
         const err = toSigwardError(e);
         if (isUndecided(err)) undecided ??= err;
-        const msg = err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected ? formatAttestationsNotFoundMessage(type) : err.message;
+        const msg = err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected
+          ? formatAttestationsNotFoundMessage(type)
+          : err.message;
         errors.push(`${c.label}: ${msg}`);
       }
     }
     if (verified < required) {
-      return { verified: false, message: formatAttestationCountMessage(verified, required, errors.join('; ')), code: 'ATTESTATION_INVALID', undecided };
+      return {
+        verified: false,
+        message: formatAttestationCountMessage(verified, required, errors.join('; ')),
+        code: 'ATTESTATION_INVALID',
+        undecided,
+      };
     }
   }
   return { verified: true };
@@ -316,7 +438,12 @@ async function verifyNotaryAttestation(
 ): Promise<EntryOutcome> {
   const sets = att.attestors.length ? att.attestors : entry.attestors;
   if (!sets.length) {
-    return { verified: false, message: `.attestations[${i}]: a Notary attestation needs attestors with certificates: sigward does not accept unsigned referrers`, code: 'CONFIG_INVALID' };
+    return {
+      verified: false,
+      message:
+        `.attestations[${i}]: a Notary attestation needs attestors with certificates: sigward does not accept unsigned referrers`,
+      code: 'CONFIG_INVALID',
+    };
   }
   for (const [s, set] of sets.entries()) {
     const required = set.requiredCount || set.entries.length;
@@ -326,13 +453,18 @@ async function verifyNotaryAttestation(
     for (const [k, e] of set.entries.entries()) {
       const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
       try {
-        if (e.kind === 'attestor') throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
+        if (e.kind === 'attestor') {
+          throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
+        }
         const a = preparedNotary(e, `${label}.${e.kind}`);
         const found = await notaryAttestationsWith(ref, digest, a, att.type, ctx);
         const conds = conditionsOf(att, `.attestations[${i}]`);
         let failed: string | undefined;
         for (const v of found.verified) {
-          const r = conds.evaluate(getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }), { now: ctx.now() });
+          const r = conds.evaluate(
+            getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }),
+            { now: ctx.now() },
+          );
           if (!r.passed) {
             failed = formatAttestationChecksFailedMessage(imageText, att.type, r.failures.join('; '));
             break;
@@ -342,7 +474,9 @@ async function verifyNotaryAttestation(
           errors.push(`${label}: ${failed}`);
           continue;
         }
-        if (att.name && found.verified[0] && !(att.name in predicates)) predicates[att.name] = found.verified[0].statement.predicate;
+        if (att.name && found.verified[0] && !(att.name in predicates)) {
+          predicates[att.name] = found.verified[0].statement.predicate;
+        }
         verified++;
         if (verified >= required) break;
       } catch (err) {
@@ -351,7 +485,14 @@ async function verifyNotaryAttestation(
         errors.push(`${label}: ${se.message}`);
       }
     }
-    if (verified < required) return { verified: false, message: formatAttestationCountMessage(verified, required, errors.join('; ')), code: 'ATTESTATION_INVALID', undecided };
+    if (verified < required) {
+      return {
+        verified: false,
+        message: formatAttestationCountMessage(verified, required, errors.join('; ')),
+        code: 'ATTESTATION_INVALID',
+        undecided,
+      };
+    }
   }
   return { verified: true };
 }
@@ -360,26 +501,45 @@ async function verifyNotaryAttestation(
  * Verifies one image (already resolved to `digest`) against one verifyImages
  * entry. Never throws for verification failures: they are in the outcome.
  */
-export async function verifyImageEntry(ref: ImageReference, digest: string, entry: VerifyImagesEntry, ctx: VerifyContext, imageText: string, variables: Record<string, unknown> = {}): Promise<EntryOutcome> {
+export async function verifyImageEntry(
+  ref: ImageReference,
+  digest: string,
+  entry: VerifyImagesEntry,
+  ctx: VerifyContext,
+  imageText: string,
+  variables: Record<string, unknown> = {},
+): Promise<EntryOutcome> {
   for (const [i, set] of entry.attestors.entries()) {
     const r = await verifyAttestorSet(ref, digest, set, `.attestors[${i}]`, entry.repository, ctx, formatsOf(entry));
     if (!r.ok) {
-      const detail = r.errors.length ? r.errors.join('; ') : `.attestors[${i}]: verifiedCount ${r.verified} < requiredCount ${r.required}`;
+      const detail = r.errors.length
+        ? r.errors.join('; ')
+        : `.attestors[${i}]: verifiedCount ${r.verified} < requiredCount ${r.required}`;
       const code = r.codes.find((c) => c !== 'SIGNATURE_NOT_FOUND') ?? r.codes[0];
       return { verified: false, message: detail, code, undecided: r.undecided };
     }
   }
   const predicates: Record<string, unknown> = {};
   for (const [i, att] of entry.attestations.entries()) {
-    const r = entry.type === 'Notary' ? await verifyNotaryAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables) : await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables);
+    const r = entry.type === 'Notary'
+      ? await verifyNotaryAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables)
+      : await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables);
     if (!r.verified) return r;
   }
   if (entry.validate?.deny?.conditions) {
     const deny = compileKyvernoConditions([entry.validate.deny.conditions], { where: 'validate.deny' });
     const r = deny.evaluate({ ...variables, ...predicates, image: imageVariable(ref) }, { now: ctx.now() });
     // a deny that cannot be evaluated denies (Kyverno: a rule error), it never allows
-    if (r.error) return { verified: false, message: `validate.deny: ${r.failures.join('; ')}`, code: 'CONDITION_INVALID' };
-    if (r.passed) return { verified: false, message: formatValidateDenyMessage(entry.validate.message ?? 'denied'), code: 'CONDITION_FAILED' };
+    if (r.error) {
+      return { verified: false, message: `validate.deny: ${r.failures.join('; ')}`, code: 'CONDITION_INVALID' };
+    }
+    if (r.passed) {
+      return {
+        verified: false,
+        message: formatValidateDenyMessage(entry.validate.message ?? 'denied'),
+        code: 'CONDITION_FAILED',
+      };
+    }
   }
   return { verified: true };
 }

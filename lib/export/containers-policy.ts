@@ -21,7 +21,14 @@
 // the platform manifest it pulls, never an index.
 
 import { SigwardError } from '../errors.ts';
-import type { AttestorEntry, AttestorSet, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import type {
+  AttestorEntry,
+  AttestorSet,
+  KyvernoPolicy,
+  KyvernoRule,
+  Policy,
+  VerifyImagesEntry,
+} from '../policy/types.ts';
 import type { TrustedRoot } from '../trust/index.ts';
 import { parsePublicKeys } from '../cosign/keys.ts';
 
@@ -42,14 +49,14 @@ export type PolicyRequirement =
   | { type: 'insecureAcceptAnything' }
   | { type: 'reject' }
   | {
-      type: 'sigstoreSigned';
-      keyData?: string;
-      keyDatas?: string[];
-      fulcio?: { caData: string; oidcIssuer: string; subjectEmail: string };
-      rekorPublicKeyData?: string;
-      rekorPublicKeyDatas?: string[];
-      signedIdentity: { type: 'matchRepository' };
-    };
+    type: 'sigstoreSigned';
+    keyData?: string;
+    keyDatas?: string[];
+    fulcio?: { caData: string; oidcIssuer: string; subjectEmail: string };
+    rekorPublicKeyData?: string;
+    rekorPublicKeyDatas?: string[];
+    signedIdentity: { type: 'matchRepository' };
+  };
 
 export interface ContainersPolicy {
   default: PolicyRequirement[];
@@ -95,7 +102,9 @@ function trustFor(root: TrustedRoot | undefined): { rekorKeys: string[]; fulcioC
   const rekorKeys = root.tlogs
     .filter((t) => t.publicKey?.rawBytes && ECDSA_KEY_DETAILS.has(Number(t.publicKey.keyDetails)))
     .map((t) => pem(t.publicKey!.rawBytes!, 'PUBLIC KEY'));
-  const certs = root.certificateAuthorities.flatMap((ca) => ca.certChain?.certificates ?? []).map((c) => pem(c.rawBytes, 'CERTIFICATE'));
+  const certs = root.certificateAuthorities.flatMap((ca) => ca.certChain?.certificates ?? []).map((c) =>
+    pem(c.rawBytes, 'CERTIFICATE')
+  );
   return { rekorKeys, fulcioCAs: [...new Set(certs)].join('') };
 }
 
@@ -130,8 +139,20 @@ export function toDockerScope(pattern: string): { scope: string; note?: string }
     scope = p.slice(0, -2);
     note = `scope ${scope} also covers ${scope}@<digest> references`;
   }
-  if (scope === undefined) return { problem: `pattern ${JSON.stringify(p)} is not a registry or repository prefix (policy.json scopes cannot hold wildcards there)` };
-  if (!isScope(scope)) return { problem: `pattern ${JSON.stringify(p)} does not name a registry host and repository (policy.json needs fully qualified names)` };
+  if (scope === undefined) {
+    return {
+      problem: `pattern ${
+        JSON.stringify(p)
+      } is not a registry or repository prefix (policy.json scopes cannot hold wildcards there)`,
+    };
+  }
+  if (!isScope(scope)) {
+    return {
+      problem: `pattern ${
+        JSON.stringify(p)
+      } does not name a registry host and repository (policy.json needs fully qualified names)`,
+    };
+  }
   return note ? { scope, note } : { scope };
 }
 
@@ -145,27 +166,52 @@ interface Ctx {
 
 const atLeast = (c: ContainersImageVersion, v: ContainersImageVersion) => Number(c) >= Number(v);
 
-function rekorFields(custom: string | undefined, ctx: Ctx, path: string, problems: Problem[]): Partial<Req> | undefined {
+function rekorFields(
+  custom: string | undefined,
+  ctx: Ctx,
+  path: string,
+  problems: Problem[],
+): Partial<Req> | undefined {
   if (!atLeast(ctx.compat, '5.24')) {
-    problems.push({ feature: 'transparency log', effect: 'weaker', path, detail: `Rekor inclusion cannot be required before containers/image 5.24 (--compat ${ctx.compat})` });
+    problems.push({
+      feature: 'transparency log',
+      effect: 'weaker',
+      path,
+      detail: `Rekor inclusion cannot be required before containers/image 5.24 (--compat ${ctx.compat})`,
+    });
     return {};
   }
   let keys = ctx.trust.rekorKeys;
   if (custom) {
     const canon = toCanonicalPem(custom);
     if ('error' in canon) {
-      problems.push({ feature: 'transparency log', effect: 'weaker', path, detail: `invalid Rekor public key: ${canon.error}` });
+      problems.push({
+        feature: 'transparency log',
+        effect: 'weaker',
+        path,
+        detail: `invalid Rekor public key: ${canon.error}`,
+      });
       return undefined;
     }
     keys = [canon.pem];
   }
   if (!keys.length) {
-    problems.push({ feature: 'transparency log', effect: 'weaker', path, detail: 'no ECDSA Rekor public key is known for rekorPublicKeyData' });
+    problems.push({
+      feature: 'transparency log',
+      effect: 'weaker',
+      path,
+      detail: 'no ECDSA Rekor public key is known for rekorPublicKeyData',
+    });
     return undefined;
   }
   if (keys.length === 1) return { rekorPublicKeyData: b64(keys[0]!) };
   if (atLeast(ctx.compat, '5.33')) return { rekorPublicKeyDatas: keys.map(b64) };
-  problems.push({ feature: 'transparency log', effect: 'stricter', path, detail: `only the first of ${keys.length} Rekor keys is used (rekorPublicKeyDatas needs containers/image 5.33)` });
+  problems.push({
+    feature: 'transparency log',
+    effect: 'stricter',
+    path,
+    detail: `only the first of ${keys.length} Rekor keys is used (rekorPublicKeyDatas needs containers/image 5.33)`,
+  });
   return { rekorPublicKeyData: b64(keys[0]!) };
 }
 
@@ -191,15 +237,32 @@ function toCanonicalPem(text: string): { pem: string } | { error: string } {
 function toRequirement(a: AttestorEntry, ctx: Ctx, problems: Problem[]): Req | undefined {
   const path = a.path;
   if (Object.keys(a.annotations).length) {
-    problems.push({ feature: 'annotations', effect: 'weaker', path, detail: 'required signature annotations are not checked by policy.json' });
+    problems.push({
+      feature: 'annotations',
+      effect: 'weaker',
+      path,
+      detail: 'required signature annotations are not checked by policy.json',
+    });
   }
   if (a.repository) {
-    problems.push({ feature: 'repository', effect: 'stricter', path, detail: `signatures in ${a.repository}: policy.json only reads signatures stored beside the image` });
+    problems.push({
+      feature: 'repository',
+      effect: 'stricter',
+      path,
+      detail: `signatures in ${a.repository}: policy.json only reads signatures stored beside the image`,
+    });
   }
   if (a.kind === 'keys' && a.keys) {
     const key = keyPem(a);
     if (!key) {
-      problems.push({ feature: 'key source', effect: 'weaker', path, detail: `key from ${a.keys.source.kind} (${a.keys.kms ?? ''}) cannot be embedded: only PEM keys and resolved Secrets are exported` });
+      problems.push({
+        feature: 'key source',
+        effect: 'weaker',
+        path,
+        detail: `key from ${a.keys.source.kind} (${
+          a.keys.kms ?? ''
+        }) cannot be embedded: only PEM keys and resolved Secrets are exported`,
+      });
       return undefined;
     }
     const canon = toCanonicalPem(key);
@@ -207,7 +270,14 @@ function toRequirement(a: AttestorEntry, ctx: Ctx, problems: Problem[]): Req | u
       problems.push({ feature: 'key', effect: 'weaker', path, detail: `invalid public key: ${canon.error}` });
       return undefined;
     }
-    if (a.signatureAlgorithm !== 'sha256') problems.push({ feature: 'signatureAlgorithm', effect: 'stricter', path, detail: `${a.signatureAlgorithm} signatures: policy.json verifies SHA-256 signatures` });
+    if (a.signatureAlgorithm !== 'sha256') {
+      problems.push({
+        feature: 'signatureAlgorithm',
+        effect: 'stricter',
+        path,
+        detail: `${a.signatureAlgorithm} signatures: policy.json verifies SHA-256 signatures`,
+      });
+    }
     const req: Req = { type: 'sigstoreSigned', keyData: b64(canon.pem), signedIdentity: { type: 'matchRepository' } };
     if (!a.keys.rekor?.ignoreTlog) {
       const r = rekorFields(a.keys.rekor?.pubkey, ctx, path, problems);
@@ -219,7 +289,12 @@ function toRequirement(a: AttestorEntry, ctx: Ctx, problems: Problem[]): Req | u
   if (a.kind === 'keyless' && a.keyless) {
     const k = a.keyless;
     if (!atLeast(ctx.compat, '5.24')) {
-      problems.push({ feature: 'keyless', effect: 'weaker', path, detail: `fulcio requirements need containers/image 5.24 (--compat ${ctx.compat})` });
+      problems.push({
+        feature: 'keyless',
+        effect: 'weaker',
+        path,
+        detail: `fulcio requirements need containers/image 5.24 (--compat ${ctx.compat})`,
+      });
       return undefined;
     }
     const fail = (feature: string, detail: string) => {
@@ -228,23 +303,69 @@ function toRequirement(a: AttestorEntry, ctx: Ctx, problems: Problem[]): Req | u
     };
     if (k.subjectRegExp !== undefined) return fail('subjectRegExp', 'policy.json matches an exact email subject only');
     if (!k.subject) return fail('subject', 'keyless without a subject: policy.json needs subjectEmail');
-    if (/[*?]/.test(k.subject)) return fail('subject', `wildcard subject ${JSON.stringify(k.subject)}: policy.json matches an exact email subject only`);
-    if (!/^[^@\s/:]+@[^@\s/]+$/.test(k.subject)) return fail('subject', `subject ${JSON.stringify(k.subject)} is not an email address: policy.json checks email SANs only (no URI SANs, e.g. GitHub Actions workflows)`);
-    if (k.issuerRegExp !== undefined || !k.issuer || /[*?]/.test(k.issuer)) return fail('issuer', 'policy.json needs one exact OIDC issuer');
-    if (Object.keys(k.additionalExtensions).length) return fail('additionalExtensions', 'certificate extensions are not checked by policy.json');
+    if (/[*?]/.test(k.subject)) {
+      return fail(
+        'subject',
+        `wildcard subject ${JSON.stringify(k.subject)}: policy.json matches an exact email subject only`,
+      );
+    }
+    if (!/^[^@\s/:]+@[^@\s/]+$/.test(k.subject)) {
+      return fail(
+        'subject',
+        `subject ${
+          JSON.stringify(k.subject)
+        } is not an email address: policy.json checks email SANs only (no URI SANs, e.g. GitHub Actions workflows)`,
+      );
+    }
+    if (k.issuerRegExp !== undefined || !k.issuer || /[*?]/.test(k.issuer)) {
+      return fail('issuer', 'policy.json needs one exact OIDC issuer');
+    }
+    if (Object.keys(k.additionalExtensions).length) {
+      return fail('additionalExtensions', 'certificate extensions are not checked by policy.json');
+    }
     const caPem = k.roots ?? ctx.trust.fulcioCAs;
     if (!caPem) return fail('keyless', 'no Fulcio CA certificates known for caData');
-    if (!k.ctlog?.ignoreSCT) problems.push({ feature: 'SCT', effect: 'weaker', path, detail: 'certificate transparency (SCT) is not checked by policy.json', minor: true });
-    if (k.rekor?.ignoreTlog) problems.push({ feature: 'transparency log', effect: 'stricter', path, detail: 'policy.json always requires a Rekor entry for Fulcio certificates (ignoreTlog cannot be expressed)' });
+    if (!k.ctlog?.ignoreSCT) {
+      problems.push({
+        feature: 'SCT',
+        effect: 'weaker',
+        path,
+        detail: 'certificate transparency (SCT) is not checked by policy.json',
+        minor: true,
+      });
+    }
+    if (k.rekor?.ignoreTlog) {
+      problems.push({
+        feature: 'transparency log',
+        effect: 'stricter',
+        path,
+        detail: 'policy.json always requires a Rekor entry for Fulcio certificates (ignoreTlog cannot be expressed)',
+      });
+    }
     const r = rekorFields(k.rekor?.pubkey, ctx, path, problems);
     if (!r) return undefined;
-    return { type: 'sigstoreSigned', fulcio: { caData: b64(caPem), oidcIssuer: k.issuer, subjectEmail: k.subject }, ...r, signedIdentity: { type: 'matchRepository' } };
+    return {
+      type: 'sigstoreSigned',
+      fulcio: { caData: b64(caPem), oidcIssuer: k.issuer, subjectEmail: k.subject },
+      ...r,
+      signedIdentity: { type: 'matchRepository' },
+    };
   }
   if (a.kind === 'certificates') {
-    problems.push({ feature: 'certificates', effect: 'weaker', path, detail: 'certificate/certChain attestors are not exported (policy.json "pki" needs containers/image 5.34+)' });
+    problems.push({
+      feature: 'certificates',
+      effect: 'weaker',
+      path,
+      detail: 'certificate/certChain attestors are not exported (policy.json "pki" needs containers/image 5.34+)',
+    });
     return undefined;
   }
-  problems.push({ feature: 'nested attestor', effect: 'weaker', path, detail: 'nested attestor sets cannot be expressed' });
+  problems.push({
+    feature: 'nested attestor',
+    effect: 'weaker',
+    path,
+    detail: 'nested attestor sets cannot be expressed',
+  });
   return undefined;
 }
 
@@ -263,11 +384,22 @@ function toSetRequirements(set: AttestorSet, ctx: Ctx, problems: Problem[]): Req
         const { keyData: _k, ...rest } = reqs[0]!;
         return [{ ...rest, keyDatas: reqs.map((r) => r!.keyData!) } as Req];
       }
-      problems.push({ feature: 'count', effect: 'weaker', path: set.path, detail: `any 1 of ${n} keys needs keyDatas (containers/image 5.33; --compat ${ctx.compat})` });
+      problems.push({
+        feature: 'count',
+        effect: 'weaker',
+        path: set.path,
+        detail: `any 1 of ${n} keys needs keyDatas (containers/image 5.33; --compat ${ctx.compat})`,
+      });
       return [];
     }
   }
-  problems.push({ feature: 'count', effect: 'weaker', path: set.path, detail: `count ${k} of ${n} entries: policy.json can require all of several signatures (AND) or any of several keys, not ${k} of ${n}` });
+  problems.push({
+    feature: 'count',
+    effect: 'weaker',
+    path: set.path,
+    detail:
+      `count ${k} of ${n} entries: policy.json can require all of several signatures (AND) or any of several keys, not ${k} of ${n}`,
+  });
   return [];
 }
 
@@ -276,12 +408,19 @@ function actionOf(policy: KyvernoPolicy, entry: VerifyImagesEntry): 'Audit' | 'E
 }
 
 function matchIsNarrow(rule: KyvernoRule): boolean {
-  const filters = [...(rule.match.any ?? []), ...(rule.match.all ?? []), ...(rule.match.resources ? [{ resources: rule.match.resources }] : [])];
+  const filters = [
+    ...(rule.match.any ?? []),
+    ...(rule.match.all ?? []),
+    ...(rule.match.resources ? [{ resources: rule.match.resources }] : []),
+  ];
   const narrow = filters.some((f) => {
     const r = f.resources;
-    return !!(r && (r.namespaces?.length || r.names?.length || r.name || r.selector || r.namespaceSelector || r.annotations)) || !!('subjects' in f && f.subjects?.length);
+    return !!(r &&
+      (r.namespaces?.length || r.names?.length || r.name || r.selector || r.namespaceSelector || r.annotations)) ||
+      !!('subjects' in f && f.subjects?.length);
   });
-  return narrow || !!rule.exclude || !!rule.preconditions || !!rule.match.subjects?.length || !!rule.match.roles?.length || !!rule.match.clusterRoles?.length;
+  return narrow || !!rule.exclude || !!rule.preconditions || !!rule.match.subjects?.length ||
+    !!rule.match.roles?.length || !!rule.match.clusterRoles?.length;
 }
 
 /** Does scope `broad` cover every image of scope `narrow`? */
@@ -306,21 +445,45 @@ export function toContainersPolicy(policies: Policy[], opts: ContainersPolicyOpt
     const pname = p.metadata.namespace ? `${p.metadata.namespace}/${p.metadata.name}` : p.metadata.name;
     if (p.format !== 'kyverno') {
       const patterns = p.spec.matchImageReferences.map((m) => m.glob ?? '');
-      unexpressed.push({ policy: pname, feature: p.kind, effect: 'weaker', detail: `${p.kind} export is not supported`, action: onUnsupported === 'reject' ? 'scope rejected' : 'omitted' });
-      if (onUnsupported === 'reject') for (const pat of patterns.length ? patterns : ['*']) {
-        const s = toDockerScope(pat);
-        if ('scope' in s) add(s.scope, [{ type: 'reject' }], pname);
+      unexpressed.push({
+        policy: pname,
+        feature: p.kind,
+        effect: 'weaker',
+        detail: `${p.kind} export is not supported`,
+        action: onUnsupported === 'reject' ? 'scope rejected' : 'omitted',
+      });
+      if (onUnsupported === 'reject') {
+        for (const pat of patterns.length ? patterns : ['*']) {
+          const s = toDockerScope(pat);
+          if ('scope' in s) add(s.scope, [{ type: 'reject' }], pname);
+        }
       }
       continue;
     }
     if (p.kind === 'Policy') {
-      unexpressed.push({ policy: pname, feature: 'namespaced Policy', effect: 'stricter', detail: `applies to namespace ${p.metadata.namespace ?? ''} only; policy.json applies to every pull on the node (CRI-O: use signature_policy_dir/<namespace>.json)`, action: 'listed' });
+      unexpressed.push({
+        policy: pname,
+        feature: 'namespaced Policy',
+        effect: 'stricter',
+        detail: `applies to namespace ${
+          p.metadata.namespace ?? ''
+        } only; policy.json applies to every pull on the node (CRI-O: use signature_policy_dir/<namespace>.json)`,
+        action: 'listed',
+      });
     }
     const overrides = p.spec.validationFailureActionOverrides;
     for (const rule of p.spec.rules) {
       if (!rule.verifyImages.length || rule.autogen) continue;
       if (matchIsNarrow(rule)) {
-        unexpressed.push({ policy: pname, rule: rule.name, path: rule.path, feature: 'match/exclude/preconditions', effect: 'stricter', detail: 'the rule selects some resources only; policy.json applies to every pull', action: 'listed' });
+        unexpressed.push({
+          policy: pname,
+          rule: rule.name,
+          path: rule.path,
+          feature: 'match/exclude/preconditions',
+          effect: 'stricter',
+          detail: 'the rule selects some resources only; policy.json applies to every pull',
+          action: 'listed',
+        });
       }
       for (const entry of rule.verifyImages) {
         const from = `${pname}/${rule.name}`;
@@ -328,39 +491,107 @@ export function toContainersPolicy(policies: Policy[], opts: ContainersPolicyOpt
         const action = actionOf(p, entry);
         if (action === 'Audit') {
           const enforcedSomewhere = overrides.some((o) => o.action === 'Enforce');
-          unexpressed.push({ ...base, path: entry.path, feature: 'Audit', effect: enforcedSomewhere ? 'weaker' : 'equivalent', detail: enforcedSomewhere ? 'Audit with Enforce overrides for some namespaces: not exported' : 'Audit only warns: not exported (equivalent at the node)', action: 'omitted' });
+          unexpressed.push({
+            ...base,
+            path: entry.path,
+            feature: 'Audit',
+            effect: enforcedSomewhere ? 'weaker' : 'equivalent',
+            detail: enforcedSomewhere
+              ? 'Audit with Enforce overrides for some namespaces: not exported'
+              : 'Audit only warns: not exported (equivalent at the node)',
+            action: 'omitted',
+          });
           continue;
         }
         if (overrides.some((o) => o.action === 'Audit')) {
-          unexpressed.push({ ...base, path: entry.path, feature: 'validationFailureActionOverrides', effect: 'stricter', detail: 'Audit overrides for some namespaces: enforced everywhere by policy.json', action: 'listed' });
+          unexpressed.push({
+            ...base,
+            path: entry.path,
+            feature: 'validationFailureActionOverrides',
+            effect: 'stricter',
+            detail: 'Audit overrides for some namespaces: enforced everywhere by policy.json',
+            action: 'listed',
+          });
         }
         const problems: Problem[] = [];
         const targets: string[] = [];
         for (const [i, pat] of entry.imageReferences.entries()) {
           const s = toDockerScope(pat);
-          if ('problem' in s) unexpressed.push({ ...base, path: `${entry.path}.imageReferences[${i}]`, feature: 'imageReferences', effect: 'weaker', detail: s.problem, action: 'omitted' });
-          else {
+          if ('problem' in s) {
+            unexpressed.push({
+              ...base,
+              path: `${entry.path}.imageReferences[${i}]`,
+              feature: 'imageReferences',
+              effect: 'weaker',
+              detail: s.problem,
+              action: 'omitted',
+            });
+          } else {
             targets.push(s.scope);
-            if (s.note) unexpressed.push({ ...base, path: `${entry.path}.imageReferences[${i}]`, feature: 'imageReferences', effect: 'stricter', detail: s.note, action: 'listed' });
+            if (s.note) {
+              unexpressed.push({
+                ...base,
+                path: `${entry.path}.imageReferences[${i}]`,
+                feature: 'imageReferences',
+                effect: 'stricter',
+                detail: s.note,
+                action: 'listed',
+              });
+            }
           }
         }
         if (!targets.length) continue;
-        if (entry.skipImageReferences.length) problems.push({ feature: 'skipImageReferences', effect: 'stricter', path: entry.path, detail: `skipped images (${entry.skipImageReferences.join(', ')}) still need signatures under policy.json` });
+        if (entry.skipImageReferences.length) {
+          problems.push({
+            feature: 'skipImageReferences',
+            effect: 'stricter',
+            path: entry.path,
+            detail: `skipped images (${entry.skipImageReferences.join(', ')}) still need signatures under policy.json`,
+          });
+        }
         const reqs: PolicyRequirement[] = [];
         if (entry.unsupported || entry.type !== 'Cosign') {
-          problems.push({ feature: `type ${entry.type}`, effect: 'weaker', path: entry.path, detail: entry.unsupported ?? `${entry.type} verification: policy.json reads cosign ".sig" signatures only` });
+          problems.push({
+            feature: `type ${entry.type}`,
+            effect: 'weaker',
+            path: entry.path,
+            detail: entry.unsupported ?? `${entry.type} verification: policy.json reads cosign ".sig" signatures only`,
+          });
         } else {
-          if (!entry.attestors.length && !entry.attestations.length) problems.push({ feature: 'attestors', effect: 'weaker', path: entry.path, detail: 'no attestors' });
+          if (!entry.attestors.length && !entry.attestations.length) {
+            problems.push({ feature: 'attestors', effect: 'weaker', path: entry.path, detail: 'no attestors' });
+          }
           for (const set of entry.attestors) reqs.push(...toSetRequirements(set, ctx, problems));
           if (entry.attestations.length) {
-            problems.push({ feature: 'attestations', effect: 'weaker', path: entry.path, detail: `attestations (${entry.attestations.map((a) => a.type).join(', ')}) and their conditions are not checked by policy.json` });
+            problems.push({
+              feature: 'attestations',
+              effect: 'weaker',
+              path: entry.path,
+              detail: `attestations (${
+                entry.attestations.map((a) => a.type).join(', ')
+              }) and their conditions are not checked by policy.json`,
+            });
           }
         }
-        if (entry.validate?.deny) problems.push({ feature: 'validate.deny', effect: 'weaker', path: entry.path, detail: 'validate.deny conditions are not checked by policy.json' });
+        if (entry.validate?.deny) {
+          problems.push({
+            feature: 'validate.deny',
+            effect: 'weaker',
+            path: entry.path,
+            detail: 'validate.deny conditions are not checked by policy.json',
+          });
+        }
         const blocking = problems.some((x) => x.effect === 'weaker' && !x.minor) || !reqs.length;
         const reject = blocking && onUnsupported === 'reject';
         for (const x of problems) {
-          unexpressed.push({ ...base, path: x.path, feature: x.feature, effect: x.effect, detail: x.detail, action: x.effect === 'weaker' && !x.minor ? (reject ? 'scope rejected' : 'omitted') : 'listed' });
+          unexpressed.push({
+            ...base,
+            path: x.path,
+            feature: x.feature,
+            effect: x.effect,
+            detail: x.detail,
+            action: x.effect === 'weaker' && !x.minor ? (reject ? 'scope rejected' : 'omitted') : 'listed',
+          });
         }
         const out: PolicyRequirement[] = reject ? [{ type: 'reject' }] : reqs;
         if (!out.length) continue;
@@ -380,17 +611,47 @@ export function toContainersPolicy(policies: Policy[], opts: ContainersPolicyOpt
       return seen.has(k) ? false : (seen.add(k), true);
     });
     docker[s] = uniq.some((r) => r.type === 'reject') ? [{ type: 'reject' }] : uniq;
-    for (const b of names) if (b !== s && covers(b, s)) for (const f of scopes[b] ?? []) if (!scopes[s]!.includes(f)) scopes[s]!.push(f);
+    for (const b of names) {
+      if (b !== s && covers(b, s)) { for (const f of scopes[b] ?? []) if (!scopes[s]!.includes(f)) scopes[s]!.push(f); }
+    }
   }
   // what containers/image does with signatures, whatever the policy says (measured with skopeo 1.22)
   const sigstoreScopes = Object.keys(docker).filter((s) => docker[s]!.some((r) => r.type === 'sigstoreSigned'));
   if (sigstoreScopes.length) {
-    unexpressed.push({ policy: '*', feature: 'cosign v3 bundles', effect: 'stricter', detail: `containers/image reads cosign's legacy signatures only (the sha256-<hex>.sig tag, with use-sigstore-attachments: true in registries.d): an image signed only in cosign's v3 bundle format (OCI 1.1 referrers, the default of cosign 3) has no signature for it and is rejected; sign with cosign sign --new-bundle-format=false --use-signing-config=false as well`, action: 'listed' });
-    unexpressed.push({ policy: '*', feature: 'multi-arch images', effect: 'stricter', detail: 'signatures are checked on the platform manifest that is pulled, never on the index: an index signed without its platform manifests (cosign sign without --recursive) is rejected; sign multi-arch images with cosign sign --recursive', action: 'listed' });
-    unexpressed.push({ policy: '*', feature: 'multi-arch images', effect: 'weaker', detail: 'an unsigned index over signed platform manifests is accepted (Kyverno verifies the digest the Pod names: the index), and skopeo copy --multi-arch index-only checks no signature at all', action: 'listed' });
+    unexpressed.push({
+      policy: '*',
+      feature: 'cosign v3 bundles',
+      effect: 'stricter',
+      detail:
+        `containers/image reads cosign's legacy signatures only (the sha256-<hex>.sig tag, with use-sigstore-attachments: true in registries.d): an image signed only in cosign's v3 bundle format (OCI 1.1 referrers, the default of cosign 3) has no signature for it and is rejected; sign with cosign sign --new-bundle-format=false --use-signing-config=false as well`,
+      action: 'listed',
+    });
+    unexpressed.push({
+      policy: '*',
+      feature: 'multi-arch images',
+      effect: 'stricter',
+      detail:
+        'signatures are checked on the platform manifest that is pulled, never on the index: an index signed without its platform manifests (cosign sign without --recursive) is rejected; sign multi-arch images with cosign sign --recursive',
+      action: 'listed',
+    });
+    unexpressed.push({
+      policy: '*',
+      feature: 'multi-arch images',
+      effect: 'weaker',
+      detail:
+        'an unsigned index over signed platform manifests is accepted (Kyverno verifies the digest the Pod names: the index), and skopeo copy --multi-arch index-only checks no signature at all',
+      action: 'listed',
+    });
   }
   if (Object.keys(docker).length) {
-    unexpressed.push({ policy: '*', feature: 'signedIdentity', effect: 'stricter', detail: 'matchRepository: the repository named in the signed payload must be the pulled repository (Kyverno does not check it; images copied to a mirror need signatures made there, or a remapIdentity edit)', action: 'listed' });
+    unexpressed.push({
+      policy: '*',
+      feature: 'signedIdentity',
+      effect: 'stricter',
+      detail:
+        'matchRepository: the repository named in the signed payload must be the pulled repository (Kyverno does not check it; images copied to a mirror need signatures made there, or a remapIdentity edit)',
+      action: 'listed',
+    });
   }
   if (opts.defaultPolicy !== undefined && opts.defaultPolicy !== 'accept' && opts.defaultPolicy !== 'reject') {
     throw new SigwardError('CONFIG_INVALID', `invalid default ${String(opts.defaultPolicy)}: accept or reject`);

@@ -68,7 +68,9 @@ const ATTRIBUTE_NAMES: Record<string, string> = {
 };
 
 /** RDN attributes of a Name, in order: [type, value]. */
-export function getNameAttributes(name: { subs: { subs: { subs: { toOID(): string; value: Buffer }[] }[] }[] } | null): [string, string][] {
+export function getNameAttributes(
+  name: { subs: { subs: { subs: { toOID(): string; value: Buffer }[] }[] }[] } | null,
+): [string, string][] {
   const out: [string, string][] = [];
   for (const rdn of name?.subs ?? []) {
     for (const atv of rdn.subs ?? []) {
@@ -109,14 +111,18 @@ function isSelfSigned(cert: X509Certificate): boolean {
 
 function checkCA(cert: X509Certificate): void {
   const bc = cert.extension(OID.basicConstraints);
-  if (!bc || !cert.extBasicConstraints?.isCA || !bc.critical) throw bad(cert, 'a CA certificate needs basicConstraints marked critical with CA set to true');
+  if (!bc || !cert.extBasicConstraints?.isCA || !bc.critical) {
+    throw bad(cert, 'a CA certificate needs basicConstraints marked critical with CA set to true');
+  }
   const ku = cert.extension(OID.keyUsage);
   if (!ku || !ku.critical) throw bad(cert, 'a CA certificate needs the keyUsage extension, marked critical');
   if (!cert.extKeyUsage?.keyCertSign) throw bad(cert, 'a CA certificate needs keyUsage keyCertSign');
 }
 
 function checkLeaf(cert: X509Certificate): void {
-  if (cert.extension(OID.basicConstraints) && cert.extBasicConstraints?.isCA) throw bad(cert, 'the signing certificate must not be a CA (basicConstraints CA is true)');
+  if (cert.extension(OID.basicConstraints) && cert.extBasicConstraints?.isCA) {
+    throw bad(cert, 'the signing certificate must not be a CA (basicConstraints CA is true)');
+  }
   const ku = cert.extension(OID.keyUsage);
   if (!ku || !ku.critical) throw bad(cert, 'the signing certificate needs the keyUsage extension, marked critical');
   const bits = keyUsageBits(cert) ?? [];
@@ -126,8 +132,12 @@ function checkLeaf(cert: X509Certificate): void {
   const ekus = getExtendedKeyUsages(cert);
   if (ekus) {
     const forbidden = ekus.filter((e) => FORBIDDEN_EKUS[e]).map((e) => FORBIDDEN_EKUS[e]);
-    if (forbidden.length) throw bad(cert, `the signing certificate's extended key usage must not contain ${forbidden.join(', ')}`);
-    if (!ekus.includes(OID.codeSigning)) throw bad(cert, "the signing certificate's extended key usage must contain code signing");
+    if (forbidden.length) {
+      throw bad(cert, `the signing certificate's extended key usage must not contain ${forbidden.join(', ')}`);
+    }
+    if (!ekus.includes(OID.codeSigning)) {
+      throw bad(cert, "the signing certificate's extended key usage must contain code signing");
+    }
   }
 }
 
@@ -146,16 +156,36 @@ function signatureOid(cert: X509Certificate): string {
  */
 export function verifyNotaryChain(der: Uint8Array[], at: Date[]): X509Certificate[] {
   if (der.length === 0) throw new SigwardError('CERTIFICATE_INVALID', 'the signature carries no certificate');
-  if (der.length > 10) throw new SigwardError('CERTIFICATE_INVALID', `the signature's certificate chain has ${der.length} certificates, more than 10`);
+  if (der.length > 10) {
+    throw new SigwardError(
+      'CERTIFICATE_INVALID',
+      `the signature's certificate chain has ${der.length} certificates, more than 10`,
+    );
+  }
   const chain = der.map((d) => toCertificate(d));
-  for (const c of chain) if (SHA1_SIGNATURES.has(signatureOid(c))) throw bad(c, 'SHA-1 certificate signatures are not allowed');
+  for (const c of chain) {
+    if (SHA1_SIGNATURES.has(signatureOid(c))) throw bad(c, 'SHA-1 certificate signatures are not allowed');
+  }
   const root = chain[chain.length - 1]!;
   if (!isSelfSigned(root)) {
-    throw new SigwardError('CERTIFICATE_INVALID', `the signature's certificate chain does not end with a self-signed root certificate (last: "${subjectText(root)}")`);
+    throw new SigwardError(
+      'CERTIFICATE_INVALID',
+      `the signature's certificate chain does not end with a self-signed root certificate (last: "${
+        subjectText(root)
+      }")`,
+    );
   }
-  const path = verifyCertificateChain(chain[0]!, { roots: [root], intermediates: chain.slice(1, -1), at, codeSigning: false });
+  const path = verifyCertificateChain(chain[0]!, {
+    roots: [root],
+    intermediates: chain.slice(1, -1),
+    at,
+    codeSigning: false,
+  });
   if (path.length !== chain.length || path.some((c, i) => !c.equals(chain[i]!))) {
-    throw new SigwardError('CERTIFICATE_INVALID', "the signature's certificate chain is not ordered leaf to root, or holds an unrelated certificate");
+    throw new SigwardError(
+      'CERTIFICATE_INVALID',
+      "the signature's certificate chain is not ordered leaf to root, or holds an unrelated certificate",
+    );
   }
   for (const c of chain.slice(1)) checkCA(c);
   checkLeaf(chain[0]!);
@@ -189,5 +219,10 @@ export function getRevocationEndpoints(chain: X509Certificate[]): { cert: X509Ce
  */
 export function verifyTrustStoreCertificate(cert: X509Certificate, store: string): void {
   if (cert.extBasicConstraints?.isCA || isSelfSigned(cert)) return;
-  throw new SigwardError('CONFIG_INVALID', `trust store ${store}: certificate "${subjectText(cert)}" is not a CA certificate or a self-signed signing certificate (notation refuses it)`);
+  throw new SigwardError(
+    'CONFIG_INVALID',
+    `trust store ${store}: certificate "${
+      subjectText(cert)
+    }" is not a CA certificate or a self-signed signing certificate (notation refuses it)`,
+  );
 }

@@ -24,10 +24,18 @@ const ALGORITHMS = new Map<number, NotaryAlgorithm>([
   [-36, 'ES512'],
 ]);
 
-const DECODE_OPTIONS = { useMaps: true, rejectDuplicateMapKeys: true, tags: { [COSE_SIGN1_TAG]: Tagged.decoder(COSE_SIGN1_TAG), [EPOCH_TAG]: Tagged.decoder(EPOCH_TAG) } };
+const DECODE_OPTIONS = {
+  useMaps: true,
+  rejectDuplicateMapKeys: true,
+  tags: { [COSE_SIGN1_TAG]: Tagged.decoder(COSE_SIGN1_TAG), [EPOCH_TAG]: Tagged.decoder(EPOCH_TAG) },
+};
 
 function invalid(msg: string, cause?: unknown): SigwardError {
-  return new SigwardError('SIGNATURE_INVALID', `invalid COSE signature envelope: ${msg}`, cause === undefined ? {} : { cause });
+  return new SigwardError(
+    'SIGNATURE_INVALID',
+    `invalid COSE signature envelope: ${msg}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function cbor(bytes: Uint8Array, what: string): unknown {
@@ -58,7 +66,9 @@ function labelName(k: unknown): string {
 /** Parses a COSE_Sign1_Tagged envelope blob. Throws SIGNATURE_INVALID. */
 export function toCoseEnvelope(blob: Uint8Array): NotaryEnvelope {
   const top = cbor(blob, 'the envelope');
-  if (!(top instanceof Tagged) || top.tag !== COSE_SIGN1_TAG) throw invalid('not a COSE_Sign1_Tagged message (CBOR tag 18)');
+  if (!(top instanceof Tagged) || top.tag !== COSE_SIGN1_TAG) {
+    throw invalid('not a COSE_Sign1_Tagged message (CBOR tag 18)');
+  }
   const msg = top.value;
   if (!Array.isArray(msg) || msg.length !== 4) throw invalid('COSE_Sign1 must be an array of 4 items');
   const [protectedBytes, unprotected, payload, signature] = msg as unknown[];
@@ -75,7 +85,10 @@ export function toCoseEnvelope(blob: Uint8Array): NotaryEnvelope {
   const cty = ph.get(LABEL.contentType);
   if (typeof cty !== 'string') throw invalid('the content type (label 3) is missing');
   const crit = ph.get(LABEL.crit);
-  if (crit !== undefined && (!Array.isArray(crit) || crit.length === 0 || crit.some((c) => typeof c !== 'string' && typeof c !== 'number'))) {
+  if (
+    crit !== undefined &&
+    (!Array.isArray(crit) || crit.length === 0 || crit.some((c) => typeof c !== 'string' && typeof c !== 'number'))
+  ) {
     throw invalid('crit (label 2) must be a non-empty list of labels');
   }
   const scheme = ph.get(HEADER.signingScheme);
@@ -83,7 +96,11 @@ export function toCoseEnvelope(blob: Uint8Array): NotaryEnvelope {
 
   // x5chain: unprotected, or (allowed by the specification) protected; one bstr or a list
   const x5 = unprotected.get(LABEL.x5chain) ?? ph.get(LABEL.x5chain);
-  const chain = isBytes(x5) ? [x5] : Array.isArray(x5) && x5.length > 0 && x5.every(isBytes) ? (x5 as Uint8Array[]) : undefined;
+  const chain = isBytes(x5)
+    ? [x5]
+    : Array.isArray(x5) && x5.length > 0 && x5.every(isBytes)
+    ? (x5 as Uint8Array[])
+    : undefined;
   if (!chain) throw invalid('the certificate chain (x5chain, label 33) is missing');
 
   const out: NotaryEnvelope = {
@@ -100,7 +117,9 @@ export function toCoseEnvelope(blob: Uint8Array): NotaryEnvelope {
     certificates: chain,
   };
   if (ph.has(HEADER.signingTime)) out.signingTime = toTime(ph.get(HEADER.signingTime), HEADER.signingTime);
-  if (ph.has(HEADER.authenticSigningTime)) out.authenticSigningTime = toTime(ph.get(HEADER.authenticSigningTime), HEADER.authenticSigningTime);
+  if (ph.has(HEADER.authenticSigningTime)) {
+    out.authenticSigningTime = toTime(ph.get(HEADER.authenticSigningTime), HEADER.authenticSigningTime);
+  }
   if (ph.has(HEADER.expiry)) out.expiry = toTime(ph.get(HEADER.expiry), HEADER.expiry);
   const ts = unprotected.get(HEADER.timestampSignature);
   if (ts !== undefined) {

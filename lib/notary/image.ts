@@ -10,7 +10,7 @@ import { SigwardError, toRejection } from '../errors.ts';
 import type { Descriptor, ImageManifest, RepositoryRef, StoreFactory } from '../oci/types.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
 import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, NOTARY_SIGNATURE_ARTIFACT_TYPE } from './types.ts';
-import { verifyNotarySignature, type NotaryTrust, type VerifiedNotarySignature } from './verify.ts';
+import { type NotaryTrust, type VerifiedNotarySignature, verifyNotarySignature } from './verify.ts';
 
 /** notation's MaxSignatureAttempts as Kyverno sets it */
 export const MAX_SIGNATURE_ATTEMPTS = 10;
@@ -49,7 +49,9 @@ export interface VerifyNotaryArtifactOptions {
 }
 
 function refText(repo: RepositoryRef, digest: string): string {
-  return repo.transport === 'oci-layout' ? `oci:${repo.registry}@${digest}` : `${repo.registry}/${repo.repository}@${digest}`;
+  return repo.transport === 'oci-layout'
+    ? `oci:${repo.registry}@${digest}`
+    : `${repo.registry}/${repo.repository}@${digest}`;
 }
 
 /**
@@ -62,12 +64,16 @@ export async function verifyNotaryArtifact(opts: VerifyNotaryArtifactOptions): P
   const artifact = (await opts.stores(repo).getManifest(repo, opts.digest, { signal: opts.signal })).descriptor;
   const store = opts.stores(sigRepo);
   const seen = new Set<string>();
-  const descriptors = (await store.referrers(sigRepo, opts.digest, { artifactType: NOTARY_SIGNATURE_ARTIFACT_TYPE, signal: opts.signal })).filter((d) =>
-    seen.has(d.digest) ? false : (seen.add(d.digest), true),
-  );
+  const descriptors =
+    (await store.referrers(sigRepo, opts.digest, { artifactType: NOTARY_SIGNATURE_ARTIFACT_TYPE, signal: opts.signal }))
+      .filter((d) => seen.has(d.digest) ? false : (seen.add(d.digest), true));
   const ref = refText(repo, opts.digest);
   if (descriptors.length === 0) {
-    throw new SigwardError('SIGNATURE_NOT_FOUND', `no signature is associated with "${ref}", make sure the image was signed successfully`, { detail: { digest: opts.digest } });
+    throw new SigwardError(
+      'SIGNATURE_NOT_FOUND',
+      `no signature is associated with "${ref}", make sure the image was signed successfully`,
+      { detail: { digest: opts.digest } },
+    );
   }
   const rejected: NotaryRejection[] = [];
   for (const d of descriptors.slice(0, MAX_SIGNATURE_ATTEMPTS)) {
@@ -85,25 +91,55 @@ export async function verifyNotaryArtifact(opts: VerifyNotaryArtifactOptions): P
   const code = (rejected.find((r) => r.code !== 'SIGNATURE_NOT_FOUND') ?? rejected[0])!.code as SigwardError['code'];
   throw new SigwardError(
     code,
-    `failed to verify ${ref}: ${over ? `signature evaluation stopped: the limit of ${MAX_SIGNATURE_ATTEMPTS} signatures to verify per artifact was exceeded (${descriptors.length} signatures); ` : ''}${reasons}`,
+    `failed to verify ${ref}: ${
+      over
+        ? `signature evaluation stopped: the limit of ${MAX_SIGNATURE_ATTEMPTS} signatures to verify per artifact was exceeded (${descriptors.length} signatures); `
+        : ''
+    }${reasons}`,
     { detail: { digest: opts.digest, rejected } },
   );
 }
 
-async function verifyOne(store: ReturnType<StoreFactory>, repo: RepositoryRef, d: Descriptor, artifact: Descriptor, opts: VerifyNotaryArtifactOptions): Promise<VerifiedNotarySignature> {
+async function verifyOne(
+  store: ReturnType<StoreFactory>,
+  repo: RepositoryRef,
+  d: Descriptor,
+  artifact: Descriptor,
+  opts: VerifyNotaryArtifactOptions,
+): Promise<VerifiedNotarySignature> {
   const fetched = await store.getManifest(repo, d.digest, { signal: opts.signal });
   const m = fetched.manifest as ImageManifest;
   if (fetched.descriptor.mediaType !== MEDIA_TYPES.ociManifest || !Array.isArray(m.layers)) {
     throw new SigwardError('SIGNATURE_INVALID', `signature manifest ${d.digest} is not an OCI image manifest`);
   }
-  if (m.layers.length !== 1) throw new SigwardError('SIGNATURE_INVALID', `signature manifest ${d.digest} must hold exactly one signature envelope, it has ${m.layers.length} layers`);
+  if (m.layers.length !== 1) {
+    throw new SigwardError(
+      'SIGNATURE_INVALID',
+      `signature manifest ${d.digest} must hold exactly one signature envelope, it has ${m.layers.length} layers`,
+    );
+  }
   const layer = m.layers[0]!;
   if (layer.mediaType !== JWS_MEDIA_TYPE && layer.mediaType !== COSE_MEDIA_TYPE) {
-    throw new SigwardError('SIGNATURE_INVALID', `signature envelope media type ${JSON.stringify(layer.mediaType)} is not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`);
+    throw new SigwardError(
+      'SIGNATURE_INVALID',
+      `signature envelope media type ${JSON.stringify(layer.mediaType)} is not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`,
+    );
   }
   if (typeof layer.size !== 'number' || layer.size > MAX_ENVELOPE_BYTES) {
-    throw new SigwardError('CONTENT_TOO_LARGE', `signature envelope of ${d.digest} is ${layer.size} bytes, above the ${MAX_ENVELOPE_BYTES} byte limit`);
+    throw new SigwardError(
+      'CONTENT_TOO_LARGE',
+      `signature envelope of ${d.digest} is ${layer.size} bytes, above the ${MAX_ENVELOPE_BYTES} byte limit`,
+    );
   }
-  const blob = await store.getBlob(repo, layer.digest, { size: layer.size, maxBytes: MAX_ENVELOPE_BYTES, signal: opts.signal });
-  return verifyNotarySignature(blob, layer.mediaType, { trust: opts.trust, artifact, annotations: opts.annotations, now: opts.now });
+  const blob = await store.getBlob(repo, layer.digest, {
+    size: layer.size,
+    maxBytes: MAX_ENVELOPE_BYTES,
+    signal: opts.signal,
+  });
+  return verifyNotarySignature(blob, layer.mediaType, {
+    trust: opts.trust,
+    artifact,
+    annotations: opts.annotations,
+    now: opts.now,
+  });
 }

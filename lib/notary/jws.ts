@@ -14,7 +14,11 @@ const ALGORITHMS: readonly NotaryAlgorithm[] = ['PS256', 'PS384', 'PS512', 'ES25
 const TOP_LEVEL = new Set(['payload', 'protected', 'header', 'signature']);
 
 function invalid(msg: string, cause?: unknown): SigwardError {
-  return new SigwardError('SIGNATURE_INVALID', `invalid JWS signature envelope: ${msg}`, cause === undefined ? {} : { cause });
+  return new SigwardError(
+    'SIGNATURE_INVALID',
+    `invalid JWS signature envelope: ${msg}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function fromBase64Url(s: unknown, what: string): Uint8Array {
@@ -23,7 +27,9 @@ function fromBase64Url(s: unknown, what: string): Uint8Array {
 }
 
 function fromBase64(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || s === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw invalid(`${what} is not standard base64`);
+  if (typeof s !== 'string' || s === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) {
+    throw invalid(`${what} is not standard base64`);
+  }
   return Buffer.from(s, 'base64');
 }
 
@@ -50,7 +56,13 @@ function toObject(bytes: Uint8Array, what: string): Record<string, unknown> {
 /** Parses a JWS envelope blob. Throws SIGNATURE_INVALID. */
 export function toJwsEnvelope(blob: Uint8Array): NotaryEnvelope {
   const env = toObject(blob, 'the envelope');
-  for (const k of Object.keys(env)) if (!TOP_LEVEL.has(k)) throw invalid(`unsupported top-level field ${JSON.stringify(k)} (only the flattened JSON serialization is supported)`);
+  for (const k of Object.keys(env)) {
+    if (!TOP_LEVEL.has(k)) {
+      throw invalid(
+        `unsupported top-level field ${JSON.stringify(k)} (only the flattened JSON serialization is supported)`,
+      );
+    }
+  }
   const protectedB64 = env['protected'];
   const payloadB64 = env['payload'];
   if (typeof protectedB64 !== 'string' || protectedB64 === '') throw invalid('the protected header is missing');
@@ -61,16 +73,22 @@ export function toJwsEnvelope(blob: Uint8Array): NotaryEnvelope {
   const ph = toObject(fromBase64Url(protectedB64, 'protected header'), 'the protected header');
 
   const alg = ph['alg'];
-  if (typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg)) throw invalid(`alg ${JSON.stringify(alg)} is not one of ${ALGORITHMS.join(', ')}`);
+  if (typeof alg !== 'string' || !(ALGORITHMS as readonly string[]).includes(alg)) {
+    throw invalid(`alg ${JSON.stringify(alg)} is not one of ${ALGORITHMS.join(', ')}`);
+  }
   const cty = ph['cty'];
   if (typeof cty !== 'string') throw invalid('the content type (cty) is missing');
   const crit = ph['crit'];
-  if (crit !== undefined && (!Array.isArray(crit) || crit.some((c) => typeof c !== 'string'))) throw invalid('crit must be a list of header names');
+  if (crit !== undefined && (!Array.isArray(crit) || crit.some((c) => typeof c !== 'string'))) {
+    throw invalid('crit must be a list of header names');
+  }
   const scheme = ph[HEADER.signingScheme];
   if (typeof scheme !== 'string') throw invalid(`${HEADER.signingScheme} is missing`);
 
   const unprotected = env['header'];
-  if (typeof unprotected !== 'object' || unprotected === null || Array.isArray(unprotected)) throw invalid('the unprotected header is missing');
+  if (typeof unprotected !== 'object' || unprotected === null || Array.isArray(unprotected)) {
+    throw invalid('the unprotected header is missing');
+  }
   const u = unprotected as Record<string, unknown>;
   const x5c = u['x5c'];
   if (!Array.isArray(x5c) || x5c.length === 0) throw invalid('the certificate chain (x5c) is missing');
@@ -89,9 +107,13 @@ export function toJwsEnvelope(blob: Uint8Array): NotaryEnvelope {
     certificates: x5c.map((c, i) => fromBase64(c, `x5c[${i}]`)),
   };
   if (ph[HEADER.signingTime] !== undefined) out.signingTime = toTime(ph[HEADER.signingTime], HEADER.signingTime);
-  if (ph[HEADER.authenticSigningTime] !== undefined) out.authenticSigningTime = toTime(ph[HEADER.authenticSigningTime], HEADER.authenticSigningTime);
+  if (ph[HEADER.authenticSigningTime] !== undefined) {
+    out.authenticSigningTime = toTime(ph[HEADER.authenticSigningTime], HEADER.authenticSigningTime);
+  }
   if (ph[HEADER.expiry] !== undefined) out.expiry = toTime(ph[HEADER.expiry], HEADER.expiry);
-  if (u[HEADER.timestampSignature] !== undefined) out.timestamp = fromBase64(u[HEADER.timestampSignature], HEADER.timestampSignature);
+  if (u[HEADER.timestampSignature] !== undefined) {
+    out.timestamp = fromBase64(u[HEADER.timestampSignature], HEADER.timestampSignature);
+  }
   if (typeof u[HEADER.signingAgent] === 'string') out.signingAgent = u[HEADER.signingAgent] as string;
   return out;
 }

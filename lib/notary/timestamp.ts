@@ -39,7 +39,11 @@ const HASHES: Record<string, string> = {
   '2.16.840.1.101.3.4.2.2': 'sha384',
   '2.16.840.1.101.3.4.2.3': 'sha512',
 };
-const ECDSA: Record<string, string> = { '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384', '1.2.840.10045.4.3.4': 'sha512' };
+const ECDSA: Record<string, string> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+};
 const RSA_PKCS1: Record<string, string | undefined> = {
   '1.2.840.113549.1.1.1': undefined, // rsaEncryption: the signer's digest algorithm
   '1.2.840.113549.1.1.11': 'sha256',
@@ -48,7 +52,11 @@ const RSA_PKCS1: Record<string, string | undefined> = {
 };
 
 function bad(msg: string, cause?: unknown): SigwardError {
-  return new SigwardError('TIMESTAMP_INVALID', `the RFC 3161 countersignature is invalid: ${msg}`, cause === undefined ? {} : { cause });
+  return new SigwardError(
+    'TIMESTAMP_INVALID',
+    `the RFC 3161 countersignature is invalid: ${msg}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function derLength(n: number): Buffer {
@@ -79,7 +87,10 @@ function accuracyMs(ts: RFC3161Timestamp): number {
   const subs = ts.tstInfo.root.subs;
   // TSTInfo: version, policy, messageImprint, serialNumber, genTime, accuracy?, ...
   const acc = subs[5];
-  if (acc && !acc.tag.isContextSpecific() && acc.tag.number === 16 && acc.subs.every((s) => s.tag.isContextSpecific() || s.tag.number === 2)) {
+  if (
+    acc && !acc.tag.isContextSpecific() && acc.tag.number === 16 &&
+    acc.subs.every((s) => s.tag.isContextSpecific() || s.tag.number === 2)
+  ) {
     let ms = 0;
     for (const s of acc.subs) {
       const v = Number(s.tag.isContextSpecific() ? BigInt('0x' + (s.value.toString('hex') || '0')) : s.toInteger());
@@ -122,7 +133,11 @@ function verifySignerSignature(ts: RFC3161Timestamp, internals: TimestampInterna
  * Verifies a Notary countersignature over `signature` with the TSA roots.
  * Throws TIMESTAMP_INVALID (or CERTIFICATE_INVALID for the TSA chain).
  */
-export function verifyNotaryTimestamp(token: Uint8Array, signature: Uint8Array, roots: X509Certificate[]): VerifiedNotaryTimestamp {
+export function verifyNotaryTimestamp(
+  token: Uint8Array,
+  signature: Uint8Array,
+  roots: X509Certificate[],
+): VerifiedNotaryTimestamp {
   let ts: RFC3161Timestamp;
   let internals: TimestampInternals;
   let certs: X509Certificate[];
@@ -146,13 +161,28 @@ export function verifyNotaryTimestamp(token: Uint8Array, signature: Uint8Array, 
   }
   verifySignerSignature(ts, internals, signer);
   const ekus = getExtendedKeyUsages(signer) ?? [];
-  if (!ekus.includes(OID_TIMESTAMPING)) throw bad(`TSA certificate "${subjectText(signer)}" is not a timestamping certificate (extended key usage timeStamping missing)`);
+  if (!ekus.includes(OID_TIMESTAMPING)) {
+    throw bad(
+      `TSA certificate "${
+        subjectText(signer)
+      }" is not a timestamping certificate (extended key usage timeStamping missing)`,
+    );
+  }
   const forbidden = ekus.filter((e) => FORBIDDEN_TSA_EKUS[e]).map((e) => FORBIDDEN_TSA_EKUS[e]);
-  if (forbidden.length) throw bad(`TSA certificate "${subjectText(signer)}" must not have extended key usage ${forbidden.join(', ')}`);
-  if (!signer.extKeyUsage?.digitalSignature && signer.extension('2.5.29.15')) throw bad(`TSA certificate "${subjectText(signer)}" needs keyUsage digitalSignature`);
+  if (forbidden.length) {
+    throw bad(`TSA certificate "${subjectText(signer)}" must not have extended key usage ${forbidden.join(', ')}`);
+  }
+  if (!signer.extKeyUsage?.digitalSignature && signer.extension('2.5.29.15')) {
+    throw bad(`TSA certificate "${subjectText(signer)}" needs keyUsage digitalSignature`);
+  }
   let chain: X509Certificate[];
   try {
-    chain = verifyCertificateChain(signer, { roots, intermediates: certs.filter((c) => c !== signer), at: genTime, codeSigning: false });
+    chain = verifyCertificateChain(signer, {
+      roots,
+      intermediates: certs.filter((c) => c !== signer),
+      at: genTime,
+      codeSigning: false,
+    });
   } catch (e) {
     throw bad(`TSA certificate "${subjectText(signer)}": ${(e as Error).message}`, e);
   }

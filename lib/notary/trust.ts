@@ -11,7 +11,9 @@ import type { NotaryTrust } from './verify.ts';
 export function toNotaryTrust(pems: (string | undefined)[], what: string, tsa?: string): NotaryTrust {
   const text = pems.filter((p): p is string => typeof p === 'string' && p.trim() !== '').join('\n');
   const certificates = text ? parseCertificates(text) : [];
-  if (certificates.length === 0) throw new SigwardError('CONFIG_INVALID', `${what}: no PEM certificate is given to verify Notary signatures with`);
+  if (certificates.length === 0) {
+    throw new SigwardError('CONFIG_INVALID', `${what}: no PEM certificate is given to verify Notary signatures with`);
+  }
   const trust: NotaryTrust = { certificates };
   if (tsa?.trim()) trust.tsaCertificates = parseCertificates(tsa);
   return trust;

@@ -77,4 +77,9 @@ export interface NotaryEnforcement {
 }
 
 /** Kyverno's trust policy: level strict, every check enforced. */
-export const STRICT: NotaryEnforcement = { authenticity: 'enforce', authenticTimestamp: 'enforce', expiry: 'enforce', revocation: 'enforce' };
+export const STRICT: NotaryEnforcement = {
+  authenticity: 'enforce',
+  authenticTimestamp: 'enforce',
+  expiry: 'enforce',
+  revocation: 'enforce',
+};

@@ -18,24 +18,24 @@
 //                 media type, size), and the required annotations.
 // Checks whose enforcement is `log` add a warning; `skip` skips them.
 
-import { constants, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import type { Descriptor } from '../oci/types.ts';
 import { toCoseEnvelope } from './cose.ts';
 import { toJwsEnvelope } from './jws.ts';
 import { getRevocationEndpoints, getSubjectAttributes, subjectText, verifyNotaryChain } from './certificates.ts';
-import { verifyNotaryTimestamp, type VerifiedNotaryTimestamp } from './timestamp.ts';
+import { type VerifiedNotaryTimestamp, verifyNotaryTimestamp } from './timestamp.ts';
 import {
   COSE_MEDIA_TYPE,
   HEADER,
   JWS_MEDIA_TYPE,
   NOTARY_PAYLOAD_CONTENT_TYPE,
-  STRICT,
   type NotaryAlgorithm,
   type NotaryEnforcement,
   type NotaryEnvelope,
   type NotaryPayload,
+  STRICT,
 } from './types.ts';
 
 /** Trust material for Notary signatures: notation's trust store and trust policy, reduced to what sigward checks. */
@@ -91,7 +91,10 @@ const HASH: Record<NotaryAlgorithm, { hash: string; bytes: number }> = {
 export function toNotaryEnvelope(blob: Uint8Array, mediaType: string): NotaryEnvelope {
   if (mediaType === JWS_MEDIA_TYPE) return toJwsEnvelope(blob);
   if (mediaType === COSE_MEDIA_TYPE) return toCoseEnvelope(blob);
-  throw new SigwardError('SIGNATURE_INVALID', `signature envelope media type ${JSON.stringify(mediaType)} is not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`);
+  throw new SigwardError(
+    'SIGNATURE_INVALID',
+    `signature envelope media type ${JSON.stringify(mediaType)} is not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`,
+  );
 }
 
 function invalid(msg: string): SigwardError {
@@ -100,17 +103,33 @@ function invalid(msg: string): SigwardError {
 
 /** The `crit` rules of both envelopes. */
 function verifyCritical(env: NotaryEnvelope): void {
-  if (env.critical.length === 0) throw invalid(`the signature has no "crit" header: ${HEADER.signingScheme} must be marked critical`);
-  const registered = env.format === 'jws' ? ['alg', 'cty', 'crit', 'typ', 'x5c', 'jku', 'jwk', 'kid', 'x5u', 'x5t', 'x5t#S256'] : ['0', '1', '2', '3', '4', '5', '6', '7', '8'];
+  if (env.critical.length === 0) {
+    throw invalid(`the signature has no "crit" header: ${HEADER.signingScheme} must be marked critical`);
+  }
+  const registered = env.format === 'jws'
+    ? ['alg', 'cty', 'crit', 'typ', 'x5c', 'jku', 'jwk', 'kid', 'x5u', 'x5t', 'x5t#S256']
+    : ['0', '1', '2', '3', '4', '5', '6', '7', '8'];
   for (const name of env.critical) {
     if (registered.includes(name)) throw invalid(`"crit" must not list the registered header ${JSON.stringify(name)}`);
-    if (!env.protectedNames.includes(name)) throw invalid(`header ${JSON.stringify(name)} is marked critical but is not present`);
-    if (name === HEADER.verificationPlugin || name === HEADER.verificationPluginMinVersion) {
-      throw invalid(`the signature requires the notation verification plugin named in ${JSON.stringify(name)}, which sigward cannot run`);
+    if (!env.protectedNames.includes(name)) {
+      throw invalid(`header ${JSON.stringify(name)} is marked critical but is not present`);
     }
-    if (!KNOWN_CRITICAL.has(name)) throw invalid(`the signature has the unknown critical header ${JSON.stringify(name)}: it cannot be verified`);
+    if (name === HEADER.verificationPlugin || name === HEADER.verificationPluginMinVersion) {
+      throw invalid(
+        `the signature requires the notation verification plugin named in ${
+          JSON.stringify(name)
+        }, which sigward cannot run`,
+      );
+    }
+    if (!KNOWN_CRITICAL.has(name)) {
+      throw invalid(`the signature has the unknown critical header ${JSON.stringify(name)}: it cannot be verified`);
+    }
   }
-  const required = [HEADER.signingScheme, ...[HEADER.expiry, HEADER.authenticSigningTime, HEADER.verificationPlugin, HEADER.verificationPluginMinVersion].filter((h) => env.protectedNames.includes(h))];
+  const required = [
+    HEADER.signingScheme,
+    ...[HEADER.expiry, HEADER.authenticSigningTime, HEADER.verificationPlugin, HEADER.verificationPluginMinVersion]
+      .filter((h) => env.protectedNames.includes(h)),
+  ];
   const missing = required.filter((h) => !env.critical.includes(h));
   if (missing.length) throw invalid(`these headers must be marked critical: ${missing.join(', ')}`);
 }
@@ -131,7 +150,10 @@ export function getKeyAlgorithm(key: KeyObject): NotaryAlgorithm {
     if (d.namedCurve === 'secp521r1') return 'ES512';
     throw new SigwardError('CERTIFICATE_INVALID', `EC curve ${d.namedCurve} is not supported (P-256, P-384 or P-521)`);
   }
-  throw new SigwardError('CERTIFICATE_INVALID', `${key.asymmetricKeyType} keys are not supported for Notary signatures (RSA or EC)`);
+  throw new SigwardError(
+    'CERTIFICATE_INVALID',
+    `${key.asymmetricKeyType} keys are not supported for Notary signatures (RSA or EC)`,
+  );
 }
 
 function verifySignatureValue(env: NotaryEnvelope, leaf: X509Certificate): void {
@@ -139,15 +161,26 @@ function verifySignatureValue(env: NotaryEnvelope, leaf: X509Certificate): void 
   try {
     key = createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
   } catch (e) {
-    throw new SigwardError('CERTIFICATE_INVALID', `the signing certificate's public key cannot be read: ${(e as Error).message}`, { cause: e });
+    throw new SigwardError(
+      'CERTIFICATE_INVALID',
+      `the signing certificate's public key cannot be read: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   const expected = getKeyAlgorithm(key);
-  if (expected !== env.alg) throw invalid(`the signature algorithm ${env.alg} does not match the signing key (${expected})`);
+  if (expected !== env.alg) {
+    throw invalid(`the signature algorithm ${env.alg} does not match the signing key (${expected})`);
+  }
   const { hash, bytes } = HASH[env.alg];
   let ok: boolean;
   try {
     ok = env.alg.startsWith('PS')
-      ? cryptoVerify(hash, env.signedBytes, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bytes }, env.signature)
+      ? cryptoVerify(
+        hash,
+        env.signedBytes,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bytes },
+        env.signature,
+      )
       : cryptoVerify(hash, env.signedBytes, { key, dsaEncoding: 'ieee-p1363' }, env.signature);
   } catch {
     ok = false;
@@ -163,8 +196,14 @@ function toPayload(bytes: Uint8Array): NotaryPayload {
     throw new SigwardError('PAYLOAD_INVALID', `the signed payload is not JSON: ${(e as Error).message}`);
   }
   const t = (v as { targetArtifact?: unknown } | null)?.targetArtifact as Record<string, unknown> | undefined;
-  if (!t || typeof t !== 'object' || typeof t['digest'] !== 'string' || typeof t['mediaType'] !== 'string' || typeof t['size'] !== 'number') {
-    throw new SigwardError('PAYLOAD_INVALID', 'the signed payload has no targetArtifact with mediaType, digest and size');
+  if (
+    !t || typeof t !== 'object' || typeof t['digest'] !== 'string' || typeof t['mediaType'] !== 'string' ||
+    typeof t['size'] !== 'number'
+  ) {
+    throw new SigwardError(
+      'PAYLOAD_INVALID',
+      'the signed payload has no targetArtifact with mediaType, digest and size',
+    );
   }
   return v as NotaryPayload;
 }
@@ -203,7 +242,11 @@ export function splitDN(text: string): [string, string][] {
  * Verifies one envelope. Throws SigwardError (SIGNATURE_INVALID,
  * CERTIFICATE_INVALID, PAYLOAD_INVALID, MANIFEST_DIGEST_MISMATCH, ...).
  */
-export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts: VerifyNotaryOptions): VerifiedNotarySignature {
+export function verifyNotarySignature(
+  blob: Uint8Array,
+  mediaType: string,
+  opts: VerifyNotaryOptions,
+): VerifiedNotarySignature {
   const now = opts.now ?? new Date();
   const enforce = opts.trust.enforcement ?? STRICT;
   const warnings: string[] = [];
@@ -214,37 +257,60 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
 
   // integrity
   const env = toNotaryEnvelope(blob, mediaType);
-  if (env.contentType !== NOTARY_PAYLOAD_CONTENT_TYPE) throw invalid(`payload content type ${JSON.stringify(env.contentType)} is not ${NOTARY_PAYLOAD_CONTENT_TYPE}`);
+  if (env.contentType !== NOTARY_PAYLOAD_CONTENT_TYPE) {
+    throw invalid(`payload content type ${JSON.stringify(env.contentType)} is not ${NOTARY_PAYLOAD_CONTENT_TYPE}`);
+  }
   verifyCritical(env);
   if (env.signingScheme === 'notary.x509.signingAuthority') {
     throw new SigwardError(
       'SIGNATURE_INVALID',
-      'signing scheme notary.x509.signingAuthority (a signing authority with an authentic signing time) is not supported: sigward trusts CA certificates (notary.x509), as Kyverno\'s trust policy does',
+      "signing scheme notary.x509.signingAuthority (a signing authority with an authentic signing time) is not supported: sigward trusts CA certificates (notary.x509), as Kyverno's trust policy does",
     );
   }
   if (env.signingScheme !== 'notary.x509') throw invalid(`unknown signing scheme ${JSON.stringify(env.signingScheme)}`);
   if (!env.signingTime) throw invalid(`${HEADER.signingTime} is required with signing scheme notary.x509`);
-  if (env.authenticSigningTime) throw invalid(`${HEADER.authenticSigningTime} is only valid with signing scheme notary.x509.signingAuthority`);
+  if (env.authenticSigningTime) {
+    throw invalid(`${HEADER.authenticSigningTime} is only valid with signing scheme notary.x509.signingAuthority`);
+  }
   const chain = verifyNotaryChain(env.certificates, [env.signingTime]);
   const leaf = chain[0]!;
   verifySignatureValue(env, leaf);
 
   // authenticity
   const trusted = opts.trust.certificates;
-  if (trusted.length === 0) throw new SigwardError('CONFIG_INVALID', 'no trusted certificates are given to verify Notary signatures');
+  if (trusted.length === 0) {
+    throw new SigwardError('CONFIG_INVALID', 'no trusted certificates are given to verify Notary signatures');
+  }
   const anchor = trusted.find((t) => chain.some((c) => c.equals(t)));
   if (!anchor) {
-    apply('authenticity', new SigwardError('CERTIFICATE_INVALID', `the signature's certificate chain (signed by "${subjectText(leaf)}") does not hold any trusted certificate`));
+    apply(
+      'authenticity',
+      new SigwardError(
+        'CERTIFICATE_INVALID',
+        `the signature's certificate chain (signed by "${subjectText(leaf)}") does not hold any trusted certificate`,
+      ),
+    );
   } else {
     const ids = opts.trust.trustedIdentities;
     if (ids && !ids.includes('*') && !ids.some((id) => identityMatches(id, leaf))) {
-      apply('authenticity', new SigwardError('IDENTITY_MISMATCH', `signing certificate subject "${subjectText(leaf)}" is not one of the trusted identities ${JSON.stringify(ids)}`));
+      apply(
+        'authenticity',
+        new SigwardError(
+          'IDENTITY_MISMATCH',
+          `signing certificate subject "${subjectText(leaf)}" is not one of the trusted identities ${
+            JSON.stringify(ids)
+          }`,
+        ),
+      );
     }
   }
 
   // expiry
   if (env.expiry && now.getTime() >= env.expiry.getTime()) {
-    apply('expiry', new SigwardError('SIGNATURE_INVALID', `digital signature has expired on ${env.expiry.toISOString()}`));
+    apply(
+      'expiry',
+      new SigwardError('SIGNATURE_INVALID', `digital signature has expired on ${env.expiry.toISOString()}`),
+    );
   }
 
   // authentic timestamp: the RFC 3161 countersignature with a tsa trust store, else the current time
@@ -255,21 +321,42 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
     try {
       ts = verifyNotaryTimestamp(env.timestamp, env.signature, tsaRoots);
     } catch (e) {
-      apply('authenticTimestamp', e instanceof SigwardError ? e : new SigwardError('TIMESTAMP_INVALID', `the RFC 3161 countersignature cannot be verified: ${(e as Error).message}`));
+      apply(
+        'authenticTimestamp',
+        e instanceof SigwardError ? e : new SigwardError(
+          'TIMESTAMP_INVALID',
+          `the RFC 3161 countersignature cannot be verified: ${(e as Error).message}`,
+        ),
+      );
     }
   } else if (env.timestamp && !tsaRoots.length) {
-    warnings.push('the signature carries an RFC 3161 countersignature, but no TSA certificates are trusted: the certificate chain was checked at the current time');
+    warnings.push(
+      'the signature carries an RFC 3161 countersignature, but no TSA certificates are trusted: the certificate chain was checked at the current time',
+    );
   }
   if (ts) {
     const outside = chain.find((c) => !c.validForDate(ts.lower) || !c.validForDate(ts.upper));
     if (outside) {
       apply(
         'authenticTimestamp',
-        new SigwardError('CERTIFICATE_INVALID', `certificate "${subjectText(outside)}" was not valid at the timestamp ${ts.genTime.toISOString()} (valid ${outside.notBefore.toISOString()} to ${outside.notAfter.toISOString()})`),
+        new SigwardError(
+          'CERTIFICATE_INVALID',
+          `certificate "${
+            subjectText(outside)
+          }" was not valid at the timestamp ${ts.genTime.toISOString()} (valid ${outside.notBefore.toISOString()} to ${outside.notAfter.toISOString()})`,
+        ),
       );
     }
   } else if (expiredNow) {
-    apply('authenticTimestamp', new SigwardError('CERTIFICATE_INVALID', `certificate "${subjectText(expiredNow)}" is not valid at ${now.toISOString()} (valid ${expiredNow.notBefore.toISOString()} to ${expiredNow.notAfter.toISOString()})`));
+    apply(
+      'authenticTimestamp',
+      new SigwardError(
+        'CERTIFICATE_INVALID',
+        `certificate "${
+          subjectText(expiredNow)
+        }" is not valid at ${now.toISOString()} (valid ${expiredNow.notBefore.toISOString()} to ${expiredNow.notAfter.toISOString()})`,
+      ),
+    );
   }
 
   // revocation: offline (the signing chain, and the TSA chain when a timestamp was used)
@@ -277,7 +364,13 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
     const endpoints = getRevocationEndpoints([...chain, ...(ts?.chain ?? [])]);
     if (endpoints.length) {
       const what = endpoints.map((e) => `"${subjectText(e.cert)}" (${e.kinds.join(', ')})`).join(', ');
-      apply('revocation', new SigwardError('CERTIFICATE_INVALID', `revocation status cannot be determined offline: ${what} name revocation endpoints, which sigward does not contact`));
+      apply(
+        'revocation',
+        new SigwardError(
+          'CERTIFICATE_INVALID',
+          `revocation status cannot be determined offline: ${what} name revocation endpoints, which sigward does not contact`,
+        ),
+      );
     }
   }
 
@@ -293,7 +386,14 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
   }
   const have = (t.annotations ?? {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(opts.annotations ?? {})) {
-    if (have[k] !== v) throw new SigwardError('ANNOTATION_MISMATCH', `the signed payload's annotation ${k} is ${have[k] === undefined ? 'missing' : JSON.stringify(have[k])}, expected ${JSON.stringify(v)}`);
+    if (have[k] !== v) {
+      throw new SigwardError(
+        'ANNOTATION_MISMATCH',
+        `the signed payload's annotation ${k} is ${
+          have[k] === undefined ? 'missing' : JSON.stringify(have[k])
+        }, expected ${JSON.stringify(v)}`,
+      );
+    }
   }
 
   return {
@@ -304,7 +404,11 @@ export function verifyNotarySignature(blob: Uint8Array, mediaType: string, opts:
     ...(env.expiry ? { expiry: env.expiry.toISOString() } : {}),
     ...(env.signingAgent ? { signingAgent: env.signingAgent } : {}),
     ...(ts ? { timestamp: { genTime: ts.genTime.toISOString(), tsa: subjectText(ts.chain[0]!) } } : {}),
-    signer: { subject: subjectText(leaf), issuer: subjectText(chain[chain.length - 1]!), trustedBy: anchor ? subjectText(anchor) : '' },
+    signer: {
+      subject: subjectText(leaf),
+      issuer: subjectText(chain[chain.length - 1]!),
+      trustedBy: anchor ? subjectText(anchor) : '',
+    },
     payload,
     warnings,
   };

@@ -118,7 +118,11 @@ export interface TokenResponse {
 export function toTokenResponse(body: unknown, now = Date.now()): TokenResponse | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const o = body as Record<string, unknown>;
-  const token = typeof o.token === 'string' && o.token ? o.token : typeof o.access_token === 'string' ? o.access_token : '';
+  const token = typeof o.token === 'string' && o.token
+    ? o.token
+    : typeof o.access_token === 'string'
+    ? o.access_token
+    : '';
   if (!token) return undefined;
   const expiresIn = typeof o.expires_in === 'number' && o.expires_in > 0 ? o.expires_in : 60;
   // reuse for at most the lifetime minus a safety margin

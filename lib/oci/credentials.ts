@@ -97,7 +97,10 @@ export function toCredential(entry: DockerAuthEntry | undefined): Credential | u
 }
 
 /** Finds the auths entry for a registry the way Docker does (exact key, then hostname of each key). */
-export function getAuthEntry(auths: Record<string, DockerAuthEntry> | undefined, registry: string): DockerAuthEntry | undefined {
+export function getAuthEntry(
+  auths: Record<string, DockerAuthEntry> | undefined,
+  registry: string,
+): DockerAuthEntry | undefined {
   if (!auths || typeof auths !== 'object') return undefined;
   const reg = registry.toLowerCase();
   const hub = isDockerHub(reg);
@@ -116,7 +119,11 @@ export interface HelperOptions {
 }
 
 /** Runs `docker-credential-<name> get` with the server address on stdin. */
-export function runCredentialHelper(name: string, serverAddress: string, opts: HelperOptions = {}): Promise<Credential | undefined> {
+export function runCredentialHelper(
+  name: string,
+  serverAddress: string,
+  opts: HelperOptions = {},
+): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
     return Promise.reject(configError(`docker config: invalid credential helper name ${JSON.stringify(name)}`));
   }
@@ -144,7 +151,9 @@ export function runCredentialHelper(name: string, serverAddress: string, opts: H
         const msg = `${stdout}\n${Buffer.concat(err).toString('utf8')}`;
         if (/credentials not found/i.test(msg)) return resolve(undefined);
         const first = Buffer.concat(err).toString('utf8').trim().split('\n')[0] || `exit code ${code}`;
-        return reject(new SigwardError('REGISTRY_UNAUTHORIZED', `credential helper ${program} failed: ${first.slice(0, 200)}`));
+        return reject(
+          new SigwardError('REGISTRY_UNAUTHORIZED', `credential helper ${program} failed: ${first.slice(0, 200)}`),
+        );
       }
       let o: { Username?: unknown; Secret?: unknown };
       try {
@@ -248,7 +257,9 @@ export function parseKubernetesPullSecret(text: string, source = 'pull secret'):
 // a JavaScript RegExp of a*a*a*...b takes polynomial time of high degree on a
 // long label (8 stars, 60 characters: 33 s), and the label comes from an image name.
 function globLabel(pattern: string, label: string): boolean {
-  const re = compileGoRegex(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`);
+  const re = compileGoRegex(
+    `^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`,
+  );
   return re.test(label);
 }
 
@@ -335,5 +346,6 @@ export function chainCredentials(...providers: Array<CredentialProvider | undefi
 
 /** A fixed map registry -> credential (tests, flags such as --registry-username). */
 export function staticCredentials(map: Record<string, Credential>): CredentialProvider {
-  return async (registry) => map[registry] ?? (isDockerHub(registry) ? Object.entries(map).find(([k]) => isDockerHub(k))?.[1] : undefined);
+  return async (registry) =>
+    map[registry] ?? (isDockerHub(registry) ? Object.entries(map).find(([k]) => isDockerHub(k))?.[1] : undefined);
 }

@@ -74,7 +74,10 @@ export function openStore(ref: Pick<RepositoryRef, 'transport'>, opts: OpenStore
     return l;
   }
   if (ref.transport !== 'registry') {
-    throw new SigwardError('REFERENCE_INVALID', `unknown transport ${JSON.stringify((ref as { transport: unknown }).transport)}`);
+    throw new SigwardError(
+      'REFERENCE_INVALID',
+      `unknown transport ${JSON.stringify((ref as { transport: unknown }).transport)}`,
+    );
   }
   let c = clients.get(opts);
   if (!c) {
@@ -100,7 +103,10 @@ export function signatureRepository(repo: RepositoryRef, override?: string): Rep
     return { transport: 'oci-layout', registry: dir, repository: '' };
   }
   if (/[@\s]/.test(o) || /:[^/]*$/.test(o.split('/').slice(1).join('/') || '')) {
-    throw new SigwardError('REFERENCE_INVALID', `invalid signature repository ${JSON.stringify(o)}: expected registry/repository without tag or digest`);
+    throw new SigwardError(
+      'REFERENCE_INVALID',
+      `invalid signature repository ${JSON.stringify(o)}: expected registry/repository without tag or digest`,
+    );
   }
   const slash = o.indexOf('/');
   const first = slash < 0 ? '' : o.slice(0, slash);
@@ -116,7 +122,10 @@ export function signatureRepository(repo: RepositoryRef, override?: string): Rep
   if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = 'docker.io';
   if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
   if (!REPO_RE.test(repository)) {
-    throw new SigwardError('REFERENCE_INVALID', `invalid signature repository ${JSON.stringify(o)}: bad repository name`);
+    throw new SigwardError(
+      'REFERENCE_INVALID',
+      `invalid signature repository ${JSON.stringify(o)}: bad repository name`,
+    );
   }
   return { transport: 'registry', registry, repository };
 }
@@ -133,18 +142,22 @@ export interface EntryRegistryAccess {
 export function withEntryRegistryAccess(base: OpenStoreOptions, access: EntryRegistryAccess): OpenStoreOptions {
   return {
     ...base,
-    ...(access.secretFiles.length ? { credentials: chainCredentials(kubernetesSecretCredentials(access.secretFiles), base.credentials) } : {}),
+    ...(access.secretFiles.length
+      ? { credentials: chainCredentials(kubernetesSecretCredentials(access.secretFiles), base.credentials) }
+      : {}),
     ...(access.allowInsecureRegistry ? { allowInsecure: true } : {}),
   };
 }
 
 /** Stores for policy entries' own registry access over `base`: one set of options (so one client) per distinct access. */
-export function storesForOptions(base: OpenStoreOptions): (access: EntryRegistryAccess) => (repo: RepositoryRef) => OciStore {
+export function storesForOptions(
+  base: OpenStoreOptions,
+): (access: EntryRegistryAccess) => (repo: RepositoryRef) => OciStore {
   const made = new Map<string, OpenStoreOptions>();
   return (access) => {
     const key = JSON.stringify(access);
     let opts = made.get(key);
-    if (!opts) made.set(key, (opts = withEntryRegistryAccess(base, access)));
+    if (!opts) made.set(key, opts = withEntryRegistryAccess(base, access));
     return (repo) => openStore(repo, opts);
   };
 }

@@ -20,7 +20,10 @@ export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 // index), and the manifests cosign keeps under the `.sig` and `.att` tags.
 const COSIGN_KIND_ANNOTATION = 'kind';
 const COSIGN_IMAGE_KINDS = new Set(['dev.cosignproject.cosign/image', 'dev.cosignproject.cosign/imageIndex']);
-const COSIGN_ATTACHMENT_KINDS: Record<string, string> = { 'dev.cosignproject.cosign/sigs': '.sig', 'dev.cosignproject.cosign/atts': '.att' };
+const COSIGN_ATTACHMENT_KINDS: Record<string, string> = {
+  'dev.cosignproject.cosign/sigs': '.sig',
+  'dev.cosignproject.cosign/atts': '.att',
+};
 
 /** The entries of a layout written by `cosign save`: its one image, and its attachments by tag suffix. */
 function cosignSaveEntries(index: ImageIndex): { image?: Descriptor; attachments: Map<string, Descriptor> } {
@@ -63,7 +66,12 @@ export class LayoutStore implements OciStore {
       // not listed at top level: any manifest blob present in the layout
       let bytes: Uint8Array;
       try {
-        bytes = await this.#readBlob(dir, tagOrDigest, opts.maxBytes ?? this.#maxManifest, `manifest ${dir}@${tagOrDigest}`);
+        bytes = await this.#readBlob(
+          dir,
+          tagOrDigest,
+          opts.maxBytes ?? this.#maxManifest,
+          `manifest ${dir}@${tagOrDigest}`,
+        );
       } catch (e) {
         if (e instanceof SigwardError && e.code === 'BLOB_UNKNOWN') throw manifestUnknown(dir, tagOrDigest);
         throw e;
@@ -82,12 +90,16 @@ export class LayoutStore implements OciStore {
       }
       return stripRefName(index.manifests[0]!);
     }
-    if (!TAG_RE.test(tagOrDigest)) throw new SigwardError('REFERENCE_INVALID', `invalid tag or digest ${JSON.stringify(tagOrDigest)}`);
+    if (!TAG_RE.test(tagOrDigest)) {
+      throw new SigwardError('REFERENCE_INVALID', `invalid tag or digest ${JSON.stringify(tagOrDigest)}`);
+    }
     const hits = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tagOrDigest);
     if (hits.length === 0) {
       const saved = cosignSaveEntries(index);
       const prefix = saved.image ? digestTag(saved.image.digest) : undefined;
-      const attachment = prefix && tagOrDigest.startsWith(prefix) ? saved.attachments.get(tagOrDigest.slice(prefix.length)) : undefined;
+      const attachment = prefix && tagOrDigest.startsWith(prefix)
+        ? saved.attachments.get(tagOrDigest.slice(prefix.length))
+        : undefined;
       if (attachment) return stripRefName(attachment);
       throw manifestUnknown(dir, tagOrDigest);
     }
@@ -98,14 +110,20 @@ export class LayoutStore implements OciStore {
     const dir = layoutDir(repo);
     const desc = await this.resolve(repo, tagOrDigest, opts);
     if (!isManifestMediaType(desc.mediaType)) {
-      throw new SigwardError('MANIFEST_INVALID', `invalid manifest: ${dir}@${desc.digest} has media type ${desc.mediaType}`);
+      throw new SigwardError(
+        'MANIFEST_INVALID',
+        `invalid manifest: ${dir}@${desc.digest} has media type ${desc.mediaType}`,
+      );
     }
     const limit = opts.maxBytes ?? this.#maxManifest;
     const what = `manifest ${dir}@${desc.digest}`;
     if (desc.size > limit) throw tooLarge(what, desc.size, limit);
     const bytes = await this.#readBlob(dir, desc.digest, limit, what);
     if (bytes.byteLength !== desc.size) {
-      throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what}: size mismatch, index.json says ${desc.size} bytes, blob has ${bytes.byteLength}`);
+      throw new SigwardError(
+        'CONTENT_DIGEST_MISMATCH',
+        `${what}: size mismatch, index.json says ${desc.size} bytes, blob has ${bytes.byteLength}`,
+      );
     }
     const { mediaType, manifest } = toManifest(bytes, desc.mediaType);
     return { descriptor: { mediaType, digest: desc.digest, size: bytes.byteLength }, bytes, manifest };
@@ -118,7 +136,10 @@ export class LayoutStore implements OciStore {
     if (opts.size !== undefined && opts.size > limit) throw tooLarge(what, opts.size, limit);
     const bytes = await this.#readBlob(dir, digest, limit, what);
     if (opts.size !== undefined && bytes.byteLength !== opts.size) {
-      throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what}: size mismatch, expected ${opts.size} bytes, got ${bytes.byteLength}`);
+      throw new SigwardError(
+        'CONTENT_DIGEST_MISMATCH',
+        `${what}: size mismatch, expected ${opts.size} bytes, got ${bytes.byteLength}`,
+      );
     }
     return bytes;
   }
@@ -133,7 +154,11 @@ export class LayoutStore implements OciStore {
     return tags;
   }
 
-  async referrers(repo: RepositoryRef, digest: string, opts: GetOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
+  async referrers(
+    repo: RepositoryRef,
+    digest: string,
+    opts: GetOptions & { artifactType?: string } = {},
+  ): Promise<Descriptor[]> {
     const dir = layoutDir(repo);
     parseDigest(digest);
     const index = await readIndex(dir);
@@ -144,7 +169,12 @@ export class LayoutStore implements OciStore {
       const got = await this.getManifest(repo, d.digest, opts);
       if (got.manifest.subject?.digest !== digest) continue;
       seen.add(d.digest);
-      out.push(referrerDescriptor(got.descriptor, got.manifest as { artifactType?: string; config?: Descriptor; annotations?: Record<string, string> }));
+      out.push(
+        referrerDescriptor(
+          got.descriptor,
+          got.manifest as { artifactType?: string; config?: Descriptor; annotations?: Record<string, string> },
+        ),
+      );
     }
     const tag = digestTag(digest);
     if (index.manifests.some((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag)) {
@@ -174,7 +204,9 @@ export class LayoutStore implements OciStore {
   /** Writes the manifest blob and lists it in index.json (under `tag` when given; a tag moves). */
   async putManifest(repo: RepositoryRef, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Descriptor> {
     const dir = layoutDir(repo);
-    if (tag !== undefined && !TAG_RE.test(tag)) throw new SigwardError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(tag)}`);
+    if (tag !== undefined && !TAG_RE.test(tag)) {
+      throw new SigwardError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(tag)}`);
+    }
     const { manifest } = toManifest(bytes, mediaType);
     await this.#locked(dir, () => ensureLayout(dir));
     const digest = computeDigest(bytes);
@@ -188,7 +220,9 @@ export class LayoutStore implements OciStore {
       let manifests = index.manifests;
       if (tag !== undefined) {
         manifests = manifests.filter(
-          (d) => d.annotations?.[REF_NAME_ANNOTATION] !== tag && !(d.digest === digest && d.annotations?.[REF_NAME_ANNOTATION] === undefined),
+          (d) =>
+            d.annotations?.[REF_NAME_ANNOTATION] !== tag &&
+            !(d.digest === digest && d.annotations?.[REF_NAME_ANNOTATION] === undefined),
         );
         manifests.push(entry);
       } else if (!manifests.some((d) => d.digest === digest)) {
@@ -196,7 +230,10 @@ export class LayoutStore implements OciStore {
       } else {
         return;
       }
-      await writeAtomic(join(dir, 'index.json'), new TextEncoder().encode(JSON.stringify({ ...index, manifests }, null, 2)));
+      await writeAtomic(
+        join(dir, 'index.json'),
+        new TextEncoder().encode(JSON.stringify({ ...index, manifests }, null, 2)),
+      );
     });
     return desc;
   }
@@ -256,11 +293,16 @@ function layoutError(msg: string, cause?: unknown): SigwardError {
 }
 
 function tooLarge(what: string, size: number, limit: number): SigwardError {
-  return new SigwardError('CONTENT_TOO_LARGE', `${what} is ${size} bytes, over the limit of ${limit} bytes`, { detail: { size, limit } });
+  return new SigwardError('CONTENT_TOO_LARGE', `${what} is ${size} bytes, over the limit of ${limit} bytes`, {
+    detail: { size, limit },
+  });
 }
 
 function manifestUnknown(dir: string, ref: string): SigwardError {
-  return new SigwardError('MANIFEST_UNKNOWN', `manifest unknown: oci:${dir}${isDigest(ref) ? '@' : ':'}${ref} not found`);
+  return new SigwardError(
+    'MANIFEST_UNKNOWN',
+    `manifest unknown: oci:${dir}${isDigest(ref) ? '@' : ':'}${ref} not found`,
+  );
 }
 
 function stripRefName(d: Descriptor): Descriptor {
@@ -278,7 +320,9 @@ export async function readIndex(dir: string): Promise<ImageIndex> {
   try {
     layoutText = await readFile(join(dir, 'oci-layout'), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw layoutError(`cannot read ${dir}/oci-layout: ${(e as Error).message}`, e);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw layoutError(`cannot read ${dir}/oci-layout: ${(e as Error).message}`, e);
+    }
   }
   if (layoutText !== undefined) {
     let v: unknown;
@@ -287,13 +331,17 @@ export async function readIndex(dir: string): Promise<ImageIndex> {
     } catch (e) {
       throw layoutError(`not an OCI image layout: ${dir}/oci-layout is not JSON`, e);
     }
-    if (typeof v !== 'string' || !v.startsWith('1.')) throw layoutError(`unsupported OCI image layout version ${JSON.stringify(v)} in ${dir}`);
+    if (typeof v !== 'string' || !v.startsWith('1.')) {
+      throw layoutError(`unsupported OCI image layout version ${JSON.stringify(v)} in ${dir}`);
+    }
   }
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(join(dir, 'index.json')));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw layoutError(`not an OCI image layout: ${dir} has no index.json`, e);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw layoutError(`not an OCI image layout: ${dir} has no index.json`, e);
+    }
     throw layoutError(`cannot read ${dir}/index.json: ${(e as Error).message}`, e);
   }
   let parsed;

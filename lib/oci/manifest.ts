@@ -48,17 +48,26 @@ function checkDescriptor(d: unknown, where: string): Descriptor {
   if (typeof d !== 'object' || d === null || Array.isArray(d)) throw invalid(`${where} is not a descriptor object`);
   const o = d as Record<string, unknown>;
   if (typeof o.mediaType !== 'string' || o.mediaType === '') throw invalid(`${where} has no mediaType`);
-  if (typeof o.digest !== 'string' || !isDigest(o.digest)) throw invalid(`${where} has an invalid digest ${JSON.stringify(o.digest)}`);
-  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw invalid(`${where} has an invalid size`);
+  if (typeof o.digest !== 'string' || !isDigest(o.digest)) {
+    throw invalid(`${where} has an invalid digest ${JSON.stringify(o.digest)}`);
+  }
+  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) {
+    throw invalid(`${where} has an invalid size`);
+  }
   if (o.annotations !== undefined) {
     if (typeof o.annotations !== 'object' || o.annotations === null || Array.isArray(o.annotations)) {
       throw invalid(`${where} has invalid annotations`);
     }
-    for (const v of Object.values(o.annotations)) if (typeof v !== 'string') throw invalid(`${where} has a non-string annotation`);
+    for (const v of Object.values(o.annotations)) {
+      if (typeof v !== 'string') throw invalid(`${where} has a non-string annotation`);
+    }
   }
   if (o.platform !== undefined) {
     const p = o.platform as Record<string, unknown> | null;
-    if (typeof p !== 'object' || p === null || Array.isArray(p) || typeof p.os !== 'string' || typeof p.architecture !== 'string' || (p.variant !== undefined && typeof p.variant !== 'string')) {
+    if (
+      typeof p !== 'object' || p === null || Array.isArray(p) || typeof p.os !== 'string' ||
+      typeof p.architecture !== 'string' || (p.variant !== undefined && typeof p.variant !== 'string')
+    ) {
       throw invalid(`${where} has an invalid platform`);
     }
   }
@@ -80,7 +89,9 @@ export function toManifest(
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new SigwardError('MANIFEST_INVALID', `invalid manifest: not valid JSON (${(e as Error).message})`, { cause: e });
+    throw new SigwardError('MANIFEST_INVALID', `invalid manifest: not valid JSON (${(e as Error).message})`, {
+      cause: e,
+    });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('not a JSON object');
   const o = json as Record<string, unknown>;
@@ -89,7 +100,8 @@ export function toManifest(
   if (o.mediaType !== undefined && typeof o.mediaType !== 'string') throw invalid('mediaType is not a string');
   if (typeof o.mediaType === 'string' && SCHEMA1_TYPES.has(o.mediaType)) throw schema1Error();
 
-  let mediaType = (o.mediaType as string | undefined) ?? (declared && isManifestMediaType(declared) ? declared : undefined);
+  let mediaType = (o.mediaType as string | undefined) ??
+    (declared && isManifestMediaType(declared) ? declared : undefined);
   if (!mediaType) {
     if (Array.isArray(o.manifests)) mediaType = MEDIA_TYPES.ociIndex;
     else if (o.config !== undefined && Array.isArray(o.layers)) mediaType = MEDIA_TYPES.ociManifest;
@@ -117,7 +129,14 @@ function schema1Error(): SigwardError {
   );
 }
 
-const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', x86: '386', i386: '386', aarch64: 'arm64', armhf: 'arm', armel: 'arm' };
+const ARCH_ALIASES: Record<string, string> = {
+  x86_64: 'amd64',
+  x86: '386',
+  i386: '386',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  armel: 'arm',
+};
 
 function normArch(arch: string): string {
   return ARCH_ALIASES[arch.toLowerCase()] ?? arch.toLowerCase();

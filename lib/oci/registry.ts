@@ -4,7 +4,7 @@
 
 import { SigwardError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
-import { raceAbort, shareWork, toAbandonedError, type SharedWork } from '../abort.ts';
+import { raceAbort, type SharedWork, shareWork, toAbandonedError } from '../abort.ts';
 import {
   basicAuthorization,
   mergeScopes,
@@ -161,7 +161,11 @@ export class RegistryClient implements OciStore {
     this.options = options;
     this.#agents = createAgents(options.caCerts, options.clientTls);
     const perHost = Math.min(options.maxConnectionsPerHost ?? MAX_CONNECTIONS_PER_HOST, MAX_CONNECTIONS_PER_HOST);
-    this.#connections = createSemaphore(Infinity, Infinity, { keyLimit: Math.max(1, perHost), keyQueue: Infinity, name: 'registry connection' });
+    this.#connections = createSemaphore(Infinity, Infinity, {
+      keyLimit: Math.max(1, perHost),
+      keyQueue: Infinity,
+      name: 'registry connection',
+    });
     this.#insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 3;
@@ -191,7 +195,10 @@ export class RegistryClient implements OciStore {
       const digest = header(res.headers, 'docker-content-digest');
       const mediaType = baseMediaType(header(res.headers, 'content-type'));
       const size = Number(header(res.headers, 'content-length'));
-      if (digest && isDigest(digest) && mediaType && isManifestMediaType(mediaType) && Number.isSafeInteger(size) && size > 0) {
+      if (
+        digest && isDigest(digest) && mediaType && isManifestMediaType(mediaType) && Number.isSafeInteger(size) &&
+        size > 0
+      ) {
         if (isDigest(tagOrDigest) && digest !== tagOrDigest) {
           throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what}: registry answered with digest ${digest}`, {
             detail: { expected: tagOrDigest, actual: digest },
@@ -256,7 +263,10 @@ export class RegistryClient implements OciStore {
       });
     } catch (e) {
       if (size !== undefined && e instanceof SigwardError && e.code === 'CONTENT_TOO_LARGE') {
-        throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what}: size mismatch, registry sent more than the expected ${size} bytes`);
+        throw new SigwardError(
+          'CONTENT_DIGEST_MISMATCH',
+          `${what}: size mismatch, registry sent more than the expected ${size} bytes`,
+        );
       }
       throw e;
     }
@@ -357,7 +367,12 @@ export class RegistryClient implements OciStore {
     const digest = computeDigest(bytes);
     const desc: Descriptor = { mediaType, digest, size: bytes.byteLength };
     const what = `blob upload ${ctx.registry}/${ctx.repository}@${digest}`;
-    const head = await this.#send(ctx, { method: 'HEAD', path: `/v2/${ctx.repository}/blobs/${digest}`, maxBytes: 0, what });
+    const head = await this.#send(ctx, {
+      method: 'HEAD',
+      path: `/v2/${ctx.repository}/blobs/${digest}`,
+      maxBytes: 0,
+      what,
+    });
     if (head.res.status === 200) return desc;
     if ([401, 403].includes(head.res.status)) throw this.#statusError(ctx, head.res, what, 'upload', head.retried);
     const start = await this.#send(ctx, {
@@ -393,7 +408,9 @@ export class RegistryClient implements OciStore {
     const ctx = this.#ctx(repo, {}, true);
     const { manifest } = toManifest(bytes, mediaType);
     const digest = computeDigest(bytes);
-    if (tag !== undefined && !TAG_RE.test(tag)) throw new SigwardError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(tag)}`);
+    if (tag !== undefined && !TAG_RE.test(tag)) {
+      throw new SigwardError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(tag)}`);
+    }
     const ref = tag ?? digest;
     const what = `manifest upload ${refString(ctx, ref)}`;
     const { res, retried } = await this.#send(ctx, {
@@ -407,7 +424,9 @@ export class RegistryClient implements OciStore {
     });
     if (res.status !== 201 && res.status !== 200) throw this.#statusError(ctx, res, what, 'upload', retried);
     const got = header(res.headers, 'docker-content-digest');
-    if (got && got !== digest) throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what}: registry stored digest ${got}, expected ${digest}`);
+    if (got && got !== digest) {
+      throw new SigwardError('CONTENT_DIGEST_MISMATCH', `${what}: registry stored digest ${got}, expected ${digest}`);
+    }
     const desc: Descriptor = { mediaType, digest, size: bytes.byteLength };
     if (manifest.subject && !header(res.headers, 'oci-subject') && this.options.updateReferrersTag !== false) {
       await this.#addToReferrersTag(repo, manifest.subject.digest, referrerDescriptor(desc, manifest));
@@ -457,7 +476,13 @@ export class RegistryClient implements OciStore {
     if (!REPO_RE.test(repo.repository)) {
       throw new SigwardError('REFERENCE_INVALID', `invalid repository name ${JSON.stringify(repo.repository)}`);
     }
-    return { registry: repo.registry, host: apiHost(repo.registry), repository: repo.repository, push, signal: opts.signal };
+    return {
+      registry: repo.registry,
+      host: apiHost(repo.registry),
+      repository: repo.repository,
+      push,
+      signal: opts.signal,
+    };
   }
 
   #httpAllowed(host: string): boolean {
@@ -503,7 +528,7 @@ export class RegistryClient implements OciStore {
 
   /** Retries around one logical request. */
   async #withRetries(ctx: Ctx, what: string, fn: () => Promise<HttpResponse>): Promise<Sent> {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0;; attempt++) {
       let res: HttpResponse;
       try {
         res = await fn();
@@ -514,17 +539,25 @@ export class RegistryClient implements OciStore {
           });
         }
         if (e instanceof TransportError) {
-          if (RETRY_CODES.has(e.code) && attempt < this.#retries && (await this.#backoff(attempt, undefined, ctx.signal))) continue;
+          if (
+            RETRY_CODES.has(e.code) && attempt < this.#retries && (await this.#backoff(attempt, undefined, ctx.signal))
+          ) continue;
           const host = (e as TransportError & { host?: string }).host ?? ctx.host;
-          throw new SigwardError('REGISTRY_UNREACHABLE', `registry unreachable: ${host}: ${describeTransportError(e)}`, {
-            cause: e,
-            detail: { host, code: e.code },
-          });
+          throw new SigwardError(
+            'REGISTRY_UNREACHABLE',
+            `registry unreachable: ${host}: ${describeTransportError(e)}`,
+            {
+              cause: e,
+              detail: { host, code: e.code },
+            },
+          );
         }
         throw e;
       }
       if (RETRY_STATUS.has(res.status) && attempt < this.#retries) {
-        const ra = res.status === 429 || res.status === 503 ? parseRetryAfter(header(res.headers, 'retry-after')) : undefined;
+        const ra = res.status === 429 || res.status === 503
+          ? parseRetryAfter(header(res.headers, 'retry-after'))
+          : undefined;
         this.options.logger?.debug({ status: res.status, attempt, retryAfterMs: ra }, 'registry retry');
         if (await this.#backoff(attempt, ra, ctx.signal)) continue;
       }
@@ -562,10 +595,17 @@ export class RegistryClient implements OciStore {
         throw new SigwardError('REGISTRY_ERROR', `${req.what}: refusing redirect to ${next.protocol} URL`);
       }
       if (next.protocol === 'http:' && res.url.protocol === 'https:' && !this.#httpAllowed(next.host)) {
-        throw new SigwardError('REGISTRY_ERROR', `${req.what}: refusing redirect from https to plain http (${next.host})`);
+        throw new SigwardError(
+          'REGISTRY_ERROR',
+          `${req.what}: refusing redirect from https to plain http (${next.host})`,
+        );
       }
       const keepAuth = next.host === ctx.host;
-      res = await this.#http(next, { ...req, method: req.method === 'HEAD' ? 'HEAD' : 'GET', body: undefined }, keepAuth ? authz : undefined);
+      res = await this.#http(
+        next,
+        { ...req, method: req.method === 'HEAD' ? 'HEAD' : 'GET', body: undefined },
+        keepAuth ? authz : undefined,
+      );
     }
     return res;
   }
@@ -596,7 +636,11 @@ export class RegistryClient implements OciStore {
       ...req.headers,
     };
     if (authz) headers.Authorization = authz;
-    const agent = url.protocol === 'http:' ? this.#agents.http : this.#skipVerify(url.host) ? this.#agents.httpsInsecure : this.#agents.https;
+    const agent = url.protocol === 'http:'
+      ? this.#agents.http
+      : this.#skipVerify(url.host)
+      ? this.#agents.httpsInsecure
+      : this.#agents.https;
     const signal = this.#signal(req.signal);
     let release: () => void;
     try {
@@ -664,7 +708,10 @@ export class RegistryClient implements OciStore {
       return cred && 'username' in cred ? basicAuthorization(cred.username, cred.password) : undefined;
     }
     if (cred && 'registryToken' in cred) return `Bearer ${cred.registryToken}`;
-    const scopes = mergeScopes([repositoryScope(ctx.repository, ctx.push), ...(challengeScope ? [challengeScope] : [])]);
+    const scopes = mergeScopes([
+      repositoryScope(ctx.repository, ctx.push),
+      ...(challengeScope ? [challengeScope] : []),
+    ]);
     const key = TokenCache.key(ctx.host, scopes);
     if (!fresh) {
       const cached = this.#tokens.get(key);
@@ -682,7 +729,7 @@ export class RegistryClient implements OciStore {
         () => this.#inflightTokens.get(key) === work && this.#inflightTokens.delete(key),
         () => this.#inflightTokens.get(key) === work && this.#inflightTokens.delete(key),
       );
-      this.#inflightTokens.set(key, (w = work));
+      this.#inflightTokens.set(key, w = work);
     }
     return `Bearer ${await w.join(ctx.signal)}`;
   }
@@ -693,10 +740,16 @@ export class RegistryClient implements OciStore {
     try {
       url = new URL(realm ?? '');
     } catch {
-      throw new SigwardError('REGISTRY_ERROR', `registry ${ctx.registry} sent a bearer challenge without a valid realm`);
+      throw new SigwardError(
+        'REGISTRY_ERROR',
+        `registry ${ctx.registry} sent a bearer challenge without a valid realm`,
+      );
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new SigwardError('REGISTRY_ERROR', `registry ${ctx.registry}: unsupported token realm scheme ${url.protocol}`);
+      throw new SigwardError(
+        'REGISTRY_ERROR',
+        `registry ${ctx.registry}: unsupported token realm scheme ${url.protocol}`,
+      );
     }
     if (url.protocol === 'http:' && cred && !this.#httpAllowed(url.host)) {
       throw new SigwardError(
@@ -712,12 +765,26 @@ export class RegistryClient implements OciStore {
       const u = new URL(url);
       if (service) u.searchParams.set('service', service);
       for (const s of scopes) u.searchParams.append('scope', s);
-      return this.#withRetries(ctx, what, () =>
-        this.#http(u, { method: 'GET', path: u.href, maxBytes: 1024 * 1024, what, headers: { Accept: 'application/json' }, signal: ctx.signal }, basic),
+      return this.#withRetries(
+        ctx,
+        what,
+        () =>
+          this.#http(u, {
+            method: 'GET',
+            path: u.href,
+            maxBytes: 1024 * 1024,
+            what,
+            headers: { Accept: 'application/json' },
+            signal: ctx.signal,
+          }, basic),
       );
     };
     if (cred && 'identityToken' in cred) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'sigward' });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.identityToken,
+        client_id: 'sigward',
+      });
       if (service) form.set('service', service);
       form.set('scope', scopes.join(' '));
       const sent = await this.#withRetries(ctx, what, () =>
@@ -733,18 +800,21 @@ export class RegistryClient implements OciStore {
             signal: ctx.signal,
           },
           undefined,
-        ),
-      );
+        ));
       ({ res, retried } = sent);
       if (res.status === 404 || res.status === 405) ({ res, retried } = await getToken(undefined));
     } else {
-      ({ res, retried } = await getToken(cred && 'username' in cred ? basicAuthorization(cred.username, cred.password) : undefined));
+      ({ res, retried } = await getToken(
+        cred && 'username' in cred ? basicAuthorization(cred.username, cred.password) : undefined,
+      ));
     }
     if (res.status !== 200) {
       if (res.status === 401 || res.status === 403) {
         throw new SigwardError(
           'REGISTRY_UNAUTHORIZED',
-          `unauthorized: token server ${url.host} refused ${cred ? 'the credentials' : 'anonymous access'} for ${ctx.registry}/${ctx.repository} (${res.status})`,
+          `unauthorized: token server ${url.host} refused ${
+            cred ? 'the credentials' : 'anonymous access'
+          } for ${ctx.registry}/${ctx.repository} (${res.status})`,
           { detail: { registry: ctx.registry, status: res.status } },
         );
       }
@@ -756,9 +826,17 @@ export class RegistryClient implements OciStore {
     return tr.token;
   }
 
-  #statusError(ctx: Ctx, res: HttpResponse, what: string, kind: 'manifest' | 'blob' | 'repository' | 'upload' | 'token', retried: number): SigwardError {
+  #statusError(
+    ctx: Ctx,
+    res: HttpResponse,
+    what: string,
+    kind: 'manifest' | 'blob' | 'repository' | 'upload' | 'token',
+    retried: number,
+  ): SigwardError {
     const errs = registryErrors(res.body);
-    const summary = errs.length ? errs.map((e) => `${e.code}: ${e.message}`).join('; ') : `${res.status} ${res.statusText}`.trim();
+    const summary = errs.length
+      ? errs.map((e) => `${e.code}: ${e.message}`).join('; ')
+      : `${res.status} ${res.statusText}`.trim();
     const detail = { registry: ctx.registry, repository: ctx.repository, status: res.status, errors: errs };
     const mk = (code: ErrorCode, msg: string): SigwardError => new SigwardError(code, msg, { detail });
     const name = `${ctx.registry}/${ctx.repository}`;
@@ -767,23 +845,35 @@ export class RegistryClient implements OciStore {
         const hint = !this.options.credentials
           ? '; no registry credentials configured'
           : res.authSent
-            ? '; the credentials were rejected or lack permission'
-            : `; no credentials found for ${ctx.registry}`;
+          ? '; the credentials were rejected or lack permission'
+          : `; no credentials found for ${ctx.registry}`;
         return mk('REGISTRY_UNAUTHORIZED', `unauthorized: access to ${name} denied (${summary})${hint}`);
       }
       case res.status === 404: {
         const codes = errs.map((e) => e.code);
-        if (kind === 'blob' || codes.includes('BLOB_UNKNOWN')) return mk('BLOB_UNKNOWN', `blob unknown: ${what.replace(/^blob /, '')} not found`);
+        if (kind === 'blob' || codes.includes('BLOB_UNKNOWN')) {
+          return mk('BLOB_UNKNOWN', `blob unknown: ${what.replace(/^blob /, '')} not found`);
+        }
         if (kind === 'repository' || (codes.includes('NAME_UNKNOWN') && kind !== 'manifest')) {
           return mk('MANIFEST_UNKNOWN', `repository unknown: ${name} not found`);
         }
-        if (kind === 'manifest') return mk('MANIFEST_UNKNOWN', `manifest unknown: ${what.replace(/^manifest /, '')} not found`);
+        if (kind === 'manifest') {
+          return mk('MANIFEST_UNKNOWN', `manifest unknown: ${what.replace(/^manifest /, '')} not found`);
+        }
         return mk('REGISTRY_ERROR', `${what}: ${summary}`);
       }
       case res.status === 429:
-        return mk('REGISTRY_RATE_LIMITED', `registry rate limit exceeded: ${ctx.registry} answered 429 to ${what}${retried ? ` after ${retried} retries` : ''}`);
+        return mk(
+          'REGISTRY_RATE_LIMITED',
+          `registry rate limit exceeded: ${ctx.registry} answered 429 to ${what}${
+            retried ? ` after ${retried} retries` : ''
+          }`,
+        );
       case res.status >= 500:
-        return mk('REGISTRY_ERROR', `registry error: ${ctx.registry} answered ${summary} to ${what}${retried ? ` after ${retried} retries` : ''}`);
+        return mk(
+          'REGISTRY_ERROR',
+          `registry error: ${ctx.registry} answered ${summary} to ${what}${retried ? ` after ${retried} retries` : ''}`,
+        );
       default:
         return mk('REGISTRY_ERROR', `registry error: unexpected answer to ${what}: ${summary}`);
     }
@@ -836,9 +926,12 @@ export function nextLink(res: HttpResponse): string | undefined {
 }
 
 /** The descriptor a referrers listing shows for a manifest. */
-export function referrerDescriptor(desc: Descriptor, manifest: { artifactType?: string; config?: Descriptor; annotations?: Record<string, string> }): Descriptor {
-  const artifactType =
-    manifest.artifactType ?? (manifest.config && manifest.config.mediaType !== MEDIA_TYPES.ociEmpty ? manifest.config.mediaType : undefined);
+export function referrerDescriptor(
+  desc: Descriptor,
+  manifest: { artifactType?: string; config?: Descriptor; annotations?: Record<string, string> },
+): Descriptor {
+  const artifactType = manifest.artifactType ??
+    (manifest.config && manifest.config.mediaType !== MEDIA_TYPES.ociEmpty ? manifest.config.mediaType : undefined);
   return {
     mediaType: desc.mediaType,
     digest: desc.digest,

@@ -13,7 +13,12 @@ function sameRepo(a: RepositoryRef, b: RepositoryRef): boolean {
  * Stores where `repo:tag` resolves to `descriptor` without asking the registry.
  * Every other call goes to the wrapped store.
  */
-export function withPinnedTag(stores: StoreFactory, repo: RepositoryRef, tag: string, descriptor: Descriptor): StoreFactory {
+export function withPinnedTag(
+  stores: StoreFactory,
+  repo: RepositoryRef,
+  tag: string,
+  descriptor: Descriptor,
+): StoreFactory {
   return (r) => {
     const inner = stores(r);
     if (!sameRepo(r, repo)) return inner;
@@ -88,7 +93,7 @@ export function withRateLimit(stores: StoreFactory, opts: RateLimitOptions): Sto
   const buckets = new Map<string, TokenBucket>();
   const bucketFor = (host: string) => {
     let b = buckets.get(host);
-    if (!b) buckets.set(host, (b = createTokenBucket(opts)));
+    if (!b) buckets.set(host, b = createTokenBucket(opts));
     return b;
   };
   return (repo) => {

@@ -185,7 +185,9 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
 /** The TransportError of a request given up by its signal (DEADLINE for a timeout, else ABORTED). */
 export function abortError(signal: AbortSignal): TransportError {
   const reason = signal.reason as unknown;
-  if (reason instanceof Error && reason.name === 'TimeoutError') return new TransportError('DEADLINE', 'deadline exceeded', reason);
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new TransportError('DEADLINE', 'deadline exceeded', reason);
+  }
   return new TransportError('ABORTED', 'request aborted', reason);
 }
 

@@ -50,7 +50,10 @@ function hasPatchesJson6902(mutate: unknown): boolean {
   const m = mutate as Record<string, unknown>;
   if (typeof m['patchesJson6902'] === 'string' && m['patchesJson6902'] !== '') return true;
   const fe = m['foreach'];
-  return Array.isArray(fe) && fe.some((f) => typeof f === 'object' && f !== null && typeof (f as Record<string, unknown>)['patchesJson6902'] === 'string');
+  return Array.isArray(fe) &&
+    fe.some((f) =>
+      typeof f === 'object' && f !== null && typeof (f as Record<string, unknown>)['patchesJson6902'] === 'string'
+    );
 }
 
 /**
@@ -98,11 +101,19 @@ export function checkAutogenAnnotation(policy: KyvernoPolicy, diag: DiagnosticCo
   const path = childPath('metadata.annotations', AUTOGEN_ANNOTATION);
   for (const c of requested) {
     if (!(POD_CONTROLLERS as readonly string[]).includes(c)) {
-      diag.warn(path, `${path}: unknown pod controller ${JSON.stringify(c)}: expected none or a list of ${POD_CONTROLLERS.join(', ')}`);
+      diag.warn(
+        path,
+        `${path}: unknown pod controller ${JSON.stringify(c)}: expected none or a list of ${
+          POD_CONTROLLERS.join(', ')
+        }`,
+      );
     }
   }
   if (requested.length > 0 && !canAutoGen(policy) && policy.spec.rules.some((r) => onlyPods(r))) {
-    diag.info(path, `${path}: ignored: the policy's rules use names, selectors or annotations, or mix Pod with other kinds`);
+    diag.info(
+      path,
+      `${path}: ignored: the policy's rules use names, selectors or annotations, or mix Pod with other kinds`,
+    );
   }
 }
 
@@ -163,7 +174,9 @@ export function getAutogenRules(rule: KyvernoRule, controllers: readonly string[
   const out: KyvernoRule[] = [];
   const plain = controllers.filter((c) => c !== 'CronJob');
   if (plain.length > 0) out.push(generateRule(rule, getAutogenRuleName('autogen', rule.name), plain, 'template'));
-  if (controllers.includes('CronJob')) out.push(generateRule(rule, getAutogenRuleName('autogen-cronjob', rule.name), ['CronJob'], 'cronjob'));
+  if (controllers.includes('CronJob')) {
+    out.push(generateRule(rule, getAutogenRuleName('autogen-cronjob', rule.name), ['CronJob'], 'cronjob'));
+  }
   return out;
 }
 

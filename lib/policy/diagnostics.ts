@@ -2,7 +2,7 @@
 // the line/column of the path it is about.
 
 import type { PolicyDiagnostic, Position, Severity } from './types.ts';
-import { parentPath, type NodeLocation } from './yaml.ts';
+import { type NodeLocation, parentPath } from './yaml.ts';
 
 export class DiagnosticCollector {
   readonly items: PolicyDiagnostic[] = [];
@@ -52,7 +52,9 @@ export class DiagnosticCollector {
   /** True when an error was reported at `path` or below it. */
   hasErrorsUnder(path: string): boolean {
     return this.items.some(
-      (d) => d.severity === 'error' && d.path !== undefined && (d.path === path || d.path.startsWith(path + '.') || d.path.startsWith(path + '[')),
+      (d) =>
+        d.severity === 'error' && d.path !== undefined &&
+        (d.path === path || d.path.startsWith(path + '.') || d.path.startsWith(path + '[')),
     );
   }
 
@@ -78,7 +80,7 @@ export function sortDiagnostics(list: PolicyDiagnostic[]): PolicyDiagnostic[] {
   return list
     .map((d, i) => ({ d, i }))
     .sort((a, b) =>
-      (a.d.file ?? '').localeCompare(b.d.file ?? '') || a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i,
+      (a.d.file ?? '').localeCompare(b.d.file ?? '') || a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i
     )
     .map((x) => x.d);
 }

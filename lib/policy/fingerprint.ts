@@ -8,7 +8,7 @@
 // substituted values to their key.
 
 import { createHash } from 'node:crypto';
-import type { ImageValidatingPolicy, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from './types.ts';
+import type { ImageValidatingPolicy, KyvernoPolicy, KyvernoRule, Policy, VerifyImagesEntry } from './types.ts';
 
 const FINGERPRINT_VERSION = 1;
 
@@ -68,7 +68,9 @@ export function getVerifyImagesFingerprint(policy: KyvernoPolicy, rule: KyvernoR
 
 /** Fingerprint of an ImageValidatingPolicy / ImagePolicy (the whole spec). */
 export function getImagePolicyFingerprint(policy: ImageValidatingPolicy): string {
-  return sha256Hex(canonicalJSON({ v: FINGERPRINT_VERSION, policy: policyId(policy), format: policy.format, spec: policy.spec }));
+  return sha256Hex(
+    canonicalJSON({ v: FINGERPRINT_VERSION, policy: policyId(policy), format: policy.format, spec: policy.spec }),
+  );
 }
 
 export interface RuleFingerprint {
@@ -80,8 +82,14 @@ export interface RuleFingerprint {
 
 /** Every fingerprint of a policy: one per verifyImages entry (Kyverno), or one per policy. */
 export function getPolicyFingerprints(policy: Policy): RuleFingerprint[] {
-  if (policy.format !== 'kyverno') return [{ rule: policy.metadata.name, index: 0, fingerprint: getImagePolicyFingerprint(policy) }];
+  if (policy.format !== 'kyverno') {
+    return [{ rule: policy.metadata.name, index: 0, fingerprint: getImagePolicyFingerprint(policy) }];
+  }
   return policy.spec.rules.flatMap((rule) =>
-    rule.verifyImages.map((entry, index) => ({ rule: rule.name, index, fingerprint: getVerifyImagesFingerprint(policy, rule, entry) })),
+    rule.verifyImages.map((entry, index) => ({
+      rule: rule.name,
+      index,
+      fingerprint: getVerifyImagesFingerprint(policy, rule, entry),
+    }))
   );
 }

@@ -1,30 +1,52 @@
 // Public API of lib/policy: loading, validating and linting image verification policies.
 
 export type * from './types.ts';
-export { parsePolicies, loadPolicies, parsePolicyPaths, loadPolicyPaths, listPolicyFiles, formatErrors, type ParseResult } from './load.ts';
 export {
+  formatErrors,
+  listPolicyFiles,
+  loadPolicies,
+  loadPolicyPaths,
+  parsePolicies,
+  parsePolicyPaths,
+  type ParseResult,
+} from './load.ts';
+export {
+  AUTOGEN_ANNOTATION,
+  canAutoGen,
   expandAutogen,
   getAutogenControllers,
-  getAutogenRules,
   getAutogenRuleName,
-  canAutoGen,
+  getAutogenRules,
   getKindName,
-  AUTOGEN_ANNOTATION,
   POD_CONTROLLERS,
   POD_SPEC_PATHS,
 } from './autogen.ts';
-export { lintPolicyPaths, lintPolicyText, lintLoadedPolicy, formatDiagnostic, formatDiagnostics, formatLintSummary, type LintResult } from './lint.ts';
-export { canonicalJSON, getVerifyImagesFingerprint, getImagePolicyFingerprint, getPolicyFingerprints, type RuleFingerprint } from './fingerprint.ts';
 export {
-  createFileSecretResolver,
+  formatDiagnostic,
+  formatDiagnostics,
+  formatLintSummary,
+  lintLoadedPolicy,
+  lintPolicyPaths,
+  lintPolicyText,
+  type LintResult,
+} from './lint.ts';
+export {
+  canonicalJSON,
+  getImagePolicyFingerprint,
+  getPolicyFingerprints,
+  getVerifyImagesFingerprint,
+  type RuleFingerprint,
+} from './fingerprint.ts';
+export {
   createFileConfigMapResolver,
+  createFileSecretResolver,
   getPullSecretFiles,
-  hasVariables,
-  splitPublicKeys,
-  toKeySource,
   getUnresolved,
+  hasVariables,
+  KMS_PROVIDERS,
   kmsOfflineMessage,
   SECRET_PUBLIC_KEY,
-  KMS_PROVIDERS,
+  splitPublicKeys,
+  toKeySource,
 } from './keys.ts';
-export { DEFAULT_REKOR_URL, CONDITION_OPERATORS, convertLegacyImageVerification } from './kyverno.ts';
+export { CONDITION_OPERATORS, convertLegacyImageVerification, DEFAULT_REKOR_URL } from './kyverno.ts';

@@ -9,9 +9,22 @@ import { compileCel } from '../conditions/cel.ts';
 import { IVPOL_MATCH_VARIABLES, IVPOL_VARIABLES, KYVERNO_IMAGE_LIBRARY } from '../conditions/cel-kyverno.ts';
 import type { CelFunctionLibrary } from '../conditions/cel.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
-import { splitPublicKeys, toKeySource, getUnresolved } from './keys.ts';
-import { checkRegExp, metadataSchema, toMetadata, type BuildContext } from './kyverno.ts';
-import { s, didYouMean, getBool, getInt, getObj, getObjArr, getStr, getStrArr, getStrMap, has, type Obj, type Schema } from './schema.ts';
+import { getUnresolved, splitPublicKeys, toKeySource } from './keys.ts';
+import { type BuildContext, checkRegExp, metadataSchema, toMetadata } from './kyverno.ts';
+import {
+  didYouMean,
+  getBool,
+  getInt,
+  getObj,
+  getObjArr,
+  getStr,
+  getStrArr,
+  getStrMap,
+  has,
+  type Obj,
+  s,
+  type Schema,
+} from './schema.ts';
 import type {
   FailurePolicy,
   HashAlgorithm,
@@ -68,9 +81,16 @@ function buildSchema(native: boolean): Schema {
       s.obj({
         name: str,
         cosign: s.obj({
-          key: s.obj({ data: str, kms: str, hashAlgorithm: s.str(['', 'sha224', 'sha256', 'sha384', 'sha512']), expression: str }),
+          key: s.obj({
+            data: str,
+            kms: str,
+            hashAlgorithm: s.str(['', 'sha224', 'sha256', 'sha384', 'sha512']),
+            expression: str,
+          }),
           keyless: s.obj({
-            identities: s.arr(s.obj({ subject: str, subjectRegExp: str, subjectExpression: str, issuer: str, issuerRegExp: str })),
+            identities: s.arr(
+              s.obj({ subject: str, subjectRegExp: str, subjectExpression: str, issuer: str, issuerRegExp: str }),
+            ),
             roots: str,
             additionalExtensions: s.strMap(),
           }),
@@ -114,7 +134,9 @@ function toStringOrExpression(v: unknown, path: string, diag: DiagnosticCollecto
   const o = v as Obj;
   const value = getStr(o, 'value');
   const expression = getStr(o, 'expression');
-  if ((value === undefined) === (expression === undefined)) diag.error(path, `${path}: exactly one of value or expression must be set`);
+  if ((value === undefined) === (expression === undefined)) {
+    diag.error(path, `${path}: exactly one of value or expression must be set`);
+  }
   const out: StringOrExpression = {};
   if (value !== undefined) out.value = value;
   if (expression !== undefined) out.expression = expression;
@@ -133,7 +155,12 @@ function readTrustedRootValue(value: string, path: string, diag: DiagnosticColle
     try {
       text = readFileSync(text, 'utf8');
     } catch (e) {
-      diag.error(path, `${path}: cannot read the trusted root file ${JSON.stringify(value.trim())}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      diag.error(
+        path,
+        `${path}: cannot read the trusted root file ${JSON.stringify(value.trim())}: ${
+          (e as NodeJS.ErrnoException).code ?? (e as Error).message
+        }`,
+      );
       return undefined;
     }
   }
@@ -146,7 +173,13 @@ function readTrustedRootValue(value: string, path: string, diag: DiagnosticColle
   return text;
 }
 
-function uniqueName(name: string | undefined, path: string, seen: Set<string>, what: string, diag: DiagnosticCollector): string {
+function uniqueName(
+  name: string | undefined,
+  path: string,
+  seen: Set<string>,
+  what: string,
+  diag: DiagnosticCollector,
+): string {
   if (!name) {
     diag.error(path, `${path}.name: Required value: ${what} need a name`);
     return '';
@@ -168,7 +201,13 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     if (certs) att.notary.certs = certs;
     const tsa = toStringOrExpression(notary['tsaCerts'], `${path}.notary.tsaCerts`, diag);
     if (tsa) att.notary.tsaCerts = tsa;
-    if (!certs) diag.warn(`${path}.notary`, `${path}.notary: no certs: there is nothing to verify Notary signatures with, verifications using this attestor fail`, true);
+    if (!certs) {
+      diag.warn(
+        `${path}.notary`,
+        `${path}.notary: no certs: there is nothing to verify Notary signatures with, verifications using this attestor fail`,
+        true,
+      );
+    }
     diag.info(
       `${path}.notary`,
       `${path}.notary: sigward checks no certificate revocation (it has no network): a signature whose certificate chain names OCSP or CRL endpoints is denied, where Kyverno asks them online`,
@@ -180,7 +219,14 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
   const cp = `${path}.cosign`;
   const c: IvCosign = { annotations: getStrMap(cosign, 'annotations') };
   const modes = (['key', 'keyless', 'certificate'] as const).filter((k) => has(cosign, k));
-  if (modes.length !== 1) diag.error(cp, `${cp}: exactly one of key, keyless or certificate must be set${modes.length > 1 ? ` (found ${modes.join(', ')})` : ''}`);
+  if (modes.length !== 1) {
+    diag.error(
+      cp,
+      `${cp}: exactly one of key, keyless or certificate must be set${
+        modes.length > 1 ? ` (found ${modes.join(', ')})` : ''
+      }`,
+    );
+  }
 
   const key = getObj(cosign, 'key');
   if (key) {
@@ -195,7 +241,12 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
       c.key.data = data;
       c.key.source = toKeySource(data, ctx.resolveSecret, 'provide the public key with key.data');
       if (c.key.source.kind === 'pem' && splitPublicKeys(data).length > 1) {
-        diag.warn(`${kp}.data`, `${kp}.data holds ${splitPublicKeys(data).length} public keys: a signature verified by any of them counts; declare one attestor per key to require several`);
+        diag.warn(
+          `${kp}.data`,
+          `${kp}.data holds ${
+            splitPublicKeys(data).length
+          } public keys: a signature verified by any of them counts; declare one attestor per key to require several`,
+        );
       }
     } else if (kms) {
       c.key.kms = kms;
@@ -217,7 +268,9 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
         if (v !== undefined) out[f] = v;
       }
       for (const f of ['subjectRegExp', 'issuerRegExp'] as const) checkRegExp(diag, `${ip}.${f}`, out[f]);
-      if (!out.subject && !out.subjectRegExp && !out.subjectExpression) diag.warn(ip, `${ip}: no subject: any signer identity is accepted`);
+      if (!out.subject && !out.subjectRegExp && !out.subjectExpression) {
+        diag.warn(ip, `${ip}: no subject: any signer identity is accepted`);
+      }
       if (!out.issuer && !out.issuerRegExp) diag.warn(ip, `${ip}: no issuer: any OIDC issuer is accepted`);
       return out;
     });
@@ -240,7 +293,10 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
 
   const ctlog = getObj(cosign, 'ctlog');
   if (ctlog) {
-    c.ctlog = { insecureIgnoreTlog: getBool(ctlog, 'insecureIgnoreTlog') ?? false, insecureIgnoreSCT: getBool(ctlog, 'insecureIgnoreSCT') ?? false };
+    c.ctlog = {
+      insecureIgnoreTlog: getBool(ctlog, 'insecureIgnoreTlog') ?? false,
+      insecureIgnoreSCT: getBool(ctlog, 'insecureIgnoreSCT') ?? false,
+    };
     for (const f of ['url', 'rekorPubKey', 'ctLogPubKey', 'tsaCertChain'] as const) {
       const v = getStr(ctlog, f);
       if (v !== undefined) c.ctlog[f] = v;
@@ -262,16 +318,31 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
   }
   const trustedRoot = toStringOrExpression(cosign?.['trustedRoot'], `${cp}.trustedRoot`, diag);
   if (trustedRoot?.expression !== undefined) {
-    diag.error(`${cp}.trustedRoot`, `${cp}.trustedRoot.expression: sigward cannot evaluate a trust root expression: give the trusted_root.json as value (inline JSON or a file path)`);
+    diag.error(
+      `${cp}.trustedRoot`,
+      `${cp}.trustedRoot.expression: sigward cannot evaluate a trust root expression: give the trusted_root.json as value (inline JSON or a file path)`,
+    );
   } else if (trustedRoot?.value !== undefined) {
     const text = readTrustedRootValue(trustedRoot.value, `${cp}.trustedRoot`, diag);
     if (text !== undefined) c.trustedRoot = text;
   }
   if (c.tuf) {
     const at = `${cp}.tuf`;
-    diag.warn(at, `${at}: sigward does not fetch TUF metadata for a policy: ${c.trustedRoot !== undefined ? 'this attestor\'s trustedRoot' : 'the trust root sigward runs with (--trusted-root, SIGSTORE_ROOT_FILE, or the embedded one)'} is used; give the trusted_root.json as trustedRoot to pin this attestor to its own root`);
+    diag.warn(
+      at,
+      `${at}: sigward does not fetch TUF metadata for a policy: ${
+        c.trustedRoot !== undefined
+          ? "this attestor's trustedRoot"
+          : 'the trust root sigward runs with (--trusted-root, SIGSTORE_ROOT_FILE, or the embedded one)'
+      } is used; give the trusted_root.json as trustedRoot to pin this attestor to its own root`,
+    );
   }
-  if (c.ctlog?.tsaCertChain?.trim()) diag.warn(`${cp}.ctlog.tsaCertChain`, `${cp}.ctlog.tsaCertChain: not used by sigward: signing times come from the transparency log or the trust root's timestamp authorities`);
+  if (c.ctlog?.tsaCertChain?.trim()) {
+    diag.warn(
+      `${cp}.ctlog.tsaCertChain`,
+      `${cp}.ctlog.tsaCertChain: not used by sigward: signing times come from the transparency log or the trust root's timestamp authorities`,
+    );
+  }
   const source = getObj(cosign, 'source');
   if (source) {
     c.source = { pullSecrets: getObjArr(source, 'PullSecrets').map((x) => getStr(x, 'name') ?? '') };
@@ -279,7 +350,13 @@ function toAttestor(o: Obj, path: string, ctx: BuildContext, seen: Set<string>):
     if (repo !== undefined) c.source.repository = repo;
     const tp = getStr(source, 'tagPrefix');
     if (tp !== undefined) c.source.tagPrefix = tp;
-    if (tp) diag.warn(`${cp}.source.tagPrefix`, `${cp}.source.tagPrefix: signature tag prefixes are not supported by sigward: verifications using this attestor fail`, true);
+    if (tp) {
+      diag.warn(
+        `${cp}.source.tagPrefix`,
+        `${cp}.source.tagPrefix: signature tag prefixes are not supported by sigward: verifications using this attestor fail`,
+        true,
+      );
+    }
   }
   att.cosign = c;
   return att;
@@ -309,8 +386,12 @@ function checkExpressions(policy: ImageValidatingPolicy, diag: DiagnosticCollect
     return;
   }
   const lib = KYVERNO_IMAGE_LIBRARY;
-  spec.matchConditions.forEach((m, i) => check(`spec.matchConditions[${i}].expression`, m.expression, IVPOL_MATCH_VARIABLES, lib));
-  spec.matchImageReferences.forEach((m, i) => m.expression !== undefined && check(`spec.matchImageReferences[${i}].expression`, m.expression, ['ref'], lib));
+  spec.matchConditions.forEach((m, i) =>
+    check(`spec.matchConditions[${i}].expression`, m.expression, IVPOL_MATCH_VARIABLES, lib)
+  );
+  spec.matchImageReferences.forEach((m, i) =>
+    m.expression !== undefined && check(`spec.matchImageReferences[${i}].expression`, m.expression, ['ref'], lib)
+  );
   spec.images.forEach((m, i) => check(`spec.images[${i}].expression`, m.expression, IVPOL_VARIABLES, lib));
   spec.variables.forEach((m, i) => check(`spec.variables[${i}].expression`, m.expression, IVPOL_VARIABLES, lib));
   for (const v of spec.validations) {
@@ -327,19 +408,30 @@ export function toImageValidatingPolicy(
 ): ImageValidatingPolicy {
   const { diag } = ctx;
   const kindRaw = getStr(doc, 'kind');
-  const kind = kindRaw === 'ImagePolicy' ? 'ImagePolicy' : kindRaw === 'NamespacedImageValidatingPolicy' ? 'NamespacedImageValidatingPolicy' : 'ImageValidatingPolicy';
+  const kind = kindRaw === 'ImagePolicy'
+    ? 'ImagePolicy'
+    : kindRaw === 'NamespacedImageValidatingPolicy'
+    ? 'NamespacedImageValidatingPolicy'
+    : 'ImageValidatingPolicy';
   const native = kind === 'ImagePolicy';
   const metadata = toMetadata(getObj(doc, 'metadata'), ctx, kind === 'NamespacedImageValidatingPolicy');
   const spec = getObj(doc, 'spec');
   if (!spec) diag.error('spec', 'spec: Required value: a policy needs a spec');
 
   const actions = getStrArr(spec, 'validationActions') as ValidationAction[];
-  if (new Set(actions).size !== actions.length) diag.error('spec.validationActions', 'spec.validationActions: Duplicate value: each action may appear once');
-  if (actions.includes('Deny') && actions.includes('Warn')) diag.error('spec.validationActions', 'spec.validationActions: must not contain both Deny and Warn');
+  if (new Set(actions).size !== actions.length) {
+    diag.error('spec.validationActions', 'spec.validationActions: Duplicate value: each action may appear once');
+  }
+  if (actions.includes('Deny') && actions.includes('Warn')) {
+    diag.error('spec.validationActions', 'spec.validationActions: must not contain both Deny and Warn');
+  }
 
   const timeout = getInt(getObj(spec, 'webhookConfiguration'), 'timeoutSeconds');
   if (timeout !== undefined && (timeout < 1 || timeout > 30)) {
-    diag.error('spec.webhookConfiguration.timeoutSeconds', `spec.webhookConfiguration.timeoutSeconds: Invalid value: ${timeout}: the timeout value must be between 1 and 30 seconds`);
+    diag.error(
+      'spec.webhookConfiguration.timeoutSeconds',
+      `spec.webhookConfiguration.timeoutSeconds: Invalid value: ${timeout}: the timeout value must be between 1 and 30 seconds`,
+    );
   }
 
   const vc = getObj(spec, 'validationConfigurations');
@@ -348,18 +440,25 @@ export function toImageValidatingPolicy(
     const p = `spec.matchImageReferences[${i}]`;
     const glob = getStr(m, 'glob');
     const expression = getStr(m, 'expression');
-    if ((glob === undefined) === (expression === undefined)) diag.error(p, `${p}: exactly one of glob or expression must be set`);
+    if ((glob === undefined) === (expression === undefined)) {
+      diag.error(p, `${p}: exactly one of glob or expression must be set`);
+    }
     if (glob !== undefined) matchImageReferences.push({ glob });
     else if (expression !== undefined) matchImageReferences.push({ expression });
   });
 
   const attestorNames = new Set<string>();
-  const attestors = getObjArr(spec, 'attestors').map((a, i) => toAttestor(a, `spec.attestors[${i}]`, ctx, attestorNames));
+  const attestors = getObjArr(spec, 'attestors').map((a, i) =>
+    toAttestor(a, `spec.attestors[${i}]`, ctx, attestorNames)
+  );
 
   const attestationNames = new Set<string>();
   const attestations: IvAttestation[] = getObjArr(spec, 'attestations').map((a, i) => {
     const p = `spec.attestations[${i}]`;
-    const att: IvAttestation = { name: uniqueName(getStr(a, 'name'), p, attestationNames, 'attestations', diag), path: p };
+    const att: IvAttestation = {
+      name: uniqueName(getStr(a, 'name'), p, attestationNames, 'attestations', diag),
+      path: p,
+    };
     const intoto = getObj(a, 'intoto');
     const referrer = getObj(a, 'referrer');
     if (!!intoto === !!referrer) diag.error(p, `${p}: exactly one of intoto or referrer must be set`);
@@ -394,14 +493,21 @@ export function toImageValidatingPolicy(
     if (!name) diag.error(p, `${p}.name: Required value: name one of sigward's built-in rules`);
     else if (builtinRules && !builtinRules.includes(name)) {
       const hint = didYouMean(name, builtinRules);
-      diag.error(`${p}.name`, `${p}.name: unknown rule ${JSON.stringify(name)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+      diag.error(
+        `${p}.name`,
+        `${p}.name: unknown rule ${JSON.stringify(name)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
+      );
     }
     return { path: p, name, params: getObj(r, 'params') ?? {} };
   });
 
   if (spec) {
-    if (native && validations.length === 0 && rules.length === 0) diag.error('spec', 'spec: at least one of validations or rules is required');
-    if (!native && validations.length === 0) diag.error('spec', 'spec.validations: Required value: at least one validation is required');
+    if (native && validations.length === 0 && rules.length === 0) {
+      diag.error('spec', 'spec: at least one of validations or rules is required');
+    }
+    if (!native && validations.length === 0) {
+      diag.error('spec', 'spec.validations: Required value: at least one validation is required');
+    }
     if (attestors.length === 0 && attestations.length === 0 && rules.length === 0) {
       diag.warn('spec', 'spec: no attestors: images cannot be verified by this policy');
     }
@@ -410,13 +516,22 @@ export function toImageValidatingPolicy(
   const evaluation = getObj(spec, 'evaluation');
   const creds = getObj(spec, 'credentials');
   if (creds && getStrArr(creds, 'providers').length) {
-    diag.warn('spec.credentials.providers', 'spec.credentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry\'s pull Secret in secrets, or sigward\'s own registry credentials');
+    diag.warn(
+      'spec.credentials.providers',
+      "spec.credentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry's pull Secret in secrets, or sigward's own registry credentials",
+    );
   }
   if (getBool(getObj(evaluation, 'background'), 'enabled') === true) {
-    diag.warn('spec.evaluation.background', 'spec.evaluation.background: sigward runs no background scans: the policy is evaluated at admission, in `sigward check` and on the node only');
+    diag.warn(
+      'spec.evaluation.background',
+      'spec.evaluation.background: sigward runs no background scans: the policy is evaluated at admission, in `sigward check` and on the node only',
+    );
   }
   if (getObjArr(spec, 'auditAnnotations').length) {
-    diag.warn('spec.auditAnnotations', 'spec.auditAnnotations: not written: sigward adds no audit annotations to admission responses');
+    diag.warn(
+      'spec.auditAnnotations',
+      'spec.auditAnnotations: not written: sigward adds no audit annotations to admission responses',
+    );
   }
   const out: ImageValidatingPolicy = {
     format: native ? 'sigward' : 'ivpol',
@@ -424,8 +539,14 @@ export function toImageValidatingPolicy(
     kind,
     metadata,
     spec: {
-      matchConditions: getObjArr(spec, 'matchConditions').map((m) => ({ name: getStr(m, 'name') ?? '', expression: getStr(m, 'expression') ?? '' })),
-      variables: getObjArr(spec, 'variables').map((m) => ({ name: getStr(m, 'name') ?? '', expression: getStr(m, 'expression') ?? '' })),
+      matchConditions: getObjArr(spec, 'matchConditions').map((m) => ({
+        name: getStr(m, 'name') ?? '',
+        expression: getStr(m, 'expression') ?? '',
+      })),
+      variables: getObjArr(spec, 'variables').map((m) => ({
+        name: getStr(m, 'name') ?? '',
+        expression: getStr(m, 'expression') ?? '',
+      })),
       failurePolicy: (getStr(spec, 'failurePolicy') as FailurePolicy | undefined) ?? 'Fail',
       validationActions: actions.length > 0 ? actions : ['Deny'],
       validationConfigurations: {
@@ -434,12 +555,18 @@ export function toImageValidatingPolicy(
         required: getBool(vc, 'required') ?? true,
       },
       matchImageReferences,
-      images: getObjArr(spec, 'images').map((m) => ({ name: getStr(m, 'name') ?? '', expression: getStr(m, 'expression') ?? '' })),
+      images: getObjArr(spec, 'images').map((m) => ({
+        name: getStr(m, 'name') ?? '',
+        expression: getStr(m, 'expression') ?? '',
+      })),
       attestors,
       attestations,
       validations,
       rules,
-      auditAnnotations: getObjArr(spec, 'auditAnnotations').map((m) => ({ key: getStr(m, 'key') ?? '', valueExpression: getStr(m, 'valueExpression') ?? '' })),
+      auditAnnotations: getObjArr(spec, 'auditAnnotations').map((m) => ({
+        key: getStr(m, 'key') ?? '',
+        valueExpression: getStr(m, 'valueExpression') ?? '',
+      })),
       evaluation: {
         admission: getBool(getObj(evaluation, 'admission'), 'enabled') ?? true,
         background: getBool(getObj(evaluation, 'background'), 'enabled') ?? true,

@@ -67,7 +67,8 @@ export function toSecretKeySource(namespace: string, name: string, resolve: Secr
     return src;
   }
   if (!data) {
-    src.unresolved = `secret ${namespace}/${name} not found: mount it so that $SIGWARD_SECRETS_DIR/${namespace}/${name}/${SECRET_PUBLIC_KEY} holds the public key`;
+    src.unresolved =
+      `secret ${namespace}/${name} not found: mount it so that $SIGWARD_SECRETS_DIR/${namespace}/${name}/${SECRET_PUBLIC_KEY} holds the public key`;
   } else if (data[SECRET_PUBLIC_KEY] === undefined) {
     src.unresolved = `secret ${namespace}/${name} has no key ${SECRET_PUBLIC_KEY}`;
   } else {
@@ -86,7 +87,13 @@ export function toKeySource(ref: string, resolve: SecretResolver, kmsHint?: stri
   if (text.includes('-----BEGIN')) return { kind: 'pem', pem: ref };
   if (text.startsWith('k8s://')) {
     const s = parseK8sSecretRef(text);
-    if (!s) return { kind: 'unsupported', ref: text, unresolved: `invalid secret reference ${JSON.stringify(text)}: expected k8s://<namespace>/<name>` };
+    if (!s) {
+      return {
+        kind: 'unsupported',
+        ref: text,
+        unresolved: `invalid secret reference ${JSON.stringify(text)}: expected k8s://<namespace>/<name>`,
+      };
+    }
     return toSecretKeySource(s.namespace, s.name, resolve);
   }
   const provider = getKmsProvider(text);
@@ -94,7 +101,9 @@ export function toKeySource(ref: string, resolve: SecretResolver, kmsHint?: stri
   return {
     kind: 'unsupported',
     ref: text,
-    unresolved: `key ${JSON.stringify(text.length > 80 ? text.slice(0, 77) + '...' : text)} cannot be loaded: expected a PEM public key, k8s://<namespace>/<name> or a {{ variable }}`,
+    unresolved: `key ${
+      JSON.stringify(text.length > 80 ? text.slice(0, 77) + '...' : text)
+    } cannot be loaded: expected a PEM public key, k8s://<namespace>/<name> or a {{ variable }}`,
   };
 }
 
@@ -117,7 +126,9 @@ export function createFileSecretResolver(dir: string | undefined = process.env['
  * ConfigMaps for rule `context` entries: `$SIGWARD_CONFIGMAPS_DIR/<namespace>/<name>/<key>`
  * files (a ConfigMap volume mount per ConfigMap), read when a rule is evaluated.
  */
-export function createFileConfigMapResolver(dir: string | undefined = process.env['SIGWARD_CONFIGMAPS_DIR']): SecretResolver {
+export function createFileConfigMapResolver(
+  dir: string | undefined = process.env['SIGWARD_CONFIGMAPS_DIR'],
+): SecretResolver {
   return createMountResolver(dir);
 }
 
@@ -154,12 +165,28 @@ function createMountResolver(dir: string | undefined): SecretResolver {
  * a bare name in `$SIGWARD_NAMESPACE` (default `kyverno`), `namespace/name`
  * as written. Throws CONFIG_INVALID when no secrets directory is set.
  */
-export function getPullSecretFiles(names: string[], dir: string | undefined = process.env['SIGWARD_SECRETS_DIR'], namespace = process.env['SIGWARD_NAMESPACE'] || 'kyverno'): string[] {
+export function getPullSecretFiles(
+  names: string[],
+  dir: string | undefined = process.env['SIGWARD_SECRETS_DIR'],
+  namespace = process.env['SIGWARD_NAMESPACE'] || 'kyverno',
+): string[] {
   if (!names.length) return [];
-  if (!dir) throw new SigwardError('CONFIG_INVALID', `imageRegistryCredentials.secrets ${names.join(', ')}: sigward reads pull Secrets from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson; set SIGWARD_SECRETS_DIR`);
+  if (!dir) {
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `imageRegistryCredentials.secrets ${
+        names.join(', ')
+      }: sigward reads pull Secrets from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson; set SIGWARD_SECRETS_DIR`,
+    );
+  }
   return names.map((n) => {
     const [ns, name] = n.includes('/') ? (n.split('/', 2) as [string, string]) : [namespace, n];
-    if (!K8S_NAME.test(ns) || !K8S_NAME.test(name)) throw new SigwardError('CONFIG_INVALID', `imageRegistryCredentials.secrets: ${JSON.stringify(n)} is not a Secret name`);
+    if (!K8S_NAME.test(ns) || !K8S_NAME.test(name)) {
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `imageRegistryCredentials.secrets: ${JSON.stringify(n)} is not a Secret name`,
+      );
+    }
     return join(dir, ns, name, '.dockerconfigjson');
   });
 }

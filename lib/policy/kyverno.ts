@@ -2,14 +2,21 @@
 // conversion to the typed model with Kyverno's defaults, and the admission
 // checks Kyverno applies to verifyImages rules.
 
-import { KYVERNO_OPERATORS, DEPRECATED_OPERATORS } from '../conditions/kyverno-operators.ts';
+import { DEPRECATED_OPERATORS, KYVERNO_OPERATORS } from '../conditions/kyverno-operators.ts';
 import { compileCel } from '../conditions/cel.ts';
 import { getGoRegexError } from '../go-regex.ts';
 import { getUnanchoredRegExpWarning } from '../trust/identity.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
-import { getKmsProvider, hasVariables, kmsOfflineMessage, parseK8sSecretRef, splitPublicKeys, toKeySource, toSecretKeySource } from './keys.ts';
 import {
-  s,
+  getKmsProvider,
+  hasVariables,
+  kmsOfflineMessage,
+  parseK8sSecretRef,
+  splitPublicKeys,
+  toKeySource,
+  toSecretKeySource,
+} from './keys.ts';
+import {
   getArr,
   getBool,
   getInt,
@@ -21,6 +28,7 @@ import {
   has,
   isObj,
   type Obj,
+  s,
   type Schema,
 } from './schema.ts';
 import type {
@@ -28,14 +36,13 @@ import type {
   Attestation,
   AttestorEntry,
   AttestorSet,
-  CTLogConfig,
   Condition,
   ContextEntry,
+  CTLogConfig,
   FailureAction,
   FailurePolicy,
   HashAlgorithm,
   ImageExtractorConfig,
-  VerifyImagesEntry,
   ImageVerificationType,
   KeySource,
   KyvernoPolicy,
@@ -50,6 +57,7 @@ import type {
   SecretResolver,
   Subject,
   ValidationFailureActionOverride,
+  VerifyImagesEntry,
 } from './types.ts';
 
 export const DEFAULT_REKOR_URL = 'https://rekor.sigstore.dev';
@@ -103,7 +111,12 @@ const anyAllSchema = s.obj({ any: s.arr(conditionSchema), all: s.arr(conditionSc
 const conditionsSchema = s.union(anyAllSchema, s.arr(conditionSchema));
 
 /** Variables of a rule's celPreconditions (Kubernetes matchConditions). */
-export const CEL_PRECONDITION_VARIABLES: readonly string[] = Object.freeze(['object', 'oldObject', 'request', 'namespaceObject']);
+export const CEL_PRECONDITION_VARIABLES: readonly string[] = Object.freeze([
+  'object',
+  'oldObject',
+  'request',
+  'namespaceObject',
+]);
 
 /** Context entry kinds that need a live cluster or registry: never loaded by sigward. */
 export const OFFLINE_UNSUPPORTED_CONTEXT = ['apiCall', 'imageRegistry', 'globalReference'] as const;
@@ -259,7 +272,9 @@ export const kyvernoPolicySchema = s.obj({
       applyRules: s.str(['All', 'One']),
       failurePolicy: s.str(['Fail', 'Ignore']),
       validationFailureAction: str,
-      validationFailureActionOverrides: s.arr(s.obj({ action: str, namespaces: s.strList(), namespaceSelector: labelSelectorSchema })),
+      validationFailureActionOverrides: s.arr(
+        s.obj({ action: str, namespaces: s.strList(), namespaceSelector: labelSelectorSchema }),
+      ),
       emitWarning: bool,
       admission: bool,
       background: bool,
@@ -303,7 +318,9 @@ export function toMetadata(o: Obj | undefined, ctx: BuildContext, namespaced: bo
   };
   const ns = getStr(o, 'namespace');
   if (namespaced) md.namespace = ns ?? 'default';
-  else if (ns !== undefined) ctx.diag.warn('metadata.namespace', 'metadata.namespace is ignored for cluster-scoped policies', true);
+  else if (ns !== undefined) {
+    ctx.diag.warn('metadata.namespace', 'metadata.namespace is ignored for cluster-scoped policies', true);
+  }
   const uid = getStr(o, 'uid');
   if (uid !== undefined) md.uid = uid;
   const rv = getStr(o, 'resourceVersion');
@@ -320,12 +337,16 @@ function toFailureAction(raw: string | undefined, path: string, ctx: BuildContex
     ctx.diag.error(path, `${path}: unsupported value ${JSON.stringify(raw)}: supported values: "Audit", "Enforce"`);
     return undefined;
   }
-  if (raw !== action) ctx.diag.warn(path, `${path}: ${JSON.stringify(raw)} is deprecated, use ${JSON.stringify(action)}`);
+  if (raw !== action) {
+    ctx.diag.warn(path, `${path}: ${JSON.stringify(raw)} is deprecated, use ${JSON.stringify(action)}`);
+  }
   return action;
 }
 
 function checkTimeout(v: number | undefined, path: string, ctx: BuildContext): void {
-  if (v !== undefined && (v < 1 || v > 30)) ctx.diag.error(path, `${path}: Invalid value: ${v}: the timeout value must be between 1 and 30 seconds`);
+  if (v !== undefined && (v < 1 || v > 30)) {
+    ctx.diag.error(path, `${path}: Invalid value: ${v}: the timeout value must be between 1 and 30 seconds`);
+  }
 }
 
 export function toKyvernoPolicy(doc: Obj, source: Omit<PolicySource, 'locations'>, ctx: BuildContext): KyvernoPolicy {
@@ -335,7 +356,8 @@ export function toKyvernoPolicy(doc: Obj, source: Omit<PolicySource, 'locations'
   const spec = getObj(doc, 'spec');
   if (!spec) ctx.diag.error('spec', 'spec: Required value: a policy needs a spec');
 
-  const validationFailureAction = toFailureAction(getStr(spec, 'validationFailureAction'), 'spec.validationFailureAction', ctx) ?? 'Audit';
+  const validationFailureAction =
+    toFailureAction(getStr(spec, 'validationFailureAction'), 'spec.validationFailureAction', ctx) ?? 'Audit';
 
   const overrides: ValidationFailureActionOverride[] = [];
   getObjArr(spec, 'validationFailureActionOverrides').forEach((o, i) => {
@@ -349,7 +371,11 @@ export function toKyvernoPolicy(doc: Obj, source: Omit<PolicySource, 'locations'
     overrides.push(ov);
   });
   if (kind === 'Policy' && overrides.length > 0) {
-    ctx.diag.warn('spec.validationFailureActionOverrides', 'spec.validationFailureActionOverrides is only supported for ClusterPolicy: ignored', true);
+    ctx.diag.warn(
+      'spec.validationFailureActionOverrides',
+      'spec.validationFailureActionOverrides is only supported for ClusterPolicy: ignored',
+      true,
+    );
     overrides.length = 0;
   }
 
@@ -357,36 +383,55 @@ export function toKyvernoPolicy(doc: Obj, source: Omit<PolicySource, 'locations'
   const fpOld = getStr(spec, 'failurePolicy') as FailurePolicy | undefined;
   const fpNew = getStr(webhook, 'failurePolicy') as FailurePolicy | undefined;
   if (fpOld !== undefined && fpNew !== undefined) {
-    ctx.diag.error('spec.webhookConfiguration.failurePolicy', 'spec.failurePolicy and spec.webhookConfiguration.failurePolicy cannot both be set: use webhookConfiguration.failurePolicy only');
+    ctx.diag.error(
+      'spec.webhookConfiguration.failurePolicy',
+      'spec.failurePolicy and spec.webhookConfiguration.failurePolicy cannot both be set: use webhookConfiguration.failurePolicy only',
+    );
   }
   const toOld = getInt(spec, 'webhookTimeoutSeconds');
   const toNew = getInt(webhook, 'timeoutSeconds');
   checkTimeout(toOld, 'spec.webhookTimeoutSeconds', ctx);
   checkTimeout(toNew, 'spec.webhookConfiguration.timeoutSeconds', ctx);
   if (toOld !== undefined && toNew !== undefined) {
-    ctx.diag.error('spec.webhookConfiguration.timeoutSeconds', 'spec.webhookTimeoutSeconds and spec.webhookConfiguration.timeoutSeconds cannot both be set: use webhookConfiguration.timeoutSeconds only');
+    ctx.diag.error(
+      'spec.webhookConfiguration.timeoutSeconds',
+      'spec.webhookTimeoutSeconds and spec.webhookConfiguration.timeoutSeconds cannot both be set: use webhookConfiguration.timeoutSeconds only',
+    );
   }
 
   const admission = getBool(spec, 'admission') ?? true;
   const rulesRaw = getObjArr(spec, 'rules');
-  if (spec && rulesRaw.length === 0) ctx.diag.error('spec.rules', 'spec.rules: Required value: a policy needs at least one rule');
+  if (spec && rulesRaw.length === 0) {
+    ctx.diag.error('spec.rules', 'spec.rules: Required value: a policy needs at least one rule');
+  }
 
   const rules: KyvernoRule[] = [];
   const seen = new Set<string>();
   rulesRaw.forEach((r, i) => {
     const rule = toRule(r, `spec.rules[${i}]`, validationFailureAction, ctx);
     if (rule.name) {
-      if (seen.has(rule.name)) ctx.diag.error(`spec.rules[${i}].name`, `spec.rules[${i}].name: Duplicate value: ${JSON.stringify(rule.name)}: rule names must be unique`);
+      if (seen.has(rule.name)) {
+        ctx.diag.error(
+          `spec.rules[${i}].name`,
+          `spec.rules[${i}].name: Duplicate value: ${JSON.stringify(rule.name)}: rule names must be unique`,
+        );
+      }
       seen.add(rule.name);
     }
     rules.push(rule);
   });
 
   if (!admission && rules.some((r) => r.verifyImages.length > 0)) {
-    ctx.diag.error('spec.admission', 'spec.admission: Invalid value: false: verifyImages rules require admission to be enabled');
+    ctx.diag.error(
+      'spec.admission',
+      'spec.admission: Invalid value: false: verifyImages rules require admission to be enabled',
+    );
   }
   if (spec && !rules.some((r) => r.verifyImages.length > 0)) {
-    ctx.diag.info('spec.rules', `policy ${JSON.stringify(metadata.name)} has no verifyImages rules: nothing for sigward to verify`);
+    ctx.diag.info(
+      'spec.rules',
+      `policy ${JSON.stringify(metadata.name)} has no verifyImages rules: nothing for sigward to verify`,
+    );
   }
 
   const out: KyvernoPolicy = {
@@ -419,7 +464,10 @@ function toLabelSelector(o: Obj | undefined): LabelSelector | undefined {
   if (has(o, 'matchLabels')) sel.matchLabels = getStrMap(o, 'matchLabels');
   if (has(o, 'matchExpressions')) {
     sel.matchExpressions = getObjArr(o, 'matchExpressions').map((e) => {
-      const req: { key: string; operator: string; values?: string[] } = { key: getStr(e, 'key') ?? '', operator: getStr(e, 'operator') ?? '' };
+      const req: { key: string; operator: string; values?: string[] } = {
+        key: getStr(e, 'key') ?? '',
+        operator: getStr(e, 'operator') ?? '',
+      };
       if (has(e, 'values')) req.values = getStrArr(e, 'values');
       return req;
     });
@@ -498,7 +546,8 @@ export function getMatchKinds(m: MatchResources | undefined): string[][] {
 /** [path, kind] of every kinds item of a (cleaned) match/exclude block. */
 function findKindPaths(o: Obj | undefined, path: string): [string, string][] {
   const out: [string, string][] = [];
-  const add = (rd: Obj | undefined, p: string): void => getStrArr(rd, 'kinds').forEach((k, i) => out.push([`${p}.kinds[${i}]`, k]));
+  const add = (rd: Obj | undefined, p: string): void =>
+    getStrArr(rd, 'kinds').forEach((k, i) => out.push([`${p}.kinds[${i}]`, k]));
   add(getObj(o, 'resources'), `${path}.resources`);
   for (const block of ['any', 'all'] as const) {
     getArr(o, block).forEach((f, i) => {
@@ -515,9 +564,20 @@ function toConditionList(list: Obj[], path: string, ctx: BuildContext): Conditio
     const p = `${path}[${i}]`;
     const operator = getStr(c, 'operator') ?? '';
     if (!has(c, 'operator')) ctx.diag.error(p, `${p}.operator: Required value`);
-    else if (DEPRECATED_OPERATORS[operator as keyof typeof DEPRECATED_OPERATORS]) ctx.diag.warn(`${p}.operator`, `${p}.operator: ${JSON.stringify(operator)} is deprecated, use ${DEPRECATED_OPERATORS[operator as keyof typeof DEPRECATED_OPERATORS]}`);
-    else if (!CONDITION_OPERATORS.includes(operator)) {
-      ctx.diag.error(`${p}.operator`, `${p}.operator: unsupported value ${JSON.stringify(operator)}: supported values: ${CONDITION_OPERATORS.join(', ')}`);
+    else if (DEPRECATED_OPERATORS[operator as keyof typeof DEPRECATED_OPERATORS]) {
+      ctx.diag.warn(
+        `${p}.operator`,
+        `${p}.operator: ${JSON.stringify(operator)} is deprecated, use ${
+          DEPRECATED_OPERATORS[operator as keyof typeof DEPRECATED_OPERATORS]
+        }`,
+      );
+    } else if (!CONDITION_OPERATORS.includes(operator)) {
+      ctx.diag.error(
+        `${p}.operator`,
+        `${p}.operator: unsupported value ${JSON.stringify(operator)}: supported values: ${
+          CONDITION_OPERATORS.join(', ')
+        }`,
+      );
     }
     if (!has(c, 'key')) ctx.diag.error(p, `${p}.key: Required value`);
     const cond: Condition = { key: c['key'] ?? null, operator };
@@ -548,16 +608,36 @@ function toConditionsBlock(v: unknown, path: string, ctx: BuildContext): AnyAllC
 function toRule(r: Obj, path: string, specAction: FailureAction, ctx: BuildContext): KyvernoRule {
   const name = getStr(r, 'name') ?? '';
   if (!name) ctx.diag.error(path, `${path}.name: Required value: rules need a name`);
-  else if (name.length > 63) ctx.diag.error(`${path}.name`, `${path}.name: Invalid value: ${JSON.stringify(name)}: must be no more than 63 characters`);
+  else if (name.length > 63) {
+    ctx.diag.error(
+      `${path}.name`,
+      `${path}.name: Invalid value: ${JSON.stringify(name)}: must be no more than 63 characters`,
+    );
+  }
 
   const otherTypes = ['mutate', 'validate', 'generate'].filter((t) => has(r, t));
   const verifyRaw = getObjArr(r, 'verifyImages');
   const hasVerify = has(r, 'verifyImages');
   const typeCount = otherTypes.length + (hasVerify ? 1 : 0);
-  if (typeCount === 0) ctx.diag.error(path, `${path}: a rule needs exactly one of mutate, validate, generate or verifyImages`);
-  else if (typeCount > 1) ctx.diag.error(path, `${path}: a rule can hold only one of mutate, validate, generate or verifyImages, found ${[...otherTypes, ...(hasVerify ? ['verifyImages'] : [])].join(', ')}`);
-  if (!hasVerify && otherTypes.length > 0) ctx.diag.info(path, `rule ${JSON.stringify(name)} (${otherTypes.join(', ')}) is not a verifyImages rule: ignored by sigward`);
-  if (hasVerify && verifyRaw.length === 0) ctx.diag.error(`${path}.verifyImages`, `${path}.verifyImages: Required value: at least one entry is required`);
+  if (typeCount === 0) {
+    ctx.diag.error(path, `${path}: a rule needs exactly one of mutate, validate, generate or verifyImages`);
+  } else if (typeCount > 1) {
+    ctx.diag.error(
+      path,
+      `${path}: a rule can hold only one of mutate, validate, generate or verifyImages, found ${
+        [...otherTypes, ...(hasVerify ? ['verifyImages'] : [])].join(', ')
+      }`,
+    );
+  }
+  if (!hasVerify && otherTypes.length > 0) {
+    ctx.diag.info(
+      path,
+      `rule ${JSON.stringify(name)} (${otherTypes.join(', ')}) is not a verifyImages rule: ignored by sigward`,
+    );
+  }
+  if (hasVerify && verifyRaw.length === 0) {
+    ctx.diag.error(`${path}.verifyImages`, `${path}.verifyImages: Required value: at least one entry is required`);
+  }
 
   if (!has(r, 'match')) ctx.diag.error(path, `${path}.match: Required value`);
   const match = toMatchResources(getObj(r, 'match'), `${path}.match`, ctx, true);
@@ -571,7 +651,10 @@ function toRule(r: Obj, path: string, specAction: FailureAction, ctx: BuildConte
     const wildcard = findKindPaths(getObj(r, 'match'), `${path}.match`).find(([, k]) => k === '*');
     if (wildcard) ctx.diag.error(wildcard[0], `${wildcard[0]}: wildcard policy does not support rule type`);
     if (kinds.length === 0 && (match.any || match.all || match.resources)) {
-      ctx.diag.error(`${path}.match`, `${path}.match: at least one kind is required (the kinds attribute is mandatory when working with resources)`);
+      ctx.diag.error(
+        `${path}.match`,
+        `${path}.match: at least one kind is required (the kinds attribute is mandatory when working with resources)`,
+      );
     }
   }
 
@@ -580,16 +663,33 @@ function toRule(r: Obj, path: string, specAction: FailureAction, ctx: BuildConte
     const n = getStr(c, 'name');
     if (!n) ctx.diag.error(p, `${p}.name: Required value`);
     const kinds = ['variable', 'configMap', ...OFFLINE_UNSUPPORTED_CONTEXT].filter((k) => c[k] !== undefined);
-    if (kinds.length !== 1) ctx.diag.error(p, `${p}: exactly one of variable, configMap, apiCall, imageRegistry or globalReference is required`);
+    if (kinds.length !== 1) {
+      ctx.diag.error(
+        p,
+        `${p}: exactly one of variable, configMap, apiCall, imageRegistry or globalReference is required`,
+      );
+    }
     const offline = OFFLINE_UNSUPPORTED_CONTEXT.find((k) => c[k] !== undefined);
     if (offline) {
-      ctx.diag.warn(`${p}.${offline}`, `${p}.${offline}: sigward does not query the API server or registries for context: the rule fails (denied under Enforce) instead of evaluating its conditions without ${n ?? 'this variable'}`);
+      ctx.diag.warn(
+        `${p}.${offline}`,
+        `${p}.${offline}: sigward does not query the API server or registries for context: the rule fails (denied under Enforce) instead of evaluating its conditions without ${
+          n ?? 'this variable'
+        }`,
+      );
     } else if (c['configMap'] !== undefined) {
       const cm = getObj(c, 'configMap');
-      ctx.diag.info(`${p}.configMap`, `${p}.configMap: read from $SIGWARD_CONFIGMAPS_DIR/${getStr(cm, 'namespace') ?? 'default'}/${getStr(cm, 'name') ?? ''}/<key> (sigward has no API access); the rule fails if it is not there`);
+      ctx.diag.info(
+        `${p}.configMap`,
+        `${p}.configMap: read from $SIGWARD_CONFIGMAPS_DIR/${getStr(cm, 'namespace') ?? 'default'}/${
+          getStr(cm, 'name') ?? ''
+        }/<key> (sigward has no API access); the rule fails if it is not there`,
+      );
     } else if (c['variable'] !== undefined) {
       const v = getObj(c, 'variable');
-      if (!v || (!has(v, 'value') && !getStr(v, 'jmesPath') && !has(v, 'default'))) ctx.diag.error(`${p}.variable`, `${p}.variable: one of value, jmesPath or default is required`);
+      if (!v || (!has(v, 'value') && !getStr(v, 'jmesPath') && !has(v, 'default'))) {
+        ctx.diag.error(`${p}.variable`, `${p}.variable: one of value, jmesPath or default is required`);
+      }
     }
     rule.context.push({ ...c, name: n ?? '' });
   });
@@ -635,7 +735,10 @@ function toRule(r: Obj, path: string, specAction: FailureAction, ctx: BuildConte
   verifyRaw.forEach((v, i) => {
     const entry = toImageVerification(v, `${path}.verifyImages[${i}]`, i, specAction, ctx);
     if (hasJmesPath && entry.mutateDigest) {
-      ctx.diag.error(`${entry.path}.mutateDigest`, `${entry.path}.mutateDigest: mutateDigest cannot be used with imageExtractors that set jmesPath: set mutateDigest to false`);
+      ctx.diag.error(
+        `${entry.path}.mutateDigest`,
+        `${entry.path}.mutateDigest: mutateDigest cannot be used with imageExtractors that set jmesPath: set mutateDigest to false`,
+      );
     }
     rule.verifyImages.push(entry);
   });
@@ -649,7 +752,11 @@ function toRule(r: Obj, path: string, specAction: FailureAction, ctx: BuildConte
  * fields become imageReferences plus one attestor set. Works on the cleaned
  * plain object; returns a converted copy (or the same object).
  */
-export function convertLegacyImageVerification(v: Obj, path: string, ctx: BuildContext): { value: Obj; converted: boolean } {
+export function convertLegacyImageVerification(
+  v: Obj,
+  path: string,
+  ctx: BuildContext,
+): { value: Obj; converted: boolean } {
   const image = getStr(v, 'image');
   const key = getStr(v, 'key');
   const issuer = getStr(v, 'issuer');
@@ -659,7 +766,13 @@ export function convertLegacyImageVerification(v: Obj, path: string, ctx: BuildC
   const extensions = getStrMap(v, 'additionalExtensions');
   if (!image && !key && !issuer) {
     for (const f of ['subject', 'roots', 'additionalExtensions', 'annotations']) {
-      if (has(v, f)) ctx.diag.warn(`${path}.${f}`, `${path}.${f} is ignored without image, key or issuer (Kyverno ignores it too): move it into an attestor entry`, true);
+      if (has(v, f)) {
+        ctx.diag.warn(
+          `${path}.${f}`,
+          `${path}.${f} is ignored without image, key or issuer (Kyverno ignores it too): move it into an attestor entry`,
+          true,
+        );
+      }
     }
     return { value: v, converted: false };
   }
@@ -691,25 +804,43 @@ export function convertLegacyImageVerification(v: Obj, path: string, ctx: BuildC
   return { value: out, converted: true };
 }
 
-function toImageVerification(raw: Obj, path: string, index: number, specAction: FailureAction, ctx: BuildContext): VerifyImagesEntry {
+function toImageVerification(
+  raw: Obj,
+  path: string,
+  index: number,
+  specAction: FailureAction,
+  ctx: BuildContext,
+): VerifyImagesEntry {
   const { value: v, converted } = convertLegacyImageVerification(raw, path, ctx);
   const type = (getStr(v, 'type') ?? 'Cosign') as ImageVerificationType;
   const failureAction = getStr(v, 'failureAction') as FailureAction | undefined;
   const effectiveAction = failureAction ?? specAction;
 
   const imageReferences = getStrArr(v, 'imageReferences');
-  if (imageReferences.length === 0 && !ctx.diag.invalid.has(`${path}.imageReferences`)) ctx.diag.error(path, `${path}: An image reference is required`);
+  if (imageReferences.length === 0 && !ctx.diag.invalid.has(`${path}.imageReferences`)) {
+    ctx.diag.error(path, `${path}: An image reference is required`);
+  }
   getStrArr(raw, 'imageReferences').forEach((ref, i) => {
-    if (hasVariables(ref)) ctx.diag.error(`${path}.imageReferences[${i}]`, `${path}.imageReferences[${i}]: variables are not allowed in image reference`);
+    if (hasVariables(ref)) {
+      ctx.diag.error(
+        `${path}.imageReferences[${i}]`,
+        `${path}.imageReferences[${i}]: variables are not allowed in image reference`,
+      );
+    }
   });
   const legacyImage = getStr(raw, 'image');
-  if (legacyImage && hasVariables(legacyImage)) ctx.diag.error(`${path}.image`, `${path}.image: variables are not allowed in image reference`);
+  if (legacyImage && hasVariables(legacyImage)) {
+    ctx.diag.error(`${path}.image`, `${path}.image: variables are not allowed in image reference`);
+  }
 
   const explicitMutate = getBool(v, 'mutateDigest');
   let mutateDigest = explicitMutate ?? true;
   if (effectiveAction === 'Audit') {
     if (explicitMutate === true) {
-      ctx.diag.error(`${path}.mutateDigest`, `${path}.mutateDigest: Invalid value: true: mutateDigest must be set to false for ‘Audit’ failure action`);
+      ctx.diag.error(
+        `${path}.mutateDigest`,
+        `${path}.mutateDigest: Invalid value: true: mutateDigest must be set to false for ‘Audit’ failure action`,
+      );
     } else if (explicitMutate === undefined) {
       ctx.diag.warn(
         path,
@@ -741,10 +872,16 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
   const creds = getObj(v, 'imageRegistryCredentials');
   if (creds) {
     if (getStrArr(creds, 'providers').length) {
-      ctx.diag.warn(`${path}.imageRegistryCredentials.providers`, `${path}.imageRegistryCredentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry's pull Secret in secrets, or sigward's own registry credentials`);
+      ctx.diag.warn(
+        `${path}.imageRegistryCredentials.providers`,
+        `${path}.imageRegistryCredentials.providers: cloud credential helpers (ECR, GCR, ACR) are not run by sigward offline: give the registry's pull Secret in secrets, or sigward's own registry credentials`,
+      );
     }
     if (getStrArr(creds, 'secrets').length) {
-      ctx.diag.info(`${path}.imageRegistryCredentials.secrets`, `${path}.imageRegistryCredentials.secrets: read from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson (a bare name is in $SIGWARD_NAMESPACE, default kyverno), tried before sigward's own registry credentials`);
+      ctx.diag.info(
+        `${path}.imageRegistryCredentials.secrets`,
+        `${path}.imageRegistryCredentials.secrets: read from $SIGWARD_SECRETS_DIR/<namespace>/<name>/.dockerconfigjson (a bare name is in $SIGWARD_NAMESPACE, default kyverno), tried before sigward's own registry credentials`,
+      );
     }
     entry.imageRegistryCredentials = {
       allowInsecureRegistry: getBool(creds, 'allowInsecureRegistry') ?? false,
@@ -759,16 +896,25 @@ function toImageVerification(raw: Obj, path: string, index: number, specAction: 
     const msg = getStr(validate, 'message');
     if (msg !== undefined) val.message = msg;
     const deny = getObj(validate, 'deny');
-    if (deny) val.deny = { conditions: toConditionsBlock(deny['conditions'], `${path}.validate.deny.conditions`, ctx) ?? {} };
+    if (deny) {
+      val.deny = { conditions: toConditionsBlock(deny['conditions'], `${path}.validate.deny.conditions`, ctx) ?? {} };
+    }
     entry.validate = val;
   }
 
   const notary = type === 'Notary';
-  getObjArr(v, 'attestors').forEach((as, i) => entry.attestors.push(toAttestorSet(as, `${path}.attestors[${i}]`, ctx, notary)));
-  getObjArr(v, 'attestations').forEach((a, i) => entry.attestations.push(toAttestation(a, `${path}.attestations[${i}]`, ctx, notary)));
+  getObjArr(v, 'attestors').forEach((as, i) =>
+    entry.attestors.push(toAttestorSet(as, `${path}.attestors[${i}]`, ctx, notary))
+  );
+  getObjArr(v, 'attestations').forEach((a, i) =>
+    entry.attestations.push(toAttestation(a, `${path}.attestations[${i}]`, ctx, notary))
+  );
 
   if (notary) lintNotaryEntry(entry, v, path, ctx);
-  if (entry.attestors.length === 0 && entry.attestations.length === 0 && imageReferences.length > 0 && !ctx.diag.hasErrorsUnder(path)) {
+  if (
+    entry.attestors.length === 0 && entry.attestations.length === 0 && imageReferences.length > 0 &&
+    !ctx.diag.hasErrorsUnder(path)
+  ) {
     ctx.diag.warn(path, `${path}: no attestors and no attestations: images are only checked for digests`);
   }
   return entry;
@@ -784,29 +930,43 @@ function lintNotaryEntry(entry: VerifyImagesEntry, v: Obj, path: string, ctx: Bu
     for (const e of set.entries) {
       if (e.attestor) walk(e.attestor);
       const c = e.certificates;
-      if (c?.rekor || c?.ctlog) ctx.diag.warn(`${e.path}.certificates`, `${e.path}.certificates: rekor and ctlog are not used by Notary verification (Notary signatures have no transparency log): ignored`);
+      if (c?.rekor || c?.ctlog) {
+        ctx.diag.warn(
+          `${e.path}.certificates`,
+          `${e.path}.certificates: rekor and ctlog are not used by Notary verification (Notary signatures have no transparency log): ignored`,
+        );
+      }
     }
   };
   entry.attestors.forEach(walk);
   for (const att of entry.attestations) {
     att.attestors.forEach(walk);
     if (att.attestors.length === 0 && entry.attestors.length === 0) {
-      ctx.diag.warn(att.path, `${att.path}: a Notary attestation without attestors is accepted unsigned by Kyverno; sigward verifies its Notary signature and needs certificates: add attestors`);
+      ctx.diag.warn(
+        att.path,
+        `${att.path}: a Notary attestation without attestors is accepted unsigned by Kyverno; sigward verifies its Notary signature and needs certificates: add attestors`,
+      );
     }
   }
-  if (has(v, 'cosignOCI11')) ctx.diag.warn(`${path}.cosignOCI11`, `${path}.cosignOCI11: has no effect on Notary signatures`);
+  if (has(v, 'cosignOCI11')) {
+    ctx.diag.warn(`${path}.cosignOCI11`, `${path}.cosignOCI11: has no effect on Notary signatures`);
+  }
 }
 
 function toAttestation(a: Obj, path: string, ctx: BuildContext, notary: boolean): Attestation {
   const t = getStr(a, 'type');
   const pt = getStr(a, 'predicateType');
-  if (t && pt && t !== pt) ctx.diag.error(`${path}.predicateType`, `${path}: type and predicateType differ: set only type`);
+  if (t && pt && t !== pt) {
+    ctx.diag.error(`${path}.predicateType`, `${path}: type and predicateType differ: set only type`);
+  }
   const type = t || pt || '';
   if (!type) ctx.diag.error(path, `${path}.type: Required value: an attestation needs a type`);
   const att: Attestation = { path, type, attestors: [], conditions: [] };
   const name = getStr(a, 'name');
   if (name !== undefined) att.name = name;
-  getObjArr(a, 'attestors').forEach((as, i) => att.attestors.push(toAttestorSet(as, `${path}.attestors[${i}]`, ctx, notary)));
+  getObjArr(a, 'attestors').forEach((as, i) =>
+    att.attestors.push(toAttestorSet(as, `${path}.attestors[${i}]`, ctx, notary))
+  );
   getObjArr(a, 'conditions').forEach((c, i) => att.conditions.push(toAnyAll(c, `${path}.conditions[${i}]`, ctx)));
   return att;
 }
@@ -816,9 +976,13 @@ function toAttestorSet(o: Obj, path: string, ctx: BuildContext, notary: boolean)
   const count = getInt(o, 'count');
   if (raw.length === 0) ctx.diag.error(path, `${path}: An entry is required`);
   if (count !== undefined) {
-    if (count < 1) ctx.diag.error(`${path}.count`, `${path}.count: Invalid value: ${count}: must be greater than or equal to 1`);
-    else if (count > raw.length) {
-      ctx.diag.error(`${path}.count`, `${path}.count: Invalid value: ${count}: Count cannot exceed length of entries (${raw.length})`);
+    if (count < 1) {
+      ctx.diag.error(`${path}.count`, `${path}.count: Invalid value: ${count}: must be greater than or equal to 1`);
+    } else if (count > raw.length) {
+      ctx.diag.error(
+        `${path}.count`,
+        `${path}.count: Invalid value: ${count}: Count cannot exceed length of entries (${raw.length})`,
+      );
     }
   }
   const entries: AttestorEntry[] = [];
@@ -845,7 +1009,14 @@ function toRekor(o: Obj | undefined, path: string, ctx: BuildContext): RekorConf
   if (!o) return undefined;
   const url = getStr(o, 'url');
   if (url && url.replace(/\/+$/, '') !== DEFAULT_REKOR_URL && !getBool(o, 'ignoreTlog')) {
-    ctx.diag.warn(`${path}.url`, `${path}.url: sigward does not contact ${url}: transparency-log entries are verified offline from what the signature carries, against the Rekor keys of the trust root sigward runs with${getStr(o, 'pubkey') ? ' replaced by rekor.pubkey' : ' (give this log\'s key as rekor.pubkey, or a trust root that holds it)'}`);
+    ctx.diag.warn(
+      `${path}.url`,
+      `${path}.url: sigward does not contact ${url}: transparency-log entries are verified offline from what the signature carries, against the Rekor keys of the trust root sigward runs with${
+        getStr(o, 'pubkey')
+          ? ' replaced by rekor.pubkey'
+          : " (give this log's key as rekor.pubkey, or a trust root that holds it)"
+      }`,
+    );
   }
   const r: RekorConfig = { url: getStr(o, 'url') || DEFAULT_REKOR_URL, ignoreTlog: getBool(o, 'ignoreTlog') ?? false };
   const pk = getStr(o, 'pubkey');
@@ -871,21 +1042,36 @@ function setOptional<T extends object, K extends keyof T>(target: T, key: K, val
 function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContext, notary: boolean): AttestorEntry[] {
   const kinds = (['keys', 'certificates', 'keyless', 'attestor'] as const).filter((k) => has(e, k));
   if (kinds.length !== 1) {
-    ctx.diag.error(path, `${path}: keys, certificates, keyless, or a nested attestor is required${kinds.length > 1 ? ` (found ${kinds.join(', ')}: use one per entry)` : ''}`);
+    ctx.diag.error(
+      path,
+      `${path}: keys, certificates, keyless, or a nested attestor is required${
+        kinds.length > 1 ? ` (found ${kinds.join(', ')}: use one per entry)` : ''
+      }`,
+    );
     if (kinds.length === 0) return [];
   }
   const kind = kinds[0]!;
   if (notary && kind === 'keys') ctx.diag.error(`${path}.keys`, `${path}: Keys field is not allowed for type notary`);
-  if (notary && kind === 'keyless') ctx.diag.error(`${path}.keyless`, `${path}: Keyless field is not allowed for type notary`);
+  if (notary && kind === 'keyless') {
+    ctx.diag.error(`${path}.keyless`, `${path}: Keyless field is not allowed for type notary`);
+  }
 
   const keysObj = getObj(e, 'keys');
   const algo = (getStr(e, 'signatureAlgorithm') || getStr(keysObj, 'signatureAlgorithm') || 'sha256') as HashAlgorithm;
-  const base: AttestorEntry = { path, sourceIndex, kind, annotations: getStrMap(e, 'annotations'), signatureAlgorithm: algo };
+  const base: AttestorEntry = {
+    path,
+    sourceIndex,
+    kind,
+    annotations: getStrMap(e, 'annotations'),
+    signatureAlgorithm: algo,
+  };
   setOptional(base, 'repository', getStr(e, 'repository'));
 
   if (kind === 'certificates') {
     const c = getObj(e, 'certificates');
-    if (!getStr(c, 'cert') && !getStr(c, 'certChain')) ctx.diag.error(`${path}.certificates`, `${path}.certificates: cert or certChain required`);
+    if (!getStr(c, 'cert') && !getStr(c, 'certChain')) {
+      ctx.diag.error(`${path}.certificates`, `${path}.certificates: cert or certChain required`);
+    }
     base.certificates = {};
     setOptional(base.certificates, 'cert', getStr(c, 'cert'));
     setOptional(base.certificates, 'certChain', getStr(c, 'certChain'));
@@ -898,19 +1084,32 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
     const k = getObj(e, 'keyless');
     const kp = `${path}.keyless`;
     base.keyless = { additionalExtensions: getStrMap(k, 'additionalExtensions') };
-    for (const f of ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp', 'roots'] as const) setOptional(base.keyless, f, getStr(k, f));
+    for (const f of ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp', 'roots'] as const) {
+      setOptional(base.keyless, f, getStr(k, f));
+    }
     for (const f of ['subjectRegExp', 'issuerRegExp'] as const) checkRegExp(ctx.diag, `${kp}.${f}`, base.keyless[f]);
     setOptional(base.keyless, 'rekor', toRekor(getObj(k, 'rekor'), `${path}.keyless.rekor`, ctx));
     setOptional(base.keyless, 'ctlog', toCTLog(getObj(k, 'ctlog')));
     if (!has(k, 'rekor') && !getStr(k, 'roots')) {
-      ctx.diag.warn(kp, `${kp}: Either Rekor URL or roots are required by Kyverno, which rejects this policy; sigward uses the public Rekor (${DEFAULT_REKOR_URL}) and the Fulcio roots from TUF`);
+      ctx.diag.warn(
+        kp,
+        `${kp}: Either Rekor URL or roots are required by Kyverno, which rejects this policy; sigward uses the public Rekor (${DEFAULT_REKOR_URL}) and the Fulcio roots from TUF`,
+      );
     } else if (has(k, 'rekor') && !getStr(getObj(k, 'rekor'), 'url')) {
       ctx.diag.warn(`${kp}.rekor`, `${kp}.rekor: An URL is required by Kyverno; sigward uses ${DEFAULT_REKOR_URL}`);
     }
-    if (!base.keyless.subject && !base.keyless.subjectRegExp) ctx.diag.warn(kp, `${kp}: no subject or subjectRegExp: any signer identity is accepted`);
-    if (!base.keyless.issuer && !base.keyless.issuerRegExp) ctx.diag.warn(kp, `${kp}: no issuer or issuerRegExp: any OIDC issuer is accepted`);
-    if (base.keyless.subject && base.keyless.subjectRegExp) ctx.diag.warn(kp, `${kp}: subject and subjectRegExp are both set: both must match`);
-    if (base.keyless.issuer && base.keyless.issuerRegExp) ctx.diag.warn(kp, `${kp}: issuer and issuerRegExp are both set: both must match`);
+    if (!base.keyless.subject && !base.keyless.subjectRegExp) {
+      ctx.diag.warn(kp, `${kp}: no subject or subjectRegExp: any signer identity is accepted`);
+    }
+    if (!base.keyless.issuer && !base.keyless.issuerRegExp) {
+      ctx.diag.warn(kp, `${kp}: no issuer or issuerRegExp: any OIDC issuer is accepted`);
+    }
+    if (base.keyless.subject && base.keyless.subjectRegExp) {
+      ctx.diag.warn(kp, `${kp}: subject and subjectRegExp are both set: both must match`);
+    }
+    if (base.keyless.issuer && base.keyless.issuerRegExp) {
+      ctx.diag.warn(kp, `${kp}: issuer and issuerRegExp are both set: both must match`);
+    }
     return [base];
   }
 
@@ -976,14 +1175,22 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
   if (kms) {
     if (kms.startsWith('k8s://')) {
       const ref = parseK8sSecretRef(kms);
-      base.keys.source = ref
-        ? toSecretKeySource(ref.namespace, ref.name, ctx.resolveSecret)
-        : { kind: 'unsupported', ref: kms, unresolved: `invalid secret reference ${JSON.stringify(kms)}: expected k8s://<namespace>/<name>` };
+      base.keys.source = ref ? toSecretKeySource(ref.namespace, ref.name, ctx.resolveSecret) : {
+        kind: 'unsupported',
+        ref: kms,
+        unresolved: `invalid secret reference ${JSON.stringify(kms)}: expected k8s://<namespace>/<name>`,
+      };
     } else {
       const provider = getKmsProvider(kms);
       base.keys.source = provider
         ? { kind: 'kms', uri: kms.trim(), provider, unresolved: kmsOfflineMessage(kms.trim()) }
-        : { kind: 'unsupported', ref: kms, unresolved: `unsupported KMS reference ${JSON.stringify(kms)}: expected awskms://, gcpkms://, azurekms:// or hashivault://` };
+        : {
+          kind: 'unsupported',
+          ref: kms,
+          unresolved: `unsupported KMS reference ${
+            JSON.stringify(kms)
+          }: expected awskms://, gcpkms://, azurekms:// or hashivault://`,
+        };
     }
     reportUnresolved(base.keys.source, `${kp}.kms`, ctx);
   }
@@ -994,4 +1201,3 @@ function toAttestors(e: Obj, path: string, sourceIndex: number, ctx: BuildContex
 function reportUnresolved(src: KeySource, path: string, ctx: BuildContext): void {
   if ('unresolved' in src && src.unresolved) ctx.diag.warn(path, `${path}: ${src.unresolved}`);
 }
-

@@ -62,7 +62,8 @@ function checkKey(text: string): string | undefined {
 /** The first path segment looks like a registry (has a dot or port, or is localhost). */
 function hasRegistry(pattern: string): boolean {
   const first = pattern.split('/')[0]!;
-  return pattern.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost' || first.includes('*') || first.includes('?'));
+  return pattern.includes('/') &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first.includes('*') || first.includes('?'));
 }
 
 function lintImagePatterns(policy: Policy, path: string, patterns: string[], out: PolicyDiagnostic[]): void {
@@ -71,13 +72,33 @@ function lintImagePatterns(policy: Policy, path: string, patterns: string[], out
     if (pattern.startsWith('*') || pattern.startsWith('?')) return;
     if (!hasRegistry(pattern)) {
       const suggestion = pattern.includes('/') ? `docker.io/${pattern}` : `docker.io/${pattern}`;
-      out.push(diag(policy, 'warning', p, `${p}: ${JSON.stringify(pattern)} has no registry: images are matched as registry/path:tag (e.g. docker.io/...), so it never matches; write ${JSON.stringify(suggestion)}`));
+      out.push(
+        diag(
+          policy,
+          'warning',
+          p,
+          `${p}: ${
+            JSON.stringify(pattern)
+          } has no registry: images are matched as registry/path:tag (e.g. docker.io/...), so it never matches; write ${
+            JSON.stringify(suggestion)
+          }`,
+        ),
+      );
       return;
     }
     const lastSlash = pattern.lastIndexOf('/');
     const tail = pattern.slice(lastSlash + 1);
     if (tail.includes(':') && !pattern.includes('@') && !pattern.endsWith('*')) {
-      out.push(diag(policy, 'info', p, `${p}: ${JSON.stringify(pattern)} names a tag: images given by digest are matched without their tag, so they do not match it`));
+      out.push(
+        diag(
+          policy,
+          'info',
+          p,
+          `${p}: ${
+            JSON.stringify(pattern)
+          } names a tag: images given by digest are matched without their tag, so they do not match it`,
+        ),
+      );
     }
   });
 }
@@ -88,24 +109,38 @@ function lintAttestorSets(policy: Policy, sets: AttestorSet[], out: PolicyDiagno
       const label = a.keyIndex !== undefined ? ` (key #${a.keyIndex + 1})` : '';
       if (a.keys?.source.kind === 'pem') {
         const problem = checkKey(a.keys.source.pem);
-        if (problem) out.push(diag(policy, 'warning', `${a.path}.keys.publicKeys`, `${a.path}.keys.publicKeys${label}: ${problem}`));
+        if (problem) {
+          out.push(
+            diag(policy, 'warning', `${a.path}.keys.publicKeys`, `${a.path}.keys.publicKeys${label}: ${problem}`),
+          );
+        }
       }
       const rekorKey = a.keys?.rekor?.pubkey ?? a.certificates?.rekor?.pubkey ?? a.keyless?.rekor?.pubkey;
       const sub = a.keys ? 'keys' : a.certificates ? 'certificates' : 'keyless';
       if (rekorKey && !rekorKey.includes('{{')) {
         const problem = checkKey(rekorKey);
-        if (problem) out.push(diag(policy, 'warning', `${a.path}.${sub}.rekor.pubkey`, `${a.path}.${sub}.rekor.pubkey: ${problem}`));
+        if (problem) {
+          out.push(
+            diag(policy, 'warning', `${a.path}.${sub}.rekor.pubkey`, `${a.path}.${sub}.rekor.pubkey: ${problem}`),
+          );
+        }
       }
       const ctKey = a.keys?.ctlog?.pubkey ?? a.certificates?.ctlog?.pubkey ?? a.keyless?.ctlog?.pubkey;
       if (ctKey && !ctKey.includes('{{')) {
         const problem = checkKey(ctKey);
-        if (problem) out.push(diag(policy, 'warning', `${a.path}.${sub}.ctlog.pubkey`, `${a.path}.${sub}.ctlog.pubkey: ${problem}`));
+        if (problem) {
+          out.push(
+            diag(policy, 'warning', `${a.path}.${sub}.ctlog.pubkey`, `${a.path}.${sub}.ctlog.pubkey: ${problem}`),
+          );
+        }
       }
-      for (const [field, text] of [
-        ['certificates.cert', a.certificates?.cert],
-        ['certificates.certChain', a.certificates?.certChain],
-        ['keyless.roots', a.keyless?.roots],
-      ] as const) {
+      for (
+        const [field, text] of [
+          ['certificates.cert', a.certificates?.cert],
+          ['certificates.certChain', a.certificates?.certChain],
+          ['keyless.roots', a.keyless?.roots],
+        ] as const
+      ) {
         if (!text || text.includes('{{')) continue;
         const problem = checkCertificates(text);
         if (problem) out.push(diag(policy, 'warning', `${a.path}.${field}`, `${a.path}.${field}: ${problem}`));
@@ -131,13 +166,17 @@ export function lintLoadedPolicy(policy: Policy): PolicyDiagnostic[] {
       const key = a.cosign?.key;
       if (key?.source?.kind === 'pem') {
         const problem = checkKey(key.source.pem);
-        if (problem) out.push(diag(policy, 'warning', `${a.path}.cosign.key.data`, `${a.path}.cosign.key.data: ${problem}`));
+        if (problem) {
+          out.push(diag(policy, 'warning', `${a.path}.cosign.key.data`, `${a.path}.cosign.key.data: ${problem}`));
+        }
       }
-      for (const [field, v] of [
-        ['cosign.certificate.cert', a.cosign?.certificate?.cert],
-        ['cosign.certificate.certChain', a.cosign?.certificate?.certChain],
-        ['notary.certs', a.notary?.certs],
-      ] as const) {
+      for (
+        const [field, v] of [
+          ['cosign.certificate.cert', a.cosign?.certificate?.cert],
+          ['cosign.certificate.certChain', a.cosign?.certificate?.certChain],
+          ['notary.certs', a.notary?.certs],
+        ] as const
+      ) {
         if (!v?.value) continue;
         const problem = checkCertificates(v.value);
         if (problem) out.push(diag(policy, 'warning', `${a.path}.${field}`, `${a.path}.${field}: ${problem}`));
@@ -184,5 +223,7 @@ export function formatDiagnostics(list: PolicyDiagnostic[], options: { notes?: b
 /** `3 policies, 1 error, 2 warnings` */
 export function formatLintSummary(r: LintResult): string {
   const n = (k: number, w: string): string => `${k} ${w}${k === 1 ? '' : 's'}`;
-  return `${n(r.policies.length, 'policy loaded').replace('policy loadeds', 'policies loaded')}, ${n(r.errors, 'error')}, ${n(r.warnings, 'warning')}`;
+  return `${n(r.policies.length, 'policy loaded').replace('policy loadeds', 'policies loaded')}, ${
+    n(r.errors, 'error')
+  }, ${n(r.warnings, 'warning')}`;
 }

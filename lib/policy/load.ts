@@ -12,10 +12,10 @@ import { checkAutogenAnnotation } from './autogen.ts';
 import { DiagnosticCollector, formatLocation, sortDiagnostics } from './diagnostics.ts';
 import { imagePolicySchema, imageValidatingPolicySchema, toImageValidatingPolicy } from './ivpol.ts';
 import { createFileSecretResolver } from './keys.ts';
-import { kyvernoPolicySchema, toKyvernoPolicy, type BuildContext } from './kyverno.ts';
-import { checkSchema, didYouMean, describeValue, getObj, getStr, isObj, type Obj } from './schema.ts';
+import { type BuildContext, kyvernoPolicySchema, toKyvernoPolicy } from './kyverno.ts';
+import { checkSchema, describeValue, didYouMean, getObj, getStr, isObj, type Obj } from './schema.ts';
 import type { LoadOptions, LoadResult, Policy, PolicyDiagnostic, Position } from './types.ts';
-import { toYamlDocuments, type NodeLocation } from './yaml.ts';
+import { type NodeLocation, toYamlDocuments } from './yaml.ts';
 
 export interface ParseResult {
   policies: Policy[];
@@ -36,22 +36,38 @@ const POLICY_KINDS: Record<string, { group: string; versions: readonly string[];
 const POLICY_GROUPS = new Set(['kyverno.io', 'policies.kyverno.io', 'sigward.dev']);
 
 /** Identifies a document: a policy kind sigward loads, or why not. */
-function classify(apiVersion: string | undefined, kind: string | undefined): { handler?: Handler; problem?: string; severity?: 'error' | 'info'; onKind?: boolean } {
-  if (!kind || !apiVersion) return { problem: `document has no ${!apiVersion ? 'apiVersion' : 'kind'}: ignored`, severity: 'info' };
+function classify(
+  apiVersion: string | undefined,
+  kind: string | undefined,
+): { handler?: Handler; problem?: string; severity?: 'error' | 'info'; onKind?: boolean } {
+  if (!kind || !apiVersion) {
+    return { problem: `document has no ${!apiVersion ? 'apiVersion' : 'kind'}: ignored`, severity: 'info' };
+  }
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
   const known = Object.hasOwn(POLICY_KINDS, kind) ? POLICY_KINDS[kind] : undefined;
   if (known && group === known.group) {
     if (!known.versions.includes(version)) {
-      return { problem: `apiVersion: ${apiVersion} is not supported for ${kind}: use ${known.versions.map((v) => `${known.group}/${v}`).join(' or ')}`, severity: 'error' };
+      return {
+        problem: `apiVersion: ${apiVersion} is not supported for ${kind}: use ${
+          known.versions.map((v) => `${known.group}/${v}`).join(' or ')
+        }`,
+        severity: 'error',
+      };
     }
     return { handler: known.handler };
   }
   if (POLICY_GROUPS.has(group)) {
     const candidates = Object.keys(POLICY_KINDS).filter((k) => POLICY_KINDS[k]!.group === group);
     const hint = didYouMean(kind, candidates);
-    if (hint) return { problem: `kind: unknown kind ${JSON.stringify(kind)} for ${apiVersion} (did you mean ${JSON.stringify(hint)}?)`, severity: 'error', onKind: true };
+    if (hint) {
+      return {
+        problem: `kind: unknown kind ${JSON.stringify(kind)} for ${apiVersion} (did you mean ${JSON.stringify(hint)}?)`,
+        severity: 'error',
+        onKind: true,
+      };
+    }
     if (known) return { problem: `apiVersion: ${kind} belongs to ${known.group}, not ${group}`, severity: 'error' };
   }
   return { problem: `ignoring ${kind}: not an image verification policy`, severity: 'info' };
@@ -75,7 +91,15 @@ export function parsePolicies(text: string, options: LoadOptions = {}): ParseRes
   const diagnostics: PolicyDiagnostic[] = [];
   const policies: Policy[] = [];
   const { documents, errors } = toYamlDocuments(text);
-  for (const e of errors) diagnostics.push({ ...(file !== undefined ? { file } : {}), line: e.line, column: e.column, severity: 'error', message: e.message });
+  for (const e of errors) {
+    diagnostics.push({
+      ...(file !== undefined ? { file } : {}),
+      line: e.line,
+      column: e.column,
+      severity: 'error',
+      message: e.message,
+    });
+  }
 
   const handle = (value: unknown, locations: Map<string, NodeLocation>, origin: Position, document: number): void => {
     const diag = new DiagnosticCollector(file, locations, origin);
@@ -101,14 +125,17 @@ export function parsePolicies(text: string, options: LoadOptions = {}): ParseRes
       diagnostics.push(...diag.items);
       return;
     }
-    const schema = c.handler === 'kyverno' ? kyvernoPolicySchema : c.handler === 'ivpol' ? imageValidatingPolicySchema : imagePolicySchema;
+    const schema = c.handler === 'kyverno'
+      ? kyvernoPolicySchema
+      : c.handler === 'ivpol'
+      ? imageValidatingPolicySchema
+      : imagePolicySchema;
     const cleaned = (checkSchema(value, schema, '', diag) ?? {}) as Obj;
     const ctx: BuildContext = { diag, resolveSecret };
     const source = { ...(file !== undefined ? { file } : {}), document, line: origin.line, column: origin.column };
-    const policy =
-      c.handler === 'kyverno'
-        ? toKyvernoPolicy(cleaned, source, ctx)
-        : toImageValidatingPolicy(cleaned, source, ctx, options.builtinRules);
+    const policy = c.handler === 'kyverno'
+      ? toKyvernoPolicy(cleaned, source, ctx)
+      : toImageValidatingPolicy(cleaned, source, ctx, options.builtinRules);
     if (policy.format === 'kyverno') checkAutogenAnnotation(policy, diag);
     diagnostics.push(...diag.items);
     if (diag.errorCount === 0) policies.push(policy);
@@ -151,7 +178,8 @@ const POLICY_FILE = /\.(ya?ml|json)$/i;
  */
 export function listPolicyFiles(paths: string[], diagnostics: PolicyDiagnostic[]): string[] {
   const files: string[] = [];
-  const error = (file: string, message: string) => diagnostics.push({ file, line: 1, column: 1, severity: 'error', message });
+  const error = (file: string, message: string) =>
+    diagnostics.push({ file, line: 1, column: 1, severity: 'error', message });
   for (const root of paths) {
     walkFileTree(root, (e) => {
       const named = e.path === root || POLICY_FILE.test(e.path);
@@ -160,8 +188,11 @@ export function listPolicyFiles(paths: string[], diagnostics: PolicyDiagnostic[]
           if (named) files.push(e.path);
           return;
         case 'missing':
-          if (e.path === root) error(root, `cannot read policy path: ${e.error === 'ENOENT' ? 'no such file or directory' : e.error}`);
-          else if (named) error(e.path, `cannot read policy file: ${e.error === 'ENOENT' ? 'a dangling symbolic link' : e.error}`);
+          if (e.path === root) {
+            error(root, `cannot read policy path: ${e.error === 'ENOENT' ? 'no such file or directory' : e.error}`);
+          } else if (named) {
+            error(e.path, `cannot read policy file: ${e.error === 'ENOENT' ? 'a dangling symbolic link' : e.error}`);
+          }
           return;
         case 'unreadable':
           error(e.path, `cannot read directory: ${e.error}`);
@@ -191,13 +222,21 @@ export function parsePolicyPaths(paths: string[], options: Omit<LoadOptions, 'fi
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      diagnostics.push({ file, line: 1, column: 1, severity: 'error', message: `cannot read policy file: ${(e as Error).message}` });
+      diagnostics.push({
+        file,
+        line: 1,
+        column: 1,
+        severity: 'error',
+        message: `cannot read policy file: ${(e as Error).message}`,
+      });
       continue;
     }
     const r = parsePolicies(text, { ...options, file, resolveSecret });
     diagnostics.push(...r.diagnostics);
     for (const p of r.policies) {
-      const id = `${p.format === 'kyverno' ? 'kyverno' : 'image'}/${p.kind}/${p.metadata.namespace ?? ''}/${p.metadata.name}`;
+      const id = `${p.format === 'kyverno' ? 'kyverno' : 'image'}/${p.kind}/${
+        p.metadata.namespace ?? ''
+      }/${p.metadata.name}`;
       const prev = seen.get(id);
       if (prev) {
         diagnostics.push({
@@ -205,7 +244,9 @@ export function parsePolicyPaths(paths: string[], options: Omit<LoadOptions, 'fi
           line: p.source.line,
           column: p.source.column,
           severity: 'error',
-          message: `${p.kind} ${JSON.stringify(p.metadata.name)} is already defined at ${formatLocation({ ...prev.source })}`,
+          message: `${p.kind} ${JSON.stringify(p.metadata.name)} is already defined at ${
+            formatLocation({ ...prev.source })
+          }`,
         });
         continue;
       }

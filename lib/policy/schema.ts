@@ -155,7 +155,12 @@ export function checkSchema(value: unknown, schema: Schema, path: string, diag: 
     case 'string': {
       const v = value as string;
       if (schema.enum && !schema.enum.includes(v)) {
-        diag.error(path, `${path}: unsupported value ${JSON.stringify(v)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+        diag.error(
+          path,
+          `${path}: unsupported value ${JSON.stringify(v)}: supported values: ${
+            schema.enum.map((e) => JSON.stringify(e)).join(', ')
+          }`,
+        );
         diag.invalid.add(path);
         return undefined;
       }
@@ -208,7 +213,11 @@ export function checkSchema(value: unknown, schema: Schema, path: string, diag: 
         const fieldSchema = Object.hasOwn(schema.fields, k) ? schema.fields[k] : undefined;
         if (!fieldSchema) {
           const hint = didYouMean(k, Object.keys(schema.fields));
-          diag.error(p, `unknown field ${JSON.stringify(p)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`, true);
+          diag.error(
+            p,
+            `unknown field ${JSON.stringify(p)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
+            true,
+          );
           continue;
         }
         const dep = schema.deprecated?.[k];
@@ -259,7 +268,7 @@ export function getStrArr(o: Obj | undefined, k: string): string[] {
 export function getStrMap(o: Obj | undefined, k: string): Record<string, string> {
   const m = getObj(o, k);
   const out: Record<string, string> = {};
-  if (m) for (const [key, v] of Object.entries(m)) if (typeof v === 'string') out[key] = v;
+  if (m) { for (const [key, v] of Object.entries(m)) if (typeof v === 'string') out[key] = v; }
   return out;
 }
 

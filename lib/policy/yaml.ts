@@ -1,7 +1,7 @@
 // Multi-document YAML (and JSON) to plain values, keeping the line/column of
 // every key and value so that policy errors can point at the exact spot.
 
-import { LineCounter, parseAllDocuments, isAlias, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import type { Position } from './types.ts';
 
 export interface NodeLocation {
@@ -96,7 +96,12 @@ function firstLine(s: string): string {
   return (i < 0 ? s : s.slice(0, i)).replace(/:$/, '');
 }
 
-function walk(node: Node | null | undefined, path: string, locations: Map<string, NodeLocation>, pos: (o: number) => Position): void {
+function walk(
+  node: Node | null | undefined,
+  path: string,
+  locations: Map<string, NodeLocation>,
+  pos: (o: number) => Position,
+): void {
   if (!node || isAlias(node)) return;
   if (isMap(node)) {
     for (const item of node.items) {
@@ -108,7 +113,10 @@ function walk(node: Node | null | undefined, path: string, locations: Map<string
       const keyPos = pos(keyNode.range[0]);
       const valueNode = item.value as Node | null;
       let valuePos = keyPos;
-      if (valueNode?.range && !(isScalar(valueNode) && valueNode.value === null && valueNode.range[0] === valueNode.range[1])) {
+      if (
+        valueNode?.range &&
+        !(isScalar(valueNode) && valueNode.value === null && valueNode.range[0] === valueNode.range[1])
+      ) {
         valuePos = pos(valueNode.range[0]);
       }
       locations.set(p, { key: keyPos, value: valuePos });

@@ -2,7 +2,7 @@
 
 import { SigwardError } from '../errors.ts';
 import { clip, getDigestError } from '../digest.ts';
-import { DOCKER_HUB_REGISTRY, OCI_LAYOUT_PREFIX, OFFICIAL_REPOSITORY_PREFIX, isValidTag } from './parse.ts';
+import { DOCKER_HUB_REGISTRY, isValidTag, OCI_LAYOUT_PREFIX, OFFICIAL_REPOSITORY_PREFIX } from './parse.ts';
 import type { ImageReference } from './types.ts';
 
 export interface FormatReferenceOptions {
@@ -68,7 +68,10 @@ export function toCosignDockerReference(r: ImageReference): string {
 /** Same repository, tag `tag`, no digest (e.g. the cosign `sha256-<hex>.sig` tag). */
 export function toTaggedReference(r: ImageReference, tag: string): ImageReference {
   if (!isValidTag(tag)) {
-    throw new SigwardError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(clip(tag))}: must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
+    throw new SigwardError(
+      'REFERENCE_INVALID',
+      `invalid tag ${JSON.stringify(clip(tag))}: must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`,
+    );
   }
   const out: ImageReference = { ...r, tag };
   delete out.digest;
@@ -79,7 +82,9 @@ export function toTaggedReference(r: ImageReference, tag: string): ImageReferenc
 /** Same repository pinned to `digest`; the tag is kept unless `keepTag` is false. */
 export function toDigestReference(r: ImageReference, digest: string, keepTag = true): ImageReference {
   const reason = getDigestError(digest);
-  if (reason !== undefined) throw new SigwardError('REFERENCE_INVALID', `invalid digest ${JSON.stringify(clip(digest))}: ${reason}`);
+  if (reason !== undefined) {
+    throw new SigwardError('REFERENCE_INVALID', `invalid digest ${JSON.stringify(clip(digest))}: ${reason}`);
+  }
   const out: ImageReference = { ...r, digest };
   if (!keepTag) delete out.tag;
   out.original = formatReference(out);

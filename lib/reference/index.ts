@@ -16,13 +16,13 @@ export type { ImageReference, KyvernoImageName } from './types.ts';
 export {
   DEFAULT_TAG,
   DOCKER_HUB_REGISTRY,
+  isValidReference,
+  isValidRegistry,
+  isValidTag,
   LEGACY_DOCKER_HUB_REGISTRY,
   NAME_TOTAL_LENGTH_MAX,
   OCI_LAYOUT_PREFIX,
   OFFICIAL_REPOSITORY_PREFIX,
-  isValidReference,
-  isValidRegistry,
-  isValidTag,
   parseImageFromPodSpec,
   parseReference,
 } from './parse.ts';

@@ -97,7 +97,9 @@ export function findMatchingPattern(patterns: readonly string[], r: ImageReferen
  * by Kyverno's own grammar (lib/admission/imageinfo.ts getImageInfo).
  * `tag` is '' only when there is a digest (Kyverno defaults it otherwise).
  */
-export function toKyvernoImageInfo(n: KyvernoImageName & { tag: string; digest: string; layout?: boolean }): KyvernoImageVariable {
+export function toKyvernoImageInfo(
+  n: KyvernoImageName & { tag: string; digest: string; layout?: boolean },
+): KyvernoImageVariable {
   const base = registryPath(n);
   return {
     registry: n.registry,
@@ -112,7 +114,12 @@ export function toKyvernoImageInfo(n: KyvernoImageName & { tag: string; digest: 
 
 /** Kyverno's `image` variable: `{reference, referenceWithTag, registry, path, name, tag, digest}`. */
 export function imageVariable(r: ImageReference): KyvernoImageVariable {
-  return toKyvernoImageInfo({ ...getKyvernoImageName(r), tag: kyvernoTag(r), digest: r.digest ?? '', layout: r.transport === 'oci-layout' });
+  return toKyvernoImageInfo({
+    ...getKyvernoImageName(r),
+    tag: kyvernoTag(r),
+    digest: r.digest ?? '',
+    layout: r.transport === 'oci-layout',
+  });
 }
 
 /**
@@ -125,4 +132,3 @@ export function toKyvernoDigestPatchValue(r: ImageReference, digest: string): st
   const tag = kyvernoTag(r);
   return tag === '' ? `${base}@${digest}` : `${base}:${tag}@${digest}`;
 }
-

@@ -88,7 +88,8 @@ export function isValidTag(tag: string): boolean {
 /** distribution's rule for "is the first path component a registry?" */
 function looksLikeRegistry(component: string): boolean {
   return (
-    component.includes('.') || component.includes(':') || component === 'localhost' || component.toLowerCase() !== component
+    component.includes('.') || component.includes(':') || component === 'localhost' ||
+    component.toLowerCase() !== component
   );
 }
 
@@ -106,9 +107,13 @@ function toDefaultRegistry(value: string | undefined): DefaultRegistry {
   const host = slash < 0 ? trimmed : trimmed.slice(0, slash);
   const prefix = slash < 0 ? '' : trimmed.slice(slash + 1);
   if (!isValidRegistry(host) || (prefix !== '' && !prefix.split('/').every((c) => PATH_COMPONENT_RE.test(c)))) {
-    throw new SigwardError('CONFIG_INVALID', `invalid defaultRegistry ${JSON.stringify(clip(value))}: expected host[:port][/path]`, {
-      detail: { defaultRegistry: clip(value) },
-    });
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `invalid defaultRegistry ${JSON.stringify(clip(value))}: expected host[:port][/path]`,
+      {
+        detail: { defaultRegistry: clip(value) },
+      },
+    );
   }
   return { host, prefix };
 }
@@ -171,7 +176,9 @@ function parseRegistryReference(s: string, opts: ParseReferenceOptions): ImageRe
     tag = nameTag.slice(colon + 1);
   }
 
-  if (path.toLowerCase() !== path) throw invalid(s, `repository name must be lowercase (got ${JSON.stringify(clip(path))})`);
+  if (path.toLowerCase() !== path) {
+    throw invalid(s, `repository name must be lowercase (got ${JSON.stringify(clip(path))})`);
+  }
   // checked before the grammar so the regexes only ever see short input
   if (domain.length + 1 + path.length > NAME_TOTAL_LENGTH_MAX) {
     throw invalid(s, `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
@@ -183,7 +190,9 @@ function parseRegistryReference(s: string, opts: ParseReferenceOptions): ImageRe
     if (!PATH_COMPONENT_RE.test(component)) {
       throw invalid(
         s,
-        `invalid reference format: repository path component ${JSON.stringify(clip(component))} must match [a-z0-9]+ separated by ".", "_", "__" or "-"`,
+        `invalid reference format: repository path component ${
+          JSON.stringify(clip(component))
+        } must match [a-z0-9]+ separated by ".", "_", "__" or "-"`,
       );
     }
   }
@@ -235,7 +244,10 @@ function parseLayoutReference(s: string): ImageReference {
 }
 
 /** parseReference for images taken from Kubernetes objects: `oci:` is not special there. */
-export function parseImageFromPodSpec(s: string, opts: Omit<ParseReferenceOptions, 'allowLayout'> = {}): ImageReference {
+export function parseImageFromPodSpec(
+  s: string,
+  opts: Omit<ParseReferenceOptions, 'allowLayout'> = {},
+): ImageReference {
   return parseReference(s, { ...opts, allowLayout: false });
 }
 

@@ -12,7 +12,12 @@
 
 import { getImageInfo } from '../admission/imageinfo.ts';
 import { scopedPolicyKey } from '../admission/patch.ts';
-import { toRecordPatches, type RecordContext, type TrustedRecord, type VerificationRecord } from '../admission/record.ts';
+import {
+  type RecordContext,
+  toRecordPatches,
+  type TrustedRecord,
+  type VerificationRecord,
+} from '../admission/record.ts';
 import { getOwn, isJsonObject, setOwn } from '../admission/pointer.ts';
 import type { JsonObject, JsonPatchOp, VerifyImageStatus } from '../admission/types.ts';
 import type { Evaluation, ImageResult } from '../engine/result.ts';
@@ -23,7 +28,9 @@ const RANK: Record<VerifyImageStatus, number> = { fail: 2, pass: 1, skip: 0 };
 /** The annotation key of an image result: what validate will look up in the mutated object. */
 export function getRecordedImageKey(result: Pick<ImageResult, 'image' | 'patch'>, defaultRegistry?: string): string {
   const opts = defaultRegistry ? { defaultRegistry } : {};
-  const pinned = result.patch && 'value' in result.patch && typeof result.patch.value === 'string' ? result.patch.value : undefined;
+  const pinned = result.patch && 'value' in result.patch && typeof result.patch.value === 'string'
+    ? result.patch.value
+    : undefined;
   try {
     return getImageInfo(pinned ?? result.image, opts).reference;
   } catch {
@@ -48,7 +55,7 @@ function setEntry(target: JsonObject, path: string[], st: VerifyImageStatus): vo
   let node = target;
   for (const seg of path.slice(0, -1)) {
     let next = getOwn(node, seg);
-    if (!isJsonObject(next)) setOwn(node, seg, (next = {}));
+    if (!isJsonObject(next)) setOwn(node, seg, next = {});
     node = next;
   }
   setOwn(node, path[path.length - 1]!, st);
@@ -60,9 +67,16 @@ function setEntry(target: JsonObject, path: string[], st: VerifyImageStatus): vo
  * Empty when nothing is recorded and nothing untrusted has to go. `selected`
  * are the rules that applied (used to find which entries record results).
  */
-export function getVerificationAnnotationPatches(object: unknown, evaluation: Evaluation, selected: readonly SelectedRule[], opts: RecordOptions): JsonPatchOp[] {
+export function getVerificationAnnotationPatches(
+  object: unknown,
+  evaluation: Evaluation,
+  selected: readonly SelectedRule[],
+  opts: RecordOptions,
+): JsonPatchOp[] {
   const ruleIndex = new Map<string, SelectedRule>();
-  for (const s of selected) ruleIndex.set(`${scopedPolicyKey(s.policy.metadata.namespace, s.policy.metadata.name)}\u0000${s.rule.name}`, s);
+  for (const s of selected) {
+    ruleIndex.set(`${scopedPolicyKey(s.policy.metadata.namespace, s.policy.metadata.name)}\u0000${s.rule.name}`, s);
+  }
 
   const fresh = new Map<string, Map<string, Map<string, VerifyImageStatus>>>(); // policyKey -> rule -> image -> status
   const flat = new Map<string, VerifyImageStatus>();
@@ -71,14 +85,16 @@ export function getVerificationAnnotationPatches(object: unknown, evaluation: Ev
     const sel = ruleIndex.get(`${policyKey}\u0000${r.rule}`);
     if (!sel) continue; // not a verifyImages rule of a Kyverno policy
     for (const im of r.images) {
-      const recorded = sel.rule.verifyImages.some((e) => isRecordedEntry(e) && entryMatchesImage(e, im.image, opts.defaultRegistry));
+      const recorded = sel.rule.verifyImages.some((e) =>
+        isRecordedEntry(e) && entryMatchesImage(e, im.image, opts.defaultRegistry)
+      );
       if (!recorded) continue;
       const key = getRecordedImageKey(im, opts.defaultRegistry);
       const status = toRecordedStatus(im.status);
       let rules = fresh.get(policyKey);
-      if (!rules) fresh.set(policyKey, (rules = new Map()));
+      if (!rules) fresh.set(policyKey, rules = new Map());
       let imgs = rules.get(r.rule);
-      if (!imgs) rules.set(r.rule, (imgs = new Map()));
+      if (!imgs) rules.set(r.rule, imgs = new Map());
       const prev = imgs.get(key);
       if (prev === undefined || RANK[status] > RANK[prev]) imgs.set(key, status);
       const prevFlat = flat.get(key);

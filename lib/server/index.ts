@@ -2,12 +2,46 @@
 // semantics behind POST /mutate and POST /validate.
 
 export { startWebhookService, type WebhookService, type WebhookServiceOptions } from './service.ts';
-export { createWebhookServer, createMetricsServer, checkTlsMaterial, parseTimeoutParam, DEFAULT_MAX_BODY_BYTES, type WebhookServer, type WebhookServerOptions, type Readiness, type TlsMaterial } from './server.ts';
-export { createAdmissionHandler, getDeadlineMs, isCacheWritable, requestScope, type AdmissionHandler, type AdmissionHandlerOptions, type AdmissionDecision, type MutateOptions } from './webhook.ts';
-export { createPolicySnapshot, loadPolicySnapshot, getPolicyFilesFingerprint, type PolicySnapshot, type EngineDeps, type Engine } from './policy-set.ts';
-export { selectRules, getSelectionTimeoutSeconds, getSelectionFailurePolicy, entryMatchesImage, isRecordedEntry, type Selection, type SelectedRule } from './select.ts';
-export { validateImages, type ValidateResult, type ValidateFinding } from './validate.ts';
-export { getVerificationAnnotationPatches, getRecordedImageKey } from './annotations.ts';
+export {
+  checkTlsMaterial,
+  createMetricsServer,
+  createWebhookServer,
+  DEFAULT_MAX_BODY_BYTES,
+  parseTimeoutParam,
+  type Readiness,
+  type TlsMaterial,
+  type WebhookServer,
+  type WebhookServerOptions,
+} from './server.ts';
+export {
+  type AdmissionDecision,
+  type AdmissionHandler,
+  type AdmissionHandlerOptions,
+  createAdmissionHandler,
+  getDeadlineMs,
+  isCacheWritable,
+  type MutateOptions,
+  requestScope,
+} from './webhook.ts';
+export {
+  createPolicySnapshot,
+  type Engine,
+  type EngineDeps,
+  getPolicyFilesFingerprint,
+  loadPolicySnapshot,
+  type PolicySnapshot,
+} from './policy-set.ts';
+export {
+  entryMatchesImage,
+  getSelectionFailurePolicy,
+  getSelectionTimeoutSeconds,
+  isRecordedEntry,
+  type SelectedRule,
+  type Selection,
+  selectRules,
+} from './select.ts';
+export { type ValidateFinding, validateImages, type ValidateResult } from './validate.ts';
+export { getRecordedImageKey, getVerificationAnnotationPatches } from './annotations.ts';
 export { createSemaphore, type Semaphore } from '../semaphore.ts';
 export { createMetrics, type WebhookMetrics } from './metrics.ts';
-export { watchFiles, type FileWatch, type WatchOptions } from './watch.ts';
+export { type FileWatch, watchFiles, type WatchOptions } from './watch.ts';

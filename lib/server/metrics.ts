@@ -1,7 +1,7 @@
 // Prometheus metrics of the webhook (prom-client, one registry per server so
 // tests and several servers in one process do not collide).
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type WebhookOperation = 'mutate' | 'validate';
 export type RequestResult = 'allowed' | 'denied' | 'error';
@@ -85,16 +85,40 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
     }),
     failurePolicyAnswers: new Counter({
       name: 'sigward_failure_policy_answers_total',
-      help: 'Requests answered by failurePolicy instead of a verification result (reason: deadline, overload, internal)',
+      help:
+        'Requests answered by failurePolicy instead of a verification result (reason: deadline, overload, internal)',
       labelNames: ['reason', 'failure_policy'] as const,
       registers,
     }),
     inflightEvaluations: new Gauge({ name: 'sigward_evaluations_in_flight', help: 'Evaluations running', registers }),
-    queuedEvaluations: new Gauge({ name: 'sigward_evaluations_queued', help: 'Evaluations waiting for a slot', registers }),
-    policyReloads: new Counter({ name: 'sigward_policy_reloads_total', help: 'Policy reloads by result (ok, error)', labelNames: ['result'] as const, registers }),
-    certificateReloads: new Counter({ name: 'sigward_certificate_reloads_total', help: 'Serving certificate reloads by result (ok, error)', labelNames: ['result'] as const, registers }),
-    trustRefreshes: new Counter({ name: 'sigward_trust_refreshes_total', help: 'Trust root refreshes from TUF by result (changed, unchanged, error)', labelNames: ['result'] as const, registers }),
+    queuedEvaluations: new Gauge({
+      name: 'sigward_evaluations_queued',
+      help: 'Evaluations waiting for a slot',
+      registers,
+    }),
+    policyReloads: new Counter({
+      name: 'sigward_policy_reloads_total',
+      help: 'Policy reloads by result (ok, error)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    certificateReloads: new Counter({
+      name: 'sigward_certificate_reloads_total',
+      help: 'Serving certificate reloads by result (ok, error)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    trustRefreshes: new Counter({
+      name: 'sigward_trust_refreshes_total',
+      help: 'Trust root refreshes from TUF by result (changed, unchanged, error)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     policiesLoaded: new Gauge({ name: 'sigward_policies_loaded', help: 'Policies in the active set', registers }),
-    ready: new Gauge({ name: 'sigward_ready', help: '1 when trust root and policies are loaded and the server is not draining', registers }),
+    ready: new Gauge({
+      name: 'sigward_ready',
+      help: '1 when trust root and policies are loaded and the server is not draining',
+      registers,
+    }),
   };
 }

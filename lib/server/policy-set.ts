@@ -39,8 +39,21 @@ export interface PolicySnapshot {
   loadedAt: Date;
 }
 
-export function createPolicySnapshot(policies: Policy[], deps: EngineDeps, generation: number, extra: { warnings?: PolicyDiagnostic[]; fingerprint?: string } = {}): PolicySnapshot {
-  const engine = createEngine({ policies, stores: deps.stores, storesFor: deps.storesFor, trust: deps.trust, cache: deps.cache, defaultRegistry: deps.defaultRegistry, now: deps.now });
+export function createPolicySnapshot(
+  policies: Policy[],
+  deps: EngineDeps,
+  generation: number,
+  extra: { warnings?: PolicyDiagnostic[]; fingerprint?: string } = {},
+): PolicySnapshot {
+  const engine = createEngine({
+    policies,
+    stores: deps.stores,
+    storesFor: deps.storesFor,
+    trust: deps.trust,
+    cache: deps.cache,
+    defaultRegistry: deps.defaultRegistry,
+    now: deps.now,
+  });
   return {
     generation,
     policies,
@@ -73,7 +86,12 @@ export function getPolicyFilesFingerprint(paths: string[]): string {
  * any policy error and CONFIG_INVALID when no policy is found (a webhook with
  * an empty set would let everything through).
  */
-export function loadPolicySnapshot(paths: string[], deps: EngineDeps, generation: number, loadOptions: Omit<LoadOptions, 'file'> = {}): PolicySnapshot {
+export function loadPolicySnapshot(
+  paths: string[],
+  deps: EngineDeps,
+  generation: number,
+  loadOptions: Omit<LoadOptions, 'file'> = {},
+): PolicySnapshot {
   const fingerprint = getPolicyFilesFingerprint(paths);
   const { policies, warnings } = loadPolicyPaths(paths, loadOptions);
   if (!policies.length) throw new SigwardError('CONFIG_INVALID', `no policy found in ${paths.join(', ')}`);

@@ -11,7 +11,7 @@ import { createFileConfigMapResolver } from '../policy/index.ts';
 import { getSelectorKeys, NAMESPACE_NAME_LABEL, ruleSelects, toResourceInfo } from '../engine/match.ts';
 import { getImages } from '../admission/images.ts';
 import { parseImageFromPodSpec } from '../reference/index.ts';
-import type { FailurePolicy, VerifyImagesEntry, KyvernoPolicy, KyvernoRule, Policy } from '../policy/types.ts';
+import type { FailurePolicy, KyvernoPolicy, KyvernoRule, Policy, VerifyImagesEntry } from '../policy/types.ts';
 
 export interface SelectedRule {
   policy: KyvernoPolicy;
@@ -53,22 +53,43 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
   for (const p of policies) {
     if (p.format !== 'kyverno') continue;
     for (const [i, o] of ((p as KyvernoPolicy).spec.validationFailureActionOverrides ?? []).entries()) {
-      const keys = o.namespaceSelector ? getSelectorKeys(o.namespaceSelector).filter((k) => k !== NAMESPACE_NAME_LABEL) : [];
+      const keys = o.namespaceSelector
+        ? getSelectorKeys(o.namespaceSelector).filter((k) => k !== NAMESPACE_NAME_LABEL)
+        : [];
       if (keys.length) {
-        const effect = o.action === 'Enforce' ? 'applied to every namespace it names (the stricter action)' : 'never applied (fails closed)';
-        notes.push(`${p.metadata.name}: validationFailureActionOverrides[${i}] namespaceSelector on ${keys.join(', ')} cannot be evaluated (only ${NAMESPACE_NAME_LABEL} is known to sigward): this ${o.action} override is ${effect}`);
+        const effect = o.action === 'Enforce'
+          ? 'applied to every namespace it names (the stricter action)'
+          : 'never applied (fails closed)';
+        notes.push(
+          `${p.metadata.name}: validationFailureActionOverrides[${i}] namespaceSelector on ${
+            keys.join(', ')
+          } cannot be evaluated (only ${NAMESPACE_NAME_LABEL} is known to sigward): this ${o.action} override is ${effect}`,
+        );
       }
     }
     for (const rule of (p as KyvernoPolicy).spec.rules) {
       if (!rule.verifyImages.length) continue;
       for (const [block, m] of [['match', rule.match], ['exclude', rule.exclude]] as const) {
         if (!m) continue;
-        const filters = [...(m.any ?? []), ...(m.all ?? []), { resources: m.resources, roles: m.roles, clusterRoles: m.clusterRoles }];
+        const filters = [...(m.any ?? []), ...(m.all ?? []), {
+          resources: m.resources,
+          roles: m.roles,
+          clusterRoles: m.clusterRoles,
+        }];
         for (const f of filters) {
           const ns = f.resources?.namespaceSelector;
-          const keys = [...Object.keys(ns?.matchLabels ?? {}), ...(ns?.matchExpressions ?? []).map((e) => e.key)].filter((k) => k !== NAMESPACE_NAME_LABEL);
-          if (keys.length) notes.push(`${p.metadata.name}/${rule.name}: ${block} namespaceSelector on ${keys.join(', ')} (only ${NAMESPACE_NAME_LABEL} is known to sigward)`);
-          if (f.roles?.length || f.clusterRoles?.length) notes.push(`${p.metadata.name}/${rule.name}: ${block} by roles/clusterRoles (not known to sigward)`);
+          const keys = [...Object.keys(ns?.matchLabels ?? {}), ...(ns?.matchExpressions ?? []).map((e) => e.key)]
+            .filter((k) => k !== NAMESPACE_NAME_LABEL);
+          if (keys.length) {
+            notes.push(
+              `${p.metadata.name}/${rule.name}: ${block} namespaceSelector on ${
+                keys.join(', ')
+              } (only ${NAMESPACE_NAME_LABEL} is known to sigward)`,
+            );
+          }
+          if (f.roles?.length || f.clusterRoles?.length) {
+            notes.push(`${p.metadata.name}/${rule.name}: ${block} by roles/clusterRoles (not known to sigward)`);
+          }
         }
       }
     }
@@ -79,7 +100,12 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
 /** The engine's preconditions (lib/engine/rule-context.ts); one that cannot be evaluated here is left to the engine, which fails the rule. */
 function preconditionsHold(rule: KyvernoRule, obj: unknown, req: SelectRequest, now: Date): boolean {
   try {
-    return checkPreconditions(rule, { object: obj, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo }, now, { configMaps: createFileConfigMapResolver() }).holds;
+    return checkPreconditions(
+      rule,
+      { object: obj, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo },
+      now,
+      { configMaps: createFileConfigMapResolver() },
+    ).holds;
   } catch {
     return true;
   }
@@ -108,12 +134,23 @@ function registryOf(image: string, defaultRegistry?: string): string {
  * built-in extraction). An extraction error counts as concerned: the engine
  * reports it.
  */
-function ruleConcernsImages(rule: KyvernoRule, obj: unknown, kind: string, seen: Map<string, string[] | undefined>, registries: Set<string>, defaultRegistry?: string): boolean {
+function ruleConcernsImages(
+  rule: KyvernoRule,
+  obj: unknown,
+  kind: string,
+  seen: Map<string, string[] | undefined>,
+  registries: Set<string>,
+  defaultRegistry?: string,
+): boolean {
   const cacheKey = rule.imageExtractors && Object.hasOwn(rule.imageExtractors, kind) ? undefined : '';
   let list = cacheKey !== undefined ? seen.get(cacheKey) : undefined;
   if (list === undefined) {
     try {
-      list = getImages(obj, { kind, imageExtractors: rule.imageExtractors as never, ...(defaultRegistry ? { defaultRegistry } : {}) }).map((i) => i.image);
+      list = getImages(obj, {
+        kind,
+        imageExtractors: rule.imageExtractors as never,
+        ...(defaultRegistry ? { defaultRegistry } : {}),
+      }).map((i) => i.image);
     } catch {
       return true;
     }
@@ -134,9 +171,20 @@ function ruleConcernsImages(rule: KyvernoRule, obj: unknown, kind: string, seen:
  * whose imageReferences select at least one of its images. Rules without
  * verifyImages are ignored: sigward evaluates nothing else.
  */
-export function selectRules(policies: readonly Policy[], obj: unknown, req: SelectRequest = {}, now = new Date(), defaultRegistry?: string): Selection {
+export function selectRules(
+  policies: readonly Policy[],
+  obj: unknown,
+  req: SelectRequest = {},
+  now = new Date(),
+  defaultRegistry?: string,
+): Selection {
   const objInfo = toResourceInfo(obj);
-  const info = toResourceInfo(obj, { operation: req.operation, userInfo: req.userInfo, namespaceLabels: req.namespaceLabels, ...(req.namespace && !objInfo.namespace ? { namespace: req.namespace } : {}) });
+  const info = toResourceInfo(obj, {
+    operation: req.operation,
+    userInfo: req.userInfo,
+    namespaceLabels: req.namespaceLabels,
+    ...(req.namespace && !objInfo.namespace ? { namespace: req.namespace } : {}),
+  });
   const rules: SelectedRule[] = [];
   const otherPolicies: Policy[] = [];
   const registries = new Set<string>();
@@ -169,14 +217,20 @@ export function selectRules(policies: readonly Policy[], obj: unknown, req: Sele
 
 /** Seconds the API server waits: the smallest webhook timeout among the applying policies (default when unset). */
 export function getSelectionTimeoutSeconds(sel: Selection, defaultSeconds: number): number {
-  const all = [...sel.rules.map((r) => r.policy.spec.timeoutSeconds), ...sel.otherPolicies.map((p) => p.spec.timeoutSeconds)];
+  const all = [
+    ...sel.rules.map((r) => r.policy.spec.timeoutSeconds),
+    ...sel.otherPolicies.map((p) => p.spec.timeoutSeconds),
+  ];
   const given = all.map((s) => s ?? defaultSeconds).filter((s) => Number.isFinite(s) && s > 0);
   return given.length ? Math.min(...given) : defaultSeconds;
 }
 
 /** Kyverno aggregates failurePolicy: Fail if any applying policy says Fail. */
 export function getSelectionFailurePolicy(sel: Selection): FailurePolicy {
-  const all = [...sel.rules.map((r) => r.policy.spec.failurePolicy), ...sel.otherPolicies.map((p) => p.spec.failurePolicy)];
+  const all = [
+    ...sel.rules.map((r) => r.policy.spec.failurePolicy),
+    ...sel.otherPolicies.map((p) => p.spec.failurePolicy),
+  ];
   return all.some((f) => f !== 'Ignore') ? 'Fail' : 'Ignore';
 }
 

@@ -9,7 +9,12 @@
 // swapped at run time (setCertificate); close() stops accepting connections
 // and waits for the requests in flight.
 
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -62,7 +67,9 @@ export function checkTlsMaterial(tls: TlsMaterial): void {
   try {
     createSecureContext(toContextOptions(tls));
   } catch (e) {
-    throw new SigwardError('CONFIG_INVALID', `invalid serving certificate or key: ${(e as Error).message}`, { cause: e });
+    throw new SigwardError('CONFIG_INVALID', `invalid serving certificate or key: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -76,7 +83,9 @@ class BodyError extends Error {
 
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) return Promise.reject(new BodyError(413, `request body larger than ${max} bytes`));
+  if (Number.isFinite(declared) && declared > max) {
+    return Promise.reject(new BodyError(413, `request body larger than ${max} bytes`));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -128,7 +137,12 @@ export function parseTimeoutParam(v: string | null): number | undefined {
 const OPERATIONAL_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
 
 /** /healthz, /readyz, /metrics: shared by the HTTPS server and the optional plain metrics port. */
-export async function serveOperational(path: string, res: ServerResponse, metrics: WebhookMetrics, readiness: () => Readiness): Promise<boolean> {
+export async function serveOperational(
+  path: string,
+  res: ServerResponse,
+  metrics: WebhookMetrics,
+  readiness: () => Readiness,
+): Promise<boolean> {
   switch (path) {
     case '/healthz':
     case '/livez':
@@ -173,7 +187,8 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
 
   async function admission(op: WebhookOperation, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    const observe = (result: 'allowed' | 'denied' | 'error') => metrics.requestDuration.observe({ operation: op, result }, (performance.now() - started) / 1000);
+    const observe = (result: 'allowed' | 'denied' | 'error') =>
+      metrics.requestDuration.observe({ operation: op, result }, (performance.now() - started) / 1000);
     let body: Buffer;
     try {
       body = await readBody(req, maxBody);
@@ -204,7 +219,10 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       };
       res.once('close', onClose);
       try {
-        decision = await handler.mutate(request, { apiTimeoutSeconds: parseTimeoutParam(url.searchParams.get('timeout')), signal: gone.signal });
+        decision = await handler.mutate(request, {
+          apiTimeoutSeconds: parseTimeoutParam(url.searchParams.get('timeout')),
+          signal: gone.signal,
+        });
       } finally {
         res.off('close', onClose);
       }
@@ -241,7 +259,10 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
         }
         await serveOperational(path, res, metrics, opts.readiness);
       } catch (e) {
-        log.error({ err: e instanceof Error ? e.stack ?? e.message : String(e) }, 'internal error while handling a request');
+        log.error(
+          { err: e instanceof Error ? e.stack ?? e.message : String(e) },
+          'internal error while handling a request',
+        );
         send(res, 500, { error: 'internal error' });
       } finally {
         inflight--;
@@ -257,7 +278,8 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {
-        const onError = (e: Error) => reject(new SigwardError('CONFIG_INVALID', `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
+        const onError = (e: Error) =>
+          reject(new SigwardError('CONFIG_INVALID', `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
         server.once('error', onError);
         server.listen(port, host, () => {
           server.off('error', onError);

@@ -9,18 +9,30 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SigwardError, toSigwardError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createResultCache, type BoundedResultCache } from '../engine/cache.ts';
+import { type BoundedResultCache, createResultCache } from '../engine/cache.ts';
 import { formatDiagnostic } from '../policy/index.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import type { Trust } from '../trust/index.ts';
-import { toRecordKey, type RecordKeys } from '../admission/record.ts';
+import { type RecordKeys, toRecordKey } from '../admission/record.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
-import { createPolicySnapshot, getPolicyFilesFingerprint, loadPolicySnapshot, type EngineDeps, type PolicySnapshot } from './policy-set.ts';
+import {
+  createPolicySnapshot,
+  type EngineDeps,
+  getPolicyFilesFingerprint,
+  loadPolicySnapshot,
+  type PolicySnapshot,
+} from './policy-set.ts';
 import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
 import { createSemaphore } from '../semaphore.ts';
 import { getUnsupportedSelectors } from './select.ts';
-import { createMetricsServer, createWebhookServer, type Readiness, type TlsMaterial, type WebhookServer } from './server.ts';
-import { watchFiles, type FileWatch } from './watch.ts';
+import {
+  createMetricsServer,
+  createWebhookServer,
+  type Readiness,
+  type TlsMaterial,
+  type WebhookServer,
+} from './server.ts';
+import { type FileWatch, watchFiles } from './watch.ts';
 import { createAdmissionHandler, isCacheWritable } from './webhook.ts';
 
 export interface WebhookServiceOptions {
@@ -84,7 +96,11 @@ function readTls(certPath: string, keyPath: string): TlsMaterial {
     try {
       return readFileSync(p);
     } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `cannot read TLS ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `cannot read TLS ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
   };
   return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key') };
@@ -98,7 +114,11 @@ function readRecordKeys(o: Pick<WebhookServiceOptions, 'recordKeyPaths' | 'tlsKe
     try {
       bytes = readFileSync(p);
     } catch (e) {
-      throw new SigwardError('CONFIG_INVALID', `cannot read record key ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new SigwardError(
+        'CONFIG_INVALID',
+        `cannot read record key ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
     return toRecordKey(bytes, o.recordKeyPaths?.length ? `record key ${p}` : `serving key ${p} (record key)`);
   });
@@ -137,11 +157,22 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       onLookup: (kind, outcome) => metrics.cacheLookups.inc({ kind, outcome }),
     });
   }
-  const deps: EngineDeps = { stores: o.stores, storesFor: o.storesFor, trust: o.trust, cache, defaultRegistry: o.defaultRegistry };
+  const deps: EngineDeps = {
+    stores: o.stores,
+    storesFor: o.storesFor,
+    trust: o.trust,
+    cache,
+    defaultRegistry: o.defaultRegistry,
+  };
 
   const warnPolicies = (snap: PolicySnapshot) => {
     for (const w of snap.warnings) log.warn({ warning: formatDiagnostic(w) }, 'policy warning');
-    for (const note of getUnsupportedSelectors(snap.expanded)) log.warn({ warning: note }, 'rule selector sigward cannot evaluate: unknown namespace labels and roles are treated as absent');
+    for (const note of getUnsupportedSelectors(snap.expanded)) {
+      log.warn(
+        { warning: note },
+        'rule selector sigward cannot evaluate: unknown namespace labels and roles are treated as absent',
+      );
+    }
   };
   let snapshot = loadPolicySnapshot(o.policyPaths, deps, 1);
   warnPolicies(snapshot);
@@ -158,7 +189,11 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
 
   const initialKeys = readRecordKeys(o);
   let recordKeys: RecordKeys = { seal: initialKeys[0]!, verify: initialKeys };
-  const semaphore = createSemaphore(o.maxConcurrent ?? 32, o.maxQueue ?? 256, o.maxConcurrentPerRegistry ? { keyLimit: o.maxConcurrentPerRegistry } : {});
+  const semaphore = createSemaphore(
+    o.maxConcurrent ?? 32,
+    o.maxQueue ?? 256,
+    o.maxConcurrentPerRegistry ? { keyLimit: o.maxConcurrentPerRegistry } : {},
+  );
   const handler = createAdmissionHandler({
     getSnapshot: () => snapshot,
     semaphore,
@@ -168,7 +203,14 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     defaultRegistry: o.defaultRegistry,
     getRecordKeys: () => recordKeys,
   });
-  const server: WebhookServer = createWebhookServer({ handler, metrics, log, tls, readiness, maxBodyBytes: o.maxBodyBytes });
+  const server: WebhookServer = createWebhookServer({
+    handler,
+    metrics,
+    log,
+    tls,
+    readiness,
+    maxBodyBytes: o.maxBodyBytes,
+  });
   const address = await server.listen(o.port, o.address);
 
   let metricsServer: HttpServer | undefined;
@@ -177,7 +219,15 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
     const ms = createMetricsServer(metrics, readiness, log);
     metricsServer = ms;
     metricsAddress = await new Promise<AddressInfo>((resolve, reject) => {
-      ms.once('error', (e) => reject(new SigwardError('CONFIG_INVALID', `cannot listen on ${o.address}:${o.metricsPort}: ${e.message}`, { cause: e })));
+      ms.once(
+        'error',
+        (e) =>
+          reject(
+            new SigwardError('CONFIG_INVALID', `cannot listen on ${o.address}:${o.metricsPort}: ${e.message}`, {
+              cause: e,
+            }),
+          ),
+      );
       ms.listen(o.metricsPort, o.address, () => resolve(ms.address() as AddressInfo));
     }).catch(async (e: unknown) => {
       await server.close(0);
@@ -192,11 +242,19 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       snapshot = next; // requests in flight keep the snapshot they started with
       metrics.policyReloads.inc({ result: 'ok' });
       metrics.policiesLoaded.set(next.policies.length);
-      log.info({ generation: next.generation, policies: next.policies.map((p) => `${p.kind}/${p.metadata.namespace ? p.metadata.namespace + '/' : ''}${p.metadata.name}`) }, 'policies reloaded');
+      log.info({
+        generation: next.generation,
+        policies: next.policies.map((p) =>
+          `${p.kind}/${p.metadata.namespace ? p.metadata.namespace + '/' : ''}${p.metadata.name}`
+        ),
+      }, 'policies reloaded');
     } catch (e) {
       const err = toSigwardError(e);
       metrics.policyReloads.inc({ result: 'error' });
-      log.error({ err: err.message, code: err.code, generation: snapshot.generation }, 'policy reload failed: keeping the previous policies');
+      log.error(
+        { err: err.message, code: err.code, generation: snapshot.generation },
+        'policy reload failed: keeping the previous policies',
+      );
     }
   };
   const reloadRecordKeys = () => {
@@ -223,35 +281,55 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
   // webhook goes on as it would with a trusted_root.json file.
   const rootText = (t: Trust) => JSON.stringify(TrustedRootCodec.toJSON(t.root));
   let refreshing: Promise<void> | undefined;
-  const refreshTrust = () =>
-    (refreshing ??= (async () => {
-      try {
-        const next = await o.refreshTrust!();
-        if (rootText(next) === rootText(deps.trust)) {
-          metrics.trustRefreshes.inc({ result: 'unchanged' });
-          log.debug({ sources: next.sources }, 'trust root refreshed: unchanged');
-          return;
-        }
-        deps.trust = next;
-        snapshot = createPolicySnapshot(snapshot.policies, deps, snapshot.generation + 1, { warnings: snapshot.warnings, fingerprint: snapshot.fingerprint });
-        cache?.clear();
-        metrics.trustRefreshes.inc({ result: 'changed' });
-        log.info({ sources: next.sources, generation: snapshot.generation }, 'trust root refreshed: new root in use, verification cache cleared');
-      } catch (e) {
-        const err = toSigwardError(e);
-        metrics.trustRefreshes.inc({ result: 'error' });
-        log.error({ err: err.message, code: err.code }, 'trust root refresh failed: keeping the trust root in use');
-      } finally {
-        refreshing = undefined;
+  const refreshTrust = () => (refreshing ??= (async () => {
+    try {
+      const next = await o.refreshTrust!();
+      if (rootText(next) === rootText(deps.trust)) {
+        metrics.trustRefreshes.inc({ result: 'unchanged' });
+        log.debug({ sources: next.sources }, 'trust root refreshed: unchanged');
+        return;
       }
-    })());
-  const trustTimer = o.refreshTrust && (o.trustRefreshIntervalMs ?? 0) > 0 ? setInterval(() => void refreshTrust(), o.trustRefreshIntervalMs) : undefined;
+      deps.trust = next;
+      snapshot = createPolicySnapshot(snapshot.policies, deps, snapshot.generation + 1, {
+        warnings: snapshot.warnings,
+        fingerprint: snapshot.fingerprint,
+      });
+      cache?.clear();
+      metrics.trustRefreshes.inc({ result: 'changed' });
+      log.info(
+        { sources: next.sources, generation: snapshot.generation },
+        'trust root refreshed: new root in use, verification cache cleared',
+      );
+    } catch (e) {
+      const err = toSigwardError(e);
+      metrics.trustRefreshes.inc({ result: 'error' });
+      log.error({ err: err.message, code: err.code }, 'trust root refresh failed: keeping the trust root in use');
+    } finally {
+      refreshing = undefined;
+    }
+  })());
+  const trustTimer = o.refreshTrust && (o.trustRefreshIntervalMs ?? 0) > 0
+    ? setInterval(() => void refreshTrust(), o.trustRefreshIntervalMs)
+    : undefined;
   trustTimer?.unref();
 
-  const onWatchError = (e: unknown) => log.debug({ err: e instanceof Error ? e.message : String(e) }, 'file watch problem (polling continues)');
+  const onWatchError = (e: unknown) =>
+    log.debug({ err: e instanceof Error ? e.message : String(e) }, 'file watch problem (polling continues)');
   const watches: FileWatch[] = [
-    watchFiles({ paths: o.policyPaths, fingerprint: () => getPolicyFilesFingerprint(o.policyPaths), onChange: reloadPolicies, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
-    watchFiles({ paths: [o.tlsCertPath, o.tlsKeyPath], fingerprint: () => fileFingerprint([o.tlsCertPath, o.tlsKeyPath]), onChange: reloadCertificate, intervalMs: o.reloadIntervalMs, onError: onWatchError }),
+    watchFiles({
+      paths: o.policyPaths,
+      fingerprint: () => getPolicyFilesFingerprint(o.policyPaths),
+      onChange: reloadPolicies,
+      intervalMs: o.reloadIntervalMs,
+      onError: onWatchError,
+    }),
+    watchFiles({
+      paths: [o.tlsCertPath, o.tlsKeyPath],
+      fingerprint: () => fileFingerprint([o.tlsCertPath, o.tlsKeyPath]),
+      onChange: reloadCertificate,
+      intervalMs: o.reloadIntervalMs,
+      onError: onWatchError,
+    }),
   ];
   const keyPaths = o.recordKeyPaths ?? [];
   if (keyPaths.length) {
@@ -259,10 +337,23 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
       reloadRecordKeys();
       log.info({ keys: keyPaths }, 'record keys reloaded');
     };
-    watches.push(watchFiles({ paths: keyPaths, fingerprint: () => fileFingerprint(keyPaths), onChange: onKeys, intervalMs: o.reloadIntervalMs, onError: onWatchError }));
+    watches.push(
+      watchFiles({
+        paths: keyPaths,
+        fingerprint: () => fileFingerprint(keyPaths),
+        onChange: onKeys,
+        intervalMs: o.reloadIntervalMs,
+        onError: onWatchError,
+      }),
+    );
   }
 
-  log.info({ address: `${address.address}:${address.port}`, ...(metricsAddress ? { metrics: `${metricsAddress.address}:${metricsAddress.port}` } : {}), policies: snapshot.policies.length, cache: o.cache !== false }, 'sigward webhook listening');
+  log.info({
+    address: `${address.address}:${address.port}`,
+    ...(metricsAddress ? { metrics: `${metricsAddress.address}:${metricsAddress.port}` } : {}),
+    policies: snapshot.policies.length,
+    cache: o.cache !== false,
+  }, 'sigward webhook listening');
 
   let closing: Promise<void> | undefined;
   return {

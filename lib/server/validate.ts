@@ -14,7 +14,11 @@
 
 import { getImageInfo } from '../admission/imageinfo.ts';
 import { getImages } from '../admission/images.ts';
-import { formatBlockedMessage, formatMissingDigestMessage, formatUnverifiedImageMessage } from '../admission/messages.ts';
+import {
+  formatBlockedMessage,
+  formatMissingDigestMessage,
+  formatUnverifiedImageMessage,
+} from '../admission/messages.ts';
 import { getScopedVerifyStatus, scopedPolicyKey } from '../admission/patch.ts';
 import type { ScopedVerifyImages } from '../admission/types.ts';
 import { getFailureAction } from '../engine/failure-action.ts';
@@ -50,7 +54,11 @@ export interface ValidateOptions {
   record?: ScopedVerifyImages;
 }
 
-export function validateImages(object: unknown, selected: readonly SelectedRule[], opts: ValidateOptions = {}): ValidateResult {
+export function validateImages(
+  object: unknown,
+  selected: readonly SelectedRule[],
+  opts: ValidateOptions = {},
+): ValidateResult {
   const objInfo = toResourceInfo(object);
   const namespace = objInfo.namespace || opts.namespace || undefined;
   const scoped = opts.record;
@@ -80,7 +88,13 @@ export function validateImages(object: unknown, selected: readonly SelectedRule[
         } catch {
           ref = img.image;
         }
-        const base = { policy: policy.metadata.name, policyNamespace: policy.metadata.namespace, rule: rule.name, image: ref, action: getFailureAction(policy, entry, namespace) };
+        const base = {
+          policy: policy.metadata.name,
+          policyNamespace: policy.metadata.namespace,
+          rule: rule.name,
+          image: ref,
+          action: getFailureAction(policy, entry, namespace),
+        };
         if (entry.verifyDigest && !digest) {
           findings.push({ ...base, message: formatMissingDigestMessage(ref) });
           continue;
@@ -93,7 +107,9 @@ export function validateImages(object: unknown, selected: readonly SelectedRule[
     }
   }
   const blocking = findings.filter((f) => f.action === 'Enforce');
-  const warnings = findings.filter((f) => f.action !== 'Enforce').map((f) => `policy ${f.policy}.${f.rule}: ${f.message}`);
+  const warnings = findings.filter((f) => f.action !== 'Enforce').map((f) =>
+    `policy ${f.policy}.${f.rule}: ${f.message}`
+  );
   if (!blocking.length) return { allowed: true, findings, warnings, checked };
   // one message per policy/rule, as Kyverno reports the first failing image of a rule
   const byRule = new Map<string, ValidateFinding>();

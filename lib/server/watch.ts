@@ -7,7 +7,7 @@
 // so a file caught half written (an editor truncating then writing) is not
 // loaded.
 
-import { watch, statSync, type FSWatcher } from 'node:fs';
+import { type FSWatcher, statSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface WatchOptions {

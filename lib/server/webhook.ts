@@ -24,15 +24,35 @@ import { toSigwardError } from '../errors.ts';
 import { createDeadline } from '../abort.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
 import { VERIFY_IMAGES_SCOPED_ANNOTATION } from '../admission/patch.ts';
-import { getStoredRecord, getTrustedRecord, toRecordPatches, toRecordScope, type RecordContext, type RecordKeys, type TrustedRecord, type VerificationRecord } from '../admission/record.ts';
+import {
+  getStoredRecord,
+  getTrustedRecord,
+  type RecordContext,
+  type RecordKeys,
+  toRecordPatches,
+  toRecordScope,
+  type TrustedRecord,
+  type VerificationRecord,
+} from '../admission/record.ts';
 import { getResourceIdentity, toAdmissionResponse } from '../admission/review.ts';
-import type { AdmissionRequest, AdmissionResponseOptions, AdmissionReviewResponse, JsonPatchOp } from '../admission/types.ts';
+import type {
+  AdmissionRequest,
+  AdmissionResponseOptions,
+  AdmissionReviewResponse,
+  JsonPatchOp,
+} from '../admission/types.ts';
 import type { Evaluation } from '../engine/result.ts';
 import type { FailurePolicy } from '../policy/types.ts';
 import { getVerificationAnnotationPatches } from './annotations.ts';
-import type { WebhookMetrics, WebhookOperation, RequestResult } from './metrics.ts';
+import type { RequestResult, WebhookMetrics, WebhookOperation } from './metrics.ts';
 import type { PolicySnapshot } from './policy-set.ts';
-import { getNamespaceLabels, getSelectionFailurePolicy, getSelectionTimeoutSeconds, selectRules, type Selection } from './select.ts';
+import {
+  getNamespaceLabels,
+  getSelectionFailurePolicy,
+  getSelectionTimeoutSeconds,
+  type Selection,
+  selectRules,
+} from './select.ts';
 import type { Semaphore } from '../semaphore.ts';
 import { validateImages } from './validate.ts';
 
@@ -76,7 +96,8 @@ export interface MutateOptions {
 }
 
 /** The warning when the object carries a record sigward did not write. */
-const UNTRUSTED_RECORD_WARNING = `the ${VERIFY_IMAGES_SCOPED_ANNOTATION} / kyverno.io/verify-images record in this object was not written by sigward for it: it is not taken as a verification`;
+const UNTRUSTED_RECORD_WARNING =
+  `the ${VERIFY_IMAGES_SCOPED_ANNOTATION} / kyverno.io/verify-images record in this object was not written by sigward for it: it is not taken as a verification`;
 
 /** Time sigward allows itself for a webhook timeout: 10% less, at least 200 ms and at most 1 s less. */
 export function getDeadlineMs(timeoutSeconds: number): number {
@@ -92,7 +113,10 @@ function formatSeconds(ms: number): string {
 const TIMED_OUT = Symbol('timed out');
 
 /** The record context of a request, and the stored object's record (UPDATE) when sigward wrote it. */
-function recordContextOf(request: AdmissionRequest, keys: RecordKeys): { ctx: RecordContext; stored?: VerificationRecord } {
+function recordContextOf(
+  request: AdmissionRequest,
+  keys: RecordKeys,
+): { ctx: RecordContext; stored?: VerificationRecord } {
   const scope = toRecordScope(request);
   const ctx = { keys, scope, now: new Date() };
   if (request.operation !== 'UPDATE') return { ctx };
@@ -128,13 +152,29 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
   const log = opts.log;
   const m = opts.metrics;
 
-  function answer(request: AdmissionRequest, o: AdmissionResponseOptions, failureReason?: AdmissionDecision['failureReason']): AdmissionDecision {
-    return { review: toAdmissionResponse(request, o), result: o.allowed ? 'allowed' : 'denied', ...(failureReason ? { failureReason } : {}) };
+  function answer(
+    request: AdmissionRequest,
+    o: AdmissionResponseOptions,
+    failureReason?: AdmissionDecision['failureReason'],
+  ): AdmissionDecision {
+    return {
+      review: toAdmissionResponse(request, o),
+      result: o.allowed ? 'allowed' : 'denied',
+      ...(failureReason ? { failureReason } : {}),
+    };
   }
 
   function reqLog(request: AdmissionRequest, webhook: WebhookOperation) {
     const id = getResourceIdentity(request);
-    return log.child({ uid: request.uid, webhook, operation: request.operation, kind: id.kind, namespace: id.namespace || undefined, name: id.name || undefined, ...(request.dryRun ? { dryRun: true } : {}) });
+    return log.child({
+      uid: request.uid,
+      webhook,
+      operation: request.operation,
+      kind: id.kind,
+      namespace: id.namespace || undefined,
+      name: id.name || undefined,
+      ...(request.dryRun ? { dryRun: true } : {}),
+    });
   }
 
   /**
@@ -142,16 +182,36 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
    * overload, internal error). An allow removes the record entries sigward
    * did not write: the validating webhook must not find a user's "pass".
    */
-  function byFailurePolicy(request: AdmissionRequest, sel: Selection, policy: FailurePolicy, reason: 'deadline' | 'overload' | 'internal', detail: string, record: { trusted: TrustedRecord; ctx: RecordContext }): AdmissionDecision {
+  function byFailurePolicy(
+    request: AdmissionRequest,
+    sel: Selection,
+    policy: FailurePolicy,
+    reason: 'deadline' | 'overload' | 'internal',
+    detail: string,
+    record: { trusted: TrustedRecord; ctx: RecordContext },
+  ): AdmissionDecision {
     m?.failurePolicyAnswers.inc({ reason, failure_policy: policy });
     if (policy === 'Ignore') {
       const warnings = [`${detail}; allowed by failurePolicy Ignore`];
       if (!record.trusted.untrusted) return answer(request, { allowed: true, warnings }, reason);
-      return answer(request, { allowed: true, patch: toRecordPatches(request.object, record.trusted, record.ctx), warnings: [...warnings, UNTRUSTED_RECORD_WARNING] }, reason);
+      return answer(request, {
+        allowed: true,
+        patch: toRecordPatches(request.object, record.trusted, record.ctx),
+        warnings: [...warnings, UNTRUSTED_RECORD_WARNING],
+      }, reason);
     }
     const id = getResourceIdentity(request);
-    const failing = sel.rules.filter((r) => r.policy.spec.failurePolicy !== 'Ignore').map((r) => ({ policy: r.policy.metadata.name, rule: r.rule.name, message: detail, status: 'error' as const }));
-    for (const p of sel.otherPolicies) if (p.spec.failurePolicy !== 'Ignore') failing.push({ policy: p.metadata.name, rule: p.kind, message: detail, status: 'error' as const });
+    const failing = sel.rules.filter((r) => r.policy.spec.failurePolicy !== 'Ignore').map((r) => ({
+      policy: r.policy.metadata.name,
+      rule: r.rule.name,
+      message: detail,
+      status: 'error' as const,
+    }));
+    for (const p of sel.otherPolicies) {
+      if (p.spec.failurePolicy !== 'Ignore') {
+        failing.push({ policy: p.metadata.name, rule: p.kind, message: detail, status: 'error' as const });
+      }
+    }
     const message = formatBlockedMessage(id, failing) || `${detail} (failurePolicy Fail)`;
     return answer(request, { allowed: false, message }, reason);
   }
@@ -160,21 +220,32 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     if (!m) return;
     for (const r of ev.rules) for (const im of r.images) m.imageResults.inc({ result: im.status });
     if (ev.stats.signatureVerifications) m.verifications.inc({ kind: 'signature' }, ev.stats.signatureVerifications);
-    if (ev.stats.attestationVerifications) m.verifications.inc({ kind: 'attestation' }, ev.stats.attestationVerifications);
+    if (ev.stats.attestationVerifications) {
+      m.verifications.inc({ kind: 'attestation' }, ev.stats.attestationVerifications);
+    }
   }
 
   async function mutate(request: AdmissionRequest, mopts: MutateOptions = {}): Promise<AdmissionDecision> {
     const snap = opts.getSnapshot();
     const object = request.object;
-    if (!object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return answer(request, { allowed: true });
+    if (!object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+      return answer(request, { allowed: true });
+    }
     const namespace = request.namespace || getResourceIdentity(request).namespace || undefined;
-    const reqInfo = { operation: request.operation, namespace, userInfo: request.userInfo, namespaceLabels: getNamespaceLabels(namespace) };
+    const reqInfo = {
+      operation: request.operation,
+      namespace,
+      userInfo: request.userInfo,
+      namespaceLabels: getNamespaceLabels(namespace),
+    };
     const sel = selectRules(snap.expanded, object, reqInfo, new Date(), opts.defaultRegistry);
     if (!sel.rules.length && !sel.otherPolicies.length) return answer(request, { allowed: true });
 
     const rlog = reqLog(request, 'mutate');
     let timeout = getSelectionTimeoutSeconds(sel, defaultTimeout);
-    if (mopts.apiTimeoutSeconds !== undefined && mopts.apiTimeoutSeconds > 0) timeout = Math.min(timeout, mopts.apiTimeoutSeconds);
+    if (mopts.apiTimeoutSeconds !== undefined && mopts.apiTimeoutSeconds > 0) {
+      timeout = Math.min(timeout, mopts.apiTimeoutSeconds);
+    }
     const budgetMs = getDeadlineMs(timeout);
     const failurePolicy = getSelectionFailurePolicy(sel);
     const { ctx: recordCtx, stored } = recordContextOf(request, opts.getRecordKeys());
@@ -190,8 +261,20 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
       } catch (e) {
         const err = toSigwardError(e);
         const overload = err.detail?.overloaded === true;
-        rlog.warn({ err: err.message, failurePolicy, ...(gone() ? { clientGone: true } : {}) }, overload ? 'webhook overloaded' : gone() ? 'client gone while queued' : 'deadline passed while queued');
-        return byFailurePolicy(request, sel, failurePolicy, overload ? 'overload' : 'deadline', overload ? 'image verification was not started: webhook overloaded' : `image verification did not finish within ${formatSeconds(budgetMs)}`, record);
+        rlog.warn(
+          { err: err.message, failurePolicy, ...(gone() ? { clientGone: true } : {}) },
+          overload ? 'webhook overloaded' : gone() ? 'client gone while queued' : 'deadline passed while queued',
+        );
+        return byFailurePolicy(
+          request,
+          sel,
+          failurePolicy,
+          overload ? 'overload' : 'deadline',
+          overload
+            ? 'image verification was not started: webhook overloaded'
+            : `image verification did not finish within ${formatSeconds(budgetMs)}`,
+          record,
+        );
       } finally {
         m?.queuedEvaluations.dec();
       }
@@ -205,8 +288,15 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
         m?.inflightEvaluations.dec();
         release();
       };
-      const evaluation = requestScope.run({ uid: request.uid, dryRun: request.dryRun }, () =>
-        snap.engine.evaluateResource(object, { ...reqInfo, oldObject: request.oldObject, ...(stored ? { oldRecord: stored.scoped } : {}), signal: deadline.signal }),
+      const evaluation = requestScope.run(
+        { uid: request.uid, dryRun: request.dryRun },
+        () =>
+          snap.engine.evaluateResource(object, {
+            ...reqInfo,
+            oldObject: request.oldObject,
+            ...(stored ? { oldRecord: stored.scoped } : {}),
+            signal: deadline.signal,
+          }),
       );
       evaluation.then(giveBack, giveBack);
 
@@ -215,36 +305,96 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
         const r = await raceSignal(evaluation, deadline.signal);
         if (r === TIMED_OUT) {
           giveBack();
-          rlog.warn({ budgetMs, failurePolicy, generation: snap.generation, ...(gone() ? { clientGone: true } : {}) }, gone() ? 'client gone: image verification cancelled' : 'image verification deadline passed: cancelled');
-          return byFailurePolicy(request, sel, failurePolicy, 'deadline', `image verification did not finish within ${formatSeconds(budgetMs)}`, record);
+          rlog.warn(
+            { budgetMs, failurePolicy, generation: snap.generation, ...(gone() ? { clientGone: true } : {}) },
+            gone() ? 'client gone: image verification cancelled' : 'image verification deadline passed: cancelled',
+          );
+          return byFailurePolicy(
+            request,
+            sel,
+            failurePolicy,
+            'deadline',
+            `image verification did not finish within ${formatSeconds(budgetMs)}`,
+            record,
+          );
         }
         ev = r;
       } catch (e) {
         const err = toSigwardError(e);
         rlog.error({ err: err.message, code: err.code }, 'evaluation failed');
-        return byFailurePolicy(request, sel, failurePolicy, 'internal', `image verification failed: ${err.message}`, record);
+        return byFailurePolicy(
+          request,
+          sel,
+          failurePolicy,
+          'internal',
+          `image verification failed: ${err.message}`,
+          record,
+        );
       }
       recordEvaluation(ev);
 
-      const auditLines = ev.rules.filter((r) => (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed));
+      const auditLines = ev.rules.filter((r) =>
+        (r.status === 'fail' && r.action !== 'Enforce') || (r.status === 'error' && ev.allowed)
+      );
       for (const r of auditLines) {
-        rlog.warn({ audit: true, policy: r.policy, rule: r.rule, status: r.status, action: r.action, failurePolicy: r.failurePolicy, message: r.message }, r.status === 'fail' ? 'policy violation allowed (Audit)' : 'verification error allowed (failurePolicy Ignore)');
+        rlog.warn(
+          {
+            audit: true,
+            policy: r.policy,
+            rule: r.rule,
+            status: r.status,
+            action: r.action,
+            failurePolicy: r.failurePolicy,
+            message: r.message,
+          },
+          r.status === 'fail'
+            ? 'policy violation allowed (Audit)'
+            : 'verification error allowed (failurePolicy Ignore)',
+        );
       }
-      const summary = { allowed: ev.allowed, images: ev.stats.images, verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications, ms: ev.stats.ms, generation: snap.generation };
+      const summary = {
+        allowed: ev.allowed,
+        images: ev.stats.images,
+        verifications: ev.stats.signatureVerifications + ev.stats.attestationVerifications,
+        ms: ev.stats.ms,
+        generation: snap.generation,
+      };
       if (!ev.allowed) {
-        rlog.info({ ...summary, rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`) }, 'admission denied');
+        rlog.info({
+          ...summary,
+          rules: ev.rules.filter((r) => r.status === 'fail' || r.status === 'error').map((r) =>
+            `${r.policy}/${r.rule}`
+          ),
+        }, 'admission denied');
         return answer(request, { allowed: false, message: ev.message, warnings: ev.warnings });
       }
       let patch: JsonPatchOp[] = [];
       try {
-        patch = [...getVerificationAnnotationPatches(object, ev, sel.rules, { defaultRegistry: opts.defaultRegistry, trusted: record.trusted, record: recordCtx }), ...ev.patches];
+        patch = [
+          ...getVerificationAnnotationPatches(object, ev, sel.rules, {
+            defaultRegistry: opts.defaultRegistry,
+            trusted: record.trusted,
+            record: recordCtx,
+          }),
+          ...ev.patches,
+        ];
       } catch (e) {
         const err = toSigwardError(e);
         rlog.error({ err: err.message }, 'cannot build the patch');
-        return byFailurePolicy(request, sel, failurePolicy, 'internal', `cannot record the verification: ${err.message}`, record);
+        return byFailurePolicy(
+          request,
+          sel,
+          failurePolicy,
+          'internal',
+          `cannot record the verification: ${err.message}`,
+          record,
+        );
       }
       const warnings = record.trusted.untrusted ? [...ev.warnings, UNTRUSTED_RECORD_WARNING] : ev.warnings;
-      rlog.info({ ...summary, patches: patch.length, ...(record.trusted.untrusted ? { untrustedRecord: true } : {}) }, 'admission allowed');
+      rlog.info(
+        { ...summary, patches: patch.length, ...(record.trusted.untrusted ? { untrustedRecord: true } : {}) },
+        'admission allowed',
+      );
       return answer(request, { allowed: true, patch, warnings });
     } finally {
       deadline.clear();
@@ -254,20 +404,42 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
   async function validate(request: AdmissionRequest): Promise<AdmissionDecision> {
     const snap = opts.getSnapshot();
     const object = request.object;
-    if (!object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return answer(request, { allowed: true });
+    if (!object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+      return answer(request, { allowed: true });
+    }
     const namespace = request.namespace || getResourceIdentity(request).namespace || undefined;
-    const sel = selectRules(snap.expanded, object, { operation: request.operation, namespace, userInfo: request.userInfo, namespaceLabels: getNamespaceLabels(namespace) }, new Date(), opts.defaultRegistry);
+    const sel = selectRules(
+      snap.expanded,
+      object,
+      {
+        operation: request.operation,
+        namespace,
+        userInfo: request.userInfo,
+        namespaceLabels: getNamespaceLabels(namespace),
+      },
+      new Date(),
+      opts.defaultRegistry,
+    );
     if (!sel.rules.length) return answer(request, { allowed: true });
     const rlog = reqLog(request, 'validate');
     const { ctx: recordCtx, stored } = recordContextOf(request, opts.getRecordKeys());
     const trusted = getTrustedRecord(object, recordCtx, stored);
-    const r = validateImages(object, sel.rules, { namespace, defaultRegistry: opts.defaultRegistry, record: trusted.scoped });
+    const r = validateImages(object, sel.rules, {
+      namespace,
+      defaultRegistry: opts.defaultRegistry,
+      record: trusted.scoped,
+    });
     if (trusted.untrusted) {
       rlog.warn({ untrustedRecord: true }, 'verification record not written by sigward: not taken as a verification');
       r.warnings.push(UNTRUSTED_RECORD_WARNING);
     }
     for (const f of r.findings) {
-      if (f.action !== 'Enforce') rlog.warn({ audit: true, policy: f.policy, rule: f.rule, image: f.image, message: f.message }, 'policy violation allowed (Audit)');
+      if (f.action !== 'Enforce') {
+        rlog.warn(
+          { audit: true, policy: f.policy, rule: f.rule, image: f.image, message: f.message },
+          'policy violation allowed (Audit)',
+        );
+      }
     }
     if (!r.allowed) {
       rlog.info({ allowed: false, checked: r.checked, generation: snap.generation }, 'admission denied');

@@ -5,33 +5,40 @@
 
 import { createHash, verify as cryptoVerify } from 'node:crypto';
 import {
+  type Bundle,
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
   BUNDLE_V03_LEGACY_MEDIA_TYPE,
   BUNDLE_V03_MEDIA_TYPE,
   bundleFromJSON,
-  type Bundle,
 } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
-import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
+import { type SignedEntity, toSignedEntity } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
 import { getDigestError } from '../digest.ts';
 import { hasSubjectDigest, SUBJECT_DIGEST_ALGORITHMS, toStatement } from '../attest/statement.ts';
 import { toTrustError } from './errors.ts';
 import { errText, toPublicKey, toSPKI } from './keys.ts';
-import { verifyPrehashed, type PrehashAlgorithm } from './prehash.ts';
+import { type PrehashAlgorithm, verifyPrehashed } from './prehash.ts';
 import { getRekorBodyFacts, verifyInclusionProofCheckpoint, verifyRekorBodyBinding } from './rekor.ts';
 import { getTrustMaterial, type TrustInput } from './root.ts';
 import {
   IN_TOTO_PAYLOAD_TYPE,
-  isKeyPolicy,
   type InTotoStatement,
+  isKeyPolicy,
   type PrivateCA,
   type SignerPolicy,
   type VerifiedSignature,
 } from './types.ts';
-import { applyPrivateCA, KEY_HINT, NOW_MARKER, toNowTimestamp, verifySignedEntity, type SigningIdentity } from './verifier.ts';
+import {
+  applyPrivateCA,
+  KEY_HINT,
+  NOW_MARKER,
+  type SigningIdentity,
+  toNowTimestamp,
+  verifySignedEntity,
+} from './verifier.ts';
 
 export const BUNDLE_MEDIA_TYPES = [
   BUNDLE_V01_MEDIA_TYPE,
@@ -68,7 +75,10 @@ function toBundleDigest(d: Digest | string): Digest {
   const text = typeof d === 'string' ? d : `${String(d.algorithm)}:${String(d.hex)}`;
   const error = getDigestError(text);
   if (error !== undefined) {
-    throw new SigwardError('CONFIG_INVALID', `invalid digest ${JSON.stringify(d)}: ${error}; expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`);
+    throw new SigwardError(
+      'CONFIG_INVALID',
+      `invalid digest ${JSON.stringify(d)}: ${error}; expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>`,
+    );
   }
   const i = text.indexOf(':');
   return { algorithm: text.slice(0, i) as Digest['algorithm'], hex: text.slice(i + 1) };
@@ -94,7 +104,10 @@ export function parseBundle(input: string | Uint8Array | object): Bundle {
     throw toTrustError(e);
   }
   if (bundle.content.$case === 'dsseEnvelope' && bundle.content.dsseEnvelope.signatures.length !== 1) {
-    throw new SigwardError('BUNDLE_INVALID', `DSSE envelope must carry exactly one signature, found ${bundle.content.dsseEnvelope.signatures.length}`);
+    throw new SigwardError(
+      'BUNDLE_INVALID',
+      `DSSE envelope must carry exactly one signature, found ${bundle.content.dsseEnvelope.signatures.length}`,
+    );
   }
   return bundle;
 }
@@ -109,7 +122,8 @@ const HASH_NAMES: Partial<Record<HashAlgorithm, PrehashAlgorithm>> = {
 export function statementMatchesArtifact(statement: InTotoStatement, artifact: Uint8Array): boolean {
   // hashes the artifact only with the algorithms some subject names
   return SUBJECT_DIGEST_ALGORITHMS.some((alg) =>
-    statement.subject.some((s) => Object.hasOwn(s.digest, alg)) && hasSubjectDigest(statement, `${alg}:${createHash(alg).update(artifact).digest('hex')}`),
+    statement.subject.some((s) => Object.hasOwn(s.digest, alg)) &&
+    hasSubjectDigest(statement, `${alg}:${createHash(alg).update(artifact).digest('hex')}`)
   );
 }
 
@@ -144,13 +158,26 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
         if (alg !== digest.algorithm || md.digest.toString('hex') !== digest.hex) {
           throw new SigwardError(
             'MANIFEST_DIGEST_MISMATCH',
-            `digest mismatch: the bundle signs ${alg}:${md.digest.toString('hex')}, expected ${digest.algorithm}:${digest.hex}`,
+            `digest mismatch: the bundle signs ${alg}:${
+              md.digest.toString('hex')
+            }, expected ${digest.algorithm}:${digest.hex}`,
           );
         }
         entity = toSignedEntity(bundle, Buffer.alloc(0));
-        entity = { ...entity, signature: toPrehashedContent(entity.signature, Buffer.from(digest.hex, 'hex'), content.messageSignature.signature, digest.algorithm) };
+        entity = {
+          ...entity,
+          signature: toPrehashedContent(
+            entity.signature,
+            Buffer.from(digest.hex, 'hex'),
+            content.messageSignature.signature,
+            digest.algorithm,
+          ),
+        };
       } else {
-        throw new SigwardError('CONFIG_INVALID', 'a message-signature bundle can only be verified with the artifact or its digest');
+        throw new SigwardError(
+          'CONFIG_INVALID',
+          'a message-signature bundle can only be verified with the artifact or its digest',
+        );
       }
     } else {
       const env = content.dsseEnvelope;
@@ -158,13 +185,19 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
       payload = env.payload;
       if (payloadType === IN_TOTO_PAYLOAD_TYPE) statement = toStatement(env.payload);
       if ((artifact || digest) && !statement) {
-        throw new SigwardError('PAYLOAD_INVALID', `cannot match the artifact: DSSE payload type is ${JSON.stringify(payloadType)}, not in-toto`);
+        throw new SigwardError(
+          'PAYLOAD_INVALID',
+          `cannot match the artifact: DSSE payload type is ${JSON.stringify(payloadType)}, not in-toto`,
+        );
       }
       if (statement && artifact && !statementMatchesArtifact(statement, artifact)) {
         throw new SigwardError('SIGNATURE_INVALID', 'artifact digest is not a subject of the signed in-toto statement');
       }
       if (statement && digest && !hasSubjectDigest(statement, `${digest.algorithm}:${digest.hex}`)) {
-        throw new SigwardError('MANIFEST_DIGEST_MISMATCH', `digest mismatch: ${digest.algorithm}:${digest.hex} is not a subject of the signed in-toto statement`);
+        throw new SigwardError(
+          'MANIFEST_DIGEST_MISMATCH',
+          `digest mismatch: ${digest.algorithm}:${digest.hex} is not a subject of the signed in-toto statement`,
+        );
       }
       entity = toSignedEntity(bundle);
     }
@@ -190,10 +223,16 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
   if (isKeyPolicy(opts.policy)) {
     const key = toPublicKey(opts.policy.publicKey);
     if (leaf && !leaf.publicKey.equals(toSPKI(key))) {
-      throw new SigwardError('SIGNATURE_INVALID', 'bundle is signed with a certificate for a different key than the one given');
+      throw new SigwardError(
+        'SIGNATURE_INVALID',
+        'bundle is signed with a certificate for a different key than the one given',
+      );
     }
     if (opts.policy.certificate && !(leaf && leaf.root.toDER().equals(Buffer.from(opts.policy.certificate)))) {
-      throw new SigwardError('SIGNATURE_INVALID', 'the bundle is not signed with the given certificate (its verification material is another certificate or a bare public key)');
+      throw new SigwardError(
+        'SIGNATURE_INVALID',
+        'the bundle is not signed with the given certificate (its verification material is another certificate or a bare public key)',
+      );
     }
     signer = { $case: 'key', key };
     entity = { ...entity, key: { $case: 'public-key', hint: KEY_HINT } };
@@ -205,9 +244,17 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     }
   } else {
     if (!leaf) {
-      throw new SigwardError('SIGNATURE_INVALID', 'bundle is signed with a public key, but keyless (certificate) verification was requested');
+      throw new SigwardError(
+        'SIGNATURE_INVALID',
+        'bundle is signed with a public key, but keyless (certificate) verification was requested',
+      );
     }
-    signer = { $case: 'certificate', certificate: leaf, intermediates: [...bundleIntermediates, ...caIntermediates], policy: opts.policy };
+    signer = {
+      $case: 'certificate',
+      certificate: leaf,
+      intermediates: [...bundleIntermediates, ...caIntermediates],
+      policy: opts.policy,
+    };
   }
 
   // Transparency log and timestamps.
@@ -249,7 +296,9 @@ export function verifyBundle(bundleJSON: string | Uint8Array | object, opts: Ver
     try {
       body = JSON.parse(entry.canonicalizedBody.toString('utf8'));
     } catch (e) {
-      throw new SigwardError('TLOG_INVALID', `transparency log entry body is not valid JSON: ${errText(e)}`, { cause: e });
+      throw new SigwardError('TLOG_INVALID', `transparency log entry body is not valid JSON: ${errText(e)}`, {
+        cause: e,
+      });
     }
     verifyRekorBodyBinding(
       getRekorBodyFacts(body),

@@ -39,7 +39,10 @@ export function verifyCertificateChain(
   const times = Array.isArray(opts.at) ? opts.at : [opts.at];
   const paths = buildPaths(leaf, opts.roots, opts.intermediates ?? []);
   if (paths.length === 0) {
-    throw new SigwardError('CERTIFICATE_INVALID', 'certificate is not issued by a trusted certificate authority (no path to a trusted root)');
+    throw new SigwardError(
+      'CERTIFICATE_INVALID',
+      'certificate is not issued by a trusted certificate authority (no path to a trusted root)',
+    );
   }
   let firstError: SigwardError | undefined;
   for (const path of paths) {
@@ -79,7 +82,7 @@ function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   const known = byIssuer?.get(issuer);
   if (known !== undefined) return known;
   const ok = checkIssuedBy(cert, issuer);
-  if (!byIssuer) issuerChecks.set(cert, (byIssuer = new WeakMap()));
+  if (!byIssuer) issuerChecks.set(cert, byIssuer = new WeakMap());
   byIssuer.set(issuer, ok);
   return ok;
 }
@@ -97,7 +100,11 @@ function checkIssuedBy(cert: X509Certificate, issuer: X509Certificate): boolean 
 }
 
 // Depth-first enumeration of every path from cert to an anchor.
-function buildPaths(leaf: X509Certificate, roots: X509Certificate[], intermediates: X509Certificate[]): X509Certificate[][] {
+function buildPaths(
+  leaf: X509Certificate,
+  roots: X509Certificate[],
+  intermediates: X509Certificate[],
+): X509Certificate[][] {
   const out: X509Certificate[][] = [];
   const walk = (path: X509Certificate[]) => {
     const cert = path[path.length - 1];
@@ -107,7 +114,8 @@ function buildPaths(leaf: X509Certificate, roots: X509Certificate[], intermediat
     }
     if (path.length > MAX_DEPTH) return;
     const candidates = [...roots, ...intermediates].filter(
-      (c, i, all) => all.findIndex((x) => sameCert(x, c)) === i && !path.some((p) => sameCert(p, c)) && issuedBy(cert, c),
+      (c, i, all) =>
+        all.findIndex((x) => sameCert(x, c)) === i && !path.some((p) => sameCert(p, c)) && issuedBy(cert, c),
     );
     for (const c of candidates) walk([...path, c]);
   };
@@ -124,11 +132,17 @@ function checkPath(path: X509Certificate[], times: Date[], codeSigning: boolean)
   for (let i = 1; i < path.length; i++) {
     const ca = path[i];
     if (!ca.extBasicConstraints?.isCA) {
-      throw new SigwardError('CERTIFICATE_INVALID', `${describe(ca, i)} is not a certificate authority (basicConstraints CA:TRUE missing)`);
+      throw new SigwardError(
+        'CERTIFICATE_INVALID',
+        `${describe(ca, i)} is not a certificate authority (basicConstraints CA:TRUE missing)`,
+      );
     }
     const ku = ca.extKeyUsage;
     if (ku && !ku.keyCertSign) {
-      throw new SigwardError('CERTIFICATE_INVALID', `${describe(ca, i)} may not sign certificates (keyUsage keyCertSign missing)`);
+      throw new SigwardError(
+        'CERTIFICATE_INVALID',
+        `${describe(ca, i)} may not sign certificates (keyUsage keyCertSign missing)`,
+      );
     }
     const pathLen = ca.extBasicConstraints.pathLenConstraint;
     // intermediates between this CA and the leaf: i - 1
@@ -138,7 +152,10 @@ function checkPath(path: X509Certificate[], times: Date[], codeSigning: boolean)
     if (codeSigning) {
       const ekus = getExtendedKeyUsages(ca);
       if (ekus && !ekus.includes(OID_CODE_SIGNING) && !ekus.includes(OID_ANY_EKU)) {
-        throw new SigwardError('CERTIFICATE_INVALID', `${describe(ca, i)} is not allowed to issue code signing certificates`);
+        throw new SigwardError(
+          'CERTIFICATE_INVALID',
+          `${describe(ca, i)} is not allowed to issue code signing certificates`,
+        );
       }
     }
   }
@@ -147,8 +164,12 @@ function checkPath(path: X509Certificate[], times: Date[], codeSigning: boolean)
       if (!c.validForDate(t)) {
         throw new SigwardError(
           'CERTIFICATE_INVALID',
-          `${describe(c, i)} is not valid at ${t.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`,
-          { detail: { time: t.toISOString(), notBefore: c.notBefore.toISOString(), notAfter: c.notAfter.toISOString() } },
+          `${
+            describe(c, i)
+          } is not valid at ${t.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`,
+          {
+            detail: { time: t.toISOString(), notBefore: c.notBefore.toISOString(), notAfter: c.notAfter.toISOString() },
+          },
         );
       }
     });
@@ -176,13 +197,20 @@ export function verifyCertificateWithTrust(
   const usable = opts.authorities.filter((ca) => opts.at.every((t) => ca.validFor.start <= t && t <= ca.validFor.end));
   if (usable.length === 0) {
     const when = opts.at.map((t) => t.toISOString()).join(', ');
-    throw new SigwardError('CERTIFICATE_INVALID', `no trusted certificate authority is valid at the signing time (${when})`);
+    throw new SigwardError(
+      'CERTIFICATE_INVALID',
+      `no trusted certificate authority is valid at the signing time (${when})`,
+    );
   }
   let firstError: SigwardError | undefined;
   let noPath = 0;
   for (const ca of usable) {
     try {
-      const path = verifyCertificateChain(leaf, { roots: ca.certChain, intermediates: opts.intermediates, at: opts.at });
+      const path = verifyCertificateChain(leaf, {
+        roots: ca.certChain,
+        intermediates: opts.intermediates,
+        at: opts.at,
+      });
       return { path, authority: ca };
     } catch (e) {
       if (!(e instanceof SigwardError)) throw e;
@@ -191,7 +219,12 @@ export function verifyCertificateWithTrust(
     }
   }
   // Prefer a concrete reason (expired, not a CA) over "no path" from other CAs.
-  throw firstError ?? new SigwardError('CERTIFICATE_INVALID', 'certificate is not issued by a trusted certificate authority (no path to a trusted root)', { detail: { triedAuthorities: noPath } });
+  throw firstError ??
+    new SigwardError(
+      'CERTIFICATE_INVALID',
+      'certificate is not issued by a trusted certificate authority (no path to a trusted root)',
+      { detail: { triedAuthorities: noPath } },
+    );
 }
 
 /**

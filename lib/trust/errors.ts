@@ -3,17 +3,21 @@
 
 import { ValidationError } from '@sigstore/bundle';
 import { PolicyError, VerificationError } from '@sigstore/verify';
-import { SigwardError, type ErrorCode } from '../errors.ts';
+import { type ErrorCode, SigwardError } from '../errors.ts';
 import { errText } from './keys.ts';
 
 export function toTrustError(e: unknown): SigwardError {
   if (e instanceof SigwardError) return e;
   if (e instanceof ValidationError) {
     const fields = (e as ValidationError & { fields?: string[] }).fields ?? [];
-    return new SigwardError('BUNDLE_INVALID', `invalid bundle: ${e.message}${fields.length ? ` (${fields.join(', ')})` : ''}`, {
-      cause: e,
-      detail: { fields },
-    });
+    return new SigwardError(
+      'BUNDLE_INVALID',
+      `invalid bundle: ${e.message}${fields.length ? ` (${fields.join(', ')})` : ''}`,
+      {
+        cause: e,
+        detail: { fields },
+      },
+    );
   }
   if (e instanceof PolicyError) {
     return new SigwardError('IDENTITY_MISMATCH', `certificate identity mismatch: ${e.message}`, { cause: e });

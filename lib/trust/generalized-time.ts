@@ -18,7 +18,9 @@ export function parseGeneralizedTime(text: string): Date {
   const m = GENERALIZED_TIME.exec(text);
   if (!m) throw new Error('invalid time');
   const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms));
+  const d = new Date(
+    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms),
+  );
   const back = d.toISOString();
   // no rollover: 20240230 or 25:00 are not times
   if (back.slice(0, 19) !== `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`) throw new Error('invalid time');

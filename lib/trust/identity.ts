@@ -5,7 +5,7 @@
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import { toCertificate } from './keys.ts';
-import { compileGoRegex, GoRegexSyntaxError, type GoRegex } from '../go-regex.ts';
+import { compileGoRegex, type GoRegex, GoRegexSyntaxError } from '../go-regex.ts';
 import { matchesPattern } from '../wildcard.ts';
 
 /** Fulcio certificate extension OIDs (docs/oid-info.md), by policy name. */
@@ -97,8 +97,7 @@ export function getCertificateIdentity(input: X509Certificate | Uint8Array | str
     if (value !== undefined) extensions[OID_NAMES.get(oid) ?? oid] = value;
   }
   const issuer = extensions.issuer ?? extensions.issuerV1;
-  const primary =
-    sans.find((s) => s.type === 'email' || s.type === 'uri' || s.type === 'otherName') ?? sans[0];
+  const primary = sans.find((s) => s.type === 'email' || s.type === 'uri' || s.type === 'otherName') ?? sans[0];
   return {
     ...(primary ? { san: primary.value, sanType: primary.type } : {}),
     sans,
@@ -147,7 +146,9 @@ export function getSubjectAlternativeNames(cert: X509Certificate): SubjectAltern
         // otherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }
         const typeId = gn.subs[0]?.toOID();
         const inner = gn.subs[1]?.subs[0];
-        if (typeId === FULCIO_OIDS.otherNameSAN && inner) out.push({ type: 'otherName', value: inner.value.toString('utf8') });
+        if (typeId === FULCIO_OIDS.otherNameSAN && inner) {
+          out.push({ type: 'otherName', value: inner.value.toString('utf8') });
+        }
         break;
       }
       case 1:
@@ -277,7 +278,9 @@ function toExtensionKey(key: string): string {
   if (!name) {
     throw new SigwardError(
       'POLICY_INVALID',
-      `unknown certificate extension ${JSON.stringify(key)}: use a Fulcio name (${Object.keys(FULCIO_OIDS).join(', ')}) or a dotted OID`,
+      `unknown certificate extension ${JSON.stringify(key)}: use a Fulcio name (${
+        Object.keys(FULCIO_OIDS).join(', ')
+      }) or a dotted OID`,
     );
   }
   return name;
@@ -297,9 +300,13 @@ export function toIdentityRegExp(pattern: string, what = 'regular expression'): 
     re = compileGoRegex(pattern);
   } catch (e) {
     if (!(e instanceof GoRegexSyntaxError)) throw e;
-    throw new SigwardError('POLICY_INVALID', `${what}: invalid regular expression ${JSON.stringify(pattern)} (Go RE2 syntax): ${e.message}`, {
-      cause: e,
-    });
+    throw new SigwardError(
+      'POLICY_INVALID',
+      `${what}: invalid regular expression ${JSON.stringify(pattern)} (Go RE2 syntax): ${e.message}`,
+      {
+        cause: e,
+      },
+    );
   }
   return { test: (value) => re.test(value) };
 }
@@ -315,7 +322,11 @@ export function getUnanchoredRegExpWarning(pattern: string, what: string): strin
   if (start && end) return undefined;
   let core = start ? pattern.replace(/^((?:\(\?[a-zA-Z]+\))*)(?:\^|\\A)/, '$1') : pattern;
   if (end) core = core.replace(/(?:\$|\\z)$/, '');
-  return `${what} ${JSON.stringify(pattern)} is not anchored: like cosign and Kyverno, sigward accepts an identity that contains a match anywhere (not only one that is entirely a match); write ${JSON.stringify(`^(?:${core})$`)} to match the whole value`;
+  return `${what} ${
+    JSON.stringify(pattern)
+  } is not anchored: like cosign and Kyverno, sigward accepts an identity that contains a match anywhere (not only one that is entirely a match); write ${
+    JSON.stringify(`^(?:${core})$`)
+  } to match the whole value`;
 }
 
 /**
@@ -331,10 +342,16 @@ export function verifyIdentity(
   if (compiled.subject.length > 0) {
     const ok = id.sans.some((s) => compiled.subject.every((f) => f(s.value)));
     if (!ok) {
-      const got = id.sans.length ? id.sans.map((s) => JSON.stringify(s.value)).join(', ') : '(no subject alternative name)';
-      throw new SigwardError('IDENTITY_MISMATCH', `certificate identity mismatch: expected subject ${compiled.subjectText}, got ${got}`, {
-        detail: { expected: compiled.subjectText, got: id.sans.map((s) => s.value) },
-      });
+      const got = id.sans.length
+        ? id.sans.map((s) => JSON.stringify(s.value)).join(', ')
+        : '(no subject alternative name)';
+      throw new SigwardError(
+        'IDENTITY_MISMATCH',
+        `certificate identity mismatch: expected subject ${compiled.subjectText}, got ${got}`,
+        {
+          detail: { expected: compiled.subjectText, got: id.sans.map((s) => s.value) },
+        },
+      );
     }
   }
   if (compiled.issuer.length > 0) {
@@ -343,7 +360,9 @@ export function verifyIdentity(
     if (!compiled.issuer.every((f) => f(got ?? ''))) {
       throw new SigwardError(
         'IDENTITY_MISMATCH',
-        `certificate issuer mismatch: expected issuer ${compiled.issuerText}, got ${got === undefined ? '(no issuer extension)' : JSON.stringify(got)}`,
+        `certificate issuer mismatch: expected issuer ${compiled.issuerText}, got ${
+          got === undefined ? '(no issuer extension)' : JSON.stringify(got)
+        }`,
         { detail: { expected: compiled.issuerText, got } },
       );
     }
@@ -353,7 +372,9 @@ export function verifyIdentity(
     if (got !== expected) {
       throw new SigwardError(
         'IDENTITY_MISMATCH',
-        `certificate extension ${key} mismatch: expected ${JSON.stringify(expected)}, got ${got === undefined ? '(absent)' : JSON.stringify(got)}`,
+        `certificate extension ${key} mismatch: expected ${JSON.stringify(expected)}, got ${
+          got === undefined ? '(absent)' : JSON.stringify(got)
+        }`,
         { detail: { extension: key, expected, got } },
       );
     }

@@ -1,27 +1,33 @@
 // Public API of the Sigstore trust core: trust roots, bundle and legacy
 // signature verification, identity policy, certificate chains.
 
-export type { Trust, TrustInput, TrustedRoot, TrustMaterial, TrustedRootSummary } from './root.ts';
+export type { Trust, TrustedRoot, TrustedRootSummary, TrustInput, TrustMaterial } from './root.ts';
 export {
-  TRUSTED_ROOT_MEDIA_TYPES,
   getTrustMaterial,
   mergeTrustedRoots,
   parseTrustedRoot,
   toTrust,
+  TRUSTED_ROOT_MEDIA_TYPES,
   trustedRootSummary,
 } from './root.ts';
 export type { FileReader, LoadTrustOptions, PEMTrustInput } from './sources.ts';
 export {
-  TRUST_ENV,
   getEmbeddedTrustedRoot,
   getTUFTrustedRoot,
   loadTrustMaterial,
   readPEMOverrides,
   toCertificateAuthority,
   toTrustedRootFromPEMs,
+  TRUST_ENV,
 } from './sources.ts';
-export type { TUFTrustOptions, TUFTrustedRoot } from './tuf.ts';
-export { fetchTUFTrustedRoot, getDefaultTUFCachePath, getTUFCacheDir, getTUFReason, isTUFMirrorUnreachable } from './tuf.ts';
+export type { TUFTrustedRoot, TUFTrustOptions } from './tuf.ts';
+export {
+  fetchTUFTrustedRoot,
+  getDefaultTUFCachePath,
+  getTUFCacheDir,
+  getTUFReason,
+  isTUFMirrorUnreachable,
+} from './tuf.ts';
 
 export type { Digest, VerifyBundleOptions } from './bundle.ts';
 export { BUNDLE_MEDIA_TYPES, parseBundle, verifyBundle } from './bundle.ts';
@@ -33,13 +39,7 @@ export {
   verifyLegacyAttestation,
   verifyLegacySignature,
 } from './legacy.ts';
-export type {
-  InTotoStatement,
-  PrivateCA,
-  SignerPolicy,
-  VerifiedSignature,
-  VerifiedTimestamp,
-} from './types.ts';
+export type { InTotoStatement, PrivateCA, SignerPolicy, VerifiedSignature, VerifiedTimestamp } from './types.ts';
 export { IN_TOTO_PAYLOAD_TYPE } from './types.ts';
 
 export type { CertificateIdentity, IdentityPolicy, SANType, SubjectAlternativeName } from './identity.ts';
@@ -47,8 +47,8 @@ export {
   FULCIO_OIDS,
   getCertificateIdentity,
   getExtendedKeyUsages,
-  toIdentityRegExp,
   getUnanchoredRegExpWarning,
+  toIdentityRegExp,
   validateIdentityPolicy,
   verifyCodeSigningUsage,
   verifyIdentity,

@@ -42,8 +42,18 @@ function toBuffer(u: Uint8Array): Buffer<ArrayBuffer> {
  */
 function checkParsed(c: X509Certificate): X509Certificate {
   void [c.subject, c.issuer, c.notBefore, c.notAfter, c.publicKey, c.signatureValue, c.signatureAlgorithm];
-  void [c.extKeyUsage?.digitalSignature, c.extKeyUsage?.keyCertSign, c.extBasicConstraints?.isCA, c.extBasicConstraints?.pathLenConstraint];
-  void [c.extSubjectAltName?.uri, c.extSubjectAltName?.rfc822Name, c.extAuthorityKeyID?.keyIdentifier, c.extSubjectKeyID?.keyIdentifier];
+  void [
+    c.extKeyUsage?.digitalSignature,
+    c.extKeyUsage?.keyCertSign,
+    c.extBasicConstraints?.isCA,
+    c.extBasicConstraints?.pathLenConstraint,
+  ];
+  void [
+    c.extSubjectAltName?.uri,
+    c.extSubjectAltName?.rfc822Name,
+    c.extAuthorityKeyID?.keyIdentifier,
+    c.extSubjectKeyID?.keyIdentifier,
+  ];
   return c;
 }
 
@@ -106,7 +116,8 @@ export function toPublicKey(input: PublicKeyInput): KeyObject {
     if (typeof input === 'string') {
       const blocks = getPEMBlocks(input);
       // a certificate wins over a bare key in the same text
-      const block = blocks.find((b) => b.type === 'CERTIFICATE') ?? blocks.find((b) => b.type === 'RSA PUBLIC KEY') ?? blocks.find((b) => b.type === 'PUBLIC KEY');
+      const block = blocks.find((b) => b.type === 'CERTIFICATE') ?? blocks.find((b) => b.type === 'RSA PUBLIC KEY') ??
+        blocks.find((b) => b.type === 'PUBLIC KEY');
       if (block) return toBlockPublicKey(block)!;
       throw new Error('no PUBLIC KEY or CERTIFICATE PEM block found');
     }

@@ -7,26 +7,33 @@
 
 import { toDSSEBundle, toMessageSignatureBundle, type TransparencyLogEntry } from '@sigstore/bundle';
 import { RFC3161Timestamp } from '@sigstore/core';
-import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
+import { type SignedEntity, toSignedEntity } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
 import { toStatement } from '../attest/statement.ts';
 import { toTrustError } from './errors.ts';
 import type { IdentityPolicy } from './identity.ts';
-import { decodeBase64, errText, parseCertificates, toCertificate, toPublicKey, type PublicKeyInput } from './keys.ts';
+import { decodeBase64, errText, parseCertificates, type PublicKeyInput, toCertificate, toPublicKey } from './keys.ts';
 import {
   getRekorBody,
   getRekorBodyFacts,
   isSupportedBySigstoreJS,
   parseRekorBundle,
+  type RekorBodyFacts,
   sha256Of,
   toTLogEntry,
   verifyRekorBodyBinding,
   verifyRekorSET,
-  type RekorBodyFacts,
 } from './rekor.ts';
 import { getTrustMaterial, type TrustInput } from './root.ts';
 import { IN_TOTO_PAYLOAD_TYPE, type InTotoStatement, type PrivateCA, type VerifiedSignature } from './types.ts';
-import { applyPrivateCA, KEY_HINT, NOW_MARKER, toNowTimestamp, verifySignedEntity, type SigningIdentity } from './verifier.ts';
+import {
+  applyPrivateCA,
+  KEY_HINT,
+  NOW_MARKER,
+  type SigningIdentity,
+  toNowTimestamp,
+  verifySignedEntity,
+} from './verifier.ts';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_LAYER_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
@@ -82,13 +89,22 @@ function parseEnvelope(bytes: Uint8Array): DSSEEnvelopeJSON {
     throw new SigwardError('PAYLOAD_INVALID', `attestation layer is not a DSSE envelope: ${errText(e)}`, { cause: e });
   }
   if (typeof env?.payloadType !== 'string' || typeof env.payload !== 'string' || !Array.isArray(env.signatures)) {
-    throw new SigwardError('PAYLOAD_INVALID', 'attestation layer is not a DSSE envelope (payloadType, payload, signatures)');
+    throw new SigwardError(
+      'PAYLOAD_INVALID',
+      'attestation layer is not a DSSE envelope (payloadType, payload, signatures)',
+    );
   }
   if (env.signatures.length !== 1 || typeof env.signatures[0]?.sig !== 'string') {
-    throw new SigwardError('PAYLOAD_INVALID', `DSSE envelope must carry exactly one signature, found ${env.signatures.length}`);
+    throw new SigwardError(
+      'PAYLOAD_INVALID',
+      `DSSE envelope must carry exactly one signature, found ${env.signatures.length}`,
+    );
   }
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw new SigwardError('PAYLOAD_INVALID', `attestation payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`);
+    throw new SigwardError(
+      'PAYLOAD_INVALID',
+      `attestation payload type ${JSON.stringify(env.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`,
+    );
   }
   return env as DSSEEnvelopeJSON;
 }
@@ -99,10 +115,11 @@ function parseRFC3161(text: string): RFC3161Timestamp {
     if (typeof v.SignedRFC3161Timestamp !== 'string') throw new Error('SignedRFC3161Timestamp missing');
     return RFC3161Timestamp.parse(Buffer.from(v.SignedRFC3161Timestamp, 'base64'));
   } catch (e) {
-    throw new SigwardError('TIMESTAMP_INVALID', `RFC 3161 timestamp annotation is malformed: ${errText(e)}`, { cause: e });
+    throw new SigwardError('TIMESTAMP_INVALID', `RFC 3161 timestamp annotation is malformed: ${errText(e)}`, {
+      cause: e,
+    });
   }
 }
-
 
 /** Attestation (.att layer) variant: the payload is the DSSE envelope. */
 export function verifyLegacyAttestation(input: Omit<LegacySignatureInput, 'mediaType'>): VerifiedSignature {
@@ -142,14 +159,22 @@ export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSign
     signer = { $case: 'key', key: toPublicKey(input.key) };
   } else {
     if (!input.certificatePEM) {
-      throw new SigwardError('SIGNATURE_INVALID', 'signature has no certificate (it was signed with a key), but keyless verification was requested');
+      throw new SigwardError(
+        'SIGNATURE_INVALID',
+        'signature has no certificate (it was signed with a key), but keyless verification was requested',
+      );
     }
     if (!input.policy) {
       throw new SigwardError('POLICY_INVALID', 'keyless verification needs an identity policy (subject and issuer)');
     }
     const leaf = toCertificate(input.certificatePEM);
     const chain = input.chainPEM ? parseCertificates(input.chainPEM) : [];
-    signer = { $case: 'certificate', certificate: leaf, intermediates: [...chain, ...caIntermediates], policy: input.policy };
+    signer = {
+      $case: 'certificate',
+      certificate: leaf,
+      intermediates: [...chain, ...caIntermediates],
+      policy: input.policy,
+    };
   }
 
   // Bundle skeleton for @sigstore/verify.
@@ -158,9 +183,14 @@ export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSign
   let entity: SignedEntity;
   try {
     if (dsse && envelope && dssePayload) {
-      entity = toSignedEntity(toDSSEBundle({ artifact: dssePayload, artifactType: envelope.payloadType, signature, ...keyMaterial }));
+      entity = toSignedEntity(
+        toDSSEBundle({ artifact: dssePayload, artifactType: envelope.payloadType, signature, ...keyMaterial }),
+      );
     } else {
-      entity = toSignedEntity(toMessageSignatureBundle({ digest: sha256Of(payload), signature, ...keyMaterial }), payload);
+      entity = toSignedEntity(
+        toMessageSignatureBundle({ digest: sha256Of(payload), signature, ...keyMaterial }),
+        payload,
+      );
     }
   } catch (e) {
     throw toTrustError(e);

@@ -3,7 +3,7 @@
 // itself, so ECDSA uses @noble/curves and RSA PKCS#1 v1.5 checks the
 // DigestInfo recovered with the public key.
 
-import { constants, publicDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { constants, type KeyObject, publicDecrypt, timingSafeEqual } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { SigwardError } from '../errors.ts';
 
@@ -31,7 +31,10 @@ export function verifyPrehashed(
       const jwk = key.export({ format: 'jwk' });
       const curve = jwk.crv === 'P-256' ? p256 : jwk.crv === 'P-384' ? p384 : jwk.crv === 'P-521' ? p521 : undefined;
       if (!curve || !jwk.x || !jwk.y) {
-        throw new SigwardError('NOT_IMPLEMENTED', `digest verification is not supported for curve ${jwk.crv ?? '(unknown)'}`);
+        throw new SigwardError(
+          'NOT_IMPLEMENTED',
+          `digest verification is not supported for curve ${jwk.crv ?? '(unknown)'}`,
+        );
       }
       const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
       try {

@@ -36,7 +36,10 @@ export function parseRekorBundle(text: string): RekorSETBundle {
     typeof p.logID !== 'string' ||
     !/^[0-9a-fA-F]+$/.test(p.logID)
   ) {
-    throw new SigwardError('TLOG_INVALID', 'transparency log bundle is malformed (SignedEntryTimestamp, Payload.body/integratedTime/logIndex/logID)');
+    throw new SigwardError(
+      'TLOG_INVALID',
+      'transparency log bundle is malformed (SignedEntryTimestamp, Payload.body/integratedTime/logIndex/logID)',
+    );
   }
   return b as RekorSETBundle;
 }
@@ -48,7 +51,9 @@ export function getRekorBody(set: RekorSETBundle): { raw: Buffer; body: RekorBod
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch (e) {
-    throw new SigwardError('TLOG_INVALID', `transparency log entry body is not valid JSON: ${errText(e)}`, { cause: e });
+    throw new SigwardError('TLOG_INVALID', `transparency log entry body is not valid JSON: ${errText(e)}`, {
+      cause: e,
+    });
   }
   if (typeof body?.kind !== 'string' || typeof body?.apiVersion !== 'string') {
     throw new SigwardError('TLOG_INVALID', 'transparency log entry body has no kind/apiVersion');
@@ -82,7 +87,7 @@ export function verifyRekorSET(set: RekorSETBundle, tlogs: TLogAuthority[]): TLo
   const sig = Buffer.from(set.SignedEntryTimestamp, 'base64');
   // explicit digest: Deno's node:crypto has no default digest for EC keys
   const log = candidates.find((t) =>
-    score.verify(data, t.publicKey, sig, t.publicKey.asymmetricKeyType === 'ed25519' ? undefined : 'sha256'),
+    score.verify(data, t.publicKey, sig, t.publicKey.asymmetricKeyType === 'ed25519' ? undefined : 'sha256')
   );
   if (!log) {
     throw new SigwardError('TLOG_INVALID', 'transparency log signed entry timestamp (SET) is invalid');
@@ -155,7 +160,9 @@ function protoVerifier(v: any): RekorBodyFacts['verifiers'][number] {
 }
 
 function hexHash(h: any): Hash | undefined {
-  return h && typeof h.value === 'string' ? { algorithm: String(h.algorithm ?? ''), hex: h.value.toLowerCase() } : undefined;
+  return h && typeof h.value === 'string'
+    ? { algorithm: String(h.algorithm ?? ''), hex: h.value.toLowerCase() }
+    : undefined;
 }
 
 function protoHash(h: any): Hash | undefined {
@@ -214,7 +221,10 @@ export function getRekorBodyFacts(body: RekorBody): RekorBodyFacts {
         break;
       }
       default:
-        throw new SigwardError('TLOG_INVALID', `unsupported transparency log entry kind ${body.kind} ${body.apiVersion}`);
+        throw new SigwardError(
+          'TLOG_INVALID',
+          `unsupported transparency log entry kind ${body.kind} ${body.apiVersion}`,
+        );
     }
   } catch (e) {
     if (e instanceof SigwardError && e.code === 'TLOG_INVALID') throw e;
@@ -246,9 +256,14 @@ export interface RekorBindingExpectation {
  */
 export function verifyRekorBodyBinding(facts: RekorBodyFacts, exp: RekorBindingExpectation): void {
   const fail = (what: string) => {
-    throw new SigwardError('TLOG_INVALID', `transparency log entry is for another ${what} (${facts.kind} ${facts.version})`);
+    throw new SigwardError(
+      'TLOG_INVALID',
+      `transparency log entry is for another ${what} (${facts.kind} ${facts.version})`,
+    );
   };
-  if (exp.signature && facts.signatures.length > 0 && !facts.signatures.some((s) => s.equals(exp.signature as Buffer))) {
+  if (
+    exp.signature && facts.signatures.length > 0 && !facts.signatures.some((s) => s.equals(exp.signature as Buffer))
+  ) {
     fail('signature');
   }
   if (exp.signature && facts.signatures.length === 0 && !facts.envelopeHash) fail('signature');
@@ -291,11 +306,21 @@ export function verifyInclusionProofCheckpoint(entry: TransparencyLogEntry): voi
   const lines = (end >= 0 ? envelope.slice(0, end) : envelope).split('\n');
   const size = lines[1] ?? '';
   const root = Buffer.from(lines[2] ?? '', 'base64');
-  if (!/^\d+$/.test(size) || root.length === 0) throw new SigwardError('TLOG_INVALID', 'transparency log checkpoint is malformed');
+  if (!/^\d+$/.test(size) || root.length === 0) {
+    throw new SigwardError('TLOG_INVALID', 'transparency log checkpoint is malformed');
+  }
   if (String(proof.treeSize) !== size) {
-    throw new SigwardError('TLOG_INVALID', `inclusion proof is for a tree of size ${String(proof.treeSize)}, its signed checkpoint for size ${size}`);
+    throw new SigwardError(
+      'TLOG_INVALID',
+      `inclusion proof is for a tree of size ${String(proof.treeSize)}, its signed checkpoint for size ${size}`,
+    );
   }
   if (!Buffer.from(proof.rootHash).equals(root)) {
-    throw new SigwardError('TLOG_INVALID', `inclusion proof root hash ${Buffer.from(proof.rootHash).toString('hex')} is not the signed checkpoint's ${root.toString('hex')}`);
+    throw new SigwardError(
+      'TLOG_INVALID',
+      `inclusion proof root hash ${Buffer.from(proof.rootHash).toString('hex')} is not the signed checkpoint's ${
+        root.toString('hex')
+      }`,
+    );
   }
 }

@@ -1,18 +1,18 @@
 // Sigstore trusted_root.json: parsing, conversion to @sigstore/verify trust
 // material, merging and a printable summary (for `sigward trust show`).
 
-import { createPublicKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, X509Certificate as NodeX509 } from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
 import {
-  HashAlgorithm,
-  PublicKeyDetails,
-  TrustedRoot,
-  hashAlgorithmToJSON,
-  publicKeyDetailsToJSON,
   type CertificateAuthority,
+  HashAlgorithm,
+  hashAlgorithmToJSON,
+  PublicKeyDetails,
+  publicKeyDetailsToJSON,
   type TransparencyLogInstance,
+  TrustedRoot,
 } from '@sigstore/protobuf-specs';
-import { VerificationError, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import { toTrustMaterial, type TrustMaterial, VerificationError } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
 import { describeKey, errText } from './keys.ts';
 
@@ -84,7 +84,9 @@ export function parseTrustedRoot(input: string | Uint8Array | object, source = '
 // "start": "yesterday" an invalid Date; sigstore-go (protojson) refuses both,
 // and so does this check.
 
-type FieldKind = 'string' | 'bytes' | 'timestamp' | { enum: Record<string, string | number> } | { message: Fields } | { list: Fields };
+type FieldKind = 'string' | 'bytes' | 'timestamp' | { enum: Record<string, string | number> } | { message: Fields } | {
+  list: Fields;
+};
 interface Fields {
   [name: string]: FieldKind;
 }
@@ -94,7 +96,9 @@ const LOG_ID_FIELDS: Fields = { keyId: 'bytes' };
 const TLOG_FIELDS: Fields = {
   baseUrl: 'string',
   hashAlgorithm: { enum: HashAlgorithm },
-  publicKey: { message: { rawBytes: 'bytes', keyDetails: { enum: PublicKeyDetails }, validFor: { message: TIME_RANGE_FIELDS } } },
+  publicKey: {
+    message: { rawBytes: 'bytes', keyDetails: { enum: PublicKeyDetails }, validFor: { message: TIME_RANGE_FIELDS } },
+  },
   logId: { message: LOG_ID_FIELDS },
   checkpointKeyId: { message: LOG_ID_FIELDS },
   operator: 'string',
@@ -127,11 +131,15 @@ function shapeError(source: string, path: string, message: string): SigwardError
  * the JSON name the decoder reads.
  */
 function checkMessage(value: unknown, fields: Fields, path: string, source: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw shapeError(source, path, 'expected a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw shapeError(source, path, 'expected a JSON object');
+  }
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
     const at = path ? `${path}.${name}` : name;
-    const jsonName = Object.hasOwn(fields, name) ? name : name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    const jsonName = Object.hasOwn(fields, name)
+      ? name
+      : name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
     if (!Object.hasOwn(fields, jsonName)) throw shapeError(source, at, 'unknown field');
     if (Object.hasOwn(out, jsonName)) throw shapeError(source, at, `duplicate field (also given as ${jsonName})`);
     out[jsonName] = v === null ? null : checkField(v, fields[jsonName]!, at, source);
@@ -144,7 +152,9 @@ function checkField(v: unknown, kind: FieldKind, path: string, source: string): 
     if ('message' in kind) return checkMessage(v, kind.message, path, source);
     if ('enum' in kind) {
       // proto3 JSON: the value's name, or its number
-      const known = typeof v === 'string' ? Object.hasOwn(kind.enum, v) && Number.isNaN(Number(v)) : Number.isInteger(v) && Object.values(kind.enum).includes(v as number);
+      const known = typeof v === 'string'
+        ? Object.hasOwn(kind.enum, v) && Number.isNaN(Number(v))
+        : Number.isInteger(v) && Object.values(kind.enum).includes(v as number);
       if (!known) throw shapeError(source, path, `unknown value ${JSON.stringify(v)}`);
       return v;
     }
@@ -159,7 +169,9 @@ function checkField(v: unknown, kind: FieldKind, path: string, source: string): 
       if (typeof v !== 'string' || !BASE64.test(v)) throw shapeError(source, path, 'expected base64 bytes');
       return v;
     case 'timestamp':
-      if (typeof v !== 'string' || !isTimestamp(v)) throw shapeError(source, path, `${JSON.stringify(v)} is not an RFC 3339 time (such as 2021-01-12T11:53:27Z)`);
+      if (typeof v !== 'string' || !isTimestamp(v)) {
+        throw shapeError(source, path, `${JSON.stringify(v)} is not an RFC 3339 time (such as 2021-01-12T11:53:27Z)`);
+      }
       return v;
   }
 }
@@ -170,7 +182,8 @@ function isTimestamp(text: string): boolean {
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
   const offsetOk = m[7] === undefined || (Number(m[8]) <= 23 && Number(m[9]) <= 59);
-  return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && s <= 59 && offsetOk && !Number.isNaN(Date.parse(text));
+  return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && s <= 59 && offsetOk &&
+    !Number.isNaN(Date.parse(text));
 }
 
 /** TrustedRoot → verifier material; throws TRUST_ROOT_INVALID naming the bad entry. */
@@ -245,10 +258,19 @@ function parseLogKey(t: TransparencyLogInstance): KeyObject {
   try {
     key = createPublicKey({ key: Buffer.from(raw), format: 'der', type: format.der });
   } catch (e) {
-    throw new Error(`publicKey.rawBytes is not a ${format.der === 'spki' ? 'PKIX (SubjectPublicKeyInfo)' : 'PKCS#1'} public key: ${errText(e)}`, { cause: e });
+    throw new Error(
+      `publicKey.rawBytes is not a ${format.der === 'spki' ? 'PKIX (SubjectPublicKeyInfo)' : 'PKCS#1'} public key: ${
+        errText(e)
+      }`,
+      { cause: e },
+    );
   }
   if (key.asymmetricKeyType !== format.type) {
-    throw new Error(`publicKey.keyDetails ${publicKeyDetailsToJSON(details)} does not match the key in rawBytes (${describeKey(key)})`);
+    throw new Error(
+      `publicKey.keyDetails ${publicKeyDetailsToJSON(details)} does not match the key in rawBytes (${
+        describeKey(key)
+      })`,
+    );
   }
   return key;
 }
@@ -266,7 +288,9 @@ function toTLogAuthority(t: TransparencyLogInstance, where: string): TrustMateri
     const publicKey = parseLogKey(t);
     const validFor = t.publicKey?.validFor;
     if (!validFor) throw new Error('missing publicKey.validFor (the period the key is trusted for)');
-    if (!validFor.start) throw new Error('missing publicKey.validFor.start: a log key must say since when it is trusted');
+    if (!validFor.start) {
+      throw new Error('missing publicKey.validFor.start: a log key must say since when it is trusted');
+    }
     return {
       logID: Buffer.from(id),
       baseURL: t.baseUrl,
@@ -285,9 +309,13 @@ function toTLogAuthority(t: TransparencyLogInstance, where: string): TrustMateri
 export function mergeTrustedRoots(...roots: TrustedRoot[]): TrustedRoot {
   if (roots.length === 0) throw new SigwardError('TRUST_ROOT_INVALID', 'no trusted roots to merge');
   const logKey = (t: TransparencyLogInstance) =>
-    `${Buffer.from(t.logId?.keyId ?? []).toString('hex')}|${Buffer.from(t.publicKey?.rawBytes ?? []).toString('hex')}|${t.publicKey?.validFor?.start?.getTime()}`;
+    `${Buffer.from(t.logId?.keyId ?? []).toString('hex')}|${
+      Buffer.from(t.publicKey?.rawBytes ?? []).toString('hex')
+    }|${t.publicKey?.validFor?.start?.getTime()}`;
   const caKey = (c: CertificateAuthority) =>
-    `${(c.certChain?.certificates ?? []).map((x) => Buffer.from(x.rawBytes).toString('hex')).join(',')}|${c.validFor?.start?.getTime()}|${c.validFor?.end?.getTime()}`;
+    `${
+      (c.certChain?.certificates ?? []).map((x) => Buffer.from(x.rawBytes).toString('hex')).join(',')
+    }|${c.validFor?.start?.getTime()}|${c.validFor?.end?.getTime()}`;
   const uniq = <T>(items: T[], key: (t: T) => string): T[] => {
     const seen = new Set<string>();
     return items.filter((i) => {
@@ -348,7 +376,10 @@ export function trustedRootSummary(root: TrustedRoot): TrustedRootSummary {
     ...(v?.end ? { end: v.end.toISOString() } : {}),
   });
   const authority = (ca: CertificateAuthority): AuthoritySummary => ({
-    subject: [ca.subject?.commonName && `CN=${ca.subject.commonName}`, ca.subject?.organization && `O=${ca.subject.organization}`]
+    subject: [
+      ca.subject?.commonName && `CN=${ca.subject.commonName}`,
+      ca.subject?.organization && `O=${ca.subject.organization}`,
+    ]
       .filter(Boolean)
       .join(', '),
     uri: ca.uri,

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import type { X509Certificate } from '@sigstore/core';
 import {
-  HashAlgorithm,
   type CertificateAuthority,
+  HashAlgorithm,
   type TransparencyLogInstance,
   type TrustedRoot,
 } from '@sigstore/protobuf-specs';
@@ -217,7 +217,9 @@ export async function loadTrustMaterial(opts: LoadTrustOptions = {}): Promise<Tr
     sources.push('embedded public-good trusted root');
   }
   if (!overrides) {
-    if (!base) throw new SigwardError('CONFIG_INVALID', 'no trust root: give a trusted root file, PEM overrides or TUF');
+    if (!base) {
+      throw new SigwardError('CONFIG_INVALID', 'no trust root: give a trusted root file, PEM overrides or TUF');
+    }
     return toTrust(base, sources);
   }
   const synthetic = toTrustedRootFromPEMs(overrides.input);
@@ -229,7 +231,9 @@ export async function loadTrustMaterial(opts: LoadTrustOptions = {}): Promise<Tr
     const i = overrides.input;
     root = {
       ...base,
-      certificateAuthorities: i.fulcioRoots !== undefined ? synthetic.certificateAuthorities : base.certificateAuthorities,
+      certificateAuthorities: i.fulcioRoots !== undefined
+        ? synthetic.certificateAuthorities
+        : base.certificateAuthorities,
       tlogs: i.rekorKeys !== undefined ? synthetic.tlogs : base.tlogs,
       ctlogs: i.ctlogKeys !== undefined ? synthetic.ctlogs : base.ctlogs,
       timestampAuthorities: i.tsaChain !== undefined ? synthetic.timestampAuthorities : base.timestampAuthorities,

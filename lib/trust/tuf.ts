@@ -63,15 +63,27 @@ export function getTUFReason(e: unknown): string {
     const m = (x instanceof Error ? x.message : String(x)).trim();
     const code = (x as { code?: unknown }).code;
     const status = (x as { statusCode?: unknown }).statusCode;
-    const text = (m || (typeof code === 'string' ? code : '')) + (typeof status === 'number' ? ` (HTTP ${status})` : '');
+    const text = (m || (typeof code === 'string' ? code : '')) +
+      (typeof status === 'number' ? ` (HTTP ${status})` : '');
     if (text && !seen.some((s) => s.includes(text))) seen.push(text);
   }
   return seen.join(': ') || 'unknown error';
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 /**
@@ -111,7 +123,12 @@ function readCachedExpiry(dir: string): { role: string; expires: Date }[] | unde
 
 const iso = (d: Date) => d.toISOString().replace(/\.000Z$/, 'Z');
 
-function tufError(message: string, e: unknown, outcome: 'usage' | 'undecided', extra: Record<string, unknown> = {}): SigwardError {
+function tufError(
+  message: string,
+  e: unknown,
+  outcome: 'usage' | 'undecided',
+  extra: Record<string, unknown> = {},
+): SigwardError {
   const tufCode = (e as { code?: unknown })?.code;
   return new SigwardError('TRUST_ROOT_INVALID', message, {
     cause: e,
@@ -133,7 +150,11 @@ export async function fetchTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<T
   const getTrustedRoot = async (o: Parameters<typeof initTUF>[0]): Promise<TrustedRoot> => {
     const tuf = await initTUF(o).catch((e: unknown) => {
       // as @sigstore/tuf's getTrustedRoot: initTUF's refresh passes the metadata client's errors through uncoded
-      throw (e as { code?: string }).code ? e : Object.assign(new Error(e instanceof Error ? e.message : String(e), { cause: e }), { code: 'TUF_REFRESH_METADATA_ERROR' });
+      throw (e as { code?: string }).code
+        ? e
+        : Object.assign(new Error(e instanceof Error ? e.message : String(e), { cause: e }), {
+          code: 'TUF_REFRESH_METADATA_ERROR',
+        });
     });
     const text = await tuf.getTarget('trusted_root.json');
     return parseTrustedRoot(text, `trusted_root.json from TUF ${o?.mirrorURL ?? PUBLIC_GOOD_MIRROR}`);
@@ -148,7 +169,11 @@ export async function fetchTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<T
   }
   const base = { mirrorURL, cachePath, rootPath: opts.rootPath, timeout: opts.timeout };
   try {
-    const root = await getTrustedRoot({ ...base, forceCache: opts.forceCache, ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}) });
+    const root = await getTrustedRoot({
+      ...base,
+      forceCache: opts.forceCache,
+      ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}),
+    });
     return { root };
   } catch (e) {
     // a target TUF delivered that is not a valid trusted root: the root itself is wrong
@@ -158,27 +183,45 @@ export async function fetchTUFTrustedRoot(opts: TUFTrustOptions = {}): Promise<T
       throw tufError(`TUF: cannot get trusted_root.json from ${mirrorURL}: ${getTUFReason(e)}`, e, 'usage');
     }
     if (!isTUFMirrorUnreachable(e)) {
-      throw tufError(`TUF: the update from ${mirrorURL} was rejected, nothing from it is used: ${getTUFReason(e)}`, e, 'undecided');
+      throw tufError(
+        `TUF: the update from ${mirrorURL} was rejected, nothing from it is used: ${getTUFReason(e)}`,
+        e,
+        'undecided',
+      );
     }
     const reason = getTUFReason(e);
     const cached = readCachedExpiry(cacheDir);
     const unreachable = `TUF: the mirror ${mirrorURL} is unreachable (${reason})`;
     const fix = 'reach the mirror again, or give --trusted-root FILE';
-    if (!cached) throw tufError(`${unreachable} and there is no cached TUF metadata in ${cacheDir}: ${fix}`, e, 'undecided', { cacheDir });
+    if (!cached) {
+      throw tufError(`${unreachable} and there is no cached TUF metadata in ${cacheDir}: ${fix}`, e, 'undecided', {
+        cacheDir,
+      });
+    }
     const now = new Date();
     const expired = cached.filter((c) => c.expires.getTime() <= now.getTime());
     if (expired.length > 0) {
       const list = expired.map((c) => `${c.role}.json expired ${iso(c.expires)}`).join(', ');
-      throw tufError(`${unreachable} and the cached TUF metadata in ${cacheDir} has expired (${list}): ${fix}`, e, 'undecided', {
-        cacheDir,
-        expired: expired.map((c) => ({ role: c.role, expires: iso(c.expires) })),
-      });
+      throw tufError(
+        `${unreachable} and the cached TUF metadata in ${cacheDir} has expired (${list}): ${fix}`,
+        e,
+        'undecided',
+        {
+          cacheDir,
+          expired: expired.map((c) => ({ role: c.role, expires: iso(c.expires) })),
+        },
+      );
     }
     let root: TrustedRoot;
     try {
       root = await getTrustedRoot({ ...base, forceCache: true, retry: { retries: 0 } });
     } catch (e2) {
-      throw tufError(`${unreachable} and the cached TUF metadata in ${cacheDir} cannot be used: ${getTUFReason(e2)}`, e2, 'undecided', { cacheDir });
+      throw tufError(
+        `${unreachable} and the cached TUF metadata in ${cacheDir} cannot be used: ${getTUFReason(e2)}`,
+        e2,
+        'undecided',
+        { cacheDir },
+      );
     }
     const validUntil = iso(new Date(Math.min(...cached.map((c) => c.expires.getTime()))));
     return { root, offline: { reason, cacheDir, validUntil } };

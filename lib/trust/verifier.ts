@@ -4,17 +4,17 @@
 
 import type { KeyObject } from 'node:crypto';
 import type { X509Certificate } from '@sigstore/core';
-import { Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { type SignedEntity, type TrustMaterial, Verifier } from '@sigstore/verify';
 import { SigwardError } from '../errors.ts';
 import { widenGeneralizedTime } from './generalized-time.ts';
 import { toAuthorityFromRoots, toPathAuthority, verifyCertificateWithTrust } from './chain.ts';
 import { toTrustError } from './errors.ts';
 import {
+  type CertificateIdentity,
+  type IdentityPolicy,
   validateIdentityPolicy,
   verifyCodeSigningUsage,
   verifyIdentity,
-  type CertificateIdentity,
-  type IdentityPolicy,
 } from './identity.ts';
 import { getKeyId, parseCertificates, toPublicKey } from './keys.ts';
 import type { PrivateCA, VerifiedTimestamp } from './types.ts';
@@ -110,7 +110,10 @@ function verifyEntity(input: CoreInput): CoreResult {
   if (!signatureOK) throw new SigwardError('SIGNATURE_INVALID', 'invalid signature');
   if (signer.$case === 'certificate') {
     if (times.length === 0) {
-      throw new SigwardError('TIMESTAMP_INVALID', 'no trusted timestamp for the signing certificate (no transparency log time and no RFC 3161 timestamp)');
+      throw new SigwardError(
+        'TIMESTAMP_INVALID',
+        'no trusted timestamp for the signing certificate (no transparency log time and no RFC 3161 timestamp)',
+      );
     }
     const chain = verifyCertificateWithTrust(signer.certificate, {
       authorities: material.certificateAuthorities,
@@ -156,6 +159,10 @@ export function applyPrivateCA(material: TrustMaterial, ca: PrivateCA | undefine
   if (!ca) return { material, intermediates: [] };
   const roots = typeof ca.roots === 'string' ? parseCertificates(ca.roots) : ca.roots;
   if (roots.length === 0) throw new SigwardError('CONFIG_INVALID', 'private CA: no root certificate given');
-  const intermediates = ca.intermediates === undefined ? [] : typeof ca.intermediates === 'string' ? parseCertificates(ca.intermediates) : ca.intermediates;
+  const intermediates = ca.intermediates === undefined
+    ? []
+    : typeof ca.intermediates === 'string'
+    ? parseCertificates(ca.intermediates)
+    : ca.intermediates;
   return { material: { ...material, certificateAuthorities: [toAuthorityFromRoots(roots)] }, intermediates };
 }

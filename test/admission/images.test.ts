@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -21,13 +21,31 @@ const T = '/spec/template/spec';
 
 // file -> [kind, index, name, image, pointer] per image, in document order
 const IMAGES: Record<string, [string, number, string, string, string][]> = {
-  '01_deployment.json': [['containers', 0, 'test-connaisseur', 'securesystemsengineering/alice-image:test', `${T}/containers/0/image`]],
+  '01_deployment.json': [[
+    'containers',
+    0,
+    'test-connaisseur',
+    'securesystemsengineering/alice-image:test',
+    `${T}/containers/0/image`,
+  ]],
   '02_pod.json': [['containers', 0, 'test-connaisseur', CHARLIE, '/spec/containers/0/image']],
-  '03_replicaset.json': [['containers', 0, 'test-connaisseur', 'securesystemsengineering/sample-san-sama:hai', `${T}/containers/0/image`]],
+  '03_replicaset.json': [[
+    'containers',
+    0,
+    'test-connaisseur',
+    'securesystemsengineering/sample-san-sama:hai',
+    `${T}/containers/0/image`,
+  ]],
   '04_cronjob.json': [['containers', 0, 'yooob', 'busybox', '/spec/jobTemplate/spec/template/spec/containers/0/image']],
   '05_replication_controller.json': [['containers', 0, 'nginx', 'nginx', `${T}/containers/0/image`]],
   '06_daemonset.json': [
-    ['containers', 0, 'fluentd-elasticsearch', 'quay.io/fluentd_elasticsearch/fluentd:v2.5.2', `${T}/containers/0/image`],
+    [
+      'containers',
+      0,
+      'fluentd-elasticsearch',
+      'quay.io/fluentd_elasticsearch/fluentd:v2.5.2',
+      `${T}/containers/0/image`,
+    ],
   ],
   '07_statefulset.json': [['containers', 0, 'nginx', 'registry.k8s.io/nginx-slim:0.8', `${T}/containers/0/image`]],
   '08_job.json': [['containers', 0, 'pi', 'perl:5.34.0', `${T}/containers/0/image`]],
@@ -38,7 +56,9 @@ const IMAGES: Record<string, [string, number, string, string, string][]> = {
   ],
   '10_update.json': [
     [
-      'containers', 0, 'nginx',
+      'containers',
+      0,
+      'nginx',
       'docker.io/library/redis:latest@sha256:1111111111111111111111111111111111111111111111111111111111111111',
       `${T}/containers/0/image`,
     ],
@@ -59,24 +79,40 @@ const IMAGES: Record<string, [string, number, string, string, string][]> = {
     ['containers', 0, 'test-connaisseur', CHARLIE, '/spec/containers/0/image'],
     ['ephemeralContainers', 0, 'my-initcontainer', 'nginx', '/spec/ephemeralContainers/0/image'],
   ],
-  '22_allow_me_with_index_docker_io.json': [['containers', 0, 'test-connaisseur', 'test-image', '/spec/containers/0/image']],
+  '22_allow_me_with_index_docker_io.json': [[
+    'containers',
+    0,
+    'test-connaisseur',
+    'test-image',
+    '/spec/containers/0/image',
+  ]],
   '23_alice_digest_dpl.json': [
     [
-      'containers', 0, 'test-connaisseur',
+      'containers',
+      0,
+      'test-connaisseur',
       'securesystemsengineering/alice-image@sha256:1234567890123456123456789012345612345678901234561234567890123456',
       `${T}/containers/0/image`,
     ],
   ],
   '24_alice_tag_digest_dpl.json': [
     [
-      'containers', 0, 'test-connaisseur',
+      'containers',
+      0,
+      'test-connaisseur',
       'securesystemsengineering/alice-image:test@sha256:1234567890123456123456789012345612345678901234561234567890123456',
       `${T}/containers/0/image`,
     ],
   ],
   '27_deleted_deployment.json': [['containers', 0, 'test-connaisseur', 'busybox', `${T}/containers/0/image`]],
   '28_deleted_deployment_updated.json': [['containers', 0, 'test-connaisseur', 'busybox', `${T}/containers/0/image`]],
-  '29_deleted_deployment_update_for_delete.json': [['containers', 0, 'test-connaisseur', 'busybox', `${T}/containers/0/image`]],
+  '29_deleted_deployment_update_for_delete.json': [[
+    'containers',
+    0,
+    'test-connaisseur',
+    'busybox',
+    `${T}/containers/0/image`,
+  ]],
 };
 
 /** Every string under a key named `image` anywhere in the object (independent walk). */
@@ -144,11 +180,21 @@ t.test('UPDATE: old object images', async (t) => {
 
 t.test('getImageInfo (Kyverno reference rules)', async (t) => {
   const cases: [string, Partial<ReturnType<typeof getImageInfo>>, Parameters<typeof getImageInfo>[1]?][] = [
-    ['nginx', { registry: 'docker.io', path: 'nginx', name: 'nginx', tag: 'latest', reference: 'docker.io/nginx:latest' }],
+    ['nginx', {
+      registry: 'docker.io',
+      path: 'nginx',
+      name: 'nginx',
+      tag: 'latest',
+      reference: 'docker.io/nginx:latest',
+    }],
     ['nginx:v10.3', { registry: 'docker.io', path: 'nginx', tag: 'v10.3', reference: 'docker.io/nginx:v10.3' }],
     ['docker.io/test/nginx:v10.3', { registry: 'docker.io', path: 'test/nginx', name: 'nginx', tag: 'v10.3' }],
     ['test/nginx', { registry: 'docker.io', path: 'test/nginx', reference: 'docker.io/test/nginx:latest' }],
-    ['localhost:4443/test/nginx', { registry: 'localhost:4443', path: 'test/nginx', reference: 'localhost:4443/test/nginx:latest' }],
+    ['localhost:4443/test/nginx', {
+      registry: 'localhost:4443',
+      path: 'test/nginx',
+      reference: 'localhost:4443/test/nginx:latest',
+    }],
     ['localhost/netd:v0.4.4-gke.0', { registry: 'localhost', path: 'netd', tag: 'v0.4.4-gke.0' }],
     [
       'docker.io/test/centos@sha256:dead07b4d8ed7e29e98de0f4504d87e8880d4347859d839686a31da35a3b532f',
@@ -160,7 +206,10 @@ t.test('getImageInfo (Kyverno reference rules)', async (t) => {
       },
     ],
     ['test/nginx', { registry: 'gcr.io', reference: 'gcr.io/test/nginx:latest' }, { defaultRegistry: 'gcr.io' }],
-    ['test/nginx', { registry: '', reference: 'test/nginx:latest' }, { defaultRegistry: 'gcr.io', enableDefaultRegistryMutation: false }],
+    ['test/nginx', { registry: '', reference: 'test/nginx:latest' }, {
+      defaultRegistry: 'gcr.io',
+      enableDefaultRegistryMutation: false,
+    }],
     ['myregistry.org/test/nginx:v10.3', { registry: 'myregistry.org' }, { enableDefaultRegistryMutation: false }],
     ['[::1]:5000/app:1', { registry: '[::1]:5000', path: 'app', tag: '1' }],
     ['Foo/bar', { registry: 'Foo', path: 'bar' }],
@@ -183,7 +232,11 @@ t.test('getImageInfo (Kyverno reference rules)', async (t) => {
     ['nginx:' + 't'.repeat(129), /invalid reference format/],
   ];
   for (const [img, re] of bad) {
-    t.throws(() => getImageInfo(img), { name: 'SigwardError', code: 'REFERENCE_INVALID', message: re }, img.slice(0, 40));
+    t.throws(
+      () => getImageInfo(img),
+      { name: 'SigwardError', code: 'REFERENCE_INVALID', message: re },
+      img.slice(0, 40),
+    );
   }
   t.match(
     (() => {
@@ -219,19 +272,42 @@ t.test('Tekton imageExtractors from the Kyverno policy library', async (t) => {
   const imgs = getImages(tr, { imageExtractors: taskrun });
   t.same(
     imgs.map((i) => [i.kind, i.index, i.name, i.image, i.jsonPointer, i.patchable, i.info.reference]),
-    [['taskruns', 0, 'echo-task', 'ghcr.io/tektoncd/catalog/upstream/tasks/echo:0.1', '/spec/taskRef/bundle', true, 'ghcr.io/tektoncd/catalog/upstream/tasks/echo:0.1']],
+    [[
+      'taskruns',
+      0,
+      'echo-task',
+      'ghcr.io/tektoncd/catalog/upstream/tasks/echo:0.1',
+      '/spec/taskRef/bundle',
+      true,
+      'ghcr.io/tektoncd/catalog/upstream/tasks/echo:0.1',
+    ]],
   );
-  t.same(getImages({ ...tr, spec: { taskSpec: { steps: [] } } }, { imageExtractors: taskrun }), [], 'no taskRef: no image');
-  t.same(getImages({ ...tr, spec: { taskRef: { name: 'local' } } }, { imageExtractors: taskrun }), [], 'taskRef without bundle');
+  t.same(
+    getImages({ ...tr, spec: { taskSpec: { steps: [] } } }, { imageExtractors: taskrun }),
+    [],
+    'no taskRef: no image',
+  );
+  t.same(
+    getImages({ ...tr, spec: { taskRef: { name: 'local' } } }, { imageExtractors: taskrun }),
+    [],
+    'taskRef without bundle',
+  );
   t.same(getImages(tr), [], 'TaskRun without extractors: []');
-  t.same(getImages(tr, { imageExtractors: { PipelineRun: [{ path: '/spec/x' }] } }), [], 'extractors for another kind only');
+  t.same(
+    getImages(tr, { imageExtractors: { PipelineRun: [{ path: '/spec/x' }] } }),
+    [],
+    'extractors for another kind only',
+  );
   t.throws(
     () => getImages({ ...tr, spec: { taskRef: { bundle: 'ghcr.io/x/y:1' } } }, { imageExtractors: taskrun }),
     { code: 'ADMISSION_INVALID', message: /invalid key: \/spec\/taskRef\/name must be a string/ },
   );
 
   const pipeline = policyExtractors('verify-tekton-pipeline-bundle-signatures.yaml');
-  const pr = { kind: 'PipelineRun', spec: { pipelineRef: { name: 'build', bundle: 'registry.example.com/pipelines/build@sha256:' + 'b'.repeat(64) } } };
+  const pr = {
+    kind: 'PipelineRun',
+    spec: { pipelineRef: { name: 'build', bundle: 'registry.example.com/pipelines/build@sha256:' + 'b'.repeat(64) } },
+  };
   t.same(
     getImages(pr, { imageExtractors: pipeline }).map((i) => [i.kind, i.name, i.jsonPointer, i.info.digest]),
     [['pipelineruns', 'build', '/spec/pipelineRef/bundle', 'sha256:' + 'b'.repeat(64)]],
@@ -302,7 +378,10 @@ t.test('custom extractors: defaults, wildcards over objects, jmesPath', async (t
     code: 'ADMISSION_INVALID',
     message: 'jmespath length(@) must produce a string, but produced 33',
   });
-  t.throws(() => getImages(obj, { imageExtractors: { Task: [] } }), { code: 'POLICY_INVALID', message: 'no extractors found for Task' });
+  t.throws(() => getImages(obj, { imageExtractors: { Task: [] } }), {
+    code: 'POLICY_INVALID',
+    message: 'no extractors found for Task',
+  });
   t.throws(() => getImages(obj, { imageExtractors: { Task: [{ path: '//' }] } }), { code: 'POLICY_INVALID' });
   t.throws(() => getImages(obj, { imageExtractors: { Task: [{ path: '/spec/packed/*', value: 'image' }] } }), {
     code: 'ADMISSION_INVALID',
@@ -323,14 +402,27 @@ t.test('custom extractors: defaults, wildcards over objects, jmesPath', async (t
 
 t.test('malformed pod objects', async (t) => {
   const pod = (spec: unknown) => ({ kind: 'Pod', spec });
-  t.throws(() => getImages(pod({ containers: 'nginx' })), { code: 'ADMISSION_INVALID', message: /invalid type: \/spec\/containers/ });
-  t.throws(() => getImages(pod('x')), { code: 'ADMISSION_INVALID', message: /invalid image config: \/spec must be an object/ });
-  t.throws(() => getImages(pod({ containers: [{ image: 'nginx' }] })), { code: 'ADMISSION_INVALID', message: /invalid key: \/spec\/containers\/0\/name/ });
+  t.throws(() => getImages(pod({ containers: 'nginx' })), {
+    code: 'ADMISSION_INVALID',
+    message: /invalid type: \/spec\/containers/,
+  });
+  t.throws(() => getImages(pod('x')), {
+    code: 'ADMISSION_INVALID',
+    message: /invalid image config: \/spec must be an object/,
+  });
+  t.throws(() => getImages(pod({ containers: [{ image: 'nginx' }] })), {
+    code: 'ADMISSION_INVALID',
+    message: /invalid key: \/spec\/containers\/0\/name/,
+  });
   t.throws(() => getImages(pod({ containers: [{ name: 'c', image: 'NGINX' }] })), {
     code: 'ADMISSION_INVALID',
     message: /^invalid image 'NGINX' \(bad image: docker.io\/NGINX, .*must be lowercase\)$/,
   });
-  t.same(getImages(pod({ containers: [{ name: 'c' }, { name: 'd', image: 5 }] })), [], 'missing / non-string image: skipped');
+  t.same(
+    getImages(pod({ containers: [{ name: 'c' }, { name: 'd', image: 5 }] })),
+    [],
+    'missing / non-string image: skipped',
+  );
   t.same(getImages(pod({ containers: null, initContainers: [] })), []);
   t.same(getImages({ kind: 'Deployment', spec: { template: null } }), []);
   t.same(getImages('Pod'), []);

@@ -32,7 +32,11 @@ t.test('blocked message: Kyverno unit-test shapes', async (t) => {
     'rules sorted',
   );
   t.equal(
-    formatBlockedMessage({ kind: 'Namespace', namespace: '', name: 'prod' }, [{ policy: 'p', rule: 'r', message: 'm' }]),
+    formatBlockedMessage({ kind: 'Namespace', namespace: '', name: 'prod' }, [{
+      policy: 'p',
+      rule: 'r',
+      message: 'm',
+    }]),
     `${HEAD('Namespace//prod')}p:\n  r: m\n`,
     'cluster-scoped resource: empty namespace part',
   );
@@ -119,7 +123,11 @@ t.test('blocked message: folding as in real Kyverno denials', async (t) => {
 t.test('yaml.v2 scalar styles', async (t) => {
   const one = (msg: string): string => toGoYaml({ p: { r: msg } });
   const words = Array(12).fill('abcdefghi');
-  t.equal(one(words.join(' ')), `p:\n  r: ${words.slice(0, 8).join(' ')}\n    ${words.slice(8).join(' ')}\n`, 'plain folds after column 80');
+  t.equal(
+    one(words.join(' ')),
+    `p:\n  r: ${words.slice(0, 8).join(' ')}\n    ${words.slice(8).join(' ')}\n`,
+    'plain folds after column 80',
+  );
   const x75 = 'x'.repeat(75);
   t.equal(one(`${x75} a b`), `p:\n  r: ${x75} a\n    b\n`, 'a space at column 80 stays, one at column 82 breaks');
   const x72 = 'x'.repeat(72);
@@ -134,14 +142,21 @@ t.test('yaml.v2 scalar styles', async (t) => {
   t.equal(one('2024-01-02'), 'p:\n  r: "2024-01-02"\n', 'timestamp');
   t.equal(one('1.2.3'), 'p:\n  r: 1.2.3\n');
   t.equal(one('a\tb'), 'p:\n  r: "a\\tb"\n', 'tab is escaped');
-  t.equal(one('x"y\\z\u0001é😀'), 'p:\n  r: x"y\\z\u0001é😀\n'.replace('x"y\\z\u0001é😀', '"x\\"y\\\\z\\x01é\\U0001F600"'));
+  t.equal(
+    one('x"y\\z\u0001é😀'),
+    'p:\n  r: x"y\\z\u0001é😀\n'.replace('x"y\\z\u0001é😀', '"x\\"y\\\\z\\x01é\\U0001F600"'),
+  );
   t.equal(one('- dash'), "p:\n  r: '- dash'\n");
   t.equal(one(' lead'), "p:\n  r: ' lead'\n");
   t.equal(one('a #b'), "p:\n  r: 'a #b'\n");
   t.equal(one('a#b'), 'p:\n  r: a#b\n');
   t.equal(one('line one\nline two'), 'p:\n  r: |-\n    line one\n    line two\n', 'literal block');
   t.equal(one('ends\n'), 'p:\n  r: |\n    ends\n');
-  t.equal(toGoYaml({ p: { '#x': 'm', true: 'n', k: 'v' } }), `p:\n  '#x': m\n  k: v\n  "true": "n"\n`, 'keys quoted as needed');
+  t.equal(
+    toGoYaml({ p: { '#x': 'm', true: 'n', k: 'v' } }),
+    `p:\n  '#x': m\n  k: v\n  "true": "n"\n`,
+    'keys quoted as needed',
+  );
   t.equal(
     toGoYaml({ pol10: { r: 'x' }, pol9: { r: 'x' }, 'b-pol': { r: 'x' }, 'a-pol': { r: 'x' }, Zed: { r: 'x' } }),
     'Zed:\n  r: x\na-pol:\n  r: x\nb-pol:\n  r: x\npol9:\n  r: x\npol10:\n  r: x\n',
@@ -177,10 +192,16 @@ t.test('rule messages', async (t) => {
     formatAttestationChecksFailedMessage(img, 'https://slsa.dev/provenance/v0.2', 'builder mismatch'),
     'attestation checks failed for ghcr.io/kyverno/test-verify-image:unsigned and predicate https://slsa.dev/provenance/v0.2: builder mismatch',
   );
-  t.equal(formatAttestationsNotFoundMessage('https://cyclonedx.org/bom'), 'attestions not found for predicate type https://cyclonedx.org/bom');
+  t.equal(
+    formatAttestationsNotFoundMessage('https://cyclonedx.org/bom'),
+    'attestions not found for predicate type https://cyclonedx.org/bom',
+  );
   t.equal(formatValidateDenyMessage('critical CVEs'), 'validation in verifyImages failed: critical CVEs');
   t.equal(
-    formatWebhookDenial('mutate.kyverno.svc-fail', formatBlockedMessage({ kind: 'Pod', namespace: 'ns', name: 'p' }, [{ policy: 'pol', rule: 'r', message: 'm' }])),
+    formatWebhookDenial(
+      'mutate.kyverno.svc-fail',
+      formatBlockedMessage({ kind: 'Pod', namespace: 'ns', name: 'p' }, [{ policy: 'pol', rule: 'r', message: 'm' }]),
+    ),
     'admission webhook "mutate.kyverno.svc-fail" denied the request: \n\nresource Pod/ns/p was blocked due to the following policies \n\npol:\n  r: m\n',
     'spec §3 denial layout',
   );

@@ -2,12 +2,10 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  VERIFY_IMAGES_ANNOTATION,
-  VERIFY_IMAGES_SCOPED_ANNOTATION,
   applyPatch,
   digestPatch,
-  getRequestImages,
   getImages,
+  getRequestImages,
   getScopedVerifyStatus,
   hasAnnotations,
   parseAdmissionReview,
@@ -18,9 +16,17 @@ import {
   toAdmissionResponse,
   toVerifyImagesAnnotation,
   toVerifyImagesScopedAnnotation,
+  VERIFY_IMAGES_ANNOTATION,
+  VERIFY_IMAGES_SCOPED_ANNOTATION,
   verifyImagesAnnotationPatches,
 } from '../../lib/admission/index.ts';
-import type { JsonObject, JsonPatchOp, JsonValue, ScopedVerifyImages, VerifyImageStatus } from '../../lib/admission/index.ts';
+import type {
+  JsonObject,
+  JsonPatchOp,
+  JsonValue,
+  ScopedVerifyImages,
+  VerifyImageStatus,
+} from '../../lib/admission/index.ts';
 
 const DIR = fileURLToPath(new URL('../../../shared/testvectors/admission-requests/', import.meta.url));
 const DIGEST = 'sha256:b31bfb4d0213f254d361e0079deaaebefa4f82ba7aa76ef82e90b4935ad5b105';
@@ -30,17 +36,50 @@ t.test('applyPatch: RFC 6902 operations', async (t) => {
   const frozen = JSON.stringify(doc);
   const ok: [string, JsonPatchOp[], JsonValue][] = [
     ['add member', [{ op: 'add', path: '/a/d', value: [1] }], { a: { b: 'c', d: [1] }, list: ['x', 'y'], 'k/e~y': 1 }],
-    ['add replaces member', [{ op: 'add', path: '/a/b', value: null }], { a: { b: null }, list: ['x', 'y'], 'k/e~y': 1 }],
-    ['insert into array', [{ op: 'add', path: '/list/1', value: 'q' }], { a: { b: 'c' }, list: ['x', 'q', 'y'], 'k/e~y': 1 }],
-    ['append with -', [{ op: 'add', path: '/list/-', value: 'z' }], { a: { b: 'c' }, list: ['x', 'y', 'z'], 'k/e~y': 1 }],
-    ['append at length', [{ op: 'add', path: '/list/2', value: 'z' }], { a: { b: 'c' }, list: ['x', 'y', 'z'], 'k/e~y': 1 }],
+    ['add replaces member', [{ op: 'add', path: '/a/b', value: null }], {
+      a: { b: null },
+      list: ['x', 'y'],
+      'k/e~y': 1,
+    }],
+    ['insert into array', [{ op: 'add', path: '/list/1', value: 'q' }], {
+      a: { b: 'c' },
+      list: ['x', 'q', 'y'],
+      'k/e~y': 1,
+    }],
+    ['append with -', [{ op: 'add', path: '/list/-', value: 'z' }], {
+      a: { b: 'c' },
+      list: ['x', 'y', 'z'],
+      'k/e~y': 1,
+    }],
+    ['append at length', [{ op: 'add', path: '/list/2', value: 'z' }], {
+      a: { b: 'c' },
+      list: ['x', 'y', 'z'],
+      'k/e~y': 1,
+    }],
     ['remove member', [{ op: 'remove', path: '/a/b' }], { a: {}, list: ['x', 'y'], 'k/e~y': 1 }],
     ['remove element', [{ op: 'remove', path: '/list/0' }], { a: { b: 'c' }, list: ['y'], 'k/e~y': 1 }],
-    ['replace escaped key', [{ op: 'replace', path: '/k~1e~0y', value: 2 }], { a: { b: 'c' }, list: ['x', 'y'], 'k/e~y': 2 }],
+    ['replace escaped key', [{ op: 'replace', path: '/k~1e~0y', value: 2 }], {
+      a: { b: 'c' },
+      list: ['x', 'y'],
+      'k/e~y': 2,
+    }],
     ['move', [{ op: 'move', from: '/a/b', path: '/moved' }], { a: {}, list: ['x', 'y'], 'k/e~y': 1, moved: 'c' }],
-    ['move in array', [{ op: 'move', from: '/list/0', path: '/list/1' }], { a: { b: 'c' }, list: ['y', 'x'], 'k/e~y': 1 }],
-    ['copy', [{ op: 'copy', from: '/a', path: '/a2' }], { a: { b: 'c' }, list: ['x', 'y'], 'k/e~y': 1, a2: { b: 'c' } }],
-    ['test then replace', [{ op: 'test', path: '/a', value: { b: 'c' } }, { op: 'replace', path: '/list', value: [] }], { a: { b: 'c' }, list: [], 'k/e~y': 1 }],
+    ['move in array', [{ op: 'move', from: '/list/0', path: '/list/1' }], {
+      a: { b: 'c' },
+      list: ['y', 'x'],
+      'k/e~y': 1,
+    }],
+    ['copy', [{ op: 'copy', from: '/a', path: '/a2' }], {
+      a: { b: 'c' },
+      list: ['x', 'y'],
+      'k/e~y': 1,
+      a2: { b: 'c' },
+    }],
+    [
+      'test then replace',
+      [{ op: 'test', path: '/a', value: { b: 'c' } }, { op: 'replace', path: '/list', value: [] }],
+      { a: { b: 'c' }, list: [], 'k/e~y': 1 },
+    ],
     ['replace root', [{ op: 'replace', path: '', value: [1, 2] }], [1, 2]],
     ['add root', [{ op: 'add', path: '', value: 'x' }], 'x'],
   ];
@@ -100,7 +139,10 @@ t.test('digestPatch', async (t) => {
     (digestPatch('team/app:2', '/x', DIGEST, { defaultRegistry: 'registry.corp:5000' }) as { value: string }).value,
     `registry.corp:5000/team/app:2@${DIGEST}`,
   );
-  t.throws(() => digestPatch('nginx', '/x', 'sha256:abc'), { code: 'REFERENCE_INVALID', message: /invalid digest "sha256:abc"/ });
+  t.throws(() => digestPatch('nginx', '/x', 'sha256:abc'), {
+    code: 'REFERENCE_INVALID',
+    message: /invalid digest "sha256:abc"/,
+  });
   t.throws(() => digestPatch('nginx', '/x', 'latest'), { code: 'REFERENCE_INVALID' });
   t.throws(() => digestPatch('NGINX', '/x', DIGEST), { code: 'REFERENCE_INVALID' });
   t.throws(() => digestPatch('nginx', 'x', DIGEST), { code: 'ADMISSION_INVALID' });
@@ -118,7 +160,13 @@ t.test('annotation values and readers', async (t) => {
     'keys sorted, HTML characters escaped as Go does',
   );
   let scoped: ScopedVerifyImages | undefined;
-  scoped = recordScopedResult(scoped, scopedPolicyKey(undefined, 'check-image'), 'verify', 'docker.io/nginx@sha256:aa', 'pass');
+  scoped = recordScopedResult(
+    scoped,
+    scopedPolicyKey(undefined, 'check-image'),
+    'verify',
+    'docker.io/nginx@sha256:aa',
+    'pass',
+  );
   scoped = recordScopedResult(scoped, scopedPolicyKey('team', 'sign'), 'rule-b', 'ghcr.io/x@sha256:bb', 'skip');
   const before = JSON.stringify(scoped);
   const scoped2 = recordScopedResult(scoped, '/check-image', 'autogen-verify', 'docker.io/nginx@sha256:aa', 'fail');
@@ -133,7 +181,9 @@ t.test('annotation values and readers', async (t) => {
   const obj = (ann: Record<string, string>) => ({ metadata: { annotations: ann } });
   t.same(readVerifyImagesAnnotation(obj({ [VERIFY_IMAGES_ANNOTATION]: toVerifyImagesAnnotation(images) })), images);
   t.same(
-    readVerifyImagesAnnotation(obj({ [VERIFY_IMAGES_ANNOTATION]: '{"docker.io/a@sha256:1":true,"b":false,"c":"maybe","d":"skip"}' })),
+    readVerifyImagesAnnotation(
+      obj({ [VERIFY_IMAGES_ANNOTATION]: '{"docker.io/a@sha256:1":true,"b":false,"c":"maybe","d":"skip"}' }),
+    ),
     { 'docker.io/a@sha256:1': 'pass', b: 'fail', d: 'skip' },
     'legacy boolean values, unknown values dropped',
   );
@@ -143,11 +193,17 @@ t.test('annotation values and readers', async (t) => {
   t.equal(readVerifyImagesAnnotation({ metadata: null }), undefined);
   t.equal(readVerifyImagesAnnotation('x'), undefined);
 
-  const back = readVerifyImagesScopedAnnotation(obj({ [VERIFY_IMAGES_SCOPED_ANNOTATION]: toVerifyImagesScopedAnnotation(scoped2) }));
+  const back = readVerifyImagesScopedAnnotation(
+    obj({ [VERIFY_IMAGES_SCOPED_ANNOTATION]: toVerifyImagesScopedAnnotation(scoped2) }),
+  );
   t.same(back, scoped2, 'scoped round trip');
   t.equal(getScopedVerifyStatus(back, '/check-image', 'verify', 'docker.io/nginx@sha256:aa'), 'pass');
   t.equal(getScopedVerifyStatus(back, '/check-image', 'autogen-verify', 'docker.io/nginx@sha256:aa'), 'fail');
-  t.equal(getScopedVerifyStatus(back, 'check-image', 'verify', 'docker.io/nginx@sha256:aa'), undefined, 'namespace part matters');
+  t.equal(
+    getScopedVerifyStatus(back, 'check-image', 'verify', 'docker.io/nginx@sha256:aa'),
+    undefined,
+    'namespace part matters',
+  );
   t.equal(getScopedVerifyStatus(back, '/check-image', 'verify', 'docker.io/other@sha256:aa'), undefined);
   t.equal(getScopedVerifyStatus(back, '/check-image', 'constructor', 'x'), undefined);
   t.equal(
@@ -164,8 +220,16 @@ t.test('annotation patches', async (t) => {
     { op: 'add', path: '/metadata/annotations', value: {} },
     { op: 'add', path: pointer, value: '{"docker.io/nginx@sha256:aa":"pass"}' },
   ]);
-  t.same(verifyImagesAnnotationPatches({ metadata: { annotations: {} } }, data)[0], { op: 'add', path: '/metadata/annotations', value: {} }, 'empty map counts as none');
-  t.same(verifyImagesAnnotationPatches({ metadata: { annotations: { a: 'b' } } }, data), [{ op: 'add', path: pointer, value: '{"docker.io/nginx@sha256:aa":"pass"}' }]);
+  t.same(verifyImagesAnnotationPatches({ metadata: { annotations: {} } }, data)[0], {
+    op: 'add',
+    path: '/metadata/annotations',
+    value: {},
+  }, 'empty map counts as none');
+  t.same(verifyImagesAnnotationPatches({ metadata: { annotations: { a: 'b' } } }, data), [{
+    op: 'add',
+    path: pointer,
+    value: '{"docker.io/nginx@sha256:aa":"pass"}',
+  }]);
   t.same(verifyImagesAnnotationPatches({ metadata: {} }, {}), [], 'nothing to record: no patches');
   const scoped = recordScopedResult(undefined, '/p', 'r', 'docker.io/nginx@sha256:aa', 'pass');
   const both = verifyImagesAnnotationPatches({ metadata: { annotations: { a: 'b' } } }, { ...data, scoped });
@@ -196,17 +260,47 @@ const kubectl = (f: string): { object: JsonObject; kind: string } => {
 };
 
 const CASES: Case[] = [
-  { name: 'Pod (init + container)', ...fixture('19_pod_initcontainer.json'), after: [d('docker.io/nginx:latest'), 'securesystemsengineering/charlie-image@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff'] },
-  { name: 'Pod (ephemeral)', ...fixture('20_pod_ephemeralcontainer.json'), after: ['securesystemsengineering/charlie-image@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff', d('docker.io/nginx:latest')] },
-  { name: 'Deployment', ...fixture('09_dply_multi_image.json'), after: [d('docker.io/busybox:1.32'), d('docker.io/redis:alpine'), d('docker.io/mysql:8')] },
-  { name: 'Deployment (empty annotations)', ...fixture('01_deployment.json'), after: [d('docker.io/securesystemsengineering/alice-image:test')] },
-  { name: 'ReplicaSet', ...fixture('03_replicaset.json'), after: [d('docker.io/securesystemsengineering/sample-san-sama:hai')] },
+  {
+    name: 'Pod (init + container)',
+    ...fixture('19_pod_initcontainer.json'),
+    after: [
+      d('docker.io/nginx:latest'),
+      'securesystemsengineering/charlie-image@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff',
+    ],
+  },
+  {
+    name: 'Pod (ephemeral)',
+    ...fixture('20_pod_ephemeralcontainer.json'),
+    after: [
+      'securesystemsengineering/charlie-image@sha256:91ac9b26df583762234c1cdb2fc930364754ccc59bc752a2bfe298d2ea68f9ff',
+      d('docker.io/nginx:latest'),
+    ],
+  },
+  {
+    name: 'Deployment',
+    ...fixture('09_dply_multi_image.json'),
+    after: [d('docker.io/busybox:1.32'), d('docker.io/redis:alpine'), d('docker.io/mysql:8')],
+  },
+  {
+    name: 'Deployment (empty annotations)',
+    ...fixture('01_deployment.json'),
+    after: [d('docker.io/securesystemsengineering/alice-image:test')],
+  },
+  {
+    name: 'ReplicaSet',
+    ...fixture('03_replicaset.json'),
+    after: [d('docker.io/securesystemsengineering/sample-san-sama:hai')],
+  },
   { name: 'CronJob', ...fixture('04_cronjob.json'), after: [d('docker.io/busybox:latest')] },
   { name: 'ReplicationController', ...fixture('05_replication_controller.json'), after: [d('docker.io/nginx:latest')] },
   { name: 'DaemonSet', ...fixture('06_daemonset.json'), after: [d('quay.io/fluentd_elasticsearch/fluentd:v2.5.2')] },
   { name: 'StatefulSet', ...fixture('07_statefulset.json'), after: [d('registry.k8s.io/nginx-slim:0.8')] },
   { name: 'Job', ...fixture('08_job.json'), after: [d('docker.io/perl:5.34.0')] },
-  { name: 'kubectl Deployment', ...kubectl('deployment.json'), after: [d('docker.io/nginx:1.27'), d('ghcr.io/acme/sidecar')] },
+  {
+    name: 'kubectl Deployment',
+    ...kubectl('deployment.json'),
+    after: [d('docker.io/nginx:1.27'), d('ghcr.io/acme/sidecar')],
+  },
   { name: 'kubectl Job', ...kubectl('job.json'), after: [d('registry.example.com:5000/team/migrate:v3')] },
   { name: 'kubectl CronJob', ...kubectl('cronjob.json'), after: [d('localhost/backup:latest')] },
   { name: 'kubectl Pod', ...kubectl('pod.json'), after: [d('ghcr.io/acme/setup:1.0'), d('docker.io/busybox:latest')] },
@@ -230,7 +324,11 @@ t.test('mutate patches for every controller kind, applied and checked', async (t
       if (p !== undefined) digestOps.push(p);
     }
     const ops = [...verifyImagesAnnotationPatches(c.object, { images: status, scoped }), ...digestOps];
-    t.equal(ops[0].path === '/metadata/annotations', !hasAnnotations(c.object), `${c.name}: annotation map added only when needed`);
+    t.equal(
+      ops[0].path === '/metadata/annotations',
+      !hasAnnotations(c.object),
+      `${c.name}: annotation map added only when needed`,
+    );
 
     const patched = applyPatch(c.object, ops);
     t.equal(JSON.stringify(c.object), before, `${c.name}: original untouched`);
@@ -239,7 +337,15 @@ t.test('mutate patches for every controller kind, applied and checked', async (t
     t.ok(after.every((i) => i.info.digest !== ''), `${c.name}: every image has a digest now`);
     t.same(readVerifyImagesAnnotation(patched), status, `${c.name}: verify-images annotation readable`);
     for (const img of after) {
-      t.equal(getScopedVerifyStatus(readVerifyImagesScopedAnnotation(patched), '/check-image', 'verify-signature', img.info.reference), 'pass');
+      t.equal(
+        getScopedVerifyStatus(
+          readVerifyImagesScopedAnnotation(patched),
+          '/check-image',
+          'verify-signature',
+          img.info.reference,
+        ),
+        'pass',
+      );
     }
     const oldAnn = ((c.object.metadata as JsonObject | undefined)?.annotations ?? {}) as JsonObject;
     const newAnn = (patched.metadata as JsonObject).annotations as JsonObject;

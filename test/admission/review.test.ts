@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SigwardError } from '../../lib/errors.ts';
 import {
@@ -36,15 +36,23 @@ const EXPECTED: Record<string, [string, string, string, string, string] | RegExp
   '18_allow_me_pod.json': ['admission.k8s.io/v1', 'CREATE', 'Pod', 'test-connaisseur', ''],
   '19_pod_initcontainer.json': ['admission.k8s.io/v1', 'CREATE', 'Pod', 'test-connaisseur', ''],
   '20_pod_ephemeralcontainer.json': ['admission.k8s.io/v1', 'CREATE', 'Pod', 'test-connaisseur', ''],
-  '21_broken_admission_request.json': /^invalid AdmissionReview: request\.uid must be a non-empty string \(got missing\)$/,
+  '21_broken_admission_request.json':
+    /^invalid AdmissionReview: request\.uid must be a non-empty string \(got missing\)$/,
   '22_allow_me_with_index_docker_io.json': ['admission.k8s.io/v1', 'CREATE', 'Pod', 'test-connaisseur', ''],
   '23_alice_digest_dpl.json': ['admission.k8s.io/v1beta1', 'CREATE', 'Deployment', 'test-connaisseur', ''],
   '24_alice_tag_digest_dpl.json': ['admission.k8s.io/v1beta1', 'CREATE', 'Deployment', 'test-connaisseur', ''],
   '25_null_request.json': /^invalid AdmissionReview: expected a JSON object \(got null\)$/,
-  '26_broken_update_admission_request.json': /^invalid AdmissionReview: request\.uid must be a non-empty string \(got missing\)$/,
+  '26_broken_update_admission_request.json':
+    /^invalid AdmissionReview: request\.uid must be a non-empty string \(got missing\)$/,
   '27_deleted_deployment.json': ['admission.k8s.io/v1beta1', 'CREATE', 'Deployment', 'test-connaisseur', ''],
   '28_deleted_deployment_updated.json': ['admission.k8s.io/v1beta1', 'UPDATE', 'Deployment', 'test-connaisseur', ''],
-  '29_deleted_deployment_update_for_delete.json': ['admission.k8s.io/v1beta1', 'UPDATE', 'Deployment', 'test-connaisseur', ''],
+  '29_deleted_deployment_update_for_delete.json': [
+    'admission.k8s.io/v1beta1',
+    'UPDATE',
+    'Deployment',
+    'test-connaisseur',
+    '',
+  ],
 };
 
 t.test('all 29 Connaisseur admission requests', async (t) => {
@@ -54,7 +62,11 @@ t.test('all 29 Connaisseur admission requests', async (t) => {
   for (const f of files) {
     const exp = EXPECTED[f];
     if (exp instanceof RegExp) {
-      t.throws(() => parseAdmissionReview(read(f)), { name: 'SigwardError', code: 'ADMISSION_INVALID', message: exp }, f);
+      t.throws(
+        () => parseAdmissionReview(read(f)),
+        { name: 'SigwardError', code: 'ADMISSION_INVALID', message: exp },
+        f,
+      );
       continue;
     }
     const r = parseAdmissionReview(read(f));
@@ -91,7 +103,12 @@ const BASE = {
     namespace: 'default',
     operation: 'CREATE',
     userInfo: { username: 'alice', groups: ['dev'] },
-    object: { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+    object: {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'c', image: 'nginx' }] },
+    },
     dryRun: true,
   },
 };
@@ -114,24 +131,52 @@ t.test('shape validation messages', async (t) => {
     ['kind missing', (v) => delete v.request.kind, /request\.kind must be an object/],
     ['kind.kind', (v) => (v.request.kind.kind = 3), /request\.kind\.kind must be a non-empty string/],
     ['group type', (v) => (v.request.kind.group = false), /request\.kind\.group must be a string \(got boolean\)/],
-    ['operation', (v) => (v.request.operation = 'PATCH'), /request\.operation must be one of CREATE, UPDATE, DELETE, CONNECT \(got "PATCH"\)/],
+    [
+      'operation',
+      (v) => (v.request.operation = 'PATCH'),
+      /request\.operation must be one of CREATE, UPDATE, DELETE, CONNECT \(got "PATCH"\)/,
+    ],
     ['namespace', (v) => (v.request.namespace = {}), /request\.namespace must be a string \(got object\)/],
     ['name', (v) => (v.request.name = ['x']), /request\.name must be a string \(got array\)/],
     ['dryRun', (v) => (v.request.dryRun = 'yes'), /request\.dryRun must be a boolean \(got string\)/],
     ['userInfo', (v) => (v.request.userInfo = 'root'), /request\.userInfo must be an object \(got string\)/],
     ['groups', (v) => (v.request.userInfo.groups = ['a', 1]), /request\.userInfo\.groups must be a list of strings/],
-    ['extra', (v) => (v.request.userInfo.extra = { k: 'v' }), /request\.userInfo\.extra\["k"\] must be a list of strings/],
+    [
+      'extra',
+      (v) => (v.request.userInfo.extra = { k: 'v' }),
+      /request\.userInfo\.extra\["k"\] must be a list of strings/,
+    ],
     ['object missing', (v) => delete v.request.object, /request\.object must be an object for CREATE \(got missing\)/],
-    ['object string', (v) => (v.request.object = 'None'), /request\.object must be an object for CREATE \(got string\)/],
-    ['object kind', (v) => (v.request.object.kind = 'Deployment'), /request\.object\.kind "Deployment" does not match request\.kind\.kind "Pod"/],
+    [
+      'object string',
+      (v) => (v.request.object = 'None'),
+      /request\.object must be an object for CREATE \(got string\)/,
+    ],
+    [
+      'object kind',
+      (v) => (v.request.object.kind = 'Deployment'),
+      /request\.object\.kind "Deployment" does not match request\.kind\.kind "Pod"/,
+    ],
     ['metadata', (v) => (v.request.object.metadata = 1), /request\.object\.metadata must be an object \(got number\)/],
-    ['annotations', (v) => (v.request.object.metadata.annotations = { a: 1 }), /request\.object\.metadata\.annotations\["a"\] must be a string \(got number\)/],
-    ['update without old', (v) => (v.request.operation = 'UPDATE'), /request\.oldObject must be an object for UPDATE \(got missing\)/],
+    [
+      'annotations',
+      (v) => (v.request.object.metadata.annotations = { a: 1 }),
+      /request\.object\.metadata\.annotations\["a"\] must be a string \(got number\)/,
+    ],
+    [
+      'update without old',
+      (v) => (v.request.operation = 'UPDATE'),
+      /request\.oldObject must be an object for UPDATE \(got missing\)/,
+    ],
     ['resource', (v) => (v.request.resource = 'pods'), /request\.resource must be an object/],
     ['options', (v) => (v.request.options = 5), /request\.options must be an object/],
   ];
   for (const [name, mutate, re] of cases) {
-    t.throws(() => parseAdmissionReview(variant(mutate)), { name: 'SigwardError', code: 'ADMISSION_INVALID', message: re }, name);
+    t.throws(() => parseAdmissionReview(variant(mutate)), {
+      name: 'SigwardError',
+      code: 'ADMISSION_INVALID',
+      message: re,
+    }, name);
   }
   const del = parseAdmissionReview(
     variant((v) => {
@@ -153,14 +198,20 @@ t.test('shape validation messages', async (t) => {
 
 t.test('raw input problems', async (t) => {
   const err = (input: unknown, re: RegExp, name: string): void => {
-    t.throws(() => parseAdmissionReview(input as string), { name: 'SigwardError', code: 'ADMISSION_INVALID', message: re }, name);
+    t.throws(() => parseAdmissionReview(input as string), {
+      name: 'SigwardError',
+      code: 'ADMISSION_INVALID',
+      message: re,
+    }, name);
   };
   err(new Uint8Array([0x7b, 0xff, 0x7d]), /not valid UTF-8/, 'bad utf-8');
   err('{"apiVersion":', /not valid JSON/, 'truncated');
   err('', /not valid JSON/, 'empty');
   err(42, /expected the request body as bytes or a string \(got number\)/, 'number');
   err(undefined, /\(got missing\)/, 'undefined');
-  const deep = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"x":${'['.repeat(200000)}${']'.repeat(200000)}}}`;
+  const deep = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"x":${'['.repeat(200000)}${
+    ']'.repeat(200000)
+  }}}`;
   err(deep, /JSON nesting deeper than 1000 levels/, 'deep nesting');
   const brackets = JSON.stringify({ ...BASE, note: '['.repeat(5000) });
   t.equal(parseAdmissionReview(brackets).uid, 'u-1', 'brackets inside strings do not count');
@@ -185,7 +236,11 @@ function decodePatch(b64: string): JsonPatchOp[] {
 t.test('toAdmissionResponse', async (t) => {
   const v1 = parseAdmissionReview(read('19_pod_initcontainer.json'));
   const patch: JsonPatchOp[] = [
-    { op: 'add', path: '/metadata/annotations/kyverno.io~1verify-images', value: '{"docker.io/nginx@sha256:ab":"pass"}' },
+    {
+      op: 'add',
+      path: '/metadata/annotations/kyverno.io~1verify-images',
+      value: '{"docker.io/nginx@sha256:ab":"pass"}',
+    },
     { op: 'replace', path: '/spec/initContainers/0/image', value: 'docker.io/nginx:latest@sha256:ab' },
   ];
   const ok = toAdmissionResponse(v1, { allowed: true, patch, warnings: ['w1'], auditAnnotations: { a: 'b' } });
@@ -218,7 +273,11 @@ t.test('getResourceIdentity', async (t) => {
     namespace: 'kube-system',
     name: 'fluentd-elasticsearch',
   });
-  t.same(getResourceIdentity(parseAdmissionReview(read('02_pod.json'))), { kind: 'Pod', namespace: 'test-connaisseur', name: '' });
+  t.same(getResourceIdentity(parseAdmissionReview(read('02_pod.json'))), {
+    kind: 'Pod',
+    namespace: 'test-connaisseur',
+    name: '',
+  });
   t.same(getResourceIdentity(parseAdmissionReview(read('01_deployment.json'))), {
     kind: 'Deployment',
     namespace: 'test-connaisseur',
@@ -248,29 +307,46 @@ t.test('property: parseAdmissionReview only ever throws SigwardError', async (t)
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => check(b)), { numRuns: 200 });
   // near-valid reviews: every field replaced by random JSON
   const field = fc.constantFrom(
-    'apiVersion', 'kind', 'request', 'request.uid', 'request.kind', 'request.kind.kind', 'request.operation',
-    'request.object', 'request.oldObject', 'request.userInfo', 'request.userInfo.groups', 'request.dryRun',
-    'request.object.spec', 'request.object.spec.containers', 'request.object.metadata',
-    'request.object.metadata.annotations', 'request.namespace',
+    'apiVersion',
+    'kind',
+    'request',
+    'request.uid',
+    'request.kind',
+    'request.kind.kind',
+    'request.operation',
+    'request.object',
+    'request.oldObject',
+    'request.userInfo',
+    'request.userInfo.groups',
+    'request.dryRun',
+    'request.object.spec',
+    'request.object.spec.containers',
+    'request.object.metadata',
+    'request.object.metadata.annotations',
+    'request.namespace',
   );
   fc.assert(
-    fc.property(fc.array(fc.tuple(field, fc.jsonValue({ maxDepth: 3 })), { maxLength: 4 }), fc.boolean(), (edits, update) => {
-      const v = structuredClone(BASE) as Record<string, any>;
-      if (update) {
-        v.request.operation = 'UPDATE';
-        v.request.oldObject = structuredClone(v.request.object);
-      }
-      for (const [path, val] of edits) {
-        const parts = path.split('.');
-        let node: any = v;
-        for (const p of parts.slice(0, -1)) {
-          if (typeof node !== 'object' || node === null) break;
-          node = node[p];
+    fc.property(
+      fc.array(fc.tuple(field, fc.jsonValue({ maxDepth: 3 })), { maxLength: 4 }),
+      fc.boolean(),
+      (edits, update) => {
+        const v = structuredClone(BASE) as Record<string, any>;
+        if (update) {
+          v.request.operation = 'UPDATE';
+          v.request.oldObject = structuredClone(v.request.object);
         }
-        if (typeof node === 'object' && node !== null) node[parts[parts.length - 1]] = val;
-      }
-      return check(JSON.stringify(v));
-    }),
+        for (const [path, val] of edits) {
+          const parts = path.split('.');
+          let node: any = v;
+          for (const p of parts.slice(0, -1)) {
+            if (typeof node !== 'object' || node === null) break;
+            node = node[p];
+          }
+          if (typeof node === 'object' && node !== null) node[parts[parts.length - 1]] = val;
+        }
+        return check(JSON.stringify(v));
+      },
+    ),
     { numRuns: 400 },
   );
   t.pass('no other exception types');

@@ -74,7 +74,12 @@ t.test('Docker Hub names decide alike in check, serve and containerd', async (t)
   let decided = 0;
   for (const [i, c] of CASES.entries()) {
     const label = `imageReferences ${JSON.stringify(c.refs)}${c.skip ? ` skip ${JSON.stringify(c.skip)}` : ''}`;
-    const text = keyPolicy({ key: key.publicPem, name: 'hub', refs: c.refs, ...(c.skip ? { entry: { skipImageReferences: c.skip } } : {}) });
+    const text = keyPolicy({
+      key: key.publicPem,
+      name: 'hub',
+      refs: c.refs,
+      ...(c.skip ? { entry: { skipImageReferences: c.skip } } : {}),
+    });
     const policyDir = join(s.dir, `policies-${i}`);
     mkdirSync(policyDir);
     writeFileSync(join(policyDir, 'hub.yaml'), text);
@@ -89,16 +94,32 @@ t.test('Docker Hub names decide alike in check, serve and containerd', async (t)
         const want = expectBlock ? 'verified (blocked: Docker Hub is unreachable)' : 'not selected (allowed)';
         const pod = kubectlPod('web', written);
 
-        const check = await runSigward(['check', '--policy', join(policyDir, 'hub.yaml'), '--resource', s.file(`pod-${i}.json`, JSON.stringify(pod)), '-o', 'json']);
+        const check = await runSigward([
+          'check',
+          '--policy',
+          join(policyDir, 'hub.yaml'),
+          '--resource',
+          s.file(`pod-${i}.json`, JSON.stringify(pod)),
+          '-o',
+          'json',
+        ]);
         const doc = JSON.parse(check.stdout || '{}');
         const rules = doc.results?.[0]?.rules ?? [];
         const verified = rules.some((r: { status: string }) => r.status === 'fail' || r.status === 'error');
         t.equal(check.code !== 0 && verified, expectBlock, `check, ${label}, ${written}: ${want} (exit ${check.code})`);
 
         const review = await srv.review('/mutate', toReview(pod));
-        t.equal(review.allowed, !expectBlock, `serve, ${label}, ${written}: ${want} (${review.status?.message ?? 'allowed'})`);
+        t.equal(
+          review.allowed,
+          !expectBlock,
+          `serve, ${label}, ${written}: ${want} (${review.status?.message ?? 'allowed'})`,
+        );
 
-        const node = await runVerifier(BINARY, normalised, D, { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 1234 }, nodeDir);
+        const node = await runVerifier(BINARY, normalised, D, {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: D,
+          size: 1234,
+        }, nodeDir);
         t.equal(node.code !== 0, expectBlock, `containerd, ${label}, ${normalised}: ${want} (${node.stdout.trim()})`);
         if (!expectBlock) t.match(node.stdout, /no policy applies|skip/i, 'containerd says why it allowed');
         decided += 3;

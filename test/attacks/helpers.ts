@@ -37,7 +37,10 @@ export interface JsonRun {
 }
 
 /** `sigward <args> -o json`; fails the test run loudly when no JSON came out. */
-export async function sigwardJson(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<JsonRun> {
+export async function sigwardJson(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<JsonRun> {
   const t0 = Date.now();
   const r = await runSigward([...args, '-o', 'json'], opts);
   const ms = Date.now() - t0;
@@ -104,7 +107,9 @@ export function reserialise(bytes: Uint8Array, how: 'indent' | 'reorder' | 'esca
   if (how === 'indent') return Buffer.from(JSON.stringify(v, null, 2));
   if (how === 'reorder') {
     const rev = (o: unknown): unknown =>
-      o && typeof o === 'object' && !Array.isArray(o) ? Object.fromEntries(Object.entries(o).reverse().map(([k, x]) => [k, rev(x)])) : o;
+      o && typeof o === 'object' && !Array.isArray(o)
+        ? Object.fromEntries(Object.entries(o).reverse().map(([k, x]) => [k, rev(x)]))
+        : o;
     return Buffer.from(JSON.stringify(rev(v)));
   }
   // "/" written as \u002f: the same JSON string, other bytes

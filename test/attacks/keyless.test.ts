@@ -9,9 +9,9 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { attachLayer } from '../../lib/cosign/attach.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
-import { AttackLog, imageEntry, scratch, sigwardJson, type Expect } from './helpers.ts';
-import { startMiniSigstore, type LegacyLayer } from './sigstore.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
+import { AttackLog, type Expect, imageEntry, scratch, sigwardJson } from './helpers.ts';
+import { type LegacyLayer, startMiniSigstore } from './sigstore.ts';
 
 const USER = 'user@example.com';
 const ISSUER = 'https://oidc.example.test';
@@ -34,13 +34,32 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
     const name = `keyless/img${n++}`;
     const digest = await pushImage(store, reg.ref(name), { tag: 'v1' });
     const layer = await make(digest, makeSimpleSigningPayload(`${reg.host}/${name}`, digest, null));
-    await attachLayer({ store, repository: reg.ref(name), digest, suffix: 'sig', payload: layer.payload, annotations: layer.annotations });
+    await attachLayer({
+      store,
+      repository: reg.ref(name),
+      digest,
+      suffix: 'sig',
+      payload: layer.payload,
+      annotations: layer.annotations,
+    });
     return { image: `${reg.host}/${name}:v1`, digest };
   };
   type Case = { name: string; x: { image: string; digest: string }; expect: Omit<Expect, 'digest'> };
 
-  async function run(t: Test, args: string[], controls: { name: string; x: { image: string; digest: string } }[], cases: Case[]) {
-    const r = await sigwardJson(['verify', ...controls.map((c) => c.x.image), ...cases.map((c) => c.x.image), '--trusted-root', root, ...args]);
+  async function run(
+    t: Test,
+    args: string[],
+    controls: { name: string; x: { image: string; digest: string } }[],
+    cases: Case[],
+  ) {
+    const r = await sigwardJson([
+      'verify',
+      ...controls.map((c) => c.x.image),
+      ...cases.map((c) => c.x.image),
+      '--trusted-root',
+      root,
+      ...args,
+    ]);
     t.equal(r.code, 1, `exit 1 (${r.stderr.trim().slice(0, 200)})`);
     for (const c of controls) t.equal(imageEntry(r.doc, c.x.image).verified, true, `${c.name}: verified`);
     for (const c of cases) log.denied(t, c.name, imageEntry(r.doc, c.x.image), { ...c.expect, digest: c.x.digest });
@@ -52,11 +71,16 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
     const control = await image(async (_d, p) => ms.signLegacy(p, await leaf()));
     const cases: Case[] = [
       {
-        name: 'certificate from an untrusted CA (same issuer name, its root in the chain annotation, logged in the trusted Rekor)',
+        name:
+          'certificate from an untrusted CA (same issuer name, its root in the chain annotation, logged in the trusted Rekor)',
         x: await image(async (_d, p) => {
           const l = await evil.fulcioLeaf({ san: USER, issuer: ISSUER });
           const layer = await evil.signLegacy(p, l, { noTlog: true });
-          layer.annotations[ANNOTATION.bundle] = await ms.logHashedRekord({ payload: p, signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'), verifierPEM: l.certPEM });
+          layer.annotations[ANNOTATION.bundle] = await ms.logHashedRekord({
+            payload: p,
+            signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'),
+            verifierPEM: l.certPEM,
+          });
           return layer;
         }),
         expect: { code: 'CERTIFICATE_INVALID', reason: /not issued by a trusted certificate authority/ },
@@ -68,8 +92,13 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
       },
       {
         name: 'identity with the expected one as a prefix (user@example.com.evil.org)',
-        x: await image(async (_d, p) => ms.signLegacy(p, await ms.fulcioLeaf({ san: `${USER}.evil.org`, issuer: ISSUER }))),
-        expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch: expected subject "user@example.com", got "user@example.com.evil.org"/ },
+        x: await image(async (_d, p) =>
+          ms.signLegacy(p, await ms.fulcioLeaf({ san: `${USER}.evil.org`, issuer: ISSUER }))
+        ),
+        expect: {
+          code: 'IDENTITY_MISMATCH',
+          reason: /certificate identity mismatch: expected subject "user@example.com", got "user@example.com.evil.org"/,
+        },
       },
       {
         name: 'identity with the expected one as a suffix (evil-user@example.com)',
@@ -78,12 +107,16 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
       },
       {
         name: 'OIDC issuer with the expected one as a prefix',
-        x: await image(async (_d, p) => ms.signLegacy(p, await ms.fulcioLeaf({ san: USER, issuer: `${ISSUER}.evil.org` }))),
+        x: await image(async (_d, p) =>
+          ms.signLegacy(p, await ms.fulcioLeaf({ san: USER, issuer: `${ISSUER}.evil.org` }))
+        ),
         expect: { code: 'IDENTITY_MISMATCH', reason: /issuer mismatch/ },
       },
       {
         name: 'certificate without an SCT',
-        x: await image(async (_d, p) => ms.signLegacy(p, await ms.fulcioLeaf({ san: USER, issuer: ISSUER, noSCT: true }))),
+        x: await image(async (_d, p) =>
+          ms.signLegacy(p, await ms.fulcioLeaf({ san: USER, issuer: ISSUER, noSCT: true }))
+        ),
         expect: { code: 'SCT_INVALID', reason: /certificate transparency/ },
       },
       {
@@ -115,7 +148,11 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
         x: await image(async (_d, p) => {
           const l = await leaf();
           const layer = await ms.signLegacy(p, l, { noTlog: true });
-          layer.annotations[ANNOTATION.bundle] = await evil.logHashedRekord({ payload: p, signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'), verifierPEM: l.certPEM });
+          layer.annotations[ANNOTATION.bundle] = await evil.logHashedRekord({
+            payload: p,
+            signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'),
+            verifierPEM: l.certPEM,
+          });
           return layer;
         }),
         expect: { code: 'TLOG_INVALID', reason: /transparency log \w+ is not trusted .*no matching Rekor key/ },
@@ -126,7 +163,11 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
           const l = await leaf();
           const layer = await ms.signLegacy(p, l, { noTlog: true });
           const other = await leaf();
-          layer.annotations[ANNOTATION.bundle] = await ms.logHashedRekord({ payload: p, signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'), verifierPEM: other.certPEM });
+          layer.annotations[ANNOTATION.bundle] = await ms.logHashedRekord({
+            payload: p,
+            signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'),
+            verifierPEM: other.certPEM,
+          });
           return layer;
         }),
         expect: { code: 'TLOG_INVALID', reason: /transparency log entry is for another certificate/ },
@@ -148,7 +189,11 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
           const layer = await ms.signLegacy(p, await leaf());
           const other = await leaf();
           layer.annotations[ANNOTATION.certificate] = other.certPEM;
-          layer.annotations[ANNOTATION.bundle] = await ms.logHashedRekord({ payload: p, signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'), verifierPEM: other.certPEM });
+          layer.annotations[ANNOTATION.bundle] = await ms.logHashedRekord({
+            payload: p,
+            signature: Buffer.from(layer.annotations[ANNOTATION.signature]!, 'base64'),
+            verifierPEM: other.certPEM,
+          });
           return layer;
         }),
         expect: { code: 'SIGNATURE_INVALID', reason: /^invalid signature$/ },
@@ -178,12 +223,27 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
     const cases: Case[] = [
       {
         name: 'certificate for TLS servers (EKU serverAuth, not codeSigning)',
-        x: await image(async (_d, p) => ms.signLegacy(p, await ms.x509Leaf({ san: USER, issuer: ISSUER, eku: ['1.3.6.1.5.5.7.3.1'] }))),
-        expect: { code: 'CERTIFICATE_INVALID', reason: /not valid for code signing \(extended key usage: 1\.3\.6\.1\.5\.5\.7\.3\.1\)/ },
+        x: await image(async (_d, p) =>
+          ms.signLegacy(p, await ms.x509Leaf({ san: USER, issuer: ISSUER, eku: ['1.3.6.1.5.5.7.3.1'] }))
+        ),
+        expect: {
+          code: 'CERTIFICATE_INVALID',
+          reason: /not valid for code signing \(extended key usage: 1\.3\.6\.1\.5\.5\.7\.3\.1\)/,
+        },
       },
       {
         name: 'certificate issued after the signature entered the log (backdated signature)',
-        x: await image(async (_d, p) => ms.signLegacy(p, await ms.x509Leaf({ san: USER, issuer: ISSUER, notBefore: new Date(ms.clock.getTime() + 1800_000), notAfter: new Date(ms.clock.getTime() + 7200_000) }))),
+        x: await image(async (_d, p) =>
+          ms.signLegacy(
+            p,
+            await ms.x509Leaf({
+              san: USER,
+              issuer: ISSUER,
+              notBefore: new Date(ms.clock.getTime() + 1800_000),
+              notAfter: new Date(ms.clock.getTime() + 7200_000),
+            }),
+          )
+        ),
         expect: { code: 'CERTIFICATE_INVALID', reason: /not valid at/ },
       },
     ];
@@ -191,13 +251,35 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
   });
 
   await t.test('expired certificate without a trusted timestamp (--insecure-ignore-tlog)', async (t) => {
-    const args = ['--certificate-identity', USER, '--certificate-oidc-issuer', ISSUER, '--insecure-ignore-tlog', '--insecure-ignore-sct'];
-    const control = await image(async (_d, p) => ms.signLegacy(p, await ms.x509Leaf({ san: USER, issuer: ISSUER, notAfter: new Date(Date.now() + 3600_000) }), { noTlog: true }));
+    const args = [
+      '--certificate-identity',
+      USER,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--insecure-ignore-tlog',
+      '--insecure-ignore-sct',
+    ];
+    const control = await image(async (_d, p) =>
+      ms.signLegacy(p, await ms.x509Leaf({ san: USER, issuer: ISSUER, notAfter: new Date(Date.now() + 3600_000) }), {
+        noTlog: true,
+      })
+    );
     const day = 86400_000;
     const cases: Case[] = [
       {
         name: 'expired certificate, no trusted time: checked against the current time',
-        x: await image(async (_d, p) => ms.signLegacy(p, await ms.x509Leaf({ san: USER, issuer: ISSUER, notBefore: new Date(Date.now() - 2 * day), notAfter: new Date(Date.now() - day) }), { noTlog: true })),
+        x: await image(async (_d, p) =>
+          ms.signLegacy(
+            p,
+            await ms.x509Leaf({
+              san: USER,
+              issuer: ISSUER,
+              notBefore: new Date(Date.now() - 2 * day),
+              notAfter: new Date(Date.now() - day),
+            }),
+            { noTlog: true },
+          )
+        ),
         expect: { code: 'CERTIFICATE_INVALID', reason: /not valid at/ },
       },
     ];
@@ -206,14 +288,36 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
 
   // cosign matches identity regexps anywhere in the value (Go's MatchString): the policy a careful user writes is anchored
   await t.test('identity regular expressions anchored with ^...$', async (t) => {
-    const args = ['--certificate-identity-regexp', '^https://github\\.com/org/repo/\\.github/workflows/.*$', '--certificate-oidc-issuer-regexp', '^https://token\\.actions\\.githubusercontent\\.com$'];
-    const signAs = (san: string, issuer = GH_ISSUER) => image(async (_d, p) => ms.signLegacy(p, await ms.fulcioLeaf({ san, issuer })));
+    const args = [
+      '--certificate-identity-regexp',
+      '^https://github\\.com/org/repo/\\.github/workflows/.*$',
+      '--certificate-oidc-issuer-regexp',
+      '^https://token\\.actions\\.githubusercontent\\.com$',
+    ];
+    const signAs = (san: string, issuer = GH_ISSUER) =>
+      image(async (_d, p) => ms.signLegacy(p, await ms.fulcioLeaf({ san, issuer })));
     const control = await signAs(WORKFLOW);
     const cases: Case[] = [
-      { name: 'workflow of a look-alike repository (org/repo-evil)', x: await signAs('https://github.com/org/repo-evil/.github/workflows/release.yml@refs/heads/main'), expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch/ } },
-      { name: 'workflow on a look-alike host (github.com.evil.org)', x: await signAs('https://github.com.evil.org/org/repo/.github/workflows/release.yml@refs/heads/main'), expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch/ } },
-      { name: 'identity embedding the expected one after a prefix (regexp not anchored at the start)', x: await signAs(`https://evil.org/${WORKFLOW}`), expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch/ } },
-      { name: 'issuer with the expected one as a prefix (regexp not anchored at the end)', x: await signAs(WORKFLOW, `${GH_ISSUER}.evil.org`), expect: { code: 'IDENTITY_MISMATCH', reason: /issuer mismatch/ } },
+      {
+        name: 'workflow of a look-alike repository (org/repo-evil)',
+        x: await signAs('https://github.com/org/repo-evil/.github/workflows/release.yml@refs/heads/main'),
+        expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch/ },
+      },
+      {
+        name: 'workflow on a look-alike host (github.com.evil.org)',
+        x: await signAs('https://github.com.evil.org/org/repo/.github/workflows/release.yml@refs/heads/main'),
+        expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch/ },
+      },
+      {
+        name: 'identity embedding the expected one after a prefix (regexp not anchored at the start)',
+        x: await signAs(`https://evil.org/${WORKFLOW}`),
+        expect: { code: 'IDENTITY_MISMATCH', reason: /certificate identity mismatch/ },
+      },
+      {
+        name: 'issuer with the expected one as a prefix (regexp not anchored at the end)',
+        x: await signAs(WORKFLOW, `${GH_ISSUER}.evil.org`),
+        expect: { code: 'IDENTITY_MISMATCH', reason: /issuer mismatch/ },
+      },
     ];
     await run(t, args, [{ name: 'control: the expected workflow', x: control }], cases);
   });

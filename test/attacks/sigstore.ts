@@ -15,7 +15,8 @@ import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 export const FULCIO_ISSUER_OID = '1.3.6.1.4.1.57264.1.8';
 export const FULCIO_ISSUER_LEGACY_OID = '1.3.6.1.4.1.57264.1.1';
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
-export const pem = (der: Uint8Array, type = 'CERTIFICATE') => `-----BEGIN ${type}-----\n${b64(der).match(/.{1,64}/g)!.join('\n')}\n-----END ${type}-----\n`;
+export const pem = (der: Uint8Array, type = 'CERTIFICATE') =>
+  `-----BEGIN ${type}-----\n${b64(der).match(/.{1,64}/g)!.join('\n')}\n-----END ${type}-----\n`;
 const ecKeys = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 export interface Leaf {
@@ -42,7 +43,9 @@ export interface MiniSigstore {
   /** certificate from the x509 CA (also trusted): no SCT, chosen EKU and validity */
   x509Leaf(o: { san: string; issuer: string; eku?: string[] | null; notBefore?: Date; notAfter?: Date }): Promise<Leaf>;
   /** logs a hashedrekord entry; returns the cosign bundle annotation (SET) */
-  logHashedRekord(o: { payload: Uint8Array; signature: Uint8Array; verifierPEM: string; late?: boolean }): Promise<string>;
+  logHashedRekord(
+    o: { payload: Uint8Array; signature: Uint8Array; verifierPEM: string; late?: boolean },
+  ): Promise<string>;
   /** signs payload with the leaf, logs it, returns the .sig layer (payload + annotations) */
   signLegacy(payload: Uint8Array, leaf: Leaf, o?: { noTlog?: boolean; late?: boolean }): Promise<LegacyLayer>;
 }
@@ -67,7 +70,11 @@ export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniS
   const rekorKeys = ecKeys();
   const tlog: TLog = await initializeTLog('https://rekor.attack.test', rekorKeys, clock);
   // the same Rekor, integrating entries an hour after the signing clock
-  const lateTlog: TLog = await initializeTLog('https://rekor.attack.test', rekorKeys, new Date(clock.getTime() + 3600_000));
+  const lateTlog: TLog = await initializeTLog(
+    'https://rekor.attack.test',
+    rekorKeys,
+    new Date(clock.getTime() + 3600_000),
+  );
   const x509Root: Minted = await mintCert({ name: 'attack-test private CA', ca: true });
   const caRootPEM = pem(ca.rootCertificate as Uint8Array);
   const rekorSPKI = Buffer.from(tlog.publicKey);
@@ -91,8 +98,18 @@ export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniS
       },
     ],
     certificateAuthorities: [
-      { subject: { organization: 'sigstore.mock', commonName: 'sigstore' }, uri: 'https://fulcio.attack.test', certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate as Uint8Array) }] }, validFor: { start } },
-      { subject: { commonName: 'attack-test private CA' }, uri: 'https://ca.attack.test', certChain: { certificates: [{ rawBytes: b64(x509Root.der) }] }, validFor: { start } },
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+        uri: 'https://fulcio.attack.test',
+        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate as Uint8Array) }] },
+        validFor: { start },
+      },
+      {
+        subject: { commonName: 'attack-test private CA' },
+        uri: 'https://ca.attack.test',
+        certChain: { certificates: [{ rawBytes: b64(x509Root.der) }] },
+        validFor: { start },
+      },
     ],
     timestampAuthorities: [],
   };
@@ -108,7 +125,10 @@ export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniS
     };
     const entries = (await (late ? lateTlog : tlog).log(body)) as Record<string, any>;
     const v = Object.values(entries)[0];
-    return JSON.stringify({ SignedEntryTimestamp: v.verification.signedEntryTimestamp, Payload: { body: v.body, integratedTime: v.integratedTime, logIndex: v.logIndex, logID: v.logID } });
+    return JSON.stringify({
+      SignedEntryTimestamp: v.verification.signedEntryTimestamp,
+      Payload: { body: v.body, integratedTime: v.integratedTime, logIndex: v.logIndex, logID: v.logID },
+    });
   };
 
   return {
@@ -134,7 +154,10 @@ export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniS
         eku: eku === undefined ? ['1.3.6.1.5.5.7.3.3'] : eku,
         notBefore: notBefore ?? new Date(clock.getTime() - 60_000),
         notAfter: notAfter ?? new Date(clock.getTime() + 600_000),
-        extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: san }], true), utf8Ext(FULCIO_ISSUER_OID, issuer)],
+        extensions: [
+          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: san }], true),
+          utf8Ext(FULCIO_ISSUER_OID, issuer),
+        ],
       });
       const privateKey = KeyObject.from(m.keys.privateKey);
       return { certPEM: m.pem, chainPEM: x509Root.pem, privateKey };
@@ -147,7 +170,14 @@ export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniS
         [ANNOTATION.certificate]: leaf.certPEM,
         [ANNOTATION.chain]: leaf.chainPEM,
       };
-      if (!so.noTlog) annotations[ANNOTATION.bundle] = await logHashedRekord({ payload, signature, verifierPEM: leaf.certPEM, late: so.late });
+      if (!so.noTlog) {
+        annotations[ANNOTATION.bundle] = await logHashedRekord({
+          payload,
+          signature,
+          verifierPEM: leaf.certPEM,
+          late: so.late,
+        });
+      }
       return { payload, annotations };
     },
   };

@@ -7,7 +7,7 @@
 
 import t, { type Test } from 'tap';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { AttackLog, scratch, sigwardJson } from './helpers.ts';
@@ -26,7 +26,11 @@ interface PolicyOptions {
 }
 
 function policy(key: TestKey, o: PolicyOptions): string {
-  const resources = { kinds: ['Pod'], ...(o.namespaces ? { namespaces: o.namespaces } : {}), ...(o.names ? { names: o.names } : {}) };
+  const resources = {
+    kinds: ['Pod'],
+    ...(o.namespaces ? { namespaces: o.namespaces } : {}),
+    ...(o.names ? { names: o.names } : {}),
+  };
   return `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: wild}
@@ -61,7 +65,13 @@ t.test('digest spellings and wildcard forms', async (t) => {
   await signImage({ store, repository: reg.ref('w/app'), digest: forged, key: evil });
   let n = 0;
   const check = async (policyText: string, resource: unknown) => {
-    const r = await sigwardJson(['check', '--policy', s.file(`p${n++}.yaml`, policyText), '--resource', s.file(`r${n++}.json`, JSON.stringify(resource))]);
+    const r = await sigwardJson([
+      'check',
+      '--policy',
+      s.file(`p${n++}.yaml`, policyText),
+      '--resource',
+      s.file(`r${n++}.json`, JSON.stringify(resource)),
+    ]);
     const rules = r.doc.results?.[0]?.rules ?? [];
     const images = rules.flatMap((x: any) => x.images);
     return { ...r, allowed: r.doc.results?.[0]?.allowed, images, rules };
@@ -96,7 +106,12 @@ t.test('digest spellings and wildcard forms', async (t) => {
     ];
     for (const [name, digest] of spellings) {
       for (const image of [`${host}/w/app@${digest}`, `${host}/w/app:v1@${digest}`]) {
-        denied(t, `${name}: ${image.includes(':v1@') ? 'tag and digest' : 'digest only'}`, await check(policy(good, { refs: [`${host}/w/*`] }), kubectlPod('web', image)), image);
+        denied(
+          t,
+          `${name}: ${image.includes(':v1@') ? 'tag and digest' : 'digest only'}`,
+          await check(policy(good, { refs: [`${host}/w/*`] }), kubectlPod('web', image)),
+          image,
+        );
       }
     }
   });
@@ -104,42 +119,125 @@ t.test('digest spellings and wildcard forms', async (t) => {
   await t.test('every wildcard form in every place a policy takes a wildcard', async (t) => {
     const bad = `${host}/w/app:evil`;
     const pod = (ns = 'team-a', name = 'web') => kubectlPod(name, bad, ns);
-    const patterns = [`${host}/w/*`, `${host}/w/ap?:*`, `${host}/w/a*p:evil`, `${host}/?/app:evil`, `*/w/app:*`, `${host}/w/app:ev?l`];
+    const patterns = [
+      `${host}/w/*`,
+      `${host}/w/ap?:*`,
+      `${host}/w/a*p:evil`,
+      `${host}/?/app:evil`,
+      `*/w/app:*`,
+      `${host}/w/app:ev?l`,
+    ];
     for (const p of patterns) denied(t, `imageReferences ${p}`, await check(policy(good, { refs: [p] }), pod()), bad);
     // skipImageReferences must skip only what it matches
     for (const p of [`${host}/w/ap?:other`, `${host}/x/*`, `${host}/w/app:evi`]) {
-      denied(t, `skipImageReferences ${p} does not skip ${bad}`, await check(policy(good, { refs: [`${host}/w/*`], skip: [p] }), pod()), bad);
+      denied(
+        t,
+        `skipImageReferences ${p} does not skip ${bad}`,
+        await check(policy(good, { refs: [`${host}/w/*`], skip: [p] }), pod()),
+        bad,
+      );
     }
     const skipped = await check(policy(good, { refs: [`${host}/w/*`], skip: [`${host}/w/ap?:ev*`] }), pod());
-    t.equal(skipped.images.find((i: any) => i.image === bad)?.status, 'skip', 'control: a matching skip pattern with ? skips');
+    t.equal(
+      skipped.images.find((i: any) => i.image === bad)?.status,
+      'skip',
+      'control: a matching skip pattern with ? skips',
+    );
     for (const ns of ['team-?', 'team-*', 't?am-a', '*-a']) {
-      denied(t, `match namespaces ${ns}`, await check(policy(good, { refs: [`${host}/w/*`], namespaces: [ns] }), pod()), bad);
+      denied(
+        t,
+        `match namespaces ${ns}`,
+        await check(policy(good, { refs: [`${host}/w/*`], namespaces: [ns] }), pod()),
+        bad,
+      );
     }
     for (const name of ['w?b', 'w*', '???']) {
       denied(t, `match names ${name}`, await check(policy(good, { refs: [`${host}/w/*`], names: [name] }), pod()), bad);
     }
     for (const ns of ['team-?', 'team-*', 't?am-*', 'team-a']) {
-      denied(t, `validationFailureActionOverrides namespaces ${ns} turn Audit into Enforce`, await check(policy(good, { refs: [`${host}/w/*`], action: 'Audit', overrides: [{ action: 'Enforce', namespaces: [ns] }] }), pod()), bad);
+      denied(
+        t,
+        `validationFailureActionOverrides namespaces ${ns} turn Audit into Enforce`,
+        await check(
+          policy(good, {
+            refs: [`${host}/w/*`],
+            action: 'Audit',
+            overrides: [{ action: 'Enforce', namespaces: [ns] }],
+          }),
+          pod(),
+        ),
+        bad,
+      );
     }
-    const audit = await check(policy(good, { refs: [`${host}/w/*`], action: 'Audit', overrides: [{ action: 'Enforce', namespaces: ['team-?'] }] }), pod('team-ab'));
+    const audit = await check(
+      policy(good, {
+        refs: [`${host}/w/*`],
+        action: 'Audit',
+        overrides: [{ action: 'Enforce', namespaces: ['team-?'] }],
+      }),
+      pod('team-ab'),
+    );
     t.equal(audit.code, 0, 'control: ? matches exactly one character, team-ab stays under Audit');
   });
 
   await t.test('every override form Kyverno honours, and selectors sigward cannot read fail closed', async (t) => {
     const bad = `${host}/w/app:evil`;
     const pod = kubectlPod('web', bad, 'team-a');
-    const audit = (overrides: PolicyOptions['overrides']) => policy(good, { refs: [`${host}/w/*`], action: 'Audit', overrides });
+    const audit = (overrides: PolicyOptions['overrides']) =>
+      policy(good, { refs: [`${host}/w/*`], action: 'Audit', overrides });
     const name = (ns: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': ns } });
-    denied(t, 'an Enforce override naming no namespace applies to every namespace', await check(audit([{ action: 'Enforce' }]), pod), bad);
-    denied(t, 'an Enforce override with a namespaceSelector on the name label', await check(audit([{ action: 'Enforce', namespaceSelector: name('team-a') }]), pod), bad);
-    denied(t, 'an Enforce override with matchExpressions on the name label', await check(audit([{ action: 'Enforce', namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] }] } }]), pod), bad);
-    denied(t, 'an Enforce override with namespaces and a selector, both matching', await check(audit([{ action: 'Enforce', namespaces: ['team-*'], namespaceSelector: name('team-a') }]), pod), bad);
-    denied(t, 'an Enforce override on a label sigward cannot read: fails closed (Enforce)', await check(audit([{ action: 'Enforce', namespaceSelector: { matchLabels: { env: 'prod' } } }]), pod), bad);
-    const enforce = (overrides: PolicyOptions['overrides']) => policy(good, { refs: [`${host}/w/*`], action: 'Enforce', overrides });
-    denied(t, 'an Audit override on a label sigward cannot read does not relax Enforce', await check(enforce([{ action: 'Audit', namespaceSelector: { matchLabels: { env: 'dev' } } }]), pod), bad);
+    denied(
+      t,
+      'an Enforce override naming no namespace applies to every namespace',
+      await check(audit([{ action: 'Enforce' }]), pod),
+      bad,
+    );
+    denied(
+      t,
+      'an Enforce override with a namespaceSelector on the name label',
+      await check(audit([{ action: 'Enforce', namespaceSelector: name('team-a') }]), pod),
+      bad,
+    );
+    denied(
+      t,
+      'an Enforce override with matchExpressions on the name label',
+      await check(
+        audit([{
+          action: 'Enforce',
+          namespaceSelector: {
+            matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] }],
+          },
+        }]),
+        pod,
+      ),
+      bad,
+    );
+    denied(
+      t,
+      'an Enforce override with namespaces and a selector, both matching',
+      await check(audit([{ action: 'Enforce', namespaces: ['team-*'], namespaceSelector: name('team-a') }]), pod),
+      bad,
+    );
+    denied(
+      t,
+      'an Enforce override on a label sigward cannot read: fails closed (Enforce)',
+      await check(audit([{ action: 'Enforce', namespaceSelector: { matchLabels: { env: 'prod' } } }]), pod),
+      bad,
+    );
+    const enforce = (overrides: PolicyOptions['overrides']) =>
+      policy(good, { refs: [`${host}/w/*`], action: 'Enforce', overrides });
+    denied(
+      t,
+      'an Audit override on a label sigward cannot read does not relax Enforce',
+      await check(enforce([{ action: 'Audit', namespaceSelector: { matchLabels: { env: 'dev' } } }]), pod),
+      bad,
+    );
     const other = await check(audit([{ action: 'Enforce', namespaceSelector: name('team-b') }]), pod);
     t.equal(other.code, 0, 'control: a selector on another namespace name leaves team-a under Audit');
-    const both = await check(audit([{ action: 'Enforce', namespaces: ['team-a'], namespaceSelector: name('team-b') }]), pod);
+    const both = await check(
+      audit([{ action: 'Enforce', namespaces: ['team-a'], namespaceSelector: name('team-b') }]),
+      pod,
+    );
     t.equal(both.code, 0, 'control: namespaces and selector must both match');
     const relaxed = await check(enforce([{ action: 'Audit', namespaceSelector: name('team-a') }]), pod);
     t.equal(relaxed.code, 0, 'control: an Audit override selected by name relaxes Enforce, as in Kyverno');

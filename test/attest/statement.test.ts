@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { toEnvelope, toPAE, verifyInTotoPayloadType, IN_TOTO_PAYLOAD_TYPE } from '../../lib/attest/dsse.ts';
-import { toStatement, verifySubjectDigest, verifyPredicateType } from '../../lib/attest/statement.ts';
+import { IN_TOTO_PAYLOAD_TYPE, toEnvelope, toPAE, verifyInTotoPayloadType } from '../../lib/attest/dsse.ts';
+import { toStatement, verifyPredicateType, verifySubjectDigest } from '../../lib/attest/statement.ts';
 import { toPredicateType } from '../../lib/attest/predicates.ts';
 import { parsePublicKey, verifySignatureBytes } from '../../lib/cosign/keys.ts';
 import { makeKey, signBytes } from '../helpers/cosign.ts';
@@ -37,10 +37,30 @@ t.test('statements from the in-toto examples parse; subject and type checks bite
   }
   t.ok(n >= 5, `parsed ${n} statements`);
   const d = 'sha256:' + 'c'.repeat(64);
-  const st = toStatement(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ name: 'x', digest: { sha256: 'c'.repeat(64) } }], predicateType: 'p', predicate: {} })));
+  const st = toStatement(
+    Buffer.from(
+      JSON.stringify({
+        _type: 'https://in-toto.io/Statement/v0.1',
+        subject: [{ name: 'x', digest: { sha256: 'c'.repeat(64) } }],
+        predicateType: 'p',
+        predicate: {},
+      }),
+    ),
+  );
   t.doesNotThrow(() => verifySubjectDigest(st, d));
-  t.throws(() => verifySubjectDigest(st, 'sha256:' + 'd'.repeat(64)), { code: 'ATTESTATION_INVALID', message: /subject mismatch/ });
-  for (const bad of ['{}', '{"_type":"https://in-toto.io/Statement/v2","subject":[{"digest":{}}],"predicateType":"p"}', '{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}', '{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a"}],"predicateType":"p"}', 'null']) {
+  t.throws(() => verifySubjectDigest(st, 'sha256:' + 'd'.repeat(64)), {
+    code: 'ATTESTATION_INVALID',
+    message: /subject mismatch/,
+  });
+  for (
+    const bad of [
+      '{}',
+      '{"_type":"https://in-toto.io/Statement/v2","subject":[{"digest":{}}],"predicateType":"p"}',
+      '{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}',
+      '{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a"}],"predicateType":"p"}',
+      'null',
+    ]
+  ) {
     t.throws(() => toStatement(Buffer.from(bad)), { code: 'ATTESTATION_INVALID' }, bad);
   }
 });
@@ -54,17 +74,35 @@ t.test('a cosign v3 bundle DSSE envelope parses and its PAE is what was signed',
   const cert = Buffer.from(b.verificationMaterial.certificate.rawBytes, 'base64');
   const pem = `-----BEGIN CERTIFICATE-----\n${cert.toString('base64')}\n-----END CERTIFICATE-----\n`;
   const key = parsePublicKey(pem);
-  t.ok(verifySignatureBytes(key.key, toPAE(env.payloadType, env.payload), env.signatures[0]!.sig), 'signature over PAE verifies with the bundle certificate key');
+  t.ok(
+    verifySignatureBytes(key.key, toPAE(env.payloadType, env.payload), env.signatures[0]!.sig),
+    'signature over PAE verifies with the bundle certificate key',
+  );
   t.notOk(verifySignatureBytes(key.key, env.payload, env.signatures[0]!.sig), 'signature is not over the raw payload');
 });
 
 t.test('payload type other than in-toto is refused', async (t) => {
   const k = makeKey();
   const payload = Buffer.from('{}');
-  const env = toEnvelope(Buffer.from(JSON.stringify({ payloadType: 'text/plain', payload: payload.toString('base64'), signatures: [{ keyid: '', sig: signBytes(k, toPAE('text/plain', payload)).toString('base64') }] })));
+  const env = toEnvelope(
+    Buffer.from(
+      JSON.stringify({
+        payloadType: 'text/plain',
+        payload: payload.toString('base64'),
+        signatures: [{ keyid: '', sig: signBytes(k, toPAE('text/plain', payload)).toString('base64') }],
+      }),
+    ),
+  );
   t.throws(() => verifyInTotoPayloadType(env), { code: 'ATTESTATION_INVALID', message: /payload type/ });
   t.equal(IN_TOTO_PAYLOAD_TYPE, 'application/vnd.in-toto+json');
-  for (const bad of ['x', '{}', '{"payloadType":"a","payload":"!!","signatures":[{"sig":"AA=="}]}', '{"payloadType":"a","payload":"AA==","signatures":[]}']) {
+  for (
+    const bad of [
+      'x',
+      '{}',
+      '{"payloadType":"a","payload":"!!","signatures":[{"sig":"AA=="}]}',
+      '{"payloadType":"a","payload":"AA==","signatures":[]}',
+    ]
+  ) {
     t.throws(() => toEnvelope(Buffer.from(bad)), { code: 'ATTESTATION_INVALID' }, bad);
   }
 });

@@ -92,7 +92,20 @@ if (!existsSync(BINARY)) {
   });
 
   t.test('every command is implemented: none answers "not implemented yet"', async (t) => {
-    for (const args of [['verify'], ['verify-attestation'], ['verify-bundle'], ['check'], ['serve'], ['containerd-verify'], ['policy', 'lint'], ['trust', 'show'], ['export', 'containers-policy'], ['version']]) {
+    for (
+      const args of [
+        ['verify'],
+        ['verify-attestation'],
+        ['verify-bundle'],
+        ['check'],
+        ['serve'],
+        ['containerd-verify'],
+        ['policy', 'lint'],
+        ['trust', 'show'],
+        ['export', 'containers-policy'],
+        ['version'],
+      ]
+    ) {
       const r = sigward(args);
       t.notMatch(r.stdout + r.stderr, /not implemented yet/, args.join(' '));
     }

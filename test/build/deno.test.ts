@@ -17,7 +17,13 @@ t.teardown(() => rmSync(DENO_DIR, { recursive: true, force: true }));
 function deno(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(DENO, ['run', '-A', '--cached-only', '--node-modules-dir=manual', 'cmd/main.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: DENO_DIR, DENO_DIR, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: DENO_DIR,
+      DENO_DIR,
+      DENO_NO_UPDATE_CHECK: '1',
+      NO_COLOR: '1',
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -47,7 +53,20 @@ t.test('--output json version under Deno', async (t) => {
 t.test('--help under Deno lists the commands; usage errors exit 2', async (t) => {
   const r = deno(['--help']);
   t.equal(r.status, 0, r.stderr);
-  for (const c of ['verify', 'verify-attestation', 'verify-bundle', 'check', 'serve', 'containerd-verify', 'policy', 'trust', 'export', 'version']) {
+  for (
+    const c of [
+      'verify',
+      'verify-attestation',
+      'verify-bundle',
+      'check',
+      'serve',
+      'containerd-verify',
+      'policy',
+      'trust',
+      'export',
+      'version',
+    ]
+  ) {
     t.match(r.stdout, new RegExp(`^\\s+sigward ${c}(\\s|$)`, 'm'), `lists ${c}`);
   }
   const bad = deno(['frobnicate']);

@@ -22,7 +22,9 @@ function importGraph(files: string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
-    const targets = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+['"](\.[^'"]+)['"]/gms)].map((m) => resolve(dirname(f), m[1]!));
+    const targets = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+['"](\.[^'"]+)['"]/gms)].map((m) =>
+      resolve(dirname(f), m[1]!)
+    );
     graph.set(f, targets.filter((x) => known.has(x)));
   }
   return graph;

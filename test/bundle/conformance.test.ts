@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { run } from '../../cmd/cli.ts';
 import { ROOT, SHARED, SIGSTORE_JS_BUNDLES } from '../helpers/fixtures.ts';
 import { runSigstoreGo, withSigstoreGo } from '../helpers/peers.ts';
@@ -71,16 +71,31 @@ interface Case {
 
 const BRIAN = { san: 'brian@dehamer.com', issuer: 'https://github.com/login/oauth' };
 const CODY = { san: 'cody@soyland.com', issuer: 'https://github.com/login/oauth' };
-const NPM_RELEASE = { san: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' };
+const NPM_RELEASE = {
+  san: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main',
+  issuer: 'https://token.actions.githubusercontent.com',
+};
 
 const CHECKPOINT_NAME = 'checkpoint signer name must name the log';
 const vectors: Vector[] = [
   ...SIGSTORE_JS_BUNDLES.map((file) => ({ file, root: PUBLIC_GOOD, otherRoot: GITHUB, identity: BRIAN, accept: true })),
-  { file: 'sigstore.js@2.0.0-provenance.sigstore.json', root: PUBLIC_GOOD, otherRoot: GITHUB, identity: NPM_RELEASE, accept: true },
+  {
+    file: 'sigstore.js@2.0.0-provenance.sigstore.json',
+    root: PUBLIC_GOOD,
+    otherRoot: GITHUB,
+    identity: NPM_RELEASE,
+    accept: true,
+  },
   { file: 'cosign-oci-attestation.sigstore.json', root: PGI, otherRoot: GITHUB, identity: CODY, accept: true },
   { file: 'cosign-oci-attestation.sigstore.json', root: PUBLIC_GOOD, otherRoot: GITHUB, identity: CODY, accept: true },
   { file: 'dsse-2sigs.sigstore.json', root: PUBLIC_GOOD, otherRoot: GITHUB, identity: BRIAN, accept: false },
-  { file: 'othername.sigstore.json', root: SCAFFOLDING_NAMED, otherRoot: PUBLIC_GOOD, identity: { san: 'foo!oidc.local', issuer: 'http://oidc.local:8080' }, accept: true },
+  {
+    file: 'othername.sigstore.json',
+    root: SCAFFOLDING_NAMED,
+    otherRoot: PUBLIC_GOOD,
+    identity: { san: 'foo!oidc.local', issuer: 'http://oidc.local:8080' },
+    accept: true,
+  },
   {
     file: 'othername.sigstore.json',
     root: SCAFFOLDING,
@@ -134,7 +149,11 @@ const BRIAN_CERT = certOf('bundleV03-dsse.sigstore');
 // For these bundles' log index, the Merkle path in a tree one leaf larger is
 // the same path: sigstore-go's proof check passes, and it does not compare the
 // proof's tree size with the signed checkpoint's.
-const SAME_PATH_ONE_LEAF_MORE = new Set(['bundleV01-intoto-with-proof.sigstore', 'bundleV02-intoto.sigstore', 'bundleV03-intoto.sigstore']);
+const SAME_PATH_ONE_LEAF_MORE = new Set([
+  'bundleV01-intoto-with-proof.sigstore',
+  'bundleV02-intoto.sigstore',
+  'bundleV03-intoto.sigstore',
+]);
 const PROOF_MATCHES_CHECKPOINT = 'an inclusion proof must be for the tree its checkpoint signs';
 
 /** One thing changed; apply returns false when the change does not apply to this bundle. */
@@ -204,7 +223,9 @@ const mutations: { name: string; apply: (b: any) => boolean; differs?: (file: st
     },
     differs: (file) => ({
       'sigstore-js': { verdict: true, readme: PROOF_MATCHES_CHECKPOINT },
-      ...(SAME_PATH_ONE_LEAF_MORE.has(file) ? { 'sigstore-go': { verdict: true, readme: PROOF_MATCHES_CHECKPOINT } } : {}),
+      ...(SAME_PATH_ONE_LEAF_MORE.has(file)
+        ? { 'sigstore-go': { verdict: true, readme: PROOF_MATCHES_CHECKPOINT } }
+        : {}),
     }),
   },
   {
@@ -230,7 +251,9 @@ const mutations: { name: string; apply: (b: any) => boolean; differs?: (file: st
     apply: (b) => {
       const e = b.verificationMaterial.tlogEntries?.[0];
       if (!e) return false;
-      const other = JSON.parse(readFileSync(`${SB}/${b.dsseEnvelope ? 'bundleV03-intoto.sigstore' : 'othername.sigstore.json'}`, 'utf8')).verificationMaterial.tlogEntries[0];
+      const other = JSON.parse(
+        readFileSync(`${SB}/${b.dsseEnvelope ? 'bundleV03-intoto.sigstore' : 'othername.sigstore.json'}`, 'utf8'),
+      ).verificationMaterial.tlogEntries[0];
       if (other.canonicalizedBody === e.canonicalizedBody) return false;
       e.canonicalizedBody = other.canonicalizedBody;
       return true;
@@ -254,27 +277,68 @@ function toCases(v: Vector): Case[] {
   const json = JSON.parse(readFileSync(`${SB}/${v.file}`, 'utf8'));
   const digest = signedDigest(json);
   const message = !!json.messageSignature;
-  const base = { bundle: `${SB}/${v.file}`, root: v.root, identity: v.identity, key: v.key, ignoreTlog: v.ignoreTlog, digest, digestIsSigned: true, message };
+  const base = {
+    bundle: `${SB}/${v.file}`,
+    root: v.root,
+    identity: v.identity,
+    key: v.key,
+    ignoreTlog: v.ignoreTlog,
+    digest,
+    digestIsSigned: true,
+    message,
+  };
   const label = `${v.file} [${v.root.split('/').pop()}]`;
   const cases: Case[] = [{ ...base, name: `${label}: as signed`, accept: v.accept, differs: v.differs }];
   if (!v.accept) return cases; // a rejected vector: its variants say nothing more
   cases.push({ ...base, name: `${label}: another trust root`, root: v.otherRoot, accept: false });
-  cases.push({ ...base, name: `${label}: another digest`, digest: { ...digest, hex: flipHex(digest.hex) }, digestIsSigned: false, accept: false });
+  cases.push({
+    ...base,
+    name: `${label}: another digest`,
+    digest: { ...digest, hex: flipHex(digest.hex) },
+    digestIsSigned: false,
+    accept: false,
+  });
   if (v.identity) {
     const id = v.identity;
     cases.push({ ...base, name: `${label}: another identity`, identity: { ...id, san: `x${id.san}` }, accept: false });
-    cases.push({ ...base, name: `${label}: another issuer`, identity: { ...id, issuer: 'https://accounts.google.com' }, accept: false });
+    cases.push({
+      ...base,
+      name: `${label}: another issuer`,
+      identity: { ...id, issuer: 'https://accounts.google.com' },
+      accept: false,
+    });
     const escaped = id.san.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    cases.push({ ...base, name: `${label}: anchored identity regexp`, identity: { ...id, sanRegExp: `^${escaped}$` }, accept: true });
+    cases.push({
+      ...base,
+      name: `${label}: anchored identity regexp`,
+      identity: { ...id, sanRegExp: `^${escaped}$` },
+      accept: true,
+    });
     // a regexp that matches only part of the identity: accepted by all three (Go's MatchString semantics, as cosign)
     const part = escaped.slice(1, -1);
-    cases.push({ ...base, name: `${label}: identity regexp matching a substring`, identity: { ...id, sanRegExp: part }, accept: true });
-    cases.push({ ...base, name: `${label}: anchored regexp of a substring`, identity: { ...id, sanRegExp: `^${part}$` }, accept: false });
+    cases.push({
+      ...base,
+      name: `${label}: identity regexp matching a substring`,
+      identity: { ...id, sanRegExp: part },
+      accept: true,
+    });
+    cases.push({
+      ...base,
+      name: `${label}: anchored regexp of a substring`,
+      identity: { ...id, sanRegExp: `^${part}$` },
+      accept: false,
+    });
   }
   for (const m of mutations) {
     const copy = structuredClone(json);
     if (!m.apply(copy)) continue;
-    cases.push({ ...base, name: `${label}: ${m.name}`, bundle: writeBundle(copy), accept: false, differs: m.differs?.(v.file) });
+    cases.push({
+      ...base,
+      name: `${label}: ${m.name}`,
+      bundle: writeBundle(copy),
+      accept: false,
+      differs: m.differs?.(v.file),
+    });
   }
   return cases;
 }
@@ -283,14 +347,20 @@ async function bySigward(c: Case): Promise<{ verdict: Verdict; why: string }> {
   const args = ['verify-bundle', '--bundle', c.bundle, '--trusted-root', c.root];
   if (c.key) args.push('--key', c.key);
   if (c.identity) {
-    args.push(...(c.identity.sanRegExp !== undefined ? ['--certificate-identity-regexp', c.identity.sanRegExp] : ['--certificate-identity', c.identity.san]));
+    args.push(
+      ...(c.identity.sanRegExp !== undefined
+        ? ['--certificate-identity-regexp', c.identity.sanRegExp]
+        : ['--certificate-identity', c.identity.san]),
+    );
     args.push('--certificate-oidc-issuer', c.identity.issuer);
   }
   if (c.ignoreTlog) args.push('--insecure-ignore-tlog');
   args.push(`${c.digest.algorithm}:${c.digest.hex}`, '-o', 'json');
   let stdout = '';
   let stderr = '';
-  const code = await run(args, { stdout: (x) => void (stdout += x), stderr: (x) => void (stderr += x) }, { PATH: process.env.PATH });
+  const code = await run(args, { stdout: (x) => void (stdout += x), stderr: (x) => void (stderr += x) }, {
+    PATH: process.env.PATH,
+  });
   let why = stderr.trim();
   try {
     why = JSON.parse(stdout).error?.message ?? 'verified';
@@ -304,7 +374,11 @@ async function bySigstoreGo(c: Case): Promise<{ verdict: Verdict; why: string }>
   const args = ['-trustedrootJSONpath', c.root];
   if (c.key) args.push('-publicKey', c.key, '-requireCTlog=false');
   if (c.identity) {
-    args.push(...(c.identity.sanRegExp !== undefined ? ['-expectedSANRegex', c.identity.sanRegExp] : ['-expectedSAN', c.identity.san]));
+    args.push(
+      ...(c.identity.sanRegExp !== undefined
+        ? ['-expectedSANRegex', c.identity.sanRegExp]
+        : ['-expectedSAN', c.identity.san]),
+    );
     args.push('-expectedIssuer', c.identity.issuer);
   }
   if (c.ignoreTlog) args.push('-requireTlog=false');
@@ -323,9 +397,15 @@ function bySigstoreJs(c: Case): { verdict: Verdict; why: string } {
   try {
     const bundle = bundleFromJSON(JSON.parse(readFileSync(c.bundle, 'utf8')));
     const material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(readFileSync(c.root, 'utf8'))));
-    const verifier = new Verifier(material, { tlogThreshold: c.ignoreTlog ? 0 : 1, ctlogThreshold: 1, timestampThreshold: 1 });
+    const verifier = new Verifier(material, {
+      tlogThreshold: c.ignoreTlog ? 0 : 1,
+      ctlogThreshold: 1,
+      timestampThreshold: 1,
+    });
     const id = c.identity!;
-    const san = id.sanRegExp !== undefined ? new RegExp(id.sanRegExp) : new RegExp(`^${id.san.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const san = id.sanRegExp !== undefined
+      ? new RegExp(id.sanRegExp)
+      : new RegExp(`^${id.san.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     verifier.verify(toSignedEntity(bundle), { subjectAlternativeName: san, extensions: { issuer: id.issuer } });
     return { verdict: true, why: 'verified' };
   } catch (e) {
@@ -354,11 +434,29 @@ withSigstoreGo(() => {
         const want = documented ? documented.verdict : c.accept;
         if (r.verdict === 'undecided' && peer !== 'sigward') continue;
         decided[peer]++;
-        t.equal(r.verdict, want, `${c.name}: ${peer} ${want === true ? 'accepts' : 'rejects'}${documented ? ` (documented: ${documented.readme})` : ''} -- ${r.why}`);
-        if (documented) differences.push(`${c.name}: ${peer} ${r.verdict ? 'accepts' : 'rejects'}, sigward ${results.sigward.verdict ? 'accepts' : 'rejects'} (${documented.readme})`);
+        t.equal(
+          r.verdict,
+          want,
+          `${c.name}: ${peer} ${want === true ? 'accepts' : 'rejects'}${
+            documented ? ` (documented: ${documented.readme})` : ''
+          } -- ${r.why}`,
+        );
+        if (documented) {
+          differences.push(
+            `${c.name}: ${peer} ${r.verdict ? 'accepts' : 'rejects'}, sigward ${
+              results.sigward.verdict ? 'accepts' : 'rejects'
+            } (${documented.readme})`,
+          );
+        }
       }
     }
-    t.comment(`${cases.length} cases over ${new Set(vectors.map((v) => v.file)).size} bundle files; decided by sigward ${decided.sigward}, @sigstore/verify ${decided['sigstore-js']}, sigstore-go ${decided['sigstore-go']}`);
+    t.comment(
+      `${cases.length} cases over ${
+        new Set(vectors.map((v) => v.file)).size
+      } bundle files; decided by sigward ${decided.sigward}, @sigstore/verify ${decided['sigstore-js']}, sigstore-go ${
+        decided['sigstore-go']
+      }`,
+    );
     for (const d of differences) t.comment(`documented difference: ${d}`);
     t.equal(decided.sigward, cases.length, 'sigward decides every case');
     t.equal(decided['sigstore-go'], cases.length, 'sigstore-go decides every case');

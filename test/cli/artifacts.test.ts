@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
 import { runSigward } from '../helpers/cli.ts';
 
@@ -23,17 +23,83 @@ function main(): void {
     const store = new RegistryClient();
     t.teardown(() => store.close());
     t.equal((await cosign(['generate-key-pair'])).code, 0);
-    t.equal((await cosign(['signing-config', 'create', '--no-default-fulcio', '--no-default-rekor', '--no-default-oidc', '--no-default-tsa', '--out', 'sc.json'])).code, 0);
+    t.equal(
+      (await cosign([
+        'signing-config',
+        'create',
+        '--no-default-fulcio',
+        '--no-default-rekor',
+        '--no-default-oidc',
+        '--no-default-tsa',
+        '--out',
+        'sc.json',
+      ])).code,
+      0,
+    );
     writeFileSync(join(tmp, 'pred.json'), JSON.stringify({ reviewed: true }));
     const legacy = ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'];
-    const img = async (name: string) => `${reg.host}/artifacts/${name}@${await pushImage(store, reg.ref(`artifacts/${name}`), { tag: 'v1' })}`;
+    const img = async (name: string) =>
+      `${reg.host}/artifacts/${name}@${await pushImage(store, reg.ref(`artifacts/${name}`), { tag: 'v1' })}`;
     const images = { both: await img('both'), legacy: await img('legacy'), none: await img('none') };
-    for (const [flags, types] of [[legacy, ['https://example.com/a/v1']], [['--signing-config', 'sc.json'], ['https://example.com/b/v1']]] as const) {
-      t.equal((await cosign(['sign', '--key', 'cosign.key', ...flags, '--allow-insecure-registry', '--yes', images.both])).code, 0);
-      for (const type of types) t.equal((await cosign(['attest', '--key', 'cosign.key', ...flags, '--allow-insecure-registry', '--yes', '--type', type, '--predicate', 'pred.json', images.both])).code, 0);
+    for (
+      const [flags, types] of [[legacy, ['https://example.com/a/v1']], [['--signing-config', 'sc.json'], [
+        'https://example.com/b/v1',
+      ]]] as const
+    ) {
+      t.equal(
+        (await cosign(['sign', '--key', 'cosign.key', ...flags, '--allow-insecure-registry', '--yes', images.both]))
+          .code,
+        0,
+      );
+      for (const type of types) {
+        t.equal(
+          (await cosign([
+            'attest',
+            '--key',
+            'cosign.key',
+            ...flags,
+            '--allow-insecure-registry',
+            '--yes',
+            '--type',
+            type,
+            '--predicate',
+            'pred.json',
+            images.both,
+          ])).code,
+          0,
+        );
+      }
     }
-    t.equal((await cosign(['sign', '--key', 'cosign.key', ...legacy, '--allow-insecure-registry', '--yes', '-a', 'team=web', images.legacy])).code, 0);
-    t.equal((await cosign(['attest', '--key', 'cosign.key', ...legacy, '--allow-insecure-registry', '--yes', '--type', 'https://example.com/a/v1', '--predicate', 'pred.json', images.legacy])).code, 0);
+    t.equal(
+      (await cosign([
+        'sign',
+        '--key',
+        'cosign.key',
+        ...legacy,
+        '--allow-insecure-registry',
+        '--yes',
+        '-a',
+        'team=web',
+        images.legacy,
+      ])).code,
+      0,
+    );
+    t.equal(
+      (await cosign([
+        'attest',
+        '--key',
+        'cosign.key',
+        ...legacy,
+        '--allow-insecure-registry',
+        '--yes',
+        '--type',
+        'https://example.com/a/v1',
+        '--predicate',
+        'pred.json',
+        images.legacy,
+      ])).code,
+      0,
+    );
 
     let decided = 0;
     for (const [name, image] of Object.entries(images)) {
@@ -48,7 +114,14 @@ function main(): void {
       }
       decided++;
       for (const what of ['signature', 'attestation']) {
-        for (const extra of what === 'attestation' ? [[], ['--predicate-type', 'https://example.com/a/v1'], ['--predicate-type', 'https://example.com/none/v1']] : [[]]) {
+        for (
+          const extra of what === 'attestation'
+            ? [[], ['--predicate-type', 'https://example.com/a/v1'], [
+              '--predicate-type',
+              'https://example.com/none/v1',
+            ]]
+            : [[]]
+        ) {
           const label = `download ${what} ${extra.join(' ')} ${name}`;
           const cd = await cosign(['download', what, '--allow-insecure-registry', ...extra, image]);
           const sd = await runSigward(['download', what, '--allow-insecure-registry', ...extra, image]);

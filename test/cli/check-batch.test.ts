@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { openStore } from '../../lib/oci/index.ts';
-import { withRateLimit, createTokenBucket } from '../../lib/oci/store-wrappers.ts';
-import { renderProgress, createProgress } from '../../cmd/report/progress.ts';
-import { toJUnitXml, escapeXml } from '../../cmd/report/junit.ts';
-import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
+import { createTokenBucket, withRateLimit } from '../../lib/oci/store-wrappers.ts';
+import { createProgress, renderProgress } from '../../cmd/report/progress.ts';
+import { escapeXml, toJUnitXml } from '../../cmd/report/junit.ts';
+import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { runSigward } from '../helpers/cli.ts';
 
@@ -92,7 +92,10 @@ t.test('check over 1,000 references to 200 digests in the real registry', async 
   const PER_REPO = 5;
   const TAGS = 4;
   const UNSIGNED_EVERY = 10; // 20 of 200 digests stay unsigned
-  const jobs = Array.from({ length: REPOS * PER_REPO }, (_, i) => ({ repo: `batch/r${Math.floor(i / PER_REPO)}`, n: i % PER_REPO, i }));
+  const jobs = Array.from(
+    { length: REPOS * PER_REPO },
+    (_, i) => ({ repo: `batch/r${Math.floor(i / PER_REPO)}`, n: i % PER_REPO, i }),
+  );
   const refs: string[] = [];
   const unsignedDigests = new Set<string>();
   // repositories in parallel, the images of one repository in sequence (the registry dislikes concurrent pushes of equal blobs to one repository)
@@ -116,7 +119,19 @@ t.test('check over 1,000 references to 200 digests in the real registry', async 
   const policy = join(tmp, 'policy.yaml');
   writeFileSync(policy, policyYaml(`${reg.host}/batch/*`, key));
   const junit = join(tmp, 'report.xml');
-  const r = await runSigward(['check', '--policy', policy, '--image', '-', '-o', 'json', '--junit', junit, '--concurrency', '16'], { input: refs.join('\n') + '\n', timeoutMs: 120_000 });
+  const r = await runSigward([
+    'check',
+    '--policy',
+    policy,
+    '--image',
+    '-',
+    '-o',
+    'json',
+    '--junit',
+    junit,
+    '--concurrency',
+    '16',
+  ], { input: refs.join('\n') + '\n', timeoutMs: 120_000 });
   let doc: any;
   try {
     doc = JSON.parse(r.stdout);
@@ -131,17 +146,25 @@ t.test('check over 1,000 references to 200 digests in the real registry', async 
   t.equal(doc.summary.signatureVerifications, 200, 'each digest verified once');
   t.equal(doc.digests.length, 200, 'one verdict per digest');
   t.equal(doc.digests.filter((d: any) => !d.allowed).length, 20);
-  t.ok(doc.digests.every((d: any) => d.references === 5 && d.allowed === !unsignedDigests.has(d.digest)), 'per-digest verdicts and reference counts');
+  t.ok(
+    doc.digests.every((d: any) => d.references === 5 && d.allowed === !unsignedDigests.has(d.digest)),
+    'per-digest verdicts and reference counts',
+  );
   t.ok(doc.summary.throughput > 0);
   t.equal(r.stderr.includes('checking ['), false, 'no progress bar when stderr is not a terminal');
-  t.comment(`check: 1000 references / 200 digests in ${doc.summary.ms} ms = ${doc.summary.throughput} references/s (concurrency 16)`);
+  t.comment(
+    `check: 1000 references / 200 digests in ${doc.summary.ms} ms = ${doc.summary.throughput} references/s (concurrency 16)`,
+  );
 
   const xml = readFileSync(junit, 'utf8');
   t.equal(checkXml(xml), undefined, 'JUnit XML is well formed');
   t.equal((xml.match(/<testcase /g) ?? []).length, 1000, 'one testcase per image x rule');
   t.equal((xml.match(/<failure /g) ?? []).length, 100, 'one failure per blocked reference');
   t.match(xml, /<testsuites name="sigward check" tests="1000" failures="100" errors="0" skipped="0"/);
-  t.match(xml, /<failure message="failed to verify image [^"]+: \.attestors\[0\]\.entries\[0\]\.keys: signature not found" type="SIGNATURE_NOT_FOUND">/);
+  t.match(
+    xml,
+    /<failure message="failed to verify image [^"]+: \.attestors\[0\]\.entries\[0\]\.keys: signature not found" type="SIGNATURE_NOT_FOUND">/,
+  );
 });
 
 t.test('rate limiting per registry host', async (t) => {
@@ -173,17 +196,44 @@ t.test('rate limiting per registry host', async (t) => {
   // through the CLI: one image needs several registry requests; at 2 qps (burst 2) that takes > 0.5 s
   const policy = join(tmp, 'rl-policy.yaml');
   writeFileSync(policy, policyYaml(`${reg.host}/rl/*`, key));
-  const slow = await runSigward(['check', '--policy', policy, '--image', `${reg.host}/rl/app:v1`, '-o', 'json', '--registry-qps', '2']);
+  const slow = await runSigward([
+    'check',
+    '--policy',
+    policy,
+    '--image',
+    `${reg.host}/rl/app:v1`,
+    '-o',
+    'json',
+    '--registry-qps',
+    '2',
+  ]);
   t.equal(slow.code, 0, slow.stdout + slow.stderr);
   const fast = await runSigward(['check', '--policy', policy, '--image', `${reg.host}/rl/app:v1`, '-o', 'json']);
   t.equal(fast.code, 0);
   const slowMs = JSON.parse(slow.stdout).summary.ms;
   t.ok(slowMs >= 500, `--registry-qps 2: ${slowMs} ms (unlimited: ${JSON.parse(fast.stdout).summary.ms} ms)`);
-  const bad = await runSigward(['check', '--policy', policy, '--image', `${reg.host}/rl/app:v1`, '--registry-qps', '0']);
+  const bad = await runSigward([
+    'check',
+    '--policy',
+    policy,
+    '--image',
+    `${reg.host}/rl/app:v1`,
+    '--registry-qps',
+    '0',
+  ]);
   t.equal(bad.code, 2, '--registry-qps 0 is a usage error');
 
   // progress bar when asked; JUnit on stdout with --junit -
-  const prog = await runSigward(['check', '--policy', policy, '--image', `${reg.host}/rl/app:v1`, '--image', `${reg.host}/rl/app@${img.digest}`, '--progress']);
+  const prog = await runSigward([
+    'check',
+    '--policy',
+    policy,
+    '--image',
+    `${reg.host}/rl/app:v1`,
+    '--image',
+    `${reg.host}/rl/app@${img.digest}`,
+    '--progress',
+  ]);
   t.match(prog.stderr, /\rchecking \[#+\] 2\/2 \(100%\)/);
   const j = await runSigward(['check', '--policy', policy, '--image', `${reg.host}/rl/app:v1`, '--junit', '-']);
   t.equal(j.code, 0);
@@ -192,7 +242,10 @@ t.test('rate limiting per registry host', async (t) => {
 });
 
 t.test('progress and JUnit helpers', async (t) => {
-  t.equal(renderProgress(50, 200, 2000, 'checking', 80), 'checking [##########..............................] 50/200 (25%) 25.0/s');
+  t.equal(
+    renderProgress(50, 200, 2000, 'checking', 80),
+    'checking [##########..............................] 50/200 (25%) 25.0/s',
+  );
   const out: string[] = [];
   let now = 0;
   const p = createProgress({ total: 3, write: (s) => out.push(s), now: () => now, intervalMs: 100 });
@@ -207,10 +260,34 @@ t.test('progress and JUnit helpers', async (t) => {
   t.equal(out[2], '\r\x1b[K');
   t.equal(escapeXml('a<b>&"\'\u0001'), 'a&lt;b&gt;&amp;&quot;&apos;\uFFFD');
   const xml = toJUnitXml([
-    { resource: { kind: 'Image', name: 'x' }, rules: [], patches: [], allowed: true, warnings: [], stats: { images: 1, distinctDigests: 0, signatureVerifications: 0, attestationVerifications: 0, ms: 0 } },
+    {
+      resource: { kind: 'Image', name: 'x' },
+      rules: [],
+      patches: [],
+      allowed: true,
+      warnings: [],
+      stats: { images: 1, distinctDigests: 0, signatureVerifications: 0, attestationVerifications: 0, ms: 0 },
+    },
     {
       resource: { kind: 'Image', name: 'y' },
-      rules: [{ policy: 'p', rule: 'r', status: 'fail', message: 'm', action: 'Audit', failurePolicy: 'Fail', images: [{ policy: 'p', rule: 'r', image: 'y', status: 'fail', message: 'bad <sig>', action: 'Audit', failurePolicy: 'Fail', required: true }] }],
+      rules: [{
+        policy: 'p',
+        rule: 'r',
+        status: 'fail',
+        message: 'm',
+        action: 'Audit',
+        failurePolicy: 'Fail',
+        images: [{
+          policy: 'p',
+          rule: 'r',
+          image: 'y',
+          status: 'fail',
+          message: 'bad <sig>',
+          action: 'Audit',
+          failurePolicy: 'Fail',
+          required: true,
+        }],
+      }],
       patches: [],
       allowed: true,
       warnings: [],
@@ -219,6 +296,10 @@ t.test('progress and JUnit helpers', async (t) => {
   ]);
   t.equal(checkXml(xml), undefined);
   t.match(xml, /<testsuite name="\(no policy\)" tests="1"/);
-  t.match(xml, /<system-out>warning \(Audit\): bad &lt;sig&gt;<\/system-out>/, 'Audit failures are warnings, not failures');
+  t.match(
+    xml,
+    /<system-out>warning \(Audit\): bad &lt;sig&gt;<\/system-out>/,
+    'Audit failures are warnings, not failures',
+  );
   t.notMatch(xml, /<failure/);
 });

@@ -39,16 +39,30 @@ function main(): void {
           const args = ['verify', ...flags, '--insecure-ignore-tlog', '--allow-insecure-registry', ref];
           const theirs = await fx.cosign(args);
           const ours = await runSigward(args);
-          t.not(ours.code, 2, `${c.id} ${label} ${ref === c.image ? 'tag' : 'digest'}: sigward takes cosign's command line`);
+          t.not(
+            ours.code,
+            2,
+            `${c.id} ${label} ${ref === c.image ? 'tag' : 'digest'}: sigward takes cosign's command line`,
+          );
           const cosignAllows = theirs.code === 0;
           const sigwardAllows = ours.code === 0;
           decided++;
           const what = `${c.id} (${c.how}) ${label} by ${ref === c.image ? 'tag' : 'digest'}`;
-          if (cosignAllows !== sigwardAllows) disagreements.push(`${what}: cosign ${cosignAllows ? 'allows' : 'denies'}, sigward ${sigwardAllows ? 'allows' : 'denies'} (${ours.stdout.trim().slice(0, 200)} | ${theirs.stderr.trim().slice(0, 200)})`);
+          if (cosignAllows !== sigwardAllows) {
+            disagreements.push(
+              `${what}: cosign ${cosignAllows ? 'allows' : 'denies'}, sigward ${sigwardAllows ? 'allows' : 'denies'} (${
+                ours.stdout.trim().slice(0, 200)
+              } | ${theirs.stderr.trim().slice(0, 200)})`,
+            );
+          }
           t.equal(sigwardAllows, cosignAllows, `${what}: same verdict as cosign (${cosignAllows ? 'allow' : 'deny'})`);
         }
       }
     }
-    t.comment(`${decided} cases decided by real cosign; ${disagreements.length} disagreements${disagreements.length ? ':\n' + disagreements.join('\n') : ''}`);
+    t.comment(
+      `${decided} cases decided by real cosign; ${disagreements.length} disagreements${
+        disagreements.length ? ':\n' + disagreements.join('\n') : ''
+      }`,
+    );
   });
 }

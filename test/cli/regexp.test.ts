@@ -12,10 +12,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
+import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { withSigstoreMock, pushLegacySignature, DEFAULT_ISSUER } from '../helpers/sigstore-mock.ts';
+import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-regexp-'));
 let n = 0;
@@ -38,13 +38,27 @@ t.test('regular expressions in sigward check and verify', async (t) => {
   const img = await pushImageDetailed(store, repo, { tag: 'v1' });
   // an identity of 40 word characters and a '!': no match for the pattern below, after 2^40 steps of backtracking
   const longIdentity = `${'a'.repeat(40)}!@corp.example`;
-  await pushLegacySignature(store, repo, img.digest, await mock.signLegacy(img.digest, `${reg.host}/regexp/app`, { identity: longIdentity }));
+  await pushLegacySignature(
+    store,
+    repo,
+    img.digest,
+    await mock.signLegacy(img.digest, `${reg.host}/regexp/app`, { identity: longIdentity }),
+  );
   const ref = `${reg.host}/regexp/app@${img.digest}`;
   const trusted = ['--trusted-root', mock.trustedRootPath];
 
   const check = async (policy: string, pod: Record<string, unknown>) => {
     const started = Date.now();
-    const r = await runSigward(['check', '--policy', file(policy), '--resource', file(JSON.stringify(pod), 'json'), ...trusted, '-o', 'json'], { timeoutMs: DEADLINE_MS });
+    const r = await runSigward([
+      'check',
+      '--policy',
+      file(policy),
+      '--resource',
+      file(JSON.stringify(pod), 'json'),
+      ...trusted,
+      '-o',
+      'json',
+    ], { timeoutMs: DEADLINE_MS });
     return { ...r, ms: Date.now() - started };
   };
   const pod = (labels: Record<string, string>) => {
@@ -80,7 +94,11 @@ spec:
                     issuer: "${DEFAULT_ISSUER}"
 `;
     const evil = await check(policy, pod({ team: EVIL_LABEL }));
-    t.equal(evil.code, 0, `no match: the precondition does not hold, the rule is skipped (${evil.ms} ms)\n${evil.stderr}`);
+    t.equal(
+      evil.code,
+      0,
+      `no match: the precondition does not hold, the rule is skipped (${evil.ms} ms)\n${evil.stderr}`,
+    );
     t.ok(evil.ms < DEADLINE_MS / 2, `answered in ${evil.ms} ms`);
     t.equal(JSON.parse(evil.stdout).results[0].allowed, true);
     const team = await check(policy, pod({ team: 'platform-team' }));
@@ -88,10 +106,14 @@ spec:
     t.match(team.stdout, /identity mismatch/);
     const broken = await check(policy.replace(CATASTROPHIC, '^(a)\\\\1$'), pod({ team: 'aa' }));
     t.equal(broken.code, 1, 'a backreference (Go refuses it): the rule fails, never a match or a skip');
-    t.match(JSON.parse(broken.stdout).results[0], { allowed: false, rules: [{ status: 'fail', message: /regex_match\(\): error parsing regexp: invalid escape sequence: `\\1`/ }] });
+    t.match(JSON.parse(broken.stdout).results[0], {
+      allowed: false,
+      rules: [{ status: 'fail', message: /regex_match\(\): error parsing regexp: invalid escape sequence: `\\1`/ }],
+    });
   });
 
-  const keylessPolicy = (field: string) => `apiVersion: kyverno.io/v1
+  const keylessPolicy = (field: string) =>
+    `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
   name: keyless-regexp
@@ -123,7 +145,10 @@ spec:
     t.equal(ok.code, 0, `the same shape of pattern that matches: allowed\n${ok.stdout}${ok.stderr}`);
     const lookahead = await check(keylessPolicy(`subjectRegExp: '^(?=a).*@corp\\.example$'`), pod({}));
     t.equal(lookahead.code, 2, 'a lookahead (Go refuses it) is a policy error');
-    t.match(JSON.parse(lookahead.stdout).error, { code: 'POLICY_INVALID', message: /keyless\.subjectRegExp: error parsing regexp: invalid or unsupported Perl syntax: `\(\?=`/ });
+    t.match(JSON.parse(lookahead.stdout).error, {
+      code: 'POLICY_INVALID',
+      message: /keyless\.subjectRegExp: error parsing regexp: invalid or unsupported Perl syntax: `\(\?=`/,
+    });
   });
 
   await t.test('--certificate-identity-regexp / --certificate-oidc-issuer-regexp', async (t) => {
@@ -132,20 +157,39 @@ spec:
       const r = await runSigward(['verify', ref, ...trusted, ...args], { timeoutMs: DEADLINE_MS });
       return { ...r, out: r.stdout + r.stderr, ms: Date.now() - started };
     };
-    const slow = await verify(['--certificate-identity-regexp', '^([a-z0-9]+[-_.]?)+@corp\\.example$', '--certificate-oidc-issuer', DEFAULT_ISSUER]);
+    const slow = await verify([
+      '--certificate-identity-regexp',
+      '^([a-z0-9]+[-_.]?)+@corp\\.example$',
+      '--certificate-oidc-issuer',
+      DEFAULT_ISSUER,
+    ]);
     t.equal(slow.code, 1, `no match: denied (${slow.ms} ms)\n${slow.stderr}`);
     t.match(slow.out, /certificate identity mismatch/);
     t.ok(slow.ms < DEADLINE_MS / 2, `answered in ${slow.ms} ms`);
-    const issuer = await verify(['--certificate-identity', longIdentity, '--certificate-oidc-issuer-regexp', '^https://(o|i|d|c|oi|dc)+\\.sigward\\.(test!|example)$']);
+    const issuer = await verify([
+      '--certificate-identity',
+      longIdentity,
+      '--certificate-oidc-issuer-regexp',
+      '^https://(o|i|d|c|oi|dc)+\\.sigward\\.(test!|example)$',
+    ]);
     t.equal(issuer.code, 1, `issuer regexp: no match, denied (${issuer.ms} ms)`);
     t.match(issuer.out, /issuer mismatch/);
-    const both = await verify(['--certificate-identity-regexp', '(?i)^(?P<user>[A-Z!]+)@corp\\.example$', '--certificate-oidc-issuer-regexp', '^https://(o|i|d|c|oi|dc)+\\.sigward\\.test$']);
+    const both = await verify([
+      '--certificate-identity-regexp',
+      '(?i)^(?P<user>[A-Z!]+)@corp\\.example$',
+      '--certificate-oidc-issuer-regexp',
+      '^https://(o|i|d|c|oi|dc)+\\.sigward\\.test$',
+    ]);
     t.equal(both.code, 0, `Go syntax ((?i), (?P<name>)) that matches: verified\n${both.stderr}`);
-    for (const [flag, pattern, reason] of [
-      ['--certificate-identity-regexp', '(a)\\1', /invalid escape sequence: `\\1`/],
-      ['--certificate-oidc-issuer-regexp', '(?<!evil)\\.sigward\\.test$', /invalid named capture/],
-    ] as const) {
-      const other = flag === '--certificate-identity-regexp' ? ['--certificate-oidc-issuer', DEFAULT_ISSUER] : ['--certificate-identity', longIdentity];
+    for (
+      const [flag, pattern, reason] of [
+        ['--certificate-identity-regexp', '(a)\\1', /invalid escape sequence: `\\1`/],
+        ['--certificate-oidc-issuer-regexp', '(?<!evil)\\.sigward\\.test$', /invalid named capture/],
+      ] as const
+    ) {
+      const other = flag === '--certificate-identity-regexp'
+        ? ['--certificate-oidc-issuer', DEFAULT_ISSUER]
+        : ['--certificate-identity', longIdentity];
       const r = await verify([flag, pattern, ...other]);
       t.equal(r.code, 2, `${flag} ${pattern}: a usage error`);
       t.match(r.stderr, /invalid regular expression .*\(Go RE2 syntax\): error parsing regexp: /);

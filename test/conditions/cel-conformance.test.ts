@@ -4,9 +4,11 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 
-t.test('cel-spec conformance through sigward\'s CEL interface', async (t) => {
+t.test("cel-spec conformance through sigward's CEL interface", async (t) => {
   const script = new URL('../../scripts/conformance-cel.ts', import.meta.url).pathname;
-  const out = execFileSync(process.execPath, [script, '--library', 'sigward', '--by-suite', '--verbose', '--strict'], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [script, '--library', 'sigward', '--by-suite', '--verbose', '--strict'], {
+    encoding: 'utf8',
+  });
   const last = out.trim().split('\n').pop() ?? '';
   const m = /^(\d+) passed, (\d+) failed, (\d+) skipped$/.exec(last);
   t.ok(m, last);

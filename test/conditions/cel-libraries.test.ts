@@ -9,8 +9,10 @@ import { compileCel } from '../../lib/conditions/cel.ts';
 import { KYVERNO_IMAGE_LIBRARY } from '../../lib/conditions/cel-kyverno.ts';
 import { CelTypeValue } from '../../lib/conditions/cel-values.ts';
 
-const ev = (expr: string, vars: Record<string, unknown> = {}) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
-const kev = (expr: string, vars: Record<string, unknown> = {}) => compileCel(expr, { variables: Object.keys(vars), library: KYVERNO_IMAGE_LIBRARY }).evaluate(vars);
+const ev = (expr: string, vars: Record<string, unknown> = {}) =>
+  compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
+const kev = (expr: string, vars: Record<string, unknown> = {}) =>
+  compileCel(expr, { variables: Object.keys(vars), library: KYVERNO_IMAGE_LIBRARY }).evaluate(vars);
 function thrown(fn: () => unknown): any {
   try {
     fn();
@@ -21,21 +23,36 @@ function thrown(fn: () => unknown): any {
 }
 
 t.test('cel-go extensions in Kubernetes-style expressions', async (t) => {
-  const object = { metadata: { name: 'web', labels: { app: 'web', 'app.kubernetes.io/part-of': 'shop' } }, spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] } };
+  const object = {
+    metadata: { name: 'web', labels: { app: 'web', 'app.kubernetes.io/part-of': 'shop' } },
+    spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] },
+  };
   const vars = { object };
   t.equal(ev("object.metadata.?labels.?team.orValue('none')", vars), 'none', 'optional field chain with a default');
   t.equal(ev("object.metadata.labels[?'app'].orValue('') == 'web'", vars), true);
   t.equal(ev("'environment' in object.metadata.?annotations.orValue({})", vars), false);
   t.equal(ev('object.spec.containers.all(i, c, c.name != "" && i >= 0)', vars), true, 'two-variable all');
   t.same(ev('object.spec.containers.transformMap(i, c, c.image)', vars), new Map([[0n, 'x'], [1n, 'y']]));
-  t.same(ev("object.metadata.labels.transformMapEntry(k, v, {v: k})", vars), new Map([['web', 'app'], ['shop', 'app.kubernetes.io/part-of']]));
+  t.same(
+    ev('object.metadata.labels.transformMapEntry(k, v, {v: k})', vars),
+    new Map([['web', 'app'], ['shop', 'app.kubernetes.io/part-of']]),
+  );
   t.equal(ev('cel.bind(names, object.spec.containers.map(c, c.name), names.size() == 2 && "a" in names)', vars), true);
   t.equal(ev('math.greatest([1, 5.5, 3u]) == 5.5 && math.least(3, -1) == -1', vars), true);
   t.equal(ev("base64.encode(b'hello') == 'aGVsbG8=' && base64.decode('aGVsbG8') == b'hello'", vars), true);
-  t.equal(ev("'%s has %d containers'.format([object.metadata.name, size(object.spec.containers)])", vars), 'web has 2 containers');
+  t.equal(
+    ev("'%s has %d containers'.format([object.metadata.name, size(object.spec.containers)])", vars),
+    'web has 2 containers',
+  );
   t.equal(ev("'a,b,c'.split(',').join('-') + ' ' + 'Hello'.lowerAscii() + ' ' + '  x '.trim()", vars), 'a-b-c hello x');
-  t.equal(ev('[3, 1, 2].sort() == [1, 2, 3] && [1, [2, [3]]].flatten() == [1, 2, [3]] && lists.range(3) == [0, 1, 2]', vars), true);
-  t.equal(ev('sets.equivalent([1, 2], [2, 1, 1]) && sets.intersects([1], [3, 1]) && !sets.contains([1], [2])', vars), true);
+  t.equal(
+    ev('[3, 1, 2].sort() == [1, 2, 3] && [1, [2, [3]]].flatten() == [1, 2, [3]] && lists.range(3) == [0, 1, 2]', vars),
+    true,
+  );
+  t.equal(
+    ev('sets.equivalent([1, 2], [2, 1, 1]) && sets.intersects([1], [3, 1]) && !sets.contains([1], [2])', vars),
+    true,
+  );
 });
 
 t.test('Kubernetes lists library', async (t) => {
@@ -102,7 +119,12 @@ t.test('Kubernetes IP and CIDR libraries', async (t) => {
   t.equal(ev("ip('127.0.0.1').isLoopback() && ip('::1').isLoopback() && !ip('10.0.0.1').isLoopback()"), true);
   t.equal(ev("ip('224.0.0.1').isLinkLocalMulticast() && ip('ff02::1').isLinkLocalMulticast()"), true);
   t.equal(ev("ip('169.254.169.254').isLinkLocalUnicast() && ip('fe80::1').isLinkLocalUnicast()"), true);
-  t.equal(ev("ip('192.168.0.1').isGlobalUnicast() && ip('2001:db8::abcd').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast()"), true);
+  t.equal(
+    ev(
+      "ip('192.168.0.1').isGlobalUnicast() && ip('2001:db8::abcd').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast()",
+    ),
+    true,
+  );
   t.equal(ev("string(ip('2001:db8:0:0:0:0:2:1'))"), '2001:db8::2:1');
   t.equal(ev("ip('127.0.0.1') == ip('127.0.0.1') && ip('::1') != ip('::2')"), true);
   t.equal((ev("type(ip('::1'))") as CelTypeValue).name, 'net.IP');
@@ -166,9 +188,13 @@ t.test('Kyverno offline libraries: json, yaml, hash, math, time, x509', async (t
   t.same(kev(`json.unmarshal('{"a": [1, {"b": true}]}').a`), [1, new Map([['b', true]])]);
   t.match(thrown(() => kev("json.unmarshal('{')")).message, /json.unmarshal/);
   t.equal(kev("yaml.parse('spec:\\n  replicas: 3\\n').spec.replicas == 3"), true);
-  t.match(thrown(() => kev("yaml.parse('a: &x [*x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x]')")).message, /yaml.parse/);
+  t.match(
+    thrown(() => kev("yaml.parse('a: &x [*x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x]')")).message,
+    /yaml.parse/,
+  );
   // digests as the real tools print them
-  const digest = (alg: string) => execFileSync('openssl', ['dgst', `-${alg}`, '-r'], { input: 'hello' }).toString().split(' ')[0];
+  const digest = (alg: string) =>
+    execFileSync('openssl', ['dgst', `-${alg}`, '-r'], { input: 'hello' }).toString().split(' ')[0];
   t.equal(kev("sha256('hello')"), digest('sha256'));
   t.equal(kev("sha1('hello')"), digest('sha1'));
   t.equal(kev("md5('hello')"), digest('md5'));
@@ -176,18 +202,27 @@ t.test('Kyverno offline libraries: json, yaml, hash, math, time, x509', async (t
   t.equal(kev("time_parse('2006-01-02', '2024-03-01')"), '2024-03-01T00:00:00Z');
   t.equal(kev("time_add('2024-03-01T00:00:00Z', '90m')"), '2024-03-01T01:30:00Z');
   t.equal(kev("time_diff('2024-03-01T00:00:00Z', '2024-03-01T01:30:00Z')"), '1h30m0s');
-  t.equal(kev("time_before('2024-03-01T00:00:00Z', '2024-03-02T00:00:00Z') && time_after('2024-03-02T00:00:00Z', '2024-03-01T00:00:00Z')"), true);
+  t.equal(
+    kev(
+      "time_before('2024-03-01T00:00:00Z', '2024-03-02T00:00:00Z') && time_after('2024-03-02T00:00:00Z', '2024-03-01T00:00:00Z')",
+    ),
+    true,
+  );
   t.match(kev('time_now()') as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
   // x509.decode on a real certificate (made by openssl), checked against openssl's own reading of it
   const certFile = new URL('../../../shared/testvectors/cosign-legacy/containers-image/pki-cert', import.meta.url);
   const pem = readFileSync(certFile, 'utf8');
-  const openssl = (...args: string[]) => execFileSync('openssl', ['x509', '-noout', ...args], { input: pem }).toString().trim();
+  const openssl = (...args: string[]) =>
+    execFileSync('openssl', ['x509', '-noout', ...args], { input: pem }).toString().trim();
   const c = kev('x509.decode(cert)', { cert: pem }) as Map<string, any>;
   t.equal(c.get('Subject').get('CommonName'), 'Team A Cosign Certificate');
   t.same(c.get('Subject').get('Country'), ['ES']);
   t.equal(c.get('Issuer').get('CommonName'), 'Linuxera Intermediate Certificate Authority');
-  t.equal(c.get('NotAfter'), new Date(openssl('-enddate').replace('notAfter=', '')).toISOString().replace('.000Z', 'Z'));
+  t.equal(
+    c.get('NotAfter'),
+    new Date(openssl('-enddate').replace('notAfter=', '')).toISOString().replace('.000Z', 'Z'),
+  );
   t.same(c.get('DNSNames'), ['myhost.example.com']);
   t.same(c.get('EmailAddresses'), ['qiwan@redhat.com']);
   t.equal(BigInt(c.get('PublicKey').get('N')).toString(16).toUpperCase(), openssl('-modulus').replace('Modulus=', ''));
@@ -197,14 +232,16 @@ t.test('Kyverno offline libraries: json, yaml, hash, math, time, x509', async (t
 });
 
 t.test('libraries that need the network or a cluster make compiling an error naming the function', async (t) => {
-  for (const [expr, fn] of [
-    ["http.Get('https://registry.example.com/allowed').allowed == true", 'http.Get'],
-    ["http.Post('https://x.example.com', {}, {}).ok", 'http.Post'],
-    ["resource.Get('v1', 'configmaps', 'default', 'registries').data.x == 'y'", 'resource.Get'],
-    ["resource.List('apps/v1', 'deployments', '').items.size() > 0", 'resource.List'],
-    ["globalContext.Get('gctx', '') == 1", 'globalContext.Get'],
-    ["true || http.Get('https://x.example.com').ok", 'http.Get'],
-  ]) {
+  for (
+    const [expr, fn] of [
+      ["http.Get('https://registry.example.com/allowed').allowed == true", 'http.Get'],
+      ["http.Post('https://x.example.com', {}, {}).ok", 'http.Post'],
+      ["resource.Get('v1', 'configmaps', 'default', 'registries').data.x == 'y'", 'resource.Get'],
+      ["resource.List('apps/v1', 'deployments', '').items.size() > 0", 'resource.List'],
+      ["globalContext.Get('gctx', '') == 1", 'globalContext.Get'],
+      ["true || http.Get('https://x.example.com').ok", 'http.Get'],
+    ]
+  ) {
     const e = thrown(() => kev(expr));
     t.equal(e.code, 'CONDITION_INVALID', `${fn}: refused when compiling`);
     t.match(e.message, new RegExp(`function '${fn.replace('.', '\\.')}' is not available`));

@@ -23,7 +23,10 @@ function statementOfBundle(name: string): any {
 function statement(predicateType: string, predicate: unknown): any {
   return {
     _type: 'https://in-toto.io/Statement/v1',
-    subject: [{ name: 'registry.example.com/org/app', digest: { sha256: '886a77e9b9c993e221d1843e3af5b1fbeea26d8962995e8562174a6aba0c7cc9' } }],
+    subject: [{
+      name: 'registry.example.com/org/app',
+      digest: { sha256: '886a77e9b9c993e221d1843e3af5b1fbeea26d8962995e8562174a6aba0c7cc9' },
+    }],
     predicateType,
     predicate,
   };
@@ -60,9 +63,21 @@ t.test('SLSA v1 provenance (sigstore-js npm provenance)', async (t) => {
   const st = statementOfBundle('sigstore.js@2.0.0-provenance.sigstore.json');
   t.equal(st.predicateType, 'https://slsa.dev/provenance/v1');
   t.equal(run("predicate.runDetails.builder.id == 'https://github.com/actions/runner/github-hosted'", st), true);
-  t.equal(run("predicate.buildDefinition.externalParameters.workflow.repository == 'https://github.com/sigstore/sigstore-js'", st), true);
+  t.equal(
+    run(
+      "predicate.buildDefinition.externalParameters.workflow.repository == 'https://github.com/sigstore/sigstore-js'",
+      st,
+    ),
+    true,
+  );
   t.equal(run("subject.all(s, s.name.startsWith('pkg:npm/sigstore@'))", st), true);
-  t.equal(run("predicate.buildDefinition.resolvedDependencies.exists(d, has(d.digest.gitCommit) && size(d.digest.gitCommit) == 40)", st), true);
+  t.equal(
+    run(
+      'predicate.buildDefinition.resolvedDependencies.exists(d, has(d.digest.gitCommit) && size(d.digest.gitCommit) == 40)',
+      st,
+    ),
+    true,
+  );
   const mutated = structuredClone(st);
   mutated.predicate.runDetails.builder.id = 'https://github.com/actions/runner/self-hosted';
   t.equal(run("predicate.runDetails.builder.id == 'https://github.com/actions/runner/github-hosted'", mutated), false);
@@ -71,16 +86,26 @@ t.test('SLSA v1 provenance (sigstore-js npm provenance)', async (t) => {
 t.test('CycloneDX components', async (t) => {
   const bom = readJson(local('cyclonedx-sbom.json'));
   const st = statement('https://cyclonedx.org/bom', bom);
-  const noBadCommonsText = "!predicate.components.exists(c, c.name == 'commons-text' && c.version in ['1.5', '1.6', '1.7', '1.8', '1.9'])";
+  const noBadCommonsText =
+    "!predicate.components.exists(c, c.name == 'commons-text' && c.version in ['1.5', '1.6', '1.7', '1.8', '1.9'])";
   t.equal(run(noBadCommonsText, st), true);
-  t.equal(run("predicate.components.all(c, c.licenses.exists(l, l.license.id in ['Apache-2.0', 'BSD-3-Clause', 'MIT']))", st), true);
+  t.equal(
+    run("predicate.components.all(c, c.licenses.exists(l, l.license.id in ['Apache-2.0', 'BSD-3-Clause', 'MIT']))", st),
+    true,
+  );
   t.equal(run("predicate.components.filter(c, c.purl.startsWith('pkg:maven/')).size() == 3", st), true);
   const mutated = structuredClone(bom);
   mutated.components[0].version = '1.8';
   t.equal(run(noBadCommonsText, statement('https://cyclonedx.org/bom', mutated)), false);
   // the empty BOM of the cosign test data
   const empty = readJson(shared('predicates/bom-go-mod.cyclonedx.json'));
-  t.equal(run("predicate.bomFormat == 'CycloneDX' && size(predicate.components) == 0", statement('https://cyclonedx.org/bom', empty)), true);
+  t.equal(
+    run(
+      "predicate.bomFormat == 'CycloneDX' && size(predicate.components) == 0",
+      statement('https://cyclonedx.org/bom', empty),
+    ),
+    true,
+  );
 });
 
 t.test('SPDX packages', async (t) => {
@@ -91,7 +116,13 @@ t.test('SPDX packages', async (t) => {
   t.equal(run("predicate.packages.all(p, !p.licenseConcluded.contains('AGPL'))", st), true);
   const mutated = structuredClone(doc);
   mutated.packages[1].licenseConcluded = 'AGPL-3.0-only';
-  t.equal(run("predicate.packages.all(p, !p.licenseConcluded.contains('AGPL'))", statement('https://spdx.dev/Document', mutated)), false);
+  t.equal(
+    run(
+      "predicate.packages.all(p, !p.licenseConcluded.contains('AGPL'))",
+      statement('https://spdx.dev/Document', mutated),
+    ),
+    false,
+  );
   const empty = readJson(shared('predicates/bom-go-mod.spdx.json'));
   t.equal(run('predicate.packages.size() == 0', statement('https://spdx.dev/Document', empty)), true);
 });
@@ -99,15 +130,27 @@ t.test('SPDX packages', async (t) => {
 t.test('vulnerability scan severities and age', async (t) => {
   const scan = readJson(local('vuln-scan.json'));
   const st = statement('https://cosign.sigstore.dev/attestation/vuln/v1', scan);
-  const noCritical = "predicate.scanner.result.Results.all(r, !has(r.Vulnerabilities) || r.Vulnerabilities.all(v, v.Severity != 'CRITICAL'))";
+  const noCritical =
+    "predicate.scanner.result.Results.all(r, !has(r.Vulnerabilities) || r.Vulnerabilities.all(v, v.Severity != 'CRITICAL'))";
   t.equal(run(noCritical, st), true);
   t.equal(run('predicate.scanner.result.Results.all(r, r.Vulnerabilities.all(v, v.CVSS.nvd.V3Score < 9))', st), true);
-  t.equal(run("predicate.scanner.result.Results.map(r, r.Vulnerabilities.filter(v, v.Severity == 'HIGH').size()).exists(n, n > 0)", st), true);
+  t.equal(
+    run(
+      "predicate.scanner.result.Results.map(r, r.Vulnerabilities.filter(v, v.Severity == 'HIGH').size()).exists(n, n > 0)",
+      st,
+    ),
+    true,
+  );
   const fresh = "now - timestamp(predicate.metadata.scanFinishedOn) < duration('168h')";
   t.equal(run(fresh, st), true);
   t.equal(run(fresh, st, { now: new Date('2024-04-01T00:00:00Z') }), false);
   const mutated = structuredClone(scan);
-  mutated.scanner.result.Results[1].Vulnerabilities.push({ VulnerabilityID: 'CVE-2021-44228', PkgName: 'log4j-core', Severity: 'CRITICAL', CVSS: { nvd: { V3Score: 10 } } });
+  mutated.scanner.result.Results[1].Vulnerabilities.push({
+    VulnerabilityID: 'CVE-2021-44228',
+    PkgName: 'log4j-core',
+    Severity: 'CRITICAL',
+    CVSS: { nvd: { V3Score: 10 } },
+  });
   t.equal(run(noCritical, statement('https://cosign.sigstore.dev/attestation/vuln/v1', mutated)), false);
   // cosign's own vuln predicate (scanner.result is null)
   const cosignVuln = readJson(shared('predicates/vuln-predicate.json'));
@@ -121,7 +164,13 @@ t.test('in-toto example predicates (SVR, test result, release)', async (t) => {
   t.equal(run("'SLSA_BUILD_LEVEL_3' in predicate.properties", readJson(shared('intoto-examples/svr-2.json'))), false);
   t.equal(run("predicate.result == 'PASSED'", readJson(shared('intoto-examples/test-result-1.json'))), true);
   t.equal(run("predicate.purl.startsWith('pkg:npm/')", readJson(shared('intoto-examples/release-1.json'))), true);
-  t.equal(run("timestamp(predicate.timeCreated) < timestamp('2000-01-01T00:00:00Z')", readJson(shared('intoto-examples/svr-1.json'))), true);
+  t.equal(
+    run(
+      "timestamp(predicate.timeCreated) < timestamp('2000-01-01T00:00:00Z')",
+      readJson(shared('intoto-examples/svr-1.json')),
+    ),
+    true,
+  );
 });
 
 t.test('numbers from JSON are doubles; comparisons work for int-valued and fractional numbers', async (t) => {
@@ -149,14 +198,34 @@ t.test('image and signer variables, custom variables', async (t) => {
     statement: st,
     now: NOW,
     image: { registry: 'ghcr.io', repository: 'org/app', digest: 'sha256:abc' },
-    signer: { identity: 'https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1', issuer: 'https://token.actions.githubusercontent.com', extensions: { githubWorkflowRepository: 'org/app' } },
+    signer: {
+      identity: 'https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1',
+      issuer: 'https://token.actions.githubusercontent.com',
+      extensions: { githubWorkflowRepository: 'org/app' },
+    },
   });
   t.same(Object.keys(vars).sort(), [...ATTESTATION_VARIABLES].sort());
-  t.equal(compileCel("image.registry == 'ghcr.io' && image.tag == '' && image.digest.startsWith('sha256:')").evaluateBool(vars), true);
-  t.equal(compileCel("signer.issuer == 'https://token.actions.githubusercontent.com' && signer.extensions.githubWorkflowRepository == 'org/app'").evaluateBool(vars), true);
-  t.equal(compileCel("signer.identity.matches('^https://github.com/org/.*@refs/tags/v[0-9]+$')").evaluateBool(vars), true);
+  t.equal(
+    compileCel("image.registry == 'ghcr.io' && image.tag == '' && image.digest.startsWith('sha256:')").evaluateBool(
+      vars,
+    ),
+    true,
+  );
+  t.equal(
+    compileCel(
+      "signer.issuer == 'https://token.actions.githubusercontent.com' && signer.extensions.githubWorkflowRepository == 'org/app'",
+    ).evaluateBool(vars),
+    true,
+  );
+  t.equal(
+    compileCel("signer.identity.matches('^https://github.com/org/.*@refs/tags/v[0-9]+$')").evaluateBool(vars),
+    true,
+  );
   t.equal(compileCel("now == timestamp('2024-03-02T00:00:00Z')").evaluateBool(vars), true);
-  t.equal(compileCel('object.kind == "Pod"', { variables: ['object'] }).evaluateBool({ object: { kind: 'Pod' } }), true);
+  t.equal(
+    compileCel('object.kind == "Pod"', { variables: ['object'] }).evaluateBool({ object: { kind: 'Pod' } }),
+    true,
+  );
 });
 
 t.test('compile errors carry the expression and the position', async (t) => {
@@ -200,7 +269,8 @@ t.test('evaluation errors and non-bool results', async (t) => {
 });
 
 t.test('matches(): Go RE2 regular expressions, linear time', async (t) => {
-  const ev = (expr: string, vars: Record<string, unknown>) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
+  const ev = (expr: string, vars: Record<string, unknown>) =>
+    compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
   const label = 'a'.repeat(30) + '!';
   const started = performance.now();
   t.equal(ev("l.matches('^([a-z0-9]+[-_.]?)+$')", { l: label }), false);
@@ -216,7 +286,11 @@ t.test('matches(): Go RE2 regular expressions, linear time', async (t) => {
   t.match(e.message, /invalid or unsupported Perl syntax/);
   // Kubernetes' find / findAll: Go's FindString / FindAllString on the same engine
   const started2 = performance.now();
-  t.equal(ev("l.find('(a|a)+b|!b')", { l: 'a'.repeat(30) + '!b' }), '!b', 'a catastrophic alternative before the match: fast');
+  t.equal(
+    ev("l.find('(a|a)+b|!b')", { l: 'a'.repeat(30) + '!b' }),
+    '!b',
+    'a catastrophic alternative before the match: fast',
+  );
   t.same(ev("l.findAll('(a|a)+b|!b')", { l: ('a'.repeat(30) + '!b').repeat(3) }), ['!b', '!b', '!b']);
   t.ok(performance.now() - started2 < 500, 'find/findAll in linear time');
   t.same(ev("l.findAll('a*')", { l: 'baaac' }), ['', 'aaa', ''], 'Go skips an empty match right after a match');
@@ -231,7 +305,8 @@ t.test('matches(): Go RE2 regular expressions, linear time', async (t) => {
 });
 
 t.test('values in and out follow the CEL value model', async (t) => {
-  const ev = (expr: string, vars: Record<string, unknown> = {}) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
+  const ev = (expr: string, vars: Record<string, unknown> = {}) =>
+    compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
   const m = ev("{1: 'a', 'k': [1u, 2.0, b'ab']}") as Map<unknown, unknown>;
   t.ok(m instanceof Map);
   t.equal(m.get(1n), 'a');
@@ -274,11 +349,16 @@ t.test('compile cache: same expression returns the cached program; bounded LRU',
 });
 
 t.test('semantics found by comparing engines on generated expressions', async (t) => {
-  const ev = (expr: string, vars: Record<string, unknown> = {}) => compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
+  const ev = (expr: string, vars: Record<string, unknown> = {}) =>
+    compileCel(expr, { variables: Object.keys(vars) }).evaluate(vars);
   t.equal(ev('!!-5'), -5n, 'a signed literal after !');
   t.equal(ev('-(-5)'), 5n);
   t.equal(ev('has(m.a)', { m: { a: null } }), true, 'a key present with a null value is present');
   t.equal(ev('timestamp(3) == timestamp("1970-01-01T00:00:03Z")'), true, 'timestamp(int) counts seconds');
   t.equal(thrown(() => ev('double("a")')).code, 'CONDITION_FAILED', 'an unparsable double is an error, not null');
-  t.equal(thrown(() => ev('has(s.a)', { s: 'text' })).code, 'CONDITION_FAILED', 'has() on a string is an error, not false');
+  t.equal(
+    thrown(() => ev('has(s.a)', { s: 'text' })).code,
+    'CONDITION_FAILED',
+    'has() on a string is an error, not false',
+  );
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { KYVERNO_OPERATORS, evaluateOperator } from '../../lib/conditions/kyverno-operators.ts';
+import { evaluateOperator, KYVERNO_OPERATORS } from '../../lib/conditions/kyverno-operators.ts';
 import type { KyvernoOperator } from '../../lib/conditions/kyverno-operators.ts';
 
 type Case = [unknown, KyvernoOperator, unknown, boolean];

@@ -21,15 +21,28 @@ function attestationsOf(file: URL): Attestation[] {
   for (const rule of policy.spec.rules ?? []) {
     for (const vi of rule.verifyImages ?? []) {
       (vi.attestations ?? []).forEach((a: any, i: number) => {
-        if (a.conditions) out.push({ where: `${policy.metadata.name}/${rule.name}/attestations[${i}]`, predicateType: a.predicateType ?? a.type, conditions: a.conditions });
+        if (a.conditions) {
+          out.push({
+            where: `${policy.metadata.name}/${rule.name}/attestations[${i}]`,
+            predicateType: a.predicateType ?? a.type,
+            conditions: a.conditions,
+          });
+        }
       });
     }
   }
   return out;
 }
 
-function evaluate(conditions: unknown, predicate: unknown, now = new Date('2024-03-05T00:00:00Z'), vars: Record<string, unknown> = {}) {
-  return compileKyvernoConditions(conditions, { where: 'test' }).evaluate(getKyvernoConditionContext(predicate, vars), { now });
+function evaluate(
+  conditions: unknown,
+  predicate: unknown,
+  now = new Date('2024-03-05T00:00:00Z'),
+  vars: Record<string, unknown> = {},
+) {
+  return compileKyvernoConditions(conditions, { where: 'test' }).evaluate(getKyvernoConditionContext(predicate, vars), {
+    now,
+  });
 }
 
 function thrown(fn: () => unknown): any {
@@ -55,26 +68,41 @@ t.test('policy library: every attestation conditions block passes a matching pre
   const bom = readJson(local('cyclonedx-sbom.json'));
   const vulnerable = structuredClone(bom);
   vulnerable.components[0].version = '1.9';
-  cases.push({ file: 'verify-image-cve-2022-42889.yaml', pass: [bom, readJson(shared('predicates/bom-go-mod.cyclonedx.json'))], fail: [vulnerable] });
+  cases.push({
+    file: 'verify-image-cve-2022-42889.yaml',
+    pass: [bom, readJson(shared('predicates/bom-go-mod.cyclonedx.json'))],
+    fail: [vulnerable],
+  });
 
   // SLSA provenance from the official generator, tagged vX.Y.Z
   const slsa = readJson(local('slsa-v02-container.json'));
   const otherBuilder = structuredClone(slsa);
-  otherBuilder.builder.id = 'https://github.com/evil/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.9.0';
+  otherBuilder.builder.id =
+    'https://github.com/evil/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.9.0';
   const untagged = structuredClone(slsa);
   untagged.builder.id = untagged.builder.id.replace('refs/tags/v1.9.0', 'refs/heads/main');
-  const npmProvenance = JSON.parse(Buffer.from(readJson(shared('sigstore-bundles/dsse.sigstore.json')).dsseEnvelope.payload, 'base64').toString()).predicate;
+  const npmProvenance = JSON.parse(
+    Buffer.from(readJson(shared('sigstore-bundles/dsse.sigstore.json')).dsseEnvelope.payload, 'base64').toString(),
+  ).predicate;
   cases.push({ file: 'verify-image-slsa.yaml', pass: [slsa], fail: [otherBuilder, untagged, npmProvenance] });
 
   // CycloneDX wrapped by cosign's old predicate ({Data: <bom>})
-  cases.push({ file: 'verify-sbom-cyclonedx.yaml', pass: [{ Data: bom, Timestamp: '2024-03-01T10:00:00Z' }], fail: [{ Data: { ...bom, bomFormat: 'SPDX' } }, bom] });
+  cases.push({
+    file: 'verify-sbom-cyclonedx.yaml',
+    pass: [{ Data: bom, Timestamp: '2024-03-01T10:00:00Z' }],
+    fail: [{ Data: { ...bom, bomFormat: 'SPDX' } }, bom],
+  });
 
   // Grype scan in a Tekton TaskRun: impactScore > '8.0' (a raw string, so JMESPath never orders it
   // against a number: the count is always 0) OR the known test image
   const grype = readJson(local('grype-scan.json'));
   const otherImage = structuredClone(grype);
   otherImage.source.target.userInput = 'ghcr.io/evil/image:latest';
-  cases.push({ file: 'verify-tekton-taskrun-vuln-scan.yaml', pass: [grype, otherImage], fail: [{ source: grype.source }] });
+  cases.push({
+    file: 'verify-tekton-taskrun-vuln-scan.yaml',
+    pass: [grype, otherImage],
+    fail: [{ source: grype.source }],
+  });
 
   for (const c of cases) {
     const atts = attestationsOf(shared(dir + c.file));
@@ -95,11 +123,28 @@ t.test('policy library: every attestation conditions block passes a matching pre
 
   // the testvector vuln predicate, scanned the day before
   const [scanAtt] = attestationsOf(shared(dir + 'require-vulnerability-scan.yaml'));
-  t.equal(evaluate(scanAtt.conditions, readJson(shared('predicates/vuln-predicate.json')), new Date('2022-04-13T00:00:00Z')).passed, true);
-  t.equal(evaluate(scanAtt.conditions, readJson(shared('predicates/vuln-predicate.json')), new Date('2022-05-13T00:00:00Z')).passed, false);
+  t.equal(
+    evaluate(scanAtt.conditions, readJson(shared('predicates/vuln-predicate.json')), new Date('2022-04-13T00:00:00Z'))
+      .passed,
+    true,
+  );
+  t.equal(
+    evaluate(scanAtt.conditions, readJson(shared('predicates/vuln-predicate.json')), new Date('2022-05-13T00:00:00Z'))
+      .passed,
+    false,
+  );
 
   // every policy of the library loads (those without conditions trivially)
-  for (const f of ['verify-flux-images.yaml', 'verify-image-gcpkms.yaml', 'verify-image-with-multi-keys.yaml', 'verify-image.yaml', 'verify-tekton-pipeline-bundle-signatures.yaml', 'verify-tekton-taskrun-signatures.yaml']) {
+  for (
+    const f of [
+      'verify-flux-images.yaml',
+      'verify-image-gcpkms.yaml',
+      'verify-image-with-multi-keys.yaml',
+      'verify-image.yaml',
+      'verify-tekton-pipeline-bundle-signatures.yaml',
+      'verify-tekton-taskrun-signatures.yaml',
+    ]
+  ) {
     t.same(attestationsOf(shared(dir + f)), [], `${f} has no attestation conditions`);
   }
 });
@@ -137,12 +182,20 @@ t.test('variable substitution', async (t) => {
   t.equal(ok('{{ a.s }}-{{ a.o }}', 'Equals', 'x-{"k":"v"}'), true, 'embedded objects as JSON');
   t.equal(ok('{{a.s}}{{a.s}}', 'Equals', 'xx'), true, 'adjacent variables');
   t.equal(ok("{{ to_upper('{{ a.s }}') }}", 'Equals', 'X'), true, 'nested variables are substituted innermost first');
-  t.equal(ok("{{ regex_match('^[0-9]$', '{{ a.b }}') }}", 'Equals', true), true, 'the outer result keeps its type (bool)');
+  t.equal(
+    ok("{{ regex_match('^[0-9]$', '{{ a.b }}') }}", 'Equals', true),
+    true,
+    'the outer result keeps its type (bool)',
+  );
   t.equal(ok('\\{{ a.b }}', 'Equals', '\\{{ a.b }}'), true, 'an escaped variable is literal');
   t.equal(ok('\\{{ a.b }}', 'Equals', '{{ a.b }}'), false, 'an unescaped value is substituted');
   t.equal(ok('{{ a.b }}', 'Equals', '{{ a.b }}'), true, 'the value is substituted too');
   t.equal(ok('{{ a.s }}', 'AnyIn', ['{{ a.s }}', 'y']), true, 'inside lists');
-  t.equal(ok('{{ image.registry }}', 'Equals', 'ghcr.io', pred, { image: { registry: 'ghcr.io' } }), true, 'variables passed in');
+  t.equal(
+    ok('{{ image.registry }}', 'Equals', 'ghcr.io', pred, { image: { registry: 'ghcr.io' } }),
+    true,
+    'variables passed in',
+  );
   t.equal(ok('{{ a }}', 'Equals', 'mine', pred, { a: 'mine' }), true, 'variables passed in win over predicate fields');
   t.equal(ok('{{ n }}', 'Equals', 0), true, 'zero is a value, not a missing variable');
   t.equal(ok('{{ time_now_utc() }}', 'Equals', '2024-03-05T00:00:00Z'), true, 'the clock is injected');
@@ -157,8 +210,15 @@ t.test('any / all blocks', async (t) => {
   t.same(run([{ any: [no, yes] }]), { passed: true, failures: [] });
   t.same(run([{ all: [yes, yes] }]), { passed: true, failures: [] });
   t.same(run([{ all: [yes, no] }]), { passed: false, failures: ['b must be 1'] });
-  t.same(run([{ any: [no, no] }]), { passed: false, failures: ['none of the "any" conditions passed: b must be 1; b must be 1'] });
-  t.same(run([{ any: [yes], all: [no] }]), { passed: false, failures: ['b must be 1'] }, 'any and all in one block are ANDed');
+  t.same(run([{ any: [no, no] }]), {
+    passed: false,
+    failures: ['none of the "any" conditions passed: b must be 1; b must be 1'],
+  });
+  t.same(
+    run([{ any: [yes], all: [no] }]),
+    { passed: false, failures: ['b must be 1'] },
+    'any and all in one block are ANDed',
+  );
   t.same(run([{ any: [yes] }, { all: [no] }]), { passed: false, failures: ['b must be 1'] }, 'blocks are ANDed');
   t.same(run([]), { passed: true, failures: [] });
   t.same(run([{}]), { passed: true, failures: [] });
@@ -169,29 +229,45 @@ t.test('evaluation errors are failures with the reason, and never pass', async (
   const pred = { repo: { uri: 'https://x' } };
   let r = evaluate([{ all: [{ key: '{{ repo.nope }}', operator: 'Equals', value: 'x' }] }], pred);
   t.equal(r.passed, false);
-  t.match(r.failures[0], /test\.conditions\[0\]\.all\[0\]: failed to substitute variables in condition key: failed to resolve repo\.nope: Unknown key "nope" in path/);
+  t.match(
+    r.failures[0],
+    /test\.conditions\[0\]\.all\[0\]: failed to substitute variables in condition key: failed to resolve repo\.nope: Unknown key "nope" in path/,
+  );
   // an error in an "any" block is not rescued by a later condition that holds
-  r = evaluate([{ any: [{ key: '{{ nope }}', operator: 'Equals', value: 'x' }, { key: 'a', operator: 'Equals', value: 'a' }] }], pred);
+  r = evaluate([{
+    any: [{ key: '{{ nope }}', operator: 'Equals', value: 'x' }, { key: 'a', operator: 'Equals', value: 'a' }],
+  }], pred);
   t.equal(r.passed, false, 'an error is not rescued by a later condition of the "any" block');
   t.equal(r.failures.length, 1);
   t.match(r.failures[0], /Unknown key "nope"/);
-  r = evaluate([{ any: [{ key: 'a', operator: 'Equals', value: 'b' }, { key: '{{ nope }}', operator: 'Equals', value: 'x' }] }], pred);
+  r = evaluate([{
+    any: [{ key: 'a', operator: 'Equals', value: 'b' }, { key: '{{ nope }}', operator: 'Equals', value: 'x' }],
+  }], pred);
   t.equal(r.passed, false);
-  r = evaluate([{ any: [{ key: '{{ nope }}', operator: 'Equals', value: 'x' }] }, { all: [{ key: 'a', operator: 'Equals', value: 'a' }] }], pred);
+  r = evaluate([{ any: [{ key: '{{ nope }}', operator: 'Equals', value: 'x' }] }, {
+    all: [{ key: 'a', operator: 'Equals', value: 'a' }],
+  }], pred);
   t.equal(r.passed, false);
-  r = evaluate([{ all: [{ key: 'x', operator: 'Equals', value: "{{ divide(`1`, `0`) }}" }] }], pred);
+  r = evaluate([{ all: [{ key: 'x', operator: 'Equals', value: '{{ divide(`1`, `0`) }}' }] }], pred);
   t.match(r.failures[0], /condition value: .*Zero divisor passed/);
-  r = evaluate([{ all: [{ key: "{{ time_since('', '{{ repo.uri }}', '') }}", operator: 'LessThan', value: '1h' }] }], pred);
+  r = evaluate(
+    [{ all: [{ key: "{{ time_since('', '{{ repo.uri }}', '') }}", operator: 'LessThan', value: '1h' }] }],
+    pred,
+  );
   t.match(r.failures[0], /time_since/);
   t.equal(r.passed, false);
 });
 
 t.test('compile errors name the location and the expression', async (t) => {
-  const bad = (conditions: unknown) => thrown(() => compileKyvernoConditions(conditions, { where: 'pol/rule/attestations[0]' }));
+  const bad = (conditions: unknown) =>
+    thrown(() => compileKyvernoConditions(conditions, { where: 'pol/rule/attestations[0]' }));
   let e = bad([{ all: [{ key: '{{ a }}', operator: 'Equalz', value: 1 }] }]);
   t.equal(e.code, 'CONDITION_INVALID');
   t.equal(e.outcome, 'usage');
-  t.match(e.message, /invalid condition at pol\/rule\/attestations\[0\]\.conditions\[0\]\.all\[0\]\.operator: unknown operator "Equalz"/);
+  t.match(
+    e.message,
+    /invalid condition at pol\/rule\/attestations\[0\]\.conditions\[0\]\.all\[0\]\.operator: unknown operator "Equalz"/,
+  );
   e = bad([{ all: [{ key: '{{ a[? }}', operator: 'Equals', value: 1 }] }]);
   t.match(e.message, /conditions\[0\]\.all\[0\]\.key: invalid JMESPath expression "a\[\?"/);
   t.equal(e.detail.expression, 'a[?');
@@ -210,13 +286,23 @@ t.test('compile errors name the location and the expression', async (t) => {
   e = bad([{ all: [{ key: '{{  }}', operator: 'Equals', value: 1 }] }]);
   t.match(e.message, /empty variable/);
   // nested variables are checked where they can be: the inner one now, the outer one when evaluated
-  t.ok(compileKyvernoConditions([{ all: [{ key: "{{ time_since('','{{metadata.scanFinishedOn}}','') }}", operator: 'LessThanOrEquals', value: '168h' }] }]));
+  t.ok(
+    compileKyvernoConditions([{
+      all: [{
+        key: "{{ time_since('','{{metadata.scanFinishedOn}}','') }}",
+        operator: 'LessThanOrEquals',
+        value: '168h',
+      }],
+    }]),
+  );
   e = bad([{ all: [{ key: "{{ time_since('','{{metadata[}}','') }}", operator: 'LessThanOrEquals', value: '168h' }] }]);
   t.match(e.message, /invalid JMESPath expression "metadata\["/);
 });
 
 t.test('default failure messages say what was compared', async (t) => {
-  const r = evaluate([{ all: [{ key: '{{ components[?name==`"commons-text"`].version }}', operator: 'AllNotIn', value: ['1.8'] }] }], { components: [{ name: 'commons-text', version: '1.8' }] });
+  const r = evaluate([{
+    all: [{ key: '{{ components[?name==`"commons-text"`].version }}', operator: 'AllNotIn', value: ['1.8'] }],
+  }], { components: [{ name: 'commons-text', version: '1.8' }] });
   t.equal(r.passed, false);
   t.match(r.failures[0], /AllNotIn \["1\.8"\] is false \(key resolved to \["1\.8"\]\)/);
 });

@@ -1,6 +1,12 @@
 import t from 'tap';
 import { formatGoDuration, parseGoDuration } from '../../lib/conditions/go-duration.ts';
-import { GoRegexSyntaxError, compileGoRegex, getGoRegexError, goRegexMatch, goRegexReplaceAll } from '../../lib/go-regex.ts';
+import {
+  compileGoRegex,
+  getGoRegexError,
+  goRegexMatch,
+  goRegexReplaceAll,
+  GoRegexSyntaxError,
+} from '../../lib/go-regex.ts';
 import { formatRFC3339, parseGoLayout, parseRFC3339 } from '../../lib/conditions/go-time.ts';
 import { addQuantities, compareQuantities, formatQuantity, parseQuantity } from '../../lib/conditions/quantity.ts';
 import { compareSemver, parseSemver, semverSatisfies } from '../../lib/conditions/semver.ts';
@@ -31,7 +37,9 @@ t.test('Go durations', async (t) => {
   t.equal(parseGoDuration('1µs'), 1_000n);
   t.equal(parseGoDuration('2h45m0.5s'), 9_900_500_000_000n);
   t.equal(parseGoDuration('0'), 0n);
-  for (const bad of ['', '1', '1d', 'h', '1.h.', '-', '10 m']) t.equal(parseGoDuration(bad), undefined, `"${bad}" is not a duration`);
+  for (const bad of ['', '1', '1d', 'h', '1.h.', '-', '10 m']) {
+    t.equal(parseGoDuration(bad), undefined, `"${bad}" is not a duration`);
+  }
   t.equal(formatGoDuration(86_400_000_000_000n), '24h0m0s');
   t.equal(formatGoDuration(-86_400_000_000_000n), '-24h0m0s');
   t.equal(formatGoDuration(3_605_000_000_000n), '1h0m5s');
@@ -55,7 +63,9 @@ t.test('quantities', async (t) => {
   t.equal(compareQuantities(q('2e3'), q('2k')), 0);
   t.equal(compareQuantities(q('100Mi'), q('1Gi')), -1);
   t.equal(compareQuantities(q('1Ki'), q('1023')), 1);
-  for (const bad of ['', 'Mi', '1.5.2', '1h', '10 Mi', '1Qi', 'abc']) t.equal(parseQuantity(bad), undefined, `"${bad}" is not a quantity`);
+  for (const bad of ['', 'Mi', '1.5.2', '1h', '10 Mi', '1Qi', 'abc']) {
+    t.equal(parseQuantity(bad), undefined, `"${bad}" is not a quantity`);
+  }
   t.equal(formatQuantity(addQuantities(addQuantities(q('2Ki'), q('5Gi')), q('8Mi'))), '5251074Ki');
   t.equal(formatQuantity(q('1024Mi')), '1Gi');
   t.equal(formatQuantity(q('1.5')), '1500m');
@@ -95,17 +105,29 @@ t.test('Go time parsing and RFC 3339 output', async (t) => {
   t.equal(parseRFC3339('2024-01-01T00:00:00.123456789Z').ns % 1_000_000_000n, 123_456_789n);
   t.throws(() => parseRFC3339('2024-13-01T00:00:00Z'));
   t.throws(() => parseRFC3339('2024-01-01 00:00:00Z'));
-  t.equal(formatRFC3339(parseGoLayout('Mon Jan 02 2006 15:04:05 -0700', 'Fri Jun 22 2022 17:45:00 +0100')), '2022-06-22T17:45:00+01:00');
+  t.equal(
+    formatRFC3339(parseGoLayout('Mon Jan 02 2006 15:04:05 -0700', 'Fri Jun 22 2022 17:45:00 +0100')),
+    '2022-06-22T17:45:00+01:00',
+  );
   t.equal(formatRFC3339(parseGoLayout('2006-Jan-02', '2020-Jan-14')), '2020-01-14T00:00:00Z');
-  t.equal(formatRFC3339(parseGoLayout('Mon Jan _2 15:04:05 MST 2006', 'Mon Jan  2 15:04:05 UTC 2021')), '2021-01-02T15:04:05Z');
+  t.equal(
+    formatRFC3339(parseGoLayout('Mon Jan _2 15:04:05 MST 2006', 'Mon Jan  2 15:04:05 UTC 2021')),
+    '2021-01-02T15:04:05Z',
+  );
   t.equal(formatRFC3339(parseGoLayout('01/02/2006 3:04PM', '12/25/2023 9:30PM')), '2023-12-25T21:30:00Z');
-  t.equal(formatRFC3339(parseGoLayout('2006-01-02T15:04:05.000Z07:00', '2023-05-06T07:08:09.123+02:00')), '2023-05-06T07:08:09+02:00');
+  t.equal(
+    formatRFC3339(parseGoLayout('2006-01-02T15:04:05.000Z07:00', '2023-05-06T07:08:09.123+02:00')),
+    '2023-05-06T07:08:09+02:00',
+  );
   t.throws(() => parseGoLayout('2006-01-02', '2023/01/02'));
   t.throws(() => parseGoLayout('2006-01-02', '2023-02-30'));
 });
 
 t.test('Go regular expressions', async (t) => {
-  t.equal(goRegexMatch('^https://github.com/.*@refs/tags/v[0-9].[0-9].[0-9]$', 'https://github.com/x/y@refs/tags/v1.2.3'), true);
+  t.equal(
+    goRegexMatch('^https://github.com/.*@refs/tags/v[0-9].[0-9].[0-9]$', 'https://github.com/x/y@refs/tags/v1.2.3'),
+    true,
+  );
   t.equal(goRegexMatch('(?i)^abc$', 'ABC'), true);
   t.equal(goRegexMatch('^(?P<major>\\d+)\\.', '12.3'), true);
   t.equal(goRegexMatch('\\Aa.c\\z', 'abc'), true);
@@ -138,7 +160,9 @@ t.test('Go regular expressions: Go semantics where JavaScript differs', async (t
     ['(a)', 'a', '$2|${9}|$x|$$|$|${|${1', '|||$|$|${|${1'],
     ['(a)', 'a', '$01|$0', '|a'],
   ];
-  for (const [p, s, tpl, want] of replace) t.equal(goRegexReplaceAll(p, s, tpl, false), want, `ReplaceAllString(${p}, ${escape(s)}, ${tpl})`);
+  for (const [p, s, tpl, want] of replace) {
+    t.equal(goRegexReplaceAll(p, s, tpl, false), want, `ReplaceAllString(${p}, ${escape(s)}, ${tpl})`);
+  }
   t.equal(goRegexReplaceAll('a(x*)b', '-ab-axxb-', '$1', true), '-$1-$1-', 'ReplaceAllLiteralString');
   t.equal(goRegexMatch('^a.c$', 'a\rc'), true, '. matches \\r in Go');
   t.equal(goRegexMatch('^a.c$', 'a\nc'), false);

@@ -1,14 +1,14 @@
 // The node configuration and the descriptor checks, without a registry.
 
 import t from 'tap';
-import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { toNodeConfig, getConfigDir, DEFAULT_CACHE_DIR } from '../../lib/containerd/config.ts';
-import { toContainerdRequest, toImageLabel, toReasonLine, MAX_REASON_BYTES } from '../../lib/containerd/descriptor.ts';
-import { openVerdictCache, getConfigStamp } from '../../lib/containerd/verdict-cache.ts';
+import { DEFAULT_CACHE_DIR, getConfigDir, toNodeConfig } from '../../lib/containerd/config.ts';
+import { MAX_REASON_BYTES, toContainerdRequest, toImageLabel, toReasonLine } from '../../lib/containerd/descriptor.ts';
+import { getConfigStamp, openVerdictCache } from '../../lib/containerd/verdict-cache.ts';
 import yargs from 'yargs';
 import { toContainerdArgv, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
 import { containerdVerifyCommand } from '../../cmd/commands/containerd-verify.ts';
@@ -36,24 +36,74 @@ t.test('config.yaml', async (t) => {
 });
 
 t.test('containerd invocation and descriptor', async (t) => {
-  t.same(toContainerdArgv(['-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], undefined), ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M]);
-  t.same(toContainerdArgv(['-name=r/a:1', '-digest=' + D], undefined), ['containerd-verify', '--name', 'r/a:1', '--digest', D]);
+  t.same(toContainerdArgv(['-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], undefined), [
+    'containerd-verify',
+    '--name',
+    'r/a:1',
+    '--digest',
+    D,
+    '--stdin-media-type',
+    M,
+  ]);
+  t.same(toContainerdArgv(['-name=r/a:1', '-digest=' + D], undefined), [
+    'containerd-verify',
+    '--name',
+    'r/a:1',
+    '--digest',
+    D,
+  ]);
   t.equal(toContainerdArgv(['check', '--name', 'x'], 'check'), undefined);
-  t.equal(toContainerdArgv(['check', '-name', 'x'], 'check'), undefined, "another command's argv is left to its parser");
+  t.equal(
+    toContainerdArgv(['check', '-name', 'x'], 'check'),
+    undefined,
+    "another command's argv is left to its parser",
+  );
   // a wrapper in bin_dir running `sigward containerd-verify "$@"`: the command word is not repeated
-  t.same(toContainerdArgv(['containerd-verify', '-name', 'r/a:1', '-digest', D, '-stdin-media-type', M], 'containerd-verify'), ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M]);
-  t.same(toContainerdArgv(['-o', 'json', 'containerd-verify', '-digest=' + D, '-name', 'r/a:1'], 'containerd-verify'), ['-o', 'json', 'containerd-verify', '--digest', D, '--name', 'r/a:1']);
+  t.same(
+    toContainerdArgv(
+      ['containerd-verify', '-name', 'r/a:1', '-digest', D, '-stdin-media-type', M],
+      'containerd-verify',
+    ),
+    ['containerd-verify', '--name', 'r/a:1', '--digest', D, '--stdin-media-type', M],
+  );
+  t.same(toContainerdArgv(['-o', 'json', 'containerd-verify', '-digest=' + D, '-name', 'r/a:1'], 'containerd-verify'), [
+    '-o',
+    'json',
+    'containerd-verify',
+    '--digest',
+    D,
+    '--name',
+    'r/a:1',
+  ]);
   t.equal(toImageLabel({ name: 'r.io/a:1', digest: D }), `r.io/a:1@${D}`);
-  t.equal(toImageLabel({ name: `r.io/a@${D}`, digest: D }), `r.io/a@${D}`, 'a name that pins the digest is not followed by it again');
+  t.equal(
+    toImageLabel({ name: `r.io/a@${D}`, digest: D }),
+    `r.io/a@${D}`,
+    'a name that pins the digest is not followed by it again',
+  );
   t.equal(toImageLabel({ name: `r.io/a:1@${D}`, digest: D }), `r.io/a:1@${D}`);
-  const ok = toContainerdRequest({ name: 'r.io/a:1', digest: D, stdinMediaType: M, stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: D, size: 10 }) + '\n' });
+  const ok = toContainerdRequest({
+    name: 'r.io/a:1',
+    digest: D,
+    stdinMediaType: M,
+    stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: D, size: 10 }) + '\n',
+  });
   t.equal(ok.descriptor.size, 10);
-  const bad = (o: object, stdinMediaType = M) => () => toContainerdRequest({ name: 'r.io/a:1', digest: D, stdinMediaType, stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 1, ...o }) });
+  const bad = (o: object, stdinMediaType = M) => () =>
+    toContainerdRequest({
+      name: 'r.io/a:1',
+      digest: D,
+      stdinMediaType,
+      stdin: JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 1, ...o }),
+    });
   t.throws(bad({ digest: 'sha256:' + 'b'.repeat(64) }), /manifest digest mismatch/);
   t.throws(bad({ size: -1 }), /no valid size/);
   t.throws(bad({ mediaType: 'text/plain' }), /unsupported image media type/);
   t.throws(bad({}, 'application/json'), /unsupported -stdin-media-type/);
-  t.throws(() => toContainerdRequest({ name: 'r', digest: 'sha256:abc', stdinMediaType: M, stdin: '{}' }), /invalid -digest/);
+  t.throws(
+    () => toContainerdRequest({ name: 'r', digest: 'sha256:abc', stdinMediaType: M, stdin: '{}' }),
+    /invalid -digest/,
+  );
   t.throws(() => toContainerdRequest({ name: 'r', digest: D, stdinMediaType: M, stdin: '' }), /no image descriptor/);
   t.equal(toReasonLine('a\n  b\n'), 'a b\n');
   const long = toReasonLine('é'.repeat(40_000));
@@ -68,29 +118,37 @@ t.test("containerd's exact call is parsed without yargs, to what yargs parses fr
       .strict()
       .exitProcess(false)
       .parseSync() as Record<string, unknown>;
-  for (const call of [
-    ['-name', 'r.io/a/b:1', '-digest', D, '-stdin-media-type', M],
-    ['-name=docker.io/library/nginx:latest', '-digest=' + D, '-stdin-media-type=' + M],
-    ['-digest', D, '-name', 'r.io/a@' + D],
-    ['-name', 'r.io/a:1', '-digest', D],
-  ]) {
+  for (
+    const call of [
+      ['-name', 'r.io/a/b:1', '-digest', D, '-stdin-media-type', M],
+      ['-name=docker.io/library/nginx:latest', '-digest=' + D, '-stdin-media-type=' + M],
+      ['-digest', D, '-name', 'r.io/a@' + D],
+      ['-name', 'r.io/a:1', '-digest', D],
+    ]
+  ) {
     const argv = toContainerdArgv(call, undefined)!;
     const plain = toPlainContainerdArgs(argv);
     t.ok(plain, call.join(' '));
     const parsed = viaYargs(argv);
     for (const [k, v] of Object.entries(plain ?? {})) t.equal(parsed[k], v, `${k} as yargs parses it`);
-    t.same(Object.keys(parsed).filter((k) => !/^(_|\$0)$/.test(k) && !/[A-Z]/.test(k) && parsed[k] !== undefined).sort(), Object.keys(plain ?? {}).sort(), 'the same options');
+    t.same(
+      Object.keys(parsed).filter((k) => !/^(_|\$0)$/.test(k) && !/[A-Z]/.test(k) && parsed[k] !== undefined).sort(),
+      Object.keys(plain ?? {}).sort(),
+      'the same options',
+    );
   }
   // anything else goes through yargs (usage errors, help, other options)
-  for (const call of [
-    ['-name', 'r/a:1', '-digest', D, '--help'],
-    ['-name', 'r/a:1', '-name', 'r/b:1', '-digest', D],
-    ['-name', '', '-digest', D],
-    ['-name', '-x', '-digest', D],
-    ['-name', 'r/a:1', '-digest', D, '--config-dir', '/etc/x'],
-    ['-name', 'r/a:1', '-digest'],
-    ['-digest', D],
-  ]) {
+  for (
+    const call of [
+      ['-name', 'r/a:1', '-digest', D, '--help'],
+      ['-name', 'r/a:1', '-name', 'r/b:1', '-digest', D],
+      ['-name', '', '-digest', D],
+      ['-name', '-x', '-digest', D],
+      ['-name', 'r/a:1', '-digest', D, '--config-dir', '/etc/x'],
+      ['-name', 'r/a:1', '-digest'],
+      ['-digest', D],
+    ]
+  ) {
     t.equal(toPlainContainerdArgs(toContainerdArgv(call, undefined)!), undefined, call.join(' '));
   }
   t.equal(toPlainContainerdArgs(['verify', '--name', 'x', '--digest', D]), undefined, 'other commands');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import type { Descriptor } from '../../lib/oci/types.ts';
-import { withRegistry, pushImageDetailed, freePort } from '../helpers/registry.ts';
+import { freePort, pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
@@ -56,7 +56,11 @@ t.test('containerd bindir verifier', async (t) => {
 
   const deadPort = await freePort();
   const policy = policyYaml('require-signed-images', [`${host}/company/*`, `127.0.0.1:${deadPort}/*`], key);
-  const cfg = makeConfig('etc-sigward', { 'require-signed.yaml': policy }, 'deadlineSeconds: 8\ncache:\n  dir: cache\n  ttlSeconds: 3600\nregistry:\n  timeoutSeconds: 3\n');
+  const cfg = makeConfig(
+    'etc-sigward',
+    { 'require-signed.yaml': policy },
+    'deadlineSeconds: 8\ncache:\n  dir: cache\n  ttlSeconds: 3600\nregistry:\n  timeoutSeconds: 3\n',
+  );
   const nocache = makeConfig('etc-sigward-nocache', { 'require-signed.yaml': policy }, 'cache:\n  enabled: false\n');
   const bin = BINARY;
 
@@ -68,7 +72,12 @@ t.test('containerd bindir verifier', async (t) => {
   await t.test('signed image: allowed, reason on stdout', async (t) => {
     const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), cfg);
     t.equal(r.code, 0, r.stdout + r.stderr);
-    t.match(r.stdout, new RegExp(`^sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures \\(require-signed-images/check-signatures\\)\\n$`));
+    t.match(
+      r.stdout,
+      new RegExp(
+        `^sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures \\(require-signed-images/check-signatures\\)\\n$`,
+      ),
+    );
     t.notMatch(r.stdout, /cached verdict/, 'first pull is verified, not cached');
   });
 
@@ -88,7 +97,13 @@ t.test('containerd bindir verifier', async (t) => {
   });
 
   await t.test('unreachable registry: blocked (fail closed), exit 3, well inside 10 s', async (t) => {
-    const r = await runVerifier(bin, `127.0.0.1:${deadPort}/team/app:v2`, unsigned.digest, desc(unsigned.descriptor), cfg);
+    const r = await runVerifier(
+      bin,
+      `127.0.0.1:${deadPort}/team/app:v2`,
+      unsigned.digest,
+      desc(unsigned.descriptor),
+      cfg,
+    );
     t.equal(r.code, 3, r.stdout);
     t.match(r.stdout, /image verification failed for .*registry unreachable/);
     t.ok(r.ms < 9000, `answered in ${Math.round(r.ms)} ms`);
@@ -106,7 +121,9 @@ t.test('containerd bindir verifier', async (t) => {
       silent.close();
     });
     const port = (silent.address() as { port: number }).port;
-    const slow = makeConfig('etc-sigward-slow', { 'p.yaml': policyYaml('require-signed-images', [`127.0.0.1:${port}/*`], key) }, 'deadlineSeconds: 2\ncache:\n  enabled: false\nregistry:\n  timeoutSeconds: 30\n');
+    const slow = makeConfig('etc-sigward-slow', {
+      'p.yaml': policyYaml('require-signed-images', [`127.0.0.1:${port}/*`], key),
+    }, 'deadlineSeconds: 2\ncache:\n  enabled: false\nregistry:\n  timeoutSeconds: 30\n');
     const r = await runVerifier(bin, `127.0.0.1:${port}/team/app:v1`, signed.digest, desc(signed.descriptor), slow);
     t.equal(r.code, 3, r.stdout + r.stderr);
     // whichever fires first: the verifier's deadline, or the registry client's deadline (the same instant)
@@ -115,19 +132,37 @@ t.test('containerd bindir verifier', async (t) => {
   });
 
   await t.test('invocation and descriptor checks', async (t) => {
-    const wrongDigest = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, { ...desc(signed.descriptor), digest: unsigned.digest }, cfg);
+    const wrongDigest = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, {
+      ...desc(signed.descriptor),
+      digest: unsigned.digest,
+    }, cfg);
     t.equal(wrongDigest.code, 1);
     t.match(wrongDigest.stdout, /manifest digest mismatch/);
-    const badType = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, { ...desc(signed.descriptor), mediaType: 'application/vnd.oci.image.layer.v1.tar' }, cfg);
+    const badType = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, {
+      ...desc(signed.descriptor),
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+    }, cfg);
     t.not(badType.code, 0);
     t.match(badType.stdout, /unsupported image media type/);
     const notJson = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, 'not json\n', cfg);
     t.not(notJson.code, 0);
     t.match(notJson.stdout, /not JSON/);
-    const namePins = await runVerifier(bin, `${host}/company/app@${unsigned.digest}`, signed.digest, desc(signed.descriptor), cfg);
+    const namePins = await runVerifier(
+      bin,
+      `${host}/company/app@${unsigned.digest}`,
+      signed.digest,
+      desc(signed.descriptor),
+      cfg,
+    );
     t.equal(namePins.code, 1, 'a name pinned to another digest is blocked');
     t.match(namePins.stdout, /manifest digest mismatch/);
-    const missing = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), join(tmp, 'no-such-dir'));
+    const missing = await runVerifier(
+      bin,
+      `${host}/company/app:v1`,
+      signed.digest,
+      desc(signed.descriptor),
+      join(tmp, 'no-such-dir'),
+    );
     t.equal(missing.code, 2);
     t.match(missing.stdout, /configuration directory .* does not exist/);
   });
@@ -136,25 +171,58 @@ t.test('containerd bindir verifier', async (t) => {
     const pinned = `${host}/company/app@${signed.digest}`;
     const r = await runVerifier(bin, pinned, signed.digest, desc(signed.descriptor), nocache);
     t.equal(r.code, 0, r.stdout + r.stderr);
-    t.equal(r.stdout, `sigward: allowed ${pinned}: verified image signatures (require-signed-images/check-signatures)\n`);
-    const u = await runVerifier(bin, `${host}/company/unsigned@${unsigned.digest}`, unsigned.digest, desc(unsigned.descriptor), nocache);
+    t.equal(
+      r.stdout,
+      `sigward: allowed ${pinned}: verified image signatures (require-signed-images/check-signatures)\n`,
+    );
+    const u = await runVerifier(
+      bin,
+      `${host}/company/unsigned@${unsigned.digest}`,
+      unsigned.digest,
+      desc(unsigned.descriptor),
+      nocache,
+    );
     t.equal(u.code, 1);
     t.match(u.stdout, `image verification failed for ${host}/company/unsigned@${unsigned.digest}: policy `);
     t.notMatch(u.stdout, `@${unsigned.digest}@`, 'the digest is not repeated');
-    const tagged = await runVerifier(bin, `${host}/company/app:v1@${signed.digest}`, signed.digest, desc(signed.descriptor), nocache);
+    const tagged = await runVerifier(
+      bin,
+      `${host}/company/app:v1@${signed.digest}`,
+      signed.digest,
+      desc(signed.descriptor),
+      nocache,
+    );
     t.equal(tagged.code, 0, tagged.stdout);
-    t.equal(tagged.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+    t.equal(
+      tagged.stdout,
+      `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`,
+    );
   });
 
-  await t.test('`sigward containerd-verify` followed by containerd\'s single-dash flags (a wrapper script in bin_dir)', async (t) => {
-    const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, [], ['containerd-verify']);
+  await t.test("`sigward containerd-verify` followed by containerd's single-dash flags (a wrapper script in bin_dir)", async (t) => {
+    const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, [], [
+      'containerd-verify',
+    ]);
     t.equal(r.code, 0, r.stdout + r.stderr);
-    t.equal(r.stdout, `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`);
+    t.equal(
+      r.stdout,
+      `sigward: allowed ${host}/company/app:v1@${signed.digest}: verified image signatures (require-signed-images/check-signatures)\n`,
+    );
     t.notMatch(r.stderr, /Unknown argument/);
-    const d = await runVerifier(bin, `${host}/company/unsigned:v1`, unsigned.digest, desc(unsigned.descriptor), nocache, [], ['containerd-verify']);
+    const d = await runVerifier(
+      bin,
+      `${host}/company/unsigned:v1`,
+      unsigned.digest,
+      desc(unsigned.descriptor),
+      nocache,
+      [],
+      ['containerd-verify'],
+    );
     t.equal(d.code, 1, d.stdout + d.stderr);
     t.match(d.stdout, /image verification failed/);
-    const extra = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, ['surplus'], ['containerd-verify']);
+    const extra = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache, [
+      'surplus',
+    ], ['containerd-verify']);
     t.equal(extra.code, 2, 'a stray word is a usage error');
     t.equal(extra.stdout, '', 'and prints no verdict');
     t.match(extra.stderr, /Unknown argument: surplus/);
@@ -164,7 +232,13 @@ t.test('containerd bindir verifier', async (t) => {
     const r = await runVerifier(link, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache);
     t.equal(r.code, 0, r.stdout + r.stderr);
     t.match(r.stdout, /verified image signatures/);
-    const d = await runVerifier(link, `${host}/company/unsigned:v1`, unsigned.digest, desc(unsigned.descriptor), nocache);
+    const d = await runVerifier(
+      link,
+      `${host}/company/unsigned:v1`,
+      unsigned.digest,
+      desc(unsigned.descriptor),
+      nocache,
+    );
     t.equal(d.code, 1);
   });
 
@@ -177,7 +251,9 @@ t.test('containerd bindir verifier', async (t) => {
     const node = join(ROOT, 'node_modules/.bin/node');
     for (let i = 0; i < runs; i++) {
       const c = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), cfg);
-      if (c.code !== 0 || !/cached verdict/.test(c.stdout)) throw new Error(`cached run failed: ${c.stdout}${c.stderr}`);
+      if (c.code !== 0 || !/cached verdict/.test(c.stdout)) {
+        throw new Error(`cached run failed: ${c.stdout}${c.stderr}`);
+      }
       cached.push(c.ms);
       const u = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), nocache);
       if (u.code !== 0) throw new Error(`uncached run failed: ${u.stdout}${u.stderr}`);
@@ -190,21 +266,37 @@ t.test('containerd bindir verifier', async (t) => {
       version.push(performance.now() - s);
     }
     const m = { cached: median(cached), uncached: median(uncached), node: median(bare), version: median(version) };
-    t.comment(`containerd-verify start to verdict, median of ${runs}: cached ${m.cached.toFixed(0)} ms, uncached (registry on loopback) ${m.uncached.toFixed(0)} ms; "sigward version" ${m.version.toFixed(0)} ms, bare "node -e 0" ${m.node.toFixed(0)} ms`);
+    t.comment(
+      `containerd-verify start to verdict, median of ${runs}: cached ${
+        m.cached.toFixed(0)
+      } ms, uncached (registry on loopback) ${m.uncached.toFixed(0)} ms; "sigward version" ${
+        m.version.toFixed(0)
+      } ms, bare "node -e 0" ${m.node.toFixed(0)} ms`,
+    );
     t.ok(m.cached < m.uncached, 'the cached path is faster than a verification');
   });
 
   await t.test('the second pull of a digest is answered from the cache, even with the registry down', async (t) => {
     const file = `${signed.digest.replace(':', '-')}.json`;
     const files = readdirSync(join(cfg, 'cache', 'verdicts')).sort();
-    t.same(files, [file, `${elsewhere.digest.replace(':', '-')}.json`].sort(), 'verdict files for the allowed digests only (verified and unmatched)');
+    t.same(
+      files,
+      [file, `${elsewhere.digest.replace(':', '-')}.json`].sort(),
+      'verdict files for the allowed digests only (verified and unmatched)',
+    );
     await reg.stop();
     const r = await runVerifier(bin, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), cfg);
     t.equal(r.code, 0, r.stdout);
     t.match(r.stdout, /verified image signatures \(require-signed-images\/check-signatures\) \(cached verdict of /);
     const viaLink = await runVerifier(link, `${host}/company/app:v1`, signed.digest, desc(signed.descriptor), cfg);
     t.equal(viaLink.code, 0, 'the symlink shares the cache');
-    const denied = await runVerifier(bin, `${host}/company/unsigned:v1`, unsigned.digest, desc(unsigned.descriptor), cfg);
+    const denied = await runVerifier(
+      bin,
+      `${host}/company/unsigned:v1`,
+      unsigned.digest,
+      desc(unsigned.descriptor),
+      cfg,
+    );
     t.equal(denied.code, 3, 'denials are never cached: re-checked, registry down, blocked');
     const otherName = await runVerifier(bin, `${host}/company/copy:v1`, signed.digest, desc(signed.descriptor), cfg);
     t.equal(otherName.code, 3, 'the same digest under another name is verified again');

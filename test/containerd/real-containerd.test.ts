@@ -7,16 +7,27 @@
 // containerd's image store. Then what the verifier costs a pull.
 
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { withRegistry } from '../helpers/registry.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
-import { COSIGN, CONTAINERD, CTR, withRealPeers } from '../helpers/peers.ts';
+import { CONTAINERD, COSIGN, CTR, withRealPeers } from '../helpers/peers.ts';
 import { keyPolicy, makeCosignImages, type SignedCase } from '../helpers/cosign-images.ts';
-import { startContainerd, verifierDurations, type ContainerdHandle } from '../helpers/containerd.ts';
+import { type ContainerdHandle, startContainerd, verifierDurations } from '../helpers/containerd.ts';
 import { startFaultProxy } from '../faults/fault-proxy.ts';
 
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
@@ -34,7 +45,9 @@ function denyReason(c: SignedCase, cases: SignedCase[]): RegExp {
     case 'replayed': {
       const source = cases.find((x) => x.id === `${c.format}/signed`)!;
       return c.format === 'bundle'
-        ? new RegExp(`\\.keys: bundle [0-9a-f]{12}: digest mismatch: ${c.digest} is not a subject of the signed in-toto statement$`)
+        ? new RegExp(
+          `\\.keys: bundle [0-9a-f]{12}: digest mismatch: ${c.digest} is not a subject of the signed in-toto statement$`,
+        )
         : new RegExp(`\\.keys: manifest digest mismatch: signature is for ${source.digest}, image is ${c.digest}$`);
     }
     default:
@@ -63,11 +76,16 @@ function main(): void {
     // /etc/sigward for the node, as the README lays it out
     const cfg = join(tmp, 'etc-sigward');
     mkdirSync(join(cfg, 'policies'), { recursive: true });
-    writeFileSync(join(cfg, 'policies', 'require-signed.yaml'), keyPolicy('require-signed-images', [fx.pattern], fx.publicKeyPem));
+    writeFileSync(
+      join(cfg, 'policies', 'require-signed.yaml'),
+      keyPolicy('require-signed-images', [fx.pattern], fx.publicKeyPem),
+    );
     const cacheDir = join(tmp, 'cache');
     mkdirSync(cacheDir, { mode: 0o700 });
     const configYaml = (cache: boolean) =>
-      `deadlineSeconds: 8\nregistry:\n  insecure: [${JSON.stringify(reg.host)}]\n  timeoutSeconds: 5\ncache:\n  enabled: ${cache}\n  dir: ${JSON.stringify(cacheDir)}\n  ttlSeconds: 3600\n`;
+      `deadlineSeconds: 8\nregistry:\n  insecure: [${
+        JSON.stringify(reg.host)
+      }]\n  timeoutSeconds: 5\ncache:\n  enabled: ${cache}\n  dir: ${JSON.stringify(cacheDir)}\n  ttlSeconds: 3600\n`;
     writeFileSync(join(cfg, 'config.yaml'), configYaml(false));
 
     // bin_dir: a sigward-verifier symlink to the binary (from source: a wrapper running node)
@@ -78,25 +96,43 @@ function main(): void {
       for (const f of readdirSync(binDir)) unlinkSync(join(binDir, f));
       if (how === 'none') return;
       if (how === 'symlink' && !fromSource) return symlinkSync(BINARY, verifier);
-      const sigward = fromSource ? `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'cmd/main.ts'))}` : JSON.stringify(BINARY);
+      const sigward = fromSource
+        ? `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'cmd/main.ts'))}`
+        : JSON.stringify(BINARY);
       // 'wrapper': the subcommand written out, followed by containerd's single-dash flags
       writeFileSync(verifier, `#!/bin/sh\nexec ${sigward} ${how === 'wrapper' ? 'containerd-verify ' : ''}"$@"\n`);
       chmodSync(verifier, 0o755);
     };
     install('symlink');
 
-    const ctd: ContainerdHandle = await startContainerd({ binDir, env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: cfg }, plainHttp: [reg.host] });
+    const ctd: ContainerdHandle = await startContainerd({
+      binDir,
+      env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: cfg },
+      plainHttp: [reg.host],
+    });
     t.teardown(() => ctd.stop());
     let decided = 0;
 
     /** containerd's block message around sigward's reason (pkg/imageverifier/bindir + transfer). */
-    const blocked = (c: SignedCase) => `image verifier bindir blocked pull of ${c.image} with digest ${c.digest} for reason: verifier sigward-verifier rejected image (exit code 1): sigward: image verification failed for ${c.image}@${c.digest}: policy ${POLICY}: `;
+    const blocked = (c: SignedCase) =>
+      `image verifier bindir blocked pull of ${c.image} with digest ${c.digest} for reason: verifier sigward-verifier rejected image (exit code 1): sigward: image verification failed for ${c.image}@${c.digest}: policy ${POLICY}: `;
     const reasonOf = (message: string) => message.slice(message.indexOf(`policy ${POLICY}: `)).trim();
 
     await t.test('the real cosign decides each case as expected (the fixtures are what they claim)', async (t) => {
       for (const c of fx.cases.filter((c) => c.kind !== 'unmatched')) {
-        const r = await fx.cosign(['verify', '--key', fx.publicKeyPath, '--insecure-ignore-tlog', '--allow-insecure-registry', `${c.image.replace(/:[^:/]+$/, '')}@${c.digest}`]);
-        t.equal(r.code === 0 ? 'allow' : 'deny', c.expected, `cosign verify ${c.id} (${c.how}): ${r.code ? r.stderr.trim().split('\n').pop() : 'verified'}`);
+        const r = await fx.cosign([
+          'verify',
+          '--key',
+          fx.publicKeyPath,
+          '--insecure-ignore-tlog',
+          '--allow-insecure-registry',
+          `${c.image.replace(/:[^:/]+$/, '')}@${c.digest}`,
+        ]);
+        t.equal(
+          r.code === 0 ? 'allow' : 'deny',
+          c.expected,
+          `cosign verify ${c.id} (${c.how}): ${r.code ? r.stderr.trim().split('\n').pop() : 'verified'}`,
+        );
       }
     });
 
@@ -116,9 +152,24 @@ function main(): void {
         t.notOk(stored, `${c.id}: not in containerd's image store`);
       }
       const log = ctd.log();
-      t.match(log, `reason="sigward-verifier => sigward: allowed ${byId('legacy/signed').image}@${byId('legacy/signed').digest}: verified image signatures (${POLICY})`, "containerd's log has sigward's allow reason");
-      t.match(log, `reason="sigward-verifier => sigward: allowed ${byId('none/unmatched').image}@${byId('none/unmatched').digest}: no policy applies to this image`);
-      t.match(log, new RegExp(`msg="Verifying image pull" digest="${byId('bundle/multi-arch').digest}"`), 'a multi-arch image is verified by its index digest');
+      t.match(
+        log,
+        `reason="sigward-verifier => sigward: allowed ${byId('legacy/signed').image}@${
+          byId('legacy/signed').digest
+        }: verified image signatures (${POLICY})`,
+        "containerd's log has sigward's allow reason",
+      );
+      t.match(
+        log,
+        `reason="sigward-verifier => sigward: allowed ${byId('none/unmatched').image}@${
+          byId('none/unmatched').digest
+        }: no policy applies to this image`,
+      );
+      t.match(
+        log,
+        new RegExp(`msg="Verifying image pull" digest="${byId('bundle/multi-arch').digest}"`),
+        'a multi-arch image is verified by its index digest',
+      );
     });
 
     await t.test('CRI PullImage over the gRPC socket: the same verdicts', async (t) => {
@@ -133,7 +184,11 @@ function main(): void {
           continue;
         }
         t.equal(r.status, 2, `${c.id}: gRPC Unknown (${c.how})`);
-        t.match(r.message, `failed to pull and unpack image "${c.image}": ${blocked(c)}`, `${c.id}: the kubelet would see sigward's reason`);
+        t.match(
+          r.message,
+          `failed to pull and unpack image "${c.image}": ${blocked(c)}`,
+          `${c.id}: the kubelet would see sigward's reason`,
+        );
         t.match(reasonOf(r.message), denyReason(c, fx.cases), `${c.id}: the same reason`);
         t.notOk(stored, `${c.id}: not in the k8s.io namespace`);
       }
@@ -145,7 +200,10 @@ function main(): void {
       const r = await ctd.criPull(pinned);
       decided++;
       t.equal(r.status, 2);
-      t.match(r.message, `verifier sigward-verifier rejected image (exit code 1): sigward: image verification failed for ${pinned}: policy ${POLICY}: `);
+      t.match(
+        r.message,
+        `verifier sigward-verifier rejected image (exit code 1): sigward: image verification failed for ${pinned}: policy ${POLICY}: `,
+      );
       t.notMatch(r.message, `${c.digest}@${c.digest}`);
       const ok = byId('legacy/signed');
       const okPinned = ok.image.replace(/:v1$/, `@${ok.digest}`);
@@ -180,10 +238,19 @@ function main(): void {
 
     await t.test('signatures that never arrive: sigward answers before per_verifier_timeout, else containerd kills it (both block)', async (t) => {
       // a proxy in front of the registry: containerd resolves the image through it, sigward's signature reads hang
-      const proxy = await startFaultProxy(reg.url, (req) => (/\/manifests\/sha256-|\/referrers\//.test(req.path) ? { kind: 'hang' } : undefined));
+      const proxy = await startFaultProxy(
+        reg.url,
+        (req) => (/\/manifests\/sha256-|\/referrers\//.test(req.path) ? { kind: 'hang' } : undefined),
+      );
       t.teardown(() => proxy.stop());
       const slowPolicy = join(cfg, 'policies', 'via-proxy.yaml');
-      writeFileSync(slowPolicy, keyPolicy('require-signed-images', [`${proxy.host}/company/*`], fx.publicKeyPem).replace('name: require-signed-images', 'name: via-proxy'));
+      writeFileSync(
+        slowPolicy,
+        keyPolicy('require-signed-images', [`${proxy.host}/company/*`], fx.publicKeyPem).replace(
+          'name: require-signed-images',
+          'name: via-proxy',
+        ),
+      );
       writeFileSync(join(cfg, 'config.yaml'), configYaml(false).replace('deadlineSeconds: 8', 'deadlineSeconds: 2'));
       t.teardown(() => {
         rmSync(slowPolicy, { force: true });
@@ -195,15 +262,29 @@ function main(): void {
       const r = await ctd.pull(image);
       decided++;
       t.not(r.code, 0, 'blocked');
-      t.match(r.stderr, `image verifier bindir blocked pull of ${image} with digest ${digest} for reason: verifier sigward-verifier rejected image (exit code 3): sigward: cannot verify ${image}@${digest}: verification did not finish within 2 s`, "sigward's own deadline: containerd gets a reason");
+      t.match(
+        r.stderr,
+        `image verifier bindir blocked pull of ${image} with digest ${digest} for reason: verifier sigward-verifier rejected image (exit code 3): sigward: cannot verify ${image}@${digest}: verification did not finish within 2 s`,
+        "sigward's own deadline: containerd gets a reason",
+      );
       t.ok(r.ms < 9000, `answered in ${Math.round(r.ms)} ms`);
 
-      const short = await startContainerd({ binDir, env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: cfg }, plainHttp: [proxy.host], perVerifierTimeout: '1s' });
+      const short = await startContainerd({
+        binDir,
+        env: { PATH: '/usr/bin:/bin', HOME: tmp, SIGWARD_CONFIG_DIR: cfg },
+        plainHttp: [proxy.host],
+        perVerifierTimeout: '1s',
+      });
       t.teardown(() => short.stop());
       const k = await short.pull(image);
       decided++;
       t.not(k.code, 0, 'per_verifier_timeout shorter than deadlineSeconds: still blocked (fail closed)');
-      t.match(k.stderr, new RegExp(`blocking pull of ${image} with digest ${digest}: image verifier bindir returned error: failed to call verifier sigward-verifier \\(runtime [0-9.]+m?s\\): waiting on command to exit: signal: killed`));
+      t.match(
+        k.stderr,
+        new RegExp(
+          `blocking pull of ${image} with digest ${digest}: image verifier bindir returned error: failed to call verifier sigward-verifier \\(runtime [0-9.]+m?s\\): waiting on command to exit: signal: killed`,
+        ),
+      );
       t.notMatch(k.stderr, /sigward: /, 'with no reason from sigward: containerd killed it');
       t.notOk((await short.images()).includes(image), 'not in the image store');
     });
@@ -251,19 +332,51 @@ function main(): void {
       inVerifier['ctr/cached'] = cachedRuns.filter((_, j) => j % 2 === 0);
       inVerifier['cri/cached'] = cachedRuns.filter((_, j) => j % 2 === 1);
       const log = ctd.log();
-      const allows = (name: string) => log.split('\n').filter((l) => l.includes('msg="Image verifier allowed pull"') && l.includes(`name="${name}"`));
-      t.equal(allows(c.image).slice(-2 * rounds).filter((l) => /\(cached verdict of /.test(l)).length, 2 * rounds, 'every pull of the warmed name was answered from the verdict cache');
-      const fresh = Array.from({ length: rounds }, (_, i) => ['ctr', 'cri'].map((p) => `${reg.host}/${repository}:${p}-fresh-${i}`)).flat();
-      t.ok(fresh.every((n) => allows(n).length === 1 && !/cached verdict/.test(allows(n)[0]!)), 'every fresh name was verified');
-      const none = Array.from({ length: rounds }, (_, i) => ['ctr', 'cri'].map((p) => `${reg.host}/${repository}:${p}-none-${i}`)).flat();
-      t.ok(none.every((n) => allows(n).length === 1 && allows(n)[0]!.includes(`reason="no image verifier binaries found in ${binDir}"`)), 'with an empty bin_dir containerd ran no verifier');
-      for (const k of ['ctr/fresh', 'ctr/cached', 'cri/fresh', 'cri/cached']) t.equal(inVerifier[k]!.length, rounds, `containerd logged the verifier runs (${k})`);
+      const allows = (name: string) =>
+        log.split('\n').filter((l) => l.includes('msg="Image verifier allowed pull"') && l.includes(`name="${name}"`));
+      t.equal(
+        allows(c.image).slice(-2 * rounds).filter((l) => /\(cached verdict of /.test(l)).length,
+        2 * rounds,
+        'every pull of the warmed name was answered from the verdict cache',
+      );
+      const fresh = Array.from(
+        { length: rounds },
+        (_, i) => ['ctr', 'cri'].map((p) => `${reg.host}/${repository}:${p}-fresh-${i}`),
+      ).flat();
+      t.ok(
+        fresh.every((n) => allows(n).length === 1 && !/cached verdict/.test(allows(n)[0]!)),
+        'every fresh name was verified',
+      );
+      const none = Array.from(
+        { length: rounds },
+        (_, i) => ['ctr', 'cri'].map((p) => `${reg.host}/${repository}:${p}-none-${i}`),
+      ).flat();
+      t.ok(
+        none.every((n) =>
+          allows(n).length === 1 && allows(n)[0]!.includes(`reason="no image verifier binaries found in ${binDir}"`)
+        ),
+        'with an empty bin_dir containerd ran no verifier',
+      );
+      for (const k of ['ctr/fresh', 'ctr/cached', 'cri/fresh', 'cri/cached']) {
+        t.equal(inVerifier[k]!.length, rounds, `containerd logged the verifier runs (${k})`);
+      }
       const m = (k: string) => median(wall[k]!);
       const v = (k: string) => median(inVerifier[k]!);
-      const row = (path: string, mode: string) => `${m(`${path}/${mode}`).toFixed(0)} ms (${v(`${path}/${mode}`).toFixed(0)} ms in the verifier, ${((100 * v(`${path}/${mode}`)) / m(`${path}/${mode}`)).toFixed(0)} %)`;
+      const row = (path: string, mode: string) =>
+        `${m(`${path}/${mode}`).toFixed(0)} ms (${v(`${path}/${mode}`).toFixed(0)} ms in the verifier, ${
+          ((100 * v(`${path}/${mode}`)) / m(`${path}/${mode}`)).toFixed(0)
+        } %)`;
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-      t.comment(`median of ${rounds} rounds, modes alternating, one small image (content removed before each pull), loopback registry, 2 cores, load average ${load}; time in the verifier from containerd's debug log ("Verifying image pull" to the verdict):`);
-      for (const path of ['ctr', 'cri']) t.comment(`${path}: no verifier ${m(`${path}/none`).toFixed(0)} ms; fresh verdict ${row(path, 'fresh')}; cached verdict ${row(path, 'cached')}`);
+      t.comment(
+        `median of ${rounds} rounds, modes alternating, one small image (content removed before each pull), loopback registry, 2 cores, load average ${load}; time in the verifier from containerd's debug log ("Verifying image pull" to the verdict):`,
+      );
+      for (const path of ['ctr', 'cri']) {
+        t.comment(
+          `${path}: no verifier ${m(`${path}/none`).toFixed(0)} ms; fresh verdict ${
+            row(path, 'fresh')
+          }; cached verdict ${row(path, 'cached')}`,
+        );
+      }
     });
 
     t.comment(`pulls decided by the real containerd with sigward as its verifier: ${decided}`);

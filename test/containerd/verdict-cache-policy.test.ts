@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import type { Descriptor } from '../../lib/oci/types.ts';
-import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
+import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { BINARY } from '../helpers/cli.ts';
 import { runVerifier } from '../helpers/containerd-verifier.ts';
@@ -23,12 +23,17 @@ interface PolicyOptions {
 }
 
 function policyYaml(name: string, patterns: string[], key: TestKey, o: PolicyOptions = {}): string {
-  const spec = { ...(o.overrides ? { validationFailureActionOverrides: o.overrides } : {}), ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}) };
+  const spec = {
+    ...(o.overrides ? { validationFailureActionOverrides: o.overrides } : {}),
+    ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}),
+  };
   return keyPolicy({ key: key.publicPem, name, refs: patterns, action: o.action, ruleName: 'check-signatures', spec });
 }
 
 t.test('a cached allow never outlives a stricter policy', async (t) => {
-  if (process.env.SIGWARD_TEST_FROM_SOURCE !== '1' && !existsSync(BINARY)) throw new Error(`${BINARY} is missing: run "npm run build"`);
+  if (process.env.SIGWARD_TEST_FROM_SOURCE !== '1' && !existsSync(BINARY)) {
+    throw new Error(`${BINARY} is missing: run "npm run build"`);
+  }
   const tmp = mkdtempSync(join(tmpdir(), 'sigward-verdict-policy-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const reg = await withRegistry(t);
@@ -40,13 +45,17 @@ t.test('a cached allow never outlives a stricter policy', async (t) => {
   const signed = await pushImageDetailed(store, reg.ref('team/app'), { tag: 'v1' });
   await signImage({ store, repository: reg.ref('team/app'), digest: signed.digest, key });
   const desc = (d: Descriptor) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size });
-  const pull = (name: string, d: { digest: string; descriptor: Descriptor }, cfg: string) => runVerifier(BINARY, name, d.digest, desc(d.descriptor), cfg);
+  const pull = (name: string, d: { digest: string; descriptor: Descriptor }, cfg: string) =>
+    runVerifier(BINARY, name, d.digest, desc(d.descriptor), cfg);
 
   let n = 0;
   const config = (policies: Record<string, string>): { dir: string; write(file: string, text: string): void } => {
     const dir = join(tmp, `cfg-${n++}`);
     mkdirSync(join(dir, 'policies'), { recursive: true });
-    writeFileSync(join(dir, 'config.yaml'), 'cache:\n  dir: cache\n  ttlSeconds: 3600\nregistry:\n  timeoutSeconds: 3\n');
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      'cache:\n  dir: cache\n  ttlSeconds: 3600\nregistry:\n  timeoutSeconds: 3\n',
+    );
     const write = (file: string, text: string) => {
       mkdirSync(join(dir, 'policies', file, '..'), { recursive: true });
       writeFileSync(join(dir, 'policies', file), text);
@@ -83,7 +92,10 @@ t.test('a cached allow never outlives a stricter policy', async (t) => {
   await t.test('an Enforce override for every namespace (none named) blocks on the node', async (t) => {
     const c = config({ 'p.yaml': policyYaml('signed', [`${host}/team/*`], key, { action: 'Audit' }) });
     t.equal((await pull(`${host}/team/unsigned:v1`, unsigned, c.dir)).code, 0, 'Audit allows');
-    c.write('p.yaml', policyYaml('signed', [`${host}/team/*`], key, { action: 'Audit', overrides: [{ action: 'Enforce' }] }));
+    c.write(
+      'p.yaml',
+      policyYaml('signed', [`${host}/team/*`], key, { action: 'Audit', overrides: [{ action: 'Enforce' }] }),
+    );
     const r = await pull(`${host}/team/unsigned:v1`, unsigned, c.dir);
     t.equal(r.code, 1, `the override applies everywhere (Kyverno): ${r.stdout}`);
   });

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
-import { parsePublicKeys, parsePublicKey, verifySignatureBytes } from '../../lib/cosign/keys.ts';
+import { parsePublicKey, parsePublicKeys, verifySignatureBytes } from '../../lib/cosign/keys.ts';
 import { decryptCosignPrivateKey, encryptCosignPrivateKey, publicKeyPem } from '../../lib/cosign/privatekey.ts';
-import { makeKey, signBytes, type KeyKind } from '../helpers/cosign.ts';
+import { type KeyKind, makeKey, signBytes } from '../helpers/cosign.ts';
 import { mustReadVector, parseContainersImageSignature } from '../helpers/fixtures.ts';
 
 t.test('every key type cosign uses verifies its own signature and rejects tampering', async (t) => {
@@ -14,7 +14,10 @@ t.test('every key type cosign uses verifies its own signature and rejects tamper
     const sig = signBytes(k, data);
     t.ok(verifySignatureBytes(info.key, data, sig), `${kind} verifies`);
     t.notOk(verifySignatureBytes(info.key, Buffer.from('{"critical":{} }'), sig), `${kind} rejects other bytes`);
-    t.notOk(verifySignatureBytes(parsePublicKey(makeKey(kind).publicPem).key, data, sig), `${kind} rejects another key`);
+    t.notOk(
+      verifySignatureBytes(parsePublicKey(makeKey(kind).publicPem).key, data, sig),
+      `${kind} rejects another key`,
+    );
   }
 });
 
@@ -30,11 +33,14 @@ t.test('PKCS#1 RSA public keys and certificates are accepted, private keys refus
   const priv = makeKey().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   t.throws(() => parsePublicKeys(priv), { code: 'KEY_INVALID', message: /private key/ });
   t.throws(() => parsePublicKeys('hello'), { code: 'KEY_INVALID', message: /no PEM public key/ });
-  t.throws(() => parsePublicKeys('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'), { code: 'KEY_INVALID' });
+  t.throws(() => parsePublicKeys('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'), {
+    code: 'KEY_INVALID',
+  });
 });
 
 t.test('a multi-key PEM yields one key per block', async (t) => {
-  const text = ['alice', 'bob', 'charlie'].map((n) => mustReadVector(`cosign-legacy/connaisseur/${n}.key`).toString()).join('\n');
+  const text = ['alice', 'bob', 'charlie'].map((n) => mustReadVector(`cosign-legacy/connaisseur/${n}.key`).toString())
+    .join('\n');
   const keys = parsePublicKeys(text);
   t.equal(keys.length, 3);
   t.equal(new Set(keys.map((k) => k.id)).size, 3, 'distinct key ids');

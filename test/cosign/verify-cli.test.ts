@@ -9,10 +9,10 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { attachLayer } from '../../lib/cosign/attach.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
-import { encryptCosignPrivateKey, decryptCosignPrivateKey } from '../../lib/cosign/privatekey.ts';
-import { withRegistry, pushImage, freePort } from '../helpers/registry.ts';
+import { decryptCosignPrivateKey, encryptCosignPrivateKey } from '../../lib/cosign/privatekey.ts';
+import { freePort, pushImage, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { makeKey, signImage, signBytes, type KeyKind } from '../helpers/cosign.ts';
+import { type KeyKind, makeKey, signBytes, signImage } from '../helpers/cosign.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-verify-'));
 function writeTmp(name: string, text: string): string {
@@ -34,7 +34,15 @@ t.test('key-signed images in the real registry', async (t) => {
       const repo = reg.ref(`keys/${kind}`);
       const digest = await pushImage(store, repo, { tag: 'v1' });
       await signImage({ store, repository: repo, digest, key: k });
-      const r = await runSigward(['verify', `${reg.host}/keys/${kind}:v1`, '--key', writeTmp(`${kind}.pub`, k.publicPem), '--insecure-ignore-tlog', '-o', 'json']);
+      const r = await runSigward([
+        'verify',
+        `${reg.host}/keys/${kind}:v1`,
+        '--key',
+        writeTmp(`${kind}.pub`, k.publicPem),
+        '--insecure-ignore-tlog',
+        '-o',
+        'json',
+      ]);
       t.equal(r.code, 0, `${kind}: verified`);
       const doc = JSON.parse(r.stdout);
       t.equal(doc.images[0].digest, digest, `${kind}: the resolved digest is reported`);
@@ -63,12 +71,26 @@ t.test('key-signed images in the real registry', async (t) => {
     await signImage({ store, repository: repo, digest: good, key });
     // replay: the signature made for `good`, attached to `other`
     const payload = makeSimpleSigningPayload(`${reg.host}/deny/app`, good, null);
-    await attachLayer({ store, repository: repo, digest: other, suffix: 'sig', payload, annotations: { [ANNOTATION.signature]: signBytes(key, payload).toString('base64') } });
+    await attachLayer({
+      store,
+      repository: repo,
+      digest: other,
+      suffix: 'sig',
+      payload,
+      annotations: { [ANNOTATION.signature]: signBytes(key, payload).toString('base64') },
+    });
     // tampered: payload altered after signing (annotation added), signature kept
     const signedPayload = makeSimpleSigningPayload(`${reg.host}/deny/app`, tampered, null);
     const sig = signBytes(key, signedPayload).toString('base64');
     const altered = makeSimpleSigningPayload(`${reg.host}/deny/app`, tampered, { approved: 'yes' });
-    await attachLayer({ store, repository: repo, digest: tampered, suffix: 'sig', payload: altered, annotations: { [ANNOTATION.signature]: sig } });
+    await attachLayer({
+      store,
+      repository: repo,
+      digest: tampered,
+      suffix: 'sig',
+      payload: altered,
+      annotations: { [ANNOTATION.signature]: sig },
+    });
     await signImage({ store, repository: repo, digest: wrongkey, key: makeKey() });
 
     const cases: [string, number, RegExp][] = [
@@ -83,7 +105,13 @@ t.test('key-signed images in the real registry', async (t) => {
       const r = await runSigward(['verify', `${reg.host}/deny/app:${tag}`, '--key', pub, '--insecure-ignore-tlog']);
       t.equal(r.code, code, `${tag}: exit ${code}`);
       t.match(r.stdout, reason, `${tag}: reason`);
-      if (code) t.match(r.stdout, new RegExp(`image verification failed for ${reg.host}/deny/app:${tag}`), `${tag}: names the image`);
+      if (code) {
+        t.match(
+          r.stdout,
+          new RegExp(`image verification failed for ${reg.host}/deny/app:${tag}`),
+          `${tag}: names the image`,
+        );
+      }
     }
     t.equal(unsigned.length, 71);
     const noTlog = await runSigward(['verify', `${reg.host}/deny/app:good`, '--key', pub]);
@@ -95,9 +123,27 @@ t.test('key-signed images in the real registry', async (t) => {
     const repo = reg.ref('annot/app');
     const digest = await pushImage(store, repo);
     await signImage({ store, repository: repo, digest, key, annotations: { env: 'prod', team: 'payments' } });
-    const ok = await runSigward(['verify', `${reg.host}/annot/app`, '--key', pub, '--insecure-ignore-tlog', '-a', 'env=prod', '-a', 'team=payments']);
+    const ok = await runSigward([
+      'verify',
+      `${reg.host}/annot/app`,
+      '--key',
+      pub,
+      '--insecure-ignore-tlog',
+      '-a',
+      'env=prod',
+      '-a',
+      'team=payments',
+    ]);
     t.equal(ok.code, 0, 'matching annotations verify');
-    const bad = await runSigward(['verify', `${reg.host}/annot/app`, '--key', pub, '--insecure-ignore-tlog', '-a', 'env=dev']);
+    const bad = await runSigward([
+      'verify',
+      `${reg.host}/annot/app`,
+      '--key',
+      pub,
+      '--insecure-ignore-tlog',
+      '-a',
+      'env=dev',
+    ]);
     t.equal(bad.code, 1, 'a different value is denied');
     t.match(bad.stdout, /annotations/);
   });
@@ -110,9 +156,19 @@ t.test('key-signed images in the real registry', async (t) => {
     const plain = await runSigward(['verify', `${reg.host}/app/main`, '--key', pub, '--insecure-ignore-tlog']);
     t.equal(plain.code, 1, 'not found in the image repository');
     t.match(plain.stdout, /signature not found/);
-    const flag = await runSigward(['verify', `${reg.host}/app/main`, '--key', pub, '--insecure-ignore-tlog', '--signature-repository', `${reg.host}/signatures/store`]);
+    const flag = await runSigward([
+      'verify',
+      `${reg.host}/app/main`,
+      '--key',
+      pub,
+      '--insecure-ignore-tlog',
+      '--signature-repository',
+      `${reg.host}/signatures/store`,
+    ]);
     t.equal(flag.code, 0, 'found with --signature-repository');
-    const env = await runSigward(['verify', `${reg.host}/app/main`, '--key', pub, '--insecure-ignore-tlog'], { env: { COSIGN_REPOSITORY: `${reg.host}/signatures/store` } });
+    const env = await runSigward(['verify', `${reg.host}/app/main`, '--key', pub, '--insecure-ignore-tlog'], {
+      env: { COSIGN_REPOSITORY: `${reg.host}/signatures/store` },
+    });
     t.equal(env.code, 0, 'found with COSIGN_REPOSITORY');
   });
 
@@ -121,7 +177,16 @@ t.test('key-signed images in the real registry', async (t) => {
     const a = await pushImage(store, repo, { tag: 'a' });
     await pushImage(store, repo, { tag: 'b' });
     await signImage({ store, repository: repo, digest: a, key });
-    const r = await runSigward(['verify', `${reg.host}/multi/app:a`, `${reg.host}/multi/app:b`, '--key', pub, '--insecure-ignore-tlog', '-o', 'json']);
+    const r = await runSigward([
+      'verify',
+      `${reg.host}/multi/app:a`,
+      `${reg.host}/multi/app:b`,
+      '--key',
+      pub,
+      '--insecure-ignore-tlog',
+      '-o',
+      'json',
+    ]);
     t.equal(r.code, 1);
     const doc = JSON.parse(r.stdout);
     t.equal(doc.verified, false);
@@ -133,7 +198,17 @@ t.test('key-signed images in the real registry', async (t) => {
 t.test('could not decide: unreachable registry exits 3', async (t) => {
   const port = await freePort();
   const pub = writeTmp('k.pub', makeKey().publicPem);
-  const r = await runSigward(['verify', `127.0.0.1:${port}/app:v1`, '--key', pub, '--insecure-ignore-tlog', '--registry-timeout', '2', '-o', 'json']);
+  const r = await runSigward([
+    'verify',
+    `127.0.0.1:${port}/app:v1`,
+    '--key',
+    pub,
+    '--insecure-ignore-tlog',
+    '--registry-timeout',
+    '2',
+    '-o',
+    'json',
+  ]);
   t.equal(r.code, 3);
   const doc = JSON.parse(r.stdout);
   t.equal(doc.images[0].error.code, 'REGISTRY_UNREACHABLE');
@@ -157,7 +232,10 @@ t.test('usage errors exit 2', async (t) => {
 t.test('TLS registry with htpasswd: CA and credentials from files', async (t) => {
   const reg = await withRegistry(t, { tls: true, htpasswd: { user: 'ci', pass: 's3cret' } });
   const ca = writeTmp('registry-ca.pem', reg.caCertPem!);
-  const store = new RegistryClient({ caCerts: [reg.caCertPem!], credentials: async () => ({ username: 'ci', password: 's3cret' }) });
+  const store = new RegistryClient({
+    caCerts: [reg.caCertPem!],
+    credentials: async () => ({ username: 'ci', password: 's3cret' }),
+  });
   t.teardown(() => store.close());
   const key = makeKey();
   const pub = writeTmp('tls.pub', key.publicPem);
@@ -165,17 +243,61 @@ t.test('TLS registry with htpasswd: CA and credentials from files', async (t) =>
   const digest = await pushImage(store, repo);
   await signImage({ store, repository: repo, digest, key });
   const dockerDir = mkdtempSync(join(tmpdir(), 'sigward-docker-'));
-  writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }));
+  writeFileSync(
+    join(dockerDir, 'config.json'),
+    JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }),
+  );
 
-  const ok = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog', '--registry-ca', ca], { env: { DOCKER_CONFIG: dockerDir } });
+  const ok = await runSigward([
+    'verify',
+    `${reg.host}/private/app`,
+    '--key',
+    pub,
+    '--insecure-ignore-tlog',
+    '--registry-ca',
+    ca,
+  ], { env: { DOCKER_CONFIG: dockerDir } });
   t.equal(ok.code, 0, 'verified with the CA and docker config credentials');
-  const noCreds = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog', '--registry-ca', ca]);
+  const noCreds = await runSigward([
+    'verify',
+    `${reg.host}/private/app`,
+    '--key',
+    pub,
+    '--insecure-ignore-tlog',
+    '--registry-ca',
+    ca,
+  ]);
   t.equal(noCreds.code, 3, 'no credentials: cannot decide');
   t.match(noCreds.stderr, /unauthorized|authentication/i, 'the reason is on stderr, like cosign');
-  const noCa = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog'], { env: { DOCKER_CONFIG: dockerDir } });
+  const noCa = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog'], {
+    env: { DOCKER_CONFIG: dockerDir },
+  });
   t.equal(noCa.code, 3, 'unknown CA: cannot decide, never downgraded');
   t.match(noCa.stderr, /certificate/i, 'the reason (unknown CA) is on stderr');
-  const secret = writeTmp('pull-secret.json', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', metadata: { name: 'pull' }, data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: { [reg.host]: { username: 'ci', password: 's3cret' } } })).toString('base64') } }));
-  const viaSecret = await runSigward(['verify', `${reg.host}/private/app`, '--key', pub, '--insecure-ignore-tlog', '--registry-ca', ca, '--registry-secret', secret]);
+  const secret = writeTmp(
+    'pull-secret.json',
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: { name: 'pull' },
+      data: {
+        '.dockerconfigjson': Buffer.from(
+          JSON.stringify({ auths: { [reg.host]: { username: 'ci', password: 's3cret' } } }),
+        ).toString('base64'),
+      },
+    }),
+  );
+  const viaSecret = await runSigward([
+    'verify',
+    `${reg.host}/private/app`,
+    '--key',
+    pub,
+    '--insecure-ignore-tlog',
+    '--registry-ca',
+    ca,
+    '--registry-secret',
+    secret,
+  ]);
   t.equal(viaSecret.code, 0, 'verified with a Kubernetes pull secret file');
 });

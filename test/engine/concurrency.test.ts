@@ -10,7 +10,7 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { loadPolicies } from '../../lib/policy/index.ts';
 import { createEngine } from '../../lib/engine/index.ts';
 import { loadTrustMaterial } from '../../lib/trust/index.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { startFaultProxy } from '../faults/fault-proxy.ts';
@@ -42,10 +42,15 @@ t.test('rules of different policies verify their images concurrently, results in
     return { kind: 'delay', ms: HOLD_MS };
   };
 
-  const text = [policyYaml({ name: 'verify-x', images: [`${proxy.host}/conc/x*`], key: keyX }), policyYaml({ name: 'verify-y', images: [`${proxy.host}/conc/y*`], key: keyY })].join('\n---\n');
+  const text = [
+    policyYaml({ name: 'verify-x', images: [`${proxy.host}/conc/x*`], key: keyX }),
+    policyYaml({ name: 'verify-y', images: [`${proxy.host}/conc/y*`], key: keyY }),
+  ].join('\n---\n');
   const { policies } = loadPolicies(text);
   const engine = createEngine({ policies, stores: () => store, trust: await loadTrustMaterial({}) });
-  const pod = kubectlPod('app', `${proxy.host}/conc/x:v1`) as { spec: { containers: { name: string; image: string }[] } };
+  const pod = kubectlPod('app', `${proxy.host}/conc/x:v1`) as {
+    spec: { containers: { name: string; image: string }[] };
+  };
   pod.spec.containers.push({ name: 'side', image: `${proxy.host}/conc/y:v1` });
 
   const ev = await engine.evaluateResource(pod, { operation: 'CREATE' });
@@ -58,14 +63,24 @@ t.test('rules of different policies verify their images concurrently, results in
   overlap = 0;
   const bad = kubectlPod('app', `${proxy.host}/conc/x:v1`) as typeof pod;
   bad.spec.containers.push({ name: 'side', image: `${proxy.host}/conc/y:v1` });
-  const swapped = loadPolicies([policyYaml({ name: 'verify-x', images: [`${proxy.host}/conc/x*`], key: keyY }), policyYaml({ name: 'verify-y', images: [`${proxy.host}/conc/y*`], key: keyY })].join('\n---\n'));
-  const ev2 = await createEngine({ policies: swapped.policies, stores: () => store, trust: await loadTrustMaterial({}) }).evaluateResource(bad, { operation: 'CREATE' });
+  const swapped = loadPolicies(
+    [
+      policyYaml({ name: 'verify-x', images: [`${proxy.host}/conc/x*`], key: keyY }),
+      policyYaml({ name: 'verify-y', images: [`${proxy.host}/conc/y*`], key: keyY }),
+    ].join('\n---\n'),
+  );
+  const ev2 = await createEngine({
+    policies: swapped.policies,
+    stores: () => store,
+    trust: await loadTrustMaterial({}),
+  }).evaluateResource(bad, { operation: 'CREATE' });
   t.equal(ev2.allowed, false);
   t.same(ev2.rules.map((r) => [r.policy, r.status]), [['verify-x', 'fail'], ['verify-y', 'pass']]);
   t.match(ev2.message, /verify-x/);
 
   // the same for two ImageValidatingPolicies
-  const ivpol = (name: string, repo: string, key: typeof keyX) => `apiVersion: policies.kyverno.io/v1
+  const ivpol = (name: string, repo: string, key: typeof keyX) =>
+    `apiVersion: policies.kyverno.io/v1
 kind: ImageValidatingPolicy
 metadata:
   name: ${name}
@@ -93,7 +108,8 @@ ${key.publicPem.trim().split('\n').map((l) => '            ' + l).join('\n')}
 `;
   overlap = 0;
   const ivpols = loadPolicies([ivpol('iv-x', 'conc/x', keyX), ivpol('iv-y', 'conc/y', keyY)].join('---\n'));
-  const ev3 = await createEngine({ policies: ivpols.policies, stores: () => store, trust: await loadTrustMaterial({}) }).evaluateResource(pod, { operation: 'CREATE' });
+  const ev3 = await createEngine({ policies: ivpols.policies, stores: () => store, trust: await loadTrustMaterial({}) })
+    .evaluateResource(pod, { operation: 'CREATE' });
   t.equal(ev3.allowed, true, ev3.message ?? '');
   t.same(ev3.rules.map((r) => r.policy), ['iv-x', 'iv-y'], 'ImageValidatingPolicy results in policy order');
   t.equal(overlap, 2, 'two ImageValidatingPolicies verify at the same time');

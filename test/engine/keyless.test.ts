@@ -9,10 +9,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
+import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { withSigstoreMock, pushLegacySignature, pushBundleReferrer, toImageSignatureStatement, DEFAULT_ISSUER, IN_TOTO } from '../helpers/sigstore-mock.ts';
+import {
+  DEFAULT_ISSUER,
+  IN_TOTO,
+  pushBundleReferrer,
+  pushLegacySignature,
+  toImageSignatureStatement,
+  withSigstoreMock,
+} from '../helpers/sigstore-mock.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-keyless-engine-'));
 let n = 0;
@@ -34,14 +41,33 @@ t.test('keyless and certificate policies', async (t) => {
   const stranger = await pushImageDetailed(store, repo, { tag: 'stranger' });
   const sig = await mock.signLegacy(legacy.digest, `${reg.host}/keyless/app`, { identity: 'dev@nirmata.com' });
   await pushLegacySignature(store, repo, legacy.digest, sig);
-  await pushBundleReferrer(store, repo, bundled.descriptor, await mock.signDSSE(toImageSignatureStatement(bundled.digest), IN_TOTO, { identity: 'ci@nirmata.com' }));
-  const review = { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'app', digest: { sha256: bundled.digest.slice(7) } }], predicateType: 'https://example.com/CodeReview/v1', predicate: { repo: { uri: 'https://git-repo.com/org/app', branch: 'main' }, reviewers: ['ana@example.com'] } };
-  await pushBundleReferrer(store, repo, bundled.descriptor, await mock.signDSSE(new TextEncoder().encode(JSON.stringify(review)), IN_TOTO, { identity: 'ci@nirmata.com' }), { predicateType: review.predicateType });
-  const evil = await mock.signLegacy(stranger.digest, `${reg.host}/keyless/app`, { identity: 'dev@nirmata.com.evil.org' });
+  await pushBundleReferrer(
+    store,
+    repo,
+    bundled.descriptor,
+    await mock.signDSSE(toImageSignatureStatement(bundled.digest), IN_TOTO, { identity: 'ci@nirmata.com' }),
+  );
+  const review = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'app', digest: { sha256: bundled.digest.slice(7) } }],
+    predicateType: 'https://example.com/CodeReview/v1',
+    predicate: { repo: { uri: 'https://git-repo.com/org/app', branch: 'main' }, reviewers: ['ana@example.com'] },
+  };
+  await pushBundleReferrer(
+    store,
+    repo,
+    bundled.descriptor,
+    await mock.signDSSE(new TextEncoder().encode(JSON.stringify(review)), IN_TOTO, { identity: 'ci@nirmata.com' }),
+    { predicateType: review.predicateType },
+  );
+  const evil = await mock.signLegacy(stranger.digest, `${reg.host}/keyless/app`, {
+    identity: 'dev@nirmata.com.evil.org',
+  });
   await pushLegacySignature(store, repo, stranger.digest, evil);
 
   // Kyverno's keyless guide policy: subject wildcard, exact issuer
-  const keylessPolicy = (extra = '') => `apiVersion: kyverno.io/v1
+  const keylessPolicy = (extra = '') =>
+    `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
   name: check-image-keyless
@@ -62,8 +88,21 @@ spec:
               subject: "*@nirmata.com"
               issuer: "${DEFAULT_ISSUER}"
 ${extra}`;
-  const check = async (policy: string, image: string, trustArgs: string[] = ['--trusted-root', mock.trustedRootPath]) => {
-    const r = await runSigward(['check', '--policy', file(policy), '--resource', file(JSON.stringify(kubectlPod('app', image)), 'json'), ...trustArgs, '-o', 'json']);
+  const check = async (
+    policy: string,
+    image: string,
+    trustArgs: string[] = ['--trusted-root', mock.trustedRootPath],
+  ) => {
+    const r = await runSigward([
+      'check',
+      '--policy',
+      file(policy),
+      '--resource',
+      file(JSON.stringify(kubectlPod('app', image)), 'json'),
+      ...trustArgs,
+      '-o',
+      'json',
+    ]);
     const result = JSON.parse(r.stdout).results[0];
     if (result.message) result.message = result.message.replace(/\n +/g, ' ');
     return { code: r.code, result };
@@ -164,7 +203,13 @@ ${indent(mock.rekorKeyPEM, '                  ')}
   const j = await check(certPolicy, `${reg.host}/keyless/app:legacy`, []);
   t.equal(j.code, 0, 'certificate chained to the given CA: allowed');
   const other = await mock.strangerCA();
-  const strangerPem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(other).toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----`;
-  const k = await check(certPolicy.replace(indent(mock.caRootPEM, '                '), indent(strangerPem, '                ')), `${reg.host}/keyless/app:legacy`, []);
+  const strangerPem = `-----BEGIN CERTIFICATE-----\n${
+    Buffer.from(other).toString('base64').replace(/.{1,64}/g, '$&\n')
+  }-----END CERTIFICATE-----`;
+  const k = await check(
+    certPolicy.replace(indent(mock.caRootPEM, '                '), indent(strangerPem, '                ')),
+    `${reg.host}/keyless/app:legacy`,
+    [],
+  );
   t.equal(k.code, 1, 'certificate from another CA: blocked');
 });

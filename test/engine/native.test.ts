@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { makeKey, signImage, attestImage } from '../helpers/cosign.ts';
+import { attestImage, makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
@@ -31,10 +31,22 @@ t.test('native ImagePolicy', async (t) => {
   const unsigned = await pushImage(store, repo, { tag: 'unsigned' });
   const noScan = await pushImage(store, repo, { tag: 'noscan' });
   for (const d of [good, noScan]) await signImage({ store, repository: repo, digest: d, key });
-  await attestImage({ store, repository: repo, digest: good, key, predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', predicate: trivy });
+  await attestImage({
+    store,
+    repository: repo,
+    digest: good,
+    key,
+    predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+    predicate: trivy,
+  });
   t.ok(unsigned);
 
-  const policy = (actions: string, maxSeverity: string, validation = 'signatures["release-key"] && image.repository.startsWith("native/")') => `apiVersion: sigward.dev/v1alpha1
+  const policy = (
+    actions: string,
+    maxSeverity: string,
+    validation = 'signatures["release-key"] && image.repository.startsWith("native/")',
+  ) =>
+    `apiVersion: sigward.dev/v1alpha1
 kind: ImagePolicy
 metadata:
   name: native-images
@@ -63,7 +75,15 @@ ${indent(key.publicPem, '            ')}
       message: must come from the native repositories
 `;
   const check = async (p: string, image: string) => {
-    const r = await runSigward(['check', '--policy', file(p), '--resource', file(JSON.stringify(kubectlPod('app', image))), '-o', 'json']);
+    const r = await runSigward([
+      'check',
+      '--policy',
+      file(p),
+      '--resource',
+      file(JSON.stringify(kubectlPod('app', image))),
+      '-o',
+      'json',
+    ]);
     const result = JSON.parse(r.stdout).results[0];
     if (result.message) result.message = result.message.replace(/\n +/g, ' ');
     return { code: r.code, result };
@@ -92,13 +112,26 @@ ${indent(key.publicPem, '            ')}
   const other = await check(policy('Deny', 'MEDIUM'), 'nginx:1.27');
   t.equal(other.code, 0, 'an image outside matchImageReferences is not checked');
   // Kyverno's functions are not part of the native form: the policy does not load (no verdict), and the lint says why
-  const kyvernoPolicy = file(policy('Deny', 'MEDIUM', 'images.containers.all(i, verifyImageSignatures(i, [attestors.x]) > 0)'));
-  const kyvernoFns = await runSigward(['check', '--policy', kyvernoPolicy, '--resource', file(JSON.stringify(kubectlPod('app', `${reg.host}/native/app:good`))), '-o', 'json']);
+  const kyvernoPolicy = file(
+    policy('Deny', 'MEDIUM', 'images.containers.all(i, verifyImageSignatures(i, [attestors.x]) > 0)'),
+  );
+  const kyvernoFns = await runSigward([
+    'check',
+    '--policy',
+    kyvernoPolicy,
+    '--resource',
+    file(JSON.stringify(kubectlPod('app', `${reg.host}/native/app:good`))),
+    '-o',
+    'json',
+  ]);
   t.equal(kyvernoFns.code, 2, 'an expression sigward cannot compile: the policy is refused, nothing is admitted by it');
   const refused = JSON.parse(kyvernoFns.stdout);
   t.equal(refused.verified, false);
   t.equal(refused.error.code, 'POLICY_INVALID');
-  t.match(refused.error.message, /spec\.validations\[0\]\.expression: invalid CEL expression .*undeclared reference to 'images'/);
+  t.match(
+    refused.error.message,
+    /spec\.validations\[0\]\.expression: invalid CEL expression .*undeclared reference to 'images'/,
+  );
   const lintBad = await runSigward(['policy', 'lint', kyvernoPolicy]);
   t.equal(lintBad.code, 1, 'the lint reports it');
   t.match(lintBad.stdout + lintBad.stderr, /undeclared reference to 'images'/);
@@ -109,12 +142,30 @@ t.test('Kyverno ImageValidatingPolicy with a Notary attestor (test vector): an i
   const store = new RegistryClient();
   t.teardown(() => store.close());
   await pushImage(store, reg.ref('notary/app'), { tag: 'unsigned' });
-  const text = readFileSync(join(ROOT, '../shared/testvectors/kyverno-policies/verify-image-ivpol.yaml'), 'utf8').replace('ghcr.io/kyverno/test-verify-image*', `${reg.host}/notary/*`);
-  const r = await runSigward(['check', '--policy', file(text), '--image', `${reg.host}/notary/app:unsigned`, '--allow-insecure-registry', '-o', 'json']);
+  const text = readFileSync(join(ROOT, '../shared/testvectors/kyverno-policies/verify-image-ivpol.yaml'), 'utf8')
+    .replace('ghcr.io/kyverno/test-verify-image*', `${reg.host}/notary/*`);
+  const r = await runSigward([
+    'check',
+    '--policy',
+    file(text),
+    '--image',
+    `${reg.host}/notary/app:unsigned`,
+    '--allow-insecure-registry',
+    '-o',
+    'json',
+  ]);
   t.equal(r.code, 1, 'denied (validation false under Deny), not allowed');
   const out = JSON.parse(r.stdout);
   t.equal(out.results[0].allowed, false);
-  t.match(out.results[0].message, /^Policy verify-image-ivpol failed: failed the verification/, "Kyverno's ivpol wording with the policy's message");
-  t.match(out.results[0].rules[0].message, /no signature is associated with/, "the reason is notation's: no Notary signature");
+  t.match(
+    out.results[0].message,
+    /^Policy verify-image-ivpol failed: failed the verification/,
+    "Kyverno's ivpol wording with the policy's message",
+  );
+  t.match(
+    out.results[0].rules[0].message,
+    /no signature is associated with/,
+    "the reason is notation's: no Notary signature",
+  );
   t.notMatch(r.stderr, /not supported/, 'the Notary attestor is not flagged unsupported');
 });

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { applyPatch } from '../../lib/admission/patch.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { makeKey, signImage, attestImage, type TestKey } from '../helpers/cosign.ts';
-import { kubectlPod, kubectlCreate } from '../helpers/kubectl.ts';
+import { attestImage, makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
+import { kubectlCreate, kubectlPod } from '../helpers/kubectl.ts';
 import { ROOT, SHARED } from '../helpers/fixtures.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-seeds-'));
@@ -25,21 +25,36 @@ function file(text: string, ext = 'json'): string {
 /** Replaces the policy's PEM public keys, in order, with the given keys (keeping indentation). */
 function withKeys(policy: string, keys: TestKey[]): string {
   let i = 0;
-  return policy.replace(/^([ \t]*)-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/gm, (_m, indent: string) => {
-    const k = keys[Math.min(i++, keys.length - 1)]!;
-    return k.publicPem.trim().split('\n').map((l) => indent + l).join('\n');
-  });
+  return policy.replace(
+    /^([ \t]*)-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/gm,
+    (_m, indent: string) => {
+      const k = keys[Math.min(i++, keys.length - 1)]!;
+      return k.publicPem.trim().split('\n').map((l) => indent + l).join('\n');
+    },
+  );
 }
 
 /** Adds `rekor: {ignoreTlog: true}` / `ctlog: {ignoreSCT: true}` to every `keys:` entry (signatures made without Rekor). */
 function ignoreTlog(policy: string): string {
-  return policy.replace(/^([ \t]*)- keys: *\n/gm, (_m, indent: string) => `${indent}- keys:\n${indent}    rekor:\n${indent}      ignoreTlog: true\n${indent}    ctlog:\n${indent}      ignoreSCT: true\n`);
+  return policy.replace(
+    /^([ \t]*)- keys: *\n/gm,
+    (_m, indent: string) =>
+      `${indent}- keys:\n${indent}    rekor:\n${indent}      ignoreTlog: true\n${indent}    ctlog:\n${indent}      ignoreSCT: true\n`,
+  );
 }
 
 const seed = (name: string) => readFileSync(join(ROOT, 'testdata/policy/seeds', name), 'utf8');
 
 async function check(policy: string, resource: unknown) {
-  const r = await runSigward(['check', '--policy', file(policy, 'yaml'), '--resource', file(JSON.stringify(resource)), '-o', 'json']);
+  const r = await runSigward([
+    'check',
+    '--policy',
+    file(policy, 'yaml'),
+    '--resource',
+    file(JSON.stringify(resource)),
+    '-o',
+    'json',
+  ]);
   let doc: any;
   try {
     doc = JSON.parse(r.stdout);
@@ -76,7 +91,11 @@ t.test('seed scenarios', async (t) => {
     const ok = await check(policy, kubectlPod('web', `${host}/company/app:v1.0.0`));
     t.equal(ok.code, 0, 'signed image allowed');
     t.equal(ok.result.allowed, true);
-    t.same(ok.result.patches, [{ op: 'replace', path: '/spec/containers/0/image', value: `${host}/company/app:v1.0.0@${signed}` }], 'mutateDigest pins the verified digest');
+    t.same(ok.result.patches, [{
+      op: 'replace',
+      path: '/spec/containers/0/image',
+      value: `${host}/company/app:v1.0.0@${signed}`,
+    }], 'mutateDigest pins the verified digest');
     const pod = applyPatch(kubectlPod('web', `${host}/company/app:v1.0.0`) as never, ok.result.patches);
     t.equal((pod as any).spec.containers[0].image, `${host}/company/app:v1.0.0@${signed}`);
 
@@ -84,7 +103,10 @@ t.test('seed scenarios', async (t) => {
     t.equal(bad.code, 1, 'unsigned image blocked');
     t.equal(bad.result.allowed, false);
     t.match(bad.result.message, 'resource Pod/default/unsigned was blocked due to the following policies');
-    t.match(bad.result.message, /require-signed-images: check-signatures: 'failed to verify image .*company\/unsigned:v1: \.attestors\[0\]\.entries\[0\]\.keys: signature not found'/);
+    t.match(
+      bad.result.message,
+      /require-signed-images: check-signatures: 'failed to verify image .*company\/unsigned:v1: \.attestors\[0\]\.entries\[0\]\.keys: signature not found'/,
+    );
 
     const other = await check(policy, kubectlPod('hub', 'nginx:latest'));
     t.equal(other.code, 0, 'an image outside imageReferences is not checked');
@@ -93,14 +115,31 @@ t.test('seed scenarios', async (t) => {
     const dep = await check(policy, kubectlCreate('deployment', 'web', `${host}/company/app:v1.0.0`));
     t.equal(dep.code, 0, 'autogen: Deployment allowed');
     t.equal(dep.result.patches[0].path, '/spec/template/spec/containers/0/image');
-    const cron = await check(policy, kubectlCreate('cronjob', 'nightly', `${host}/company/unsigned:v1`, 'default', ['--schedule=0 3 * * *']));
+    const cron = await check(
+      policy,
+      kubectlCreate('cronjob', 'nightly', `${host}/company/unsigned:v1`, 'default', ['--schedule=0 3 * * *']),
+    );
     t.equal(cron.code, 1, 'autogen: CronJob with an unsigned image blocked');
     t.match(cron.result.message, 'autogen-cronjob-check-signatures');
 
-    const img = await runSigward(['check', '--policy', file(policy, 'yaml'), '--image', `${host}/company/app:v1.0.0`, '--image', `${host}/company/unsigned:v1`, '-o', 'json']);
+    const img = await runSigward([
+      'check',
+      '--policy',
+      file(policy, 'yaml'),
+      '--image',
+      `${host}/company/app:v1.0.0`,
+      '--image',
+      `${host}/company/unsigned:v1`,
+      '-o',
+      'json',
+    ]);
     t.equal(img.code, 1, 'check --image: the unsigned image blocks');
     const imgDoc = JSON.parse(img.stdout);
-    t.equal(imgDoc.results[0].allowed, true, 'check --image with a tag: verified (verifyDigest concerns resource fields)');
+    t.equal(
+      imgDoc.results[0].allowed,
+      true,
+      'check --image with a tag: verified (verifyDigest concerns resource fields)',
+    );
     t.equal(imgDoc.results[0].rules[0].images[0].digest, signed, 'and the verified digest is reported');
     t.equal(imgDoc.results[1].allowed, false);
 
@@ -121,7 +160,9 @@ t.test('seed scenarios', async (t) => {
 
   await t.test('production enforces, development audits', async (t) => {
     // the seed sets mutateDigest: true on the Audit rule, which Kyverno rejects: set it false as the guide intends
-    const policy = ignoreTlog(withKeys(company(seed('000-3-environment-specific-verification.yaml')), [security, development])).replace(/(failureAction: Audit[^\n]*\n[\s\S]*?)mutateDigest: true/, '$1mutateDigest: false');
+    const policy = ignoreTlog(
+      withKeys(company(seed('000-3-environment-specific-verification.yaml')), [security, development]),
+    ).replace(/(failureAction: Audit[^\n]*\n[\s\S]*?)mutateDigest: true/, '$1mutateDigest: false');
     const prod = await check(policy, kubectlPod('unsigned', `${host}/company/unsigned:v1`, 'production'));
     t.equal(prod.code, 1, 'production: unsigned blocked');
     t.match(prod.result.message, 'resource Pod/production/unsigned was blocked');
@@ -139,12 +180,41 @@ t.test('seed scenarios', async (t) => {
     const good = await pushImage(store, repo, { tag: 'reviewed' });
     const badBranch = await pushImage(store, repo, { tag: 'feature' });
     const wrongSubject = await pushImage(store, repo, { tag: 'replayed' });
-    const pred = (branch: string) => ({ repo: { uri: 'https://git-repo.com/org/app', branch }, reviewers: ['ana@example.com'] });
-    for (const d of [good, badBranch, wrongSubject]) await signImage({ store, repository: repo, digest: d, key: reviewer });
-    await attestImage({ store, repository: repo, digest: good, key: reviewer, predicateType: 'https://example.com/CodeReview/v1', predicate: pred('main') });
-    await attestImage({ store, repository: repo, digest: badBranch, key: reviewer, predicateType: 'https://example.com/CodeReview/v1', predicate: pred('dev') });
-    await attestImage({ store, repository: repo, digest: wrongSubject, key: reviewer, predicateType: 'https://example.com/CodeReview/v1', predicate: pred('main'), subjectDigest: good });
-    const policy = ignoreTlog(withKeys(seed('002-2-attest-code-review.yaml').replaceAll('registry.io/org/app', `${host}/org/app`), [reviewer]));
+    const pred = (branch: string) => ({
+      repo: { uri: 'https://git-repo.com/org/app', branch },
+      reviewers: ['ana@example.com'],
+    });
+    for (const d of [good, badBranch, wrongSubject]) {
+      await signImage({ store, repository: repo, digest: d, key: reviewer });
+    }
+    await attestImage({
+      store,
+      repository: repo,
+      digest: good,
+      key: reviewer,
+      predicateType: 'https://example.com/CodeReview/v1',
+      predicate: pred('main'),
+    });
+    await attestImage({
+      store,
+      repository: repo,
+      digest: badBranch,
+      key: reviewer,
+      predicateType: 'https://example.com/CodeReview/v1',
+      predicate: pred('dev'),
+    });
+    await attestImage({
+      store,
+      repository: repo,
+      digest: wrongSubject,
+      key: reviewer,
+      predicateType: 'https://example.com/CodeReview/v1',
+      predicate: pred('main'),
+      subjectDigest: good,
+    });
+    const policy = ignoreTlog(
+      withKeys(seed('002-2-attest-code-review.yaml').replaceAll('registry.io/org/app', `${host}/org/app`), [reviewer]),
+    );
     const ok = await check(policy, kubectlPod('app', `${host}/org/app:reviewed`));
     t.equal(ok.code, 0, 'reviewed on main: allowed');
     const branch = await check(policy, kubectlPod('app', `${host}/org/app:feature`));
@@ -161,8 +231,15 @@ t.test('seed scenarios', async (t) => {
     const d = await pushImage(store, repo, { tag: 'v1' });
     await signImage({ store, repository: repo, digest: d, key: tekton });
     await pushImage(store, reg.ref('tekton/unsigned-bundle'), { tag: 'v1' });
-    const policy = ignoreTlog(withKeys(readFileSync(join(SHARED, 'kyverno-policies/verify-tekton-taskrun-signatures.yaml'), 'utf8'), [tekton])).replace('validationFailureAction: Audit', 'validationFailureAction: Enforce');
-    const taskRun = (bundle: string) => ({ apiVersion: 'tekton.dev/v1beta1', kind: 'TaskRun', metadata: { name: 'run', namespace: 'ci' }, spec: { taskRef: { name: 'build', bundle } } });
+    const policy = ignoreTlog(
+      withKeys(readFileSync(join(SHARED, 'kyverno-policies/verify-tekton-taskrun-signatures.yaml'), 'utf8'), [tekton]),
+    ).replace('validationFailureAction: Audit', 'validationFailureAction: Enforce');
+    const taskRun = (bundle: string) => ({
+      apiVersion: 'tekton.dev/v1beta1',
+      kind: 'TaskRun',
+      metadata: { name: 'run', namespace: 'ci' },
+      spec: { taskRef: { name: 'build', bundle } },
+    });
     const ok = await check(policy, taskRun(`${host}/tekton/task-bundle:v1`));
     t.equal(ok.code, 0, 'signed bundle allowed');
     t.equal(ok.result.rules[0].images[0].image, `${host}/tekton/task-bundle:v1`);
@@ -185,8 +262,12 @@ t.test('seed scenarios', async (t) => {
       const obj = i % 2 ? kubectlCreate('deployment', `d${i}`, img) : kubectlPod(`p${i}`, img);
       writeFileSync(join(dir, `m${i}.json`), JSON.stringify(obj));
     }
-    const policy = ignoreTlog(withKeys(seed('000-1-require-signed-images.yaml').replaceAll('registry.company.com', `${host}/many`), [key]));
-    const r = await runSigward(['check', '--policy', file(policy, 'yaml'), '--resource', dir, '-o', 'json'], { timeoutMs: 120_000 });
+    const policy = ignoreTlog(
+      withKeys(seed('000-1-require-signed-images.yaml').replaceAll('registry.company.com', `${host}/many`), [key]),
+    );
+    const r = await runSigward(['check', '--policy', file(policy, 'yaml'), '--resource', dir, '-o', 'json'], {
+      timeoutMs: 120_000,
+    });
     t.equal(r.code, 0);
     const doc = JSON.parse(r.stdout);
     t.equal(doc.summary.resources, 200);

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
@@ -20,7 +20,11 @@ withRealCosign(main);
 function policy(type: string | undefined, pub: string, attest: boolean): string {
   const entry: Record<string, unknown> = { mutateDigest: false, verifyDigest: false, ...(type ? { type } : {}) };
   if (attest) {
-    entry.attestations = [{ type: 'https://example.com/review/v1', attestors: [{ entries: [keyAttestor(pub)] }], conditions: [{ all: [{ key: '{{ approved }}', operator: 'Equals', value: true }] }] }];
+    entry.attestations = [{
+      type: 'https://example.com/review/v1',
+      attestors: [{ entries: [keyAttestor(pub)] }],
+      conditions: [{ all: [{ key: '{{ approved }}', operator: 'Equals', value: true }] }],
+    }];
   }
   return keyPolicy({ key: pub, name: 'bundles', entry, attestors: !attest });
 }
@@ -34,7 +38,19 @@ function main(): void {
     const store = new RegistryClient();
     t.teardown(() => store.close());
     t.equal((await cosign(['generate-key-pair'])).code, 0, 'cosign generate-key-pair');
-    t.equal((await cosign(['signing-config', 'create', '--no-default-fulcio', '--no-default-rekor', '--no-default-oidc', '--no-default-tsa', '--out', 'sc.json'])).code, 0);
+    t.equal(
+      (await cosign([
+        'signing-config',
+        'create',
+        '--no-default-fulcio',
+        '--no-default-rekor',
+        '--no-default-oidc',
+        '--no-default-tsa',
+        '--out',
+        'sc.json',
+      ])).code,
+      0,
+    );
     const pub = readFileSync(join(tmp, 'cosign.pub'), 'utf8');
     writeFileSync(join(tmp, 'review.json'), JSON.stringify({ approved: true }));
     const legacyFlags = ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'];
@@ -43,7 +59,19 @@ function main(): void {
       const img = `${reg.host}/types/${name}@${await pushImage(store, reg.ref(`types/${name}`), { tag: 'v1' })}`;
       const s = await cosign(['sign', '--key', 'cosign.key', ...flags, '--allow-insecure-registry', '--yes', img]);
       t.equal(s.code, 0, `cosign sign (${name}): ${s.stderr}`);
-      const a = await cosign(['attest', '--key', 'cosign.key', ...flags, '--allow-insecure-registry', '--yes', '--type', 'https://example.com/review/v1', '--predicate', 'review.json', img]);
+      const a = await cosign([
+        'attest',
+        '--key',
+        'cosign.key',
+        ...flags,
+        '--allow-insecure-registry',
+        '--yes',
+        '--type',
+        'https://example.com/review/v1',
+        '--predicate',
+        'review.json',
+        img,
+      ]);
       t.equal(a.code, 0, `cosign attest (${name}): ${a.stderr}`);
       images[name] = img;
     }
@@ -57,10 +85,22 @@ function main(): void {
     for (const attest of [false, true]) {
       const what = attest ? 'attestation' : 'signature';
       for (const type of [undefined, 'Cosign']) {
-        t.equal((await check(type, images.bundle!, attest)).code, 0, `type ${type ?? '(default)'}: a bundle ${what} passes`);
-        t.equal((await check(type, images.legacy!, attest)).code, 0, `type ${type ?? '(default)'}: a legacy ${what} passes`);
+        t.equal(
+          (await check(type, images.bundle!, attest)).code,
+          0,
+          `type ${type ?? '(default)'}: a bundle ${what} passes`,
+        );
+        t.equal(
+          (await check(type, images.legacy!, attest)).code,
+          0,
+          `type ${type ?? '(default)'}: a legacy ${what} passes`,
+        );
       }
-      t.equal((await check('SigstoreBundle', images.bundle!, attest)).code, 0, `type SigstoreBundle: a bundle ${what} passes`);
+      t.equal(
+        (await check('SigstoreBundle', images.bundle!, attest)).code,
+        0,
+        `type SigstoreBundle: a bundle ${what} passes`,
+      );
       const legacy = await check('SigstoreBundle', images.legacy!, attest);
       t.equal(legacy.code, 1, `type SigstoreBundle: a legacy ${what} alone is denied`);
       t.match(legacy.stdout, attest ? /no attestations found|not found/ : /signature not found/, 'with the reason');

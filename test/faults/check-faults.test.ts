@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage, freePort } from '../helpers/registry.ts';
+import { freePort, pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { deadlineBound, startFaultProxy, isManifest, type FaultRequest } from './fault-proxy.ts';
+import { deadlineBound, type FaultRequest, isManifest, startFaultProxy } from './fault-proxy.ts';
 
 function policy(key: TestKey, failurePolicy: 'Ignore' | 'Fail'): string {
   return `apiVersion: kyverno.io/v1
@@ -54,10 +54,13 @@ t.test('registry faults under sigward check', async (t) => {
   };
   const ignore = file('ignore.yaml', policy(key, 'Ignore'));
   const fail = file('fail.yaml', policy(key, 'Fail'));
-  const pod = (image: string) => file(`pod-${image.replace(/\W+/g, '-')}.json`, JSON.stringify(kubectlPod('web', image)));
+  const pod = (image: string) =>
+    file(`pod-${image.replace(/\W+/g, '-')}.json`, JSON.stringify(kubectlPod('web', image)));
   const check = async (policyFile: string, podFile: string, extra: string[] = []) => {
     const t0 = Date.now();
-    const r = await runSigward(['check', '--policy', policyFile, '--resource', podFile, '-o', 'json', ...extra], { timeoutMs: 60_000 });
+    const r = await runSigward(['check', '--policy', policyFile, '--resource', podFile, '-o', 'json', ...extra], {
+      timeoutMs: 60_000,
+    });
     const ms = Date.now() - t0;
     let doc: any;
     try {
@@ -90,7 +93,11 @@ t.test('registry faults under sigward check', async (t) => {
     t.equal(ig.code, 0, 'Ignore: exit 0');
     t.equal(ig.result.allowed, true, 'Ignore: allowed');
     t.equal(ig.result.rules[0].status, 'error');
-    t.match(ig.result.warnings.join('\n'), /failurePolicy Ignore.*registry unreachable/, 'Ignore: with a warning naming the outage');
+    t.match(
+      ig.result.warnings.join('\n'),
+      /failurePolicy Ignore.*registry unreachable/,
+      'Ignore: with a warning naming the outage',
+    );
     const fl = await check(fail, gone, ['--registry-timeout', '2']);
     t.equal(fl.code, 3, 'Fail: exit 3 (could not decide)');
     t.equal(fl.result.allowed, false, 'Fail: blocked');
@@ -125,11 +132,13 @@ t.test('registry faults under sigward check', async (t) => {
 
   await t.test('a registry that errors on the signatures never lets an unsigned image in unverified', async (t) => {
     const sigTags = (r: FaultRequest) => isManifest(r) && r.path.endsWith('.sig');
-    for (const [name, fault] of [
-      ['500 on the signature tag', { kind: 'respond', status: 500 }],
-      ['signature manifest truncated', { kind: 'truncate', bytes: 20 }],
-      ['connection reset on the signature tag', { kind: 'reset' }],
-    ] as const) {
+    for (
+      const [name, fault] of [
+        ['500 on the signature tag', { kind: 'respond', status: 500 }],
+        ['signature manifest truncated', { kind: 'truncate', bytes: 20 }],
+        ['connection reset on the signature tag', { kind: 'reset' }],
+      ] as const
+    ) {
       proxy.reset();
       proxy.rule = (r) => (sigTags(r) ? fault : undefined);
       const f = await check(fail, unsignedPod, ['--timeout', '20']);
@@ -146,7 +155,11 @@ t.test('registry faults under sigward check', async (t) => {
       } else {
         t.equal(i.code, 1, `${name}, Ignore: blocked`);
       }
-      t.comment(`${name}: Fail -> exit ${f.code}, Ignore -> exit ${i.code} (${i.result.allowed ? 'allowed with warning' : 'blocked'})`);
+      t.comment(
+        `${name}: Fail -> exit ${f.code}, Ignore -> exit ${i.code} (${
+          i.result.allowed ? 'allowed with warning' : 'blocked'
+        })`,
+      );
     }
   });
 });

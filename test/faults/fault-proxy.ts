@@ -61,14 +61,23 @@ export interface FaultProxy {
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'proxy-connection', 'upgrade'];
 
-export function forwardTo(upstream: string, method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Upstream> {
+export function forwardTo(
+  upstream: string,
+  method: string,
+  path: string,
+  headers: http.IncomingHttpHeaders,
+  body: Buffer,
+): Promise<Upstream> {
   return new Promise((resolve, reject) => {
     const h = { ...headers };
     delete h.connection;
     const r = http.request(new URL(path, upstream), { method, headers: h, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on(
+        'end',
+        () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
       res.on('error', reject);
     });
     r.on('error', reject);
@@ -93,7 +102,13 @@ export async function startFaultProxy(upstream: string, rule?: FaultRule): Promi
   let stopped = false;
   const proxy = { log, requests, rule } as FaultProxy;
 
-  async function apply(f: Fault, req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer): Promise<void> {
+  async function apply(
+    f: Fault,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    body: Buffer,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
     switch (f.kind) {
@@ -171,7 +186,12 @@ export async function startFaultProxy(upstream: string, rule?: FaultRule): Promi
           const n = Math.min(block.length, f.size - sent);
           const ok = res.write(block.subarray(0, n));
           sent += n;
-          if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+          if (!ok) {
+            await new Promise<void>((r) => {
+              res.once('drain', r);
+              res.once('close', r);
+            });
+          }
         }
         res.end();
         return;
@@ -192,7 +212,8 @@ export async function startFaultProxy(upstream: string, rule?: FaultRule): Promi
         log.push(key);
         requests.push({ method, path, headers: req.headers });
         try {
-          const f = (await proxy.rule?.({ method, path, headers: req.headers, seen, index: log.length - 1 })) ?? { kind: 'pass' };
+          const f = (await proxy.rule?.({ method, path, headers: req.headers, seen, index: log.length - 1 })) ??
+            { kind: 'pass' };
           await apply(f, req, res, path, Buffer.concat(chunks));
         } catch (e) {
           if (!res.headersSent) {

@@ -8,10 +8,10 @@ import t from 'tap';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { computeDigest } from '../../lib/digest.ts';
 import { digestTag } from '../../lib/digest.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { deadlineBound, startFaultProxy, isBlob, isManifest, type Fault, type FaultRequest } from './fault-proxy.ts';
+import { deadlineBound, type Fault, type FaultRequest, isBlob, isManifest, startFaultProxy } from './fault-proxy.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,9 @@ t.test('registry faults under sigward verify', async (t) => {
 
   const verify = async (extra: string[] = []) => {
     const t0 = Date.now();
-    const r = await runSigward(['verify', image, '--key', pub, '--insecure-ignore-tlog', '-o', 'json', ...extra], { timeoutMs: 60_000 });
+    const r = await runSigward(['verify', image, '--key', pub, '--insecure-ignore-tlog', '-o', 'json', ...extra], {
+      timeoutMs: 60_000,
+    });
     const ms = Date.now() - t0;
     let doc: any;
     try {
@@ -43,7 +45,13 @@ t.test('registry faults under sigward verify', async (t) => {
     } catch {
       throw new Error(`no JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
     }
-    return { code: r.code, ms, error: doc.images?.[0]?.error, verified: doc.images?.[0]?.verified, digest: doc.images?.[0]?.digest };
+    return {
+      code: r.code,
+      ms,
+      error: doc.images?.[0]?.error,
+      verified: doc.images?.[0]?.verified,
+      digest: doc.images?.[0]?.digest,
+    };
   };
   /** faults `fault` on the requests `match` selects, the first `times` of them (Infinity: all) */
   const inject = (match: (r: FaultRequest) => boolean, fault: Fault, times = Infinity) => {

@@ -9,7 +9,14 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mockSigstore } from '../trust/helpers.ts';
-import { getEmbeddedTrustedRoot, parseBundle, parseTrustedRoot, toTrust, verifyBundle, type Trust } from '../../lib/trust/index.ts';
+import {
+  getEmbeddedTrustedRoot,
+  parseBundle,
+  parseTrustedRoot,
+  toTrust,
+  type Trust,
+  verifyBundle,
+} from '../../lib/trust/index.ts';
 import { SHARED } from '../helpers/fixtures.ts';
 import { bounded, fc, flipBase64, fuzz, onlySigwardError, SEED } from './helpers.ts';
 
@@ -37,12 +44,20 @@ interface Sample {
 function cryptoPaths(b: any): string[][] {
   const p: string[][] = [];
   const vm = b.verificationMaterial;
-  if (b.dsseEnvelope) p.push(['dsseEnvelope', 'payload'], ['dsseEnvelope', 'signatures', '0', 'sig'], ['dsseEnvelope', 'payloadType']);
+  if (b.dsseEnvelope) {
+    p.push(['dsseEnvelope', 'payload'], ['dsseEnvelope', 'signatures', '0', 'sig'], ['dsseEnvelope', 'payloadType']);
+  }
   if (b.messageSignature) p.push(['messageSignature', 'signature'], ['messageSignature', 'messageDigest', 'digest']);
   if (vm.certificate) p.push(['verificationMaterial', 'certificate', 'rawBytes']);
-  if (vm.x509CertificateChain) p.push(['verificationMaterial', 'x509CertificateChain', 'certificates', '0', 'rawBytes']);
+  if (vm.x509CertificateChain) {
+    p.push(['verificationMaterial', 'x509CertificateChain', 'certificates', '0', 'rawBytes']);
+  }
   const e = ['verificationMaterial', 'tlogEntries', '0'];
-  p.push([...e, 'canonicalizedBody'], [...e, 'integratedTime'], [...e, 'logIndex'], [...e, 'logId', 'keyId'], [...e, 'inclusionPromise', 'signedEntryTimestamp']);
+  p.push([...e, 'canonicalizedBody'], [...e, 'integratedTime'], [...e, 'logIndex'], [...e, 'logId', 'keyId'], [
+    ...e,
+    'inclusionPromise',
+    'signedEntryTimestamp',
+  ]);
   return p;
 }
 
@@ -55,7 +70,9 @@ function set(o: any, path: string[], v: unknown): void {
 }
 
 function mutateValue(v: unknown, at: number): unknown {
-  if (typeof v === 'string' && /^\d+$/.test(v)) return String(BigInt(v) + BigInt((at % 1000) + 1) * (at % 2 ? 1n : -1n));
+  if (typeof v === 'string' && /^\d+$/.test(v)) {
+    return String(BigInt(v) + BigInt((at % 1000) + 1) * (at % 2 ? 1n : -1n));
+  }
   if (typeof v === 'string' && v.startsWith('application/')) return v.replace('in-toto', at % 2 ? 'in-totO' : 'intoto');
   if (typeof v === 'string') return flipBase64(v, at);
   return v;
@@ -74,15 +91,30 @@ t.test('bundles', async (t) => {
   const mock = await mockSigstore();
   const artifact = Buffer.from('a message signed with the mock Sigstore');
   const msg = await mock.signKeyless(artifact);
-  samples.push({ name: 'mock message signature', json: msg.bundle, trust: toTrust(parseTrustedRoot(mock.trustedRoot)), digest: 'sha256:' + createHash('sha256').update(artifact).digest('hex') });
+  samples.push({
+    name: 'mock message signature',
+    json: msg.bundle,
+    trust: toTrust(parseTrustedRoot(mock.trustedRoot)),
+    digest: 'sha256:' + createHash('sha256').update(artifact).digest('hex'),
+  });
 
   const verify = (s: Sample, json: unknown) =>
-    bounded(() => onlySigwardError(() => verifyBundle(json as object, { trust: s.trust, policy: {}, ...(s.digest ? { digest: s.digest } : {}) }), `verifyBundle(${s.name})`), 3000, 'verifyBundle');
+    bounded(
+      () =>
+        onlySigwardError(
+          () => verifyBundle(json as object, { trust: s.trust, policy: {}, ...(s.digest ? { digest: s.digest } : {}) }),
+          `verifyBundle(${s.name})`,
+        ),
+      3000,
+      'verifyBundle',
+    );
 
   for (const s of samples) t.ok(verify(s, s.json).value, `control: ${s.name} verifies`);
 
   await t.test('no allow: one change to a signed or signing value', async (t) => {
-    const arb = fc.constantFrom(...samples).chain((s) => fc.tuple(fc.constant(s), fc.constantFrom(...cryptoPaths(s.json)), fc.nat()));
+    const arb = fc.constantFrom(...samples).chain((s) =>
+      fc.tuple(fc.constant(s), fc.constantFrom(...cryptoPaths(s.json)), fc.nat())
+    );
     await fuzz(t, 'crypto mutations', arb, ([s, path, at]) => {
       const json = structuredClone(s.json);
       const before = get(json, path);
@@ -90,12 +122,20 @@ t.test('bundles', async (t) => {
       if (after === before) return;
       set(json, path, after);
       const r = verify(s, json);
-      if (r.value) throw new Error(`${s.name}: ${path.join('.')} changed (${String(before).slice(0, 40)} -> ${String(after).slice(0, 40)}) and it still verified`);
+      if (r.value) {
+        throw new Error(
+          `${s.name}: ${path.join('.')} changed (${String(before).slice(0, 40)} -> ${
+            String(after).slice(0, 40)
+          }) and it still verified`,
+        );
+      }
     }, 200);
   });
 
   await t.test('no allow: inclusion proof changes (bundles with a proof)', async (t) => {
-    const withProof = samples.filter((s) => s.json.verificationMaterial.tlogEntries?.[0]?.inclusionProof?.hashes?.length);
+    const withProof = samples.filter((s) =>
+      s.json.verificationMaterial.tlogEntries?.[0]?.inclusionProof?.hashes?.length
+    );
     // the proof is checked against the SIGNED checkpoint (its size and root hash): the
     // unsigned rootHash / treeSize fields beside it are not used, so changing them is no
     // attack; the hashes and the checkpoint are what must not be altered
@@ -103,9 +143,14 @@ t.test('bundles', async (t) => {
     await fuzz(t, 'proof mutations', arb, ([s, field, at]) => {
       const json = structuredClone(s.json);
       const proof = json.verificationMaterial.tlogEntries[0].inclusionProof;
-      if (field === 'hashes') proof.hashes[at % proof.hashes.length] = flipBase64(proof.hashes[at % proof.hashes.length], at);
-      else if (field === 'checkpoint') proof.checkpoint.envelope = proof.checkpoint.envelope.replace(/\n([A-Za-z0-9+/=]{20,})\n/, (_m: string, h: string) => `\n${flipBase64(h, at)}\n`);
-      else proof[field] = mutateValue(proof[field], at);
+      if (field === 'hashes') {
+        proof.hashes[at % proof.hashes.length] = flipBase64(proof.hashes[at % proof.hashes.length], at);
+      } else if (field === 'checkpoint') {
+        proof.checkpoint.envelope = proof.checkpoint.envelope.replace(
+          /\n([A-Za-z0-9+/=]{20,})\n/,
+          (_m: string, h: string) => `\n${flipBase64(h, at)}\n`,
+        );
+      } else proof[field] = mutateValue(proof[field], at);
       // a bundle whose proof is wrong is wrong, even when its SET would do
       const r = verify(s, json);
       if (r.value) throw new Error(`${s.name}: inclusionProof.${field} changed and it still verified`);
@@ -113,7 +158,11 @@ t.test('bundles', async (t) => {
   });
 
   await t.test('structural garbage: only SigwardError', async (t) => {
-    const replacement = fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('', 'AAAA', '0', -1, [], {}, null));
+    const replacement = fc.oneof(
+      fc.constant(undefined),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom('', 'AAAA', '0', -1, [], {}, null),
+    );
     const arb = fc.tuple(fc.constantFrom(...samples), fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), replacement);
     await fuzz(t, 'structural mutations', arb, ([s, path, r]) => {
       const json = structuredClone(s.json);
@@ -132,9 +181,15 @@ t.test('bundles', async (t) => {
       }
       verify(s, json);
     }, 600);
-    await fuzz(t, 'arbitrary JSON and bytes', fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.uint8Array({ maxLength: 200 })), (v) => {
-      onlySigwardError(() => parseBundle(v instanceof Uint8Array ? v : (v as object)), 'parseBundle');
-      verify(samples[0]!, v);
-    }, 500);
+    await fuzz(
+      t,
+      'arbitrary JSON and bytes',
+      fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.uint8Array({ maxLength: 200 })),
+      (v) => {
+        onlySigwardError(() => parseBundle(v instanceof Uint8Array ? v : (v as object)), 'parseBundle');
+        verify(samples[0]!, v);
+      },
+      500,
+    );
   });
 });

@@ -12,13 +12,28 @@ export const SEED = process.env.SIGWARD_FUZZ_SEED ? Number(process.env.SIGWARD_F
 const SCALE = process.env.SIGWARD_FUZZ_SCALE ? Number(process.env.SIGWARD_FUZZ_SCALE) : 1;
 
 /** Runs a property with the suite's seed; failures are reported with the counterexample and the seed. */
-export async function fuzz<T>(t: Test, name: string, arb: fc.Arbitrary<T>, check: (v: T) => void | Promise<void>, numRuns: number): Promise<void> {
+export async function fuzz<T>(
+  t: Test,
+  name: string,
+  arb: fc.Arbitrary<T>,
+  check: (v: T) => void | Promise<void>,
+  numRuns: number,
+): Promise<void> {
   const runs = Math.max(1, Math.round(numRuns * SCALE));
   const t0 = Date.now();
-  const result = await fc.check(fc.asyncProperty(arb, async (v) => { await check(v); }), { seed: SEED, numRuns: runs, endOnFailure: true });
+  const result = await fc.check(
+    fc.asyncProperty(arb, async (v) => {
+      await check(v);
+    }),
+    { seed: SEED, numRuns: runs, endOnFailure: true },
+  );
   const ms = Date.now() - t0;
   if (result.failed) {
-    t.fail(`${name}: ${fc.defaultReportMessage(result)}\nerror: ${String((result as { errorInstance?: unknown }).errorInstance)}`);
+    t.fail(
+      `${name}: ${fc.defaultReportMessage(result)}\nerror: ${
+        String((result as { errorInstance?: unknown }).errorInstance)
+      }`,
+    );
   } else {
     t.pass(`${name}: ${runs} runs in ${ms} ms (seed ${SEED})`);
   }
@@ -34,7 +49,10 @@ export function onlySigwardError<R>(fn: () => R, what = 'call'): { value?: R; er
   }
 }
 
-export async function onlySigwardErrorAsync<R>(fn: () => Promise<R>, what = 'call'): Promise<{ value?: R; error?: SigwardError }> {
+export async function onlySigwardErrorAsync<R>(
+  fn: () => Promise<R>,
+  what = 'call',
+): Promise<{ value?: R; error?: SigwardError }> {
   try {
     return { value: await fn() };
   } catch (e) {
@@ -81,7 +99,9 @@ export function tokenSoup(vocabulary: string[], maxTokens = 12): fc.Arbitrary<st
   return fc.oneof(
     fc.string({ maxLength: 60 }),
     fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.array(fc.oneof(fc.constantFrom(...vocabulary), fc.string({ maxLength: 4 })), { maxLength: maxTokens }).map((a) => a.join('')),
+    fc.array(fc.oneof(fc.constantFrom(...vocabulary), fc.string({ maxLength: 4 })), { maxLength: maxTokens }).map((a) =>
+      a.join('')
+    ),
   );
 }
 

@@ -12,7 +12,9 @@ import { ROOT, SHARED } from '../helpers/fixtures.ts';
 import { bounded, fc, fuzz, onlySigwardError, SEED } from './helpers.ts';
 
 const dirs = [join(SHARED, 'kyverno-policies'), join(ROOT, 'testdata/policy/seeds')];
-const REAL = dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(d, f), 'utf8')));
+const REAL = dirs.flatMap((d) =>
+  readdirSync(d).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(d, f), 'utf8'))
+);
 const noSecrets = { resolveSecret: () => undefined };
 
 function check(text: string): void {
@@ -26,14 +28,59 @@ function check(text: string): void {
     if (p.format !== 'kyverno') continue;
     for (const rule of (p as any).spec.rules ?? []) {
       for (const entry of rule.verifyImages ?? []) {
-        for (const att of entry.attestations ?? []) onlySigwardError(() => compileKyvernoConditions(att.conditions), 'compileKyvernoConditions');
+        for (const att of entry.attestations ?? []) {
+          onlySigwardError(() => compileKyvernoConditions(att.conditions), 'compileKyvernoConditions');
+        }
       }
-      if (rule.preconditions) onlySigwardError(() => compileKyvernoConditions([rule.preconditions]), 'compileKyvernoConditions');
+      if (rule.preconditions) {
+        onlySigwardError(() => compileKyvernoConditions([rule.preconditions]), 'compileKyvernoConditions');
+      }
     }
   }
 }
 
-const YAML_BITS = ['&a ', '*a', '<<: *a', '!!binary ', '!!str ', '? ', '- ', '---\n', '...\n', '%YAML 1.2\n', '{', '}', '[', ']', '"', "'", '|-\n', '>\n', '#', ': ', '\t', '  ', '\n', 'null', '~', '0x1F', '.inf', '2001-12-14', 'kind: ClusterPolicy\n', 'apiVersion: kyverno.io/v1\n', 'verifyImages:', 'attestors:', 'entries:', 'keys:', 'publicKeys: ', 'imageReferences:', 'conditions:', '{{ request.object }}', 'key: "{{ x }}"', 'operator: Equals'];
+const YAML_BITS = [
+  '&a ',
+  '*a',
+  '<<: *a',
+  '!!binary ',
+  '!!str ',
+  '? ',
+  '- ',
+  '---\n',
+  '...\n',
+  '%YAML 1.2\n',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  "'",
+  '|-\n',
+  '>\n',
+  '#',
+  ': ',
+  '\t',
+  '  ',
+  '\n',
+  'null',
+  '~',
+  '0x1F',
+  '.inf',
+  '2001-12-14',
+  'kind: ClusterPolicy\n',
+  'apiVersion: kyverno.io/v1\n',
+  'verifyImages:',
+  'attestors:',
+  'entries:',
+  'keys:',
+  'publicKeys: ',
+  'imageReferences:',
+  'conditions:',
+  '{{ request.object }}',
+  'key: "{{ x }}"',
+  'operator: Equals',
+];
 
 function mutateLines(text: string, ops: { at: number; op: number; bit: string }[]): string {
   const lines = text.split('\n');
@@ -64,19 +111,50 @@ t.comment(`fast-check seed ${SEED}`);
 t.test('parsePolicies', async (t) => {
   t.ok(REAL.length >= 20, `${REAL.length} real policies`);
   for (const text of REAL) t.doesNotThrow(() => check(text));
-  await fuzz(t, 'random YAML-ish text', fc.array(fc.oneof(fc.constantFrom(...YAML_BITS), fc.string({ maxLength: 6 })), { maxLength: 40 }).map((a) => a.join('')), check, 1500);
-  const op = fc.record({ at: fc.nat(), op: fc.nat(), bit: fc.oneof(fc.constantFrom(...YAML_BITS), fc.string({ maxLength: 8 })) });
-  await fuzz(t, 'mutated real policies', fc.tuple(fc.constantFrom(...REAL), fc.array(op, { minLength: 1, maxLength: 4 })), ([text, ops]) => check(mutateLines(text, ops)), 1200);
-  await fuzz(t, 'arbitrary JSON documents', fc.jsonValue({ maxDepth: 5 }), (v) => check(JSON.stringify(v) ?? 'null'), 800);
+  await fuzz(
+    t,
+    'random YAML-ish text',
+    fc.array(fc.oneof(fc.constantFrom(...YAML_BITS), fc.string({ maxLength: 6 })), { maxLength: 40 }).map((a) =>
+      a.join('')
+    ),
+    check,
+    1500,
+  );
+  const op = fc.record({
+    at: fc.nat(),
+    op: fc.nat(),
+    bit: fc.oneof(fc.constantFrom(...YAML_BITS), fc.string({ maxLength: 8 })),
+  });
+  await fuzz(
+    t,
+    'mutated real policies',
+    fc.tuple(fc.constantFrom(...REAL), fc.array(op, { minLength: 1, maxLength: 4 })),
+    ([text, ops]) => check(mutateLines(text, ops)),
+    1200,
+  );
+  await fuzz(
+    t,
+    'arbitrary JSON documents',
+    fc.jsonValue({ maxDepth: 5 }),
+    (v) => check(JSON.stringify(v) ?? 'null'),
+    800,
+  );
 });
 
 t.test('YAML bombs stay bounded', async (t) => {
   const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < 10; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+  for (let i = 1; i < 10; i++) {
+    laughs.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${
+        Array(9).fill('*' + String.fromCharCode(96 + i)).join(',')
+      }]`,
+    );
+  }
   const bombs = [
     laughs.join('\n'),
-    'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules:\n' + '    - name: r\n      verifyImages: [' + '['.repeat(5000) + ']'.repeat(5000) + ']\n',
-    '[' .repeat(100_000),
+    'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules:\n' +
+    '    - name: r\n      verifyImages: [' + '['.repeat(5000) + ']'.repeat(5000) + ']\n',
+    '['.repeat(100_000),
     'a: ' + '{'.repeat(20_000),
     ('- ' + 'x'.repeat(100) + '\n').repeat(20_000),
   ];

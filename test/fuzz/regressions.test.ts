@@ -7,7 +7,13 @@ import { mintCert, newKeys, signWith } from '../trust/helpers.ts';
 import * as x509 from '@peculiar/x509';
 import { KeyObject } from 'node:crypto';
 import { SigwardError } from '../../lib/errors.ts';
-import { verifyLegacySignature, verifyCertificateChain, parseCertificates, parseTrustedRoot, toTrust } from '../../lib/trust/index.ts';
+import {
+  parseCertificates,
+  parseTrustedRoot,
+  toTrust,
+  verifyCertificateChain,
+  verifyLegacySignature,
+} from '../../lib/trust/index.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
 import { startMiniSigstore } from '../attacks/sigstore.ts';
 
@@ -41,13 +47,25 @@ t.test('a certificate malformed where only chain building looks is a denial, not
   const trust = toTrust(parseTrustedRoot(ms.trustedRoot));
   let thrown: unknown;
   try {
-    verifyLegacySignature({ payload, signatureB64, certificatePEM: leaf.pem, trust, ca: { roots: root.pem }, policy: {}, ignoreTlog: true, ignoreSCT: true });
+    verifyLegacySignature({
+      payload,
+      signatureB64,
+      certificatePEM: leaf.pem,
+      trust,
+      ca: { roots: root.pem },
+      policy: {},
+      ignoreTlog: true,
+      ignoreSCT: true,
+    });
   } catch (e) {
     thrown = e;
   }
   t.ok(thrown instanceof SigwardError, `a SigwardError (got ${String(thrown)})`);
   t.equal((thrown as SigwardError).outcome, 'deny', 'a denial');
   t.equal((thrown as SigwardError).code, 'CERTIFICATE_INVALID');
-  t.throws(() => verifyCertificateChain(leaf.pem, { roots: parseCertificates(root.pem), intermediates: [], at: new Date() }), { code: 'CERTIFICATE_INVALID', message: /cannot parse certificate/ });
+  t.throws(
+    () => verifyCertificateChain(leaf.pem, { roots: parseCertificates(root.pem), intermediates: [], at: new Date() }),
+    { code: 'CERTIFICATE_INVALID', message: /cannot parse certificate/ },
+  );
   t.ok(KeyObject.from(leaf.keys.publicKey), 'the leaf key itself is fine');
 });

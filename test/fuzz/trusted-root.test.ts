@@ -26,7 +26,10 @@ type Damage = { path: (string | number)[]; kind: 'replace' | 'delete' | 'rename'
 const damage: fc.Arbitrary<Damage> = fc.record({
   path: fc.constantFrom(...ALL_PATHS),
   kind: fc.constantFrom('replace', 'delete', 'rename') as fc.Arbitrary<Damage['kind']>,
-  value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('', '2021-01-12T11:53:27Z', 'SHA2_256', 'PKIX_ED25519', 'AAAA', null)),
+  value: fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.constantFrom('', '2021-01-12T11:53:27Z', 'SHA2_256', 'PKIX_ED25519', 'AAAA', null),
+  ),
 });
 
 function apply(root: unknown, d: Damage): void {
@@ -56,17 +59,29 @@ t.test('damaged trusted roots: only SigwardError, and what is accepted is usable
       for (const d of ds) apply(root, d);
       const r = onlySigwardError(() => parseTrustedRoot(JSON.stringify(root), 'fuzzed root'), 'parseTrustedRoot');
       if (r.error) {
-        if (r.error.code !== 'TRUST_ROOT_INVALID') throw new Error(`unexpected code ${r.error.code}: ${r.error.message}`);
+        if (r.error.code !== 'TRUST_ROOT_INVALID') {
+          throw new Error(`unexpected code ${r.error.code}: ${r.error.message}`);
+        }
         return;
       }
       for (const log of [...r.value!.tlogs, ...r.value!.ctlogs]) {
         const start = log.publicKey?.validFor?.start;
-        if (!(start instanceof Date) || Number.isNaN(start.getTime())) throw new Error(`accepted a log key without a valid start: ${JSON.stringify(ds)}`);
-        if (log.hashAlgorithm !== HashAlgorithm.SHA2_256) throw new Error(`accepted a log with hash ${log.hashAlgorithm}: ${JSON.stringify(ds)}`);
+        if (!(start instanceof Date) || Number.isNaN(start.getTime())) {
+          throw new Error(`accepted a log key without a valid start: ${JSON.stringify(ds)}`);
+        }
+        if (log.hashAlgorithm !== HashAlgorithm.SHA2_256) {
+          throw new Error(`accepted a log with hash ${log.hashAlgorithm}: ${JSON.stringify(ds)}`);
+        }
       }
       for (const ca of [...r.value!.certificateAuthorities, ...r.value!.timestampAuthorities]) {
-        if (!ca.certChain?.certificates.length) throw new Error(`accepted an authority without a chain: ${JSON.stringify(ds)}`);
-        for (const d of [ca.validFor?.start, ca.validFor?.end]) if (d !== undefined && Number.isNaN(d.getTime())) throw new Error(`accepted an invalid time: ${JSON.stringify(ds)}`);
+        if (!ca.certChain?.certificates.length) {
+          throw new Error(`accepted an authority without a chain: ${JSON.stringify(ds)}`);
+        }
+        for (const d of [ca.validFor?.start, ca.validFor?.end]) {
+          if (d !== undefined && Number.isNaN(d.getTime())) {
+            throw new Error(`accepted an invalid time: ${JSON.stringify(ds)}`);
+          }
+        }
       }
     },
     400,

@@ -19,14 +19,38 @@ export interface VerifierRun {
 }
 
 /** `before`: words before containerd's flags (a bin_dir wrapper running `sigward containerd-verify "$@"`). */
-export function runVerifier(bin: string, name: string, digest: string, descriptor: unknown, configDir: string, extraArgs: string[] = [], before: string[] = []): Promise<VerifierRun> {
+export function runVerifier(
+  bin: string,
+  name: string,
+  digest: string,
+  descriptor: unknown,
+  configDir: string,
+  extraArgs: string[] = [],
+  before: string[] = [],
+): Promise<VerifierRun> {
   const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
   const file = fromSource ? process.execPath : bin;
-  const args = [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), ...before, '-name', name, '-digest', digest, '-stdin-media-type', DESCRIPTOR_MEDIA_TYPE, ...extraArgs];
+  const args = [
+    ...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []),
+    ...before,
+    '-name',
+    name,
+    '-digest',
+    digest,
+    '-stdin-media-type',
+    DESCRIPTOR_MEDIA_TYPE,
+    ...extraArgs,
+  ];
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = execFile(file, args, { env: { PATH: '/usr/bin:/bin', HOME: tmpdir(), SIGWARD_CONFIG_DIR: configDir }, timeout: 10_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0;
+    const child = execFile(file, args, {
+      env: { PATH: '/usr/bin:/bin', HOME: tmpdir(), SIGWARD_CONFIG_DIR: configDir },
+      timeout: 10_000,
+      killSignal: 'SIGKILL',
+    }, (err, stdout, stderr) => {
+      const code = err
+        ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99)
+        : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - started });
     });
     child.stdin!.end(typeof descriptor === 'string' ? descriptor : JSON.stringify(descriptor) + '\n');

@@ -8,7 +8,7 @@
 // containerd is killed on every path: teardown, process exit, and, through a
 // watchdog shell, the death of the test process.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
@@ -55,7 +55,14 @@ export interface ContainerdHandle {
 }
 
 // sh -c WATCHDOG containerd config.toml: the daemon dies when our stdin pipe closes.
-const WATCHDOG = ['exec 3<&0', '"$0" --config "$1" <&- 3<&- 2>>"$2" >&2 &', 'p=$!', 'echo $p', '(read _ <&3; kill -9 $p 2>/dev/null) &', 'wait $p'].join('\n');
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$0" --config "$1" <&- 3<&- 2>>"$2" >&2 &',
+  'p=$!',
+  'echo $p',
+  '(read _ <&3; kill -9 $p 2>/dev/null) &',
+  'wait $p',
+].join('\n');
 
 const running = new Set<ChildProcess>();
 let hooked = false;
@@ -64,11 +71,22 @@ function toml(s: string): string {
   return JSON.stringify(s);
 }
 
-function runFile(file: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CommandRun> {
+function runFile(
+  file: string,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CommandRun> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = execFile(file, args, { env: opts.env ?? { PATH: '/usr/bin:/bin' }, timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0;
+    const child = execFile(file, args, {
+      env: opts.env ?? { PATH: '/usr/bin:/bin' },
+      timeout: opts.timeoutMs ?? 60_000,
+      killSignal: 'SIGKILL',
+      maxBuffer: 16 * 1024 * 1024,
+    }, (err, stdout, stderr) => {
+      const code = err
+        ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99)
+        : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - started });
     });
     child.stdin?.end();
@@ -76,7 +94,12 @@ function runFile(file: string, args: string[], opts: { env?: Record<string, stri
 }
 
 /** One unary gRPC call over a unix socket: 5-byte framing, status from the trailers. */
-function grpcUnary(socket: string, path: string, request: Uint8Array, timeoutMs = 60_000): Promise<{ status: number; message: string; body: Uint8Array; ms: number }> {
+function grpcUnary(
+  socket: string,
+  path: string,
+  request: Uint8Array,
+  timeoutMs = 60_000,
+): Promise<{ status: number; message: string; body: Uint8Array; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const session = http2Connect('http://localhost', { createConnection: () => netConnect(socket) });
@@ -91,7 +114,12 @@ function grpcUnary(socket: string, path: string, request: Uint8Array, timeoutMs 
     const frame = Buffer.alloc(5 + request.length);
     frame.writeUInt32BE(request.length, 1);
     frame.set(request, 5);
-    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     const chunks: Buffer[] = [];
     let headers: Record<string, unknown> = {};
     let trailers: Record<string, unknown> | undefined;
@@ -109,7 +137,12 @@ function grpcUnary(socket: string, path: string, request: Uint8Array, timeoutMs 
       const meta = trailers ?? headers;
       const data = Buffer.concat(chunks);
       const body = data.length >= 5 ? data.subarray(5, 5 + data.readUInt32BE(1)) : new Uint8Array();
-      resolve({ status: Number(meta['grpc-status'] ?? -1), message: decodeURIComponent(String(meta['grpc-message'] ?? '')), body, ms: performance.now() - started });
+      resolve({
+        status: Number(meta['grpc-status'] ?? -1),
+        message: decodeURIComponent(String(meta['grpc-message'] ?? '')),
+        body,
+        ms: performance.now() - started,
+      });
     });
     req.end(frame);
   });
@@ -117,7 +150,8 @@ function grpcUnary(socket: string, path: string, request: Uint8Array, timeoutMs 
 
 /** PullImageRequest{image: ImageSpec{image}} (k8s.io/cri-api runtime/v1 api.proto: fields 1 and 1). */
 function encodePullImageRequest(image: string): Uint8Array {
-  return new BinaryWriter().tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(image).join().finish();
+  return new BinaryWriter().tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(image)
+    .join().finish();
 }
 
 /** PullImageResponse{image_ref = 1} */
@@ -183,7 +217,10 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   for (const d of [join(dir, 'root'), state, hostsDir, join(dir, 'opt')]) mkdirSync(d, { recursive: true });
   const allowPlainHttp = (host: string) => {
     mkdirSync(join(hostsDir, host), { recursive: true });
-    writeFileSync(join(hostsDir, host, 'hosts.toml'), `server = ${toml(`http://${host}`)}\n[host.${toml(`http://${host}`)}]\n  capabilities = ["pull", "resolve"]\n`);
+    writeFileSync(
+      join(hostsDir, host, 'hosts.toml'),
+      `server = ${toml(`http://${host}`)}\n[host.${toml(`http://${host}`)}]\n  capabilities = ["pull", "resolve"]\n`,
+    );
   };
   for (const host of opts.plainHttp) allowPlainHttp(host);
   const config = `version = 3
@@ -215,36 +252,42 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
   writeFileSync(configPath, config);
   const logPath = join(dir, 'containerd.log');
   writeFileSync(logPath, '');
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, CONTAINERD, configPath, logPath], { stdio: ['pipe', 'pipe', 'ignore'], env: opts.env });
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, CONTAINERD, configPath, logPath], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: opts.env,
+  });
   running.add(child);
   let pidText = '';
   child.stdout!.on('data', (c: Buffer) => (pidText += c.toString()));
   child.on('exit', () => running.delete(child));
   const log = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
   const ctrEnv = { PATH: '/usr/bin:/bin', HOME: dir };
-  const ctr = (args: string[], o: { namespace?: string; timeoutMs?: number } = {}) => runFile(CTR, ['--address', socket, '--namespace', o.namespace ?? 'default', ...args], { env: ctrEnv, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+  const ctr = (args: string[], o: { namespace?: string; timeoutMs?: number } = {}) =>
+    runFile(CTR, ['--address', socket, '--namespace', o.namespace ?? 'default', ...args], {
+      env: ctrEnv,
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    });
 
   let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      const pid = Number.parseInt(pidText.trim(), 10);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        if (Number.isSafeInteger(pid) && pid > 0) {
-          try {
-            process.kill(pid, 'SIGTERM');
-          } catch {
-            // already gone
-          }
+  const stop = () => (stopped ??= (async () => {
+    const pid = Number.parseInt(pidText.trim(), 10);
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      if (Number.isSafeInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
         }
-        const hard = setTimeout(() => child.stdin?.end(), 5000);
-        await exited;
-        clearTimeout(hard);
       }
-      child.stdin?.destroy();
-      running.delete(child);
-      rmSync(dir, { recursive: true, force: true });
-    })());
+      const hard = setTimeout(() => child.stdin?.end(), 5000);
+      await exited;
+      clearTimeout(hard);
+    }
+    child.stdin?.destroy();
+    running.delete(child);
+    rmSync(dir, { recursive: true, force: true });
+  })());
 
   const until = Date.now() + 20_000;
   for (;;) {
@@ -269,7 +312,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
     allowPlainHttp,
     log,
     ctr,
-    pull: (image, o = {}) => ctr(['image', 'pull', '--hosts-dir', hostsDir, '--snapshotter', 'native', ...(o.extra ?? []), image], o),
+    pull: (image, o = {}) =>
+      ctr(['image', 'pull', '--hosts-dir', hostsDir, '--snapshotter', 'native', ...(o.extra ?? []), image], o),
     criPull: async (image) => {
       const r = await grpcUnary(socket, '/runtime.v1.ImageService/PullImage', encodePullImageRequest(image));
       const imageRef = r.status === 0 ? decodePullImageResponse(r.body) : undefined;

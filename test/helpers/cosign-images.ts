@@ -12,12 +12,21 @@ import { promisify } from 'node:util';
 import type { OciStore, Platform } from '../../lib/oci/types.ts';
 import { COSIGN } from './peers.ts';
 import { keyPolicy as buildKeyPolicy } from './policies.ts';
-import { pushImageDetailed, pushIndex, tarLayer, type RegistryHandle } from './registry.ts';
+import { pushImageDetailed, pushIndex, type RegistryHandle, tarLayer } from './registry.ts';
 
 const run = promisify(execFile);
 
 export type SignatureFormat = 'legacy' | 'bundle';
-export type CaseKind = 'signed' | 'unsigned' | 'wrong-key' | 'tampered' | 'replayed' | 'multi-arch' | 'multi-arch-index-only' | 'multi-arch-children-only' | 'unmatched';
+export type CaseKind =
+  | 'signed'
+  | 'unsigned'
+  | 'wrong-key'
+  | 'tampered'
+  | 'replayed'
+  | 'multi-arch'
+  | 'multi-arch-index-only'
+  | 'multi-arch-children-only'
+  | 'unmatched';
 
 export interface SignedCase {
   /** `<format>/<kind>`, e.g. `bundle/replayed` */
@@ -68,14 +77,25 @@ export const PLATFORMS: Platform[] = [
  *   <format>/multi-arch-children-only  each platform manifest signed, not the index        deny
  *   none/unsigned, none/unmatched      no signature (unmatched: outside the pattern)       deny, allow
  */
-export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore; dir: string; formats?: SignatureFormat[] }): Promise<CosignImages> {
+export async function makeCosignImages(
+  o: { reg: RegistryHandle; store: OciStore; dir: string; formats?: SignatureFormat[] },
+): Promise<CosignImages> {
   const { reg, store, dir } = o;
   mkdirSync(join(dir, 'other'), { recursive: true });
-  const env = { COSIGN_PASSWORD: 'pw', HOME: dir, DOCKER_CONFIG: join(dir, 'docker'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const env = {
+    COSIGN_PASSWORD: 'pw',
+    HOME: dir,
+    DOCKER_CONFIG: join(dir, 'docker'),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  };
   const cosign = (args: string[], cwd = dir) =>
     run(COSIGN, args, { cwd, env, timeout: 60_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: typeof e.code === 'number' ? e.code : 99,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
     );
   const must = async (what: string, args: string[], cwd = dir) => {
     const r = await cosign(args, cwd);
@@ -84,33 +104,92 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
   };
   await must('generate-key-pair', ['generate-key-pair']);
   await must('generate-key-pair (other key)', ['generate-key-pair'], join(dir, 'other'));
-  await must('signing-config create', ['signing-config', 'create', '--no-default-fulcio', '--no-default-rekor', '--no-default-oidc', '--no-default-tsa', '--out', 'signing-config.json']);
+  await must('signing-config create', [
+    'signing-config',
+    'create',
+    '--no-default-fulcio',
+    '--no-default-rekor',
+    '--no-default-oidc',
+    '--no-default-tsa',
+    '--out',
+    'signing-config.json',
+  ]);
   const key = join(dir, 'cosign.key');
   const otherKey = join(dir, 'other', 'cosign.key');
   const host = reg.host;
   const cases: SignedCase[] = [];
 
   const push = async (repository: string, tag: string, platform?: Platform) => {
-    const img = await pushImageDetailed(store, reg.ref(repository), { tag, layerData: [tarLayer()], ...(platform ? { platform } : {}) });
-    return { image: `${host}/${repository}:${tag}`, at: `${host}/${repository}@${img.digest}`, digest: img.digest, mediaType: img.descriptor.mediaType, descriptor: img.descriptor };
+    const img = await pushImageDetailed(store, reg.ref(repository), {
+      tag,
+      layerData: [tarLayer()],
+      ...(platform ? { platform } : {}),
+    });
+    return {
+      image: `${host}/${repository}:${tag}`,
+      at: `${host}/${repository}@${img.digest}`,
+      digest: img.digest,
+      mediaType: img.descriptor.mediaType,
+      descriptor: img.descriptor,
+    };
   };
   const pushMulti = async (repository: string, tag: string) => {
     const children = [];
-    for (const p of PLATFORMS) children.push({ ...(await push(repository, `${tag}-${p.architecture}`, p)), platform: p });
-    const idx = await pushIndex(store, reg.ref(repository), children.map((c) => ({ descriptor: c.descriptor, platform: c.platform })), { tag });
-    return { image: `${host}/${repository}:${tag}`, at: `${host}/${repository}@${idx.digest}`, digest: idx.digest, mediaType: idx.descriptor.mediaType, children };
+    for (const p of PLATFORMS) {
+      children.push({ ...(await push(repository, `${tag}-${p.architecture}`, p)), platform: p });
+    }
+    const idx = await pushIndex(
+      store,
+      reg.ref(repository),
+      children.map((c) => ({ descriptor: c.descriptor, platform: c.platform })),
+      { tag },
+    );
+    return {
+      image: `${host}/${repository}:${tag}`,
+      at: `${host}/${repository}@${idx.digest}`,
+      digest: idx.digest,
+      mediaType: idx.descriptor.mediaType,
+      children,
+    };
   };
   const sign = (what: string, format: SignatureFormat, at: string, extra: string[] = [], k = key) =>
-    must(`sign ${what}`, ['sign', '--key', k, ...FORMAT_FLAGS[format](dir), '--allow-insecure-registry', '--yes', ...extra, at]);
-  const attach = (what: string, at: string, files: string[]) => must(`attach signature ${what}`, ['attach', 'signature', '--allow-insecure-registry', ...files, at]);
-  const add = (format: SignedCase['format'], kind: CaseKind, img: { image: string; digest: string; mediaType: string }, expected: SignedCase['expected'], how: string) =>
-    cases.push({ id: `${format}/${kind}`, format, kind, image: img.image, digest: img.digest, mediaType: img.mediaType, expected, how });
+    must(`sign ${what}`, [
+      'sign',
+      '--key',
+      k,
+      ...FORMAT_FLAGS[format](dir),
+      '--allow-insecure-registry',
+      '--yes',
+      ...extra,
+      at,
+    ]);
+  const attach = (what: string, at: string, files: string[]) =>
+    must(`attach signature ${what}`, ['attach', 'signature', '--allow-insecure-registry', ...files, at]);
+  const add = (
+    format: SignedCase['format'],
+    kind: CaseKind,
+    img: { image: string; digest: string; mediaType: string },
+    expected: SignedCase['expected'],
+    how: string,
+  ) =>
+    cases.push({
+      id: `${format}/${kind}`,
+      format,
+      kind,
+      image: img.image,
+      digest: img.digest,
+      mediaType: img.mediaType,
+      expected,
+      how,
+    });
 
   for (const format of o.formats ?? (['legacy', 'bundle'] as const)) {
     const out = (name: string) => join(dir, `${format}-${name}`);
     // signed; its signature is kept in files for the replay below
     const signed = await push(`company/${format}-signed`, 'v1');
-    const keep = format === 'legacy' ? ['--output-signature', out('signed.sig'), '--output-payload', out('signed.payload')] : ['--bundle', out('signed.bundle.json')];
+    const keep = format === 'legacy'
+      ? ['--output-signature', out('signed.sig'), '--output-payload', out('signed.payload')]
+      : ['--bundle', out('signed.bundle.json')];
     await sign('signed', format, signed.at, keep);
     add(format, 'signed', signed, 'allow', 'cosign sign --key');
 
@@ -121,7 +200,13 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
     // tampered: sign without uploading, edit the signed content, attach the edited copy
     const tampered = await push(`company/${format}-tampered`, 'v1');
     if (format === 'legacy') {
-      await sign('tampered', format, tampered.at, ['--upload=false', '--output-signature', out('tampered.sig'), '--output-payload', out('tampered.payload')]);
+      await sign('tampered', format, tampered.at, [
+        '--upload=false',
+        '--output-signature',
+        out('tampered.sig'),
+        '--output-payload',
+        out('tampered.payload'),
+      ]);
       const payload = JSON.parse(readFileSync(out('tampered.payload'), 'utf8'));
       payload.optional = { ...(payload.optional ?? {}), approved: 'yes' };
       writeFileSync(out('tampered.payload'), JSON.stringify(payload));
@@ -139,7 +224,13 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
 
     // replayed: the signed image's signature attached to another image of its repository
     const replayed = await push(`company/${format}-signed`, 'replayed');
-    await attach('replayed', replayed.at, format === 'legacy' ? ['--payload', out('signed.payload'), '--signature', out('signed.sig')] : ['--bundle', out('signed.bundle.json')]);
+    await attach(
+      'replayed',
+      replayed.at,
+      format === 'legacy'
+        ? ['--payload', out('signed.payload'), '--signature', out('signed.sig')]
+        : ['--bundle', out('signed.bundle.json')],
+    );
     add(format, 'replayed', replayed, 'deny', `the signature of ${signed.image} attached with cosign attach signature`);
 
     const multi = await pushMulti(`company/${format}-multi`, 'v1');
@@ -148,7 +239,13 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
 
     const indexOnly = await pushMulti(`company/${format}-multi-index`, 'v1');
     await sign('multi-arch index', format, indexOnly.at);
-    add(format, 'multi-arch-index-only', indexOnly, 'allow', 'the index signed (cosign sign without --recursive), its platform manifests not');
+    add(
+      format,
+      'multi-arch-index-only',
+      indexOnly,
+      'allow',
+      'the index signed (cosign sign without --recursive), its platform manifests not',
+    );
 
     const children = await pushMulti(`company/${format}-multi-children`, 'v1');
     for (const c of children.children) await sign(`multi-arch child ${c.platform.architecture}`, format, c.at);
@@ -158,7 +255,13 @@ export async function makeCosignImages(o: { reg: RegistryHandle; store: OciStore
   add('none', 'unsigned', await push('company/unsigned', 'v1'), 'deny', 'no signature');
   add('none', 'unmatched', await push('public/tool', 'v1'), 'allow', 'no signature, outside every policy');
 
-  return { cases, publicKeyPem: readFileSync(join(dir, 'cosign.pub'), 'utf8'), publicKeyPath: join(dir, 'cosign.pub'), pattern: `${host}/company/*`, cosign: (args) => cosign(args) };
+  return {
+    cases,
+    publicKeyPem: readFileSync(join(dir, 'cosign.pub'), 'utf8'),
+    publicKeyPath: join(dir, 'cosign.pub'),
+    pattern: `${host}/company/*`,
+    cosign: (args) => cosign(args),
+  };
 }
 
 /** A Kyverno ClusterPolicy (Enforce) requiring a signature by `publicKeyPem` for `patterns`, without Rekor (offline signing). */

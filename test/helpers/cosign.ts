@@ -1,7 +1,7 @@
 // Test setup helpers: real keys, real cosign-format signatures pushed to a
 // real store (registry or OCI layout). Nothing here verifies anything.
 
-import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, sign as cryptoSign } from 'node:crypto';
 import { attachLayer } from '../../lib/cosign/attach.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
@@ -62,7 +62,12 @@ export interface SignImageOptions {
 
 /** Signs `digest` and appends the signature layer under `sha256-<hex>.sig`. Returns the payload. */
 export async function signImage(o: SignImageOptions): Promise<{ payload: Uint8Array; signatureB64: string }> {
-  const payload = o.payload ?? makeSimpleSigningPayload(o.identity ?? `${o.repository.registry}/${o.repository.repository}`, o.digest, o.annotations ?? null);
+  const payload = o.payload ??
+    makeSimpleSigningPayload(
+      o.identity ?? `${o.repository.registry}/${o.repository.repository}`,
+      o.digest,
+      o.annotations ?? null,
+    );
   const signatureB64 = signBytes(o.key, payload, o.hash).toString('base64');
   await attachLayer({
     store: o.store,
@@ -99,8 +104,17 @@ export async function attestImage(o: AttestOptions): Promise<Uint8Array> {
   };
   const payload = Buffer.from(JSON.stringify(statement));
   const payloadType = o.payloadType ?? 'application/vnd.in-toto+json';
-  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `), payload]);
-  const envelope = Buffer.from(JSON.stringify({ payloadType, payload: payload.toString('base64'), signatures: [{ keyid: '', sig: signBytes(o.key, pae).toString('base64') }] }));
+  const pae = Buffer.concat([
+    Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+  const envelope = Buffer.from(
+    JSON.stringify({
+      payloadType,
+      payload: payload.toString('base64'),
+      signatures: [{ keyid: '', sig: signBytes(o.key, pae).toString('base64') }],
+    }),
+  );
   await attachLayer({
     store: o.store,
     repository: o.repository,

@@ -40,7 +40,11 @@ export interface ContainersImageSignature {
 export function parseContainersImageSignature(b: Buffer): ContainersImageSignature {
   const header = Buffer.from('\0sigstore-json\n');
   if (!b.subarray(0, header.length).equals(header)) throw new Error('not a containers/image sigstore signature file');
-  const j = JSON.parse(b.subarray(header.length).toString('utf8')) as { mimeType: string; payload: string; annotations: Record<string, string> };
+  const j = JSON.parse(b.subarray(header.length).toString('utf8')) as {
+    mimeType: string;
+    payload: string;
+    annotations: Record<string, string>;
+  };
   return { mimeType: j.mimeType, payload: Buffer.from(j.payload, 'base64'), annotations: j.annotations ?? {} };
 }
 

@@ -13,14 +13,41 @@ function discoveryCache(): string {
   cacheDir = mkdtempSync(join(tmpdir(), 'sigward-kubectl-'));
   const d = join(cacheDir, 'discovery/localhost_8080');
   mkdirSync(join(d, 'v1'), { recursive: true });
-  writeFileSync(join(d, 'servergroups.json'), JSON.stringify({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: '', versions: [{ groupVersion: 'v1', version: 'v1' }], preferredVersion: { groupVersion: 'v1', version: 'v1' } }] }));
-  writeFileSync(join(d, 'v1/serverresources.json'), JSON.stringify({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'get'] }] }));
+  writeFileSync(
+    join(d, 'servergroups.json'),
+    JSON.stringify({
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: [{
+        name: '',
+        versions: [{ groupVersion: 'v1', version: 'v1' }],
+        preferredVersion: { groupVersion: 'v1', version: 'v1' },
+      }],
+    }),
+  );
+  writeFileSync(
+    join(d, 'v1/serverresources.json'),
+    JSON.stringify({
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'v1',
+      resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'get'] }],
+    }),
+  );
   return cacheDir;
 }
 
 /** Runs `kubectl <args> --dry-run=client -o json` and returns the object. */
 export function kubectl(args: string[]): Record<string, unknown> {
-  const out = execFileSync('kubectl', ['--kubeconfig=/dev/null', '--server=http://localhost:8080', `--cache-dir=${discoveryCache()}`, ...args, '--dry-run=client', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync('kubectl', [
+    '--kubeconfig=/dev/null',
+    '--server=http://localhost:8080',
+    `--cache-dir=${discoveryCache()}`,
+    ...args,
+    '--dry-run=client',
+    '-o',
+    'json',
+  ], { encoding: 'utf8', timeout: 30_000 });
   return JSON.parse(out) as Record<string, unknown>;
 }
 
@@ -31,7 +58,13 @@ export function kubectlPod(name: string, image: string, namespace = 'default'): 
   return o;
 }
 
-export function kubectlCreate(kind: 'deployment' | 'job' | 'cronjob', name: string, image: string, namespace = 'default', extra: string[] = []): Record<string, unknown> {
+export function kubectlCreate(
+  kind: 'deployment' | 'job' | 'cronjob',
+  name: string,
+  image: string,
+  namespace = 'default',
+  extra: string[] = [],
+): Record<string, unknown> {
   const o = kubectl(['create', kind, name, `--image=${image}`, `--namespace=${namespace}`, ...extra]);
   (o.metadata as Record<string, unknown>).namespace = namespace;
   return o;

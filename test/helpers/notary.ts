@@ -8,7 +8,7 @@
 // index up to date).
 
 import { execFile } from 'node:child_process';
-import { createHash, createPrivateKey, sign as cryptoSign, constants } from 'node:crypto';
+import { constants, createHash, createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ import { encode, Tagged } from 'cborg';
 import type { Descriptor, OciStore, RepositoryRef } from '../../lib/oci/types.ts';
 import { MEDIA_TYPES } from '../../lib/oci/types.ts';
 import { parseCertificates } from '../../lib/trust/index.ts';
-import { PEERS_BIN, type PeerRun } from './peers.ts';
+import { type PeerRun, PEERS_BIN } from './peers.ts';
 
 const run = promisify(execFile);
 export const NOTATION = join(PEERS_BIN, 'notation');
@@ -39,7 +39,11 @@ export function notationRunner(home: string): { run: (args: string[]) => Promise
     run: (args) =>
       run(NOTATION, args, { cwd: home, env, timeout: 60_000 }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: typeof e.code === 'number' ? e.code : 99,
+          stdout: e.stdout ?? '',
+          stderr: e.stderr ?? '',
+        }),
       ),
   };
 }
@@ -53,12 +57,24 @@ export function addSigningKey(config: string, name: string, keyPath: string, cer
 }
 
 /** A trust policy (version 1.0) for notation verify: one global policy. */
-export function writeTrustPolicy(config: string, stores: string[], level = 'strict', override?: Record<string, string>, identities = ['*']): void {
+export function writeTrustPolicy(
+  config: string,
+  stores: string[],
+  level = 'strict',
+  override?: Record<string, string>,
+  identities = ['*'],
+): void {
   writeFileSync(
     join(config, 'trustpolicy.json'),
     JSON.stringify({
       version: '1.0',
-      trustPolicies: [{ name: 'all', registryScopes: ['*'], signatureVerification: { level, ...(override ? { override } : {}) }, trustStores: stores, trustedIdentities: identities }],
+      trustPolicies: [{
+        name: 'all',
+        registryScopes: ['*'],
+        signatureVerification: { level, ...(override ? { override } : {}) },
+        trustStores: stores,
+        trustedIdentities: identities,
+      }],
     }),
   );
 }
@@ -123,13 +139,34 @@ function sign(keyPem: string, data: Uint8Array, hash?: string): Uint8Array {
 }
 
 /** Builds a (possibly forged) envelope. */
-export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'subject'> & { target: Descriptor }): { bytes: Uint8Array; mediaType: string } {
+export function forgeEnvelope(
+  o: Omit<ForgeOptions, 'store' | 'repository' | 'subject'> & { target: Descriptor },
+): { bytes: Uint8Array; mediaType: string } {
   const a = { ...algFor(o.keyPem), ...(o.algOverride ?? {}) };
   const target = o.target;
-  const payload = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: target.mediaType, digest: target.digest, size: target.size, ...((target as { annotations?: unknown }).annotations ? { annotations: (target as { annotations?: unknown }).annotations } : {}) } }));
-  const evil = new TextEncoder().encode(JSON.stringify({ targetArtifact: { mediaType: target.mediaType, digest: `sha256:${'0'.repeat(64)}`, size: target.size } }));
+  const payload = new TextEncoder().encode(
+    JSON.stringify({
+      targetArtifact: {
+        mediaType: target.mediaType,
+        digest: target.digest,
+        size: target.size,
+        ...((target as { annotations?: unknown }).annotations
+          ? { annotations: (target as { annotations?: unknown }).annotations }
+          : {}),
+      },
+    }),
+  );
+  const evil = new TextEncoder().encode(
+    JSON.stringify({
+      targetArtifact: { mediaType: target.mediaType, digest: `sha256:${'0'.repeat(64)}`, size: target.size },
+    }),
+  );
   const time = o.signingTime ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  const crit = ['io.cncf.notary.signingScheme', ...(o.expiry ? ['io.cncf.notary.expiry'] : []), ...(o.extraCritical ?? [])].filter((c) => !(o.dropCritical ?? []).includes(c));
+  const crit = [
+    'io.cncf.notary.signingScheme',
+    ...(o.expiry ? ['io.cncf.notary.expiry'] : []),
+    ...(o.extraCritical ?? []),
+  ].filter((c) => !(o.dropCritical ?? []).includes(c));
   const certs = parseCertificates(o.chainPem).map((c) => c.root.toDER());
   if (o.format === 'jws') {
     const ph: Record<string, unknown> = {
@@ -151,7 +188,9 @@ export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'su
       header: {
         x5c: certs.map((c) => Buffer.from(c).toString('base64')),
         'io.cncf.notary.signingAgent': 'sigward-test-forger',
-        ...(o.timestamp ? { 'io.cncf.notary.timestampSignature': Buffer.from(o.timestamp(sig)).toString('base64') } : {}),
+        ...(o.timestamp
+          ? { 'io.cncf.notary.timestampSignature': Buffer.from(o.timestamp(sig)).toString('base64') }
+          : {}),
       },
       signature: sig.toString('base64url'),
     };
@@ -163,32 +202,54 @@ export function forgeEnvelope(o: Omit<ForgeOptions, 'store' | 'repository' | 'su
     [3, 'application/vnd.cncf.notary.payload.v1+json'],
     ['io.cncf.notary.signingScheme', 'notary.x509'],
     ['io.cncf.notary.signingTime', new Tagged(1, Math.floor(time.getTime() / 1000))],
-    ...(o.expiry ? [['io.cncf.notary.expiry', new Tagged(1, Math.floor(o.expiry.getTime() / 1000))] as [string, unknown]] : []),
+    ...(o.expiry
+      ? [['io.cncf.notary.expiry', new Tagged(1, Math.floor(o.expiry.getTime() / 1000))] as [string, unknown]]
+      : []),
     ...Object.entries(o.extraProtected ?? {}),
   ]);
   const protectedBytes = encode(ph);
-  const sig = Buffer.from(sign(o.keyPem, encode(['Signature1', protectedBytes, new Uint8Array(0), payload]), o.algOverride?.hash));
+  const sig = Buffer.from(
+    sign(o.keyPem, encode(['Signature1', protectedBytes, new Uint8Array(0), payload]), o.algOverride?.hash),
+  );
   if (o.tamperSignature) sig[sig.length - 1] ^= 1;
   const unprotected = new Map<number | string, unknown>([
     [33, certs.map((c) => new Uint8Array(c))],
     ['io.cncf.notary.signingAgent', 'sigward-test-forger'],
     ...(o.timestamp ? [['io.cncf.notary.timestampSignature', o.timestamp(sig)] as [string, unknown]] : []),
   ]);
-  return { bytes: encode(new Tagged(18, [protectedBytes, unprotected, o.tamperPayload ? evil : payload, new Uint8Array(sig)])), mediaType: 'application/cose' };
+  return {
+    bytes: encode(new Tagged(18, [protectedBytes, unprotected, o.tamperPayload ? evil : payload, new Uint8Array(sig)])),
+    mediaType: 'application/cose',
+  };
 }
 
 /** Pushes an envelope as a Notary signature manifest of `subject`. Returns the signature manifest descriptor. */
-export async function pushNotarySignature(store: OciStore, repository: RepositoryRef, subject: Descriptor, envelope: { bytes: Uint8Array; mediaType: string }, chainPem?: string): Promise<Descriptor> {
+export async function pushNotarySignature(
+  store: OciStore,
+  repository: RepositoryRef,
+  subject: Descriptor,
+  envelope: { bytes: Uint8Array; mediaType: string },
+  chainPem?: string,
+): Promise<Descriptor> {
   const layer = await store.putBlob(repository, envelope.bytes, envelope.mediaType);
-  const config = await store.putBlob(repository, new TextEncoder().encode('{}'), 'application/vnd.cncf.notary.signature');
-  const thumbprints = chainPem ? parseCertificates(chainPem).map((c) => createHash('sha256').update(c.root.toDER()).digest('hex')) : [];
+  const config = await store.putBlob(
+    repository,
+    new TextEncoder().encode('{}'),
+    'application/vnd.cncf.notary.signature',
+  );
+  const thumbprints = chainPem
+    ? parseCertificates(chainPem).map((c) => createHash('sha256').update(c.root.toDER()).digest('hex'))
+    : [];
   const manifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.ociManifest,
     config,
     layers: [layer],
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-    annotations: { 'io.cncf.notary.x509chain.thumbprint#S256': JSON.stringify(thumbprints), 'org.opencontainers.image.created': new Date().toISOString() },
+    annotations: {
+      'io.cncf.notary.x509chain.thumbprint#S256': JSON.stringify(thumbprints),
+      'org.opencontainers.image.created': new Date().toISOString(),
+    },
   };
   return store.putManifest(repository, new TextEncoder().encode(JSON.stringify(manifest)), MEDIA_TYPES.ociManifest);
 }
@@ -219,15 +280,54 @@ export async function startTestTsa(dir: string, name: string): Promise<TestTsa> 
   mkdirSync(d, { recursive: true });
   const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
   ssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'root.key']);
-  ssl(['req', '-x509', '-new', '-key', 'root.key', '-subj', `/C=US/ST=WA/O=sigward/CN=${name} TSA root`, '-days', '30', '-out', 'root.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  ssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'root.key',
+    '-subj',
+    `/C=US/ST=WA/O=sigward/CN=${name} TSA root`,
+    '-days',
+    '30',
+    '-out',
+    'root.pem',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   ssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'tsa.key']);
   ssl(['req', '-new', '-key', 'tsa.key', '-subj', `/C=US/ST=WA/O=sigward/CN=${name} TSA`, '-out', 'tsa.csr']);
-  writeFileSync(join(d, 'tsa.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n');
-  ssl(['x509', '-req', '-in', 'tsa.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-days', '30', '-extfile', 'tsa.ext', '-out', 'tsa.pem']);
+  writeFileSync(
+    join(d, 'tsa.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n',
+  );
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    'tsa.csr',
+    '-CA',
+    'root.pem',
+    '-CAkey',
+    'root.key',
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-extfile',
+    'tsa.ext',
+    '-out',
+    'tsa.pem',
+  ]);
   writeFileSync(join(d, 'serial'), '01\n');
   writeFileSync(
     join(d, 'tsa.cnf'),
-    `[tsa]\ndefault_tsa=t\n[t]\ndir=${d}\nserial=${join(d, 'serial')}\nsigner_cert=${join(d, 'tsa.pem')}\nsigner_key=${join(d, 'tsa.key')}\ncerts=${join(d, 'tsa.pem')}\nsigner_digest=sha256\ndefault_policy=1.2.3.4.1\nother_policies=1.2.3.4.2\ndigests=sha256,sha384,sha512\naccuracy=secs:1\nordering=no\ntsa_name=no\ness_cert_id_chain=no\ness_cert_id_alg=sha256\n`,
+    `[tsa]\ndefault_tsa=t\n[t]\ndir=${d}\nserial=${join(d, 'serial')}\nsigner_cert=${join(d, 'tsa.pem')}\nsigner_key=${
+      join(d, 'tsa.key')
+    }\ncerts=${
+      join(d, 'tsa.pem')
+    }\nsigner_digest=sha256\ndefault_policy=1.2.3.4.1\nother_policies=1.2.3.4.2\ndigests=sha256,sha384,sha512\naccuracy=secs:1\nordering=no\ntsa_name=no\ness_cert_id_chain=no\ness_cert_id_alg=sha256\n`,
   );
   let n = 0;
   const reply = (query: Uint8Array, token: boolean): Uint8Array => {

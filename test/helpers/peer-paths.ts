@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { ROOT } from './fixtures.ts';
 
 /** The folder holding the peers' binaries (SIGWARD_PEERS_BIN, or SIGWARD_PEERS/bin, or .peers/bin). */
-export const PEERS_BIN = process.env.SIGWARD_PEERS_BIN ?? join(process.env.SIGWARD_PEERS ?? join(ROOT, '.peers'), 'bin');
+export const PEERS_BIN = process.env.SIGWARD_PEERS_BIN ??
+  join(process.env.SIGWARD_PEERS ?? join(ROOT, '.peers'), 'bin');
 export const COSIGN = join(PEERS_BIN, 'cosign');
 export const SIGSTORE_GO = join(PEERS_BIN, 'sigstore-go-verification');
 export const CONTAINERD = join(PEERS_BIN, 'containerd');

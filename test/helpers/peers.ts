@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { COSIGN, SIGSTORE_GO } from './peer-paths.ts';
 
-export { COSIGN, CONTAINERD, CTR, PEERS_BIN, SIGSTORE_GO, SKOPEO } from './peer-paths.ts';
+export { CONTAINERD, COSIGN, CTR, PEERS_BIN, SIGSTORE_GO, SKOPEO } from './peer-paths.ts';
 
 const run = promisify(execFile);
 
@@ -18,8 +18,14 @@ const run = promisify(execFile);
  * must have unpacked the peers and the job runs as root).
  */
 export function withRealPeers(peers: Record<string, string>, main: () => void, opts: { root?: boolean } = {}): void {
-  const missing = Object.entries(peers).filter(([, path]) => !existsSync(path)).map(([name, path]) => `${name} at ${path}`);
-  const why = missing.length ? `real peers missing: ${missing.join(', ')}: run bash scripts/peers.sh` : opts.root && process.getuid?.() !== 0 ? `${Object.keys(peers).join(', ')} must run as root` : undefined;
+  const missing = Object.entries(peers).filter(([, path]) => !existsSync(path)).map(([name, path]) =>
+    `${name} at ${path}`
+  );
+  const why = missing.length
+    ? `real peers missing: ${missing.join(', ')}: run bash scripts/peers.sh`
+    : opts.root && process.getuid?.() !== 0
+    ? `${Object.keys(peers).join(', ')} must run as root`
+    : undefined;
   if (!why) return main();
   if (process.env.CI) throw new Error(why);
   t.test(`real ${Object.keys(peers).join(', ')}`, { skip: why }, async () => {});
@@ -40,11 +46,18 @@ export interface PeerRun {
 }
 
 /** A runner for the real cosign in `cwd` with `env`; never throws on a non-zero exit. */
-export function cosignRunner(cwd: string, env: Record<string, string>): (args: string[], extra?: Record<string, string>) => Promise<PeerRun> {
+export function cosignRunner(
+  cwd: string,
+  env: Record<string, string>,
+): (args: string[], extra?: Record<string, string>) => Promise<PeerRun> {
   return (args, extra = {}) =>
     run(COSIGN, args, { cwd, env: { ...env, ...extra }, timeout: 60_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: typeof e.code === 'number' ? e.code : 99,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
     );
 }
 
@@ -58,8 +71,15 @@ export function withSigstoreGo(main: () => void): void {
 
 /** Runs sigstore-go-verification with `args` and `env`; never throws on a non-zero exit. */
 export function runSigstoreGo(args: string[], env: Record<string, string> = {}): Promise<PeerRun> {
-  return run(SIGSTORE_GO, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env }, timeout: 60_000 }).then(
+  return run(SIGSTORE_GO, args, {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
+    timeout: 60_000,
+  }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 99, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: typeof e.code === 'number' ? e.code : 99,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }),
   );
 }

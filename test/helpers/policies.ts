@@ -41,7 +41,12 @@ export function keyPolicy(o: KeyPolicyOptions): string {
     spec: {
       validationFailureAction: o.action ?? 'Enforce',
       ...o.spec,
-      rules: [{ name: o.ruleName ?? 'verify', match: { any: [{ resources: { kinds: ['Pod'] } }] }, ...o.rule, verifyImages: [entry] }],
+      rules: [{
+        name: o.ruleName ?? 'verify',
+        match: { any: [{ resources: { kinds: ['Pod'] } }] },
+        ...o.rule,
+        verifyImages: [entry],
+      }],
     },
   });
 }

@@ -1,10 +1,10 @@
 // Test harness: a real Debian docker-registry (distribution 2.8) on 127.0.0.1, plus
 // helpers that push small random images. Used by the oci tests and by other areas.
 
-import { spawn, execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -92,8 +92,21 @@ export async function generateTls(dir: string, cn = 'sigward-test-ca'): Promise<
   const extPath = join(dir, 'server.ext');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   await run('openssl', [
-    'req', '-x509', ...ec, '-keyout', caKeyPath, '-out', caCertPath, '-days', '2', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKeyPath,
+    '-out',
+    caCertPath,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await run('openssl', ['req', ...ec, '-keyout', keyPath, '-out', csrPath, '-subj', '/CN=127.0.0.1']);
   await writeFile(
@@ -101,8 +114,21 @@ export async function generateTls(dir: string, cn = 'sigward-test-ca'): Promise<
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n',
   );
   await run('openssl', [
-    'x509', '-req', '-in', csrPath, '-CA', caCertPath, '-CAkey', caKeyPath, '-CAcreateserial',
-    '-out', certPath, '-days', '2', '-extfile', extPath,
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    caCertPath,
+    '-CAkey',
+    caKeyPath,
+    '-CAcreateserial',
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-extfile',
+    extPath,
   ]);
   return { caCertPem: await readFile(caCertPath, 'utf8'), caCertPath, caKeyPath, certPath, keyPath };
 }
@@ -182,7 +208,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
     const url = `${opts.tls ? 'https' : 'http'}://${host}`;
-    const cfg = [...lines, 'http:', `  addr: ${host}`, `  secret: ${randomBytes(16).toString('hex')}`, ...httpLines].join('\n') + '\n';
+    const cfg =
+      [...lines, 'http:', `  addr: ${host}`, `  secret: ${randomBytes(16).toString('hex')}`, ...httpLines].join('\n') +
+      '\n';
     const cfgPath = join(dir, 'config.yml');
     await writeFile(cfgPath, cfg);
     // A watchdog shell owns the registry: it kills it when our stdin pipe closes, which
@@ -228,19 +256,18 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
       dir,
       ...(caCertPem ? { caCertPem } : {}),
       ref: (repository) => ({ transport: 'registry', registry: host, repository }),
-      stop: () =>
-        (stopped ??= (async () => {
-          if (child.exitCode === null && child.signalCode === null) {
-            const exited = new Promise<void>((r) => child.once('exit', () => r()));
-            child.stdin!.end();
-            const timer = setTimeout(hardKill, 3000);
-            await exited;
-            clearTimeout(timer);
-          }
-          child.stdin!.destroy();
-          running.delete(child);
-          await rm(dir, { recursive: true, force: true });
-        })()),
+      stop: () => (stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise<void>((r) => child.once('exit', () => r()));
+          child.stdin!.end();
+          const timer = setTimeout(hardKill, 3000);
+          await exited;
+          clearTimeout(timer);
+        }
+        child.stdin!.destroy();
+        running.delete(child);
+        await rm(dir, { recursive: true, force: true });
+      })()),
     };
     return handle;
   }
@@ -286,11 +313,18 @@ export interface PushedImage {
 }
 
 /** Pushes a small random image (config + layers) and returns everything about it. */
-export async function pushImageDetailed(store: OciStore, repo: RepositoryRef, opts: PushImageOptions = {}): Promise<PushedImage> {
+export async function pushImageDetailed(
+  store: OciStore,
+  repo: RepositoryRef,
+  opts: PushImageOptions = {},
+): Promise<PushedImage> {
   const docker = !!opts.docker;
-  const layerType = docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar';
+  const layerType = docker
+    ? 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+    : 'application/vnd.oci.image.layer.v1.tar';
   const layers: Descriptor[] = [];
-  const data = opts.layerData ?? Array.from({ length: opts.layers ?? 1 }, () => new Uint8Array(randomBytes(opts.layerSize ?? 256)));
+  const data = opts.layerData ??
+    Array.from({ length: opts.layers ?? 1 }, () => new Uint8Array(randomBytes(opts.layerSize ?? 256)));
   for (const bytes of data) layers.push(await store.putBlob(repo, bytes, layerType));
   const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
   const configJson = {
@@ -330,7 +364,9 @@ export function tarLayer(size = 256): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'sigward-layer-'));
   try {
     writeFileSync(join(dir, 'random.bin'), randomBytes(size));
-    return new Uint8Array(execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', 'random.bin']));
+    return new Uint8Array(
+      execFileSync('tar', ['-C', dir, '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', 'random.bin']),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

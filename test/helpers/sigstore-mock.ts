@@ -10,10 +10,25 @@
 // Nothing here verifies anything.
 
 // @sigstore/mock first: it loads the reflect-metadata polyfill @peculiar/x509 needs.
-import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, tsaHandler } from '@sigstore/mock';
-import { DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
-import { bundleToJSON, type Bundle } from '@sigstore/bundle';
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  fulcioHandler,
+  initializeCA,
+  initializeCTLog,
+  initializeTLog,
+  initializeTSA,
+  rekorHandler,
+  tsaHandler,
+} from '@sigstore/mock';
+import {
+  DSSEBundleBuilder,
+  FulcioSigner,
+  MessageSignatureBundleBuilder,
+  RekorWitness,
+  TSAWitness,
+  type Witness,
+} from '@sigstore/sign';
+import { type Bundle, bundleToJSON } from '@sigstore/bundle';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,14 +37,22 @@ import type { Test } from 'tap';
 import { attachLayer } from '../../lib/cosign/attach.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
-import { MEDIA_TYPES, type Descriptor, type ImageManifest, type OciStore, type RepositoryRef } from '../../lib/oci/types.ts';
+import {
+  type Descriptor,
+  type ImageManifest,
+  MEDIA_TYPES,
+  type OciStore,
+  type RepositoryRef,
+} from '../../lib/oci/types.ts';
 
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 export const IN_TOTO = 'application/vnd.in-toto+json';
 export const DEFAULT_ISSUER = 'https://oidc.sigward.test';
 
 export type KeyPair = { publicKey: KeyObject; privateKey: KeyObject };
-type HandlerFn = (body: string) => Promise<{ statusCode: number; response: string | ArrayBufferView; contentType?: string }>;
+type HandlerFn = (
+  body: string,
+) => Promise<{ statusCode: number; response: string | ArrayBufferView; contentType?: string }>;
 
 const ecKeys = (): KeyPair => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const b64 = (b: Uint8Array | string): string => Buffer.from(b).toString('base64');
@@ -88,7 +111,11 @@ export interface SigstoreMock {
   /** DSSE bundle signed with a plain key (public-key hint), logged in the mock Rekor */
   signDSSEWithKey(payload: Uint8Array, payloadType: string, key: KeyPair): Promise<object>;
   /** a legacy cosign `.sig` layer for the digest: simple-signing payload + annotations */
-  signLegacy(digest: string, dockerReference: string, o: SignOptions & { payload?: Uint8Array }): Promise<LegacySignature>;
+  signLegacy(
+    digest: string,
+    dockerReference: string,
+    o: SignOptions & { payload?: Uint8Array },
+  ): Promise<LegacySignature>;
   close(): Promise<void>;
 }
 
@@ -122,7 +149,9 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
       }
       try {
         const r = await route()(await readBody(req));
-        const body = typeof r.response === 'string' ? r.response : Buffer.from(r.response.buffer, r.response.byteOffset, r.response.byteLength);
+        const body = typeof r.response === 'string'
+          ? r.response
+          : Buffer.from(r.response.buffer, r.response.byteOffset, r.response.byteLength);
         res.writeHead(r.statusCode, { 'Content-Type': r.contentType ?? 'text/plain' }).end(body);
       } catch (e) {
         res.writeHead(500, { 'Content-Type': 'text/plain' }).end(String(e));
@@ -193,7 +222,11 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
       {
         subject: { organization: 'sigstore.mock', commonName: 'tsa' },
         uri: `${url}/api/v1/timestamp`,
-        certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate as Uint8Array) }, { rawBytes: b64(tsa.rootCertificate as Uint8Array) }] },
+        certChain: {
+          certificates: [{ rawBytes: b64(tsa.intCertificate as Uint8Array) }, {
+            rawBytes: b64(tsa.rootCertificate as Uint8Array),
+          }],
+        },
         validFor: { start },
       },
     ],
@@ -208,7 +241,10 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
   };
   const trustedRootPath = writeTrustedRoot('trusted_root.json');
 
-  const withState = async <T>(so: SignOptions, fn: (signer: FulcioSigner, witnesses: Witness[]) => Promise<T>): Promise<T> => {
+  const withState = async <T>(
+    so: SignOptions,
+    fn: (signer: FulcioSigner, witnesses: Witness[]) => Promise<T>,
+  ): Promise<T> => {
     const delay = so.rekorDelaySeconds ?? 0;
     if (!rekorFns.has(delay)) rekorFns.set(delay, rekorHandler(await tlogAt(delay)).fn);
     state.noSCT = !!so.noSCT;
@@ -221,8 +257,15 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
       exp: Math.floor(clock.getTime() / 1000) + 600,
     };
     // @sigstore/sign signs the email as the proof of possession, and only a verified one
-    if (so.identity.includes('@') && !so.identity.includes('://')) Object.assign(claims, { email: so.identity, email_verified: true });
-    const signer = new FulcioSigner({ fulcioBaseURL: url, identityProvider: { getToken: async () => jwt(claims) }, retry: 0, timeout: 5000 });
+    if (so.identity.includes('@') && !so.identity.includes('://')) {
+      Object.assign(claims, { email: so.identity, email_verified: true });
+    }
+    const signer = new FulcioSigner({
+      fulcioBaseURL: url,
+      identityProvider: { getToken: async () => jwt(claims) },
+      retry: 0,
+      timeout: 5000,
+    });
     const witnesses: Witness[] = [];
     try {
       return await fn(signer, witnesses);
@@ -231,7 +274,9 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
       state.rekorDelay = 0;
     }
   };
-  const tsaWitness = (so: SignOptions): Witness[] => (so.tsa ? [new TSAWitness({ tsaBaseURL: url, retry: 0, timeout: 5000 })] : []);
+  const tsaWitness = (
+    so: SignOptions,
+  ): Witness[] => (so.tsa ? [new TSAWitness({ tsaBaseURL: url, retry: 0, timeout: 5000 })] : []);
   const toJSON = (b: Bundle): object => bundleToJSON(b) as object;
 
   // @sigstore/sign writes message signatures as v0.2 bundles (certificate chain form)
@@ -267,19 +312,30 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
     signDSSE: (payload, payloadType, so) =>
       withState(so, async (signer) => {
         // Rekor intoto 0.0.2 for DSSE (the mock Rekor stores proposed entries verbatim)
-        const witnesses = [new RekorWitness({ rekorBaseURL: url, entryType: 'intoto', retry: 0, timeout: 5000 }), ...tsaWitness(so)];
-        return toJSON(await new DSSEBundleBuilder({ signer, witnesses }).create({ data: Buffer.from(payload), type: payloadType }));
+        const witnesses = [
+          new RekorWitness({ rekorBaseURL: url, entryType: 'intoto', retry: 0, timeout: 5000 }),
+          ...tsaWitness(so),
+        ];
+        return toJSON(
+          await new DSSEBundleBuilder({ signer, witnesses }).create({ data: Buffer.from(payload), type: payloadType }),
+        );
       }),
     async signDSSEWithKey(payload, payloadType, key) {
       const publicKey = key.publicKey.export({ format: 'pem', type: 'spki' }).toString();
       const signer = {
         sign: async (data: Buffer) => ({
           signature: sign('sha256', data, key.privateKey),
-          key: { $case: 'publicKey' as const, publicKey, hint: createHash('sha256').update(key.publicKey.export({ format: 'der', type: 'spki' })).digest('hex') },
+          key: {
+            $case: 'publicKey' as const,
+            publicKey,
+            hint: createHash('sha256').update(key.publicKey.export({ format: 'der', type: 'spki' })).digest('hex'),
+          },
         }),
       };
       const witnesses = [new RekorWitness({ rekorBaseURL: url, entryType: 'intoto', retry: 0, timeout: 5000 })];
-      return toJSON(await new DSSEBundleBuilder({ signer, witnesses }).create({ data: Buffer.from(payload), type: payloadType }));
+      return toJSON(
+        await new DSSEBundleBuilder({ signer, witnesses }).create({ data: Buffer.from(payload), type: payloadType }),
+      );
     },
     async signLegacy(digest, dockerReference, so) {
       const payload = so.payload ?? makeSimpleSigningPayload(dockerReference, digest, null);
@@ -322,11 +378,18 @@ export async function withSigstoreMock(t: Test, o: { clock?: Date } = {}): Promi
 // ------------------------------------------------------------ images
 
 /** The in-toto v1 statement cosign v3 signs for an image (`cosign sign`). */
-export function toImageSignatureStatement(digest: string, o: { predicateType?: string; name?: string; annotations?: Record<string, string> } = {}): Uint8Array {
+export function toImageSignatureStatement(
+  digest: string,
+  o: { predicateType?: string; name?: string; annotations?: Record<string, string> } = {},
+): Uint8Array {
   const hex = digest.replace(/^sha256:/, '');
   const statement = {
     _type: 'https://in-toto.io/Statement/v1',
-    subject: [{ ...(o.name ? { name: o.name } : {}), digest: { sha256: hex }, ...(o.annotations ? { annotations: o.annotations } : {}) }],
+    subject: [{
+      ...(o.name ? { name: o.name } : {}),
+      digest: { sha256: hex },
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+    }],
     predicateType: o.predicateType ?? COSIGN_SIGN_PREDICATE,
     predicate: {},
   };
@@ -334,8 +397,20 @@ export function toImageSignatureStatement(digest: string, o: { predicateType?: s
 }
 
 /** Appends a legacy signature layer under `sha256-<hex>.sig`. */
-export async function pushLegacySignature(store: OciStore, repo: RepositoryRef, digest: string, sig: { payload: Uint8Array; annotations: Record<string, string> }): Promise<Descriptor> {
-  return attachLayer({ store, repository: repo, digest, suffix: 'sig', payload: sig.payload, annotations: sig.annotations });
+export async function pushLegacySignature(
+  store: OciStore,
+  repo: RepositoryRef,
+  digest: string,
+  sig: { payload: Uint8Array; annotations: Record<string, string> },
+): Promise<Descriptor> {
+  return attachLayer({
+    store,
+    repository: repo,
+    digest,
+    suffix: 'sig',
+    payload: sig.payload,
+    annotations: sig.annotations,
+  });
 }
 
 const EMPTY = new TextEncoder().encode('{}');
@@ -358,7 +433,9 @@ export async function pushBundleReferrer(
   const layer = await store.putBlob(repo, bytes, mediaType);
   const config = await store.putBlob(repo, EMPTY, MEDIA_TYPES.ociEmpty);
   const isDSSE = !(bundle instanceof Uint8Array) && 'dsseEnvelope' in bundle;
-  const predicateType = o.predicateType === undefined ? (isDSSE ? COSIGN_SIGN_PREDICATE : undefined) : o.predicateType ?? undefined;
+  const predicateType = o.predicateType === undefined
+    ? (isDSSE ? COSIGN_SIGN_PREDICATE : undefined)
+    : o.predicateType ?? undefined;
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.ociManifest,

@@ -4,7 +4,7 @@
 // Ed25519 key for every role, no consistent snapshots. Nothing here verifies
 // anything; sigward's TUF client (@sigstore/tuf) fetches from it.
 
-import { Key, MetaFile, Metadata, Root, Signature, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { Key, Metadata, MetaFile, Root, Signature, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { canonicalize } from '@tufjs/canonical-json';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,16 +26,25 @@ export interface TufRepository {
 export async function withTufRepository(t: Test, targets: Record<string, string>): Promise<TufRepository> {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const keyVal = { public: publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('hex') };
-  const keyID = createHash('sha256').update(canonicalize({ keytype: 'ed25519', scheme: 'ed25519', keyval: keyVal })).digest('hex');
+  const keyID = createHash('sha256').update(canonicalize({ keytype: 'ed25519', scheme: 'ed25519', keyval: keyVal }))
+    .digest('hex');
   const key = new Key({ keyID, keyType: 'ed25519', scheme: 'ed25519', keyVal });
   const signer = (data: Buffer) => new Signature({ keyID, sig: sign(null, data, privateKey).toString('hex') });
-  const common = { version: 1, specVersion: '1.0.31', expires: new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  const common = {
+    version: 1,
+    specVersion: '1.0.31',
+    expires: new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
 
   const root = new Root({ ...common, consistentSnapshot: false });
   for (const role of ['root', 'targets', 'snapshot', 'timestamp']) root.addKey(key, role);
   const files: Record<string, TargetFile> = {};
   for (const [name, content] of Object.entries(targets)) {
-    files[name] = new TargetFile({ path: name, length: Buffer.byteLength(content), hashes: { sha256: createHash('sha256').update(content).digest('hex') } });
+    files[name] = new TargetFile({
+      path: name,
+      length: Buffer.byteLength(content),
+      hashes: { sha256: createHash('sha256').update(content).digest('hex') },
+    });
   }
   const signed = (m: Root | Targets | Snapshot | Timestamp) => {
     const md = new Metadata(m);
@@ -62,5 +71,9 @@ export async function withTufRepository(t: Test, targets: Record<string, string>
     server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, rootPath, cachePath: join(dir, 'cache') };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    rootPath,
+    cachePath: join(dir, 'cache'),
+  };
 }

@@ -33,7 +33,9 @@ export function getPythonTufProblem(): string | undefined {
     problem = undefined;
   } catch (e) {
     const err = (e as { stderr?: Buffer }).stderr?.toString().trim();
-    problem = `python3-tuf cannot run through ${PEERS_PYTHON} (${err || (e as Error).message}): run bash scripts/peers.sh; it needs /usr/bin/python3 with python3-cryptography`;
+    problem = `python3-tuf cannot run through ${PEERS_PYTHON} (${
+      err || (e as Error).message
+    }): run bash scripts/peers.sh; it needs /usr/bin/python3 with python3-cryptography`;
   }
   return problem;
 }
@@ -78,7 +80,11 @@ export interface TufRepo {
  * the trusted_root.json contents of targets versions 1, 2 and 3 (see
  * tuf_repo.py for what each state holds). Keys persist in out/keys.
  */
-export async function buildTufRepo(out: string, targets: [string, string, string], o: { only?: TufState[]; shortLivedSeconds?: number } = {}): Promise<TufRepo> {
+export async function buildTufRepo(
+  out: string,
+  targets: [string, string, string],
+  o: { only?: TufState[]; shortLivedSeconds?: number } = {},
+): Promise<TufRepo> {
   const args = ['-B', GENERATOR, out, ...targets.flatMap((x) => ['--target', x])];
   for (const s of o.only ?? []) args.push('--only', s);
   if (o.shortLivedSeconds !== undefined) args.push('--short-lived', String(o.shortLivedSeconds));

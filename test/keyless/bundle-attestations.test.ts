@@ -7,12 +7,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LayoutStore } from '../../lib/oci/layout.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
-import { getBundleAttestations, getBundleReferrers, toBundleCheck, verifyImageBundles } from '../../lib/cosign/bundles.ts';
+import {
+  getBundleAttestations,
+  getBundleReferrers,
+  toBundleCheck,
+  verifyImageBundles,
+} from '../../lib/cosign/bundles.ts';
 import { toPublicKeyInfo } from '../../lib/cosign/keys.ts';
 import { generateKeyPairSync } from 'node:crypto';
 import { loadTrustMaterial } from '../../lib/trust/index.ts';
 import { pushImageDetailed } from '../helpers/registry.ts';
-import { DEFAULT_ISSUER, IN_TOTO, pushBundleReferrer, toImageSignatureStatement, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import {
+  DEFAULT_ISSUER,
+  IN_TOTO,
+  pushBundleReferrer,
+  toImageSignatureStatement,
+  withSigstoreMock,
+} from '../helpers/sigstore-mock.ts';
 
 const SLSA = 'https://slsa.dev/provenance/v1';
 const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
@@ -45,7 +56,10 @@ t.test('bundle attestations of an image', async (t) => {
   t.equal((await getBundleReferrers(store, repo, img.digest)).length, 6, 'every bundle referrer found');
 
   const trust = await loadTrustMaterial({ trustedRootPath: mock.trustedRootPath });
-  const check = toBundleCheck({ kind: 'keyless', policy: { subject: 'ci@example.com', issuer: DEFAULT_ISSUER } }, trust);
+  const check = toBundleCheck(
+    { kind: 'keyless', policy: { subject: 'ci@example.com', issuer: DEFAULT_ISSUER } },
+    trust,
+  );
 
   const slsa = await getBundleAttestations(store, repo, img.digest, check, 'slsaprovenance1');
   t.equal(slsa.verified.length, 1, 'one verified SLSA statement');
@@ -56,16 +70,27 @@ t.test('bundle attestations of an image', async (t) => {
   t.ok(slsa.rejected.every((r) => r.predicateType === SLSA));
 
   const all = await getBundleAttestations(store, repo, img.digest, check);
-  t.same(all.verified.map((v) => v.statement.predicateType).sort(), [SLSA, VULN].sort(), 'no type: every attestation but the image signature');
+  t.same(
+    all.verified.map((v) => v.statement.predicateType).sort(),
+    [SLSA, VULN].sort(),
+    'no type: every attestation but the image signature',
+  );
 
   const sig = await getBundleAttestations(store, repo, img.digest, check, 'https://sigstore.dev/cosign/sign/v1');
   t.equal(sig.verified.length, 1, 'the cosign signature statement on request');
 
   const none = await getBundleAttestations(store, repo, other.digest, check, SLSA);
-  t.same(none, { digest: other.digest, verified: [], otherTypes: [], rejected: [] }, 'nothing attached to the other image');
+  t.same(
+    none,
+    { digest: other.digest, verified: [], otherTypes: [], rejected: [] },
+    'nothing attached to the other image',
+  );
 
   // another identity verifies nothing, and says why
-  const strangerCheck = toBundleCheck({ kind: 'keyless', policy: { subject: 'someone@example.com', issuer: DEFAULT_ISSUER } }, trust);
+  const strangerCheck = toBundleCheck({
+    kind: 'keyless',
+    policy: { subject: 'someone@example.com', issuer: DEFAULT_ISSUER },
+  }, trust);
   const s = await getBundleAttestations(store, repo, img.digest, strangerCheck, SLSA);
   t.equal(s.verified.length, 0);
   t.ok(s.rejected.some((r) => r.code === 'IDENTITY_MISMATCH'));
@@ -80,10 +105,20 @@ t.test('key-signed bundle signatures (cosign sign --key, new bundle format)', as
   const img = await pushImageDetailed(store, repo, { tag: 'v1' });
   const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  await pushBundleReferrer(store, repo, img.descriptor, await mock.signDSSEWithKey(toImageSignatureStatement(img.digest), IN_TOTO, signing));
+  await pushBundleReferrer(
+    store,
+    repo,
+    img.descriptor,
+    await mock.signDSSEWithKey(toImageSignatureStatement(img.digest), IN_TOTO, signing),
+  );
   const trust = await loadTrustMaterial({ trustedRootPath: mock.trustedRootPath });
   const verifyWith = (keys: typeof signing[]) =>
-    verifyImageBundles({ store, signatureRepository: repo, digest: img.digest, check: toBundleCheck({ kind: 'key', keys: keys.map((k) => toPublicKeyInfo(k.publicKey)) }, trust) });
+    verifyImageBundles({
+      store,
+      signatureRepository: repo,
+      digest: img.digest,
+      check: toBundleCheck({ kind: 'key', keys: keys.map((k) => toPublicKeyInfo(k.publicKey)) }, trust),
+    });
 
   // any of several keys (Kyverno publicKeys with several PEM blocks)
   const ok = await verifyWith([other, signing]);
@@ -97,9 +132,22 @@ t.test('key-signed bundle signatures (cosign sign --key, new bundle format)', as
   t.same(bad.rejected.map((r) => r.code), ['SIGNATURE_INVALID']);
 
   // the embedded public-good root does not know the mock Rekor
-  const pg = await verifyImageBundles({ store, signatureRepository: repo, digest: img.digest, check: toBundleCheck({ kind: 'key', keys: [toPublicKeyInfo(signing.publicKey)] }, await loadTrustMaterial()) });
+  const pg = await verifyImageBundles({
+    store,
+    signatureRepository: repo,
+    digest: img.digest,
+    check: toBundleCheck({ kind: 'key', keys: [toPublicKeyInfo(signing.publicKey)] }, await loadTrustMaterial()),
+  });
   t.equal(pg.rejected[0]?.code, 'TLOG_INVALID');
   // ... unless the transparency log is ignored
-  const noTlog = await verifyImageBundles({ store, signatureRepository: repo, digest: img.digest, check: toBundleCheck({ kind: 'key', keys: [toPublicKeyInfo(signing.publicKey)], ignoreTlog: true }, await loadTrustMaterial()) });
+  const noTlog = await verifyImageBundles({
+    store,
+    signatureRepository: repo,
+    digest: img.digest,
+    check: toBundleCheck(
+      { kind: 'key', keys: [toPublicKeyInfo(signing.publicKey)], ignoreTlog: true },
+      await loadTrustMaterial(),
+    ),
+  });
   t.equal(noTlog.verified.length, 1);
 });

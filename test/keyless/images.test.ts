@@ -14,17 +14,17 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { LayoutStore } from '../../lib/oci/layout.ts';
 import type { OciStore, RepositoryRef } from '../../lib/oci/types.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
-import { pushImageDetailed, withRegistry, type PushedImage } from '../helpers/registry.ts';
+import { type PushedImage, pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import {
   DEFAULT_ISSUER,
   IN_TOTO,
   pushBundleReferrer,
   pushLegacySignature,
+  type SignOptions,
+  type SigstoreMock,
   toImageSignatureStatement,
   withSigstoreMock,
-  type SigstoreMock,
-  type SignOptions,
 } from '../helpers/sigstore-mock.ts';
 
 type Format = 'legacy' | 'bundle';
@@ -37,7 +37,15 @@ interface Target {
   ref(name: string, img: PushedImage): string;
 }
 
-async function sign(mock: SigstoreMock, target: Target, name: string, img: PushedImage, format: Format, o: SignOptions, tamper?: (sig: any) => Promise<void> | void): Promise<void> {
+async function sign(
+  mock: SigstoreMock,
+  target: Target,
+  name: string,
+  img: PushedImage,
+  format: Format,
+  o: SignOptions,
+  tamper?: (sig: any) => Promise<void> | void,
+): Promise<void> {
   const repo = target.repo(name);
   if (format === 'legacy') {
     const sig = await mock.signLegacy(img.digest, `${repo.registry}/${repo.repository}`, o);
@@ -66,9 +74,16 @@ t.test('keyless signatures in the real registry', async (t) => {
   const mock = await withSigstoreMock(t);
   const client = new RegistryClient();
   t.teardown(() => client.close());
-  const target: Target = { store: client, repo: (n) => reg.ref(`keyless/${n}`), ref: (n, img) => `${reg.host}/keyless/${n}@${img.digest}` };
+  const target: Target = {
+    store: client,
+    repo: (n) => reg.ref(`keyless/${n}`),
+    ref: (n, img) => `${reg.host}/keyless/${n}@${img.digest}`,
+  };
   const trusted = ['--trusted-root', mock.trustedRootPath];
-  const identity = (id = USER, issuer = DEFAULT_ISSUER) => ['--certificate-identity', id, '--certificate-oidc-issuer', issuer];
+  const identity = (
+    id = USER,
+    issuer = DEFAULT_ISSUER,
+  ) => ['--certificate-identity', id, '--certificate-oidc-issuer', issuer];
 
   const image = async (name: string) => pushImageDetailed(client, target.repo(name), { tag: 'v1' });
   const strangerDER = await mock.strangerCA();
@@ -76,7 +91,10 @@ t.test('keyless signatures in the real registry', async (t) => {
     r.certificateAuthorities[0].certChain.certificates = [{ rawBytes: Buffer.from(strangerDER).toString('base64') }];
   });
   const expiredKeyRoot = mock.writeTrustedRoot('expired-rekor-key', (r) => {
-    r.tlogs[0].publicKey.validFor = { start: '2000-01-01T00:00:00Z', end: new Date(mock.clock.getTime() - 86400_000).toISOString() };
+    r.tlogs[0].publicKey.validFor = {
+      start: '2000-01-01T00:00:00Z',
+      end: new Date(mock.clock.getTime() - 86400_000).toISOString(),
+    };
   });
 
   const FORMATS = ['legacy', 'bundle'] as const;
@@ -113,13 +131,23 @@ t.test('keyless signatures in the real registry', async (t) => {
     const text = await runSigward(['verify', ...refs, ...trusted, ...identity()]);
     t.equal(text.code, 0);
     t.match(text.stdout, new RegExp(`allow .*verified ${imgs[0]!.digest} \\(1 valid signature\\)`));
-    t.match(text.stdout, new RegExp(`allow .*verified ${imgs[1]!.digest} \\(1 valid signature, 1 in Sigstore bundle\\)`));
+    t.match(
+      text.stdout,
+      new RegExp(`allow .*verified ${imgs[1]!.digest} \\(1 valid signature, 1 in Sigstore bundle\\)`),
+    );
     // the embedded public-good root does not trust the mock CA
     const pg = await verify([...refs, ...identity()]);
     t.equal(pg.code, 1, 'public-good root: denied');
     for (const i of [0, 1]) t.match(pg.doc.images[i].error.message, /transparency log|trusted certificate authority/);
     // anchored regular expressions that do match
-    const re = await verify([...refs, ...trusted, '--certificate-identity-regexp', '.*@example\\.com', '--certificate-oidc-issuer-regexp', 'https://oidc\\.sigward\\.(test|example)']);
+    const re = await verify([
+      ...refs,
+      ...trusted,
+      '--certificate-identity-regexp',
+      '.*@example\\.com',
+      '--certificate-oidc-issuer-regexp',
+      'https://oidc\\.sigward\\.(test|example)',
+    ]);
     t.equal(re.code, 0, 'matching anchored regexps');
   });
 
@@ -132,10 +160,30 @@ t.test('keyless signatures in the real registry', async (t) => {
     code: string;
   }
   const cases: Case[] = [
-    { name: 'wrong identity', args: identity('other@example.com'), reason: /certificate identity mismatch: expected subject "other@example.com", got "user@example.com"/, code: 'IDENTITY_MISMATCH' },
-    { name: 'wrong issuer', args: identity(USER, 'https://accounts.google.com'), reason: /issuer mismatch: expected issuer "https:\/\/accounts.google.com"/, code: 'IDENTITY_MISMATCH' },
-    { name: 'substring identity (cert has a longer SAN)', sign: { identity: `${USER}.evil.org` }, reason: /certificate identity mismatch/, code: 'IDENTITY_MISMATCH' },
-    { name: 'substring identity (policy has a longer SAN)', args: identity(`${USER}.evil.org`), reason: /certificate identity mismatch/, code: 'IDENTITY_MISMATCH' },
+    {
+      name: 'wrong identity',
+      args: identity('other@example.com'),
+      reason: /certificate identity mismatch: expected subject "other@example.com", got "user@example.com"/,
+      code: 'IDENTITY_MISMATCH',
+    },
+    {
+      name: 'wrong issuer',
+      args: identity(USER, 'https://accounts.google.com'),
+      reason: /issuer mismatch: expected issuer "https:\/\/accounts.google.com"/,
+      code: 'IDENTITY_MISMATCH',
+    },
+    {
+      name: 'substring identity (cert has a longer SAN)',
+      sign: { identity: `${USER}.evil.org` },
+      reason: /certificate identity mismatch/,
+      code: 'IDENTITY_MISMATCH',
+    },
+    {
+      name: 'substring identity (policy has a longer SAN)',
+      args: identity(`${USER}.evil.org`),
+      reason: /certificate identity mismatch/,
+      code: 'IDENTITY_MISMATCH',
+    },
     {
       name: 'anchored regexp: an identity that only contains a match',
       sign: { identity: `evil-${USER}.evil.org` },
@@ -143,9 +191,24 @@ t.test('keyless signatures in the real registry', async (t) => {
       reason: /certificate identity mismatch/,
       code: 'IDENTITY_MISMATCH',
     },
-    { name: 'anchored issuer regexp: an issuer that only contains a match', args: ['--certificate-identity', USER, '--certificate-oidc-issuer-regexp', '^oidc\\.sigward'], reason: /issuer mismatch/, code: 'IDENTITY_MISMATCH' },
-    { name: 'certificate expired at the integrated time', sign: { identity: USER, rekorDelaySeconds: 1200 }, reason: /signing certificate is not valid at/, code: 'CERTIFICATE_INVALID' },
-    { name: 'certificate without SCT', sign: { identity: USER, noSCT: true }, reason: /certificate transparency/, code: 'SCT_INVALID' },
+    {
+      name: 'anchored issuer regexp: an issuer that only contains a match',
+      args: ['--certificate-identity', USER, '--certificate-oidc-issuer-regexp', '^oidc\\.sigward'],
+      reason: /issuer mismatch/,
+      code: 'IDENTITY_MISMATCH',
+    },
+    {
+      name: 'certificate expired at the integrated time',
+      sign: { identity: USER, rekorDelaySeconds: 1200 },
+      reason: /signing certificate is not valid at/,
+      code: 'CERTIFICATE_INVALID',
+    },
+    {
+      name: 'certificate without SCT',
+      sign: { identity: USER, noSCT: true },
+      reason: /certificate transparency/,
+      code: 'SCT_INVALID',
+    },
     {
       name: 'tampered SET',
       tamper: (format, sig) => {
@@ -170,7 +233,10 @@ t.test('keyless signatures in the real registry', async (t) => {
       tamper: async (format, sig) => {
         // a valid, properly logged signature by the same identity over the same content
         if (format === 'legacy') {
-          const other = await mock.signLegacy('sha256:' + '0'.repeat(64), 'x', { identity: USER, payload: sig.payload });
+          const other = await mock.signLegacy('sha256:' + '0'.repeat(64), 'x', {
+            identity: USER,
+            payload: sig.payload,
+          });
           sig.annotations[ANNOTATION.bundle] = other.annotations[ANNOTATION.bundle];
         } else {
           const stmt = Buffer.from(sig.dsseEnvelope.payload, 'base64');
@@ -181,15 +247,33 @@ t.test('keyless signatures in the real registry', async (t) => {
       reason: /transparency log entry (is for another|does not match)/,
       code: 'TLOG_INVALID',
     },
-    { name: 'untrusted CA', args: ['--trusted-root', otherRoot, ...identity()], reason: /not issued by a trusted certificate authority/, code: 'CERTIFICATE_INVALID' },
-    { name: 'trust-root Rekor key expired before the integrated time', args: ['--trusted-root', expiredKeyRoot, ...identity()], reason: /transparency log/, code: 'TLOG_INVALID' },
+    {
+      name: 'untrusted CA',
+      args: ['--trusted-root', otherRoot, ...identity()],
+      reason: /not issued by a trusted certificate authority/,
+      code: 'CERTIFICATE_INVALID',
+    },
+    {
+      name: 'trust-root Rekor key expired before the integrated time',
+      args: ['--trusted-root', expiredKeyRoot, ...identity()],
+      reason: /transparency log/,
+      code: 'TLOG_INVALID',
+    },
   ];
   const setupCase = async (c: Case): Promise<string[]> => {
     const refs: string[] = [];
     for (const format of FORMATS) {
       const name = `${format}-${c.name.replace(/[^a-z]+/g, '-')}`.replace(/-+$/, '');
       const img = await image(name);
-      await sign(mock, target, name, img, format, c.sign ?? { identity: USER }, c.tamper && ((sig) => c.tamper!(format, sig)));
+      await sign(
+        mock,
+        target,
+        name,
+        img,
+        format,
+        c.sign ?? { identity: USER },
+        c.tamper && ((sig) => c.tamper!(format, sig)),
+      );
       refs.push(target.ref(name, img));
     }
     return refs;
@@ -234,20 +318,52 @@ t.test('keyless signatures in the real registry', async (t) => {
     // an attestation bundle is listed as skipped, never counted as a signature
     const att = await image('att-only');
     const stmt = toImageSignatureStatement(att.digest, { predicateType: 'https://slsa.dev/provenance/v1' });
-    await pushBundleReferrer(client, target.repo('att-only'), att.descriptor, await mock.signDSSE(stmt, IN_TOTO, { identity: USER }), { predicateType: 'https://slsa.dev/provenance/v1' });
+    await pushBundleReferrer(
+      client,
+      target.repo('att-only'),
+      att.descriptor,
+      await mock.signDSSE(stmt, IN_TOTO, { identity: USER }),
+      { predicateType: 'https://slsa.dev/provenance/v1' },
+    );
     add(target.ref('att-only', att), (i) => {
       t.equal(i.error.code, 'SIGNATURE_NOT_FOUND', 'attestation only: not found');
-      t.match(i.error.message, /signature not found \(1 bundle skipped: attestation \(predicate type https:\/\/slsa.dev\/provenance\/v1\)/);
+      t.match(
+        i.error.message,
+        /signature not found \(1 bundle skipped: attestation \(predicate type https:\/\/slsa.dev\/provenance\/v1\)/,
+      );
     });
     // the same, without cosign's manifest annotation: the statement decides
     const att2 = await image('att-unannotated');
-    await pushBundleReferrer(client, target.repo('att-unannotated'), att2.descriptor, await mock.signDSSE(toImageSignatureStatement(att2.digest, { predicateType: 'https://cyclonedx.org/bom' }), IN_TOTO, { identity: USER }), { predicateType: null });
-    add(target.ref('att-unannotated', att2), (i) => t.match(i.error.message, /skipped: attestation \(predicate type https:\/\/cyclonedx.org\/bom\)/, 'unannotated attestation skipped'));
+    await pushBundleReferrer(
+      client,
+      target.repo('att-unannotated'),
+      att2.descriptor,
+      await mock.signDSSE(
+        toImageSignatureStatement(att2.digest, { predicateType: 'https://cyclonedx.org/bom' }),
+        IN_TOTO,
+        { identity: USER },
+      ),
+      { predicateType: null },
+    );
+    add(
+      target.ref('att-unannotated', att2),
+      (i) =>
+        t.match(
+          i.error.message,
+          /skipped: attestation \(predicate type https:\/\/cyclonedx.org\/bom\)/,
+          'unannotated attestation skipped',
+        ),
+    );
 
     // a valid signature statement for ANOTHER image, attached to this one
     const a = await image('moved-a');
     const b = await image('moved-b');
-    await pushBundleReferrer(client, target.repo('moved-b'), b.descriptor, await mock.signDSSE(toImageSignatureStatement(a.digest), IN_TOTO, { identity: USER }));
+    await pushBundleReferrer(
+      client,
+      target.repo('moved-b'),
+      b.descriptor,
+      await mock.signDSSE(toImageSignatureStatement(a.digest), IN_TOTO, { identity: USER }),
+    );
     add(target.ref('moved-b', b), (i) => {
       t.equal(i.error.code, 'MANIFEST_DIGEST_MISMATCH', 'statement for another image');
       t.match(i.error.message, /digest mismatch/);
@@ -255,7 +371,12 @@ t.test('keyless signatures in the real registry', async (t) => {
 
     // cosign sign-blob style: message signature over the manifest bytes
     const m = await image('blob-style');
-    await pushBundleReferrer(client, target.repo('blob-style'), m.descriptor, await mock.signBlob(m.bytes, { identity: USER }));
+    await pushBundleReferrer(
+      client,
+      target.repo('blob-style'),
+      m.descriptor,
+      await mock.signBlob(m.bytes, { identity: USER }),
+    );
     add(target.ref('blob-style', m), (i) => {
       t.equal(i.verified, true, 'message signature over the manifest');
       t.equal(i.signatures[0].format, 'bundle');
@@ -263,18 +384,42 @@ t.test('keyless signatures in the real registry', async (t) => {
     });
     // ... but not over other bytes
     const m2 = await image('blob-other');
-    await pushBundleReferrer(client, target.repo('blob-other'), m2.descriptor, await mock.signBlob(m.bytes, { identity: USER }));
-    add(target.ref('blob-other', m2), (i) => t.equal(i.error.code, 'MANIFEST_DIGEST_MISMATCH', 'message signature over other bytes'));
+    await pushBundleReferrer(
+      client,
+      target.repo('blob-other'),
+      m2.descriptor,
+      await mock.signBlob(m.bytes, { identity: USER }),
+    );
+    add(
+      target.ref('blob-other', m2),
+      (i) => t.equal(i.error.code, 'MANIFEST_DIGEST_MISMATCH', 'message signature over other bytes'),
+    );
 
     // referrers that are not single-layer bundle manifests are skipped silently
     const two = await image('two-layers');
-    const extra = await client.putBlob(target.repo('two-layers'), new TextEncoder().encode('x'), 'application/octet-stream');
-    await pushBundleReferrer(client, target.repo('two-layers'), two.descriptor, await mock.signDSSE(toImageSignatureStatement(two.digest), IN_TOTO, { identity: USER }), { extraLayers: [extra] });
-    add(target.ref('two-layers', two), (i) => t.equal(i.error.message, 'signature not found', 'two-layer referrer ignored'));
+    const extra = await client.putBlob(
+      target.repo('two-layers'),
+      new TextEncoder().encode('x'),
+      'application/octet-stream',
+    );
+    await pushBundleReferrer(
+      client,
+      target.repo('two-layers'),
+      two.descriptor,
+      await mock.signDSSE(toImageSignatureStatement(two.digest), IN_TOTO, { identity: USER }),
+      { extraLayers: [extra] },
+    );
+    add(
+      target.ref('two-layers', two),
+      (i) => t.equal(i.error.message, 'signature not found', 'two-layer referrer ignored'),
+    );
 
     // bundles older than v0.3 are not accepted for images (cosign: MinVersion v0.3)
     const old = await image('old-bundle');
-    const v02 = { ...((await mock.signDSSE(toImageSignatureStatement(old.digest), IN_TOTO, { identity: USER })) as any), mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2' };
+    const v02 = {
+      ...((await mock.signDSSE(toImageSignatureStatement(old.digest), IN_TOTO, { identity: USER })) as any),
+      mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2',
+    };
     await pushBundleReferrer(client, target.repo('old-bundle'), old.descriptor, v02);
     add(target.ref('old-bundle', old), (i) => {
       t.equal(i.error.code, 'BUNDLE_INVALID', 'v0.2 bundle refused');
@@ -284,12 +429,27 @@ t.test('keyless signatures in the real registry', async (t) => {
     const r = await verify([...checks.map((c) => c.ref), ...trusted, ...identity()]);
     t.equal(r.code, 1, 'some images denied');
     checks.forEach((c, i) => c.expect(r.doc.images[i]));
-    t.same(r.doc.images.map((i: any) => i.verified), checks.map((_, i) => i === 3), 'only the message-signature image verified');
+    t.same(
+      r.doc.images.map((i: any) => i.verified),
+      checks.map((_, i) => i === 3),
+      'only the message-signature image verified',
+    );
 
     // cosign -a: annotations are matched on the statement subject
     const ann = await image('annotated');
-    await pushBundleReferrer(client, target.repo('annotated'), ann.descriptor, await mock.signDSSE(toImageSignatureStatement(ann.digest, { annotations: { env: 'prod' } }), IN_TOTO, { identity: USER }));
-    t.equal((await verify([target.ref('annotated', ann), ...trusted, ...identity(), '-a', 'env=prod'])).code, 0, 'annotation present');
+    await pushBundleReferrer(
+      client,
+      target.repo('annotated'),
+      ann.descriptor,
+      await mock.signDSSE(toImageSignatureStatement(ann.digest, { annotations: { env: 'prod' } }), IN_TOTO, {
+        identity: USER,
+      }),
+    );
+    t.equal(
+      (await verify([target.ref('annotated', ann), ...trusted, ...identity(), '-a', 'env=prod'])).code,
+      0,
+      'annotation present',
+    );
     const bad = await verify([target.ref('annotated', ann), ...trusted, ...identity(), '-a', 'env=dev']);
     t.equal(bad.code, 1);
     t.equal(bad.doc.images[0].error.code, 'ANNOTATION_MISMATCH');
@@ -317,7 +477,11 @@ t.test('keyless signatures in the real registry', async (t) => {
     const [both, mixed, mixed2, bad, unsigned] = r.doc.images;
     t.equal(both.verified, true);
     t.same(both.signatures.map((s: any) => s.format), ['legacy', 'bundle']);
-    t.same(both.signatures[1].signer.timestamps.map((x: any) => x.source), ['tlog', 'tsa'], 'RFC 3161 timestamp verified');
+    t.same(
+      both.signatures[1].signer.timestamps.map((x: any) => x.source),
+      ['tlog', 'tsa'],
+      'RFC 3161 timestamp verified',
+    );
 
     t.equal(mixed.verified, true, 'bad legacy + good bundle');
     t.same(mixed.signatures.map((s: any) => s.format), ['bundle']);
@@ -349,7 +513,9 @@ t.test('keyless signatures in the real registry', async (t) => {
     await pushBundleReferrer(client, sigRepo, img.descriptor, bundle);
     let r = await verify([target.ref('override-image', img), ...trusted, ...identity()]);
     t.equal(r.code, 1, 'not in the image repository');
-    r = await verify([target.ref('override-image', img), ...trusted, ...identity()], { COSIGN_REPOSITORY: `${sigRepo.registry}/${sigRepo.repository}` });
+    r = await verify([target.ref('override-image', img), ...trusted, ...identity()], {
+      COSIGN_REPOSITORY: `${sigRepo.registry}/${sigRepo.repository}`,
+    });
     t.equal(r.code, 0, r.stderr);
     t.equal(r.doc.images[0].signatures[0].format, 'bundle');
   });
@@ -365,7 +531,14 @@ t.test('keyless signatures in an OCI layout', async (t) => {
     repo: (n) => ({ transport: 'oci-layout', registry: join(dir, n), repository: '' }),
     ref: (n, img) => `oci:${join(dir, n)}@${img.digest}`,
   };
-  const args = ['--trusted-root', mock.trustedRootPath, '--certificate-identity', USER, '--certificate-oidc-issuer', DEFAULT_ISSUER];
+  const args = [
+    '--trusted-root',
+    mock.trustedRootPath,
+    '--certificate-identity',
+    USER,
+    '--certificate-oidc-issuer',
+    DEFAULT_ISSUER,
+  ];
   const refs: string[] = [];
   for (const format of ['legacy', 'bundle'] as const) {
     const img = await pushImageDetailed(store, target.repo(format), { tag: 'v1' });
@@ -375,7 +548,14 @@ t.test('keyless signatures in an OCI layout', async (t) => {
   const r = await verify([...refs, ...args]);
   t.equal(r.code, 0, r.stderr);
   t.same(r.doc.images.map((i: any) => i.signatures[0].format), ['legacy', 'bundle']);
-  const bad = await verify([...refs, ...args.slice(0, 2), '--certificate-identity', 'x@example.com', '--certificate-oidc-issuer', DEFAULT_ISSUER]);
+  const bad = await verify([
+    ...refs,
+    ...args.slice(0, 2),
+    '--certificate-identity',
+    'x@example.com',
+    '--certificate-oidc-issuer',
+    DEFAULT_ISSUER,
+  ]);
   t.equal(bad.code, 1, 'wrong identity denied');
   t.same(bad.doc.images.map((i: any) => i.error.code), ['IDENTITY_MISMATCH', 'IDENTITY_MISMATCH']);
 });

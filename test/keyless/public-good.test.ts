@@ -27,7 +27,15 @@ interface Layer {
 
 async function attach(store: OciStore, repo: RepositoryRef, digest: string, layers: Layer[]): Promise<void> {
   for (const l of layers) {
-    await attachLayer({ store, repository: repo, digest, suffix: 'sig', payload: l.payload, mediaType: l.mediaType, annotations: l.annotations });
+    await attachLayer({
+      store,
+      repository: repo,
+      digest,
+      suffix: 'sig',
+      payload: l.payload,
+      mediaType: l.mediaType,
+      annotations: l.annotations,
+    });
   }
 }
 
@@ -72,7 +80,14 @@ t.test('public-good keyless and private PKI signatures, offline', async (t) => {
   const pki = `${reg.host}/ci/pki@${PKI_DIGEST}`;
 
   await t.test('public-good keyless with the embedded root', async (t) => {
-    const r = await verify([conn, fr, '--certificate-identity-regexp', 'philipp\\.belitz@securesystems\\.de|mitr@redhat\\.com', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    const r = await verify([
+      conn,
+      fr,
+      '--certificate-identity-regexp',
+      'philipp\\.belitz@securesystems\\.de|mitr@redhat\\.com',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(r.code, 0, r.stderr);
     const [c, f] = r.doc.images;
     t.equal(c.digest, `sha256:${CONN_KEYLESS}`);
@@ -83,29 +98,81 @@ t.test('public-good keyless and private PKI signatures, offline', async (t) => {
     t.equal(f.signatures[0].signer.identity.subject, 'mitr@redhat.com');
     t.equal(f.signatures[0].signer.tlog.integratedTime, '2023-01-20T20:51:33.000Z');
 
-    const exact = await verify([conn, '--certificate-identity', 'philipp.belitz@securesystems.de', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    const exact = await verify([
+      conn,
+      '--certificate-identity',
+      'philipp.belitz@securesystems.de',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(exact.code, 0, 'exact identity');
-    const exact2 = await verify([fr, '--certificate-identity', 'mitr@redhat.com', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    const exact2 = await verify([
+      fr,
+      '--certificate-identity',
+      'mitr@redhat.com',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(exact2.code, 0, 'containers/image fulcio-rekor-valid, exact identity');
 
     // the same public-good root from the shared file
-    const file1 = await verify([conn, '--trusted-root', file('trust-roots/public-good-trusted_root.json'), '--certificate-identity', 'philipp.belitz@securesystems.de', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    const file1 = await verify([
+      conn,
+      '--trusted-root',
+      file('trust-roots/public-good-trusted_root.json'),
+      '--certificate-identity',
+      'philipp.belitz@securesystems.de',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(file1.code, 0, '--trusted-root public-good file');
   });
 
   await t.test('public-good keyless: denials', async (t) => {
-    let r = await verify([conn, '--certificate-identity', 'philipp.belitz@securesystems.de.evil.org', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    let r = await verify([
+      conn,
+      '--certificate-identity',
+      'philipp.belitz@securesystems.de.evil.org',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(r.code, 1);
     t.equal(r.doc.images[0].error.code, 'IDENTITY_MISMATCH');
-    r = await verify([conn, '--certificate-identity', 'philipp.belitz@securesystems.de', '--certificate-oidc-issuer', 'https://accounts.google.com']);
+    r = await verify([
+      conn,
+      '--certificate-identity',
+      'philipp.belitz@securesystems.de',
+      '--certificate-oidc-issuer',
+      'https://accounts.google.com',
+    ]);
     t.equal(r.code, 1);
     t.match(r.doc.images[0].error.message, /issuer mismatch/);
-    r = await verify([conn, '--certificate-identity-regexp', '^belitz@securesystems', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    r = await verify([
+      conn,
+      '--certificate-identity-regexp',
+      '^belitz@securesystems',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(r.code, 1, 'a regexp anchored at the start must match from the start');
-    r = await verify([conn, '--certificate-identity-regexp', 'belitz@securesystems', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    r = await verify([
+      conn,
+      '--certificate-identity-regexp',
+      'belitz@securesystems',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(r.code, 0, 'unanchored: part of the identity matches, as in cosign');
     // GitHub's trusted root does not hold public-good Fulcio or Rekor
-    r = await verify([conn, '--trusted-root', file('trust-roots/github-trusted_root.json'), '--certificate-identity', 'philipp.belitz@securesystems.de', '--certificate-oidc-issuer', GITHUB_OAUTH]);
+    r = await verify([
+      conn,
+      '--trusted-root',
+      file('trust-roots/github-trusted_root.json'),
+      '--certificate-identity',
+      'philipp.belitz@securesystems.de',
+      '--certificate-oidc-issuer',
+      GITHUB_OAUTH,
+    ]);
     t.equal(r.code, 1);
     t.match(r.doc.images[0].error.message, /transparency log|certificate authority/);
   });
@@ -125,18 +192,39 @@ t.test('public-good keyless and private PKI signatures, offline', async (t) => {
     // as cosign 3.1.1: certificate verification always names the identity
     const id = ['--certificate-identity', 'qiwan@redhat.com', '--certificate-oidc-issuer-regexp', '.*'];
     const insecure = ['--insecure-ignore-tlog', '--insecure-ignore-sct', ...id];
-    const noId = await runSigward(['verify', pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--insecure-ignore-tlog', '--insecure-ignore-sct']);
+    const noId = await runSigward([
+      'verify',
+      pki,
+      '--ca-roots',
+      file(`${CI}/pki_root_crts.pem`),
+      '--insecure-ignore-tlog',
+      '--insecure-ignore-sct',
+    ]);
     t.equal(noId.code, 2, 'no identity flags: a usage error, as cosign');
     t.match(noId.stderr, /--certificate-identity or --certificate-identity-regexp is required/);
     t.equal(noId.stdout, '', 'no verdict for a usage error');
-    let r = await verify([pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--ca-intermediates', file(`${CI}/pki_intermediate_crts.pem`), ...insecure]);
+    let r = await verify([
+      pki,
+      '--ca-roots',
+      file(`${CI}/pki_root_crts.pem`),
+      '--ca-intermediates',
+      file(`${CI}/pki_intermediate_crts.pem`),
+      ...insecure,
+    ]);
     t.equal(r.code, 0, r.stderr);
     t.equal(r.doc.images[0].signatures[0].signer.kind, 'keyless');
     t.equal(r.doc.images[0].signatures[0].signer.identity.subject, 'qiwan@redhat.com');
     r = await verify([pki, '--certificate-chain', file(`${CI}/pki-chain`), ...insecure]);
     t.equal(r.code, 0, `--certificate-chain: ${r.stderr}`);
     // without the flags cosign requires for a PKI without Rekor/CT
-    r = await verify([pki, '--ca-roots', file(`${CI}/pki_root_crts.pem`), '--ca-intermediates', file(`${CI}/pki_intermediate_crts.pem`), ...id]);
+    r = await verify([
+      pki,
+      '--ca-roots',
+      file(`${CI}/pki_root_crts.pem`),
+      '--ca-intermediates',
+      file(`${CI}/pki_intermediate_crts.pem`),
+      ...id,
+    ]);
     t.equal(r.code, 1);
     t.match(r.doc.images[0].error.message, /transparency log|certificate transparency/);
     // the public-good Fulcio root did not issue it

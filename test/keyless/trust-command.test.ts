@@ -13,8 +13,12 @@ const dir = mkdtempSync(join(tmpdir(), 'sigward-trust-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const PGI = `${SHARED}/trust-roots/cosign-trusted_root_pgi.json`;
 const ATTESTATION = [
-  '--bundle', `${SHARED}/sigstore-bundles/cosign-oci-attestation.sigstore.json`,
-  '--certificate-identity', 'cody@soyland.com', '--certificate-oidc-issuer', 'https://github.com/login/oauth',
+  '--bundle',
+  `${SHARED}/sigstore-bundles/cosign-oci-attestation.sigstore.json`,
+  '--certificate-identity',
+  'cody@soyland.com',
+  '--certificate-oidc-issuer',
+  'https://github.com/login/oauth',
   'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4',
 ];
 const REKOR_PEM = join(ROOT, 'testdata/trust/rekor-public-good.pub');
@@ -24,7 +28,10 @@ t.test('trust show', async (t) => {
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^Trusted root: embedded public-good trusted root/);
   t.match(r.stdout, /Certificate authorities \(Fulcio\): 2/);
-  t.match(r.stdout, /https:\/\/rekor\.sigstore\.dev {2}log id c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d {2}ECDSA P-256/);
+  t.match(
+    r.stdout,
+    /https:\/\/rekor\.sigstore\.dev {2}log id c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d {2}ECDSA P-256/,
+  );
   t.match(r.stdout, /Timestamp authorities: 1/);
 
   r = await runSigward(['trust', 'show', '-o', 'json']);
@@ -69,7 +76,9 @@ t.test('trust export', async (t) => {
 
   // the effective root: a file plus a PEM override (added to it)
   const merged = join(dir, 'merged.json');
-  r = await runSigward(['trust', 'export', '--trusted-root', PGI, '--out', merged, '-o', 'json'], { env: { SIGSTORE_REKOR_PUBLIC_KEY: REKOR_PEM } });
+  r = await runSigward(['trust', 'export', '--trusted-root', PGI, '--out', merged, '-o', 'json'], {
+    env: { SIGSTORE_REKOR_PUBLIC_KEY: REKOR_PEM },
+  });
   t.equal(r.code, 0, r.stderr);
   t.equal(JSON.parse(r.stdout).path, merged);
   const m = parseTrustedRoot(readFileSync(merged, 'utf8'));
@@ -115,12 +124,14 @@ t.test('trust init --mirror DIR', async (t) => {
 });
 
 t.test('trust usage errors', async (t) => {
-  for (const [name, args] of [
-    ['init without --mirror', ['trust', 'init']],
-    ['unknown action', ['trust', 'fetch']],
-    ['--out with show', ['trust', 'show', '--out', join(dir, 'x.json')]],
-    ['invalid trusted root', ['trust', 'show', '--trusted-root', `${SHARED}/sigstore-bundles/dsse.sigstore.json`]],
-  ] as const) {
+  for (
+    const [name, args] of [
+      ['init without --mirror', ['trust', 'init']],
+      ['unknown action', ['trust', 'fetch']],
+      ['--out with show', ['trust', 'show', '--out', join(dir, 'x.json')]],
+      ['invalid trusted root', ['trust', 'show', '--trusted-root', `${SHARED}/sigstore-bundles/dsse.sigstore.json`]],
+    ] as const
+  ) {
     // from a scratch directory: a regression must not write into the repository
     const r = await runSigward([...args], { cwd: dir });
     t.equal(r.code, 2, `${name}: ${r.stderr.trim()}`);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
+import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { PEERS_BIN } from '../helpers/peers.ts';
 import { notationRunner, startTestTsa, withRealNotation } from '../helpers/notary.ts';
@@ -41,11 +41,21 @@ function main(): void {
     const otherCert = readFileSync(join(config, 'truststore/x509/ca/other/other.crt'), 'utf8');
     const repo = reg.ref('np/app');
     const img = async (tag: string) => `${reg.host}/np/app@${(await pushImageDetailed(store, repo, { tag })).digest}`;
-    const sign = async (ref: string) => t.equal((await notation(['sign', '--insecure-registry', '-k', 'rsa', ref])).code, 0, `notation sign ${ref}`);
+    const sign = async (ref: string) =>
+      t.equal((await notation(['sign', '--insecure-registry', '-k', 'rsa', ref])).code, 0, `notation sign ${ref}`);
     /** oras attach an SBOM; returns the referrer's reference */
     const attach = async (ref: string, bom: object) => {
       const sbom = file(JSON.stringify(bom), 'json').slice(tmp.length + 1);
-      const r = await run(join(PEERS_BIN, 'oras'), ['attach', '--plain-http', '--artifact-type', 'sbom/cyclone-dx', '--format', 'json', ref, `${sbom}:application/json`], { cwd: tmp, env: { HOME: join(tmp, 'home'), PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      const r = await run(join(PEERS_BIN, 'oras'), [
+        'attach',
+        '--plain-http',
+        '--artifact-type',
+        'sbom/cyclone-dx',
+        '--format',
+        'json',
+        ref,
+        `${sbom}:application/json`,
+      ], { cwd: tmp, env: { HOME: join(tmp, 'home'), PATH: process.env.PATH ?? '/usr/bin:/bin' } });
       const out = JSON.parse(r.stdout) as { reference?: string; digest?: string };
       return `${reg.host}/np/app@${out.digest ?? out.reference!.split('@')[1]}`;
     };
@@ -63,7 +73,8 @@ function main(): void {
     await sign(otherSbom);
     await sign(await attach(otherSbom, { bomFormat: 'SPDX' }));
 
-    const clusterPolicy = (pem: string, attestations = '') => `apiVersion: kyverno.io/v1
+    const clusterPolicy = (pem: string, attestations = '') =>
+      `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
   name: check-notary
@@ -106,20 +117,35 @@ ${attestations}`;
       t.equal(ok.result.rules[0].status, 'pass');
       const no = await check(clusterPolicy(cert), unsigned);
       t.equal(no.code, 1, 'unsigned: denied');
-      t.match(no.result.rules[0].message, /\.attestors\[0\]\.entries\[0\]\.certificates: no signature is associated with ".*", make sure the image was signed successfully/, "Kyverno's wording");
+      t.match(
+        no.result.rules[0].message,
+        /\.attestors\[0\]\.entries\[0\]\.certificates: no signature is associated with ".*", make sure the image was signed successfully/,
+        "Kyverno's wording",
+      );
       const wrong = await check(clusterPolicy(otherCert), signed);
       t.equal(wrong.code, 1, 'another certificate: denied');
       t.match(wrong.result.rules[0].message, /does not hold any trusted certificate/);
       const lint = await runSigward(['policy', 'lint', file(clusterPolicy(cert)), '--notes']);
-      t.match(lint.stdout + lint.stderr, /checks no certificate revocation/, 'the lint notes the revocation difference');
+      t.match(
+        lint.stdout + lint.stderr,
+        /checks no certificate revocation/,
+        'the lint notes the revocation difference',
+      );
     });
 
     await t.test('ClusterPolicy Notary attestation: a signed SBOM referrer with conditions', async (t) => {
       const ok = await check(clusterPolicy(cert, sbomAttestation), withSbom);
-      t.equal(ok.code, 0, `signed SBOM that passes the conditions: allowed ${JSON.stringify(ok.result?.rules?.[0]?.message)}`);
+      t.equal(
+        ok.code,
+        0,
+        `signed SBOM that passes the conditions: allowed ${JSON.stringify(ok.result?.rules?.[0]?.message)}`,
+      );
       const noSig = await check(clusterPolicy(cert, sbomAttestation), unsignedSbom);
       t.equal(noSig.code, 1, 'an SBOM without a Notary signature is not used: denied');
-      t.match(noSig.result.rules[0].message, /no verified attestation of type sbom\/cyclone-dx: referrer sha256:[0-9a-f]+: .*no signature is associated/);
+      t.match(
+        noSig.result.rules[0].message,
+        /no verified attestation of type sbom\/cyclone-dx: referrer sha256:[0-9a-f]+: .*no signature is associated/,
+      );
       const cond = await check(clusterPolicy(cert, sbomAttestation), otherSbom);
       t.equal(cond.code, 1, 'a signed SBOM that fails the condition: denied');
       t.match(cond.result.rules[0].message, /attestation checks failed|bomFormat/);
@@ -135,8 +161,17 @@ ${attestations}`;
       writeFileSync(join(cfg, 'config.yaml'), 'cache:\n  enabled: false\n');
       const pull = async (ref: string) => {
         const d = await store.getManifest(repo, ref.split('@')[1]!);
-        const desc = JSON.stringify({ mediaType: d.descriptor.mediaType, digest: d.descriptor.digest, size: d.descriptor.size }) + '\n';
-        return runSigward(['-name', ref, '-digest', d.descriptor.digest, '-stdin-media-type', 'application/vnd.oci.descriptor.v1+json'], { env: { SIGWARD_CONFIG_DIR: cfg, HOME: tmp }, input: desc });
+        const desc =
+          JSON.stringify({ mediaType: d.descriptor.mediaType, digest: d.descriptor.digest, size: d.descriptor.size }) +
+          '\n';
+        return runSigward([
+          '-name',
+          ref,
+          '-digest',
+          d.descriptor.digest,
+          '-stdin-media-type',
+          'application/vnd.oci.descriptor.v1+json',
+        ], { env: { SIGWARD_CONFIG_DIR: cfg, HOME: tmp }, input: desc });
       };
       const ok = await pull(signed);
       t.equal(ok.code, 0, `signed: the pull is allowed (${ok.stdout.trim()})`);
@@ -146,7 +181,8 @@ ${attestations}`;
     });
 
     await t.test('ImageValidatingPolicy notary attestor and referrer attestation', async (t) => {
-      const ivpol = (validation: string) => `apiVersion: policies.kyverno.io/v1alpha1
+      const ivpol = (validation: string) =>
+        `apiVersion: policies.kyverno.io/v1alpha1
 kind: ImageValidatingPolicy
 metadata:
   name: notary-ivpol
@@ -176,7 +212,8 @@ ${indent(cert, '            ')}
       message: not verified
 `;
       const sig = 'images.containers.map(image, verifyImageSignatures(image, [attestors.notary])).all(e, e > 0)';
-      const att = 'images.containers.map(image, verifyAttestationSignatures(image, attestations.sbom, [attestors.notary])).all(e, e > 0) && images.containers.all(image, extractPayload(image, attestations.sbom).bomFormat == "CycloneDX")';
+      const att =
+        'images.containers.map(image, verifyAttestationSignatures(image, attestations.sbom, [attestors.notary])).all(e, e > 0) && images.containers.all(image, extractPayload(image, attestations.sbom).bomFormat == "CycloneDX")';
       t.equal((await check(ivpol(sig), signed)).code, 0, 'signature: allowed');
       const no = await check(ivpol(sig), unsigned);
       t.equal(no.code, 1, 'unsigned: denied');
@@ -191,8 +228,26 @@ ${indent(cert, '            ')}
       const other = await startTestTsa(tmp, 'ivpol-other');
       t.teardown(() => Promise.all([tsa.stop(), other.stop()]));
       const stamped = await img('stamped');
-      t.equal((await notation(['sign', '--insecure-registry', '-k', 'rsa', '--timestamp-url', tsa.url, '--timestamp-root-cert', file(tsa.rootPem, 'pem'), stamped])).code, 0, 'notation sign --timestamp-url');
-      const withTsa = (pem: string) => ivpol(sig).replace('  attestations:', `        tsaCerts:\n          value: |-\n${indent(pem, '            ')}\n  attestations:`);
+      t.equal(
+        (await notation([
+          'sign',
+          '--insecure-registry',
+          '-k',
+          'rsa',
+          '--timestamp-url',
+          tsa.url,
+          '--timestamp-root-cert',
+          file(tsa.rootPem, 'pem'),
+          stamped,
+        ])).code,
+        0,
+        'notation sign --timestamp-url',
+      );
+      const withTsa = (pem: string) =>
+        ivpol(sig).replace(
+          '  attestations:',
+          `        tsaCerts:\n          value: |-\n${indent(pem, '            ')}\n  attestations:`,
+        );
       t.equal((await check(withTsa(tsa.rootPem), stamped)).code, 0, 'tsaCerts of the TSA that stamped it: allowed');
       const wrongTsa = await check(withTsa(other.rootPem), stamped);
       t.equal(wrongTsa.code, 1, 'tsaCerts of another TSA: denied');

@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { createServer, type Socket } from 'node:net';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +27,11 @@ async function blackhole(t: Test) {
     for (const s of sockets) s.destroy();
     server.close();
   });
-  return { host: `127.0.0.1:${(server.address() as { port: number }).port}`, open: () => sockets.size, peak: () => peak };
+  return {
+    host: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    open: () => sockets.size,
+    peak: () => peak,
+  };
 }
 
 t.test('a host that never answers: bounded, abortable, and no harm to other hosts', async (t) => {
@@ -38,10 +42,16 @@ t.test('a host that never answers: bounded, abortable, and no harm to other host
   const digest = await pushImage(client, reg.ref('ok/app'), { tag: 'v1' });
 
   const ac = new AbortController();
-  const hung = Array.from({ length: 40 }, (_, i) => client.resolve({ transport: 'registry', registry: hole.host, repository: `x/img${i}` }, 'v1', { signal: ac.signal }).then(
-    () => 'answered',
-    (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
-  ));
+  const hung = Array.from(
+    { length: 40 },
+    (_, i) =>
+      client.resolve({ transport: 'registry', registry: hole.host, repository: `x/img${i}` }, 'v1', {
+        signal: ac.signal,
+      }).then(
+        () => 'answered',
+        (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+      ),
+  );
   await sleep(300);
   t.equal(hole.open(), 16, 'sixteen connections to the host; the other 24 requests wait in the client');
   const started = Date.now();
@@ -50,7 +60,10 @@ t.test('a host that never answers: bounded, abortable, and no harm to other host
 
   ac.abort();
   const outcomes = await Promise.all(hung);
-  t.ok(outcomes.every((o) => /^REGISTRY_UNREACHABLE: registry unreachable: 127\.0\.0\.1:\d+: request aborted$/.test(o)), `every request ends at once, undecided (${outcomes[0]})`);
+  t.ok(
+    outcomes.every((o) => /^REGISTRY_UNREACHABLE: registry unreachable: 127\.0\.0\.1:\d+: request aborted$/.test(o)),
+    `every request ends at once, undecided (${outcomes[0]})`,
+  );
   await sleep(300);
   t.equal(hole.open(), 0, 'and closes its connection, also those still connecting');
   t.equal(hole.peak(), 16, 'never more than sixteen at once');
@@ -65,8 +78,12 @@ t.test('a token fetch shared by two requests: the one that gives up does not fai
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const ts = await startTokenServer({ dir, users: { bob: 'hunter2' }, anonymousPull: true, delayMs: 400 });
   t.teardown(() => ts.stop());
-  const reg = await withRegistry(t, { tokenAuth: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertPem: ts.rootCertPem } });
-  const bob = new RegistryClient({ credentials: async (r) => (r === reg.host ? { username: 'bob', password: 'hunter2' } : undefined) });
+  const reg = await withRegistry(t, {
+    tokenAuth: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertPem: ts.rootCertPem },
+  });
+  const bob = new RegistryClient({
+    credentials: async (r) => (r === reg.host ? { username: 'bob', password: 'hunter2' } : undefined),
+  });
   t.teardown(() => bob.close());
   const digest = await pushImage(bob, reg.ref('team/app'), { tag: 'v1' });
 

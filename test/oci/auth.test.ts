@@ -24,7 +24,10 @@ t.test('htpasswd basic auth', async (t) => {
 
   t.test('credentials from a docker config.json', async (t) => {
     const cfg = join(dir, 'config.json');
-    await writeFile(cfg, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    await writeFile(
+      cfg,
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+    );
     const client = new RegistryClient({ credentials: dockerConfigCredentials({ path: cfg }) });
     t.teardown(() => client.close());
     const digest = await pushImage(client, repo, { tag: 'v1' });
@@ -36,7 +39,10 @@ t.test('htpasswd basic auth', async (t) => {
     const dcDir = join(dir, 'dc');
     await rm(dcDir, { recursive: true, force: true });
     await (await import('node:fs/promises')).mkdir(dcDir);
-    await writeFile(join(dcDir, 'config.json'), JSON.stringify({ auths: { [`http://${reg.host}/v2/`]: { username: 'alice', password: 's3cret' } } }));
+    await writeFile(
+      join(dcDir, 'config.json'),
+      JSON.stringify({ auths: { [`http://${reg.host}/v2/`]: { username: 'alice', password: 's3cret' } } }),
+    );
     const viaEnv = new RegistryClient({ credentials: dockerConfigCredentials({ env: { DOCKER_CONFIG: dcDir } }) });
     t.teardown(() => viaEnv.close());
     t.equal((await viaEnv.resolve(repo, 'v1')).digest, digest);
@@ -45,7 +51,12 @@ t.test('htpasswd basic auth', async (t) => {
   t.test('no credentials / wrong password -> REGISTRY_UNAUTHORIZED', async (t) => {
     const anon = new RegistryClient();
     t.teardown(() => anon.close());
-    const e = await rejectsCode(t, anon.getManifest(repo, 'v1'), 'REGISTRY_UNAUTHORIZED', /no registry credentials configured/);
+    const e = await rejectsCode(
+      t,
+      anon.getManifest(repo, 'v1'),
+      'REGISTRY_UNAUTHORIZED',
+      /no registry credentials configured/,
+    );
     t.equal(e.outcome, 'undecided');
     await rejectsCode(t, anon.resolve(repo, 'v1'), 'REGISTRY_UNAUTHORIZED');
     const wrong = new RegistryClient({ credentials: async () => ({ username: 'alice', password: 'nope' }) });
@@ -60,9 +71,14 @@ t.test('htpasswd basic auth', async (t) => {
     const stdinLog = join(dir, 'helper-stdin.txt');
     await writeFile(
       join(bin, 'docker-credential-test'),
-      `#!/bin/sh\nif [ "$1" != get ]; then exit 2; fi\ncat > ${JSON.stringify(stdinLog)}\necho '{"ServerURL":"x","Username":"alice","Secret":"s3cret"}'\n`,
+      `#!/bin/sh\nif [ "$1" != get ]; then exit 2; fi\ncat > ${
+        JSON.stringify(stdinLog)
+      }\necho '{"ServerURL":"x","Username":"alice","Secret":"s3cret"}'\n`,
     );
-    await writeFile(join(bin, 'docker-credential-empty'), `#!/bin/sh\ncat >/dev/null\necho "credentials not found in native keychain"\nexit 1\n`);
+    await writeFile(
+      join(bin, 'docker-credential-empty'),
+      `#!/bin/sh\ncat >/dev/null\necho "credentials not found in native keychain"\nexit 1\n`,
+    );
     await chmod(join(bin, 'docker-credential-test'), 0o755);
     await chmod(join(bin, 'docker-credential-empty'), 0o755);
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
@@ -84,7 +100,12 @@ t.test('htpasswd basic auth', async (t) => {
     await writeFile(cfg3, JSON.stringify({ credsStore: 'does-not-exist' }));
     const missing = new RegistryClient({ credentials: dockerConfigCredentials({ path: cfg3, env }) });
     t.teardown(() => missing.close());
-    await rejectsCode(t, missing.resolve(repo, 'v1'), 'REGISTRY_UNAUTHORIZED', /docker-credential-does-not-exist .*not found on PATH/);
+    await rejectsCode(
+      t,
+      missing.resolve(repo, 'v1'),
+      'REGISTRY_UNAUTHORIZED',
+      /docker-credential-does-not-exist .*not found on PATH/,
+    );
   });
 });
 
@@ -102,7 +123,9 @@ t.test('token auth (bearer)', async (t) => {
   });
   const repo = reg.ref('team/app');
 
-  const bob = new RegistryClient({ credentials: async (r) => (r === reg.host ? { username: 'bob', password: 'hunter2' } : undefined) });
+  const bob = new RegistryClient({
+    credentials: async (r) => (r === reg.host ? { username: 'bob', password: 'hunter2' } : undefined),
+  });
   t.teardown(() => bob.close());
   const img = await pushImageDetailed(bob, repo, { tag: 'v1' });
 
@@ -141,7 +164,12 @@ t.test('token auth (bearer)', async (t) => {
   t.test('bad credentials at the token server -> REGISTRY_UNAUTHORIZED', async (t) => {
     const bad = new RegistryClient({ credentials: async () => ({ username: 'bob', password: 'wrong' }) });
     t.teardown(() => bad.close());
-    const e = await rejectsCode(t, bad.getManifest(repo, 'v1'), 'REGISTRY_UNAUTHORIZED', /token server .* refused the credentials/);
+    const e = await rejectsCode(
+      t,
+      bad.getManifest(repo, 'v1'),
+      'REGISTRY_UNAUTHORIZED',
+      /token server .* refused the credentials/,
+    );
     t.notMatch(e.message, /wrong/);
     const badRt = new RegistryClient({ credentials: async () => ({ identityToken: 'nope' }) });
     t.teardown(() => badRt.close());

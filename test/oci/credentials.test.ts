@@ -30,7 +30,11 @@ async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string
 }
 
 t.test('docker config entries and key matching', async (t) => {
-  t.same(toCredential({ auth: b64('user:pa:ss') }), { username: 'user', password: 'pa:ss' }, 'password may contain colons');
+  t.same(
+    toCredential({ auth: b64('user:pa:ss') }),
+    { username: 'user', password: 'pa:ss' },
+    'password may contain colons',
+  );
   t.same(toCredential({ username: 'u', password: 'p' }), { username: 'u', password: 'p' });
   t.same(toCredential({ auth: b64('u:p'), identitytoken: 'idt' }), { identityToken: 'idt' });
   t.same(toCredential({ registrytoken: 'rt' }), { registryToken: 'rt' });
@@ -51,7 +55,10 @@ t.test('docker config entries and key matching', async (t) => {
   t.same(toCredential(getAuthEntry(auths, 'QUAY.io')), { username: 'quay', password: '4' });
   t.equal(getAuthEntry(auths, 'localhost'), undefined, 'port matters');
   t.equal(getAuthEntry(auths, 'gcr.io'), undefined);
-  t.same(toCredential(getAuthEntry({ 'docker.io': { auth: b64('d:5') } }, 'docker.io')), { username: 'd', password: '5' });
+  t.same(toCredential(getAuthEntry({ 'docker.io': { auth: b64('d:5') } }, 'docker.io')), {
+    username: 'd',
+    password: '5',
+  });
 
   t.equal(dockerConfigPath({ DOCKER_CONFIG: '/x' }), '/x/config.json');
   t.equal(dockerConfigPath({ HOME: '/home/me' }), '/home/me/.docker/config.json');
@@ -59,7 +66,11 @@ t.test('docker config entries and key matching', async (t) => {
 
 t.test('config files and helpers', async (t) => {
   const dir = await tempDir(t);
-  t.equal(await dockerConfigCredentials({ path: join(dir, 'missing.json') })('ghcr.io'), undefined, 'no file: anonymous');
+  t.equal(
+    await dockerConfigCredentials({ path: join(dir, 'missing.json') })('ghcr.io'),
+    undefined,
+    'no file: anonymous',
+  );
   await writeFile(join(dir, 'broken.json'), '{');
   await t.rejects(dockerConfigCredentials({ path: join(dir, 'broken.json') })('ghcr.io'), { code: 'CONFIG_INVALID' });
 
@@ -75,13 +86,24 @@ t.test('config files and helpers', async (t) => {
   await chmod(join(bin, 'docker-credential-fail'), 0o755);
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
   const p = dockerConfigJsonCredentials(
-    { credsStore: 'echo', credHelpers: { 'broken.example.com': 'fail' }, auths: { 'file.example.com': { auth: b64('f:1') } } },
+    {
+      credsStore: 'echo',
+      credHelpers: { 'broken.example.com': 'fail' },
+      auths: { 'file.example.com': { auth: b64('f:1') } },
+    },
     { env },
   );
   t.same(await p('ghcr.io'), { username: 'ghcr.io', password: 'pw' });
-  t.same(await p('docker.io'), { username: DOCKER_HUB_AUTH_KEY, password: 'pw' }, 'Docker Hub asked as https://index.docker.io/v1/');
+  t.same(
+    await p('docker.io'),
+    { username: DOCKER_HUB_AUTH_KEY, password: 'pw' },
+    'Docker Hub asked as https://index.docker.io/v1/',
+  );
   t.same(await p('token.example.com'), { identityToken: 'rt-1' }, '<token> username means identity token');
-  await t.rejects(p('broken.example.com'), { code: 'REGISTRY_UNAUTHORIZED', message: /docker-credential-fail failed: boom: keychain locked/ });
+  await t.rejects(p('broken.example.com'), {
+    code: 'REGISTRY_UNAUTHORIZED',
+    message: /docker-credential-fail failed: boom: keychain locked/,
+  });
   await t.rejects(runCredentialHelper('../evil', 'x'), { code: 'CONFIG_INVALID' });
 });
 
@@ -90,7 +112,10 @@ t.test('Kubernetes pull secrets', async (t) => {
   t.same(await priv('registry.example.com:5000', 'team/app'), { username: 'u', password: 'p:w' });
   t.equal(await priv('registry.example.com', 'team/app'), undefined, 'port must match');
   t.equal(await priv('other.example.com:5000'), undefined);
-  const hub = kubernetesSecretCredentials([join(fixtures, 'pull-secret-hub.json'), join(fixtures, 'pull-secret-private.yaml')]);
+  const hub = kubernetesSecretCredentials([
+    join(fixtures, 'pull-secret-hub.json'),
+    join(fixtures, 'pull-secret-private.yaml'),
+  ]);
   t.same(await hub('docker.io', 'library/nginx'), { username: 'hubuser', password: 'hubpass' });
   t.same(await hub('index.docker.io', 'library/nginx'), { username: 'hubuser', password: 'hubpass' });
   t.same(await hub('registry.example.com:5000'), { username: 'u', password: 'p:w' });
@@ -101,12 +126,20 @@ t.test('Kubernetes pull secrets', async (t) => {
     kind: 'List',
     items: [
       { kind: 'Secret', type: 'kubernetes.io/dockercfg', data: { '.dockercfg': b64(dockercfg) } },
-      { kind: 'Secret', type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'sd.example.com': { username: 's', password: 'd' } } }) } },
+      {
+        kind: 'Secret',
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: {
+          '.dockerconfigjson': JSON.stringify({ auths: { 'sd.example.com': { username: 's', password: 'd' } } }),
+        },
+      },
     ],
   };
   const auths = parseKubernetesPullSecret(JSON.stringify(list));
   t.same(Object.keys(auths).sort(), ['legacy.example.com', 'sd.example.com']);
-  t.same(Object.keys(parseKubernetesPullSecret(JSON.stringify({ auths: { 'raw.example.com': {} } }))), ['raw.example.com'], 'raw .dockerconfigjson');
+  t.same(Object.keys(parseKubernetesPullSecret(JSON.stringify({ auths: { 'raw.example.com': {} } }))), [
+    'raw.example.com',
+  ], 'raw .dockerconfigjson');
   t.throws(() => parseKubernetesPullSecret('a: [b'), { code: 'CONFIG_INVALID' });
 });
 
@@ -116,9 +149,15 @@ t.test('kubelet key matching', async (t) => {
   t.ok(matchPullSecretKey('*.example.com', 'a.b.example.com') < 0, 'globs do not cross dots');
   t.ok(matchPullSecretKey('reg-*.example.com', 'reg-eu.example.com') >= 0);
   const started = performance.now();
-  t.ok(matchPullSecretKey(`${'a*'.repeat(12)}b.example.com`, `${'a'.repeat(63)}.example.com`) < 0, 'many globs in a label against a long label');
+  t.ok(
+    matchPullSecretKey(`${'a*'.repeat(12)}b.example.com`, `${'a'.repeat(63)}.example.com`) < 0,
+    'many globs in a label against a long label',
+  );
   t.ok(matchPullSecretKey(`${'a*'.repeat(12)}b.example.com`, `${'a'.repeat(62)}b.example.com`) >= 0);
-  t.ok(performance.now() - started < 500, 'linear time (a backtracking RegExp took 33 s for 8 globs and 60 characters)');
+  t.ok(
+    performance.now() - started < 500,
+    'linear time (a backtracking RegExp took 33 s for 8 globs and 60 characters)',
+  );
   t.ok(matchPullSecretKey('reg(1).example.com', 'reg(1).example.com') >= 0, 'other characters are literal');
   t.ok(matchPullSecretKey('reg?.example.com', 'regx.example.com') < 0);
   t.ok(matchPullSecretKey('https://reg.example.com:5000', 'reg.example.com:5000') >= 0);
@@ -141,7 +180,11 @@ t.test('chain and static', async (t) => {
     calls.push(`a:${r}`);
     return r === 'a.io' ? { username: 'a', password: '1' } : undefined;
   };
-  const chain = chainCredentials(a, undefined, staticCredentials({ 'b.io': { identityToken: 't' }, 'docker.io': { username: 'h', password: '2' } }));
+  const chain = chainCredentials(
+    a,
+    undefined,
+    staticCredentials({ 'b.io': { identityToken: 't' }, 'docker.io': { username: 'h', password: '2' } }),
+  );
   t.same(await chain('a.io'), { username: 'a', password: '1' });
   t.same(await chain('b.io'), { identityToken: 't' });
   t.same(await chain('index.docker.io'), { username: 'h', password: '2' });

@@ -7,7 +7,14 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { computeDigest, digestTag, LayoutStore, MEDIA_TYPES, RegistryClient, REF_NAME_ANNOTATION } from '../../lib/oci/index.ts';
+import {
+  computeDigest,
+  digestTag,
+  LayoutStore,
+  MEDIA_TYPES,
+  REF_NAME_ANNOTATION,
+  RegistryClient,
+} from '../../lib/oci/index.ts';
 import type { ImageIndex, ImageManifest, RepositoryRef } from '../../lib/oci/index.ts';
 import { pushImageDetailed, pushIndex, withRegistry } from '../helpers/registry.ts';
 import { enc, rejectsCode } from './util.ts';
@@ -50,7 +57,9 @@ t.test('write and read back', async (t) => {
   await rejectsCode(t, store.resolve(ref, 'v9'), 'MANIFEST_UNKNOWN', /manifest unknown: oci:.*:v9 not found/);
   await rejectsCode(t, store.getBlob(ref, computeDigest(enc('x'))), 'BLOB_UNKNOWN');
   // concurrent writers keep every entry
-  await Promise.all(['c1', 'c2', 'c3', 'c4'].map((tag) => store.putManifest(ref, img.bytes, MEDIA_TYPES.ociManifest, tag)));
+  await Promise.all(
+    ['c1', 'c2', 'c3', 'c4'].map((tag) => store.putManifest(ref, img.bytes, MEDIA_TYPES.ociManifest, tag)),
+  );
   t.same((await store.listTags(ref)).sort(), ['c1', 'c2', 'c3', 'c4', 'v1', 'v2']);
 });
 
@@ -58,7 +67,10 @@ t.test('index with children', async (t) => {
   const store = new LayoutStore();
   const ref = await tempLayout(t);
   const a = await pushImageDetailed(store, ref, { tag: false });
-  const idx = await pushIndex(store, ref, [{ descriptor: a.descriptor, platform: { os: 'linux', architecture: 'amd64' } }], { tag: 'multi' });
+  const idx = await pushIndex(store, ref, [{
+    descriptor: a.descriptor,
+    platform: { os: 'linux', architecture: 'amd64' },
+  }], { tag: 'multi' });
   const got = await store.getManifest(ref, 'multi');
   t.equal(got.descriptor.mediaType, MEDIA_TYPES.ociIndex);
   t.equal(got.descriptor.digest, idx.digest);
@@ -77,16 +89,35 @@ t.test('referrers: subject scan and the sha256-<hex> tag schema; cosign .sig tag
     artifactType: MEDIA_TYPES.sigstoreBundleV03,
     annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
   });
-  const other = await pushImageDetailed(store, ref, { tag: false, subject: subject.descriptor, artifactType: 'application/x-other' });
+  const other = await pushImageDetailed(store, ref, {
+    tag: false,
+    subject: subject.descriptor,
+    artifactType: 'application/x-other',
+  });
   // an extra referrer known only through the tag-schema index
-  const viaTag = { mediaType: MEDIA_TYPES.ociManifest, digest: computeDigest(enc('elsewhere')), size: 9, artifactType: 'application/x-tag' };
-  const tagIndex = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [viaTag, { ...bundleRef.descriptor, artifactType: MEDIA_TYPES.sigstoreBundleV03 }] };
+  const viaTag = {
+    mediaType: MEDIA_TYPES.ociManifest,
+    digest: computeDigest(enc('elsewhere')),
+    size: 9,
+    artifactType: 'application/x-tag',
+  };
+  const tagIndex = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociIndex,
+    manifests: [viaTag, { ...bundleRef.descriptor, artifactType: MEDIA_TYPES.sigstoreBundleV03 }],
+  };
   await store.putManifest(ref, enc(tagIndex), MEDIA_TYPES.ociIndex, digestTag(subject.digest));
   const refs = await store.referrers(ref, subject.digest);
-  t.same(refs.map((d) => d.digest), [bundleRef.digest, other.digest, viaTag.digest], 'deduplicated, subject scan first');
+  t.same(
+    refs.map((d) => d.digest),
+    [bundleRef.digest, other.digest, viaTag.digest],
+    'deduplicated, subject scan first',
+  );
   t.equal(refs[0]!.artifactType, MEDIA_TYPES.sigstoreBundleV03);
   t.same(refs[0]!.annotations, { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' });
-  t.same((await store.referrers(ref, subject.digest, { artifactType: 'application/x-other' })).map((d) => d.digest), [other.digest]);
+  t.same((await store.referrers(ref, subject.digest, { artifactType: 'application/x-other' })).map((d) => d.digest), [
+    other.digest,
+  ]);
 
   const sig = await pushImageDetailed(store, ref, { tag: digestTag(subject.digest, 'sig') });
   t.equal((await store.resolve(ref, digestTag(subject.digest, 'sig'))).digest, sig.digest);
@@ -117,7 +148,11 @@ t.test('every read checks digests and sizes', async (t) => {
 
   const missing: RepositoryRef = { ...ref, registry: join(ref.registry, 'nope') };
   await rejectsCode(t, store.resolve(missing, 'v1'), 'LAYOUT_INVALID', /no index\.json/);
-  await rejectsCode(t, store.resolve({ transport: 'registry', registry: 'x', repository: 'y' }, 'v1'), 'REFERENCE_INVALID');
+  await rejectsCode(
+    t,
+    store.resolve({ transport: 'registry', registry: 'x', repository: 'y' }, 'v1'),
+    'REFERENCE_INVALID',
+  );
 });
 
 t.test('interop with skopeo: layout -> registry -> layout', async (t) => {
@@ -125,14 +160,29 @@ t.test('interop with skopeo: layout -> registry -> layout', async (t) => {
   const store = new LayoutStore();
   const src = await tempLayout(t);
   const img = await pushImageDetailed(store, src, { tag: 'v1' });
-  await run('skopeo', ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${src.registry}:v1`, `docker://${reg.host}/interop/app:v1`]);
+  await run('skopeo', [
+    'copy',
+    '--quiet',
+    '--preserve-digests',
+    '--dest-tls-verify=false',
+    `oci:${src.registry}:v1`,
+    `docker://${reg.host}/interop/app:v1`,
+  ]);
   const client = new RegistryClient();
   t.teardown(() => client.close());
   t.equal((await client.resolve(reg.ref('interop/app'), 'v1')).digest, img.digest, 'skopeo read our layout byte-exact');
 
   const dst = await tempLayout(t);
-  await run('skopeo', ['copy', '--quiet', '--preserve-digests', '--dest-oci-accept-uncompressed-layers', '--src-tls-verify=false', `docker://${reg.host}/interop/app:v1`, `oci:${dst.registry}:copied`]);
+  await run('skopeo', [
+    'copy',
+    '--quiet',
+    '--preserve-digests',
+    '--dest-oci-accept-uncompressed-layers',
+    '--src-tls-verify=false',
+    `docker://${reg.host}/interop/app:v1`,
+    `oci:${dst.registry}:copied`,
+  ]);
   const back = await store.getManifest(dst, 'copied');
-  t.equal(back.descriptor.digest, img.digest, 'we read skopeo\'s layout');
+  t.equal(back.descriptor.digest, img.digest, "we read skopeo's layout");
   t.equal(computeDigest(await store.getBlob(dst, img.layers[0]!.digest)), img.layers[0]!.digest);
 });

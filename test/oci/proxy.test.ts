@@ -34,13 +34,22 @@ t.test('through a proxy', async (t) => {
     proxy.hooks.after = (req, url, up) =>
       url.pathname.includes('/manifests/') && req.method === 'GET' ? { ...up, body: forgedBytes } : up;
     // by digest: content must hash to the digest asked for
-    await rejectsCode(t, client.getManifest(repoVia('app/img'), img.digest), 'CONTENT_DIGEST_MISMATCH', /digest mismatch/);
+    await rejectsCode(
+      t,
+      client.getManifest(repoVia('app/img'), img.digest),
+      'CONTENT_DIGEST_MISMATCH',
+      /digest mismatch/,
+    );
     // by tag: the body must match the registry's own Docker-Content-Digest
     await rejectsCode(t, client.getManifest(repoVia('app/img'), 'v1'), 'CONTENT_DIGEST_MISMATCH');
     // a consistent liar (header rewritten too) is caught as soon as a digest is pinned
     proxy.hooks.after = (req, url, up) => {
       if (!url.pathname.includes('/manifests/') || req.method !== 'GET') return up;
-      return { ...up, body: forgedBytes, headers: { ...up.headers, 'docker-content-digest': computeDigest(forgedBytes) } };
+      return {
+        ...up,
+        body: forgedBytes,
+        headers: { ...up.headers, 'docker-content-digest': computeDigest(forgedBytes) },
+      };
     };
     const byTag = await client.getManifest(repoVia('app/img'), 'v1');
     t.equal(byTag.descriptor.digest, computeDigest(forgedBytes), 'tag fetch reports the digest of what was served');
@@ -48,7 +57,9 @@ t.test('through a proxy', async (t) => {
     await rejectsCode(t, client.getManifest(repoVia('app/img'), img.digest), 'CONTENT_DIGEST_MISMATCH');
     // HEAD lies about the digest of a digest reference
     proxy.hooks.after = (req, url, up) =>
-      req.method === 'HEAD' ? { ...up, headers: { ...up.headers, 'docker-content-digest': computeDigest(forgedBytes) } } : up;
+      req.method === 'HEAD'
+        ? { ...up, headers: { ...up.headers, 'docker-content-digest': computeDigest(forgedBytes) } }
+        : up;
     await rejectsCode(t, client.resolve(repoVia('app/img'), img.digest), 'CONTENT_DIGEST_MISMATCH');
   });
 
@@ -62,7 +73,12 @@ t.test('through a proxy', async (t) => {
       return { ...up, body: b };
     };
     const layer = img.layers[0]!;
-    await rejectsCode(t, client.getBlob(repoVia('app/img'), layer.digest, { size: layer.size }), 'CONTENT_DIGEST_MISMATCH', /blob .* digest mismatch/);
+    await rejectsCode(
+      t,
+      client.getBlob(repoVia('app/img'), layer.digest, { size: layer.size }),
+      'CONTENT_DIGEST_MISMATCH',
+      /blob .* digest mismatch/,
+    );
   });
 
   t.test('retry on 503 then success; 429 honours Retry-After', async (t) => {
@@ -87,7 +103,12 @@ t.test('through a proxy', async (t) => {
     const client = new RegistryClient({ retries: 2, retryBaseMs: 1 });
     t.teardown(() => client.close());
     proxy.hooks.before = () => ({ status: 429, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' });
-    const e = await rejectsCode(t, client.getManifest(repoVia('app/img'), 'v1'), 'REGISTRY_RATE_LIMITED', /after 2 retries/);
+    const e = await rejectsCode(
+      t,
+      client.getManifest(repoVia('app/img'), 'v1'),
+      'REGISTRY_RATE_LIMITED',
+      /after 2 retries/,
+    );
     t.equal(e.outcome, 'undecided');
     t.equal(proxy.log.length, 3);
     proxy.hooks.before = () => ({ status: 500, body: 'oops' });
@@ -107,7 +128,12 @@ t.test('through a proxy', async (t) => {
     n = -100;
     const none = new RegistryClient({ retries: 0 });
     t.teardown(() => none.close());
-    await rejectsCode(t, none.getManifest(repoVia('app/img'), 'v1'), 'REGISTRY_UNREACHABLE', /connection reset|socket hang up/);
+    await rejectsCode(
+      t,
+      none.getManifest(repoVia('app/img'), 'v1'),
+      'REGISTRY_UNREACHABLE',
+      /connection reset|socket hang up/,
+    );
   });
 
   t.test('timeouts and deadline', async (t) => {
@@ -125,7 +151,12 @@ t.test('through a proxy', async (t) => {
     const c = new RegistryClient();
     t.teardown(() => c.close());
     setTimeout(() => ac.abort(), 100);
-    await rejectsCode(t, c.getManifest(repoVia('app/img'), 'v1', { signal: ac.signal }), 'REGISTRY_UNREACHABLE', /aborted/);
+    await rejectsCode(
+      t,
+      c.getManifest(repoVia('app/img'), 'v1', { signal: ac.signal }),
+      'REGISTRY_UNREACHABLE',
+      /aborted/,
+    );
   });
 
   t.test('HEAD without Docker-Content-Digest: resolve falls back to GET and hashes', async (t) => {
@@ -154,7 +185,9 @@ t.test('through a proxy', async (t) => {
   });
 
   t.test('tag pagination with n and Link (as registries that paginate do)', async (t) => {
-    for (const tag of ['a', 'b', 'c', 'd']) await direct.putManifest(reg.ref('app/img'), img.bytes, MEDIA_TYPES.ociManifest, tag);
+    for (const tag of ['a', 'b', 'c', 'd']) {
+      await direct.putManifest(reg.ref('app/img'), img.bytes, MEDIA_TYPES.ociManifest, tag);
+    }
     proxy.hooks.before = async (req, url, body) => {
       if (!url.pathname.endsWith('/tags/list')) return undefined;
       const up = await forward(reg.url, req, body, url.pathname);
@@ -181,8 +214,18 @@ t.test('through a proxy', async (t) => {
   t.test('referrers API when the registry has one (no fallback), paginated', async (t) => {
     const client = new RegistryClient(fast);
     t.teardown(() => client.close());
-    const d1 = { mediaType: MEDIA_TYPES.ociManifest, digest: computeDigest(enc(1)), size: 1, artifactType: MEDIA_TYPES.sigstoreBundleV03 };
-    const d2 = { mediaType: MEDIA_TYPES.ociManifest, digest: computeDigest(enc(2)), size: 2, artifactType: 'application/other' };
+    const d1 = {
+      mediaType: MEDIA_TYPES.ociManifest,
+      digest: computeDigest(enc(1)),
+      size: 1,
+      artifactType: MEDIA_TYPES.sigstoreBundleV03,
+    };
+    const d2 = {
+      mediaType: MEDIA_TYPES.ociManifest,
+      digest: computeDigest(enc(2)),
+      size: 2,
+      artifactType: 'application/other',
+    };
     proxy.hooks.before = (_req, url) => {
       if (!url.pathname.includes('/referrers/')) return undefined;
       const second = url.searchParams.get('page') === '2';

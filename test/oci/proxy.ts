@@ -17,7 +17,11 @@ export interface Upstream {
 
 export interface ProxyHooks {
   /** answer without asking the registry; 'reset' destroys the connection */
-  before?: (req: http.IncomingMessage, url: URL, body: Buffer) => ProxyResponse | 'reset' | undefined | Promise<ProxyResponse | 'reset' | undefined>;
+  before?: (
+    req: http.IncomingMessage,
+    url: URL,
+    body: Buffer,
+  ) => ProxyResponse | 'reset' | undefined | Promise<ProxyResponse | 'reset' | undefined>;
   /** rewrite the registry's answer */
   after?: (req: http.IncomingMessage, url: URL, up: Upstream) => Upstream | Promise<Upstream>;
 }
@@ -69,7 +73,13 @@ export async function startProxy(upstream: string, hooks: ProxyHooks = {}): Prom
           }
           if (early) {
             res.writeHead(early.status, early.headers ?? {});
-            res.end(early.body === undefined ? undefined : typeof early.body === 'string' ? early.body : Buffer.from(early.body));
+            res.end(
+              early.body === undefined
+                ? undefined
+                : typeof early.body === 'string'
+                ? early.body
+                : Buffer.from(early.body),
+            );
             return;
           }
           let up = await forward(upstream, req, body);
@@ -103,7 +113,9 @@ export async function startProxy(upstream: string, hooks: ProxyHooks = {}): Prom
 }
 
 /** A plain HTTP server on 127.0.0.1 for redirect targets and token realms. */
-export async function startServer(handler: http.RequestListener): Promise<{ host: string; url: string; stop(): Promise<void> }> {
+export async function startServer(
+  handler: http.RequestListener,
+): Promise<{ host: string; url: string; stop(): Promise<void> }> {
   const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;

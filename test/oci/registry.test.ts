@@ -54,8 +54,14 @@ t.test('registry client against docker-registry', async (t) => {
   t.test('image index and platform selection (OCI and Docker list)', async (t) => {
     const repo = reg.ref('app/multi');
     const amd = await pushImageDetailed(client, repo, { tag: false, platform: { os: 'linux', architecture: 'amd64' } });
-    const arm = await pushImageDetailed(client, repo, { tag: false, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
-    const armv7 = await pushImageDetailed(client, repo, { tag: false, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } });
+    const arm = await pushImageDetailed(client, repo, {
+      tag: false,
+      platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    });
+    const armv7 = await pushImageDetailed(client, repo, {
+      tag: false,
+      platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    });
     const idx = await pushIndex(client, repo, [
       { descriptor: amd.descriptor, platform: { os: 'linux', architecture: 'amd64' } },
       { descriptor: arm.descriptor, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
@@ -85,7 +91,9 @@ t.test('registry client against docker-registry', async (t) => {
   t.test('tag listing', async (t) => {
     const repo = reg.ref('app/tags');
     const img = await pushImageDetailed(client, repo, { tag: 't0' });
-    for (const n of ['t1', 't2', 'sha256-abc.sig']) await client.putManifest(repo, img.bytes, MEDIA_TYPES.ociManifest, n);
+    for (const n of ['t1', 't2', 'sha256-abc.sig']) {
+      await client.putManifest(repo, img.bytes, MEDIA_TYPES.ociManifest, n);
+    }
     t.same((await client.listTags(repo)).sort(), ['sha256-abc.sig', 't0', 't1', 't2']);
     await rejectsCode(t, client.listTags(reg.ref('app/nothing-here')), 'MANIFEST_UNKNOWN', /repository unknown/);
   });
@@ -96,7 +104,11 @@ t.test('registry client against docker-registry', async (t) => {
     t.same(await client.referrers(repo, subject.digest), [], 'none yet');
     // a bundle-style referrer pushed by digest: the client maintains the sha256-<hex> index
     const empty = await client.putBlob(repo, enc({}), MEDIA_TYPES.ociEmpty);
-    const bundle = await client.putBlob(repo, enc({ mediaType: MEDIA_TYPES.sigstoreBundleV03 }), MEDIA_TYPES.sigstoreBundleV03);
+    const bundle = await client.putBlob(
+      repo,
+      enc({ mediaType: MEDIA_TYPES.sigstoreBundleV03 }),
+      MEDIA_TYPES.sigstoreBundleV03,
+    );
     const refManifest: ImageManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.ociManifest,
@@ -107,7 +119,11 @@ t.test('registry client against docker-registry', async (t) => {
       annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
     };
     const r1 = await client.putManifest(repo, enc(refManifest), MEDIA_TYPES.ociManifest);
-    const other = await pushImageDetailed(client, repo, { tag: false, subject: subject.descriptor, artifactType: 'application/example' });
+    const other = await pushImageDetailed(client, repo, {
+      tag: false,
+      subject: subject.descriptor,
+      artifactType: 'application/example',
+    });
     const refs = await client.referrers(repo, subject.digest);
     t.same(refs.map((d) => d.digest), [r1.digest, other.digest]);
     t.equal(refs[0]!.artifactType, MEDIA_TYPES.sigstoreBundleV03);
@@ -123,7 +139,12 @@ t.test('registry client against docker-registry', async (t) => {
 
   t.test('unknown manifests and blobs', async (t) => {
     const repo = reg.ref('app/oci');
-    await rejectsCode(t, client.resolve(repo, 'nope'), 'MANIFEST_UNKNOWN', /manifest unknown: 127\.0\.0\.1:\d+\/app\/oci:nope not found/);
+    await rejectsCode(
+      t,
+      client.resolve(repo, 'nope'),
+      'MANIFEST_UNKNOWN',
+      /manifest unknown: 127\.0\.0\.1:\d+\/app\/oci:nope not found/,
+    );
     await rejectsCode(t, client.getManifest(repo, 'nope'), 'MANIFEST_UNKNOWN');
     const missing = computeDigest(randomBytes(8));
     await rejectsCode(t, client.getManifest(repo, missing), 'MANIFEST_UNKNOWN', /@sha256:/);
@@ -139,8 +160,18 @@ t.test('registry client against docker-registry', async (t) => {
     const layer = img.layers[0]!;
     await rejectsCode(t, client.getBlob(repo, layer.digest, { maxBytes: 1024 }), 'CONTENT_TOO_LARGE');
     await rejectsCode(t, client.getBlob(repo, layer.digest, { maxBytes: 1024, size: layer.size }), 'CONTENT_TOO_LARGE');
-    await rejectsCode(t, client.getBlob(repo, layer.digest, { size: layer.size - 1 }), 'CONTENT_DIGEST_MISMATCH', /size mismatch/);
-    await rejectsCode(t, client.getBlob(repo, layer.digest, { size: layer.size + 1 }), 'CONTENT_DIGEST_MISMATCH', /size mismatch/);
+    await rejectsCode(
+      t,
+      client.getBlob(repo, layer.digest, { size: layer.size - 1 }),
+      'CONTENT_DIGEST_MISMATCH',
+      /size mismatch/,
+    );
+    await rejectsCode(
+      t,
+      client.getBlob(repo, layer.digest, { size: layer.size + 1 }),
+      'CONTENT_DIGEST_MISMATCH',
+      /size mismatch/,
+    );
     await rejectsCode(t, client.getManifest(repo, 'latest', { maxBytes: 100 }), 'CONTENT_TOO_LARGE');
     const small = new RegistryClient({ maxManifestBytes: 100, maxBlobBytes: 1000 });
     t.teardown(() => small.close());
@@ -153,7 +184,11 @@ t.test('registry client against docker-registry', async (t) => {
     const repo = reg.ref('app/oci');
     await rejectsCode(
       t,
-      client.putManifest(repo, enc({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }), 'application/vnd.docker.distribution.manifest.v1+prettyjws'),
+      client.putManifest(
+        repo,
+        enc({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }),
+        'application/vnd.docker.distribution.manifest.v1+prettyjws',
+      ),
       'MANIFEST_INVALID',
       /schema 1 is not supported/,
     );

@@ -36,7 +36,9 @@ t.test('TLS registry', async (t) => {
   });
 
   t.test('allowInsecure / insecureRegistries: works without the CA', async (t) => {
-    for (const opts of [{ allowInsecure: true }, { insecureRegistries: [reg.host] }, { insecureRegistries: ['127.0.0.1'] }]) {
+    for (
+      const opts of [{ allowInsecure: true }, { insecureRegistries: [reg.host] }, { insecureRegistries: ['127.0.0.1'] }]
+    ) {
       const c = new RegistryClient(opts);
       t.teardown(() => c.close());
       t.equal((await c.getManifest(repo, 'v1')).descriptor.digest, digest, JSON.stringify(opts));

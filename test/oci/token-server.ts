@@ -41,8 +41,21 @@ export async function startTokenServer(opts: {
   const keyPath = join(opts.dir, 'token.key');
   const certPath = join(opts.dir, 'token.pem');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=sigward-test-token-signer',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=sigward-test-token-signer',
   ]);
   const key = createPrivateKey(await readFile(keyPath));
   const rootCertPem = await readFile(certPath, 'utf8');
@@ -64,7 +77,16 @@ export async function startTokenServer(opts: {
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c }));
     const claims = b64url(
-      JSON.stringify({ iss: issuer, sub: subject, aud: service, exp: now + 300, nbf: now - 5, iat: now, jti: randomBytes(8).toString('hex'), access }),
+      JSON.stringify({
+        iss: issuer,
+        sub: subject,
+        aud: service,
+        exp: now + 300,
+        nbf: now - 5,
+        iat: now,
+        jti: randomBytes(8).toString('hex'),
+        access,
+      }),
     );
     const sig = sign('sha256', Buffer.from(`${header}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });
     return `${header}.${claims}.${b64url(sig)}`;
@@ -93,7 +115,11 @@ export async function startTokenServer(opts: {
         if (form.get('grant_type') !== 'refresh_token' || !user || form.get('service') !== service) {
           return reply(401, { error: 'invalid_grant' });
         }
-        return reply(200, { access_token: issue(user, scopes, true), expires_in: opts.expiresIn ?? 300, refresh_token: rt });
+        return reply(200, {
+          access_token: issue(user, scopes, true),
+          expires_in: opts.expiresIn ?? 300,
+          refresh_token: rt,
+        });
       }
       const scopes = url.searchParams.getAll('scope');
       let user: string | undefined;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSigwardError, type SigwardError } from '../../lib/errors.ts';
 import { loadPolicies, loadPolicyPaths, type PolicyDiagnostic } from '../../lib/policy/index.ts';
-import { TESTDATA, brief, noSecrets } from './helpers.ts';
+import { brief, noSecrets, TESTDATA } from './helpers.ts';
 
 const dir = join(TESTDATA, 'broken');
 
@@ -27,7 +27,10 @@ t.test('misspelled field: at the key, with a did-you-mean', async (t) => {
   const e = failure('misspelled-field.yaml');
   t.equal(e.code, 'POLICY_INVALID');
   t.equal(e.outcome, 'usage');
-  t.equal(e.message, 'misspelled-field.yaml:17:11: unknown field "spec.rules[0].verifyImages[0].atestors" (did you mean "attestors"?)');
+  t.equal(
+    e.message,
+    'misspelled-field.yaml:17:11: unknown field "spec.rules[0].verifyImages[0].atestors" (did you mean "attestors"?)',
+  );
   t.equal(errors(e).length, 1, 'no follow-up noise');
   t.same(errors(e)[0], {
     file: 'misspelled-field.yaml',
@@ -49,12 +52,16 @@ t.test('wrong types: at the value, both reported', async (t) => {
 
 t.test('bad count: at the count value', async (t) => {
   const e = failure('bad-count.yaml');
-  t.same(errors(e).map(brief), ['18:22 spec.rules[0].verifyImages[0].attestors[0].count: Invalid value: 3: Count cannot exceed length of entries (2)']);
+  t.same(errors(e).map(brief), [
+    '18:22 spec.rules[0].verifyImages[0].attestors[0].count: Invalid value: 3: Count cannot exceed length of entries (2)',
+  ]);
 });
 
 t.test('variable in imageReferences: at the offending item', async (t) => {
   const e = failure('variable-image-reference.yaml');
-  t.same(errors(e).map(brief), ['17:15 spec.rules[0].verifyImages[0].imageReferences[1]: variables are not allowed in image reference']);
+  t.same(errors(e).map(brief), [
+    '17:15 spec.rules[0].verifyImages[0].imageReferences[1]: variables are not allowed in image reference',
+  ]);
 });
 
 t.test('several errors in two documents: all collected, in order', async (t) => {
@@ -86,6 +93,13 @@ t.test('a directory with broken files: every file reported', async (t) => {
   } catch (e) {
     if (!isSigwardError(e)) throw e;
     const files = new Set(errors(e).map((d) => d.file?.split('/').pop()));
-    t.same([...files].sort(), ['bad-count.yaml', 'invalid-yaml.yaml', 'misspelled-field.yaml', 'several-errors.yaml', 'variable-image-reference.yaml', 'wrong-type.yaml']);
+    t.same([...files].sort(), [
+      'bad-count.yaml',
+      'invalid-yaml.yaml',
+      'misspelled-field.yaml',
+      'several-errors.yaml',
+      'variable-image-reference.yaml',
+      'wrong-type.yaml',
+    ]);
   }
 });

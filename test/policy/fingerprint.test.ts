@@ -4,12 +4,14 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJSON, getPolicyFingerprints, loadPolicies, type Policy } from '../../lib/policy/index.ts';
-import { OTHER_KEY, TESTDATA, TEST_KEY, VECTORS, indent, noSecrets, policyWith } from './helpers.ts';
+import { indent, noSecrets, OTHER_KEY, policyWith, TEST_KEY, TESTDATA, VECTORS } from './helpers.ts';
 
 const load = (text: string, resolveSecret = noSecrets): Policy => loadPolicies(text, { resolveSecret }).policies[0]!;
-const fp = (text: string, resolveSecret = noSecrets): string[] => getPolicyFingerprints(load(text, resolveSecret)).map((f) => f.fingerprint);
+const fp = (text: string, resolveSecret = noSecrets): string[] =>
+  getPolicyFingerprints(load(text, resolveSecret)).map((f) => f.fingerprint);
 
-const entry = (pem: string, extra = '') => `imageReferences: ["ghcr.io/org/*"]${extra}
+const entry = (pem: string, extra = '') =>
+  `imageReferences: ["ghcr.io/org/*"]${extra}
           attestors:
             - entries:
                 - keys:
@@ -18,7 +20,10 @@ const entry = (pem: string, extra = '') => `imageReferences: ["ghcr.io/org/*"]${
 
 t.test('canonical JSON', async (t) => {
   t.equal(canonicalJSON({ b: 1, a: [2, { d: undefined, c: 'x' }] }), '{"a":[2,{"c":"x"}],"b":1}');
-  t.equal(canonicalJSON({ path: 'spec.rules[0]', keyIndex: 1, keep: { path: '/spec/x/*' }, source: { kind: 'pem' } }), '{"keep":{"path":"/spec/x/*"},"source":{"kind":"pem"}}');
+  t.equal(
+    canonicalJSON({ path: 'spec.rules[0]', keyIndex: 1, keep: { path: '/spec/x/*' }, source: { kind: 'pem' } }),
+    '{"keep":{"path":"/spec/x/*"},"source":{"kind":"pem"}}',
+  );
 });
 
 t.test('same meaning, different text: same fingerprint', async (t) => {
@@ -28,7 +33,12 @@ t.test('same meaning, different text: same fingerprint', async (t) => {
   const flow = `# a comment moves every line down
 
 
-${policyWith(entry(TEST_KEY)).replace('imageReferences: ["ghcr.io/org/*"]', 'imageReferences:\n            - ghcr.io/org/*')}`;
+${
+    policyWith(entry(TEST_KEY)).replace(
+      'imageReferences: ["ghcr.io/org/*"]',
+      'imageReferences:\n            - ghcr.io/org/*',
+    )
+  }`;
   t.same(fp(flow), a, 'positions and YAML style do not count');
   t.same(fp(policyWith(entry(TEST_KEY, '\n          mutateDigest: true'))), a, 'explicit default');
 });
@@ -42,7 +52,11 @@ t.test('different meaning: different fingerprint', async (t) => {
   differs(policyWith(entry(TEST_KEY), { name: 'renamed' }), 'policy name');
   differs(policyWith(entry(TEST_KEY)).replace('- name: check-image', '- name: other'), 'rule name');
   differs(policyWith(entry(`${TEST_KEY}\n${OTHER_KEY}`)), 'extra key');
-  const secret = (pem: string) => fp(policyWith('imageReferences: ["x/*"]\n          attestors: [{entries: [{keys: {publicKeys: "k8s://ns/s"}}]}]'), () => ({ 'cosign.pub': pem }))[0];
+  const secret = (pem: string) =>
+    fp(
+      policyWith('imageReferences: ["x/*"]\n          attestors: [{entries: [{keys: {publicKeys: "k8s://ns/s"}}]}]'),
+      () => ({ 'cosign.pub': pem }),
+    )[0];
   t.not(secret(TEST_KEY), secret(OTHER_KEY), 'rotated secret');
 });
 
@@ -58,5 +72,9 @@ t.test('one fingerprint per verifyImages entry; image policies get one', async (
   const iv = load(readFileSync(join(VECTORS, 'verify-image-ivpol.yaml'), 'utf8'));
   const g = getPolicyFingerprints(iv);
   t.equal(g.length, 1);
-  t.same(getPolicyFingerprints(load(readFileSync(join(VECTORS, 'verify-image-ivpol.yaml'), 'utf8'))), g, 'deterministic');
+  t.same(
+    getPolicyFingerprints(load(readFileSync(join(VECTORS, 'verify-image-ivpol.yaml'), 'utf8'))),
+    g,
+    'deterministic',
+  );
 });

@@ -2,7 +2,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { PolicyDiagnostic, KyvernoPolicy, Policy, SecretResolver } from '../../lib/policy/index.ts';
+import type { KyvernoPolicy, Policy, PolicyDiagnostic, SecretResolver } from '../../lib/policy/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
@@ -42,7 +42,10 @@ export function indent(text: string, spaces: number): string {
 }
 
 /** A ClusterPolicy with one verifyImages rule; `entry` is YAML for the entry body (indented by 10). */
-export function policyWith(entry: string, opts: { spec?: string; name?: string; annotations?: string; kinds?: string } = {}): string {
+export function policyWith(
+  entry: string,
+  opts: { spec?: string; name?: string; annotations?: string; kinds?: string } = {},
+): string {
   return `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:

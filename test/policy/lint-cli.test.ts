@@ -7,13 +7,19 @@ import { ROOT, SHARED } from '../helpers/fixtures.ts';
 t.test('policy lint points at the exact line and column of a broken field', async (t) => {
   const r = await runSigward(['policy', 'lint', join(ROOT, 'testdata/policy/broken/misspelled-field.yaml')]);
   t.equal(r.code, 1);
-  t.match(r.stdout, /misspelled-field\.yaml:17:11: error: unknown field "spec\.rules\[0\]\.verifyImages\[0\]\.atestors" \(did you mean "attestors"\?\)/);
+  t.match(
+    r.stdout,
+    /misspelled-field\.yaml:17:11: error: unknown field "spec\.rules\[0\]\.verifyImages\[0\]\.atestors" \(did you mean "attestors"\?\)/,
+  );
   const j = await runSigward(['policy', 'lint', join(ROOT, 'testdata/policy/broken'), '-o', 'json']);
   t.equal(j.code, 1);
   const doc = JSON.parse(j.stdout);
   t.equal(doc.valid, false);
   t.ok(doc.errors >= 5, `${doc.errors} errors across the broken fixtures`);
-  t.ok(doc.diagnostics.every((d: { line: number; column: number }) => d.line > 0 && d.column > 0), 'every diagnostic has a position');
+  t.ok(
+    doc.diagnostics.every((d: { line: number; column: number }) => d.line > 0 && d.column > 0),
+    'every diagnostic has a position',
+  );
 });
 
 t.test('every public policy-library policy and every seed policy lints', async (t) => {

@@ -2,11 +2,11 @@
 // repaired) load; the one Kyverno itself rejects is rejected with Kyverno's message.
 
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSigwardError } from '../../lib/errors.ts';
-import { loadPolicies, lintPolicyText } from '../../lib/policy/index.ts';
-import { TESTDATA, asKyverno, noSecrets } from './helpers.ts';
+import { lintPolicyText, loadPolicies } from '../../lib/policy/index.ts';
+import { asKyverno, noSecrets, TESTDATA } from './helpers.ts';
 
 const dir = join(TESTDATA, 'seeds');
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
@@ -43,7 +43,13 @@ t.test('001: the deprecated image/key form becomes imageReferences + one attesto
   const r = load('001-1-check-image-legacy.yaml');
   const p = asKyverno(r.policies[0]);
   t.equal(p.spec.validationFailureAction, 'Enforce', 'lowercase enforce normalised');
-  t.ok(r.warnings.some((w) => w.severity === 'warning' && w.message === 'spec.validationFailureAction: "enforce" is deprecated, use "Enforce"' && w.line === 6 && w.column === 28));
+  t.ok(
+    r.warnings.some((w) =>
+      w.severity === 'warning' &&
+      w.message === 'spec.validationFailureAction: "enforce" is deprecated, use "Enforce"' && w.line === 6 &&
+      w.column === 28
+    ),
+  );
   t.same(p.spec.rules[0]!.match, { resources: { kinds: ['Pod'] } });
   const e = p.spec.rules[0]!.verifyImages[0]!;
   t.equal(e.convertedFromLegacy, true);
@@ -72,17 +78,22 @@ t.test('002-2: attestation with predicateType and deprecated In', async (t) => {
 });
 
 t.test('002-3 / 002-4: certificate attestors', async (t) => {
-  const both = asKyverno(load('002-3-check-image-cert-chain.yaml').policies[0]).spec.rules[0]!.verifyImages[0]!.attestors[0]!.entries[0]!;
+  const both = asKyverno(load('002-3-check-image-cert-chain.yaml').policies[0]).spec.rules[0]!.verifyImages[0]!
+    .attestors[0]!.entries[0]!;
   t.equal(both.kind, 'certificates');
   t.match(both.certificates?.cert, /^-----BEGIN CERTIFICATE-----\nMIIDuzCC/);
   t.match(both.certificates?.certChain, /^-----BEGIN CERTIFICATE-----\nMIIDuTCC/);
-  const root = asKyverno(load('002-4-check-image-root-only.yaml').policies[0]).spec.rules[0]!.verifyImages[0]!.attestors[0]!.entries[0]!;
+  const root = asKyverno(load('002-4-check-image-root-only.yaml').policies[0]).spec.rules[0]!.verifyImages[0]!
+    .attestors[0]!.entries[0]!;
   t.equal(root.certificates?.cert, undefined);
   t.ok(root.certificates?.certChain);
   const lint = lintPolicyText(read('002-3-check-image-cert-chain.yaml'), { resolveSecret: noSecrets });
   t.notOk(lint.diagnostics.some((d) => d.message.includes('certificate')), 'real certificates parse');
   const fake = lintPolicyText(read('../seeds/000-4-certificate-verification.yaml'), { resolveSecret: noSecrets });
-  t.ok(fake.diagnostics.some((d) => d.message.includes('certificates.cert: certificate cannot be parsed')), 'placeholder certificate flagged');
+  t.ok(
+    fake.diagnostics.some((d) => d.message.includes('certificates.cert: certificate cannot be parsed')),
+    'placeholder certificate flagged',
+  );
 });
 
 t.test('002-5 / 004: keyless without rekor or roots loads with a warning', async (t) => {

@@ -2,10 +2,10 @@
 // and what sigward cannot do offline (KMS, Notary) is reported precisely.
 
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPolicies, loadPolicyPaths, type ImageValidatingPolicy } from '../../lib/policy/index.ts';
-import { VECTORS, asKyverno, noSecrets } from './helpers.ts';
+import { type ImageValidatingPolicy, loadPolicies, loadPolicyPaths } from '../../lib/policy/index.ts';
+import { asKyverno, noSecrets, VECTORS } from './helpers.ts';
 
 const files = readdirSync(VECTORS).filter((f) => f.endsWith('.yaml')).sort();
 
@@ -58,9 +58,15 @@ t.test('ivpol: loads; the Notary attestor is verifiable, with a note on revocati
   t.equal(a.name, 'notary');
   t.match(a.notary?.certs?.value, /^-----BEGIN CERTIFICATE-----/);
   t.equal(a.unsupported, undefined, 'the Notary attestor is not flagged unsupported');
-  t.equal(p.spec.validations[0]!.expression, 'images.containers.map(image, verifyImageSignatures(image, [attestors.notary])).all(e ,e > 0)');
+  t.equal(
+    p.spec.validations[0]!.expression,
+    'images.containers.map(image, verifyImageSignatures(image, [attestors.notary])).all(e ,e > 0)',
+  );
   t.equal(p.spec.validations[0]!.message, 'failed the verification');
-  t.notOk(r.warnings.some((d) => d.severity === 'warning' && d.message.includes('Notary')), 'no warning about the Notary attestor');
+  t.notOk(
+    r.warnings.some((d) => d.severity === 'warning' && d.message.includes('Notary')),
+    'no warning about the Notary attestor',
+  );
   const note = r.warnings.find((d) => d.severity === 'info' && d.message.includes('checks no certificate revocation'));
   t.equal(`${note?.line}:${note?.column}`, '35:7', 'the revocation note points at the notary key');
 });
@@ -90,7 +96,14 @@ t.test('verify-image: Enforce, explicit mutateDigest, defaults', async (t) => {
   t.equal(p.spec.failurePolicy, 'Fail');
   t.equal(p.spec.timeoutSeconds, undefined);
   const e = p.spec.rules[0]!.verifyImages[0]!;
-  t.same([e.type, e.mutateDigest, e.verifyDigest, e.required, e.useCache, e.cosignOCI11], ['Cosign', true, true, true, true, false]);
+  t.same([e.type, e.mutateDigest, e.verifyDigest, e.required, e.useCache, e.cosignOCI11], [
+    'Cosign',
+    true,
+    true,
+    true,
+    true,
+    false,
+  ]);
   const a = e.attestors[0]!;
   t.equal(a.count, undefined);
   t.equal(a.requiredCount, 1);
@@ -108,14 +121,20 @@ t.test('Audit policies without mutateDigest: loaded with mutateDigest false and 
   t.ok(r.warnings.some((w) => w.severity === 'warning' && w.message.includes('mutateDigest is not set')));
   const att = p.spec.rules[0]!.verifyImages[0]!.attestations[0]!;
   t.equal(att.type, 'cosign.sigstore.dev/attestation/vuln/v1');
-  t.same(att.conditions[0]!.all![0], { key: "{{ time_since('','{{metadata.scanFinishedOn}}','') }}", operator: 'LessThanOrEquals', value: '168h' });
+  t.same(att.conditions[0]!.all![0], {
+    key: "{{ time_since('','{{metadata.scanFinishedOn}}','') }}",
+    operator: 'LessThanOrEquals',
+    value: '168h',
+  });
   t.same(att.attestors[0]!.entries[0]!.keyless?.rekor, { url: 'https://rekor.sigstore.dev', ignoreTlog: false });
 });
 
 t.test('tekton: legacy match.resources, imageExtractors, subresource kinds', async (t) => {
   const pb = asKyverno(load('verify-tekton-pipeline-bundle-signatures.yaml').policies[0]);
   t.same(pb.spec.rules[0]!.match, { resources: { kinds: ['PipelineRun'] } });
-  t.same(pb.spec.rules[0]!.imageExtractors, { PipelineRun: [{ path: '/spec/pipelineRef', name: 'pipelineruns', value: 'bundle', key: 'name' }] });
+  t.same(pb.spec.rules[0]!.imageExtractors, {
+    PipelineRun: [{ path: '/spec/pipelineRef', name: 'pipelineruns', value: 'bundle', key: 'name' }],
+  });
   const vs = asKyverno(load('verify-tekton-taskrun-vuln-scan.yaml').policies[0]);
   t.same(vs.spec.rules[0]!.match.any![0]!.resources!.kinds, ['tekton.dev/v1beta1/TaskRun.status']);
   const cond = vs.spec.rules[0]!.verifyImages[0]!.attestations[0]!.conditions[0]!;

@@ -17,7 +17,9 @@ function collectImages(node: unknown, out: string[]): void {
   for (const [k, v] of Object.entries(node)) {
     if (CONTAINER_LISTS.has(k) && Array.isArray(v)) {
       for (const c of v) {
-        if (c && typeof c === 'object' && typeof (c as { image?: unknown }).image === 'string') out.push((c as { image: string }).image);
+        if (c && typeof c === 'object' && typeof (c as { image?: unknown }).image === 'string') {
+          out.push((c as { image: string }).image);
+        }
       }
     }
     collectImages(v, out);
@@ -44,10 +46,18 @@ t.test('admission request fixtures: every container image parses', async (t) => 
   // spot checks on distinct shapes found in the fixtures
   const find = (s: string) => parseImageFromPodSpec(all.find((i) => i === s) ?? '');
   t.equal(formatReference(find('busybox')), 'docker.io/library/busybox:latest');
-  t.equal(formatReference(find('securesystemsengineering/alice-image:test')), 'docker.io/securesystemsengineering/alice-image:test');
+  t.equal(
+    formatReference(find('securesystemsengineering/alice-image:test')),
+    'docker.io/securesystemsengineering/alice-image:test',
+  );
   t.equal(formatReference(find('registry.k8s.io/nginx-slim:0.8')), 'registry.k8s.io/nginx-slim:0.8');
-  const both = find('securesystemsengineering/alice-image:test@sha256:1234567890123456123456789012345612345678901234561234567890123456');
+  const both = find(
+    'securesystemsengineering/alice-image:test@sha256:1234567890123456123456789012345612345678901234561234567890123456',
+  );
   t.equal(both.tag, 'test');
   t.equal(both.digest, 'sha256:1234567890123456123456789012345612345678901234561234567890123456');
-  t.equal(toKyvernoMatchString(both), 'docker.io/securesystemsengineering/alice-image@sha256:1234567890123456123456789012345612345678901234561234567890123456');
+  t.equal(
+    toKyvernoMatchString(both),
+    'docker.io/securesystemsengineering/alice-image@sha256:1234567890123456123456789012345612345678901234561234567890123456',
+  );
 });

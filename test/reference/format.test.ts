@@ -20,8 +20,20 @@ t.test('formatReference and friends', async (t) => {
     ['nginx', 'docker.io/library/nginx:latest', 'docker.io/library/nginx', 'nginx', 'nginx:latest'],
     ['docker.io/library/nginx:1', 'docker.io/library/nginx:1', 'docker.io/library/nginx', 'nginx', 'nginx:1'],
     ['user/app', 'docker.io/user/app:latest', 'docker.io/user/app', 'user/app', 'user/app:latest'],
-    ['index.docker.io/library/busybox', 'docker.io/library/busybox:latest', 'docker.io/library/busybox', 'busybox', 'busybox:latest'],
-    ['docker.io/library/a/b', 'docker.io/library/a/b:latest', 'docker.io/library/a/b', 'library/a/b', 'library/a/b:latest'],
+    [
+      'index.docker.io/library/busybox',
+      'docker.io/library/busybox:latest',
+      'docker.io/library/busybox',
+      'busybox',
+      'busybox:latest',
+    ],
+    [
+      'docker.io/library/a/b',
+      'docker.io/library/a/b:latest',
+      'docker.io/library/a/b',
+      'library/a/b',
+      'library/a/b:latest',
+    ],
     [`ghcr.io/a/b:v1@${D}`, `ghcr.io/a/b:v1@${D}`, 'ghcr.io/a/b', 'ghcr.io/a/b', `ghcr.io/a/b:v1@${D}`],
     [`localhost:5000/x@${D}`, `localhost:5000/x@${D}`, 'localhost:5000/x', 'localhost:5000/x', `localhost:5000/x@${D}`],
     ['[::1]:5000/x:t', '[::1]:5000/x:t', '[::1]:5000/x', '[::1]:5000/x', '[::1]:5000/x:t'],
@@ -37,7 +49,11 @@ t.test('formatReference and friends', async (t) => {
     t.equal(familiarString(r), familiarStr, `${input} familiarString`);
     // formatting is stable: the formatted string parses back to the same reference
     const again = parseReference(full);
-    t.same([again.registry, again.repository, again.tag, again.digest], [r.registry, r.repository, r.tag, r.digest], `${input} round trip`);
+    t.same(
+      [again.registry, again.repository, again.tag, again.digest],
+      [r.registry, r.repository, r.tag, r.digest],
+      `${input} round trip`,
+    );
   }
   const r = parseReference(`ghcr.io/a/b:v1@${D}`);
   t.equal(formatReference(r, { withTag: false }), `ghcr.io/a/b@${D}`);

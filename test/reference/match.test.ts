@@ -4,9 +4,9 @@ import {
   imageVariable,
   matchesAnyPattern,
   parseReference,
+  type ParseReferenceOptions,
   toKyvernoDigestPatchValue,
   toKyvernoMatchString,
-  type ParseReferenceOptions,
 } from '../../lib/reference/index.ts';
 import { matchesPattern } from '../../lib/wildcard.ts';
 
@@ -113,15 +113,21 @@ t.test('matchesAnyPattern: Kyverno documentation cases', async (t) => {
   t.notOk(m(['ghcr.io/org/*'], 'ghcr.io/org2/app:1'));
   t.ok(m(['docker.io/*'], 'nginx'), 'short names get docker.io');
   t.ok(m(['docker.io/*'], 'user/app:1'));
-  t.ok(m(['docker.io/*'], 'index.docker.io/nginx'), 'Kyverno keeps index.docker.io as written; sigward also matches the docker.io spelling (containerd normalises to it)');
-    t.ok(m(['index.docker.io/*'], 'index.docker.io/nginx'), 'the name as written matches');
+  t.ok(
+    m(['docker.io/*'], 'index.docker.io/nginx'),
+    'Kyverno keeps index.docker.io as written; sigward also matches the docker.io spelling (containerd normalises to it)',
+  );
+  t.ok(m(['index.docker.io/*'], 'index.docker.io/nginx'), 'the name as written matches');
   t.ok(m(['ghcr.io/kyverno/test-verify-image*'], 'ghcr.io/kyverno/test-verify-image:signed'));
   t.ok(m(['ghcr.io/kyverno/test-verify-image:signe?'], 'ghcr.io/kyverno/test-verify-image:signed'));
   // patterns are not normalised
   t.notOk(m(['nginx*'], 'nginx'), 'a registry-less pattern does not match the normalised string');
-  t.ok(m(['docker.io/library/nginx*'], 'nginx'), 'Kyverno does not add library/, containerd does: sigward matches both spellings');
-    t.notOk(m(['docker.io/library/nginx*'], 'ghcr.io/library/nginx'), 'only Docker Hub names have other spellings');
-    t.notOk(m(['docker.io/library/*'], 'bitnami/nginx'), 'library/ is added to official images only');
+  t.ok(
+    m(['docker.io/library/nginx*'], 'nginx'),
+    'Kyverno does not add library/, containerd does: sigward matches both spellings',
+  );
+  t.notOk(m(['docker.io/library/nginx*'], 'ghcr.io/library/nginx'), 'only Docker Hub names have other spellings');
+  t.notOk(m(['docker.io/library/*'], 'bitnami/nginx'), 'library/ is added to official images only');
   t.ok(m(['docker.io/library/nginx*'], 'docker.io/library/nginx:1'));
   t.ok(m(['docker.io/nginx*'], 'nginx'));
   t.ok(m(['*/nginx:*'], 'nginx:1.25'));
@@ -160,16 +166,22 @@ t.test('imageVariable mirrors Kyverno image info', async (t) => {
     tag: 'signed',
     digest: D,
   });
-  t.same(imageVariable(parseReference('test/nginx', { defaultRegistry: 'gcr.io', enableDefaultRegistryMutation: false })), {
-    reference: 'test/nginx:latest',
-    referenceWithTag: 'test/nginx:latest',
-    registry: '',
-    path: 'test/nginx',
-    name: 'nginx',
-    tag: 'latest',
-    digest: '',
-  });
-  t.same(imageVariable(parseReference('localhost:4443/test/nginx')).referenceWithTag, 'localhost:4443/test/nginx:latest');
+  t.same(
+    imageVariable(parseReference('test/nginx', { defaultRegistry: 'gcr.io', enableDefaultRegistryMutation: false })),
+    {
+      reference: 'test/nginx:latest',
+      referenceWithTag: 'test/nginx:latest',
+      registry: '',
+      path: 'test/nginx',
+      name: 'nginx',
+      tag: 'latest',
+      digest: '',
+    },
+  );
+  t.same(
+    imageVariable(parseReference('localhost:4443/test/nginx')).referenceWithTag,
+    'localhost:4443/test/nginx:latest',
+  );
 });
 
 t.test('mutateDigest patch value keeps the tag and adds the registry', async (t) => {

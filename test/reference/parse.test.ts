@@ -1,15 +1,16 @@
 import t from 'tap';
 import { SigwardError } from '../../lib/errors.ts';
 import {
+  type ImageReference,
   isValidReference,
   parseImageFromPodSpec,
   parseReference,
-  type ImageReference,
   type ParseReferenceOptions,
 } from '../../lib/reference/index.ts';
 
 const H64 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const H128 = 'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e';
+const H128 =
+  'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e';
 const D = `sha256:${H64}`;
 
 interface Ok {
@@ -41,10 +42,30 @@ const valid: Ok[] = [
   { in: '[::1]:5000/x', registry: '[::1]:5000', repository: 'x', tag: 'latest' },
   { in: '[2001:db8::1]/team/app:v1', registry: '[2001:db8::1]', repository: 'team/app', tag: 'v1' },
   { in: 'registry.example.com/a/b/c:v1', registry: 'registry.example.com', repository: 'a/b/c', tag: 'v1' },
-  { in: 'ghcr.io/kyverno/test-verify-image:signed', registry: 'ghcr.io', repository: 'kyverno/test-verify-image', tag: 'signed' },
-  { in: 'gcr.io/distroless/static-debian12:nonroot', registry: 'gcr.io', repository: 'distroless/static-debian12', tag: 'nonroot' },
-  { in: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:1.0.0', registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repository: 'team/app', tag: '1.0.0' },
-  { in: 'my-registry.local:8443/a_b/c__d/e--f/g.h', registry: 'my-registry.local:8443', repository: 'a_b/c__d/e--f/g.h', tag: 'latest' },
+  {
+    in: 'ghcr.io/kyverno/test-verify-image:signed',
+    registry: 'ghcr.io',
+    repository: 'kyverno/test-verify-image',
+    tag: 'signed',
+  },
+  {
+    in: 'gcr.io/distroless/static-debian12:nonroot',
+    registry: 'gcr.io',
+    repository: 'distroless/static-debian12',
+    tag: 'nonroot',
+  },
+  {
+    in: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:1.0.0',
+    registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+    repository: 'team/app',
+    tag: '1.0.0',
+  },
+  {
+    in: 'my-registry.local:8443/a_b/c__d/e--f/g.h',
+    registry: 'my-registry.local:8443',
+    repository: 'a_b/c__d/e--f/g.h',
+    tag: 'latest',
+  },
   // uppercase in the first component makes it a registry (distribution)
   { in: 'Foo/bar', registry: 'Foo', repository: 'bar', tag: 'latest' },
   { in: 'REG.EXAMPLE.COM/x:TAG', registry: 'REG.EXAMPLE.COM', repository: 'x', tag: 'TAG' },
@@ -64,13 +85,36 @@ const valid: Ok[] = [
   { in: `a:${'T'.repeat(128)}`, registry: 'docker.io', repository: 'library/a', tag: 'T'.repeat(128) },
   { in: 'a:_x.Y-z', registry: 'docker.io', repository: 'library/a', tag: '_x.Y-z' },
   // name of exactly 255 characters (docker.io/library/ counts)
-  { in: 'a'.repeat(255 - 'docker.io/library/'.length), registry: 'docker.io', repository: `library/${'a'.repeat(237)}`, tag: 'latest' },
+  {
+    in: 'a'.repeat(255 - 'docker.io/library/'.length),
+    registry: 'docker.io',
+    repository: `library/${'a'.repeat(237)}`,
+    tag: 'latest',
+  },
   // defaultRegistry (Kyverno ConfigMap)
   { in: 'nginx', registry: 'gcr.io', repository: 'nginx', tag: 'latest', opts: { defaultRegistry: 'gcr.io' } },
-  { in: 'user/app', registry: 'mirror.local:5000', repository: 'user/app', tag: 'latest', opts: { defaultRegistry: 'mirror.local:5000' } },
-  { in: 'nginx', registry: 'registry.example.com', repository: 'hub/nginx', tag: 'latest', opts: { defaultRegistry: 'registry.example.com/hub' } },
+  {
+    in: 'user/app',
+    registry: 'mirror.local:5000',
+    repository: 'user/app',
+    tag: 'latest',
+    opts: { defaultRegistry: 'mirror.local:5000' },
+  },
+  {
+    in: 'nginx',
+    registry: 'registry.example.com',
+    repository: 'hub/nginx',
+    tag: 'latest',
+    opts: { defaultRegistry: 'registry.example.com/hub' },
+  },
   { in: 'ghcr.io/a/b', registry: 'ghcr.io', repository: 'a/b', tag: 'latest', opts: { defaultRegistry: 'gcr.io' } },
-  { in: 'nginx', registry: 'docker.io', repository: 'library/nginx', tag: 'latest', opts: { defaultRegistry: 'index.docker.io' } },
+  {
+    in: 'nginx',
+    registry: 'docker.io',
+    repository: 'library/nginx',
+    tag: 'latest',
+    opts: { defaultRegistry: 'index.docker.io' },
+  },
 ];
 
 interface Bad {
@@ -182,7 +226,11 @@ t.test('digest-only references get no tag; bare names get latest', async (t) => 
 t.test('defaultRegistry must be a host[:port][/path]', async (t) => {
   t.throws(() => parseReference('nginx', { defaultRegistry: 'not a host' }), { code: 'CONFIG_INVALID' });
   t.throws(() => parseReference('nginx', { defaultRegistry: 'reg.example.com/Bad' }), { code: 'CONFIG_INVALID' });
-  t.equal(parseReference('nginx', { defaultRegistry: 'reg.example.com/' }).registry, 'reg.example.com', 'trailing slash ignored');
+  t.equal(
+    parseReference('nginx', { defaultRegistry: 'reg.example.com/' }).registry,
+    'reg.example.com',
+    'trailing slash ignored',
+  );
   // library/ is only for Docker Hub
   t.equal(parseReference('nginx', { defaultRegistry: 'reg.example.com' }).repository, 'nginx');
 });
@@ -235,7 +283,10 @@ t.test('Kyverno view keeps the name as written', async (t) => {
     [`test/centos@${D}`, {}, { registry: 'docker.io', path: 'test/centos' }],
     ['localhost:4443/test/nginx', {}, { registry: 'localhost:4443', path: 'test/nginx' }],
     ['test/nginx', { defaultRegistry: 'gcr.io' }, { registry: 'gcr.io', path: 'test/nginx' }],
-    ['test/nginx', { defaultRegistry: 'gcr.io', enableDefaultRegistryMutation: false }, { registry: '', path: 'test/nginx' }],
+    ['test/nginx', { defaultRegistry: 'gcr.io', enableDefaultRegistryMutation: false }, {
+      registry: '',
+      path: 'test/nginx',
+    }],
     ['ghcr.io/a/b', { enableDefaultRegistryMutation: false }, { registry: 'ghcr.io', path: 'a/b' }],
     ['nginx', { defaultRegistry: 'reg.example.com/hub' }, { registry: 'reg.example.com', path: 'hub/nginx' }],
   ];

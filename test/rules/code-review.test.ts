@@ -6,13 +6,18 @@ import { clone, conditions, evaluate, readJson, statementOf } from './rule-helpe
 
 const TYPE = 'https://example.com/CodeReview/v1';
 const seed = readJson(conditions('code-review.json'));
-const run = (params: Record<string, string>, predicate: unknown = seed) => evaluate('code-review', params, statementOf(TYPE, predicate));
+const run = (params: Record<string, string>, predicate: unknown = seed) =>
+  evaluate('code-review', params, statementOf(TYPE, predicate));
 
 t.test('the guide example passes', async (t) => {
   t.same(run({}), { rule: 'code-review', passed: true, failures: [] }, 'defaults: one approval');
   // the checks of the guide's policy: repo.uri, repo.branch, reviewers from a list
   t.same(
-    run({ repository: 'https://git-repo.com/org/app', branch: 'main', allowedReviewers: 'ana@example.com,bob@example.com' }).failures,
+    run({
+      repository: 'https://git-repo.com/org/app',
+      branch: 'main',
+      allowedReviewers: 'ana@example.com,bob@example.com',
+    }).failures,
     [],
   );
   const full = clone(seed);
@@ -21,7 +26,9 @@ t.test('the guide example passes', async (t) => {
 });
 
 t.test('too few approvals', async (t) => {
-  t.same(run({ minApprovals: '2' }).failures, ['code review has fewer than 2 qualifying approval(s): 1 (bob@example.com)']);
+  t.same(run({ minApprovals: '2' }).failures, [
+    'code review has fewer than 2 qualifying approval(s): 1 (bob@example.com)',
+  ]);
   t.same(run({ allowedReviewers: 'ana@example.com,carol@example.com' }).failures, [
     'code review has fewer than 1 qualifying approval(s): none',
   ]);
@@ -29,7 +36,10 @@ t.test('too few approvals', async (t) => {
   two.reviewers = ['bob@example.com', 'ana@example.com', 'mallory@example.com'];
   t.ok(run({ minApprovals: '2' }, two).passed);
   t.ok(run({ minApprovals: '2', allowedReviewers: 'ana@example.com,bob@example.com' }, two).passed);
-  t.notOk(run({ minApprovals: '3', allowedReviewers: 'ana@example.com,bob@example.com' }, two).passed, 'mallory does not count');
+  t.notOk(
+    run({ minApprovals: '3', allowedReviewers: 'ana@example.com,bob@example.com' }, two).passed,
+    'mallory does not count',
+  );
   t.ok(run({ minApprovals: '0' }, { ...seed, reviewers: [] }).passed, 'minApprovals 0');
 });
 
@@ -61,7 +71,9 @@ t.test('wrong branch or repository', async (t) => {
   ]);
   const noRepo = clone(seed);
   delete noRepo.repo;
-  t.same(run({ branch: 'main' }, noRepo).failures, ['the code review is not for branch main: the predicate names no branch']);
+  t.same(run({ branch: 'main' }, noRepo).failures, [
+    'the code review is not for branch main: the predicate names no branch',
+  ]);
   t.ok(run({}, noRepo).passed, 'branch and repository are optional');
 });
 

@@ -16,7 +16,11 @@ t.test('v0.2: not affected / fixed statements', async (t) => {
   t.same(run({ cves: 'CVE-2023-44487,CVE-2024-0727' }, v02).failures, [], 'not_affected and fixed');
   t.same(run({ cves: 'GHSA-qppj-fm5r-hxr3' }, v02).failures, [], 'an alias');
   t.same(run({ cves: 'CVE-2023-44487', matchImage: 'true' }, v02).failures, [], 'the product names this image');
-  t.same(evaluate('openvex', { cves: 'CVE-2023-44487' }, statementOf('openvex', v02)).failures, [], 'cosign --type openvex');
+  t.same(
+    evaluate('openvex', { cves: 'CVE-2023-44487' }, statementOf('openvex', v02)).failures,
+    [],
+    'cosign --type openvex',
+  );
 });
 
 t.test('v0.2: CVEs not covered', async (t) => {
@@ -34,14 +38,22 @@ t.test('affected statements', async (t) => {
   t.same(run({ denyAffected: 'false', cves: 'CVE-2024-0727' }, affected).failures, [
     'vulnerabilities are not stated not_affected or fixed (CVE-2024-0727): not covered: CVE-2024-0727',
   ]);
-  t.same(run({ cves: 'CVE-2023-44487', denyAffected: 'false' }, affected).failures, [], 'all statements count by default');
+  t.same(
+    run({ cves: 'CVE-2023-44487', denyAffected: 'false' }, affected).failures,
+    [],
+    'all statements count by default',
+  );
   t.same(run({ cves: 'CVE-2023-44487', denyAffected: 'false', matchImage: 'true' }, affected).failures, [
     'vulnerabilities are not stated not_affected or fixed (CVE-2023-44487): not covered: CVE-2023-44487',
   ], 'the not_affected statement is about another image');
   t.same(run({ matchImage: 'true' }, affected, OTHER).failures, [], 'the affected statement is about this image only');
   // a conflict (fixed and affected) is not resolved by order: it fails
   const conflict = structuredClone(v02);
-  conflict.statements.push({ vulnerability: { name: 'CVE-2024-0727' }, products: conflict.statements[1].products, status: 'affected' });
+  conflict.statements.push({
+    vulnerability: { name: 'CVE-2024-0727' },
+    products: conflict.statements[1].products,
+    status: 'affected',
+  });
   t.equal(run({ cves: 'CVE-2024-0727', denyAffected: 'false' }, conflict).passed, false);
 });
 
@@ -51,5 +63,7 @@ t.test('v0.0.1 documents', async (t) => {
 });
 
 t.test('not an OpenVEX document', async (t) => {
-  t.same(run({}, { '@context': 'https://openvex.dev/ns/v0.2.0' }).failures, ['the predicate is not an OpenVEX document (no statements)']);
+  t.same(run({}, { '@context': 'https://openvex.dev/ns/v0.2.0' }).failures, [
+    'the predicate is not an OpenVEX document (no statements)',
+  ]);
 });

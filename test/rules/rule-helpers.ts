@@ -2,8 +2,8 @@
 // way verify-attestation parses them, and one-call rule evaluation.
 
 import { readFileSync } from 'node:fs';
-import { getAttestationVariables, type CelImageInfo } from '../../lib/conditions/cel.ts';
-import { toStatement, type Statement } from '../../lib/attest/statement.ts';
+import { type CelImageInfo, getAttestationVariables } from '../../lib/conditions/cel.ts';
+import { type Statement, toStatement } from '../../lib/attest/statement.ts';
 import { toPredicateType } from '../../lib/attest/predicates.ts';
 import { compileRule, evaluateRule, type RuleParamInput, type RuleResult } from '../../lib/attest/rules.ts';
 

@@ -67,7 +67,10 @@ t.test('rules/README.md documents every rule and every parameter', async (t) => 
 });
 
 t.test('unknown rule', async (t) => {
-  t.throws(() => getRule('slsa'), { code: 'CONDITION_INVALID', message: /unknown rule "slsa" \(built-in rules: code-review, / });
+  t.throws(() => getRule('slsa'), {
+    code: 'CONDITION_INVALID',
+    message: /unknown rule "slsa" \(built-in rules: code-review, /,
+  });
   t.throws(() => compileRule('nope'), { code: 'CONDITION_INVALID' });
 });
 
@@ -83,7 +86,10 @@ t.test('parameter validation', async (t) => {
     t.fail(`no error for ${name} ${JSON.stringify(params)}`);
     return '';
   };
-  t.match(err('code-review', { minApprovls: '2' }), /rule "code-review": unknown parameter "minApprovls" \(parameters: minApprovals, allowedReviewers, allowSelfReview, branch, repository\)/);
+  t.match(
+    err('code-review', { minApprovls: '2' }),
+    /rule "code-review": unknown parameter "minApprovls" \(parameters: minApprovals, allowedReviewers, allowSelfReview, branch, repository\)/,
+  );
   t.match(err('slsa-provenance-v1', {}), /missing required parameter "builderIds" \(--param builderIds=\.\.\.\)/);
   t.match(err('code-review', { minApprovals: 'two' }), /parameter "minApprovals": "two" is not an integer/);
   t.match(err('code-review', { minApprovals: '99999999999999999999' }), /out of range/);
@@ -104,7 +110,11 @@ t.test('parameter coercion and defaults', async (t) => {
   t.equal(p.maxSeverity, 'CRITICAL', 'enum matched case-insensitively, stored as spelled by the rule');
   t.ok(p.maxAge instanceof CelDuration);
   t.equal((p.maxAge as CelDuration).toNanos(), 168n * 3600n * 1_000_000_000n);
-  t.same(p.scanners, ['pkg:github/aquasecurity/trivy', 'pkg:github/anchore/grype'], 'lists: comma-split, trimmed, deduplicated, repeatable');
+  t.same(
+    p.scanners,
+    ['pkg:github/aquasecurity/trivy', 'pkg:github/anchore/grype'],
+    'lists: comma-split, trimmed, deduplicated, repeatable',
+  );
   t.same(p.ignoreCVEs, [], 'list default');
   t.equal(p.requireResult, true, 'bool default');
   t.notOk('maxAge' in toRuleParams(getRule('vuln-scan'), {}), 'an optional parameter without default is absent');
@@ -123,8 +133,18 @@ t.test('parameter coercion and defaults', async (t) => {
 
 t.test('messages are rendered with parameter values', async (t) => {
   const compiled = compileRule('code-review', { minApprovals: '3', branch: 'release' });
-  t.match(compiled.validations.map((v) => v.message), ['the code-review predicate has no reviewers list', /./, 'code review has fewer than 3 qualifying approval(s)', 'the code review is not for branch release', 'the code review is not for repository (not set)']);
-  const r = evaluate('code-review', { minApprovals: '3', branch: 'release' }, statementOf('https://example.com/CodeReview/v1', readJson(conditions('code-review.json'))));
+  t.match(compiled.validations.map((v) => v.message), [
+    'the code-review predicate has no reviewers list',
+    /./,
+    'code review has fewer than 3 qualifying approval(s)',
+    'the code review is not for branch release',
+    'the code review is not for repository (not set)',
+  ]);
+  const r = evaluate(
+    'code-review',
+    { minApprovals: '3', branch: 'release' },
+    statementOf('https://example.com/CodeReview/v1', readJson(conditions('code-review.json'))),
+  );
   t.same(r.failures, [
     'code review has fewer than 3 qualifying approval(s): 1 (bob@example.com)',
     'the code review is not for branch release: reviewed branch main',
@@ -142,9 +162,15 @@ t.test('programs are compiled once, at compileRule', async (t) => {
   const b = evaluateRule(compiled, vars);
   t.same(a, b, 'same result twice');
   t.equal(a.passed, false);
-  t.match(a.failures, [/^the scan reports vulnerabilities above MEDIUM: CVE-2024-0727 HIGH libssl3, CVE-2023-44487 HIGH/]);
+  t.match(a.failures, [
+    /^the scan reports vulnerabilities above MEDIUM: CVE-2024-0727 HIGH libssl3, CVE-2023-44487 HIGH/,
+  ]);
   t.equal(getCelCacheSize(), 0, 'evaluation compiles nothing');
-  t.same([...compiled.variables.map((v) => v.program), ...compiled.validations.map((v) => v.program)], programs, 'same program objects');
+  t.same(
+    [...compiled.variables.map((v) => v.program), ...compiled.validations.map((v) => v.program)],
+    programs,
+    'same program objects',
+  );
   t.ok(Object.isFrozen(compiled) && Object.isFrozen(compiled.params), 'compiled rule is immutable');
   // compiling again with other parameters reuses the cached programs: values are bound, not pasted in
   const again = compileRule('vuln-scan', { maxAge: '1h', maxSeverity: 'LOW' });
@@ -161,7 +187,8 @@ t.test('predicate types', async (t) => {
   t.doesNotThrow(() => verifyRulePredicateType(getRule('vuln-scan'), 'vuln'));
   t.throws(() => verifyRulePredicateType(getRule('sbom-spdx'), 'cyclonedx'), {
     code: 'CONDITION_INVALID',
-    message: 'rule "sbom-spdx" checks predicate type https://spdx.dev/Document, https://spdx.dev/Document/*, not https://cyclonedx.org/bom',
+    message:
+      'rule "sbom-spdx" checks predicate type https://spdx.dev/Document, https://spdx.dev/Document/*, not https://cyclonedx.org/bom',
   });
   // an attestation of another type never passes a rule, even if its predicate happens to fit
   const bom = readJson(conditions('cyclonedx-sbom.json'));
@@ -170,13 +197,22 @@ t.test('predicate types', async (t) => {
   t.match(r.failures, [/predicate type https:\/\/example.com\/not-a-bom is not checked by rule "sbom-cyclonedx"/]);
   t.equal(evaluate('sbom-cyclonedx', {}, statementOf('cyclonedx', bom)).passed, true);
   // a statement's own predicateType is a URI: shortcuts are for --type only
-  const vars = getAttestationVariables({ statement: { _type: '', subject: [], predicateType: 'cyclonedx', predicate: bom }, now: new Date() });
+  const vars = getAttestationVariables({
+    statement: { _type: '', subject: [], predicateType: 'cyclonedx', predicate: bom },
+    now: new Date(),
+  });
   t.equal(evaluateRule(compileRule('sbom-cyclonedx'), vars).passed, false);
 });
 
 t.test('evaluation errors and malformed predicates fail, never throw', async (t) => {
   for (const rule of listRules()) {
-    for (const predicate of [null, 'a string predicate', 42, [], {}, { statements: 'x', components: 3, buildDefinition: [] }]) {
+    for (
+      const predicate of [null, 'a string predicate', 42, [], {}, {
+        statements: 'x',
+        components: 3,
+        buildDefinition: [],
+      }]
+    ) {
       const r = evaluate(rule.name, REQUIRED[rule.name] ?? {}, statementOf(rule.predicateTypes[0]!, predicate));
       t.equal(r.passed, false, `${rule.name} fails on ${JSON.stringify(predicate)}`);
       t.ok(r.failures.length > 0);
@@ -203,7 +239,10 @@ t.test('rule data validation', async (t) => {
   const c = compileRuleSpec(spec, {});
   t.equal(c.validations[0]!.message, 'need 2 items');
   const vars = (items: unknown[]) =>
-    getAttestationVariables({ statement: { _type: '', subject: [], predicateType: 'https://example.com/x', predicate: { items } }, now: new Date() });
+    getAttestationVariables({
+      statement: { _type: '', subject: [], predicateType: 'https://example.com/x', predicate: { items } },
+      now: new Date(),
+    });
   t.same(evaluateRule(c, vars([1, 2])), { rule: 'x', passed: true, failures: [] });
   t.same(evaluateRule(c, vars([1])), { rule: 'x', passed: false, failures: ['need 2 items'] });
 
@@ -215,24 +254,37 @@ t.test('rule data validation', async (t) => {
   bad({ predicateTypes: ['https://x/*'] }, /first predicate type must be a full URI/);
   bad({ params: { n: { type: 'number', description: 'x' } } }, /type must be one of/);
   bad({ params: { n: { type: 'int', default: 'two', description: 'x' } } }, /invalid default/);
-  bad({ params: { n: { type: 'int', default: 1, required: true, description: 'x' } } }, /required parameter has no default/);
+  bad(
+    { params: { n: { type: 'int', default: 1, required: true, description: 'x' } } },
+    /required parameter has no default/,
+  );
   bad({ params: { n: { type: 'list', enum: ['a'], description: 'x' } } }, /enum is only allowed for string/);
   bad({ params: { 'my-param': { type: 'int', description: 'x' } } }, /not an identifier/);
   bad({ validations: [] }, /validations must be a non-empty array/);
   bad({ validations: [{ expression: 'true', message: 'about {{ m }}' }] }, /message names unknown parameter "m"/);
   bad({ variables: [{ name: 'a', expression: '1' }, { name: 'a', expression: '2' }] }, /defined twice/);
   // a CEL error in rule data is reported with the rule and the place
-  t.throws(() => compileRuleSpec(toRule({ ...base, validations: [{ expression: 'predicate.items.size( >', message: 'm' }] })), {
-    code: 'CONDITION_INVALID',
-    message: /^rule "x": validations\[0\]: invalid CEL expression/,
-  });
+  t.throws(
+    () => compileRuleSpec(toRule({ ...base, validations: [{ expression: 'predicate.items.size( >', message: 'm' }] })),
+    {
+      code: 'CONDITION_INVALID',
+      message: /^rule "x": validations\[0\]: invalid CEL expression/,
+    },
+  );
   t.throws(() => compileRuleSpec(toRule({ ...base, validations: [{ expression: 'paramz.n > 1', message: 'm' }] })), {
     message: /undeclared reference to 'paramz'/,
   });
-  t.throws(() => compileRuleSpec(toRule({ ...base, variables: [{ name: 'a', expression: 'variables.b' }, { name: 'b', expression: '1' }] })), {
-    code: 'CONDITION_INVALID',
-    message: 'rule "x": variable "a": unknown variable "b" (variables: none)',
-  }, 'a variable reads only earlier variables');
+  t.throws(
+    () =>
+      compileRuleSpec(
+        toRule({ ...base, variables: [{ name: 'a', expression: 'variables.b' }, { name: 'b', expression: '1' }] }),
+      ),
+    {
+      code: 'CONDITION_INVALID',
+      message: 'rule "x": variable "a": unknown variable "b" (variables: none)',
+    },
+    'a variable reads only earlier variables',
+  );
   t.throws(() => compileRuleSpec(toRule({ ...base, validations: [{ expression: 'variables.nope', message: 'm' }] })), {
     message: /validations\[0\]: unknown variable "nope"/,
   });
@@ -259,7 +311,10 @@ t.test('variables are evaluated once, when read, and their errors stay local', a
   t.same(c.validations[0]!.uses, [], 'reads no top-level binding directly');
   t.same(c.variables[1]!.usesVariables, ['items']);
   t.same(c.variables[0]!.uses, ['predicate']);
-  const vars = getAttestationVariables({ statement: { _type: '', subject: [], predicateType: 'https://example.com/x', predicate: { items: [1] } }, now: new Date() });
+  const vars = getAttestationVariables({
+    statement: { _type: '', subject: [], predicateType: 'https://example.com/x', predicate: { items: [1] } },
+    now: new Date(),
+  });
   const r = evaluateRule(c, vars);
   t.equal(r.failures[0], 'need 2 items: 1 found');
   t.match(r.failures[1], /^broken check \(variable "broken" could not be evaluated: .*missing/);

@@ -11,12 +11,20 @@ const cdxNested = readJson(local('cyclonedx-nested.json'));
 const spdx = readJson(conditions('spdx-sbom.json'));
 const spdxEmpty = readJson(shared('predicates/bom-go-mod.spdx.json'));
 
-const runCdx = (params: Record<string, string>, bom: unknown = cdx) => evaluate('sbom-cyclonedx', params, statementOf('cyclonedx', bom));
-const runSpdx = (params: Record<string, string>, doc: unknown = spdx) => evaluate('sbom-spdx', params, statementOf('spdxjson', doc));
+const runCdx = (params: Record<string, string>, bom: unknown = cdx) =>
+  evaluate('sbom-cyclonedx', params, statementOf('cyclonedx', bom));
+const runSpdx = (params: Record<string, string>, doc: unknown = spdx) =>
+  evaluate('sbom-spdx', params, statementOf('spdxjson', doc));
 
 t.test('cyclonedx: an SBOM with components passes', async (t) => {
   t.same(runCdx({}), { rule: 'sbom-cyclonedx', passed: true, failures: [] });
-  t.ok(runCdx({ minComponents: '5', deniedComponents: 'log4j-core,pkg:maven/org.apache.commons/commons-text@1.9*', deniedLicenses: 'GPL-3.0-only,AGPL-3.0-only' }).passed);
+  t.ok(
+    runCdx({
+      minComponents: '5',
+      deniedComponents: 'log4j-core,pkg:maven/org.apache.commons/commons-text@1.9*',
+      deniedLicenses: 'GPL-3.0-only,AGPL-3.0-only',
+    }).passed,
+  );
   t.ok(runCdx({}, cdxNested).passed);
 });
 
@@ -34,7 +42,11 @@ t.test('cyclonedx: denied components', async (t) => {
     'the SBOM contains denied components (pkg:maven/org.apache.commons/commons-text): pkg:maven/org.apache.commons/commons-text@1.10.0',
   ], 'a purl without version denies every version');
   t.notOk(runCdx({ deniedComponents: 'pkg:maven/org.apache.commons/*' }).passed, 'purl prefix');
-  t.same(runCdx({ deniedComponents: 'pkg:maven/org.apache.commons/commons-tex' }).failures, [], 'no partial purl match without *');
+  t.same(
+    runCdx({ deniedComponents: 'pkg:maven/org.apache.commons/commons-tex' }).failures,
+    [],
+    'no partial purl match without *',
+  );
   t.same(runCdx({ deniedComponents: 'commons-*' }).failures, [
     'the SBOM contains denied components (commons-*): pkg:maven/org.apache.commons/commons-text@1.10.0, pkg:maven/commons-logging/commons-logging@1.2',
   ]);
@@ -58,7 +70,9 @@ t.test('cyclonedx: denied licenses (id, name, expression)', async (t) => {
 });
 
 t.test('cyclonedx: not a CycloneDX document', async (t) => {
-  t.same(runCdx({ minComponents: '0' }, spdx).failures, ['the predicate is not a CycloneDX SBOM (bomFormat is not CycloneDX)']);
+  t.same(runCdx({ minComponents: '0' }, spdx).failures, [
+    'the predicate is not a CycloneDX SBOM (bomFormat is not CycloneDX)',
+  ]);
   const broken = clone(cdx);
   broken.components = 'none';
   t.notOk(runCdx({}, broken).passed);
@@ -84,24 +98,49 @@ t.test('spdx: denied packages and licenses', async (t) => {
   ]);
   const expr = clone(spdx);
   expr.packages[1].licenseDeclared = '(MIT OR LGPL-2.1-or-later)';
-  t.match(runSpdx({ deniedLicenses: 'LGPL-2.1-or-later' }, expr).failures, [/under denied licenses \(LGPL-2.1-or-later\): musl \(LGPL-2.1-or-later\)/]);
+  t.match(runSpdx({ deniedLicenses: 'LGPL-2.1-or-later' }, expr).failures, [
+    /under denied licenses \(LGPL-2.1-or-later\): musl \(LGPL-2.1-or-later\)/,
+  ]);
 });
 
 t.test('spdx: not an SPDX document', async (t) => {
-  t.same(runSpdx({ minComponents: '0' }, cdx).failures, ['the predicate is not an SPDX JSON document (no spdxVersion)']);
+  t.same(runSpdx({ minComponents: '0' }, cdx).failures, [
+    'the predicate is not an SPDX JSON document (no spdxVersion)',
+  ]);
   // cosign --type spdx (tag-value) stores the document as a string predicate
   t.notOk(runSpdx({ minComponents: '0' }, 'SPDXVersion: SPDX-2.2\nDataLicense: CC0-1.0\n').passed);
 });
 
 t.test('large SBOMs (beyond the depth where re-shaped CEL lists overflow)', async (t) => {
   const big = clone(cdx);
-  big.components = Array.from({ length: 6000 }, (_, i) => ({ type: 'library', name: `lib${i}`, version: '1.0.0', purl: `pkg:npm/lib${i}@1.0.0`, licenses: [{ license: { id: 'MIT' } }] }));
+  big.components = Array.from(
+    { length: 6000 },
+    (_, i) => ({
+      type: 'library',
+      name: `lib${i}`,
+      version: '1.0.0',
+      purl: `pkg:npm/lib${i}@1.0.0`,
+      licenses: [{ license: { id: 'MIT' } }],
+    }),
+  );
   big.components[4321].name = 'event-stream';
   big.components[4321].purl = 'pkg:npm/event-stream@3.3.6';
-  t.same(runCdx({ deniedComponents: 'pkg:npm/event-stream', deniedLicenses: 'AGPL-3.0-only', minComponents: '6000' }, big).failures, [
-    'the SBOM contains denied components (pkg:npm/event-stream): pkg:npm/event-stream@3.3.6',
-  ]);
+  t.same(
+    runCdx({ deniedComponents: 'pkg:npm/event-stream', deniedLicenses: 'AGPL-3.0-only', minComponents: '6000' }, big)
+      .failures,
+    [
+      'the SBOM contains denied components (pkg:npm/event-stream): pkg:npm/event-stream@3.3.6',
+    ],
+  );
   const bigSpdx = clone(spdx);
-  bigSpdx.packages = Array.from({ length: 6000 }, (_, i) => ({ SPDXID: `SPDXRef-Package-${i}`, name: `pkg${i}`, licenseConcluded: 'MIT', downloadLocation: 'NOASSERTION' }));
+  bigSpdx.packages = Array.from(
+    { length: 6000 },
+    (_, i) => ({
+      SPDXID: `SPDXRef-Package-${i}`,
+      name: `pkg${i}`,
+      licenseConcluded: 'MIT',
+      downloadLocation: 'NOASSERTION',
+    }),
+  );
   t.same(runSpdx({ deniedComponents: 'busybox', deniedLicenses: 'GPL-2.0-only' }, bigSpdx).failures, []);
 });

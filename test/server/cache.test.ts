@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { createDeadline, shareWork } from '../../lib/abort.ts';
-import { createResultCache, type CacheLookup } from '../../lib/engine/cache.ts';
+import { type CacheLookup, createResultCache } from '../../lib/engine/cache.ts';
 import { createSemaphore } from '../../lib/semaphore.ts';
 import { getDeadlineMs } from '../../lib/server/webhook.ts';
 import { parseTimeoutParam } from '../../lib/server/server.ts';
@@ -22,7 +22,12 @@ const done = <T>(v: T) => running(() => Promise.resolve(v));
 t.test('cache: settled successes kept for their TTL; resolve keys expire sooner', async (t) => {
   let now = 1000;
   const seen: Array<[string, CacheLookup]> = [];
-  const c = createResultCache({ ttlMs: 60_000, resolveTtlMs: 5_000, now: () => now, onLookup: (k, o) => seen.push([k, o]) });
+  const c = createResultCache({
+    ttlMs: 60_000,
+    resolveTtlMs: 5_000,
+    now: () => now,
+    onLookup: (k, o) => seen.push([k, o]),
+  });
   c.offer('sig|sha256:a|repo|fp|{}', done('verified'));
   c.offer('resolve|registry:r/x:v1@', done('sha256:a'));
   await c.get('sig|sha256:a|repo|fp|{}')!.promise;
@@ -130,11 +135,23 @@ t.test('deadline: answer before the API server gives up', async (t) => {
 
 t.test('semaphore: one registry host gets a share of the slots and of the queue, others pass it', async (t) => {
   const s = createSemaphore(4, 4); // defaults: 3 slots and 3 waiting per registry
-  const hung = [await s.acquire(undefined, ['hung:5000']), await s.acquire(undefined, ['hung:5000']), await s.acquire(undefined, ['hung:5000'])];
+  const hung = [
+    await s.acquire(undefined, ['hung:5000']),
+    await s.acquire(undefined, ['hung:5000']),
+    await s.acquire(undefined, ['hung:5000']),
+  ];
   t.equal(s.active, 3);
-  const queued = [s.acquire(undefined, ['hung:5000']), s.acquire(undefined, ['hung:5000']), s.acquire(undefined, ['hung:5000'])];
+  const queued = [
+    s.acquire(undefined, ['hung:5000']),
+    s.acquire(undefined, ['hung:5000']),
+    s.acquire(undefined, ['hung:5000']),
+  ];
   t.equal(s.waiting, 3, 'a fourth evaluation for the same registry waits although a slot is free');
-  await t.rejects(s.acquire(undefined, ['hung:5000']), /webhook overloaded: 3 running and 3 waiting for hung:5000/, "the registry's share of the queue is full");
+  await t.rejects(
+    s.acquire(undefined, ['hung:5000']),
+    /webhook overloaded: 3 running and 3 waiting for hung:5000/,
+    "the registry's share of the queue is full",
+  );
   const other = await s.acquire(undefined, ['registry.example']);
   t.equal(s.active, 4, 'another registry takes the free slot at once, past the waiters');
   const later = s.acquire(undefined, ['registry.example']);
@@ -164,13 +181,19 @@ t.test('shared work: every caller has its own deadline; the work stops when the 
   const pa = w.join(a.signal);
   const pb = w.join(b.signal);
   a.abort();
-  await t.rejects(pa, { code: 'REGISTRY_UNREACHABLE', message: /verification abandoned/ }, 'the caller that gave up gets an undecided error at once');
+  await t.rejects(
+    pa,
+    { code: 'REGISTRY_UNREACHABLE', message: /verification abandoned/ },
+    'the caller that gave up gets an undecided error at once',
+  );
   t.equal(aborted, undefined, 'the other caller still waits: the work goes on');
   finish('verified');
   t.equal(await pb, 'verified');
   t.equal(w.abandoned, false);
 
-  const lone = shareWork((signal) => new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))));
+  const lone = shareWork((signal) =>
+    new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
+  );
   const c = new AbortController();
   const pc = lone.join(c.signal);
   c.abort();

@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadPolicies } from '../../lib/policy/index.ts';
@@ -31,10 +31,20 @@ const one = (kind: string) => {
 };
 
 t.test('manifests: every object present, in namespace sigward', async (t) => {
-  t.same(docs.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'MutatingWebhookConfiguration', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration']);
+  t.same(docs.map((d) => d.kind).sort(), [
+    'ConfigMap',
+    'Deployment',
+    'MutatingWebhookConfiguration',
+    'Namespace',
+    'PodDisruptionBudget',
+    'Service',
+    'ServiceAccount',
+    'ValidatingWebhookConfiguration',
+  ]);
   for (const d of docs) {
-    if (['Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(d.kind)) t.equal(d.metadata.namespace, undefined, `${d.kind} is cluster-scoped`);
-    else t.equal(d.metadata.namespace, 'sigward', `${d.kind} in sigward`);
+    if (['Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(d.kind)) {
+      t.equal(d.metadata.namespace, undefined, `${d.kind} is cluster-scoped`);
+    } else t.equal(d.metadata.namespace, 'sigward', `${d.kind} in sigward`);
   }
 });
 
@@ -53,7 +63,10 @@ t.test('Deployment: replicas, probes, resources, hardening, wiring', async (t) =
   t.equal(pod.securityContext.runAsNonRoot, true);
   t.equal(pod.serviceAccountName, one('ServiceAccount').metadata.name);
   const ports = new Set(c.ports.map((p: any) => p.name));
-  t.ok(ports.has(c.readinessProbe.httpGet.port) && ports.has(c.livenessProbe.httpGet.port), 'probes use declared ports');
+  t.ok(
+    ports.has(c.readinessProbe.httpGet.port) && ports.has(c.livenessProbe.httpGet.port),
+    'probes use declared ports',
+  );
   const svc = one('Service');
   t.same(svc.spec.selector, dep.spec.template.metadata.labels, 'Service selects the pods');
   for (const p of svc.spec.ports) t.ok(ports.has(p.targetPort), `Service port ${p.name} targets a container port`);
@@ -66,19 +79,42 @@ t.test('Deployment: replicas, probes, resources, hardening, wiring', async (t) =
 t.test('webhook configurations: endpoints, exclusions, kinds, options', async (t) => {
   const svc = one('Service');
   const https = svc.spec.ports.find((p: any) => p.name === 'https');
-  for (const [kind, path] of [['MutatingWebhookConfiguration', '/mutate'], ['ValidatingWebhookConfiguration', '/validate']] as const) {
+  for (
+    const [kind, path] of [['MutatingWebhookConfiguration', '/mutate'], [
+      'ValidatingWebhookConfiguration',
+      '/validate',
+    ]] as const
+  ) {
     const w = one(kind).webhooks[0];
     t.match(w.name, /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, `${kind}: fully qualified name`);
-    t.same(w.clientConfig.service, { name: svc.metadata.name, namespace: 'sigward', path, port: https.port }, `${kind}: calls ${path} on the Service`);
+    t.same(
+      w.clientConfig.service,
+      { name: svc.metadata.name, namespace: 'sigward', path, port: https.port },
+      `${kind}: calls ${path} on the Service`,
+    );
     t.equal(w.sideEffects, 'None');
     t.same(w.admissionReviewVersions, ['v1', 'v1beta1']);
     t.ok(w.timeoutSeconds >= 1 && w.timeoutSeconds <= 30);
     t.ok(['Fail', 'Ignore'].includes(w.failurePolicy));
     const ex = w.namespaceSelector.matchExpressions[0];
     t.same([ex.key, ex.operator], ['kubernetes.io/metadata.name', 'NotIn']);
-    t.ok(ex.values.includes('kube-system') && ex.values.includes('sigward'), `${kind}: kube-system and sigward excluded`);
+    t.ok(
+      ex.values.includes('kube-system') && ex.values.includes('sigward'),
+      `${kind}: kube-system and sigward excluded`,
+    );
     const resources = w.rules.flatMap((r: any) => r.resources);
-    for (const r of ['pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs', 'replicationcontrollers']) t.ok(resources.includes(r), `${kind}: ${r}`);
+    for (
+      const r of [
+        'pods',
+        'deployments',
+        'daemonsets',
+        'statefulsets',
+        'replicasets',
+        'jobs',
+        'cronjobs',
+        'replicationcontrollers',
+      ]
+    ) t.ok(resources.includes(r), `${kind}: ${r}`);
     t.ok(w.rules.every((r: any) => r.operations.includes('CREATE') && r.operations.includes('UPDATE')));
   }
 });
@@ -92,28 +128,68 @@ t.test('the ConfigMap policies load', async (t) => {
 
 const HAVE_KUBECTL = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 
-t.test('kubectl create --dry-run=client accepts deploy/', { skip: HAVE_KUBECTL ? false : 'kubectl not available' }, async (t) => {
-  // kubectl needs API discovery even for a client dry run: seed its cache
-  const cache = tmpDir('sigward-kubectl-');
-  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
-  const base = join(cache, 'discovery/localhost_8080');
-  const groups: Record<string, Array<[string, string, boolean]>> = {
-    v1: [['namespaces', 'Namespace', false], ['serviceaccounts', 'ServiceAccount', true], ['services', 'Service', true], ['configmaps', 'ConfigMap', true]],
-    'apps/v1': [['deployments', 'Deployment', true]],
-    'policy/v1': [['poddisruptionbudgets', 'PodDisruptionBudget', true]],
-    'admissionregistration.k8s.io/v1': [['mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false], ['validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false]],
-  };
-  const list = [];
-  for (const [gv, res] of Object.entries(groups)) {
-    const [name, version] = gv.includes('/') ? gv.split('/') : ['', gv];
-    list.push({ name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } });
-    mkdirSync(join(base, gv), { recursive: true });
-    writeFileSync(join(base, gv, 'serverresources.json'), JSON.stringify({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv, resources: res.map(([n, k, ns]) => ({ name: n, singularName: k.toLowerCase(), namespaced: ns, kind: k, verbs: ['create', 'get'] })) }));
-  }
-  writeFileSync(join(base, 'servergroups.json'), JSON.stringify({ kind: 'APIGroupList', apiVersion: 'v1', groups: list }));
-  const out = execFileSync('kubectl', ['--kubeconfig=/dev/null', '--server=http://localhost:8080', `--cache-dir=${cache}`, 'create', '--dry-run=client', '--validate=false', '-f', DEPLOY, '-o', 'name'], { encoding: 'utf8' });
-  t.equal(out.trim().split('\n').length, 8, out);
-});
+t.test(
+  'kubectl create --dry-run=client accepts deploy/',
+  { skip: HAVE_KUBECTL ? false : 'kubectl not available' },
+  async (t) => {
+    // kubectl needs API discovery even for a client dry run: seed its cache
+    const cache = tmpDir('sigward-kubectl-');
+    t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+    const base = join(cache, 'discovery/localhost_8080');
+    const groups: Record<string, Array<[string, string, boolean]>> = {
+      v1: [['namespaces', 'Namespace', false], ['serviceaccounts', 'ServiceAccount', true], [
+        'services',
+        'Service',
+        true,
+      ], ['configmaps', 'ConfigMap', true]],
+      'apps/v1': [['deployments', 'Deployment', true]],
+      'policy/v1': [['poddisruptionbudgets', 'PodDisruptionBudget', true]],
+      'admissionregistration.k8s.io/v1': [['mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false], [
+        'validatingwebhookconfigurations',
+        'ValidatingWebhookConfiguration',
+        false,
+      ]],
+    };
+    const list = [];
+    for (const [gv, res] of Object.entries(groups)) {
+      const [name, version] = gv.includes('/') ? gv.split('/') : ['', gv];
+      list.push({ name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } });
+      mkdirSync(join(base, gv), { recursive: true });
+      writeFileSync(
+        join(base, gv, 'serverresources.json'),
+        JSON.stringify({
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: gv,
+          resources: res.map(([n, k, ns]) => ({
+            name: n,
+            singularName: k.toLowerCase(),
+            namespaced: ns,
+            kind: k,
+            verbs: ['create', 'get'],
+          })),
+        }),
+      );
+    }
+    writeFileSync(
+      join(base, 'servergroups.json'),
+      JSON.stringify({ kind: 'APIGroupList', apiVersion: 'v1', groups: list }),
+    );
+    const out = execFileSync('kubectl', [
+      '--kubeconfig=/dev/null',
+      '--server=http://localhost:8080',
+      `--cache-dir=${cache}`,
+      'create',
+      '--dry-run=client',
+      '--validate=false',
+      '-f',
+      DEPLOY,
+      '-o',
+      'name',
+    ], { encoding: 'utf8' });
+    t.equal(out.trim().split('\n').length, 8, out);
+  },
+);
 
 t.test("the Deployment's arguments run sigward with the ConfigMap policies and a README certificate", async (t) => {
   const dir = tmpDir('sigward-deploy-');
@@ -124,7 +200,9 @@ t.test("the Deployment's arguments run sigward with the ConfigMap policies and a
   t.ok(block, 'README has the TLS commands');
   execFileSync('bash', ['-euo', 'pipefail', '-c', block![1]!], { cwd: dir, stdio: 'pipe' });
   mkdirSync(join(dir, 'policies'));
-  for (const [f, text] of Object.entries(one('ConfigMap').data as Record<string, string>)) writeFileSync(join(dir, 'policies', f), text);
+  for (const [f, text] of Object.entries(one('ConfigMap').data as Record<string, string>)) {
+    writeFileSync(join(dir, 'policies', f), text);
+  }
 
   const [port, metricsPort] = [await freePort(), await freePort()];
   const args = (one('Deployment').spec.template.spec.containers[0].args as string[]).map((a) =>
@@ -134,10 +212,14 @@ t.test("the Deployment's arguments run sigward with the ConfigMap policies and a
       .replace('/etc/sigward/tls/tls.key', join(dir, 'tls.key'))
       .replace(/^--port=\d+$/, `--port=${port}`)
       .replace(/^--metrics-port=\d+$/, `--metrics-port=${metricsPort}`)
-      .replace(/^--shutdown-delay=\d+$/, '--shutdown-delay=0'),
+      .replace(/^--shutdown-delay=\d+$/, '--shutdown-delay=0')
   );
   const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
-  const child = spawn(fromSource ? process.execPath : BINARY, [...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []), ...args, '--address=127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(fromSource ? process.execPath : BINARY, [
+    ...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []),
+    ...args,
+    '--address=127.0.0.1',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -147,7 +229,12 @@ t.test("the Deployment's arguments run sigward with the ConfigMap policies and a
   for (let i = 0; i < 200 && child.exitCode === null; i++) {
     try {
       // verified against the README's CA, by the Service DNS name
-      ready = (await httpsRequest(`https://127.0.0.1:${port}/readyz`, { method: 'GET', ca, servername: 'sigward.sigward.svc', timeoutMs: 1000 })).status;
+      ready = (await httpsRequest(`https://127.0.0.1:${port}/readyz`, {
+        method: 'GET',
+        ca,
+        servername: 'sigward.sigward.svc',
+        timeoutMs: 1000,
+      })).status;
       break;
     } catch {
       await new Promise((r) => setTimeout(r, 50));

@@ -8,10 +8,21 @@ import { connect } from 'node:tls';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { applyPatch } from '../../lib/admission/index.ts';
 import type { JsonObject } from '../../lib/admission/types.ts';
-import { withRegistry, pushImage, generateTls } from '../helpers/registry.ts';
+import { generateTls, pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { startServe, toReview, decodePatch, unfold, policyYaml, writePolicy, tmpDir, startBlackhole, httpsRequest, metricValue } from './helpers.ts';
+import {
+  decodePatch,
+  httpsRequest,
+  metricValue,
+  policyYaml,
+  startBlackhole,
+  startServe,
+  tmpDir,
+  toReview,
+  unfold,
+  writePolicy,
+} from './helpers.ts';
 
 t.test('sigward serve: failure semantics', async (t) => {
   const reg = await withRegistry(t);
@@ -29,14 +40,67 @@ t.test('sigward serve: failure semantics', async (t) => {
   const policies = tmpDir('sigward-serve-policies-');
   t.teardown(() => rmSync(policies, { recursive: true, force: true }));
   writePolicy(policies, 'fail.yaml', policyYaml({ name: 'fail-policy', images: [`${host}/fail/*`], key }));
-  writePolicy(policies, 'ignore-required.yaml', policyYaml({ name: 'ignore-required', images: [`${host}/ignore/*`], key, failurePolicy: 'Ignore', verifyDigest: false }));
-  writePolicy(policies, 'ignore-open.yaml', policyYaml({ name: 'ignore-open', images: [`${host}/open/*`], key, failurePolicy: 'Ignore', verifyDigest: false, mutateDigest: false, required: false }));
-  writePolicy(policies, 'slow-fail.yaml', policyYaml({ name: 'slow-fail', images: [`${hole.host}/fail/*`], key, timeoutSeconds: 1 }));
-  writePolicy(policies, 'slow-ignore.yaml', policyYaml({ name: 'slow-ignore', images: [`${hole.host}/ignore/*`], key, timeoutSeconds: 1, failurePolicy: 'Ignore' }));
-  writePolicy(policies, 'slow-default.yaml', policyYaml({ name: 'slow-default', images: [`${hole.host}/default/*`], key }));
-  writePolicy(policies, 'slow-drain.yaml', policyYaml({ name: 'slow-drain', images: [`${hole.host}/drain/*`], key, timeoutSeconds: 3, failurePolicy: 'Ignore' }));
+  writePolicy(
+    policies,
+    'ignore-required.yaml',
+    policyYaml({
+      name: 'ignore-required',
+      images: [`${host}/ignore/*`],
+      key,
+      failurePolicy: 'Ignore',
+      verifyDigest: false,
+    }),
+  );
+  writePolicy(
+    policies,
+    'ignore-open.yaml',
+    policyYaml({
+      name: 'ignore-open',
+      images: [`${host}/open/*`],
+      key,
+      failurePolicy: 'Ignore',
+      verifyDigest: false,
+      mutateDigest: false,
+      required: false,
+    }),
+  );
+  writePolicy(
+    policies,
+    'slow-fail.yaml',
+    policyYaml({ name: 'slow-fail', images: [`${hole.host}/fail/*`], key, timeoutSeconds: 1 }),
+  );
+  writePolicy(
+    policies,
+    'slow-ignore.yaml',
+    policyYaml({
+      name: 'slow-ignore',
+      images: [`${hole.host}/ignore/*`],
+      key,
+      timeoutSeconds: 1,
+      failurePolicy: 'Ignore',
+    }),
+  );
+  writePolicy(
+    policies,
+    'slow-default.yaml',
+    policyYaml({ name: 'slow-default', images: [`${hole.host}/default/*`], key }),
+  );
+  writePolicy(
+    policies,
+    'slow-drain.yaml',
+    policyYaml({
+      name: 'slow-drain',
+      images: [`${hole.host}/drain/*`],
+      key,
+      timeoutSeconds: 3,
+      failurePolicy: 'Ignore',
+    }),
+  );
 
-  const srv = await startServe({ policyDir: policies, extraArgs: ['--registry-timeout', '4', '--shutdown-delay', '1'] });
+  const srv = await startServe({
+    policyDir: policies,
+    extraArgs: ['--registry-timeout', '4', '--shutdown-delay', '1'],
+  });
   t.teardown(() => srv.stop('SIGKILL'));
 
   await t.test('registry stopped mid-test: Fail denies, Ignore lets images through with a warning', async (t) => {
@@ -51,28 +115,43 @@ t.test('sigward serve: failure semantics', async (t) => {
 
     const fail = await srv.review('/mutate', toReview(kubectlPod('new', `${host}/fail/app:v2`)));
     t.equal(fail.allowed, false, 'failurePolicy Fail: denied');
-    t.match(unfold(fail.status?.message), /fail-policy: verify-signature: 'failed to verify image .*fail\/app:v2: .*registry unreachable/);
+    t.match(
+      unfold(fail.status?.message),
+      /fail-policy: verify-signature: 'failed to verify image .*fail\/app:v2: .*registry unreachable/,
+    );
 
     const ign = kubectlPod('new', `${host}/ignore/app:v2`);
     const ri = await srv.review('/mutate', toReview(ign));
     t.equal(ri.allowed, true, 'failurePolicy Ignore: allowed');
-    t.match(ri.warnings?.[0] ?? '', /ignore-required\.verify-signature \(failurePolicy Ignore\): failed to verify image .*registry unreachable/);
+    t.match(
+      ri.warnings?.[0] ?? '',
+      /ignore-required\.verify-signature \(failurePolicy Ignore\): failed to verify image .*registry unreachable/,
+    );
     const mutated = applyPatch(ign as JsonObject, decodePatch(ri));
     t.equal((mutated as any).spec.containers[0].image, `${host}/ignore/app:v2`, 'nothing to pin');
     const vi = await srv.review('/validate', toReview(mutated as Record<string, unknown>));
-    t.equal(vi.allowed, false, 'Ignore + required (Kyverno): the unverified image is still denied at validate under Enforce');
+    t.equal(
+      vi.allowed,
+      false,
+      'Ignore + required (Kyverno): the unverified image is still denied at validate under Enforce',
+    );
     t.match(unfold(vi.status?.message), `ignore-required: verify-signature: unverified image ${host}/ignore/app:v2`);
 
     const open = kubectlPod('new', `${host}/open/app:v2`);
     const ro = await srv.review('/mutate', toReview(open));
     t.equal(ro.allowed, true, 'Ignore, required and digests off: allowed');
     t.ok(ro.warnings?.length, 'with a warning');
-    const vo = await srv.review('/validate', toReview(applyPatch(open as JsonObject, decodePatch(ro)) as Record<string, unknown>));
+    const vo = await srv.review(
+      '/validate',
+      toReview(applyPatch(open as JsonObject, decodePatch(ro)) as Record<string, unknown>),
+    );
     t.equal(vo.allowed, true, 'and allowed at validate');
   });
 
   await t.test('registry hangs: answered by failurePolicy before the webhook timeout', async (t) => {
-    const [pf, pi, pd] = ['fail', 'ignore', 'default'].map((p) => toReview(kubectlPod('slow', `${hole.host}/${p}/app:v1`)));
+    const [pf, pi, pd] = ['fail', 'ignore', 'default'].map((p) =>
+      toReview(kubectlPod('slow', `${hole.host}/${p}/app:v1`))
+    );
     let started = Date.now();
     const f = await srv.review('/mutate', pf);
     let ms = Date.now() - started;
@@ -92,7 +171,11 @@ t.test('sigward serve: failure semantics', async (t) => {
     const q = await srv.post('/mutate?timeout=2s', JSON.stringify(pd));
     ms = Date.now() - started;
     t.equal(JSON.parse(q.body).response.allowed, false);
-    t.match(JSON.parse(q.body).response.status.message, /did not finish within 1\.8s/, 'the API server ?timeout= shortens the default 10 s');
+    t.match(
+      JSON.parse(q.body).response.status.message,
+      /did not finish within 1\.8s/,
+      'the API server ?timeout= shortens the default 10 s',
+    );
     t.ok(ms < 2000, `in time (${ms} ms)`);
     const m = await srv.get('/metrics');
     t.equal(metricValue(m.body, 'sigward_failure_policy_answers_total', { reason: 'deadline' }), 3);
@@ -109,7 +192,13 @@ t.test('sigward serve: failure semantics', async (t) => {
     t.equal(ok.status, 200, 'the new CA verifies the server');
     await t.rejects(httpsRequest(`${srv.url}/healthz`, { method: 'GET', ca: old }), 'the old CA does not');
     const tls11 = await new Promise<string>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: srv.port, rejectUnauthorized: false, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, () => resolve('connected'));
+      const s = connect({
+        host: '127.0.0.1',
+        port: srv.port,
+        rejectUnauthorized: false,
+        maxVersion: 'TLSv1.1',
+        minVersion: 'TLSv1',
+      }, () => resolve('connected'));
       s.on('error', (e) => resolve(e.message));
     });
     t.not(tls11, 'connected', `TLS 1.1 refused (${tls11})`);

@@ -2,7 +2,7 @@
 // `node cmd/main.ts` with SIGWARD_TEST_FROM_SOURCE=1) on 127.0.0.1 over TLS
 // with a throwaway CA, and talks to it as the API server does.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -58,12 +58,33 @@ export function tmpDir(prefix = 'sigward-serve-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function httpsRequest(url: string, opts: { method: string; ca: string; body?: string | Buffer; headers?: Record<string, string>; agent?: https.Agent; timeoutMs?: number; servername?: string }): Promise<HttpResult> {
+export function httpsRequest(
+  url: string,
+  opts: {
+    method: string;
+    ca: string;
+    body?: string | Buffer;
+    headers?: Record<string, string>;
+    agent?: https.Agent;
+    timeoutMs?: number;
+    servername?: string;
+  },
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: opts.method, ca: opts.ca, headers: { ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...opts.headers }, agent: opts.agent ?? false, servername: opts.servername ?? 'localhost' }, (res) => {
+    const req = https.request(url, {
+      method: opts.method,
+      ca: opts.ca,
+      headers: { ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...opts.headers },
+      agent: opts.agent ?? false,
+      servername: opts.servername ?? 'localhost',
+    }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on(
+        'end',
+        () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -90,18 +111,41 @@ export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
   let lastErr = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = ['serve', '--policy', o.policyDir, '--tls-cert', ca.certPath, '--tls-key', ca.keyPath, '--port', String(port), '--address', '127.0.0.1', '--log-level', o.logLevel ?? 'info', '--reload-interval', '0.2', ...(o.extraArgs ?? [])];
+    const args = [
+      'serve',
+      '--policy',
+      o.policyDir,
+      '--tls-cert',
+      ca.certPath,
+      '--tls-key',
+      ca.keyPath,
+      '--port',
+      String(port),
+      '--address',
+      '127.0.0.1',
+      '--log-level',
+      o.logLevel ?? 'info',
+      '--reload-interval',
+      '0.2',
+      ...(o.extraArgs ?? []),
+    ];
     const file = fromSource ? process.execPath : BINARY;
     const argv = fromSource ? [join(ROOT, 'cmd/main.ts'), ...args] : args;
     const child = spawn(file, argv, {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', DOCKER_CONFIG: '/nonexistent-sigward-test', ...o.env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        DOCKER_CONFIG: '/nonexistent-sigward-test',
+        ...o.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
     let err = '';
     const lines: Record<string, unknown>[] = [];
-    const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+    const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+      [];
     let partial = '';
     child.stderr!.on('data', (c: Buffer) => {
       const s = c.toString();
@@ -126,10 +170,12 @@ export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
       }
     });
     child.stdout!.resume();
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        children.delete(child);
+        resolve(code);
+      })
+    );
     const url = `https://127.0.0.1:${port}`;
     const agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
     const handle: ServeHandle = {
@@ -140,7 +186,8 @@ export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
       exited,
       logs: () => lines,
       stderr: () => err,
-      post: (path, body, headers) => httpsRequest(url + path, { method: 'POST', ca: ca.caCertPem, body, headers, agent }),
+      post: (path, body, headers) =>
+        httpsRequest(url + path, { method: 'POST', ca: ca.caCertPem, body, headers, agent }),
       get: (path) => httpsRequest(url + path, { method: 'GET', ca: ca.caCertPem, agent }),
       async review(path, review) {
         const r = await handle.post(path, JSON.stringify(review));
@@ -152,11 +199,17 @@ export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
         const found = lines.find(pred);
         if (found) return Promise.resolve(found);
         return new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr:\n${err.slice(-3000)}`)), timeoutMs);
-          waiters.push({ pred, resolve: (l) => {
-            clearTimeout(timer);
-            resolve(l);
-          } });
+          const timer = setTimeout(
+            () => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr:\n${err.slice(-3000)}`)),
+            timeoutMs,
+          );
+          waiters.push({
+            pred,
+            resolve: (l) => {
+              clearTimeout(timer);
+              resolve(l);
+            },
+          });
         });
       },
       async stop(signal = 'SIGTERM') {
@@ -196,7 +249,16 @@ export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
 let uidCounter = 0;
 
 /** An AdmissionReview request for an object, shaped as the API server sends it. */
-export function toReview(object: Record<string, unknown>, o: { operation?: string; namespace?: string; dryRun?: boolean; apiVersion?: string; oldObject?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function toReview(
+  object: Record<string, unknown>,
+  o: {
+    operation?: string;
+    namespace?: string;
+    dryRun?: boolean;
+    apiVersion?: string;
+    oldObject?: Record<string, unknown>;
+  } = {},
+): Record<string, unknown> {
   const apiVersion = String(object.apiVersion ?? 'v1');
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   const kind = String(object.kind);
@@ -288,7 +350,9 @@ export function writePolicy(dir: string, file: string, text: string): string {
 }
 
 /** A TCP server that accepts connections and never answers (a registry that hangs). */
-export async function startBlackhole(): Promise<{ host: string; open(): number; peak(): number; close(): Promise<void> }> {
+export async function startBlackhole(): Promise<
+  { host: string; open(): number; peak(): number; close(): Promise<void> }
+> {
   const sockets = new Set<Socket>();
   let peak = 0;
   const server: Server = createServer((s) => {
@@ -338,14 +402,29 @@ export interface CosignKey {
 export async function realCosignKey(dir: string): Promise<CosignKey> {
   // imported here: peers.ts brings tap along, which the benchmarks (importing this file) must not load
   const { cosignRunner } = await import('../helpers/peers.ts');
-  const env = { COSIGN_PASSWORD: 'pw', HOME: dir, DOCKER_CONFIG: join(dir, 'docker'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const env = {
+    COSIGN_PASSWORD: 'pw',
+    HOME: dir,
+    DOCKER_CONFIG: join(dir, 'docker'),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  };
   const cosign = cosignRunner(dir, env);
   const g = await cosign(['generate-key-pair']);
   if (g.code !== 0) throw new Error(`cosign generate-key-pair: ${g.stderr}`);
   return {
     publicPem: readFileSync(join(dir, 'cosign.pub'), 'utf8'),
     async sign(image) {
-      const r = await cosign(['sign', '--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false', '--allow-insecure-registry', '--yes', image]);
+      const r = await cosign([
+        'sign',
+        '--key',
+        'cosign.key',
+        '--use-signing-config=false',
+        '--tlog-upload=false',
+        '--new-bundle-format=false',
+        '--allow-insecure-registry',
+        '--yes',
+        image,
+      ]);
       if (r.code !== 0) throw new Error(`cosign sign ${image}: ${r.stderr}`);
     },
   };

@@ -9,15 +9,27 @@
 import t from 'tap';
 import { rmSync } from 'node:fs';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImageDetailed } from '../helpers/registry.ts';
+import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { withSigstoreMock, pushLegacySignature, DEFAULT_ISSUER } from '../helpers/sigstore-mock.ts';
-import { startServe, toReview, unfold, writePolicy, tmpDir, httpsRequest, type AdmissionResponseJson, type ServeHandle } from './helpers.ts';
+import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import {
+  type AdmissionResponseJson,
+  httpsRequest,
+  type ServeHandle,
+  startServe,
+  tmpDir,
+  toReview,
+  unfold,
+  writePolicy,
+} from './helpers.ts';
 
 const REVIEW_TIMEOUT_MS = 15_000;
 
 /** POSTs a review and probes /healthz every 200 ms until it is answered; returns the response and the slowest probe. */
-async function reviewWhileProbing(srv: ServeHandle, review: unknown): Promise<{ response: AdmissionResponseJson; ms: number; slowestProbeMs: number; failedProbes: number }> {
+async function reviewWhileProbing(
+  srv: ServeHandle,
+  review: unknown,
+): Promise<{ response: AdmissionResponseJson; ms: number; slowestProbeMs: number; failedProbes: number }> {
   const started = Date.now();
   let done = false;
   let slowestProbeMs = 0;
@@ -36,9 +48,19 @@ async function reviewWhileProbing(srv: ServeHandle, review: unknown): Promise<{ 
     }
   })();
   try {
-    const r = await httpsRequest(`${srv.url}/mutate`, { method: 'POST', ca: srv.ca.caCertPem, body: JSON.stringify(review), timeoutMs: REVIEW_TIMEOUT_MS });
+    const r = await httpsRequest(`${srv.url}/mutate`, {
+      method: 'POST',
+      ca: srv.ca.caCertPem,
+      body: JSON.stringify(review),
+      timeoutMs: REVIEW_TIMEOUT_MS,
+    });
     if (r.status !== 200) throw new Error(`/mutate answered HTTP ${r.status}: ${r.body}`);
-    return { response: (JSON.parse(r.body) as { response: AdmissionResponseJson }).response, ms: Date.now() - started, slowestProbeMs, failedProbes };
+    return {
+      response: (JSON.parse(r.body) as { response: AdmissionResponseJson }).response,
+      ms: Date.now() - started,
+      slowestProbeMs,
+      failedProbes,
+    };
   } finally {
     done = true;
     await probing;
@@ -53,11 +75,17 @@ t.test('sigward serve: regular expressions run in linear time', async (t) => {
   const repo = reg.ref('regexp/app');
   const img = await pushImageDetailed(store, repo, { tag: 'v1' });
   const longIdentity = `${'a'.repeat(40)}!@corp.example`;
-  await pushLegacySignature(store, repo, img.digest, await mock.signLegacy(img.digest, `${reg.host}/regexp/app`, { identity: longIdentity }));
+  await pushLegacySignature(
+    store,
+    repo,
+    img.digest,
+    await mock.signLegacy(img.digest, `${reg.host}/regexp/app`, { identity: longIdentity }),
+  );
 
   const policies = tmpDir('sigward-serve-regexp-');
   t.teardown(() => rmSync(policies, { recursive: true, force: true }));
-  const rule = (name: string, images: string, extra: string, keyless: string) => `apiVersion: kyverno.io/v1
+  const rule = (name: string, images: string, extra: string, keyless: string) =>
+    `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
   name: ${name}
@@ -81,13 +109,26 @@ ${extra}      verifyImages:
                     rekor:
                       url: ${mock.url}
 `;
-  writePolicy(policies, 'team.yaml', rule('team-images', `${reg.host}/regexp/team*`, `      preconditions:
+  writePolicy(
+    policies,
+    'team.yaml',
+    rule(
+      'team-images',
+      `${reg.host}/regexp/team*`,
+      `      preconditions:
         all:
           - key: "{{ regex_match('^([a-z0-9]+[-_.]?)+$', request.object.metadata.labels.team) }}"
             operator: Equals
             value: true
-`, 'subject: "dev@corp.example"'));
-  writePolicy(policies, 'identity.yaml', rule('identity-regexp', `${reg.host}/regexp/app*`, '', `subjectRegExp: '^([a-z0-9]+[-_.]?)+@corp\\.example$'`));
+`,
+      'subject: "dev@corp.example"',
+    ),
+  );
+  writePolicy(
+    policies,
+    'identity.yaml',
+    rule('identity-regexp', `${reg.host}/regexp/app*`, '', `subjectRegExp: '^([a-z0-9]+[-_.]?)+@corp\\.example$'`),
+  );
   const srv = await startServe({ policyDir: policies, extraArgs: ['--trusted-root', mock.trustedRootPath] });
   t.teardown(() => srv.stop('SIGKILL'));
 
@@ -104,7 +145,11 @@ ${extra}      verifyImages:
     t.equal(r.failedProbes, 0, '/healthz answered throughout');
     t.ok(r.slowestProbeMs < 1_000, `slowest /healthz: ${r.slowestProbeMs} ms`);
     const matching = await reviewWhileProbing(srv, pod(`${reg.host}/regexp/team:v1`, { team: 'platform' }));
-    t.equal(matching.response.allowed, false, 'a match: the precondition holds, the image (absent from the registry) is denied');
+    t.equal(
+      matching.response.allowed,
+      false,
+      'a match: the precondition holds, the image (absent from the registry) is denied',
+    );
   });
 
   await t.test('keyless subjectRegExp against a 55-character identity', async (t) => {

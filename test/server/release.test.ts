@@ -13,11 +13,20 @@ import { createLogger } from '../../lib/log.ts';
 import { startWebhookService } from '../../lib/server/index.ts';
 import { getEmbeddedTrustedRoot } from '../../lib/trust/sources.ts';
 import { toTrust } from '../../lib/trust/root.ts';
-import { withRegistry, pushImage, generateTls } from '../helpers/registry.ts';
+import { generateTls, pushImage, withRegistry } from '../helpers/registry.ts';
 import type { TestKey } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { withRealCosign } from '../helpers/peers.ts';
-import { toReview, policyYaml, writePolicy, tmpDir, startBlackhole, realCosignKey, httpsRequest, metricValue } from './helpers.ts';
+import {
+  httpsRequest,
+  metricValue,
+  policyYaml,
+  realCosignKey,
+  startBlackhole,
+  tmpDir,
+  toReview,
+  writePolicy,
+} from './helpers.ts';
 
 withRealCosign(main);
 
@@ -40,8 +49,16 @@ function main(): void {
     t.teardown(() => hole.close());
     const policies = tmpDir('sigward-release-policies-');
     t.teardown(() => rmSync(policies, { recursive: true, force: true }));
-    writePolicy(policies, 'ok.yaml', policyYaml({ name: 'ok', images: [`${reg.host}/ok/*`], key, failurePolicy: 'Ignore' }));
-    writePolicy(policies, 'hang.yaml', policyYaml({ name: 'hang', images: [`${hole.host}/*`], key, failurePolicy: 'Ignore', timeoutSeconds: 1 }));
+    writePolicy(
+      policies,
+      'ok.yaml',
+      policyYaml({ name: 'ok', images: [`${reg.host}/ok/*`], key, failurePolicy: 'Ignore' }),
+    );
+    writePolicy(
+      policies,
+      'hang.yaml',
+      policyYaml({ name: 'hang', images: [`${hole.host}/*`], key, failurePolicy: 'Ignore', timeoutSeconds: 1 }),
+    );
     const tls = await generateTls(dir);
 
     const registry = new RegistryClient({ timeoutMs: 60_000 });
@@ -64,7 +81,9 @@ function main(): void {
     t.teardown(() => service.close(0));
     const url = `https://127.0.0.1:${service.address.port}`;
     const post = (path: string, obj: Record<string, unknown>, opts: Record<string, unknown> = {}) =>
-      httpsRequest(url + path, { method: 'POST', ca: tls.caCertPem, body: JSON.stringify(toReview(obj, opts)) }).then((r) => JSON.parse(r.body).response);
+      httpsRequest(url + path, { method: 'POST', ca: tls.caCertPem, body: JSON.stringify(toReview(obj, opts)) }).then((
+        r,
+      ) => JSON.parse(r.body).response);
     const inflight = async () => metricValue(await service.metrics.registry.metrics(), 'sigward_evaluations_in_flight');
 
     const good = kubectlPod('good', `${reg.host}/ok/app:v1`);
@@ -78,9 +97,17 @@ function main(): void {
       await sleep(100);
       const refused = await post('/mutate', good);
       t.match(refused.warnings?.[0] ?? '', /overloaded/, 'overloaded');
-      for (const r of await Promise.all(both)) t.match(r.warnings?.[0] ?? '', /did not finish within 0\.8s/, 'deadline');
+      for (const r of await Promise.all(both)) {
+        t.match(r.warnings?.[0] ?? '', /did not finish within 0\.8s/, 'deadline');
+      }
       // a client that goes away while its evaluation waits on the registry
-      const req = https.request(`${url}/mutate`, { method: 'POST', ca: tls.caCertPem, servername: 'localhost', agent: false, headers: { 'Content-Type': 'application/json' } });
+      const req = https.request(`${url}/mutate`, {
+        method: 'POST',
+        ca: tls.caCertPem,
+        servername: 'localhost',
+        agent: false,
+        headers: { 'Content-Type': 'application/json' },
+      });
       req.on('error', () => {});
       req.end(JSON.stringify(toReview(hung)));
       await sleep(150);

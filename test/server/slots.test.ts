@@ -10,11 +10,24 @@ import type { Test } from 'tap';
 import { rmSync } from 'node:fs';
 import * as https from 'node:https';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import type { TestKey } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { withRealCosign } from '../helpers/peers.ts';
-import { startServe, toReview, decodePatch, policyYaml, writePolicy, tmpDir, startBlackhole, realCosignKey, metricValue, httpsRequest, type AdmissionResponseJson, type ServeHandle } from './helpers.ts';
+import {
+  type AdmissionResponseJson,
+  decodePatch,
+  httpsRequest,
+  metricValue,
+  policyYaml,
+  realCosignKey,
+  type ServeHandle,
+  startBlackhole,
+  startServe,
+  tmpDir,
+  toReview,
+  writePolicy,
+} from './helpers.ts';
 
 withRealCosign(main);
 
@@ -23,7 +36,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A kubectl Pod whose `count` containers all use images of `host` (distinct repositories, so nothing is shared). */
 function floodPod(name: string, host: string, prefix: string, count: number): Record<string, unknown> {
   const pod = kubectlPod(name, `${host}/${prefix}/img0:v1`) as any;
-  for (let i = 1; i < count; i++) pod.spec.containers.push({ name: `c${i}`, image: `${host}/${prefix}/img${i}:v1`, resources: {} });
+  for (let i = 1; i < count; i++) {
+    pod.spec.containers.push({ name: `c${i}`, image: `${host}/${prefix}/img${i}:v1`, resources: {} });
+  }
   return pod;
 }
 
@@ -62,15 +77,61 @@ function main(): void {
 
     const policies = tmpDir('sigward-slots-policies-');
     t.teardown(() => rmSync(policies, { recursive: true, force: true }));
-    writePolicy(policies, 'flood.yaml', policyYaml({ name: 'flood', images: [`${hole.host}/flood/*`], key, failurePolicy: 'Ignore', timeoutSeconds: 2, verifyDigest: false, required: false }));
-    writePolicy(policies, 'storm.yaml', policyYaml({ name: 'storm', images: [`${hole.host}/storm/*`], key, failurePolicy: 'Ignore', timeoutSeconds: 4, verifyDigest: false, required: false }));
-    writePolicy(policies, 'slow.yaml', policyYaml({ name: 'slow', images: [`${hole.host}/slow/*`], key, failurePolicy: 'Ignore', verifyDigest: false, required: false }));
+    writePolicy(
+      policies,
+      'flood.yaml',
+      policyYaml({
+        name: 'flood',
+        images: [`${hole.host}/flood/*`],
+        key,
+        failurePolicy: 'Ignore',
+        timeoutSeconds: 2,
+        verifyDigest: false,
+        required: false,
+      }),
+    );
+    writePolicy(
+      policies,
+      'storm.yaml',
+      policyYaml({
+        name: 'storm',
+        images: [`${hole.host}/storm/*`],
+        key,
+        failurePolicy: 'Ignore',
+        timeoutSeconds: 4,
+        verifyDigest: false,
+        required: false,
+      }),
+    );
+    writePolicy(
+      policies,
+      'slow.yaml',
+      policyYaml({
+        name: 'slow',
+        images: [`${hole.host}/slow/*`],
+        key,
+        failurePolicy: 'Ignore',
+        verifyDigest: false,
+        required: false,
+      }),
+    );
     // the legitimate Pods: Ignore too, so a failurePolicy answer would be an allow of an unverified image
-    writePolicy(policies, 'legit.yaml', policyYaml({ name: 'legit', images: [`${reg.host}/legit/*`], key, failurePolicy: 'Ignore' }));
+    writePolicy(
+      policies,
+      'legit.yaml',
+      policyYaml({ name: 'legit', images: [`${reg.host}/legit/*`], key, failurePolicy: 'Ignore' }),
+    );
     // shorter than the storm's deadline: waiting behind the storm's Pods for a slot would cost it its own
-    writePolicy(policies, 'quick.yaml', policyYaml({ name: 'quick', images: [`${reg.host}/quick/*`], key, failurePolicy: 'Ignore', timeoutSeconds: 3 }));
+    writePolicy(
+      policies,
+      'quick.yaml',
+      policyYaml({ name: 'quick', images: [`${reg.host}/quick/*`], key, failurePolicy: 'Ignore', timeoutSeconds: 3 }),
+    );
     // the registry client would wait a minute for an answer: only cancellation frees anything earlier
-    const srv = await startServe({ policyDir: policies, extraArgs: ['--max-concurrent', '2', '--max-queue', '8', '--registry-timeout', '60'] });
+    const srv = await startServe({
+      policyDir: policies,
+      extraArgs: ['--max-concurrent', '2', '--max-queue', '8', '--registry-timeout', '60'],
+    });
     t.teardown(() => srv.stop('SIGKILL'));
 
     const verifiedPod = async (t: Test, name: string, repo: string, digest: string) => {
@@ -79,19 +140,32 @@ function main(): void {
       const ms = Date.now() - started;
       t.equal(r.allowed, true, `${name}: allowed`);
       t.same(failurePolicyWarnings(r), [], `${name}: answered by its verification, not by failurePolicy (${ms} ms)`);
-      t.ok(decodePatch(r).some((p) => p.path === '/spec/containers/0/image' && p.value === `${reg.host}/${repo}:v1@${digest}`), `${name}: pinned to the verified digest`);
+      t.ok(
+        decodePatch(r).some((p) =>
+          p.path === '/spec/containers/0/image' && p.value === `${reg.host}/${repo}:v1@${digest}`
+        ),
+        `${name}: pinned to the verified digest`,
+      );
       return ms;
     };
 
     await t.test('answered at the deadline: registry requests aborted, slots given back', async (t) => {
-      const floods = await Promise.all([0, 1].map((i) => srv.review('/mutate', toReview(floodPod(`flood${i}`, hole.host, 'flood', 40)))));
+      const floods = await Promise.all(
+        [0, 1].map((i) => srv.review('/mutate', toReview(floodPod(`flood${i}`, hole.host, 'flood', 40)))),
+      );
       for (const f of floods) {
         t.equal(f.allowed, true, 'flood Pod: allowed by failurePolicy Ignore at its deadline');
         t.match(f.warnings?.[0] ?? '', /did not finish within 1\.8s/);
       }
       t.ok(hole.peak() <= 16, `connections to one registry host are bounded (${hole.peak()} at most)`);
-      t.ok(await until('slots free', async () => (await gauge(srv, 'sigward_evaluations_in_flight')) === 0, 1000), 'no evaluation holds a slot after its answer');
-      t.ok(await until('sockets closed', async () => hole.open() === 0, 1000), `the registry requests behind them were aborted (${hole.open()} connections still open)`);
+      t.ok(
+        await until('slots free', async () => (await gauge(srv, 'sigward_evaluations_in_flight')) === 0, 1000),
+        'no evaluation holds a slot after its answer',
+      );
+      t.ok(
+        await until('sockets closed', async () => hole.open() === 0, 1000),
+        `the registry requests behind them were aborted (${hole.open()} connections still open)`,
+      );
       await verifiedPod(t, 'legit-a', 'legit/a', legit[0]!);
     });
 
@@ -106,7 +180,11 @@ function main(): void {
           const pod = structuredClone(template);
           pod.metadata.name = `f${w}-${sent}`;
           // a connection of its own per Pod, as many API server replicas would open
-          await httpsRequest(`${srv.url}/mutate`, { method: 'POST', ca: srv.ca.caCertPem, body: JSON.stringify(toReview(pod)) }).catch(() => undefined);
+          await httpsRequest(`${srv.url}/mutate`, {
+            method: 'POST',
+            ca: srv.ca.caCertPem,
+            body: JSON.stringify(toReview(pod)),
+          }).catch(() => undefined);
           await sleep(20);
         }
       });
@@ -116,19 +194,41 @@ function main(): void {
       stop = true;
       await Promise.all(workers);
       t.ok(sent > 24, `the storm kept coming (${sent} Pods)`);
-      t.ok(await until('sockets closed', async () => hole.open() === 0, 2500), `storm requests aborted (${hole.open()} open)`);
+      t.ok(
+        await until('sockets closed', async () => hole.open() === 0, 2500),
+        `storm requests aborted (${hole.open()} open)`,
+      );
     });
 
     await t.test('client gone: its evaluation is cancelled and its slot given back before the deadline', async (t) => {
       const body = JSON.stringify(toReview(floodPod('gone', hole.host, 'slow', 20)));
-      const req = https.request(`${srv.url}/mutate`, { method: 'POST', ca: srv.ca.caCertPem, servername: 'localhost', agent: false, headers: { 'Content-Type': 'application/json' } });
+      const req = https.request(`${srv.url}/mutate`, {
+        method: 'POST',
+        ca: srv.ca.caCertPem,
+        servername: 'localhost',
+        agent: false,
+        headers: { 'Content-Type': 'application/json' },
+      });
       req.on('error', () => {});
       req.end(body);
-      t.ok(await until('evaluating', async () => (await gauge(srv, 'sigward_evaluations_in_flight')) === 1 && hole.open() > 0, 3000), 'the evaluation runs and waits on the registry');
+      t.ok(
+        await until(
+          'evaluating',
+          async () => (await gauge(srv, 'sigward_evaluations_in_flight')) === 1 && hole.open() > 0,
+          3000,
+        ),
+        'the evaluation runs and waits on the registry',
+      );
       req.destroy();
       const gone = Date.now();
-      t.ok(await until('slot free', async () => (await gauge(srv, 'sigward_evaluations_in_flight')) === 0, 2000), `slot given back ${Date.now() - gone} ms after the client left (its deadline is 9 s away)`);
-      t.ok(await until('sockets closed', async () => hole.open() === 0, 2000), `its registry requests aborted (${hole.open()} open)`);
+      t.ok(
+        await until('slot free', async () => (await gauge(srv, 'sigward_evaluations_in_flight')) === 0, 2000),
+        `slot given back ${Date.now() - gone} ms after the client left (its deadline is 9 s away)`,
+      );
+      t.ok(
+        await until('sockets closed', async () => hole.open() === 0, 2000),
+        `its registry requests aborted (${hole.open()} open)`,
+      );
       await verifiedPod(t, 'legit-c', 'legit/c', legit[2]!);
     });
   });

@@ -18,7 +18,7 @@ import { kubectlPod } from '../helpers/kubectl.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
 import { buildTufRepo, startTufMirror, withPythonTuf } from '../helpers/tuf.ts';
-import { startServe, toReview, writePolicy, type ServeHandle } from './helpers.ts';
+import { type ServeHandle, startServe, toReview, writePolicy } from './helpers.ts';
 
 const PUBLIC_GOOD = `${SHARED}/trust-roots/public-good-trusted_root.json`;
 const PGI = `${SHARED}/trust-roots/cosign-trusted_root_pgi.json`;
@@ -33,10 +33,18 @@ withPythonTuf(() => {
     t.teardown(() => store.close());
     const repo = reg.ref('tuf/app');
     const img = await pushImageDetailed(store, repo, { tag: 'v1' });
-    await pushLegacySignature(store, repo, img.digest, await mock.signLegacy(img.digest, `${reg.host}/tuf/app`, { identity: 'dev@example.com' }));
+    await pushLegacySignature(
+      store,
+      repo,
+      img.digest,
+      await mock.signLegacy(img.digest, `${reg.host}/tuf/app`, { identity: 'dev@example.com' }),
+    );
     const policies = join(dir, 'policies');
     mkdirSync(policies);
-    writePolicy(policies, 'keyless.yaml', `apiVersion: kyverno.io/v1
+    writePolicy(
+      policies,
+      'keyless.yaml',
+      `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
   name: keyless
@@ -56,7 +64,8 @@ spec:
           - keyless:
               subject: dev@example.com
               issuer: ${DEFAULT_ISSUER}
-`);
+`,
+    );
     // targets 1: the mock's root; targets 2: public-good (does not trust the mock)
     const tuf = await buildTufRepo(join(dir, 'repo'), [mock.trustedRootPath, PUBLIC_GOOD, PGI]);
     const m = await startTufMirror();
@@ -80,7 +89,18 @@ spec:
       }
     };
     const refuses = async (why: string, reason: RegExp) => {
-      const r = await runSigward(['serve', '--policy', policies, '--tls-cert', join(dir, 'none.pem'), '--tls-key', join(dir, 'none.key'), '--port', '0', ...tufArgs], { timeoutMs: 60_000 });
+      const r = await runSigward([
+        'serve',
+        '--policy',
+        policies,
+        '--tls-cert',
+        join(dir, 'none.pem'),
+        '--tls-key',
+        join(dir, 'none.key'),
+        '--port',
+        '0',
+        ...tufArgs,
+      ], { timeoutMs: 60_000 });
       t.equal(r.code, 3, `${why}: serve does not start (exit 3)`);
       t.match(r.stderr, reason, why);
     };
@@ -90,36 +110,76 @@ spec:
 
     await m.down();
     const offline = await admit('mirror down, cached targets 1', true);
-    t.match(offline.warnings, [/^TUF mirror .* is unreachable .*; using the trusted root from the cached TUF metadata in .*, valid until /]);
+    t.match(offline.warnings, [
+      /^TUF mirror .* is unreachable .*; using the trusted root from the cached TUF metadata in .*, valid until /,
+    ]);
     await m.up();
 
     m.serve(tuf.states.v2!);
-    t.match((await admit('refreshed at start-up to targets 2 (public-good)', false)).message, /transparency log \w+ is not trusted/);
+    t.match(
+      (await admit('refreshed at start-up to targets 2 (public-good)', false)).message,
+      /transparency log \w+ is not trusted/,
+    );
 
     m.serve(tuf.states['wrong-key-timestamp']!);
-    await refuses('timestamp signed with the wrong key', /Error: TUF: the update from .* was rejected, nothing from it is used: .*timestamp was signed by 0\/1 keys/);
-    const r = await runSigward(['serve', '--policy', policies, '--tls-cert', join(dir, 'none.pem'), '--tls-key', join(dir, 'none.key'), '--tuf-refresh-interval', '60']);
+    await refuses(
+      'timestamp signed with the wrong key',
+      /Error: TUF: the update from .* was rejected, nothing from it is used: .*timestamp was signed by 0\/1 keys/,
+    );
+    const r = await runSigward([
+      'serve',
+      '--policy',
+      policies,
+      '--tls-cert',
+      join(dir, 'none.pem'),
+      '--tls-key',
+      join(dir, 'none.key'),
+      '--tuf-refresh-interval',
+      '60',
+    ]);
     t.equal(r.code, 2, '--tuf-refresh-interval without --tuf-mirror is a usage error');
     t.match(r.stderr, /--tuf-refresh-interval needs --tuf-mirror/);
 
     // while running: refreshed every second; a new root replaces the old one and the cached verdicts
     const cache2 = join(dir, 'cache-running');
-    const running = ['--tuf-mirror', m.url, '--tuf-root', tuf.root, '--tuf-cache', cache2, '--tuf-refresh-interval', '1'];
+    const running = [
+      '--tuf-mirror',
+      m.url,
+      '--tuf-root',
+      tuf.root,
+      '--tuf-cache',
+      cache2,
+      '--tuf-refresh-interval',
+      '1',
+    ];
     m.serve(tuf.states.v1!);
     const srv = await startServe({ policyDir: policies, extraArgs: running });
     try {
       await review(srv, 'running, targets 1', true);
       await review(srv, 'running, targets 1 again (cached verdict)', true);
       m.serve(tuf.states.v2!);
-      await srv.waitForLog((l) => l.msg === 'trust root refreshed: new root in use, verification cache cleared', 15_000);
+      await srv.waitForLog(
+        (l) => l.msg === 'trust root refreshed: new root in use, verification cache cleared',
+        15_000,
+      );
       t.match(await review(srv, 'running, refreshed to targets 2', false), /transparency log \w+ is not trusted/);
       m.serve(tuf.states['expired-timestamp']!);
-      const failed = await srv.waitForLog((l) => l.msg === 'trust root refresh failed: keeping the trust root in use', 15_000);
+      const failed = await srv.waitForLog(
+        (l) => l.msg === 'trust root refresh failed: keeping the trust root in use',
+        15_000,
+      );
       t.match(String(failed.err), /timestamp\.json is expired/);
       await review(srv, 'running, refused update: still targets 2', false);
       await m.down();
-      const offline = await srv.waitForLog((l) => l.msg === 'trust root' && /is unreachable/.test(String(l.warning)), 15_000);
-      t.match(String(offline.warning), /using the trusted root from the cached TUF metadata/, 'running, mirror down: the cache, with a warning');
+      const offline = await srv.waitForLog(
+        (l) => l.msg === 'trust root' && /is unreachable/.test(String(l.warning)),
+        15_000,
+      );
+      t.match(
+        String(offline.warning),
+        /using the trusted root from the cached TUF metadata/,
+        'running, mirror down: the cache, with a warning',
+      );
       await m.up();
       const metrics = await srv.get('/metrics');
       t.match(metrics.body, /sigward_trust_refreshes_total\{result="changed"\} 1/);
@@ -129,12 +189,18 @@ spec:
     }
 
     // a timestamp that expires a few seconds from now: usable from the cache until then
-    const short = await buildTufRepo(join(dir, 'repo'), [mock.trustedRootPath, PUBLIC_GOOD, PGI], { only: ['short-lived'], shortLivedSeconds: 8 });
+    const short = await buildTufRepo(join(dir, 'repo'), [mock.trustedRootPath, PUBLIC_GOOD, PGI], {
+      only: ['short-lived'],
+      shortLivedSeconds: 8,
+    });
     m.serve(short.states['short-lived']!);
     await admit('short-lived timestamp (targets 2)', false);
     await m.down();
     const expires = new Date(short.expires['short-lived']!).getTime();
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expires - Date.now()) + 1100));
-    await refuses('mirror down, cache expired', /Error: TUF: the mirror .* is unreachable \(.*ECONNREFUSED.*\) and the cached TUF metadata in .* has expired \(timestamp\.json expired .*\)/);
+    await refuses(
+      'mirror down, cache expired',
+      /Error: TUF: the mirror .* is unreachable \(.*ECONNREFUSED.*\) and the cached TUF metadata in .* has expired \(timestamp\.json expired .*\)/,
+    );
   });
 });

@@ -6,21 +6,47 @@ import t from 'tap';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { applyPatch, getImages, getScopedVerifyStatus, readVerifyImagesAnnotation, readVerifyImagesScopedAnnotation, formatWebhookDenial } from '../../lib/admission/index.ts';
+import {
+  applyPatch,
+  formatWebhookDenial,
+  getImages,
+  getScopedVerifyStatus,
+  readVerifyImagesAnnotation,
+  readVerifyImagesScopedAnnotation,
+} from '../../lib/admission/index.ts';
 import type { JsonObject } from '../../lib/admission/types.ts';
-import { withRegistry, pushImage } from '../helpers/registry.ts';
+import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
-import { kubectlPod, kubectlCreate } from '../helpers/kubectl.ts';
+import { kubectlCreate, kubectlPod } from '../helpers/kubectl.ts';
 import { SHARED } from '../helpers/fixtures.ts';
-import { startServe, toReview, decodePatch, unfold, policyYaml, writePolicy, tmpDir, metricValue, type ServeHandle } from './helpers.ts';
+import {
+  decodePatch,
+  metricValue,
+  policyYaml,
+  type ServeHandle,
+  startServe,
+  tmpDir,
+  toReview,
+  unfold,
+  writePolicy,
+} from './helpers.ts';
 
 const VECTORS = join(SHARED, 'admission-requests');
 
 /** StatefulSet / DaemonSet from a kubectl Deployment's pod template (kubectl cannot create them). */
-function controllerFrom(dep: Record<string, any>, kind: 'StatefulSet' | 'DaemonSet', name: string): Record<string, unknown> {
+function controllerFrom(
+  dep: Record<string, any>,
+  kind: 'StatefulSet' | 'DaemonSet',
+  name: string,
+): Record<string, unknown> {
   const spec: Record<string, unknown> = { selector: dep.spec.selector, template: dep.spec.template };
   if (kind === 'StatefulSet') Object.assign(spec, { serviceName: name, replicas: 1 });
-  return { apiVersion: 'apps/v1', kind, metadata: { name, namespace: dep.metadata.namespace, labels: dep.metadata.labels }, spec };
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace: dep.metadata.namespace, labels: dep.metadata.labels },
+    spec,
+  };
 }
 
 /** The image fields of an object after the response's patch. */
@@ -50,8 +76,22 @@ t.test('sigward serve: mutate and validate', async (t) => {
 
   const policies = tmpDir('sigward-serve-policies-');
   t.teardown(() => rmSync(policies, { recursive: true, force: true }));
-  writePolicy(policies, 'require-signed.yaml', policyYaml({ name: 'require-signed', images: [`${host}/company/*`], key: security }));
-  writePolicy(policies, 'audit-team.yaml', policyYaml({ name: 'audit-team', images: [`${host}/audit/*`], key: security, action: 'Audit', verifyDigest: false }));
+  writePolicy(
+    policies,
+    'require-signed.yaml',
+    policyYaml({ name: 'require-signed', images: [`${host}/company/*`], key: security }),
+  );
+  writePolicy(
+    policies,
+    'audit-team.yaml',
+    policyYaml({
+      name: 'audit-team',
+      images: [`${host}/audit/*`],
+      key: security,
+      action: 'Audit',
+      verifyDigest: false,
+    }),
+  );
 
   const srv: ServeHandle = await startServe({ policyDir: policies });
   t.teardown(() => srv.stop('SIGKILL'));
@@ -62,23 +102,42 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.equal(r.allowed, true);
     t.equal(r.patchType, 'JSONPatch');
     const patch = decodePatch(r);
-    t.same(patch.map((p) => p.path), ['/metadata/annotations', '/metadata/annotations/kyverno.io~1verify-images', '/metadata/annotations/kyverno.io~1verify-images-scoped', '/metadata/annotations/sigward.dev~1verify-images-seal', '/spec/containers/0/image'], "annotation patches first (Kyverno's record, then sigward's seal over it), then the digest");
+    t.same(patch.map((p) => p.path), [
+      '/metadata/annotations',
+      '/metadata/annotations/kyverno.io~1verify-images',
+      '/metadata/annotations/kyverno.io~1verify-images-scoped',
+      '/metadata/annotations/sigward.dev~1verify-images-seal',
+      '/spec/containers/0/image',
+    ], "annotation patches first (Kyverno's record, then sigward's seal over it), then the digest");
     const { obj, images } = patchedImages(pod, patch);
     t.same(images, [`${host}/company/app:v1@${signed}`], 'image pinned to the digest that was verified');
     t.same(readVerifyImagesAnnotation(obj), { [`${host}/company/app@${signed}`]: 'pass' });
-    t.equal(getScopedVerifyStatus(readVerifyImagesScopedAnnotation(obj), '/require-signed', 'verify-signature', `${host}/company/app@${signed}`), 'pass');
+    t.equal(
+      getScopedVerifyStatus(
+        readVerifyImagesScopedAnnotation(obj),
+        '/require-signed',
+        'verify-signature',
+        `${host}/company/app@${signed}`,
+      ),
+      'pass',
+    );
 
     const v = await srv.review('/validate', toReview(obj as Record<string, unknown>));
     t.equal(v.allowed, true, 'validate: the mutated object passes required and verifyDigest');
     const unmutated = await srv.review('/validate', toReview(pod));
     t.equal(unmutated.allowed, false, 'validate: the unmutated object has no digest');
-    t.match(unfold(unmutated.status?.message), `require-signed: verify-signature: missing digest for ${host}/company/app:v1`);
+    t.match(
+      unfold(unmutated.status?.message),
+      `require-signed: verify-signature: missing digest for ${host}/company/app:v1`,
+    );
     const pinnedOnly = kubectlPod('web', `${host}/company/app:v1@${signed}`);
     const unrecorded = await srv.review('/validate', toReview(pinnedOnly));
     t.equal(unrecorded.allowed, false, 'validate: a digest without a recorded verification is not enough');
     t.match(unfold(unrecorded.status?.message), `verify-signature: unverified image ${host}/company/app@${signed}`);
     const forged = structuredClone(obj) as any;
-    forged.spec.containers[0].image = `${host}/company/unsigned:v1@${signed.replace(/.$/, (c) => (c === '0' ? '1' : '0'))}`;
+    forged.spec.containers[0].image = `${host}/company/unsigned:v1@${
+      signed.replace(/.$/, (c) => (c === '0' ? '1' : '0'))
+    }`;
     const forgedR = await srv.review('/validate', toReview(forged));
     t.equal(forgedR.allowed, false, 'validate: the record is per image digest');
   });
@@ -88,14 +147,26 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.equal(r.allowed, false);
     t.equal(r.status?.status, 'Failure');
     t.equal(r.patch, undefined, 'no patch on a denial');
-    t.match(r.status?.message, /^\n\nresource Pod\/default\/unsigned was blocked due to the following policies \n\nrequire-signed:\n  verify-signature: /);
+    t.match(
+      r.status?.message,
+      /^\n\nresource Pod\/default\/unsigned was blocked due to the following policies \n\nrequire-signed:\n  verify-signature: /,
+    );
     const msg = unfold(r.status?.message);
-    t.match(msg, `failed to verify image ${host}/company/unsigned:v1: .attestors[0].entries[0].keys: signature not found`);
-    t.match(formatWebhookDenial('mutate.sigward.dev', r.status!.message!), /^admission webhook "mutate.sigward.dev" denied the request: \n\nresource Pod/);
+    t.match(
+      msg,
+      `failed to verify image ${host}/company/unsigned:v1: .attestors[0].entries[0].keys: signature not found`,
+    );
+    t.match(
+      formatWebhookDenial('mutate.sigward.dev', r.status!.message!),
+      /^admission webhook "mutate.sigward.dev" denied the request: \n\nresource Pod/,
+    );
 
     const w = await srv.review('/mutate', toReview(kubectlPod('wrong', `${host}/company/wrongkey:v1`)));
     t.equal(w.allowed, false);
-    t.match(unfold(w.status?.message), `failed to verify image ${host}/company/wrongkey:v1: .attestors[0].entries[0].keys: invalid signature`);
+    t.match(
+      unfold(w.status?.message),
+      `failed to verify image ${host}/company/wrongkey:v1: .attestors[0].entries[0].keys: invalid signature`,
+    );
 
     const multi = kubectlPod('multi', `${host}/company/app:v1`) as any;
     multi.spec.initContainers = [{ name: 'init', image: `${host}/company/unsigned:v1` }];
@@ -113,7 +184,11 @@ t.test('sigward serve: mutate and validate', async (t) => {
       ['StatefulSet', controllerFrom(dep, 'StatefulSet', 'db'), '/spec/template/spec/containers/0/image'],
       ['DaemonSet', controllerFrom(dep, 'DaemonSet', 'agent'), '/spec/template/spec/containers/0/image'],
       ['Job', kubectlCreate('job', 'migrate', `${host}/company/sidecar:v2`), '/spec/template/spec/containers/0/image'],
-      ['CronJob', kubectlCreate('cronjob', 'nightly', `${host}/company/app:v1`, 'default', ['--schedule=0 3 * * *']), '/spec/jobTemplate/spec/template/spec/containers/0/image'],
+      [
+        'CronJob',
+        kubectlCreate('cronjob', 'nightly', `${host}/company/app:v1`, 'default', ['--schedule=0 3 * * *']),
+        '/spec/jobTemplate/spec/template/spec/containers/0/image',
+      ],
     ];
     for (const [kind, obj, path] of objects) {
       const r = await srv.review('/mutate', toReview(obj));
@@ -129,9 +204,15 @@ t.test('sigward serve: mutate and validate', async (t) => {
       const v = await srv.review('/validate', toReview(out as Record<string, unknown>));
       t.equal(v.allowed, true, `${kind}: validate passes on the mutated object`);
     }
-    const bad = await srv.review('/mutate', toReview(kubectlCreate('deployment', 'unsigned', `${host}/company/unsigned:v1`)));
+    const bad = await srv.review(
+      '/mutate',
+      toReview(kubectlCreate('deployment', 'unsigned', `${host}/company/unsigned:v1`)),
+    );
     t.equal(bad.allowed, false);
-    t.match(bad.status?.message, /^\n\nresource Deployment\/default\/unsigned was blocked due to the following policies \n\nrequire-signed:\n  autogen-verify-signature: 'failed to verify image/);
+    t.match(
+      bad.status?.message,
+      /^\n\nresource Deployment\/default\/unsigned was blocked due to the following policies \n\nrequire-signed:\n  autogen-verify-signature: 'failed to verify image/,
+    );
     t.match(unfold(bad.status?.message), 'signature not found');
   });
 
@@ -173,7 +254,9 @@ t.test('sigward serve: mutate and validate', async (t) => {
       t.ok(out.images.every((i) => i.includes('@sha256:')), `${f}: init/ephemeral containers pinned too`);
     }
     const unsignedVector = load('17_deny_me_pod.json');
-    for (const img of getImages(unsignedVector.request.object, { kind: 'Pod' })) applyPointer(unsignedVector.request.object, img.jsonPointer, `${host}/company/unsigned:v1`);
+    for (const img of getImages(unsignedVector.request.object, { kind: 'Pod' })) {
+      applyPointer(unsignedVector.request.object, img.jsonPointer, `${host}/company/unsigned:v1`);
+    }
     const ru = await srv.review('/mutate', unsignedVector);
     t.equal(ru.allowed, false, '17_deny_me_pod with an unsigned image: denied');
 
@@ -187,7 +270,10 @@ t.test('sigward serve: mutate and validate', async (t) => {
     const r = await srv.review('/mutate', toReview(kubectlPod('audited', `${host}/audit/unsigned:v1`)));
     t.equal(r.allowed, true);
     t.equal(r.patch !== undefined, true, 'the failure is recorded');
-    t.match(r.warnings?.[0] ?? '', /audit-team\.verify-signature: failed to verify image .*audit\/unsigned:v1.*signature not found/);
+    t.match(
+      r.warnings?.[0] ?? '',
+      /audit-team\.verify-signature: failed to verify image .*audit\/unsigned:v1.*signature not found/,
+    );
     const out = patchedImages(kubectlPod('audited', `${host}/audit/unsigned:v1`), decodePatch(r));
     t.same(out.images, [`${host}/audit/unsigned:v1`], 'Audit never pins (mutateDigest false)');
     const line = await srv.waitForLog((l) => l.audit === true && l.policy === 'audit-team');
@@ -199,21 +285,48 @@ t.test('sigward serve: mutate and validate', async (t) => {
 
   await t.test('UPDATE: an unchanged image sigward verified is not verified again, a changed one is, and the record may not be rewritten', async (t) => {
     // admitted by sigward: the stored object carries its sealed record
-    const admittedApp = patchedImages(kubectlCreate('deployment', 'app', `${host}/company/app:v1`), decodePatch(await srv.review('/mutate', toReview(kubectlCreate('deployment', 'app', `${host}/company/app:v1`))))).obj as any;
-    const storedApp = { ...admittedApp, metadata: { ...admittedApp.metadata, uid: '6c0a4d7e-0000-4000-8000-000000000001', creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
+    const admittedApp = patchedImages(
+      kubectlCreate('deployment', 'app', `${host}/company/app:v1`),
+      decodePatch(await srv.review('/mutate', toReview(kubectlCreate('deployment', 'app', `${host}/company/app:v1`)))),
+    ).obj as any;
+    const storedApp = {
+      ...admittedApp,
+      metadata: {
+        ...admittedApp.metadata,
+        uid: '6c0a4d7e-0000-4000-8000-000000000001',
+        creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+    };
     const relabelledApp = structuredClone(storedApp);
     relabelledApp.metadata.labels = { ...relabelledApp.metadata.labels, tier: 'web' };
     const kept = await srv.review('/mutate', toReview(relabelledApp, { operation: 'UPDATE', oldObject: storedApp }));
-    t.equal(kept.allowed, true, 'image field unchanged and recorded as verified by sigward: allowed without verification (as Kyverno)');
+    t.equal(
+      kept.allowed,
+      true,
+      'image field unchanged and recorded as verified by sigward: allowed without verification (as Kyverno)',
+    );
     const { obj } = patchedImages(relabelledApp, decodePatch(kept));
-    t.equal(getScopedVerifyStatus(readVerifyImagesScopedAnnotation(obj), '/require-signed', 'autogen-verify-signature', `${host}/company/app@${signed}`), 'pass', 'still recorded as verified');
+    t.equal(
+      getScopedVerifyStatus(
+        readVerifyImagesScopedAnnotation(obj),
+        '/require-signed',
+        'autogen-verify-signature',
+        `${host}/company/app@${signed}`,
+      ),
+      'pass',
+      'still recorded as verified',
+    );
 
     // a Deployment admitted before the policy existed: its image is unsigned and nothing records a verification
     const stored = kubectlCreate('deployment', 'legacy', `${host}/company/unsigned:v1`);
     const relabelled = structuredClone(stored) as any;
     relabelled.metadata.labels = { ...relabelled.metadata.labels, tier: 'web' };
     const legacy = await srv.review('/mutate', toReview(relabelled, { operation: 'UPDATE', oldObject: stored }));
-    t.equal(legacy.allowed, false, 'image field unchanged but never verified: verified now, and denied (Kyverno 1.19 asks the stored record too)');
+    t.equal(
+      legacy.allowed,
+      false,
+      'image field unchanged but never verified: verified now, and denied (Kyverno 1.19 asks the stored record too)',
+    );
 
     const created = await srv.review('/mutate', toReview(stored));
     t.equal(created.allowed, false, 'the same object as a CREATE is verified and denied');
@@ -225,15 +338,24 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.match(unfold(changed.status?.message), /company\/wrongkey:v1/);
 
     // an admitted Deployment whose record the update tries to rewrite
-    const admittedReview = await srv.review('/mutate', toReview(kubectlCreate('deployment', 'good', `${host}/company/app:v1`)));
-    const admitted = patchedImages(kubectlCreate('deployment', 'good', `${host}/company/app:v1`), decodePatch(admittedReview)).obj as any;
+    const admittedReview = await srv.review(
+      '/mutate',
+      toReview(kubectlCreate('deployment', 'good', `${host}/company/app:v1`)),
+    );
+    const admitted = patchedImages(
+      kubectlCreate('deployment', 'good', `${host}/company/app:v1`),
+      decodePatch(admittedReview),
+    ).obj as any;
     const key = Object.keys(readVerifyImagesAnnotation(admitted) ?? {})[0]!;
     const forged = structuredClone(admitted);
     forged.metadata.annotations['kyverno.io/verify-images'] = JSON.stringify({ [key]: 'fail' });
     const tampered = await srv.review('/mutate', toReview(forged, { operation: 'UPDATE', oldObject: admitted }));
     t.equal(tampered.allowed, false, 'rewritten record: denied');
     t.match(unfold(tampered.status?.message), 'kyverno.io/verify-images annotation cannot be changed');
-    const same = await srv.review('/mutate', toReview(structuredClone(admitted), { operation: 'UPDATE', oldObject: admitted }));
+    const same = await srv.review(
+      '/mutate',
+      toReview(structuredClone(admitted), { operation: 'UPDATE', oldObject: admitted }),
+    );
     t.equal(same.allowed, true, 'record left alone: allowed');
   });
 
@@ -244,7 +366,11 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.equal(r.allowed, true);
     const after = (await srv.get('/metrics')).body;
     t.equal(metricValue(after, 'sigward_verifications_performed_total'), performed0, 'no new verification');
-    t.ok(metricValue(after, 'sigward_cache_lookups_total', { kind: 'sig', outcome: 'hit' }) > metricValue(before, 'sigward_cache_lookups_total', { kind: 'sig', outcome: 'hit' }), 'cache hit counted');
+    t.ok(
+      metricValue(after, 'sigward_cache_lookups_total', { kind: 'sig', outcome: 'hit' }) >
+        metricValue(before, 'sigward_cache_lookups_total', { kind: 'sig', outcome: 'hit' }),
+      'cache hit counted',
+    );
 
     const entries0 = metricValue(after, 'sigward_cache_entries');
     const dry = await srv.review('/mutate', toReview(kubectlPod('dry', `${host}/company/late:v1`), { dryRun: true }));
@@ -286,26 +412,57 @@ t.test('sigward serve: mutate and validate', async (t) => {
     t.equal((await srv.get('/readyz')).status, 200);
     const m = await srv.get('/metrics');
     t.match(String(m.headers['content-type']), /text\/plain/);
-    t.ok(metricValue(m.body, 'sigward_admission_request_duration_seconds_count', { operation: 'mutate', result: 'allowed' }) > 0);
-    t.ok(metricValue(m.body, 'sigward_admission_request_duration_seconds_count', { operation: 'mutate', result: 'denied' }) > 0);
-    t.ok(metricValue(m.body, 'sigward_admission_request_duration_seconds_count', { operation: 'validate', result: 'denied' }) > 0);
-    t.ok(metricValue(m.body, 'sigward_admission_request_duration_seconds_count', { operation: 'mutate', result: 'error' }) > 0);
+    t.ok(
+      metricValue(m.body, 'sigward_admission_request_duration_seconds_count', {
+        operation: 'mutate',
+        result: 'allowed',
+      }) > 0,
+    );
+    t.ok(
+      metricValue(m.body, 'sigward_admission_request_duration_seconds_count', {
+        operation: 'mutate',
+        result: 'denied',
+      }) > 0,
+    );
+    t.ok(
+      metricValue(m.body, 'sigward_admission_request_duration_seconds_count', {
+        operation: 'validate',
+        result: 'denied',
+      }) > 0,
+    );
+    t.ok(
+      metricValue(m.body, 'sigward_admission_request_duration_seconds_count', {
+        operation: 'mutate',
+        result: 'error',
+      }) > 0,
+    );
     t.ok(metricValue(m.body, 'sigward_image_verification_results_total', { result: 'fail' }) > 0);
     t.ok(metricValue(m.body, 'sigward_registry_request_duration_seconds_count') > 0, 'registry latency observed');
     t.equal(metricValue(m.body, 'sigward_policies_loaded'), 2);
-    t.ok(srv.logs().some((l) => typeof l.uid === 'string' && l.msg === 'admission denied'), 'JSON log lines with the request uid');
+    t.ok(
+      srv.logs().some((l) => typeof l.uid === 'string' && l.msg === 'admission denied'),
+      'JSON log lines with the request uid',
+    );
   });
 
   await t.test('policy hot reload: a new policy applies, a broken edit keeps the previous set', async (t) => {
     const pod = () => toReview(kubectlPod('late', `${host}/audit/unsigned:v1`));
     t.equal((await srv.review('/mutate', pod())).allowed, true, 'before: Audit only');
-    writePolicy(policies, 'audit-team.yaml', policyYaml({ name: 'audit-team', images: [`${host}/audit/*`], key: security, action: 'Enforce' }));
+    writePolicy(
+      policies,
+      'audit-team.yaml',
+      policyYaml({ name: 'audit-team', images: [`${host}/audit/*`], key: security, action: 'Enforce' }),
+    );
     await srv.waitForLog((l) => l.msg === 'policies reloaded' && l.generation === 2);
     const r = await srv.review('/mutate', pod());
     t.equal(r.allowed, false, 'after: the edited policy enforces');
     t.match(unfold(r.status?.message), 'audit-team:');
 
-    writePolicy(policies, 'broken.yaml', 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: broken}\nspec:\n  rules: [ {name: x, verifyImages: 7 ');
+    writePolicy(
+      policies,
+      'broken.yaml',
+      'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: broken}\nspec:\n  rules: [ {name: x, verifyImages: 7 ',
+    );
     await srv.waitForLog((l) => l.msg === 'policy reload failed: keeping the previous policies');
     t.equal((await srv.review('/mutate', pod())).allowed, false, 'broken edit: previous policies still enforced');
     t.equal((await srv.get('/readyz')).status, 200, 'still ready');

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { mockSigstore, readText, TD, TV } from './helpers.ts';
 import {
   getEmbeddedTrustedRoot,
+  type IdentityPolicy,
   parseTrustedRoot,
   toTrust,
   verifyBundle,
-  type IdentityPolicy,
 } from '../../lib/trust/index.ts';
 
 const SB = `${TV}sigstore-bundles/`;
@@ -60,12 +60,20 @@ t.test('cosign v3 OCI attestation: file root, embedded root, digest mode', async
     t.equal(r.statement?.predicateType, 'https://cosign.sigstore.dev/attestation/v1');
   }
   t.throws(
-    () => verifyBundle(bundleJSON('cosign-oci-attestation.sigstore.json'), { trust: pgi, policy, digest: `sha256:${'0'.repeat(64)}` }),
+    () =>
+      verifyBundle(bundleJSON('cosign-oci-attestation.sigstore.json'), {
+        trust: pgi,
+        policy,
+        digest: `sha256:${'0'.repeat(64)}`,
+      }),
     { code: 'MANIFEST_DIGEST_MISMATCH' },
   );
-  t.throws(() => verifyBundle(bundleJSON('cosign-oci-attestation.sigstore.json'), { trust: pgi, policy, digest: 'sha1:abc' }), {
-    code: 'CONFIG_INVALID',
-  });
+  t.throws(
+    () => verifyBundle(bundleJSON('cosign-oci-attestation.sigstore.json'), { trust: pgi, policy, digest: 'sha1:abc' }),
+    {
+      code: 'CONFIG_INVALID',
+    },
+  );
 });
 
 t.test('rejections', async (t) => {
@@ -73,45 +81,114 @@ t.test('rejections', async (t) => {
     code: 'BUNDLE_INVALID',
     message: /dsseEnvelope\.signatures/,
   });
-  t.throws(() => verifyBundle({ ...bundleJSON('bundleV03-dsse.sigstore'), mediaType: 'application/vnd.dev.sigstore.bundle.v0.9+json' }, { trust: publicGood, policy: BRIAN }), {
-    code: 'BUNDLE_INVALID',
-    message: /media type/,
-  });
+  t.throws(
+    () =>
+      verifyBundle({
+        ...bundleJSON('bundleV03-dsse.sigstore'),
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.9+json',
+      }, { trust: publicGood, policy: BRIAN }),
+    {
+      code: 'BUNDLE_INVALID',
+      message: /media type/,
+    },
+  );
   t.throws(() => verifyBundle('{', { trust: publicGood, policy: BRIAN }), { code: 'BUNDLE_INVALID' });
   // identity
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: { subject: 'dehamer.com', issuer: BRIAN.issuer } }), {
-    code: 'IDENTITY_MISMATCH',
-  });
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: { subjectRegExp: '^brian@dehamer$', issuer: BRIAN.issuer } }), {
-    code: 'IDENTITY_MISMATCH',
-  }, 'an anchored regex must match the whole identity');
-  t.doesNotThrow(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: { subjectRegExp: 'brian@dehamer', issuer: BRIAN.issuer } }), 'unanchored: part of the identity, as cosign');
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: { subject: BRIAN.subject, issuer: 'https://accounts.google.com' } }), {
-    code: 'IDENTITY_MISMATCH',
-  });
+  t.throws(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+        trust: publicGood,
+        policy: { subject: 'dehamer.com', issuer: BRIAN.issuer },
+      }),
+    {
+      code: 'IDENTITY_MISMATCH',
+    },
+  );
+  t.throws(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+        trust: publicGood,
+        policy: { subjectRegExp: '^brian@dehamer$', issuer: BRIAN.issuer },
+      }),
+    {
+      code: 'IDENTITY_MISMATCH',
+    },
+    'an anchored regex must match the whole identity',
+  );
+  t.doesNotThrow(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+        trust: publicGood,
+        policy: { subjectRegExp: 'brian@dehamer', issuer: BRIAN.issuer },
+      }),
+    'unanchored: part of the identity, as cosign',
+  );
+  t.throws(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+        trust: publicGood,
+        policy: { subject: BRIAN.subject, issuer: 'https://accounts.google.com' },
+      }),
+    {
+      code: 'IDENTITY_MISMATCH',
+    },
+  );
   // GitHub's root does not trust public-good Fulcio
   const github = toTrust(parseTrustedRoot(readText(`${TV}trust-roots/github-trusted_root.json`)));
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: github, policy: BRIAN }), { code: 'CERTIFICATE_INVALID' });
+  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: github, policy: BRIAN }), {
+    code: 'CERTIFICATE_INVALID',
+  });
   // tampered DSSE payload
   const tampered = bundleJSON('bundleV03-dsse.sigstore');
   const stmt = JSON.parse(Buffer.from(tampered.dsseEnvelope.payload, 'base64').toString());
   stmt.subject[0].name = 'pkg:npm/evil@1.0.0';
   tampered.dsseEnvelope.payload = Buffer.from(JSON.stringify(stmt)).toString('base64');
-  t.throws(() => verifyBundle(tampered, { trust: publicGood, policy: BRIAN }), { code: 'SIGNATURE_INVALID', message: 'invalid signature' });
-  // ignoring the tlog leaves no trusted time: as cosign, the certificate is checked at the current time
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true }), {
-    code: 'CERTIFICATE_INVALID',
-    detail: { notAfter: '2023-07-12T16:00:42.000Z' },
-  }, 'the 10-minute Fulcio certificate has expired by now');
-  const within = verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true, ignoreSCT: false, now: new Date('2023-07-12T15:55:00Z') });
-  t.same(within.timestamps.map((x) => x.source), ['now'], 'verified at the current time, and says so');
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true, now: new Date('2023-07-12T15:40:00Z') }), {
-    code: 'CERTIFICATE_INVALID',
-  }, 'not yet valid at that time');
-  // keyed verification of a keyless bundle with an unrelated key
-  t.throws(() => verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: { publicKey: readText(`${TD}rekor-public-good.pub`) } }), {
+  t.throws(() => verifyBundle(tampered, { trust: publicGood, policy: BRIAN }), {
     code: 'SIGNATURE_INVALID',
+    message: 'invalid signature',
   });
+  // ignoring the tlog leaves no trusted time: as cosign, the certificate is checked at the current time
+  t.throws(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), { trust: publicGood, policy: BRIAN, ignoreTlog: true }),
+    {
+      code: 'CERTIFICATE_INVALID',
+      detail: { notAfter: '2023-07-12T16:00:42.000Z' },
+    },
+    'the 10-minute Fulcio certificate has expired by now',
+  );
+  const within = verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+    trust: publicGood,
+    policy: BRIAN,
+    ignoreTlog: true,
+    ignoreSCT: false,
+    now: new Date('2023-07-12T15:55:00Z'),
+  });
+  t.same(within.timestamps.map((x) => x.source), ['now'], 'verified at the current time, and says so');
+  t.throws(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+        trust: publicGood,
+        policy: BRIAN,
+        ignoreTlog: true,
+        now: new Date('2023-07-12T15:40:00Z'),
+      }),
+    {
+      code: 'CERTIFICATE_INVALID',
+    },
+    'not yet valid at that time',
+  );
+  // keyed verification of a keyless bundle with an unrelated key
+  t.throws(
+    () =>
+      verifyBundle(readText(`${SB}bundleV03-dsse.sigstore`), {
+        trust: publicGood,
+        policy: { publicKey: readText(`${TD}rekor-public-good.pub`) },
+      }),
+    {
+      code: 'SIGNATURE_INVALID',
+    },
+  );
 });
 
 t.test('sigstore-go othername bundle: OtherName SAN, digest mode', async (t) => {
@@ -130,9 +207,13 @@ t.test('sigstore-go othername bundle: OtherName SAN, digest mode', async (t) => 
   const r = verifyBundle(b, { trust, digest, policy });
   t.equal(r.signer.identity?.sanType, 'otherName');
   t.equal(r.signer.identity?.san, 'foo!oidc.local');
-  t.throws(() => verifyBundle(b, { trust, digest: `sha256:${'1'.repeat(64)}`, policy }), { code: 'MANIFEST_DIGEST_MISMATCH' });
+  t.throws(() => verifyBundle(b, { trust, digest: `sha256:${'1'.repeat(64)}`, policy }), {
+    code: 'MANIFEST_DIGEST_MISMATCH',
+  });
   t.throws(() => verifyBundle(b, { trust, policy }), { code: 'CONFIG_INVALID' });
-  t.throws(() => verifyBundle(b, { trust, digest, policy: { subject: 'foo', issuer: policy.issuer } }), { code: 'IDENTITY_MISMATCH' });
+  t.throws(() => verifyBundle(b, { trust, digest, policy: { subject: 'foo', issuer: policy.issuer } }), {
+    code: 'IDENTITY_MISMATCH',
+  });
 });
 
 t.test('sigstore-go public-key bundle with RFC 3161 timestamp, digest mode', async (t) => {
@@ -143,25 +224,51 @@ t.test('sigstore-go public-key bundle with RFC 3161 timestamp, digest mode', asy
   const r = verifyBundle(b, { trust, digest: `sha256:${digestHex}`, ignoreTlog: true, policy: { publicKey } });
   t.equal(r.timestamps[0].source, 'tsa');
   t.equal(r.timestamps[0].time.toISOString(), '2026-06-04T17:43:29.000Z');
-  t.equal(r.signer.keyId, createHash('sha256').update(Buffer.from(publicKey.replace(/-----[^-]+-----|\s/g, ''), 'base64')).digest('hex'));
-  t.throws(() => verifyBundle(b, { trust, digest: `sha256:${digestHex}`, policy: { publicKey } }), { code: 'TLOG_MISSING' });
-  t.throws(() => verifyBundle(b, { trust, digest: `sha256:${digestHex}`, ignoreTlog: true, policy: { publicKey: readText(`${TD}rekor-public-good.pub`) } }), {
-    code: 'SIGNATURE_INVALID',
+  t.equal(
+    r.signer.keyId,
+    createHash('sha256').update(Buffer.from(publicKey.replace(/-----[^-]+-----|\s/g, ''), 'base64')).digest('hex'),
+  );
+  t.throws(() => verifyBundle(b, { trust, digest: `sha256:${digestHex}`, policy: { publicKey } }), {
+    code: 'TLOG_MISSING',
   });
+  t.throws(
+    () =>
+      verifyBundle(b, {
+        trust,
+        digest: `sha256:${digestHex}`,
+        ignoreTlog: true,
+        policy: { publicKey: readText(`${TD}rekor-public-good.pub`) },
+      }),
+    {
+      code: 'SIGNATURE_INVALID',
+    },
+  );
   // a different digest claimed consistently in bundle and request: the
   // pre-hashed ECDSA check must fail
   const other = structuredClone(b);
   const flipped = Buffer.from(digestHex, 'hex');
   flipped[0] ^= 1;
   other.messageSignature.messageDigest.digest = flipped.toString('base64');
-  t.throws(() => verifyBundle(other, { trust, digest: `sha256:${flipped.toString('hex')}`, ignoreTlog: true, policy: { publicKey } }), {
-    code: 'SIGNATURE_INVALID',
-    message: 'invalid signature',
-  });
-  t.throws(() => verifyBundle(b, { trust, digest: `sha256:${digestHex}`, ignoreTlog: true, policy: { subject: 'x' } }), {
-    code: 'SIGNATURE_INVALID',
-    message: /signed with a public key/,
-  });
+  t.throws(
+    () =>
+      verifyBundle(other, {
+        trust,
+        digest: `sha256:${flipped.toString('hex')}`,
+        ignoreTlog: true,
+        policy: { publicKey },
+      }),
+    {
+      code: 'SIGNATURE_INVALID',
+      message: 'invalid signature',
+    },
+  );
+  t.throws(
+    () => verifyBundle(b, { trust, digest: `sha256:${digestHex}`, ignoreTlog: true, policy: { subject: 'x' } }),
+    {
+      code: 'SIGNATURE_INVALID',
+      message: /signed with a public key/,
+    },
+  );
 });
 
 t.test('minted message-signature bundles (mock Fulcio / CT / Rekor)', async (t) => {
@@ -190,15 +297,27 @@ t.test('minted message-signature bundles (mock Fulcio / CT / Rekor)', async (t) 
   t.throws(() => verifyBundle(forged, { artifact, trust, policy }), { code: 'TLOG_INVALID' }, 'forged SET');
   const noTlog = structuredClone(s.bundle) as any;
   noTlog.verificationMaterial.tlogEntries = [];
-  t.throws(() => verifyBundle(noTlog, { artifact, trust, policy }), { code: 'TLOG_MISSING', message: 'signature not found in transparency log' });
+  t.throws(() => verifyBundle(noTlog, { artifact, trust, policy }), {
+    code: 'TLOG_MISSING',
+    message: 'signature not found in transparency log',
+  });
 
   // another CA entirely
   const other = await mockSigstore();
   t.throws(() => verifyBundle(s.bundle, { artifact, trust: toTrust(parseTrustedRoot(other.trustedRoot)), policy }), {
     code: 'CERTIFICATE_INVALID',
   });
-  const otherCAOnly = toTrust(parseTrustedRoot({ ...mock.trustedRoot, certificateAuthorities: (other.trustedRoot as any).certificateAuthorities }));
-  t.throws(() => verifyBundle(s.bundle, { artifact, trust: otherCAOnly, policy }), { code: 'CERTIFICATE_INVALID' }, 'untrusted CA');
+  const otherCAOnly = toTrust(
+    parseTrustedRoot({
+      ...mock.trustedRoot,
+      certificateAuthorities: (other.trustedRoot as any).certificateAuthorities,
+    }),
+  );
+  t.throws(
+    () => verifyBundle(s.bundle, { artifact, trust: otherCAOnly, policy }),
+    { code: 'CERTIFICATE_INVALID' },
+    'untrusted CA',
+  );
 });
 
 t.test('minted: missing SCT and certificate outside validity at signing time', async (t) => {
@@ -227,24 +346,48 @@ t.test('an inclusion proof must be for the tree its signed checkpoint names', as
   const hash = Buffer.from(root.verificationMaterial.tlogEntries[0].inclusionProof.rootHash, 'base64');
   hash[0] ^= 1;
   root.verificationMaterial.tlogEntries[0].inclusionProof.rootHash = hash.toString('base64');
-  t.throws(() => verifyBundle(root, { trust: publicGood, policy: BRIAN }), { code: 'TLOG_INVALID', message: /inclusion proof root hash [0-9a-f]{64} is not the signed checkpoint's/ });
+  t.throws(() => verifyBundle(root, { trust: publicGood, policy: BRIAN }), {
+    code: 'TLOG_INVALID',
+    message: /inclusion proof root hash [0-9a-f]{64} is not the signed checkpoint's/,
+  });
   const size = structuredClone(b);
-  size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize = String(Number(size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize) + 1);
-  t.throws(() => verifyBundle(size, { trust: publicGood, policy: BRIAN }), { code: 'TLOG_INVALID', message: /inclusion proof is for a tree of size \d+, its signed checkpoint for size \d+/ });
+  size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize = String(
+    Number(size.verificationMaterial.tlogEntries[0].inclusionProof.treeSize) + 1,
+  );
+  t.throws(() => verifyBundle(size, { trust: publicGood, policy: BRIAN }), {
+    code: 'TLOG_INVALID',
+    message: /inclusion proof is for a tree of size \d+, its signed checkpoint for size \d+/,
+  });
 });
 
 t.test('digest mode takes sha512 (npm provenance subjects carry only sha512)', async (t) => {
   const b = bundleJSON('bundleV03-dsse.sigstore');
-  const subject = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha512 as string;
+  const subject = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).subject[0].digest
+    .sha512 as string;
   const r = verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${subject}` });
   t.equal(r.statement?.subject[0].digest.sha512, subject);
-  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${'0'.repeat(128)}` }), { code: 'MANIFEST_DIGEST_MISMATCH', message: /sha512:0+ is not a subject/ });
-  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: { algorithm: 'sha512', hex: subject.slice(2) } }), { code: 'CONFIG_INVALID', message: /sha512 needs 128 hex characters/ });
+  t.throws(() => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: `sha512:${'0'.repeat(128)}` }), {
+    code: 'MANIFEST_DIGEST_MISMATCH',
+    message: /sha512:0+ is not a subject/,
+  });
+  t.throws(
+    () => verifyBundle(b, { trust: publicGood, policy: BRIAN, digest: { algorithm: 'sha512', hex: subject.slice(2) } }),
+    { code: 'CONFIG_INVALID', message: /sha512 needs 128 hex characters/ },
+  );
   // a message signature over sha256 is not matched by a sha512 digest
   const m = bundleJSON('public-key-validity.sigstore.json');
   const trust = toTrust(parseTrustedRoot(readText(`${TD}sigstore-go-public-key-validity-trusted_root.json`)));
-  t.throws(() => verifyBundle(m, { trust, digest: `sha512:${'1'.repeat(128)}`, ignoreTlog: true, policy: { publicKey: readText(`${TD}sigstore-go-public-key-validity.pem`) } }), {
-    code: 'MANIFEST_DIGEST_MISMATCH',
-    message: /the bundle signs sha256:[0-9a-f]{64}, expected sha512:1+/,
-  });
+  t.throws(
+    () =>
+      verifyBundle(m, {
+        trust,
+        digest: `sha512:${'1'.repeat(128)}`,
+        ignoreTlog: true,
+        policy: { publicKey: readText(`${TD}sigstore-go-public-key-validity.pem`) },
+      }),
+    {
+      code: 'MANIFEST_DIGEST_MISMATCH',
+      message: /the bundle signs sha256:[0-9a-f]{64}, expected sha512:1+/,
+    },
+  );
 });

@@ -1,6 +1,11 @@
 import t from 'tap';
-import { mintCert, CI, readText } from './helpers.ts';
-import { parseCertificates, toCertificate, verifyCertificateChain, verifyCertificateWithTrust } from '../../lib/trust/index.ts';
+import { CI, mintCert, readText } from './helpers.ts';
+import {
+  parseCertificates,
+  toCertificate,
+  verifyCertificateChain,
+  verifyCertificateWithTrust,
+} from '../../lib/trust/index.ts';
 
 const DAY = 86400_000;
 const now = new Date();
@@ -20,9 +25,18 @@ t.test('private PKI fixture (containers/image pki-*)', async (t) => {
     code: 'CERTIFICATE_INVALID',
     message: /no path to a trusted root/,
   }, 'intermediate missing');
-  t.throws(() => verifyCertificateChain(leaf, { roots: parseCertificates(readText(`${CI}fulcio_v1.crt.pem`)), intermediates, at: now }), {
-    code: 'CERTIFICATE_INVALID',
-  }, 'untrusted root');
+  t.throws(
+    () =>
+      verifyCertificateChain(leaf, {
+        roots: parseCertificates(readText(`${CI}fulcio_v1.crt.pem`)),
+        intermediates,
+        at: now,
+      }),
+    {
+      code: 'CERTIFICATE_INVALID',
+    },
+    'untrusted root',
+  );
   // the intermediate may itself be the trust anchor
   t.equal(verifyCertificateChain(leaf, { roots: intermediates, at: now }).length, 2);
 });
@@ -55,7 +69,12 @@ t.test('minted chains: CA constraints, pathLen, validity, signatures', async (t)
   const inter2 = await mintCert({ name: 'Inter2', ca: true, issuer: inter });
   const leaf4 = await mintCert({ name: 'Leaf4', issuer: inter2 });
   t.throws(
-    () => verifyCertificateChain(leaf4.der, { roots, intermediates: [toCertificate(inter.der), toCertificate(inter2.der)], at: now }),
+    () =>
+      verifyCertificateChain(leaf4.der, {
+        roots,
+        intermediates: [toCertificate(inter.der), toCertificate(inter2.der)],
+        at: now,
+      }),
     { code: 'CERTIFICATE_INVALID', message: /path length/ },
   );
 
@@ -67,16 +86,29 @@ t.test('minted chains: CA constraints, pathLen, validity, signatures', async (t)
     message: /code signing/,
   });
   t.doesNotThrow(() =>
-    verifyCertificateChain(leaf5.der, { roots, intermediates: [toCertificate(tlsCA.der)], at: now, codeSigning: false }),
+    verifyCertificateChain(leaf5.der, { roots, intermediates: [toCertificate(tlsCA.der)], at: now, codeSigning: false })
   );
 
   // expired leaf / not yet valid
-  const old = await mintCert({ name: 'Old', issuer: inter, notBefore: new Date(now.getTime() - 3 * DAY), notAfter: new Date(now.getTime() - 2 * DAY) });
-  t.throws(() => verifyCertificateChain(old.der, { roots, intermediates, at: now }), { message: /signing certificate is not valid at/ });
-  t.doesNotThrow(() => verifyCertificateChain(old.der, { roots, intermediates, at: new Date(now.getTime() - 2.5 * DAY) }));
-  t.throws(() => verifyCertificateChain(old.der, { roots, intermediates, at: [new Date(now.getTime() - 2.5 * DAY), now] }), {
-    code: 'CERTIFICATE_INVALID',
-  }, 'every time must be covered');
+  const old = await mintCert({
+    name: 'Old',
+    issuer: inter,
+    notBefore: new Date(now.getTime() - 3 * DAY),
+    notAfter: new Date(now.getTime() - 2 * DAY),
+  });
+  t.throws(() => verifyCertificateChain(old.der, { roots, intermediates, at: now }), {
+    message: /signing certificate is not valid at/,
+  });
+  t.doesNotThrow(() =>
+    verifyCertificateChain(old.der, { roots, intermediates, at: new Date(now.getTime() - 2.5 * DAY) })
+  );
+  t.throws(
+    () => verifyCertificateChain(old.der, { roots, intermediates, at: [new Date(now.getTime() - 2.5 * DAY), now] }),
+    {
+      code: 'CERTIFICATE_INVALID',
+    },
+    'every time must be covered',
+  );
 
   // same issuer name, different key: signature does not verify
   const impostor = await mintCert({ name: 'Inter', ca: true });
@@ -91,8 +123,11 @@ t.test('verifyCertificateWithTrust picks a CA valid at the signing time', async 
   const past = new Date(now.getTime() - 10 * DAY);
   const r = verifyCertificateWithTrust(leaf.der, { authorities: [ca(past, new Date(now.getTime() + DAY))], at: [now] });
   t.equal(r.path.length, 2);
-  t.throws(() => verifyCertificateWithTrust(leaf.der, { authorities: [ca(past, new Date(now.getTime() - DAY))], at: [now] }), {
-    code: 'CERTIFICATE_INVALID',
-    message: /no trusted certificate authority is valid/,
-  });
+  t.throws(
+    () => verifyCertificateWithTrust(leaf.der, { authorities: [ca(past, new Date(now.getTime() - DAY))], at: [now] }),
+    {
+      code: 'CERTIFICATE_INVALID',
+      message: /no trusted certificate authority is valid/,
+    },
+  );
 });

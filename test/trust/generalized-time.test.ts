@@ -16,7 +16,11 @@ function der(text: string, tag = 0x18): Buffer<ArrayBuffer> {
 t.test('fractions of every length, through ASN1Obj.toDate', async (t) => {
   const at = (s: string) => ASN1Obj.parseBuffer(der(s)).toDate().toISOString();
   t.equal(at('20241203105112Z'), '2024-12-03T10:51:12.000Z', 'no fraction');
-  t.equal(at('20241203105112.123Z'), '2024-12-03T10:51:12.000Z', 'three digits: the library itself (it drops the fraction)');
+  t.equal(
+    at('20241203105112.123Z'),
+    '2024-12-03T10:51:12.000Z',
+    'three digits: the library itself (it drops the fraction)',
+  );
   t.equal(at('20241203105112.12Z'), '2024-12-03T10:51:12.120Z', 'two digits');
   t.equal(at('20241203105112.1Z'), '2024-12-03T10:51:12.100Z', 'one digit');
   t.equal(at('20241203105112.123456Z'), '2024-12-03T10:51:12.123Z', 'microseconds');
@@ -27,6 +31,10 @@ t.test('fractions of every length, through ASN1Obj.toDate', async (t) => {
 });
 
 t.test('parseGeneralizedTime', async (t) => {
-  t.equal(parseGeneralizedTime('20000229000000.999999Z').toISOString(), '2000-02-29T00:00:00.999Z', 'leap day, truncated to ms');
+  t.equal(
+    parseGeneralizedTime('20000229000000.999999Z').toISOString(),
+    '2000-02-29T00:00:00.999Z',
+    'leap day, truncated to ms',
+  );
   t.throws(() => parseGeneralizedTime('20010229000000Z'), 'no 29 February in 2001');
 });

@@ -33,7 +33,11 @@ export function readContainersImageSignature(dir: string, n = 1): {
 
 /** The keyless cosign layer from the Connaisseur registry dump. */
 export function readConnaisseurKeyless(): { payload: Buffer; annotations: Record<string, string> } {
-  const m = JSON.parse(readText(`${CONNAISSEUR}manifests/sha256-31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee.sig.json`));
+  const m = JSON.parse(
+    readText(
+      `${CONNAISSEUR}manifests/sha256-31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee.sig.json`,
+    ),
+  );
   const layer = m.layers[0];
   return { payload: readFileSync(`${CONNAISSEUR}blobs/${layer.digest}.json`), annotations: layer.annotations };
 }
@@ -77,7 +81,9 @@ export async function mintCert(o: MintOptions): Promise<Minted> {
   const ca = o.ca ?? false;
   const ext: x509.Extension[] = [];
   if (ca) ext.push(new x509.BasicConstraintsExtension(true, o.pathLen, true));
-  const ku = o.keyUsage === undefined ? (ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature) : o.keyUsage;
+  const ku = o.keyUsage === undefined
+    ? (ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature)
+    : o.keyUsage;
   if (ku !== null) ext.push(new x509.KeyUsagesExtension(ku, true));
   const eku = o.eku === undefined ? (ca ? null : ['1.3.6.1.5.5.7.3.3']) : o.eku;
   if (eku) ext.push(new x509.ExtendedKeyUsageExtension(eku));
@@ -93,12 +99,12 @@ export async function mintCert(o: MintOptions): Promise<Minted> {
   };
   const cert = o.issuer
     ? await x509.X509CertificateGenerator.create({
-        ...base,
-        subject: `CN=${o.name}`,
-        issuer: o.issuer.cert.subject,
-        publicKey: keys.publicKey,
-        signingKey: o.issuer.keys.privateKey,
-      })
+      ...base,
+      subject: `CN=${o.name}`,
+      issuer: o.issuer.cert.subject,
+      publicKey: keys.publicKey,
+      signingKey: o.issuer.keys.privateKey,
+    })
     : await x509.X509CertificateGenerator.createSelfSigned({ ...base, name: `CN=${o.name}`, keys });
   return { cert, keys, pem: cert.toString('pem'), der: new Uint8Array(cert.rawData) };
 }
@@ -123,7 +129,10 @@ export interface MockSigstore {
     signature: Buffer;
   }>;
   /** a legacy cosign .att layer: DSSE envelope, logged as intoto 0.0.1 (cosign <= 2.1) or dsse 0.0.1 */
-  signAttestation(statement: object, kind: 'intoto' | 'dsse'): Promise<{ envelope: Buffer; certificatePEM: string; rekorBundleJSON: string }>;
+  signAttestation(
+    statement: object,
+    kind: 'intoto' | 'dsse',
+  ): Promise<{ envelope: Buffer; certificatePEM: string; rekorBundleJSON: string }>;
   /** dev.sigstore.cosign/rfc3161timestamp annotation over data (needs withTSA) */
   timestamp(data: Uint8Array): Promise<string>;
   /** signs with a plain key and logs it in the mock Rekor */
@@ -156,13 +165,13 @@ export async function mockSigstore(
     ],
     ctlogs: ctLog
       ? [
-          {
-            baseUrl: 'https://ctlog.mock',
-            hashAlgorithm: 'SHA2_256',
-            publicKey: { rawBytes: b64(ctLog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-            logId: { keyId: b64(ctLog.logID as Uint8Array) },
-          },
-        ]
+        {
+          baseUrl: 'https://ctlog.mock',
+          hashAlgorithm: 'SHA2_256',
+          publicKey: { rawBytes: b64(ctLog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+          logId: { keyId: b64(ctLog.logID as Uint8Array) },
+        },
+      ]
       : [],
     certificateAuthorities: [
       {
@@ -174,13 +183,17 @@ export async function mockSigstore(
     ],
     timestampAuthorities: tsa
       ? [
-          {
-            subject: { organization: 'sigstore.mock', commonName: 'tsa' },
-            uri: 'https://tsa.mock',
-            certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate as Uint8Array) }, { rawBytes: b64(tsa.rootCertificate as Uint8Array) }] },
-            validFor: { start },
+        {
+          subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+          uri: 'https://tsa.mock',
+          certChain: {
+            certificates: [{ rawBytes: b64(tsa.intCertificate as Uint8Array) }, {
+              rawBytes: b64(tsa.rootCertificate as Uint8Array),
+            }],
           },
-        ]
+          validFor: { start },
+        },
+      ]
       : [],
   };
   const pem = (der: Uint8Array, type: string) =>
@@ -193,7 +206,10 @@ export async function mockSigstore(
       integratedTime: number;
       logIndex: number;
       logID: string;
-      verification: { signedEntryTimestamp: string; inclusionProof: { checkpoint: string; rootHash: string; treeSize: number; logIndex: number; hashes: string[] } };
+      verification: {
+        signedEntryTimestamp: string;
+        inclusionProof: { checkpoint: string; rootHash: string; treeSize: number; logIndex: number; hashes: string[] };
+      };
     };
     return v;
   };
@@ -281,27 +297,31 @@ export async function mockSigstore(
         payload,
       ]);
       const sig = nodeSign('sha256', pae, signer.privateKey);
-      const envelope = Buffer.from(JSON.stringify({ payloadType, payload: b64(payload), signatures: [{ keyid: '', sig: b64(sig) }] }));
+      const envelope = Buffer.from(
+        JSON.stringify({ payloadType, payload: b64(payload), signatures: [{ keyid: '', sig: b64(sig) }] }),
+      );
       const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-      const body =
-        kind === 'intoto'
-          ? {
-              apiVersion: '0.0.1',
-              kind: 'intoto',
-              spec: {
-                content: { hash: { algorithm: 'sha256', value: sha(envelope) }, payloadHash: { algorithm: 'sha256', value: sha(payload) } },
-                publicKey: b64(certificatePEM),
-              },
-            }
-          : {
-              apiVersion: '0.0.1',
-              kind: 'dsse',
-              spec: {
-                envelopeHash: { algorithm: 'sha256', value: sha(envelope) },
-                payloadHash: { algorithm: 'sha256', value: sha(payload) },
-                signatures: [{ signature: b64(sig), verifier: b64(certificatePEM) }],
-              },
-            };
+      const body = kind === 'intoto'
+        ? {
+          apiVersion: '0.0.1',
+          kind: 'intoto',
+          spec: {
+            content: {
+              hash: { algorithm: 'sha256', value: sha(envelope) },
+              payloadHash: { algorithm: 'sha256', value: sha(payload) },
+            },
+            publicKey: b64(certificatePEM),
+          },
+        }
+        : {
+          apiVersion: '0.0.1',
+          kind: 'dsse',
+          spec: {
+            envelopeHash: { algorithm: 'sha256', value: sha(envelope) },
+            payloadHash: { algorithm: 'sha256', value: sha(payload) },
+            signatures: [{ signature: b64(sig), verifier: b64(certificatePEM) }],
+          },
+        };
       const v = await logIt(body);
       return {
         envelope,

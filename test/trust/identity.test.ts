@@ -1,8 +1,8 @@
 import t from 'tap';
 import {
   getCertificateIdentity,
-  toIdentityRegExp,
   getUnanchoredRegExpWarning,
+  toIdentityRegExp,
   validateIdentityPolicy,
   verifyCodeSigningUsage,
   verifyIdentity,
@@ -53,21 +53,35 @@ t.test('reads the Fulcio OtherName SAN', async (t) => {
 
 t.test('subject and issuer matching is exact or anchored', async (t) => {
   const cert = bundleCert('sigstore.js@2.0.0-provenance.sigstore.json');
-  const ok = (p: Parameters<typeof verifyIdentity>[1], name: string) => t.doesNotThrow(() => verifyIdentity(cert, p), name);
+  const ok = (p: Parameters<typeof verifyIdentity>[1], name: string) =>
+    t.doesNotThrow(() => verifyIdentity(cert, p), name);
   const bad = (p: Parameters<typeof verifyIdentity>[1], name: string, re?: RegExp) =>
     t.throws(() => verifyIdentity(cert, p), { code: 'IDENTITY_MISMATCH', ...(re ? { message: re } : {}) }, name);
 
   ok({ subject: GH_SAN, issuer: GH_ISSUER }, 'exact');
-  ok({ subjectRegExp: 'https://github\\.com/sigstore/.*', issuerRegExp: 'https://token\\.actions\\..*' }, 'anchored regex');
+  ok(
+    { subjectRegExp: 'https://github\\.com/sigstore/.*', issuerRegExp: 'https://token\\.actions\\..*' },
+    'anchored regex',
+  );
   ok({ subjectWildcard: 'https://github.com/sigstore/*@refs/heads/main', issuer: GH_ISSUER }, 'wildcard');
   ok({ subjectRegExp: '(?i)HTTPS://GITHUB\\.COM/SIGSTORE/.*' }, 'RE2 case-insensitive flag');
-  bad({ subject: 'https://github.com/sigstore/sigstore-js' }, 'prefix is not the identity', /expected subject "https:\/\/github.com\/sigstore\/sigstore-js", got/);
+  bad(
+    { subject: 'https://github.com/sigstore/sigstore-js' },
+    'prefix is not the identity',
+    /expected subject "https:\/\/github.com\/sigstore\/sigstore-js", got/,
+  );
   bad({ subject: GH_SAN.toUpperCase() }, 'exact is case-sensitive');
   // as cosign (Go's regexp.MatchString): an unanchored regex matches a substring; anchored, the whole value
   ok({ subjectRegExp: 'github\\.com/sigstore' }, 'unanchored regex matches a substring, as in cosign');
   bad({ subjectRegExp: '^github\\.com/sigstore' }, 'anchored at the start: the SAN starts with https://');
-  ok({ subjectRegExp: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai' }, 'unanchored: a prefix matches');
-  bad({ subjectRegExp: '^https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai$' }, 'anchored: must match to the end');
+  ok(
+    { subjectRegExp: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai' },
+    'unanchored: a prefix matches',
+  );
+  bad(
+    { subjectRegExp: '^https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai$' },
+    'anchored: must match to the end',
+  );
   bad({ subjectWildcard: 'https://github.com/sigstore/*' + '@refs/heads/dev' }, 'wildcard');
   bad({ subject: GH_SAN, issuer: 'https://token.actions.githubusercontent.co' }, 'issuer prefix', /expected issuer/);
   ok({ subject: GH_SAN, issuerRegExp: 'token\\.actions' }, 'unanchored issuer regex: a substring, as in cosign');
@@ -86,7 +100,7 @@ t.test('extension constraints by name or OID', async (t) => {
         issuer: GH_ISSUER,
         sourcerepositoryref: 'refs/heads/main',
       },
-    }),
+    })
   );
   t.throws(() => verifyIdentity(cert, { extensions: { githubWorkflowTrigger: 'pull_request' } }), {
     code: 'IDENTITY_MISMATCH',
@@ -96,7 +110,9 @@ t.test('extension constraints by name or OID', async (t) => {
     code: 'IDENTITY_MISMATCH',
     message: /got \(absent\)/,
   });
-  t.throws(() => verifyIdentity(cert, { extensions: { githubWorkflowSha: 'f0b49a04' } }), { code: 'IDENTITY_MISMATCH' });
+  t.throws(() => verifyIdentity(cert, { extensions: { githubWorkflowSha: 'f0b49a04' } }), {
+    code: 'IDENTITY_MISMATCH',
+  });
 });
 
 t.test('invalid policies are usage errors', async (t) => {
@@ -104,8 +120,15 @@ t.test('invalid policies are usage errors', async (t) => {
   t.throws(() => validateIdentityPolicy({ extensions: { noSuchThing: 'x' } }), { code: 'POLICY_INVALID' });
   // Go RE2 syntax: what Go's regexp refuses is refused, with Go's reason; what it takes is taken
   for (const p of ['(a)\\1', '^(?=.*@corp)', '(?<!evil)@corp\\.example$', 'a++', 'a\\Z']) {
-    t.throws(() => validateIdentityPolicy({ subjectRegExp: p }), { code: 'POLICY_INVALID', message: /subjectRegExp: invalid regular expression .*\(Go RE2 syntax\): error parsing regexp: / }, p);
-    t.throws(() => validateIdentityPolicy({ issuerRegExp: p }), { code: 'POLICY_INVALID', message: /issuerRegExp: / }, p);
+    t.throws(() => validateIdentityPolicy({ subjectRegExp: p }), {
+      code: 'POLICY_INVALID',
+      message: /subjectRegExp: invalid regular expression .*\(Go RE2 syntax\): error parsing regexp: /,
+    }, p);
+    t.throws(
+      () => validateIdentityPolicy({ issuerRegExp: p }),
+      { code: 'POLICY_INVALID', message: /issuerRegExp: / },
+      p,
+    );
   }
   t.ok(toIdentityRegExp('(?U)a+').test('aaa'), '(?U) is Go syntax (ungreedy)');
   t.ok(toIdentityRegExp('a(?i)BC').test('abc'), 'a flag group in the middle');
@@ -119,18 +142,34 @@ t.test('regex and wildcard helpers', async (t) => {
   t.ok(re.test('a'));
   t.ok(re.test('xbx'), 'unanchored, as cosign: a match anywhere');
   t.notOk(toIdentityRegExp('^(?:a|b)$').test('ab'), 'an anchored pattern matches the whole value only');
-  t.ok(toIdentityRegExp('corp\\.example').test('https://evil.example/?corp.example'), 'the reason to anchor: cosign accepts this too');
+  t.ok(
+    toIdentityRegExp('corp\\.example').test('https://evil.example/?corp.example'),
+    'the reason to anchor: cosign accepts this too',
+  );
   t.notOk(toIdentityRegExp('^a$').test('a\nb'), '$ is the end of the text (no (?m))');
   t.ok(toIdentityRegExp('(?m)^a$').test('b\na'), '(?m) makes ^ and $ match at lines, as in Go');
-  t.ok(toIdentityRegExp('^a.c$').test('a\rc'), '. is Go\'s: only \\n is excluded');
+  t.ok(toIdentityRegExp('^a.c$').test('a\rc'), ". is Go's: only \\n is excluded");
   t.notOk(toIdentityRegExp('^a.c$').test('a\nc'));
-  t.equal(getUnanchoredRegExpWarning('^https://github\\.com/org/.*$', 'subjectRegExp'), undefined, 'an anchored pattern: no warning');
-  t.match(getUnanchoredRegExpWarning('https://github\\.com/org/.*', 'subjectRegExp'), /is not anchored.*"\^\(\?:https:\/\/github\\\\\.com\/org\/\.\*\)\$"/, 'unanchored: a warning with the anchored form');
+  t.equal(
+    getUnanchoredRegExpWarning('^https://github\\.com/org/.*$', 'subjectRegExp'),
+    undefined,
+    'an anchored pattern: no warning',
+  );
+  t.match(
+    getUnanchoredRegExpWarning('https://github\\.com/org/.*', 'subjectRegExp'),
+    /is not anchored.*"\^\(\?:https:\/\/github\\\\\.com\/org\/\.\*\)\$"/,
+    'unanchored: a warning with the anchored form',
+  );
   t.match(getUnanchoredRegExpWarning('^a', 'issuerRegExp'), /"\^\(\?:a\)\$"/, 'half anchored: completed');
-  const w = (subjectWildcard: string, san: string) => verifyIdentity({ sans: [{ type: 'uri', value: san }], extensions: {} } as never, { subjectWildcard });
+  const w = (subjectWildcard: string, san: string) =>
+    verifyIdentity({ sans: [{ type: 'uri', value: san }], extensions: {} } as never, { subjectWildcard });
   t.doesNotThrow(() => w('https://x.io/*.yml?', 'https://x.io/a/b.yml!'));
   t.throws(() => w('https://x.io/*.yml?', 'https://xxio/a.yml!'), { code: 'IDENTITY_MISMATCH' }, 'dot is literal');
-  t.throws(() => w('https://x.io/*.yml?', 'https://x.io/a.yml'), { code: 'IDENTITY_MISMATCH' }, '? needs one character');
+  t.throws(
+    () => w('https://x.io/*.yml?', 'https://x.io/a.yml'),
+    { code: 'IDENTITY_MISMATCH' },
+    '? needs one character',
+  );
 });
 
 // A backtracking engine needs 2^n steps for these (hours for the 60-character
@@ -139,10 +178,20 @@ t.test('identity regular expressions run in linear time', async (t) => {
   const longSAN = `https://github.com/${'a'.repeat(60)}!`;
   const id = { sans: [{ type: 'uri', value: longSAN }], issuer: `https://${'a'.repeat(60)}!`, extensions: {} } as never;
   const started = performance.now();
-  t.throws(() => verifyIdentity(id, { subjectRegExp: '^https://github\\.com/([a-z0-9]+[-_.]?)+$' }), { code: 'IDENTITY_MISMATCH' });
+  t.throws(() => verifyIdentity(id, { subjectRegExp: '^https://github\\.com/([a-z0-9]+[-_.]?)+$' }), {
+    code: 'IDENTITY_MISMATCH',
+  });
   t.throws(() => verifyIdentity(id, { subjectRegExp: '(.*a){25}x' }), { code: 'IDENTITY_MISMATCH' });
-  t.throws(() => verifyIdentity(id, { subject: longSAN, issuerRegExp: '^https://(a|aa)+$' }), { code: 'IDENTITY_MISMATCH', message: /issuer mismatch/ });
-  t.doesNotThrow(() => verifyIdentity(id, { subjectRegExp: '^https://github\\.com/([a-z0-9]+[-_.!]?)+$', issuerRegExp: 'https://(a|aa)+!' }));
+  t.throws(() => verifyIdentity(id, { subject: longSAN, issuerRegExp: '^https://(a|aa)+$' }), {
+    code: 'IDENTITY_MISMATCH',
+    message: /issuer mismatch/,
+  });
+  t.doesNotThrow(() =>
+    verifyIdentity(id, {
+      subjectRegExp: '^https://github\\.com/([a-z0-9]+[-_.!]?)+$',
+      issuerRegExp: 'https://(a|aa)+!',
+    })
+  );
   const ms = performance.now() - started;
   t.ok(ms < 500, `four checks in ${ms.toFixed(1)} ms`);
 });
@@ -158,5 +207,7 @@ t.test('code-signing extended key usage', async (t) => {
   t.throws(() => verifyCodeSigningUsage(serverAuth.der), { code: 'CERTIFICATE_INVALID', message: /code signing/ });
   t.doesNotThrow(() => verifyCodeSigningUsage(noEKU.der), 'no EKU extension = unrestricted (Go x509)');
   t.throws(() => verifyCodeSigningUsage(noEKU.der, true), { code: 'CERTIFICATE_INVALID' });
-  t.doesNotThrow(() => verifyCodeSigningUsage(readConnaisseurKeyless().annotations['dev.sigstore.cosign/certificate'], true));
+  t.doesNotThrow(() =>
+    verifyCodeSigningUsage(readConnaisseurKeyless().annotations['dev.sigstore.cosign/certificate'], true)
+  );
 });

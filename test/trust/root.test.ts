@@ -44,11 +44,13 @@ t.test('embedded public-good root equals the TUF seed copy in the test vectors',
 
 t.test('accepts v0.1 (both spellings) and v0.2 media types, rejects others', async (t) => {
   const json = JSON.parse(readText(PUBLIC_GOOD));
-  for (const mt of [
-    'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    'application/vnd.dev.sigstore.trustedroot.v0.1+json',
-    'application/vnd.dev.sigstore.trustedroot.v0.2+json',
-  ]) {
+  for (
+    const mt of [
+      'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      'application/vnd.dev.sigstore.trustedroot.v0.1+json',
+      'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+    ]
+  ) {
     t.equal(parseTrustedRoot({ ...json, mediaType: mt }).mediaType, mt);
   }
   t.throws(() => parseTrustedRoot({ ...json, mediaType: 'application/vnd.dev.sigstore.trustedroot.v9.9+json' }), {
@@ -84,7 +86,8 @@ t.test('synthetic root from PEMs (cosign env overrides)', async (t) => {
 });
 
 t.test('key details from the key type', async (t) => {
-  const pem = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) => k.export({ format: 'pem', type: 'spki' }).toString();
+  const pem = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) =>
+    k.export({ format: 'pem', type: 'spki' }).toString();
   const cases: [string, ReturnType<typeof generateKeyPairSync>, PublicKeyDetails][] = [
     ['P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }), PublicKeyDetails.PKIX_ECDSA_P256_SHA_256],
     ['P-384', generateKeyPairSync('ec', { namedCurve: 'P-384' }), PublicKeyDetails.PKIX_ECDSA_P384_SHA_384],
@@ -99,7 +102,11 @@ t.test('key details from the key type', async (t) => {
     t.same(root.tlogs[0].logId?.keyId, createHash('sha256').update(spki).digest(), `${name} logId`);
     // the material must hold a usable key (RSA included)
     const m = toTrust(root).material;
-    t.equal(m.tlogs[0].publicKey.asymmetricKeyType, createPublicKey(pem(kp.publicKey)).asymmetricKeyType, `${name} material`);
+    t.equal(
+      m.tlogs[0].publicKey.asymmetricKeyType,
+      createPublicKey(pem(kp.publicKey)).asymmetricKeyType,
+      `${name} material`,
+    );
   }
   t.throws(() => toTrustedRootFromPEMs({ rekorKeys: 'garbage' }), { code: 'TRUST_ROOT_INVALID' });
   t.throws(() => toTrustedRootFromPEMs({ fulcioRoots: '' }), { code: 'TRUST_ROOT_INVALID' });
@@ -107,7 +114,10 @@ t.test('key details from the key type', async (t) => {
 
 t.test('mergeTrustedRoots adds authorities and drops duplicates', async (t) => {
   const pg = parseTrustedRoot(readText(PUBLIC_GOOD));
-  const extra = toTrustedRootFromPEMs({ rekorKeys: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString() });
+  const extra = toTrustedRootFromPEMs({
+    rekorKeys: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' })
+      .toString(),
+  });
   const merged = mergeTrustedRoots(pg, extra, pg);
   t.equal(merged.tlogs.length, pg.tlogs.length + 1);
   t.equal(merged.certificateAuthorities.length, pg.certificateAuthorities.length);
@@ -147,7 +157,11 @@ t.test('loadTrustMaterial: sources and override semantics', async (t) => {
   t.equal(merged.root.certificateAuthorities.length, 6, 'five GitHub CAs + the PEM one');
 
   // only PEMs, no embedded root
-  const only = await loadTrustMaterial({ env: { SIGSTORE_REKOR_PUBLIC_KEY: '/etc/rekor.pub' }, embedded: false, readFile });
+  const only = await loadTrustMaterial({
+    env: { SIGSTORE_REKOR_PUBLIC_KEY: '/etc/rekor.pub' },
+    embedded: false,
+    readFile,
+  });
   t.equal(only.root.certificateAuthorities.length, 0);
   t.equal(only.root.tlogs.length, 1);
 
@@ -172,7 +186,15 @@ t.test('TUF is only used when asked, and its failures are classified', async (t)
   const seeds = JSON.parse(readFileSync(new URL(import.meta.resolve('@sigstore/tuf/seeds.json')), 'utf8'));
   writeFileSync(join(dir, 'root.json'), Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']['root.json'], 'base64'));
   await t.rejects(
-    loadTrustMaterial({ tuf: { mirrorURL: 'http://127.0.0.1:9/tuf', cachePath: join(dir, 'b'), rootPath: join(dir, 'root.json'), retries: 0, timeout: 1000 } }),
+    loadTrustMaterial({
+      tuf: {
+        mirrorURL: 'http://127.0.0.1:9/tuf',
+        cachePath: join(dir, 'b'),
+        rootPath: join(dir, 'root.json'),
+        retries: 0,
+        timeout: 1000,
+      },
+    }),
     { code: 'TRUST_ROOT_INVALID', outcome: 'undecided', detail: { tufCode: 'TUF_REFRESH_METADATA_ERROR' } },
   );
 });

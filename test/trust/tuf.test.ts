@@ -17,7 +17,14 @@ import { run } from '../../cmd/cli.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { SHARED } from '../helpers/fixtures.ts';
 import { runSigstoreGo, withSigstoreGo } from '../helpers/peers.ts';
-import { buildTufRepo, startTufMirror, withPythonTuf, type TufMirror, type TufRepo, type TufState } from '../helpers/tuf.ts';
+import {
+  buildTufRepo,
+  startTufMirror,
+  type TufMirror,
+  type TufRepo,
+  type TufState,
+  withPythonTuf,
+} from '../helpers/tuf.ts';
 import { getTUFReason, isTUFMirrorUnreachable, parseTrustedRoot } from '../../lib/trust/index.ts';
 
 const ROOTS = `${SHARED}/trust-roots`;
@@ -27,7 +34,12 @@ const GITHUB = `${ROOTS}/github-trusted_root.json`;
 // a bundle that verifies against the public-good root, and its subject
 const BUNDLE = `${SHARED}/sigstore-bundles/cosign-oci-attestation.sigstore.json`;
 const SUBJECT_HEX = '732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
-const CODY = ['--certificate-identity', 'cody@soyland.com', '--certificate-oidc-issuer', 'https://github.com/login/oauth'];
+const CODY = [
+  '--certificate-identity',
+  'cody@soyland.com',
+  '--certificate-oidc-issuer',
+  'https://github.com/login/oauth',
+];
 
 const dir = mkdtempSync(join(tmpdir(), 'sigward-tuf-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +61,10 @@ interface Run {
 async function sigward(args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const code = await run(args, { stdout: (x) => void (stdout += x), stderr: (x) => void (stderr += x) }, { PATH: process.env.PATH, HOME: dir });
+  const code = await run(args, { stdout: (x) => void (stdout += x), stderr: (x) => void (stderr += x) }, {
+    PATH: process.env.PATH,
+    HOME: dir,
+  });
   let doc: any;
   try {
     doc = JSON.parse(stdout);
@@ -59,22 +74,42 @@ async function sigward(args: string[]): Promise<Run> {
   return { code, stdout, stderr, doc };
 }
 
-const tufArgs = (m: TufMirror, repo: TufRepo, cache: string) => ['--tuf-mirror', m.url, '--tuf-root', repo.root, '--tuf-cache', cache];
-const sameRoot = (file: string, target: string) => JSON.stringify(parseTrustedRoot(readFileSync(file, 'utf8'))) === JSON.stringify(parseTrustedRoot(readFileSync(target, 'utf8')));
+const tufArgs = (
+  m: TufMirror,
+  repo: TufRepo,
+  cache: string,
+) => ['--tuf-mirror', m.url, '--tuf-root', repo.root, '--tuf-cache', cache];
+const sameRoot = (file: string, target: string) =>
+  JSON.stringify(parseTrustedRoot(readFileSync(file, 'utf8'))) ===
+    JSON.stringify(parseTrustedRoot(readFileSync(target, 'utf8')));
 
 t.test('only an unreachable mirror may fall back to the cache', async (t) => {
-  const wrap = (cause: unknown) => Object.assign(new Error('error refreshing TUF metadata'), { code: 'TUF_REFRESH_METADATA_ERROR', cause });
-  const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+  const wrap = (cause: unknown) =>
+    Object.assign(new Error('error refreshing TUF metadata'), { code: 'TUF_REFRESH_METADATA_ERROR', cause });
+  const refused = Object.assign(new TypeError('fetch failed'), {
+    cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+  });
   t.ok(isTUFMirrorUnreachable(wrap(refused)), 'connection refused');
-  t.ok(isTUFMirrorUnreachable(wrap(Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }))), 'timeout');
+  t.ok(
+    isTUFMirrorUnreachable(
+      wrap(Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' })),
+    ),
+    'timeout',
+  );
   t.ok(isTUFMirrorUnreachable(wrap(Object.assign(new Error('Failed to download'), { statusCode: 503 }))), 'HTTP 503');
-  t.notOk(isTUFMirrorUnreachable(wrap(Object.assign(new Error('Failed to download'), { statusCode: 404 }))), 'HTTP 404: the mirror answered');
+  t.notOk(
+    isTUFMirrorUnreachable(wrap(Object.assign(new Error('Failed to download'), { statusCode: 404 }))),
+    'HTTP 404: the mirror answered',
+  );
   t.notOk(isTUFMirrorUnreachable(wrap(new Error('Final timestamp.json is expired'))), 'expired metadata');
   t.notOk(isTUFMirrorUnreachable(wrap(new Error('timestamp was signed by 0/1 keys'))), 'bad signature');
   // a malformed metadata field is a TypeError too, but not a network one
   t.notOk(isTUFMirrorUnreachable(wrap(new TypeError('signatures must be an array'))), 'malformed metadata');
   t.equal(getTUFReason(wrap(refused)), 'error refreshing TUF metadata: fetch failed: connect ECONNREFUSED 127.0.0.1:9');
-  t.equal(getTUFReason(wrap(Object.assign(new Error('Failed to download'), { statusCode: 404 }))), 'error refreshing TUF metadata: Failed to download (HTTP 404)');
+  t.equal(
+    getTUFReason(wrap(Object.assign(new Error('Failed to download'), { statusCode: 404 }))),
+    'error refreshing TUF metadata: Failed to download (HTTP 404)',
+  );
 });
 
 withPythonTuf(() => {
@@ -90,9 +125,23 @@ withPythonTuf(() => {
     t.equal(r.code, 0, `binary, v1: ${r.stdout}${r.stderr}`);
     t.same(JSON.parse(r.stdout).sources, [`TUF ${m.url}`]);
     t.ok(sameRoot(out, PUBLIC_GOOD), 'targets 1: the public-good root');
-    t.same(m.requests, ['/2.root.json', '/timestamp.json', '/1.snapshot.json', '/1.targets.json', `/targets/${sha(PUBLIC_GOOD)}.trusted_root.json`], 'consistent-snapshot paths');
+    t.same(m.requests, [
+      '/2.root.json',
+      '/timestamp.json',
+      '/1.snapshot.json',
+      '/1.targets.json',
+      `/targets/${sha(PUBLIC_GOOD)}.trusted_root.json`,
+    ], 'consistent-snapshot paths');
     // the exported file is all an offline verification needs
-    r = await runSigward(['verify-bundle', '--trusted-root', out, '--bundle', BUNDLE, ...CODY, `sha256:${SUBJECT_HEX}`]);
+    r = await runSigward([
+      'verify-bundle',
+      '--trusted-root',
+      out,
+      '--bundle',
+      BUNDLE,
+      ...CODY,
+      `sha256:${SUBJECT_HEX}`,
+    ]);
     t.equal(r.code, 0, `verify-bundle with the exported root: ${r.stdout}${r.stderr}`);
 
     m.requests.length = 0;
@@ -105,10 +154,23 @@ withPythonTuf(() => {
     m.requests.length = 0;
     s = await sigward(['trust', 'export', ...tufArgs(m, repo, cache), '--out', out]);
     t.equal(s.code, 0);
-    t.same(m.requests, ['/2.root.json', '/timestamp.json'], 'same timestamp version: nothing else fetched, the cached target is used');
+    t.same(
+      m.requests,
+      ['/2.root.json', '/timestamp.json'],
+      'same timestamp version: nothing else fetched, the cached target is used',
+    );
 
     // verification commands take the same options
-    s = await sigward(['verify-bundle', ...tufArgs(m, repo, cache), '--bundle', BUNDLE, ...CODY, `sha256:${SUBJECT_HEX}`, '-o', 'json']);
+    s = await sigward([
+      'verify-bundle',
+      ...tufArgs(m, repo, cache),
+      '--bundle',
+      BUNDLE,
+      ...CODY,
+      `sha256:${SUBJECT_HEX}`,
+      '-o',
+      'json',
+    ]);
     t.equal(s.code, 0, `verify-bundle --tuf-mirror: ${s.stdout}`);
 
     m.requests.length = 0;
@@ -117,7 +179,11 @@ withPythonTuf(() => {
     t.equal(s.code, 0, s.stderr);
     t.ok(sameRoot(out, GITHUB), 'targets 3 after root 2 (new root and timestamp keys)');
     t.same(m.requests.slice(0, 3), ['/2.root.json', '/3.root.json', '/timestamp.json']);
-    t.ok(JSON.parse(readFileSync(join(cache, encodeURIComponent(new URL(m.url).host), 'root.json'), 'utf8')).signed.version === 2, 'root 2 is cached');
+    t.ok(
+      JSON.parse(readFileSync(join(cache, encodeURIComponent(new URL(m.url).host), 'root.json'), 'utf8')).signed
+        .version === 2,
+      'root 2 is cached',
+    );
   });
 
   t.test('refused updates name the reason and leave the exported file alone', async (t) => {
@@ -145,7 +211,11 @@ withPythonTuf(() => {
       r = await sigward(['trust', 'export', ...tufArgs(m, repo, cache), '--out', out, '-o', 'json']);
       t.equal(r.code, 3, `${state}: refused (exit 3)`);
       t.equal(r.doc?.error?.code, 'TRUST_ROOT_INVALID', state);
-      t.match(r.doc?.error?.message, /^TUF: the update from http:\/\/127\.0\.0\.1:\d+ was rejected, nothing from it is used: /, state);
+      t.match(
+        r.doc?.error?.message,
+        /^TUF: the update from http:\/\/127\.0\.0\.1:\d+ was rejected, nothing from it is used: /,
+        state,
+      );
       t.match(r.doc?.error?.message, reason, state);
       t.equal(readFileSync(out, 'utf8'), before, `${state}: --out untouched`);
       t.notOk(/WARNING/.test(r.stderr), `${state}: a refused update never falls back to the cache`);
@@ -183,7 +253,14 @@ withPythonTuf(() => {
     t.ok(Date.now() < expires.getTime(), 'still within the cached timestamp validity (machine fast enough)');
     t.equal(r.code, 0, `mirror down, cache valid: ${r.stdout}${r.stderr}`);
     t.same(r.doc.sources, [`TUF ${m.url} (cached metadata, mirror unreachable)`]);
-    t.match(r.stderr, new RegExp(`WARNING: TUF mirror ${m.url} is unreachable \\(.*ECONNREFUSED.*\\); using the trusted root from the cached TUF metadata in .*, valid until ${expires.toISOString().replace('.000Z', 'Z')}`));
+    t.match(
+      r.stderr,
+      new RegExp(
+        `WARNING: TUF mirror ${m.url} is unreachable \\(.*ECONNREFUSED.*\\); using the trusted root from the cached TUF metadata in .*, valid until ${
+          expires.toISOString().replace('.000Z', 'Z')
+        }`,
+      ),
+    );
     t.ok(sameRoot(exported, PGI), 'the cached target');
 
     // the binary does the same
@@ -194,10 +271,22 @@ withPythonTuf(() => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expires.getTime() - Date.now()) + 1100));
     r = await sigward(['trust', 'export', ...tufArgs(m, repo, cache), '--out', exported, '-o', 'json']);
     t.equal(r.code, 3, 'mirror down, cache expired: cannot get a trusted root');
-    t.match(r.doc.error.message, /is unreachable \(.*\) and the cached TUF metadata in .* has expired \(timestamp\.json expired [0-9T:-]+Z\): reach the mirror again, or give --trusted-root FILE/);
+    t.match(
+      r.doc.error.message,
+      /is unreachable \(.*\) and the cached TUF metadata in .* has expired \(timestamp\.json expired [0-9T:-]+Z\): reach the mirror again, or give --trusted-root FILE/,
+    );
     t.same(r.doc.error.detail.expired, [{ role: 'timestamp', expires: expires.toISOString().replace('.000Z', 'Z') }]);
     // a verification that needs it cannot decide (exit 3), it never falls back to the embedded root
-    r = await sigward(['verify-bundle', ...tufArgs(m, repo, cache), '--bundle', BUNDLE, ...CODY, `sha256:${SUBJECT_HEX}`, '-o', 'json']);
+    r = await sigward([
+      'verify-bundle',
+      ...tufArgs(m, repo, cache),
+      '--bundle',
+      BUNDLE,
+      ...CODY,
+      `sha256:${SUBJECT_HEX}`,
+      '-o',
+      'json',
+    ]);
     t.equal(r.code, 3, 'verify-bundle: undecided');
 
     // the mirror is back with a newer timestamp: refreshed, no warning
@@ -227,12 +316,33 @@ withPythonTuf(() => {
       const client = () => ({ cache: fresh('sigward-cache'), home: fresh('sigstore-go-home') });
       type Client = ReturnType<typeof client>;
       const bySigward = async (c: Client) => {
-        const r = await sigward(['verify-bundle', ...tufArgs(m, repo, c.cache), '--bundle', BUNDLE, ...CODY, `sha256:${SUBJECT_HEX}`, '-o', 'json']);
+        const r = await sigward([
+          'verify-bundle',
+          ...tufArgs(m, repo, c.cache),
+          '--bundle',
+          BUNDLE,
+          ...CODY,
+          `sha256:${SUBJECT_HEX}`,
+          '-o',
+          'json',
+        ]);
         return { ok: r.code === 0, why: r.doc?.error?.message ?? r.stderr };
       };
       const bySigstoreGo = async (c: Client) => {
         const r = await runSigstoreGo(
-          ['-tufRootURL', m.url, '-tufTrustedRoot', repo.root, '-expectedSAN', 'cody@soyland.com', '-expectedIssuer', 'https://github.com/login/oauth', '-artifact-digest', SUBJECT_HEX, BUNDLE],
+          [
+            '-tufRootURL',
+            m.url,
+            '-tufTrustedRoot',
+            repo.root,
+            '-expectedSAN',
+            'cody@soyland.com',
+            '-expectedIssuer',
+            'https://github.com/login/oauth',
+            '-artifact-digest',
+            SUBJECT_HEX,
+            BUNDLE,
+          ],
           { HOME: c.home },
         );
         return { ok: r.code === 0, why: r.stderr.trim() };
@@ -261,7 +371,13 @@ withPythonTuf(() => {
         { name: 'after v2: snapshot rolled back', prime: 'v2', then: 'rollback-snapshot', accept: false },
         // sigstore-go-verification refreshes on every run and fails without the mirror; sigward
         // falls back to its cache while every cached role is unexpired
-        { name: 'after v2: mirror down, cached metadata unexpired', prime: 'v2', then: 'down', accept: true, sigstoreGo: false },
+        {
+          name: 'after v2: mirror down, cached metadata unexpired',
+          prime: 'v2',
+          then: 'down',
+          accept: true,
+          sigstoreGo: false,
+        },
       ];
       let decided = 0;
       for (const s of scenarios) {
@@ -277,7 +393,11 @@ withPythonTuf(() => {
         const theirs = await bySigstoreGo(c);
         if (s.then === 'down') await m.up();
         t.equal(ours.ok, s.accept, `${s.name}: sigward ${s.accept ? 'accepts' : 'rejects'} (${ours.why})`);
-        t.equal(theirs.ok, s.sigstoreGo ?? s.accept, `${s.name}: sigstore-go ${(s.sigstoreGo ?? s.accept) ? 'accepts' : 'rejects'} (${theirs.why})`);
+        t.equal(
+          theirs.ok,
+          s.sigstoreGo ?? s.accept,
+          `${s.name}: sigstore-go ${(s.sigstoreGo ?? s.accept) ? 'accepts' : 'rejects'} (${theirs.why})`,
+        );
         if (!s.accept) t.match(ours.why, /^TUF: /, `${s.name}: sigward names TUF as the reason`);
         decided++;
       }
@@ -289,4 +409,3 @@ withPythonTuf(() => {
 function sha(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
-
