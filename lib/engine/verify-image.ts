@@ -328,6 +328,30 @@ function conditionsOf(att: Attestation, where: string): CompiledKyvernoCondition
   return c;
 }
 
+/**
+ * The attestation's conditions over every verified statement (its predicate
+ * at the root, the rule's context variables and `image` beside it): the
+ * Kyverno-worded failure of the first statement that fails, or undefined.
+ */
+function checkAttestationConditions(
+  att: Attestation,
+  i: number,
+  statements: readonly { statement: { predicate?: unknown } }[],
+  ref: ImageReference,
+  variables: Record<string, unknown>,
+  imageText: string,
+  type: string,
+  ctx: VerifyContext,
+): string | undefined {
+  const conds = conditionsOf(att, `.attestations[${i}]`);
+  for (const v of statements) {
+    const context = getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) });
+    const r = conds.evaluate(context, { now: ctx.now() });
+    if (!r.passed) return formatAttestationChecksFailedMessage(imageText, type, r.failures.join('; '));
+  }
+  return undefined;
+}
+
 async function verifyAttestation(
   ref: ImageReference,
   digest: string,
@@ -377,18 +401,7 @@ async function verifyAttestation(
       try {
         const found = await verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx, formatsOf(entry));
         // every statement of the type must pass the conditions
-        const conds = conditionsOf(att, `.attestations[${i}]`);
-        let failed: string | undefined;
-        for (const v of found.verified) {
-          const r = conds.evaluate(
-            getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }),
-            { now: ctx.now() },
-          );
-          if (!r.passed) {
-            failed = formatAttestationChecksFailedMessage(imageText, type, r.failures.join('; '));
-            break;
-          }
-        }
+        const failed = checkAttestationConditions(att, i, found.verified, ref, variables, imageText, type, ctx);
         if (failed) {
           errors.push(`${c.label}: ${failed}`);
           continue;
@@ -458,18 +471,7 @@ async function verifyNotaryAttestation(
         }
         const a = preparedNotary(e, `${label}.${e.kind}`);
         const found = await notaryAttestationsWith(ref, digest, a, att.type, ctx);
-        const conds = conditionsOf(att, `.attestations[${i}]`);
-        let failed: string | undefined;
-        for (const v of found.verified) {
-          const r = conds.evaluate(
-            getKyvernoConditionContext(v.statement.predicate, { ...variables, image: imageVariable(ref) }),
-            { now: ctx.now() },
-          );
-          if (!r.passed) {
-            failed = formatAttestationChecksFailedMessage(imageText, att.type, r.failures.join('; '));
-            break;
-          }
-        }
+        const failed = checkAttestationConditions(att, i, found.verified, ref, variables, imageText, att.type, ctx);
         if (failed) {
           errors.push(`${label}: ${failed}`);
           continue;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, createOfflineSigningConfig, withRealCosign } from '../helpers/peers.ts';
 import { runSigward } from '../helpers/cli.ts';
 
 withRealCosign(main);
@@ -23,19 +23,7 @@ function main(): void {
     const store = new RegistryClient();
     t.teardown(() => store.close());
     t.equal((await cosign(['generate-key-pair'])).code, 0);
-    t.equal(
-      (await cosign([
-        'signing-config',
-        'create',
-        '--no-default-fulcio',
-        '--no-default-rekor',
-        '--no-default-oidc',
-        '--no-default-tsa',
-        '--out',
-        'sc.json',
-      ])).code,
-      0,
-    );
+    t.equal(await createOfflineSigningConfig(cosign), 0, 'cosign signing-config create (offline)');
     writeFileSync(join(tmp, 'pred.json'), JSON.stringify({ reviewed: true }));
     const legacy = ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'];
     const img = async (name: string) =>

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, createOfflineSigningConfig, withRealCosign } from '../helpers/peers.ts';
 
 withRealCosign(main);
 
@@ -106,19 +106,7 @@ function main(): void {
     const reg = await withRegistry(t);
     const store = new RegistryClient();
     t.teardown(() => store.close());
-    t.equal(
-      (await cosign([
-        'signing-config',
-        'create',
-        '--no-default-fulcio',
-        '--no-default-rekor',
-        '--no-default-oidc',
-        '--no-default-tsa',
-        '--out',
-        'sc.json',
-      ])).code,
-      0,
-    );
+    t.equal(await createOfflineSigningConfig(cosign), 0, 'cosign signing-config create (offline)');
     const images: Record<string, string> = {};
     for (
       const [name, flags] of [

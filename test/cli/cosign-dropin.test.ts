@@ -15,7 +15,7 @@ import { staticCredentials } from '../../lib/oci/credentials.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { BINARY, runSigward } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, createOfflineSigningConfig, withRealCosign } from '../helpers/peers.ts';
 
 const run = promisify(execFile);
 withRealCosign(main);
@@ -44,19 +44,7 @@ function main(): void {
     );
     t.equal((await cosign(['generate-key-pair'])).code, 0, 'cosign generate-key-pair');
     const pub = join(tmp, 'cosign.pub');
-    t.equal(
-      (await cosign([
-        'signing-config',
-        'create',
-        '--no-default-fulcio',
-        '--no-default-rekor',
-        '--no-default-oidc',
-        '--no-default-tsa',
-        '--out',
-        'sc.json',
-      ])).code,
-      0,
-    );
+    t.equal(await createOfflineSigningConfig(cosign), 0, 'cosign signing-config create (offline)');
 
     const bundleDigest = await pushImage(store, reg.ref('dropin/bundle'), { tag: 'v1' });
     const legacyDigest = await pushImage(store, reg.ref('dropin/legacy'), { tag: 'v1' });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, createOfflineSigningConfig, withRealCosign } from '../helpers/peers.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { keyAttestor, keyPolicy } from '../helpers/policies.ts';
@@ -38,19 +38,7 @@ function main(): void {
     const store = new RegistryClient();
     t.teardown(() => store.close());
     t.equal((await cosign(['generate-key-pair'])).code, 0, 'cosign generate-key-pair');
-    t.equal(
-      (await cosign([
-        'signing-config',
-        'create',
-        '--no-default-fulcio',
-        '--no-default-rekor',
-        '--no-default-oidc',
-        '--no-default-tsa',
-        '--out',
-        'sc.json',
-      ])).code,
-      0,
-    );
+    t.equal(await createOfflineSigningConfig(cosign), 0, 'cosign signing-config create (offline)');
     const pub = readFileSync(join(tmp, 'cosign.pub'), 'utf8');
     writeFileSync(join(tmp, 'review.json'), JSON.stringify({ approved: true }));
     const legacyFlags = ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'];

@@ -83,3 +83,22 @@ export function runSigstoreGo(args: string[], env: Record<string, string> = {}):
     }),
   );
 }
+
+/**
+ * Writes `sc.json` in the runner's directory: a cosign signing config without
+ * Fulcio, Rekor, OIDC or TSA, so that `cosign sign --signing-config sc.json`
+ * makes a v3 bundle offline. Returns cosign's exit code.
+ */
+export async function createOfflineSigningConfig(cosign: (args: string[]) => Promise<PeerRun>): Promise<number> {
+  const args = [
+    'signing-config',
+    'create',
+    '--no-default-fulcio',
+    '--no-default-rekor',
+    '--no-default-oidc',
+    '--no-default-tsa',
+    '--out',
+    'sc.json',
+  ];
+  return (await cosign(args)).code;
+}
