@@ -33,6 +33,7 @@
 import { SigwardError } from '../errors.ts';
 import { ATTESTATION_VARIABLES, compileCel, type CompiledCel } from '../conditions/cel.ts';
 import { CelDuration } from '../conditions/cel-values.ts';
+import { RESERVED as CEL_RESERVED } from '../conditions/cel-parser.ts';
 import { formatGoDuration, parseGoDuration } from '../conditions/go-duration.ts';
 import { toPredicateType } from './predicates.ts';
 import { BUILTIN_RULES } from '../../rules/index.ts';
@@ -124,29 +125,8 @@ export const RULE_VARIABLES: readonly string[] = Object.freeze([...ATTESTATION_V
 const NAME_RE = /^[a-z0-9][a-z0-9.-]*$/;
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLACEHOLDER_RE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-const RESERVED_IDENTS = new Set([
-  'true',
-  'false',
-  'null',
-  'in',
-  'as',
-  'break',
-  'const',
-  'continue',
-  'else',
-  'for',
-  'function',
-  'if',
-  'import',
-  'let',
-  'loop',
-  'package',
-  'namespace',
-  'return',
-  'var',
-  'void',
-  'while',
-]);
+/** Names a rule parameter or variable cannot take: CEL's reserved words and its literals. */
+const RESERVED_IDENTS: ReadonlySet<string> = new Set([...CEL_RESERVED, 'true', 'false', 'null', 'in']);
 
 function invalid(message: string, detail?: Record<string, unknown>, cause?: unknown): SigwardError {
   return new SigwardError('CONDITION_INVALID', message, { detail, cause });

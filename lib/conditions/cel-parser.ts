@@ -59,7 +59,8 @@ export const MAX_DEPTH = 250;
 /** Longest expression accepted, in characters. */
 export const MAX_EXPRESSION_LENGTH = 100_000;
 
-const RESERVED = new Set([
+/** CEL's reserved words: never identifiers (true, false, null and in are reserved too). */
+export const RESERVED = new Set([
   'as',
   'break',
   'const',

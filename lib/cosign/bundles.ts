@@ -27,7 +27,7 @@ import { toTrustError } from '../trust/errors.ts';
 import { COSIGN_SIGN_PREDICATE, toPredicateType } from '../attest/predicates.ts';
 import { getSubjectsWithDigest, toStatement } from '../attest/statement.ts';
 import { MAX_ATTACHMENT_BYTES, MAX_SIGNATURE_LAYERS } from './annotations.ts';
-import { type Attestor, toPrivateCA, verifySuppliedCertificate } from './checks.ts';
+import { type Attestor, toPrivateCA, toSignerInfo, verifySuppliedCertificate } from './checks.ts';
 import { digestTag } from '../digest.ts';
 import {
   type ImageSignatures,
@@ -141,19 +141,6 @@ export interface VerifiedBundle {
  */
 /** Checks one bundle for `digest`; `now` as for LayerCheck. */
 export type BundleCheck = (bundle: object, digest: string, now?: Date) => Promise<VerifiedBundle>;
-
-function toSignerInfo(kind: SignerInfo['kind'], v: TrustVerifiedSignature): SignerInfo {
-  const id = v.signer.identity;
-  return {
-    kind,
-    keyId: v.signer.keyId,
-    ...(id ? { identity: { subject: id.san, issuer: id.issuer, extensions: id.extensions } } : {}),
-    ...(v.tlogIndex !== undefined && v.integratedTime
-      ? { tlog: { logIndex: v.tlogIndex, integratedTime: v.integratedTime.toISOString() } }
-      : {}),
-    timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
-  };
-}
 
 function run(bundle: object, opts: VerifyBundleOptions): TrustVerifiedSignature {
   try {

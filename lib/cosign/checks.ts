@@ -59,7 +59,8 @@ export function describeAttestor(a: Attestor): string {
   }
 }
 
-function toSignerInfo(kind: SignerInfo['kind'], v: VerifiedSignature): SignerInfo {
+/** The signer of a verified signature as results report it (both signature formats). */
+export function toSignerInfo(kind: SignerInfo['kind'], v: VerifiedSignature): SignerInfo {
   const id = v.signer.identity;
   return {
     kind,
