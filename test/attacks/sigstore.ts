@@ -11,6 +11,7 @@ import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
 import * as x509 from '@peculiar/x509';
 import { createHash, generateKeyPairSync, KeyObject, sign as nodeSign } from 'node:crypto';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
+import { toTestTrustedRoot } from '../helpers/trusted-root.ts';
 
 export const FULCIO_ISSUER_OID = '1.3.6.1.4.1.57264.1.8';
 export const FULCIO_ISSUER_LEGACY_OID = '1.3.6.1.4.1.57264.1.1';
@@ -78,41 +79,26 @@ export async function startMiniSigstore(o: { clock?: Date } = {}): Promise<MiniS
   const x509Root: Minted = await mintCert({ name: 'attack-test private CA', ca: true });
   const caRootPEM = pem(ca.rootCertificate as Uint8Array);
   const rekorSPKI = Buffer.from(tlog.publicKey);
-  const start = '2000-01-01T00:00:00Z';
-  const trustedRoot = {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: 'https://rekor.attack.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(rekorSPKI), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-        logId: { keyId: b64(createHash('sha256').update(rekorSPKI).digest()) },
-      },
-    ],
-    ctlogs: [
-      {
-        baseUrl: 'https://ctlog.attack.test',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(ctLog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-        logId: { keyId: b64(ctLog.logID as Uint8Array) },
-      },
-    ],
+  const trustedRoot: Record<string, unknown> = toTestTrustedRoot({
+    tlogs: [{ baseUrl: 'https://rekor.attack.test', publicKey: rekorSPKI }],
+    ctlogs: [{
+      baseUrl: 'https://ctlog.attack.test',
+      publicKey: ctLog.publicKey as Uint8Array,
+      logId: ctLog.logID as Uint8Array,
+    }],
     certificateAuthorities: [
       {
         subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
         uri: 'https://fulcio.attack.test',
-        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate as Uint8Array) }] },
-        validFor: { start },
+        certificates: [ca.rootCertificate as Uint8Array],
       },
       {
         subject: { commonName: 'attack-test private CA' },
         uri: 'https://ca.attack.test',
-        certChain: { certificates: [{ rawBytes: b64(x509Root.der) }] },
-        validFor: { start },
+        certificates: [x509Root.der],
       },
     ],
-    timestampAuthorities: [],
-  };
+  });
 
   const logHashedRekord: MiniSigstore['logHashedRekord'] = async ({ payload, signature, verifierPEM, late }) => {
     const body = {

@@ -10,6 +10,7 @@
 // Nothing here verifies anything.
 
 // @sigstore/mock first: it loads the reflect-metadata polyfill @peculiar/x509 needs.
+import { toTestTrustedRoot } from './trusted-root.ts';
 import {
   fulcioHandler,
   initializeCA,
@@ -191,46 +192,22 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
   routes.set('/api/v1/timestamp', () => tsaHandler(tsa).fn);
 
   const rekorSPKI = Buffer.from(tlog.publicKey);
-  const start = '2000-01-01T00:00:00Z';
-  const trustedRoot: TrustedRootJSON = {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: url,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(rekorSPKI), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-        logId: { keyId: b64(createHash('sha256').update(rekorSPKI).digest()) },
-      },
-    ],
-    ctlogs: [
-      {
-        baseUrl: `${url}/ct`,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(ctLog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-        logId: { keyId: b64(ctLog.logID as Uint8Array) },
-      },
-    ],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: url,
-        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate as Uint8Array) }] },
-        validFor: { start },
-      },
-    ],
+  const trustedRoot: TrustedRootJSON = toTestTrustedRoot({
+    tlogs: [{ baseUrl: url, publicKey: rekorSPKI }],
+    ctlogs: [{ baseUrl: `${url}/ct`, publicKey: ctLog.publicKey as Uint8Array, logId: ctLog.logID as Uint8Array }],
+    certificateAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+      uri: url,
+      certificates: [ca.rootCertificate as Uint8Array],
+    }],
     timestampAuthorities: [
       {
         subject: { organization: 'sigstore.mock', commonName: 'tsa' },
         uri: `${url}/api/v1/timestamp`,
-        certChain: {
-          certificates: [{ rawBytes: b64(tsa.intCertificate as Uint8Array) }, {
-            rawBytes: b64(tsa.rootCertificate as Uint8Array),
-          }],
-        },
-        validFor: { start },
+        certificates: [tsa.intCertificate as Uint8Array, tsa.rootCertificate as Uint8Array],
       },
     ],
-  };
+  });
   const dir = mkdtempSync(join(tmpdir(), 'sigward-sigstore-mock-'));
   const writeTrustedRoot = (name: string, mutate?: (root: TrustedRootJSON) => void): string => {
     const copy = structuredClone(trustedRoot);

@@ -3,6 +3,7 @@
 // Fulcio CA, CT log and Rekor whose keys we control).
 
 // @sigstore/mock first: it loads the reflect-metadata polyfill @peculiar/x509 needs.
+import { toTestTrustedRoot } from '../helpers/trusted-root.ts';
 import { initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
 import * as x509 from '@peculiar/x509';
 import { createHash, generateKeyPairSync, KeyObject, sign as nodeSign, webcrypto } from 'node:crypto';
@@ -152,50 +153,24 @@ export async function mockSigstore(
   const tlog = await initializeTLog('https://rekor.mock', ecKeys(), o.tlogClock ?? clock);
   const rekorSPKI = Buffer.from(tlog.publicKey);
   const tsa = o.withTSA ? await initializeTSA(ecKeys(), clock) : undefined;
-  const start = '2000-01-01T00:00:00Z';
-  const trustedRoot = {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: 'https://rekor.mock',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(rekorSPKI), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-        logId: { keyId: b64(createHash('sha256').update(rekorSPKI).digest()) },
-      },
-    ],
+  const trustedRoot = toTestTrustedRoot({
+    tlogs: [{ baseUrl: 'https://rekor.mock', publicKey: rekorSPKI }],
     ctlogs: ctLog
-      ? [
-        {
-          baseUrl: 'https://ctlog.mock',
-          hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: b64(ctLog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-          logId: { keyId: b64(ctLog.logID as Uint8Array) },
-        },
-      ]
+      ? [{ baseUrl: 'https://ctlog.mock', publicKey: ctLog.publicKey as Uint8Array, logId: ctLog.logID as Uint8Array }]
       : [],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: 'https://fulcio.mock',
-        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate as Uint8Array) }] },
-        validFor: { start },
-      },
-    ],
+    certificateAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+      uri: 'https://fulcio.mock',
+      certificates: [ca.rootCertificate as Uint8Array],
+    }],
     timestampAuthorities: tsa
-      ? [
-        {
-          subject: { organization: 'sigstore.mock', commonName: 'tsa' },
-          uri: 'https://tsa.mock',
-          certChain: {
-            certificates: [{ rawBytes: b64(tsa.intCertificate as Uint8Array) }, {
-              rawBytes: b64(tsa.rootCertificate as Uint8Array),
-            }],
-          },
-          validFor: { start },
-        },
-      ]
+      ? [{
+        subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+        uri: 'https://tsa.mock',
+        certificates: [tsa.intCertificate as Uint8Array, tsa.rootCertificate as Uint8Array],
+      }]
       : [],
-  };
+  });
   const pem = (der: Uint8Array, type: string) =>
     `-----BEGIN ${type}-----\n${b64(der).match(/.{1,64}/g)!.join('\n')}\n-----END ${type}-----\n`;
 
