@@ -1,0 +1,144 @@
+// The webhook's warm path driven by wrk (a load generator outside Node), next
+// to its limit in the same run: a bare node:https server on the same Node
+// version that parses the same AdmissionReview and answers a fixed response.
+// `sigward serve` (dist/sigward) answers a one-container Pod whose signed
+// image is in its verification cache (warm), then with --no-cache (every
+// review verified against the local docker-registry).
+//   bash scripts/bench-tools.sh && node bench/webhook-wrk.bench.ts [--seconds 10] [--connections 8] [--threads 2]
+
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { RegistryClient } from '../lib/oci/registry.ts';
+import { freePort, pushImage, startRegistry } from '../test/helpers/registry.ts';
+import { makeKey, signImage } from '../test/helpers/cosign.ts';
+import { policyYaml, startServe, tmpDir, toReview, writePolicy } from '../test/server/helpers.ts';
+import { ROOT } from '../test/helpers/fixtures.ts';
+
+const run = promisify(execFile);
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const SECONDS = arg('seconds', 10);
+const CONNECTIONS = arg('connections', 8);
+const THREADS = arg('threads', 2);
+const TOOLS = join(ROOT, '.cache/bench-tools/root');
+const WRK = join(TOOLS, 'usr/bin/wrk');
+const LIBS = readdirSync(join(TOOLS, 'usr/lib')).map((d) => join(TOOLS, 'usr/lib', d)).join(':');
+
+interface WrkResult {
+  rps: number;
+  p50: string;
+  p99: string;
+  non2xx: number;
+}
+
+async function wrk(url: string, body: string, dir: string): Promise<WrkResult> {
+  const script = join(dir, `post-${Date.now()}.lua`);
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
+  );
+  const { stdout } = await run(WRK, [
+    '-t',
+    String(THREADS),
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    `${SECONDS}s`,
+    '--latency',
+    '-s',
+    script,
+    url,
+  ], {
+    env: { LD_LIBRARY_PATH: LIBS },
+    maxBuffer: 1 << 20,
+  });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0);
+  const pct = (p: string) => new RegExp(`\\s${p}%\\s+(\\S+)`).exec(stdout)?.[1] ?? '?';
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  return { rps, p50: pct('50'), p99: pct('99'), non2xx };
+}
+
+/** A bare node:https server: parse the review, answer a fixed AdmissionReview (what any webhook must at least do). */
+async function startBare(certPath: string, keyPath: string): Promise<{ url: string; stop(): void }> {
+  const port = await freePort();
+  const src = `
+const https = require('node:https'); const fs = require('node:fs');
+https.createServer({ cert: fs.readFileSync(${JSON.stringify(certPath)}), key: fs.readFileSync(${
+    JSON.stringify(keyPath)
+  }) }, (req, res) => {
+  const chunks = []; req.on('data', (c) => chunks.push(c)); req.on('end', () => {
+    const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body);
+  });
+}).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
+  const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  return { url: `https://127.0.0.1:${port}/mutate`, stop: () => child.kill() };
+}
+
+async function main(): Promise<void> {
+  const reg = await startRegistry();
+  const store = new RegistryClient();
+  const key = makeKey();
+  const digest = await pushImage(store, reg.ref('bench/warm'), { tag: 'v1' });
+  await signImage({ store, repository: reg.ref('bench/warm'), digest, key });
+  const policies = tmpDir('sigward-wrk-policies-');
+  writePolicy(policies, 'policy.yaml', policyYaml({ name: 'require-signed', images: [`${reg.host}/bench/*`], key }));
+  const body = JSON.stringify(
+    toReview({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'warm', namespace: 'default' },
+      spec: { containers: [{ name: 'warm', image: `${reg.host}/bench/warm:v1` }] },
+    }),
+  );
+  const rows: [string, WrkResult][] = [];
+  const warm = await startServe({ policyDir: policies, logLevel: 'warn', extraArgs: ['--max-concurrent', '64'] });
+  const bare = await startBare(warm.ca.certPath, warm.ca.keyPath);
+  try {
+    await warm.post('/mutate', body);
+    await warm.post('/mutate', body);
+    const load0 = loadavg()[0]!;
+    rows.push(['bare node:https (parse + fixed answer)', await wrk(bare.url, body, policies)]);
+    rows.push(['sigward serve, warm cache', await wrk(`${warm.url}/mutate`, body, policies)]);
+    await warm.stop();
+    const nocache = await startServe({
+      policyDir: policies,
+      logLevel: 'warn',
+      extraArgs: ['--max-concurrent', '64', '--no-cache'],
+    });
+    try {
+      rows.push([
+        'sigward serve, --no-cache (every review verified)',
+        await wrk(`${nocache.url}/mutate`, body, policies),
+      ]);
+    } finally {
+      await nocache.stop();
+    }
+    const bareRps = rows[0]![1].rps;
+    process.stdout.write(
+      `\nwrk ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS} s each; load average ${load0.toFixed(1)} -> ${
+        loadavg()[0]!.toFixed(1)
+      }\n\n`,
+    );
+    process.stdout.write('| server | reviews/s | p50 | p99 | vs bare | non-2xx |\n|---|---:|---:|---:|---:|---:|\n');
+    for (const [name, r] of rows) {
+      process.stdout.write(
+        `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / bareRps).toFixed(2)}× | ${r.non2xx} |\n`,
+      );
+    }
+  } finally {
+    bare.stop();
+    await warm.stop().catch(() => {});
+    store.close();
+    await reg.stop();
+  }
+}
+
+await main();
