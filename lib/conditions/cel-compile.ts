@@ -652,6 +652,7 @@ class Compiler {
           return count === 1;
         };
       case 'map':
+      case 'transformList':
         return (f) => {
           const out: unknown[] = [];
           iterate(f, () => {
@@ -665,15 +666,6 @@ class Compiler {
           const out: unknown[] = [];
           iterate(f, () => {
             if (isTrue(f)) out.push(f.slots[two ? slot2 : slot1]);
-            return false;
-          });
-          return out;
-        };
-      case 'transformList':
-        return (f) => {
-          const out: unknown[] = [];
-          iterate(f, () => {
-            if (!pred || isTrue(f)) out.push((expr as Ev)(f));
             return false;
           });
           return out;

@@ -21,7 +21,8 @@ import {
 import { getOwn, isJsonObject, setOwn } from '../admission/pointer.ts';
 import type { JsonObject, JsonPatchOp, VerifyImageStatus } from '../admission/types.ts';
 import type { Evaluation, ImageResult } from '../engine/result.ts';
-import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
+import { entrySelectsImage } from '../engine/image-selection.ts';
+import { isRecordedEntry, type SelectedRule } from './select.ts';
 
 const RANK: Record<VerifyImageStatus, number> = { fail: 2, pass: 1, skip: 0 };
 
@@ -86,7 +87,7 @@ export function getVerificationAnnotationPatches(
     if (!sel) continue; // not a verifyImages rule of a Kyverno policy
     for (const im of r.images) {
       const recorded = sel.rule.verifyImages.some((e) =>
-        isRecordedEntry(e) && entryMatchesImage(e, im.image, opts.defaultRegistry)
+        isRecordedEntry(e) && entrySelectsImage(e, im.image, opts.defaultRegistry)
       );
       if (!recorded) continue;
       const key = getRecordedImageKey(im, opts.defaultRegistry);

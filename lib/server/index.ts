@@ -32,7 +32,6 @@ export {
   type PolicySnapshot,
 } from './policy-set.ts';
 export {
-  entryMatchesImage,
   getSelectionFailurePolicy,
   getSelectionTimeoutSeconds,
   isRecordedEntry,

@@ -158,7 +158,7 @@ function ruleConcernsImages(
   }
   let concerned = false;
   for (const img of list) {
-    if (!rule.verifyImages.some((e) => entryMatchesImage(e, img, defaultRegistry))) continue;
+    if (!rule.verifyImages.some((e) => entrySelectsImage(e, img, defaultRegistry))) continue;
     concerned = true;
     const r = registryOf(img, defaultRegistry);
     if (r) registries.add(r);
@@ -233,9 +233,6 @@ export function getSelectionFailurePolicy(sel: Selection): FailurePolicy {
   ];
   return all.some((f) => f !== 'Ignore') ? 'Fail' : 'Ignore';
 }
-
-/** Whether an entry selects the image: the engine's answer (lib/engine/image-selection.ts). */
-export const entryMatchesImage = entrySelectsImage;
 
 /**
  * Kyverno records a verification result in the annotations only for entries

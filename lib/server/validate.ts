@@ -24,7 +24,8 @@ import type { ScopedVerifyImages } from '../admission/types.ts';
 import { getFailureAction } from '../engine/failure-action.ts';
 import { toResourceInfo } from '../engine/match.ts';
 import type { FailureAction } from '../policy/types.ts';
-import { entryMatchesImage, isRecordedEntry, type SelectedRule } from './select.ts';
+import { entrySelectsImage } from '../engine/image-selection.ts';
+import { isRecordedEntry, type SelectedRule } from './select.ts';
 
 export interface ValidateFinding {
   policy: string;
@@ -77,7 +78,7 @@ export function validateImages(
     const policyKey = scopedPolicyKey(policy.metadata.namespace, policy.metadata.name);
     for (const entry of entries) {
       for (const img of images) {
-        if (!entryMatchesImage(entry, img.image, opts.defaultRegistry)) continue;
+        if (!entrySelectsImage(entry, img.image, opts.defaultRegistry)) continue;
         checked++;
         let ref: string;
         let digest = '';
