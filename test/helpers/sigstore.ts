@@ -568,6 +568,8 @@ export interface LegacySignature {
 export interface SigstoreMock {
   /** http://127.0.0.1:<port>: Fulcio, Rekor and TSA on one server */
   url: string;
+  /** the in-memory Sigstore behind the routes (its in-process signing too) */
+  sigstore: Sigstore;
   /** the signing clock (whole seconds): certificate notBefore, default integrated time */
   clock: Date;
   trustedRoot: TrustedRootJSON;
@@ -716,6 +718,7 @@ export async function startSigstoreMock(o: { clock?: Date } = {}): Promise<Sigst
 
   return {
     url,
+    sigstore: s,
     clock,
     trustedRoot,
     trustedRootPath,
