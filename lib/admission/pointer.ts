@@ -47,6 +47,12 @@ export function getOwn(obj: JsonObject, key: string): JsonValue | undefined {
 
 /** Own-property write that is safe for keys like `__proto__`. */
 export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  // `__proto__` is the only key whose assignment does not make an own data property
+  // (Object.prototype's accessor); an own property of that name is redefined, not assigned
+  if (key !== '__proto__') {
+    obj[key] = value;
+    return;
+  }
   Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
