@@ -31,6 +31,11 @@ const CONNECTIONS = arg('connections', 8);
 const THREADS = arg('threads', 2);
 /** --quick: the bare server and the warm row only */
 const QUICK = process.argv.includes('--quick');
+/**
+ * Registry requests of one verification of the bench's image (serve --log-level debug): HEAD the tag, GET the
+ * `.sig` manifest and its signature blob, GET the referrers tag index (docker-registry has no referrers API).
+ */
+const REGISTRY_REQUESTS_PER_VERIFICATION = 4;
 const TOOLS = join(ROOT, '.cache/bench-tools/root');
 const WRK = join(TOOLS, 'usr/bin/wrk');
 const LIBS = readdirSync(join(TOOLS, 'usr/lib')).map((d) => join(TOOLS, 'usr/lib', d)).join(':');
@@ -58,11 +63,14 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-async function wrk(url: string, body: string, dir: string, pid: number | undefined): Promise<WrkResult> {
-  const script = join(dir, `post-${Date.now()}.lua`);
+/** wrk POSTs `body` as JSON, or (body undefined) GETs an OCI manifest. */
+async function wrk(url: string, body: string | undefined, dir: string, pid: number | undefined): Promise<WrkResult> {
+  const script = join(dir, `req-${Date.now()}.lua`);
   writeFileSync(
     script,
-    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
+    body === undefined
+      ? `wrk.method = "GET"\nwrk.headers["Accept"] = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"\n`
+      : `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
   );
   const cpu0 = processCpuMs(pid);
   const { stdout } = await run(WRK, [
@@ -157,6 +165,11 @@ async function main(): Promise<void> {
   try {
     rows.push(['sigward serve, warm cache', await serve('warm', 'warn', [])]);
     if (!QUICK) {
+      // the registry's bound for --no-cache: its own manifest GETs per second over the requests one verification makes
+      rows.push([
+        `docker-registry: GET the image manifest (bound for \`--no-cache\`: / ${REGISTRY_REQUESTS_PER_VERIFICATION})`,
+        await wrk(`http://${reg.host}/v2/bench/warm/manifests/v1`, undefined, policies, undefined),
+      ]);
       rows.push(['sigward serve, warm cache, --log-level info', await serve('warm-info', 'info', [])]);
       rows.push([
         'sigward serve, `--no-cache` (every review verified)',
@@ -177,6 +190,16 @@ async function main(): Promise<void> {
         `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / bareRps).toFixed(2)}× | ${
           r.cpuUs === undefined ? '?' : Math.round(r.cpuUs)
         } | ${r.non2xx} |\n`,
+      );
+    }
+    const registry = rows.find(([name]) => name.startsWith('docker-registry'))?.[1];
+    const cold = rows.find(([name]) => name.startsWith('sigward serve, `--no-cache`'))?.[1];
+    if (registry && cold) {
+      const bound = registry.rps / REGISTRY_REQUESTS_PER_VERIFICATION;
+      process.stdout.write(
+        `\n\`--no-cache\`: ${Math.round(cold.rps)} reviews/s against the registry's bound of ${Math.round(bound)} (${
+          (cold.rps / bound).toFixed(2)
+        }×)\n`,
       );
     }
   } finally {
