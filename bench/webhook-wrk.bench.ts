@@ -3,16 +3,20 @@
 // version that parses the same AdmissionReview and answers a fixed response.
 // `sigward serve` (dist/sigward) answers a one-container Pod whose signed
 // image is in its verification cache (warm), then with --no-cache (every
-// review verified against the local docker-registry).
-//   bash scripts/bench-tools.sh && node bench/webhook-wrk.bench.ts [--seconds 10] [--connections 8] [--threads 2]
+// review verified against the local docker-registry). The warm row runs at
+// --log-level warn and again at info (deploy/deployment.yaml's level). Each
+// row also gives the server's CPU time per review (from /proc), which a
+// shared machine's load moves less than throughput.
+//   bash scripts/bench-tools.sh && node bench/webhook-wrk.bench.ts [--seconds 10] [--connections 8] [--threads 2] [--quick]
+// SIGWARD_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server into DIR.
 
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RegistryClient } from '../lib/oci/registry.ts';
-import { freePort, pushImage, startRegistry } from '../test/helpers/registry.ts';
+import { freePort, generateTls, pushImage, startRegistry } from '../test/helpers/registry.ts';
 import { makeKey, signImage } from '../test/helpers/cosign.ts';
 import { policyYaml, startServe, tmpDir, toReview, writePolicy } from '../test/server/helpers.ts';
 import { ROOT } from '../test/helpers/fixtures.ts';
@@ -25,23 +29,50 @@ const arg = (name: string, dflt: number) => {
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 8);
 const THREADS = arg('threads', 2);
+/** --quick: the bare server and the warm row only */
+const QUICK = process.argv.includes('--quick');
+/**
+ * Registry requests of one verification of the bench's image (serve --log-level debug): HEAD the tag, GET the
+ * `.sig` manifest and its signature blob, GET the referrers tag index (docker-registry has no referrers API).
+ */
+const REGISTRY_REQUESTS_PER_VERIFICATION = 4;
 const TOOLS = join(ROOT, '.cache/bench-tools/root');
 const WRK = join(TOOLS, 'usr/bin/wrk');
 const LIBS = readdirSync(join(TOOLS, 'usr/lib')).map((d) => join(TOOLS, 'usr/lib', d)).join(':');
+
+const PROFILE_DIR = process.env.SIGWARD_BENCH_CPU_PROF;
 
 interface WrkResult {
   rps: number;
   p50: string;
   p99: string;
   non2xx: number;
+  requests: number;
+  /** server CPU (user + system) per request, µs */
+  cpuUs?: number;
 }
 
-async function wrk(url: string, body: string, dir: string): Promise<WrkResult> {
-  const script = join(dir, `post-${Date.now()}.lua`);
+/** User + system CPU of a process in ms (Linux /proc; undefined elsewhere). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return undefined;
+  }
+}
+
+/** wrk POSTs `body` as JSON, or (body undefined) GETs an OCI manifest. */
+async function wrk(url: string, body: string | undefined, dir: string, pid: number | undefined): Promise<WrkResult> {
+  const script = join(dir, `req-${Date.now()}.lua`);
   writeFileSync(
     script,
-    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
+    body === undefined
+      ? `wrk.method = "GET"\nwrk.headers["Accept"] = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"\n`
+      : `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
   );
+  const cpu0 = processCpuMs(pid);
   const { stdout } = await run(WRK, [
     '-t',
     String(THREADS),
@@ -59,12 +90,18 @@ async function wrk(url: string, body: string, dir: string): Promise<WrkResult> {
   });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0);
   const pct = (p: string) => new RegExp(`\\s${p}%\\s+(\\S+)`).exec(stdout)?.[1] ?? '?';
+  const cpu1 = processCpuMs(pid);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-  return { rps, p50: pct('50'), p99: pct('99'), non2xx };
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
+  const cpuUs = cpu0 !== undefined && cpu1 !== undefined && requests ? ((cpu1 - cpu0) * 1000) / requests : undefined;
+  return { rps, p50: pct('50'), p99: pct('99'), non2xx, requests, ...(cpuUs !== undefined ? { cpuUs } : {}) };
 }
 
 /** A bare node:https server: parse the review, answer a fixed AdmissionReview (what any webhook must at least do). */
-async function startBare(certPath: string, keyPath: string): Promise<{ url: string; stop(): void }> {
+async function startBare(
+  certPath: string,
+  keyPath: string,
+): Promise<{ url: string; pid: number | undefined; stop(): void }> {
   const port = await freePort();
   const src = `
 const https = require('node:https'); const fs = require('node:fs');
@@ -76,10 +113,12 @@ https.createServer({ cert: fs.readFileSync(${JSON.stringify(certPath)}), key: fs
     const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body);
   });
-}).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
-  const child = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+}).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));
+process.on('SIGTERM', () => process.exit(0));`;
+  const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/bare`] : [];
+  const child = spawn(process.execPath, [...prof, '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  return { url: `https://127.0.0.1:${port}/mutate`, stop: () => child.kill() };
+  return { url: `https://127.0.0.1:${port}/mutate`, pid: child.pid, stop: () => child.kill() };
 }
 
 async function main(): Promise<void> {
@@ -99,27 +138,43 @@ async function main(): Promise<void> {
     }),
   );
   const rows: [string, WrkResult][] = [];
-  const warm = await startServe({ policyDir: policies, logLevel: 'warn', extraArgs: ['--max-concurrent', '64'] });
-  const bare = await startBare(warm.ca.certPath, warm.ca.keyPath);
-  try {
-    await warm.post('/mutate', body);
-    await warm.post('/mutate', body);
-    const load0 = loadavg()[0]!;
-    rows.push(['bare node:https (parse + fixed answer)', await wrk(bare.url, body, policies)]);
-    rows.push(['sigward serve, warm cache', await wrk(`${warm.url}/mutate`, body, policies)]);
-    await warm.stop();
-    const nocache = await startServe({
+  const serve = async (name: string, logLevel: string, extra: string[]) => {
+    const srv = await startServe({
       policyDir: policies,
-      logLevel: 'warn',
-      extraArgs: ['--max-concurrent', '64', '--no-cache'],
+      logLevel,
+      extraArgs: ['--max-concurrent', '64', ...extra],
+      env: PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}/${name}` } : {},
     });
     try {
-      rows.push([
-        'sigward serve, --no-cache (every review verified)',
-        await wrk(`${nocache.url}/mutate`, body, policies),
-      ]);
+      await srv.post('/mutate', body);
+      await srv.post('/mutate', body);
+      return await wrk(`${srv.url}/mutate`, body, policies, srv.child.pid);
     } finally {
-      await nocache.stop();
+      await srv.stop();
+    }
+  };
+  const tls = tmpDir('sigward-wrk-tls-');
+  const ca = await generateTls(tls);
+  const bare = await startBare(ca.certPath, ca.keyPath);
+  const load0 = loadavg()[0]!;
+  try {
+    rows.push(['bare node:https (parse + fixed answer)', await wrk(bare.url, body, policies, bare.pid)]);
+  } finally {
+    bare.stop();
+  }
+  try {
+    rows.push(['sigward serve, warm cache', await serve('warm', 'warn', [])]);
+    if (!QUICK) {
+      // the registry's bound for --no-cache: its own manifest GETs per second over the requests one verification makes
+      rows.push([
+        `docker-registry: GET the image manifest (bound for \`--no-cache\`: / ${REGISTRY_REQUESTS_PER_VERIFICATION})`,
+        await wrk(`http://${reg.host}/v2/bench/warm/manifests/v1`, undefined, policies, undefined),
+      ]);
+      rows.push(['sigward serve, warm cache, --log-level info', await serve('warm-info', 'info', [])]);
+      rows.push([
+        'sigward serve, `--no-cache` (every review verified)',
+        await serve('no-cache', 'warn', ['--no-cache']),
+      ]);
     }
     const bareRps = rows[0]![1].rps;
     process.stdout.write(
@@ -127,15 +182,27 @@ async function main(): Promise<void> {
         loadavg()[0]!.toFixed(1)
       }\n\n`,
     );
-    process.stdout.write('| server | reviews/s | p50 | p99 | vs bare | non-2xx |\n|---|---:|---:|---:|---:|---:|\n');
+    process.stdout.write(
+      '| server | reviews/s | p50 | p99 | vs bare | CPU µs/review | non-2xx |\n|---|---:|---:|---:|---:|---:|---:|\n',
+    );
     for (const [name, r] of rows) {
       process.stdout.write(
-        `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / bareRps).toFixed(2)}× | ${r.non2xx} |\n`,
+        `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / bareRps).toFixed(2)}× | ${
+          r.cpuUs === undefined ? '?' : Math.round(r.cpuUs)
+        } | ${r.non2xx} |\n`,
+      );
+    }
+    const registry = rows.find(([name]) => name.startsWith('docker-registry'))?.[1];
+    const cold = rows.find(([name]) => name.startsWith('sigward serve, `--no-cache`'))?.[1];
+    if (registry && cold) {
+      const bound = registry.rps / REGISTRY_REQUESTS_PER_VERIFICATION;
+      process.stdout.write(
+        `\n\`--no-cache\`: ${Math.round(cold.rps)} reviews/s against the registry's bound of ${Math.round(bound)} (${
+          (cold.rps / bound).toFixed(2)
+        }×)\n`,
       );
     }
   } finally {
-    bare.stop();
-    await warm.stop().catch(() => {});
     store.close();
     await reg.stop();
   }

@@ -11,14 +11,17 @@
 // len(text)) in the worst case, never exponential, so patterns such as
 // `*a*a*a*a*b` cannot stall an admission request.
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** True when `text` matches the Kyverno wildcard `pattern` as a whole. */
 export function matchesPattern(pattern: string, text: string): boolean {
   if (pattern === '*') return true;
   if (pattern === text) return true;
   if (!pattern.includes('*') && !pattern.includes('?')) return false;
-  // Work on code points so `?` consumes one character, not half a surrogate pair.
-  const p = Array.from(pattern);
-  const s = Array.from(text);
+  // Work on code points so `?` consumes one character, not half a surrogate pair
+  // (without surrogates a UTF-16 unit is a code point: no copy is needed).
+  const p: ArrayLike<string> = SURROGATE.test(pattern) ? Array.from(pattern) : pattern;
+  const s: ArrayLike<string> = SURROGATE.test(text) ? Array.from(text) : text;
   let pi = 0;
   let si = 0;
   let star = -1; // index in p of the last `*` seen

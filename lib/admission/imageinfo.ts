@@ -56,8 +56,27 @@ export function addDefaultRegistry(image: string, defaultRegistry = 'docker.io')
   return looksLikeHost ? image : `${defaultRegistry}/${image}`;
 }
 
+/** Parsed images (all strings: callers get a copy); a review parses each of its images several times. */
+const parsed = new Map<string, Readonly<ImageInfo>>();
+/** Images remembered; past it the memo starts again (a busy cluster has far fewer distinct images). */
+const MAX_PARSED = 1024;
+
 /** Parses an image string as Kyverno does. Throws SigwardError REFERENCE_INVALID. */
 export function getImageInfo(image: string, opts: ImageInfoOptions = {}): ImageInfo {
+  if (typeof image !== 'string') return readImageInfo(image, opts);
+  const key = `${opts.defaultRegistry ?? ''}\u0000${
+    opts.enableDefaultRegistryMutation === false ? 0 : 1
+  }\u0000${image}`;
+  let info = parsed.get(key);
+  if (info === undefined) {
+    info = readImageInfo(image, opts); // an error is not remembered: it is thrown again next time
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(key, info);
+  }
+  return { ...info };
+}
+
+function readImageInfo(image: string, opts: ImageInfoOptions): ImageInfo {
   const defaultRegistry = opts.defaultRegistry ?? 'docker.io';
   const mutate = opts.enableDefaultRegistryMutation ?? true;
   if (typeof image !== 'string') {

@@ -5,6 +5,7 @@ import type { JsonObject, JsonValue } from './types.ts';
 
 /** Escapes one reference token: `~` -> `~0`, `/` -> `~1`. */
 export function escapePointerSegment(segment: string): string {
+  if (!segment.includes('~') && !segment.includes('/')) return segment;
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -46,6 +47,12 @@ export function getOwn(obj: JsonObject, key: string): JsonValue | undefined {
 
 /** Own-property write that is safe for keys like `__proto__`. */
 export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  // `__proto__` is the only key whose assignment does not make an own data property
+  // (Object.prototype's accessor); an own property of that name is redefined, not assigned
+  if (key !== '__proto__') {
+    obj[key] = value;
+    return;
+  }
   Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
@@ -82,6 +89,19 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 /** Code-point (= UTF-8 byte) order, as Go sorts map keys when marshalling JSON. */
 export function compareCodePoints(a: string, b: string): number {
+  // below the surrogates a UTF-16 unit is its code point: compare units up to the first difference
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x < y ? -1 : 1;
+    return compareFromCodePoints(a, b);
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+function compareFromCodePoints(a: string, b: string): number {
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {
@@ -95,6 +115,8 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
+/** What Go writes differently from JSON.stringify: `<`, `>`, `&`, U+2028, U+2029 and (lone) surrogates. */
+const GO_ESCAPED = /[<>&\u2028\u2029\ud800-\udfff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
@@ -103,6 +125,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  */
 export function toGoJson(value: JsonValue): string {
   if (typeof value === 'string') {
+    if (!GO_ESCAPED.test(value)) return JSON.stringify(value);
     return JSON.stringify(value.replace(LONE_SURROGATE, '\ufffd'))
       .replace(/</g, '\\u003c')
       .replace(/>/g, '\\u003e')

@@ -100,6 +100,14 @@ export function toRecordScope(request: AdmissionRequest): RecordScope {
   return { namespace: request.namespace || objectNamespace, kind: `${request.kind.group}/${request.kind.kind}`, uid };
 }
 
+/**
+ * MACs computed lately, per key: the validating call checks the very seal its
+ * mutating call made, and the Pods of one ReplicaSet scaling up are sealed
+ * with the same texts in the same second. Keyed by the whole MAC input.
+ */
+const macs = new WeakMap<KeyObject, Map<string, Buffer>>();
+const MAX_MACS = 256;
+
 function mac(
   key: KeyObject,
   scope: RecordScope,
@@ -117,7 +125,15 @@ function mac(
     flat ?? null,
     scoped ?? null,
   ]);
-  return createHmac('sha256', key).update(input).digest();
+  let known = macs.get(key);
+  if (!known) macs.set(key, known = new Map());
+  let out = known.get(input);
+  if (out === undefined) {
+    out = createHmac('sha256', key).update(input).digest();
+    if (known.size >= MAX_MACS) known.clear();
+    known.set(input, out);
+  }
+  return out;
 }
 
 /** The seal for record texts issued at `issuedAt` (seconds). */

@@ -45,6 +45,7 @@ function typeName(v: unknown): string {
  * Brackets inside strings are skipped; syntax errors are left to JSON.parse.
  */
 function checkDepth(text: string): void {
+  if (text.length <= MAX_NESTING_DEPTH) return; // each level takes a bracket
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -153,13 +154,16 @@ function checkObject(o: JsonObject, where: string, kind: string): void {
   }
 }
 
+/** One strict decoder for every body (decode() without stream keeps no state between calls; making one costs more than a small review's JSON.parse). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decode(input: unknown): unknown {
   let text: string;
   if (typeof input === 'string') {
     text = input;
   } else if (input instanceof Uint8Array) {
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+      text = UTF8.decode(input);
     } catch {
       invalid('request body is not valid UTF-8');
     }

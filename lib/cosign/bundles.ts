@@ -473,36 +473,40 @@ const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
  * verifies, reporting each. When none does, the most specific reason of
  * either kind is thrown (every distinct reason is in the message).
  */
+/**
+ * The value, or the SigwardError, of a lookup; any other error rejects (as
+ * before, when the lookups ran one after the other).
+ */
+async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: SigwardError }> {
+  try {
+    return { value: await p };
+  } catch (e) {
+    if (!(e instanceof SigwardError)) throw e;
+    return { error: e };
+  }
+}
+
 export async function verifyImageSignaturesWithBundles(
   opts: VerifyImageSignaturesOptions & { bundleCheck: BundleCheck; bundlesOnly?: boolean },
 ): Promise<ImageSignaturesWithBundles> {
-  let legacy: ImageSignatures | undefined;
-  let legacyError: SigwardError | undefined;
+  // The `.sig` tag and the referrers are independent lookups: both start at once
+  // (one registry round trip less per verification than one after the other).
   // Kyverno's `type: SigstoreBundle` reads bundles only: a `.sig` signature never counts there
-  if (!opts.bundlesOnly) {
-    try {
-      legacy = await verifyImageSignatures(opts);
-    } catch (e) {
-      if (!(e instanceof SigwardError)) throw e;
-      legacyError = e;
-    }
-  }
-  let bundles: ImageBundles | undefined;
-  let bundleError: SigwardError | undefined;
-  try {
-    bundles = await verifyImageBundles({
-      store: opts.store,
-      signatureRepository: opts.signatureRepository,
-      digest: opts.digest,
-      check: opts.bundleCheck,
-      annotations: opts.annotations,
-      signal: opts.signal,
-      now: opts.now,
-    });
-  } catch (e) {
-    if (!(e instanceof SigwardError)) throw e;
-    bundleError = e;
-  }
+  const legacyWork = opts.bundlesOnly ? undefined : settle(verifyImageSignatures(opts));
+  const bundleWork = settle(verifyImageBundles({
+    store: opts.store,
+    signatureRepository: opts.signatureRepository,
+    digest: opts.digest,
+    check: opts.bundleCheck,
+    annotations: opts.annotations,
+    signal: opts.signal,
+    now: opts.now,
+  }));
+  const [legacyOutcome, bundleOutcome] = await Promise.all([legacyWork, bundleWork]);
+  const legacy = legacyOutcome?.value;
+  const legacyError = legacyOutcome?.error;
+  const bundles = bundleOutcome.value;
+  const bundleError = bundleOutcome.error;
   const emptyBundles: ImageBundles = {
     digest: opts.digest,
     repository: opts.signatureRepository,

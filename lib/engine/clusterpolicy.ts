@@ -98,7 +98,7 @@ export async function evaluateEntry(
     }
     return { ...failed, reference: kyverno };
   }
-  if (!matchesAnyPattern(entry.imageReferences, ref)) return undefined;
+  if (!entrySelectsImage(entry, img.image, env.defaultRegistry)) return undefined;
   const reference = toKyvernoMatchString(ref);
   if (entry.skipImageReferences.length && matchesAnyPattern(entry.skipImageReferences, ref)) {
     return {

@@ -308,8 +308,10 @@ export function createEngine(opts: EngineOptions): Engine {
         update,
       );
       let imageCount = kyvernoImages;
-      const resourceImages = getImagesSafe(obj, info.kind);
-      if (policies.some((p) => p.format !== 'kyverno')) imageCount = Math.max(imageCount, resourceImages.length);
+      // the object's images are only asked for by the other policy formats (not extracted again for Kyverno's alone)
+      const hasOtherFormats = policies.some((p) => p.format !== 'kyverno');
+      const resourceImages = hasOtherFormats ? getImagesSafe(obj, info.kind) : [];
+      if (hasOtherFormats) imageCount = Math.max(imageCount, resourceImages.length);
       const others = otherPolicyResults(resourceImages, ctx, info.namespace, {
         object: obj,
         request: {

@@ -135,7 +135,23 @@ export function parseReference(s: string, opts: ParseReferenceOptions = {}): Ima
   return parseRegistryReference(s, opts);
 }
 
+/** Registry references parsed (callers get a copy); a review parses each of its images several times. */
+const parsedRefs = new Map<string, Readonly<ImageReference>>();
+/** References remembered; past it the memo starts again (a busy cluster has far fewer distinct images). */
+const MAX_PARSED_REFS = 1024;
+
 function parseRegistryReference(s: string, opts: ParseReferenceOptions): ImageReference {
+  const key = `${opts.defaultRegistry ?? ''}\u0000${opts.enableDefaultRegistryMutation === false ? 0 : 1}\u0000${s}`;
+  let ref = parsedRefs.get(key);
+  if (ref === undefined) {
+    ref = readRegistryReference(s, opts); // an error is not remembered: it is thrown again next time
+    if (parsedRefs.size >= MAX_PARSED_REFS) parsedRefs.clear();
+    parsedRefs.set(key, ref);
+  }
+  return ref.kyverno ? { ...ref, kyverno: { ...ref.kyverno } } : { ...ref };
+}
+
+function readRegistryReference(s: string, opts: ParseReferenceOptions): ImageReference {
   if (s === '') throw invalid(s, 'repository name must have at least one component');
   if (IDENTIFIER_RE.test(s)) {
     throw invalid(s, 'cannot specify 64-byte hexadecimal strings as a repository name');

@@ -97,6 +97,10 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
   return [...new Set(notes)];
 }
 
+/** ConfigMaps for rule context, from $SIGWARD_CONFIGMAPS_DIR as it is when one is read (not on every rule selected). */
+const readConfigMap: ReturnType<typeof createFileConfigMapResolver> = (namespace, name) =>
+  createFileConfigMapResolver()(namespace, name);
+
 /** The engine's preconditions (lib/engine/rule-context.ts); one that cannot be evaluated here is left to the engine, which fails the rule. */
 function preconditionsHold(rule: KyvernoRule, obj: unknown, req: SelectRequest, now: Date): boolean {
   try {
@@ -104,7 +108,7 @@ function preconditionsHold(rule: KyvernoRule, obj: unknown, req: SelectRequest, 
       rule,
       { object: obj, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo },
       now,
-      { configMaps: createFileConfigMapResolver() },
+      { configMaps: readConfigMap },
     ).holds;
   } catch {
     return true;

@@ -56,6 +56,8 @@ import {
 import type { Semaphore } from '../semaphore.ts';
 import { validateImages } from './validate.ts';
 
+type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
 export interface RequestScope {
   uid: string;
   dryRun: boolean;
@@ -164,17 +166,30 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
     };
   }
 
-  function reqLog(request: AdmissionRequest, webhook: WebhookOperation) {
-    const id = getResourceIdentity(request);
-    return log.child({
-      uid: request.uid,
-      webhook,
-      operation: request.operation,
-      kind: id.kind,
-      namespace: id.namespace || undefined,
-      name: id.name || undefined,
-      ...(request.dryRun ? { dryRun: true } : {}),
-    });
+  /**
+   * The request's logger, made on its first line: a pino child serialises its
+   * bindings when made, which costs as much as a warm review's rule selection,
+   * and most requests write no line at the configured level.
+   */
+  function reqLog(request: AdmissionRequest, webhook: WebhookOperation): Pick<Logger, LogLevel> {
+    let child: Logger | undefined;
+    const get = () => {
+      if (child) return child;
+      const id = getResourceIdentity(request);
+      return child = log.child({
+        uid: request.uid,
+        webhook,
+        operation: request.operation,
+        kind: id.kind,
+        namespace: id.namespace || undefined,
+        name: id.name || undefined,
+        ...(request.dryRun ? { dryRun: true } : {}),
+      });
+    };
+    const at = (level: LogLevel) => (obj: object, msg: string) => {
+      if (log.isLevelEnabled(level)) get()[level](obj, msg);
+    };
+    return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } as Pick<Logger, LogLevel>;
   }
 
   /**
@@ -391,10 +406,12 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
         );
       }
       const warnings = record.trusted.untrusted ? [...ev.warnings, UNTRUSTED_RECORD_WARNING] : ev.warnings;
-      rlog.info(
-        { ...summary, patches: patch.length, ...(record.trusted.untrusted ? { untrustedRecord: true } : {}) },
-        'admission allowed',
-      );
+      // an allow is a debug line (as in validate), unless it dropped a record sigward did not write
+      if (record.trusted.untrusted) {
+        rlog.info({ ...summary, patches: patch.length, untrustedRecord: true }, 'admission allowed');
+      } else {
+        rlog.debug({ ...summary, patches: patch.length }, 'admission allowed');
+      }
       return answer(request, { allowed: true, patch, warnings });
     } finally {
       deadline.clear();

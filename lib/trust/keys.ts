@@ -147,9 +147,14 @@ export function toSPKI(key: KeyObject): Buffer<ArrayBuffer> {
   return key.export({ format: 'der', type: 'spki' }) as Buffer<ArrayBuffer>;
 }
 
+/** Key ids computed, per key (a KeyObject never changes; a policy's key is asked for on every verification). */
+const keyIds = new WeakMap<KeyObject, string>();
+
 /** Hex sha256 of the SPKI DER: the Rekor/CT log id and a stable key id. */
 export function getKeyId(key: KeyObject): string {
-  return createHash('sha256').update(toSPKI(key)).digest('hex');
+  let id = keyIds.get(key);
+  if (id === undefined) keyIds.set(key, id = createHash('sha256').update(toSPKI(key)).digest('hex'));
+  return id;
 }
 
 /** The protobuf-specs key details for a key (used in synthetic trusted roots). */
