@@ -10,7 +10,9 @@ import { DEFAULT_CACHE_DIR, getConfigDir, toNodeConfig } from '../../lib/contain
 import { MAX_REASON_BYTES, toContainerdRequest, toImageLabel, toReasonLine } from '../../lib/containerd/descriptor.ts';
 import { getConfigStamp, openVerdictCache } from '../../lib/containerd/verdict-cache.ts';
 import yargs from 'yargs';
-import { toContainerdArgv, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
+import { COMMAND_NAMES, toContainerdArgv, toContainerdCall, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
+import { findCommand } from '../../cmd/cli.ts';
+import { commands } from '../../cmd/commands/index.ts';
 import { containerdVerifyCommand } from '../../cmd/commands/containerd-verify.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
@@ -152,6 +154,34 @@ t.test("containerd's exact call is parsed without yargs, to what yargs parses fr
     t.equal(toPlainContainerdArgs(toContainerdArgv(call, undefined)!), undefined, call.join(' '));
   }
   t.equal(toPlainContainerdArgs(['verify', '--name', 'x', '--digest', D]), undefined, 'other commands');
+});
+
+t.test("the first stage finds containerd's call exactly where cli.ts does", async (t) => {
+  t.same(COMMAND_NAMES, commands.map((c) => c.command.split(' ')[0]), 'every command, in the index order');
+  // cli.ts: the command word, containerd's flags rewritten, the plain arguments
+  const viaCli = (argv: string[]) => {
+    const entry = findCommand(argv);
+    const rewritten = toContainerdArgv(argv, entry?.command.split(' ')[0]);
+    return rewritten && findCommand(rewritten) ? toPlainContainerdArgs(rewritten) : undefined;
+  };
+  const calls = [
+    ['-name', 'r.io/a/b:1', '-digest', D, '-stdin-media-type', M],
+    ['-name=docker.io/library/nginx:latest', '-digest=' + D, '-stdin-media-type=' + M],
+    ['-digest', D, '-name', 'r.io/a@' + D],
+    ['containerd-verify', '-name', 'r.io/a:1', '-digest', D, '-stdin-media-type', M],
+    ['-name', 'verify', '-digest', D, '-stdin-media-type', M],
+    ['-name=check', '-digest', D],
+    ['-digest', D, '-name', 'containerd-verify'],
+    ['-o', 'json', '-name', 'r/a:1', '-digest', D],
+    ['--log-level', 'verify', '-name', 'r/a:1', '-digest', D],
+    ['--', '-name', 'r/a:1', '-digest', D],
+    ['verify', '-name', 'r/a:1', '-digest', D],
+    ['-name', 'r/a:1', '-digest', D, '--help'],
+    ['-name', 'r/a:1'],
+  ];
+  for (const call of calls) t.same(toContainerdCall(call), viaCli(call), call.join(' '));
+  t.ok(toContainerdCall(calls[0]!), "containerd's own call is recognised");
+  t.equal(toContainerdCall(calls[4]!), undefined, 'a name that is a command word runs that command');
 });
 
 t.test('verdict cache', async (t) => {

@@ -1,0 +1,87 @@
+// The single executable's first stage for containerd's call
+// (cmd/containerd-first-stage.ts): it answers only a cached allow, in the words
+// the full binary uses, and leaves everything else to the full binary with the
+// descriptor it read from stdin. No registry is needed: an image no policy
+// matches is allowed and cached without one.
+
+import t from 'tap';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DESCRIPTOR_MEDIA_TYPE, runVerifier } from '../helpers/containerd-verifier.ts';
+import { BINARY } from '../helpers/cli.ts';
+import { runSigward } from '../helpers/cli.ts';
+
+const D = 'sha256:' + 'b'.repeat(64);
+const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 2 };
+
+function makeConfig(configYaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sigward-first-stage-'));
+  mkdirSync(join(dir, 'policies'));
+  writeFileSync(join(dir, 'config.yaml'), configYaml);
+  return dir;
+}
+
+t.test('a cached allow: the same line and exit code as the full binary gives', async (t) => {
+  const cfg = makeConfig('cache:\n  dir: cache\n');
+  const first = await runVerifier(BINARY, 'registry.invalid/app:v1', D, desc, cfg);
+  t.equal(first.code, 0, first.stdout + first.stderr);
+  t.equal(
+    first.stdout,
+    `sigward: allowed registry.invalid/app:v1@${D}: no policy applies to this image\n`,
+    'a miss: the full binary read the descriptor the first stage handed over',
+  );
+  const hit = await runVerifier(BINARY, 'registry.invalid/app:v1', D, desc, cfg);
+  t.equal(hit.code, 0);
+  t.match(hit.stdout, /^sigward: allowed .*no policy applies to this image \(cached verdict of [0-9T:.-]+Z\)\n$/);
+  t.equal(hit.stderr, '');
+  // double-dash options are not containerd's call: the full binary answers from the same cache
+  const full = await runSigward(
+    [
+      'containerd-verify',
+      '--name',
+      'registry.invalid/app:v1',
+      '--digest',
+      D,
+      '--stdin-media-type',
+      DESCRIPTOR_MEDIA_TYPE,
+    ],
+    { env: { SIGWARD_CONFIG_DIR: cfg }, input: JSON.stringify(desc) + '\n' },
+  );
+  t.strictSame(full, { code: hit.code, stdout: hit.stdout, stderr: hit.stderr }, 'identical to the full binary');
+});
+
+t.test('a name that is a command word is not containerd-verify, cached or not', async (t) => {
+  const cfg = makeConfig('cache:\n  dir: cache\n');
+  // cached through a wrapper (`sigward containerd-verify -name verify ...`)
+  const wrapped = await runVerifier(BINARY, 'verify', D, desc, cfg, [], ['containerd-verify']);
+  t.equal(wrapped.code, 0, wrapped.stdout + wrapped.stderr);
+  t.equal((await runVerifier(BINARY, 'verify', D, desc, cfg, [], ['containerd-verify'])).code, 0);
+  t.match((await runVerifier(BINARY, 'verify', D, desc, cfg, [], ['containerd-verify'])).stdout, /cached verdict/);
+  // `sigward -name verify ...` runs the verify command, as without the cache: a usage error, no verdict
+  const r = await runVerifier(BINARY, 'verify', D, desc, cfg);
+  t.equal(r.code, 2, r.stdout + r.stderr);
+  t.equal(r.stdout, '', 'nothing that reads like a verdict');
+});
+
+t.test('a warning on the fast path is printed once, by the full binary', async (t) => {
+  const cfg = makeConfig('cache:\n  dir: cache\n');
+  mkdirSync(join(cfg, 'cache'));
+  chmodSync(join(cfg, 'cache'), 0o777);
+  const r = await runVerifier(BINARY, 'registry.invalid/app:v1', D, desc, cfg);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.equal(r.stderr.match(/verdict cache not used/g)?.length, 1, r.stderr);
+  t.notMatch(r.stdout, /cached verdict/);
+});
+
+t.test('a bad descriptor is reported as before, even with a cached allow for the name', async (t) => {
+  const cfg = makeConfig('cache:\n  dir: cache\n');
+  t.equal((await runVerifier(BINARY, 'registry.invalid/app:v1', D, desc, cfg)).code, 0);
+  const other = 'sha256:' + 'c'.repeat(64);
+  const r = await runVerifier(BINARY, 'registry.invalid/app:v1', D, { ...desc, digest: other }, cfg);
+  t.equal(r.code, 1, r.stdout + r.stderr);
+  t.equal(
+    r.stdout,
+    `sigward: cannot verify registry.invalid/app:v1: manifest digest mismatch: -digest ${D} but the descriptor on stdin has ${other}\n`,
+  );
+});
