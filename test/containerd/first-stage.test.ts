@@ -5,6 +5,7 @@
 // matches is allowed and cached without one.
 
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,4 +85,38 @@ t.test('a bad descriptor is reported as before, even with a cached allow for the
     r.stdout,
     `sigward: cannot verify registry.invalid/app:v1: manifest digest mismatch: -digest ${D} but the descriptor on stdin has ${other}\n`,
   );
+});
+
+t.test('which bundle answers: the first stage for a plain config.yaml, the full one otherwise', {
+  skip: process.env.SIGWARD_TEST_FROM_SOURCE === '1' && 'only the single executable has a first stage',
+}, async (t) => {
+  const ran = (cfg: string) => {
+    const r = spawnSync(
+      BINARY,
+      ['-name', 'registry.invalid/app:v1', '-digest', D, '-stdin-media-type', DESCRIPTOR_MEDIA_TYPE],
+      {
+        encoding: 'utf8',
+        input: JSON.stringify(desc) + '\n',
+        env: { PATH: '/usr/bin:/bin', SIGWARD_CONFIG_DIR: cfg, SIGWARD_BUILD_CHECK_CODE_CACHE: '1' },
+      },
+    );
+    return {
+      code: r.status,
+      stdout: r.stdout,
+      bundles: [...r.stderr.matchAll(/^code cache accepted \((.*)\)$/gm)].map((m) => m[1]),
+    };
+  };
+  const plain = makeConfig('# the node\ncache:\n  dir: cache\n  ttlSeconds: 600\n');
+  t.strictSame(ran(plain).bundles, ['sigward-containerd.cjs', 'sigward.cjs'], 'a miss runs both');
+  const hit = ran(plain);
+  t.equal(hit.code, 0);
+  t.match(hit.stdout, /\(cached verdict of /);
+  t.strictSame(hit.bundles, ['sigward-containerd.cjs'], 'a cached verdict: the first stage alone');
+  // a comment after a value is YAML the first stage leaves to the library of the full binary
+  const yaml = makeConfig('cache:\n  dir: cache # verdicts\n  ttlSeconds: 600\n');
+  t.equal(ran(yaml).code, 0);
+  const full = ran(yaml);
+  t.equal(full.code, 0);
+  t.match(full.stdout, /^sigward: allowed .*: no policy applies to this image \(cached verdict of [0-9T:.-]+Z\)\n$/);
+  t.strictSame(full.bundles, ['sigward-containerd.cjs', 'sigward.cjs'], 'answered from the cache by the full bundle');
 });
