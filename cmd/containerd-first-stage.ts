@@ -9,7 +9,8 @@
 // words it exactly as before; the descriptor already read from stdin is handed
 // over to it (takeHandedOverStdin).
 
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processIo } from './output.ts';
 import { toContainerdCall } from './containerd-argv.ts';
 import { lookUpCachedVerdict } from '../lib/containerd/cached-verdict.ts';
 import { STDIN_HANDOVER } from './stdin-handover.ts';
@@ -38,25 +39,9 @@ export function answerFromCache(argv: string[], env: Record<string, string | und
     { env, warn: () => (warned = true) },
   );
   if ('verdict' in fast && fast.verdict.cached === 'stamp' && !warned) {
-    writeStdout(fast.verdict.reason);
+    processIo.stdout(fast.verdict.reason);
     return fast.verdict.exitCode;
   }
   (globalThis as Record<symbol, unknown>)[STDIN_HANDOVER] = stdin;
   return undefined;
-}
-
-/**
- * The reason on stdout, written to fd 1 directly: making process.stdout loads
- * Node's stream modules (about 7 ms, a quarter of this path). A non-blocking
- * stdout that is full gets the rest through process.stdout; when the reader is
- * gone the line is dropped, as cmd/output.ts drops it, and the exit code stays.
- */
-function writeStdout(text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
-  let done = 0;
-  try {
-    while (done < bytes.length) done += writeSync(1, bytes, done);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') process.stdout.write(bytes.subarray(done));
-  }
 }
