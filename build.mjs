@@ -240,7 +240,7 @@ step(
 // caches taken at build time AFTER running representative commands offline
 // (a containerd verdict, cached and not; verify of the signed OCI layout in
 // testdata/demo; --version), each run starting from the previous one's cache.
-// containerd's call runs the first stage (dist/sigward-containerd.cjs, 25 KB
+// containerd's call runs the first stage (dist/sigward-containerd.cjs, 27 KB
 // against 1.9 MB) and the full bundle only when the first stage has no cached
 // verdict: loading the full bundle's code cache cost that path more than the
 // rest of a cached answer. A cache V8 rejects (another V8, other flags) only
