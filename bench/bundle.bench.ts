@@ -40,7 +40,7 @@ import {
   pushLegacySignature,
   startSigstoreMock,
   toImageSignatureStatement,
-} from '../test/helpers/sigstore-mock.ts';
+} from '../test/helpers/sigstore.ts';
 import { SHARED } from '../test/helpers/fixtures.ts';
 import { BINARY } from '../test/helpers/cli.ts';
 import { SIGSTORE_GO } from '../test/helpers/peer-paths.ts';

@@ -1,6 +1,6 @@
 // Attack suite, keyless: legacy cosign `.sig` layers with Fulcio-style
 // certificates, SCTs and Rekor SETs minted by a private Sigstore whose keys the
-// test holds (test/attacks/sigstore.ts), pushed to the real registry, then
+// test holds (test/helpers/sigstore.ts), pushed to the real registry, then
 // forged or misused. `sigward verify --trusted-root` (the binary) must deny
 // every one with its reason.
 
@@ -11,7 +11,7 @@ import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { AttackLog, type Expect, imageEntry, scratch, sigwardJson } from './helpers.ts';
-import { type LegacyLayer, startMiniSigstore } from './sigstore.ts';
+import { type LegacyLayer, startSigstore } from '../helpers/sigstore.ts';
 
 const USER = 'user@example.com';
 const ISSUER = 'https://oidc.example.test';
@@ -23,8 +23,8 @@ t.test('keyless signatures forged or misused by an attacker', async (t) => {
   const store = new RegistryClient();
   t.teardown(() => store.close());
   const s = scratch(t);
-  const ms = await startMiniSigstore();
-  const evil = await startMiniSigstore(); // the attacker's own CA, CT log and Rekor
+  const ms = await startSigstore({ withX509CA: true });
+  const evil = await startSigstore({ withX509CA: true }); // the attacker's own CA, CT log and Rekor
   const root = s.file('trusted_root.json', JSON.stringify(ms.trustedRoot));
   const log = new AttackLog('attacks/keyless');
   let n = 0;

@@ -11,7 +11,7 @@ import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { attestImage, makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { kubectlCreate, kubectlPod } from '../helpers/kubectl.ts';
 import { AttackLog, scratch, sigwardJson } from './helpers.ts';
-import { startMiniSigstore } from './sigstore.ts';
+import { startSigstore } from '../helpers/sigstore.ts';
 import { attachLayer } from '../../lib/cosign/attach.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
@@ -207,8 +207,8 @@ ${keysEntry(k1, 20)}
 
   await t.test('two policies trusting different Rekor logs do not share a verification', async (t) => {
     // signed with k1 and logged in Rekor A only; policy B requires Rekor B
-    const rekorA = await startMiniSigstore();
-    const rekorB = await startMiniSigstore();
+    const rekorA = await startSigstore({ withX509CA: true });
+    const rekorB = await startSigstore({ withX509CA: true });
     const d = await pushImage(store, reg.ref('p/logged'), { tag: 'v1' });
     const payload = makeSimpleSigningPayload(`${host}/p/logged`, d, null);
     const signature = signBytes(k1, payload);

@@ -15,7 +15,7 @@ import type { ImageManifest } from '../../lib/oci/types.ts';
 import { type PushedImage, pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { type Fault, isBlob, isManifest, startFaultProxy, startRecorder } from '../faults/fault-proxy.ts';
+import { type Fault, isBlob, isManifest, startFaultProxy, startServer } from '../helpers/proxy.ts';
 import { AttackLog, imageEntry, scratch, sigwardJson } from './helpers.ts';
 
 /** A made-up manifest answer (HEAD: headers only). */
@@ -286,7 +286,7 @@ t.test('blob redirects to another host', async (t) => {
   });
   const payloadDigest = computeDigest(payload);
   let serveForged = false;
-  const cdn = await startRecorder((req, res) => {
+  const cdn = await startServer((req, res) => {
     const body = serveForged
       ? Buffer.from(Buffer.from(payload).toString().replace(img.digest.slice(-8), 'deadbeef'))
       : Buffer.from(payload);

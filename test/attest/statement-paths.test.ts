@@ -9,7 +9,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { toStatement, verifySubjectDigest } from '../../lib/attest/statement.ts';
 import { parseTrustedRoot, toTrust, verifyBundle } from '../../lib/trust/index.ts';
 import { SigwardError } from '../../lib/errors.ts';
-import { IN_TOTO, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import { IN_TOTO, withSigstoreMock } from '../helpers/sigstore.ts';
 
 const artifact = Buffer.from('the attested artifact');
 const hex = (alg: string, data: Uint8Array = artifact) => createHash(alg).update(data).digest('hex');

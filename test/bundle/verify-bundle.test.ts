@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { runSigward } from '../helpers/cli.ts';
 import { run } from '../../cmd/cli.ts';
 import { ROOT, SHARED } from '../helpers/fixtures.ts';
-import { DEFAULT_ISSUER, IN_TOTO, toImageSignatureStatement, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import { DEFAULT_ISSUER, IN_TOTO, toImageSignatureStatement, withSigstoreMock } from '../helpers/sigstore.ts';
 
 const SB = `${SHARED}/sigstore-bundles`;
 const PUBLIC_GOOD_FILE = `${SHARED}/trust-roots/public-good-trusted_root.json`;

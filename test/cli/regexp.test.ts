@@ -15,7 +15,7 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-regexp-'));
 let n = 0;

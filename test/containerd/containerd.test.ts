@@ -14,9 +14,8 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import type { Descriptor } from '../../lib/oci/types.ts';
 import { freePort, pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
-import { BINARY } from '../helpers/cli.ts';
+import { BINARY, runVerifier } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
-import { runVerifier } from '../helpers/containerd-verifier.ts';
 import { keyPolicy } from '../helpers/policies.ts';
 
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';

@@ -28,7 +28,7 @@ import { ROOT } from '../helpers/fixtures.ts';
 import { CONTAINERD, COSIGN, CTR, withRealPeers } from '../helpers/peers.ts';
 import { keyPolicy, makeCosignImages, type SignedCase } from '../helpers/cosign-images.ts';
 import { type ContainerdHandle, startContainerd, verifierDurations } from '../helpers/containerd.ts';
-import { startFaultProxy } from '../faults/fault-proxy.ts';
+import { startFaultProxy } from '../helpers/proxy.ts';
 
 const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
 const POLICY = 'require-signed-images/check-signatures';

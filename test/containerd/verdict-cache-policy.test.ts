@@ -12,8 +12,7 @@ import { RegistryClient } from '../../lib/oci/registry.ts';
 import type { Descriptor } from '../../lib/oci/types.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
-import { BINARY } from '../helpers/cli.ts';
-import { runVerifier } from '../helpers/containerd-verifier.ts';
+import { BINARY, runVerifier } from '../helpers/cli.ts';
 import { keyPolicy } from '../helpers/policies.ts';
 
 interface PolicyOptions {

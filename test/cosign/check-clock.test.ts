@@ -8,7 +8,7 @@ import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
 import { ANNOTATION } from '../../lib/cosign/annotations.ts';
 import { MEDIA_TYPES } from '../../lib/oci/types.ts';
 import { loadTrustMaterial } from '../../lib/trust/index.ts';
-import { mintCert, signWith } from '../trust/helpers.ts';
+import { mintCert, signWith } from '../helpers/sigstore.ts';
 
 const HOUR = 3600_000;
 

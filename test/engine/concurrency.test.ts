@@ -13,7 +13,7 @@ import { loadTrustMaterial } from '../../lib/trust/index.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { startFaultProxy } from '../faults/fault-proxy.ts';
+import { startFaultProxy } from '../helpers/proxy.ts';
 import { policyYaml } from '../server/helpers.ts';
 
 const HOLD_MS = 150;

@@ -12,7 +12,7 @@ import { loadPolicies } from '../../lib/policy/index.ts';
 import { createEngine } from '../../lib/engine/index.ts';
 import { loadTrustMaterial } from '../../lib/trust/index.ts';
 import { freePort, pushImage, pushImageDetailed, withRegistry } from '../helpers/registry.ts';
-import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { attestImage, makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { kubectlCreate, kubectlPod } from '../helpers/kubectl.ts';

@@ -1,5 +1,5 @@
 // Keyless and certificate scenarios through `sigward check`: a local Fulcio,
-// CT log and Rekor (test/helpers/sigstore-mock.ts) sign images in both cosign
+// CT log and Rekor (test/helpers/sigstore.ts) sign images in both cosign
 // formats (legacy `.sig` and v3 bundle referrers); the trust material comes
 // either from a trusted_root.json or from the policy itself (keyless.roots,
 // rekor.pubkey, ctlog.pubkey), as an air-gapped cluster would configure it.
@@ -19,7 +19,7 @@ import {
   pushLegacySignature,
   toImageSignatureStatement,
   withSigstoreMock,
-} from '../helpers/sigstore-mock.ts';
+} from '../helpers/sigstore.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-keyless-engine-'));
 let n = 0;

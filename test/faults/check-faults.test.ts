@@ -12,7 +12,7 @@ import { freePort, pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage, type TestKey } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { deadlineBound, type FaultRequest, isManifest, startFaultProxy } from './fault-proxy.ts';
+import { deadlineBound, type FaultRequest, isManifest, startFaultProxy } from '../helpers/proxy.ts';
 
 function policy(key: TestKey, failurePolicy: 'Ignore' | 'Fail'): string {
   return `apiVersion: kyverno.io/v1

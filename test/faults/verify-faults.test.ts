@@ -11,7 +11,7 @@ import { digestTag } from '../../lib/digest.ts';
 import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { makeKey, signImage } from '../helpers/cosign.ts';
 import { runSigward } from '../helpers/cli.ts';
-import { deadlineBound, type Fault, type FaultRequest, isBlob, isManifest, startFaultProxy } from './fault-proxy.ts';
+import { deadlineBound, type Fault, type FaultRequest, isBlob, isManifest, startFaultProxy } from '../helpers/proxy.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

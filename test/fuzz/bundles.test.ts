@@ -8,7 +8,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mockSigstore } from '../trust/helpers.ts';
+import { startSigstore } from '../helpers/sigstore.ts';
 import {
   getEmbeddedTrustedRoot,
   parseBundle,
@@ -88,7 +88,7 @@ t.test('bundles', async (t) => {
     const sha = st.subject?.[0]?.digest?.sha256;
     return { name, json, trust: publicGood, ...(sha ? { digest: `sha256:${sha}` } : {}) };
   });
-  const mock = await mockSigstore();
+  const mock = await startSigstore({ aheadMs: 60_000 });
   const artifact = Buffer.from('a message signed with the mock Sigstore');
   const msg = await mock.signKeyless(artifact);
   samples.push({

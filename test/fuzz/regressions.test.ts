@@ -3,7 +3,7 @@
 
 import t from 'tap';
 // first: loads the reflect-metadata polyfill @peculiar/x509 needs
-import { mintCert, newKeys, signWith } from '../trust/helpers.ts';
+import { mintCert, newKeys, signWith, startSigstore } from '../helpers/sigstore.ts';
 import * as x509 from '@peculiar/x509';
 import { KeyObject } from 'node:crypto';
 import { SigwardError } from '../../lib/errors.ts';
@@ -15,7 +15,6 @@ import {
   verifyLegacySignature,
 } from '../../lib/trust/index.ts';
 import { makeSimpleSigningPayload } from '../../lib/cosign/payload.ts';
-import { startMiniSigstore } from '../attacks/sigstore.ts';
 
 /** A leaf whose AuthorityKeyIdentifier extension is not DER at all. */
 async function malformedLeaf(root: Awaited<ReturnType<typeof mintCert>>) {
@@ -43,7 +42,7 @@ t.test('a certificate malformed where only chain building looks is a denial, not
   const leaf = await malformedLeaf(root);
   const payload = makeSimpleSigningPayload('registry.example/app', 'sha256:' + 'a'.repeat(64), null);
   const signatureB64 = signWith(leaf.keys, payload).toString('base64');
-  const ms = await startMiniSigstore();
+  const ms = await startSigstore({ withX509CA: true });
   const trust = toTrust(parseTrustedRoot(ms.trustedRoot));
   let thrown: unknown;
   try {

@@ -15,7 +15,7 @@ import { toLayerCheck } from '../../lib/cosign/checks.ts';
 import { parsePublicKeys } from '../../lib/cosign/keys.ts';
 import { parseTrustedRoot, toTrust } from '../../lib/trust/index.ts';
 import { makeKey, signBytes } from '../helpers/cosign.ts';
-import { type LegacyLayer, startMiniSigstore } from '../attacks/sigstore.ts';
+import { type LegacyLayer, startSigstore } from '../helpers/sigstore.ts';
 import { boundedAsync, fc, flipBase64, flipBit, fuzz, onlySigwardErrorAsync, SEED } from './helpers.ts';
 
 const REPO: RepositoryRef = { transport: 'registry', registry: 'registry.example', repository: 'app' };
@@ -26,7 +26,7 @@ t.comment(`fast-check seed ${SEED}`);
 t.test('signature layers', async (t) => {
   const store = new MemoryStore();
   const key = makeKey();
-  const ms = await startMiniSigstore();
+  const ms = await startSigstore({ withX509CA: true });
   const trust = toTrust(parseTrustedRoot(ms.trustedRoot));
   const keyCheck = toLayerCheck({ kind: 'key', keys: parsePublicKeys(key.publicPem) }, trust);
   const keyCheckNoTlog = toLayerCheck({ kind: 'key', keys: parsePublicKeys(key.publicPem), ignoreTlog: true }, trust);

@@ -61,3 +61,27 @@ export const SIGSTORE_JS_BUNDLES: readonly string[] = [
   'bundleV03-intoto.sigstore',
   'dsse.sigstore.json',
 ];
+
+/** ../shared/testvectors/ and testdata/trust/, with a trailing slash (the trust tests join file names to them). */
+export const TV = `${SHARED}/`;
+export const TD = `${ROOT}/testdata/trust/`;
+export const CI = `${TV}cosign-legacy/containers-image/`;
+export const CONNAISSEUR = `${TV}cosign-legacy/connaisseur/securesystemsengineering/testimage/`;
+
+export const readText = (p: string): string => readFileSync(p, 'utf8');
+
+/** signature-N of a containers/image "dir" copy under cosign-legacy/containers-image/. */
+export function readContainersImageSignature(dir: string, n = 1): ContainersImageSignature {
+  return parseContainersImageSignature(readFileSync(`${CI}${dir}/signature-${n}`));
+}
+
+/** The keyless cosign layer from the Connaisseur registry dump. */
+export function readConnaisseurKeyless(): { payload: Buffer; annotations: Record<string, string> } {
+  const m = JSON.parse(
+    readText(
+      `${CONNAISSEUR}manifests/sha256-31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee.sig.json`,
+    ),
+  );
+  const layer = m.layers[0];
+  return { payload: readFileSync(`${CONNAISSEUR}blobs/${layer.digest}.json`), annotations: layer.annotations };
+}

@@ -23,7 +23,7 @@ import {
   pushBundleReferrer,
   toImageSignatureStatement,
   withSigstoreMock,
-} from '../helpers/sigstore-mock.ts';
+} from '../helpers/sigstore.ts';
 
 const SLSA = 'https://slsa.dev/provenance/v1';
 const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';

@@ -25,7 +25,7 @@ import {
   type SigstoreMock,
   toImageSignatureStatement,
   withSigstoreMock,
-} from '../helpers/sigstore-mock.ts';
+} from '../helpers/sigstore.ts';
 
 type Format = 'legacy' | 'bundle';
 

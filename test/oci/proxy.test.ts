@@ -5,25 +5,23 @@ import t from 'tap';
 import { computeDigest, MEDIA_TYPES, RegistryClient } from '../../lib/oci/index.ts';
 import type { ImageManifest, RepositoryRef } from '../../lib/oci/index.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
-import { forward, startProxy, startServer } from './proxy.ts';
-import type { Proxy, ProxyResponse } from './proxy.ts';
+import { type Fault, type FaultProxy, forwardTo, rewriting, startFaultProxy, startServer } from '../helpers/proxy.ts';
 import { enc, rejectsCode } from './util.ts';
 
 t.test('through a proxy', async (t) => {
   const reg = await withRegistry(t);
   const direct = new RegistryClient();
   t.teardown(() => direct.close());
-  const proxy: Proxy = await startProxy(reg.url);
+  const proxy: FaultProxy = await startFaultProxy(reg.url);
   t.teardown(() => proxy.stop());
   const repoVia = (name: string): RepositoryRef => ({ transport: 'registry', registry: proxy.host, repository: name });
   const img = await pushImageDetailed(direct, reg.ref('app/img'), { tag: 'v1' });
   const fast = { retries: 3, retryBaseMs: 5 };
 
   t.beforeEach(() => {
-    proxy.hooks.before = undefined;
-    proxy.hooks.after = undefined;
+    proxy.rule = undefined;
     proxy.log.length = 0;
-    proxy.auth.length = 0;
+    proxy.requests.length = 0;
   });
 
   t.test('a lying registry: rewritten manifest body is detected', async (t) => {
@@ -31,8 +29,9 @@ t.test('through a proxy', async (t) => {
     t.teardown(() => client.close());
     const forged: ImageManifest = { ...img.manifest, annotations: { evil: 'yes' } };
     const forgedBytes = Buffer.from(JSON.stringify(forged));
-    proxy.hooks.after = (req, url, up) =>
-      url.pathname.includes('/manifests/') && req.method === 'GET' ? { ...up, body: forgedBytes } : up;
+    proxy.rule = rewriting((req, up) =>
+      req.url.pathname.includes('/manifests/') && req.method === 'GET' ? { ...up, body: forgedBytes } : up
+    );
     // by digest: content must hash to the digest asked for
     await rejectsCode(
       t,
@@ -43,35 +42,36 @@ t.test('through a proxy', async (t) => {
     // by tag: the body must match the registry's own Docker-Content-Digest
     await rejectsCode(t, client.getManifest(repoVia('app/img'), 'v1'), 'CONTENT_DIGEST_MISMATCH');
     // a consistent liar (header rewritten too) is caught as soon as a digest is pinned
-    proxy.hooks.after = (req, url, up) => {
-      if (!url.pathname.includes('/manifests/') || req.method !== 'GET') return up;
+    proxy.rule = rewriting((req, up) => {
+      if (!req.url.pathname.includes('/manifests/') || req.method !== 'GET') return up;
       return {
         ...up,
         body: forgedBytes,
         headers: { ...up.headers, 'docker-content-digest': computeDigest(forgedBytes) },
       };
-    };
+    });
     const byTag = await client.getManifest(repoVia('app/img'), 'v1');
     t.equal(byTag.descriptor.digest, computeDigest(forgedBytes), 'tag fetch reports the digest of what was served');
     t.not(byTag.descriptor.digest, img.digest);
     await rejectsCode(t, client.getManifest(repoVia('app/img'), img.digest), 'CONTENT_DIGEST_MISMATCH');
     // HEAD lies about the digest of a digest reference
-    proxy.hooks.after = (req, url, up) =>
+    proxy.rule = rewriting((req, up) =>
       req.method === 'HEAD'
         ? { ...up, headers: { ...up.headers, 'docker-content-digest': computeDigest(forgedBytes) } }
-        : up;
+        : up
+    );
     await rejectsCode(t, client.resolve(repoVia('app/img'), img.digest), 'CONTENT_DIGEST_MISMATCH');
   });
 
   t.test('a lying registry: rewritten blob is detected', async (t) => {
     const client = new RegistryClient(fast);
     t.teardown(() => client.close());
-    proxy.hooks.after = (req, url, up) => {
-      if (!url.pathname.includes('/blobs/')) return up;
+    proxy.rule = rewriting((req, up) => {
+      if (!req.url.pathname.includes('/blobs/')) return up;
       const b = Buffer.from(up.body);
       b[0] = b[0]! ^ 0xff;
       return { ...up, body: b };
-    };
+    });
     const layer = img.layers[0]!;
     await rejectsCode(
       t,
@@ -85,14 +85,14 @@ t.test('through a proxy', async (t) => {
     const client = new RegistryClient(fast);
     t.teardown(() => client.close());
     let n = 0;
-    proxy.hooks.before = () => (n++ < 2 ? { status: 503, body: 'busy' } : undefined);
+    proxy.rule = () => (n++ < 2 ? { kind: 'respond', status: 503, body: 'busy' } : undefined);
     const m = await client.getManifest(repoVia('app/img'), img.digest);
     t.equal(m.descriptor.digest, img.digest);
     t.equal(proxy.log.length, 3, 'two 503 answers, then the real one');
 
     n = 0;
     proxy.log.length = 0;
-    proxy.hooks.before = () => (n++ < 1 ? { status: 429, headers: { 'Retry-After': '1' } } : undefined);
+    proxy.rule = () => (n++ < 1 ? { kind: 'respond', status: 429, headers: { 'Retry-After': '1' } } : undefined);
     const t0 = Date.now();
     await client.getBlob(repoVia('app/img'), img.config.digest);
     t.ok(Date.now() - t0 >= 900, `waited ${Date.now() - t0} ms for Retry-After: 1`);
@@ -102,7 +102,11 @@ t.test('through a proxy', async (t) => {
   t.test('persistent 429 -> REGISTRY_RATE_LIMITED, 500 -> REGISTRY_ERROR', async (t) => {
     const client = new RegistryClient({ retries: 2, retryBaseMs: 1 });
     t.teardown(() => client.close());
-    proxy.hooks.before = () => ({ status: 429, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' });
+    proxy.rule = () => ({
+      kind: 'respond',
+      status: 429,
+      body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+    });
     const e = await rejectsCode(
       t,
       client.getManifest(repoVia('app/img'), 'v1'),
@@ -111,9 +115,9 @@ t.test('through a proxy', async (t) => {
     );
     t.equal(e.outcome, 'undecided');
     t.equal(proxy.log.length, 3);
-    proxy.hooks.before = () => ({ status: 500, body: 'oops' });
+    proxy.rule = () => ({ kind: 'respond', status: 500, body: 'oops' });
     await rejectsCode(t, client.getManifest(repoVia('app/img'), 'v1'), 'REGISTRY_ERROR', /500/);
-    proxy.hooks.before = () => ({ status: 418, body: '{"errors":[{"code":"DENIED","message":"teapot"}]}' });
+    proxy.rule = () => ({ kind: 'respond', status: 418, body: '{"errors":[{"code":"DENIED","message":"teapot"}]}' });
     await rejectsCode(t, client.getManifest(repoVia('app/img'), 'v1'), 'REGISTRY_ERROR', /DENIED: teapot/);
   });
 
@@ -121,7 +125,7 @@ t.test('through a proxy', async (t) => {
     const client = new RegistryClient(fast);
     t.teardown(() => client.close());
     let n = 0;
-    proxy.hooks.before = () => (n++ < 1 ? 'reset' : undefined);
+    proxy.rule = () => (n++ < 1 ? { kind: 'reset' } : undefined);
     const m = await client.getManifest(repoVia('app/img'), 'v1');
     t.equal(m.descriptor.digest, img.digest);
     t.equal(n, 2);
@@ -137,10 +141,7 @@ t.test('through a proxy', async (t) => {
   });
 
   t.test('timeouts and deadline', async (t) => {
-    proxy.hooks.before = async () => {
-      await new Promise((r) => setTimeout(r, 600));
-      return { status: 200, body: '{}' };
-    };
+    proxy.rule = () => ({ kind: 'delay', ms: 600, then: { kind: 'respond', status: 200, body: '{}' } });
     const slow = new RegistryClient({ timeoutMs: 150, retries: 0 });
     t.teardown(() => slow.close());
     await rejectsCode(t, slow.getManifest(repoVia('app/img'), 'v1'), 'REGISTRY_UNREACHABLE', /timed out after 150 ms/);
@@ -162,12 +163,12 @@ t.test('through a proxy', async (t) => {
   t.test('HEAD without Docker-Content-Digest: resolve falls back to GET and hashes', async (t) => {
     const client = new RegistryClient(fast);
     t.teardown(() => client.close());
-    proxy.hooks.after = (req, _url, up) => {
+    proxy.rule = rewriting((req, up) => {
       if (req.method !== 'HEAD') return up;
       const headers = { ...up.headers };
       delete headers['docker-content-digest'];
       return { ...up, headers };
-    };
+    });
     const d = await client.resolve(repoVia('app/img'), 'v1');
     t.same(d, { mediaType: MEDIA_TYPES.ociManifest, digest: img.digest, size: img.bytes.byteLength });
     t.same(proxy.log.map((l) => l.split(' ')[0]), ['HEAD', 'GET']);
@@ -176,7 +177,8 @@ t.test('through a proxy', async (t) => {
   t.test('schema1 answer is refused', async (t) => {
     const client = new RegistryClient(fast);
     t.teardown(() => client.close());
-    proxy.hooks.before = () => ({
+    proxy.rule = () => ({
+      kind: 'respond',
       status: 200,
       headers: { 'Content-Type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
       body: JSON.stringify({ schemaVersion: 1, name: 'app/img', tag: 'v1', fsLayers: [], history: [] }),
@@ -188,9 +190,9 @@ t.test('through a proxy', async (t) => {
     for (const tag of ['a', 'b', 'c', 'd']) {
       await direct.putManifest(reg.ref('app/img'), img.bytes, MEDIA_TYPES.ociManifest, tag);
     }
-    proxy.hooks.before = async (req, url, body) => {
+    proxy.rule = async ({ method, url, headers: h, body }): Promise<Fault | undefined> => {
       if (!url.pathname.endsWith('/tags/list')) return undefined;
-      const up = await forward(reg.url, req, body, url.pathname);
+      const up = await forwardTo(reg.url, method, url.pathname, h, body);
       const all = (JSON.parse(up.body.toString()) as { tags: string[] }).tags.sort();
       const n = Number(url.searchParams.get('n') ?? all.length);
       const last = url.searchParams.get('last');
@@ -198,13 +200,13 @@ t.test('through a proxy', async (t) => {
       const page = rest.slice(0, n);
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (rest.length > n) headers.Link = `<${url.pathname}?n=${n}&last=${page[page.length - 1]}>; rel="next"`;
-      return { status: 200, headers, body: JSON.stringify({ name: 'app/img', tags: page }) };
+      return { kind: 'respond', status: 200, headers, body: JSON.stringify({ name: 'app/img', tags: page }) };
     };
     const client = new RegistryClient({ ...fast, tagsPageSize: 2 });
     t.teardown(() => client.close());
     const tags = await client.listTags(repoVia('app/img'));
     t.same(tags, ['a', 'b', 'c', 'd', 'v1']);
-    t.same(proxy.log, [
+    t.same(proxy.requests.map((r) => `${r.method} ${r.path}`), [
       'GET /v2/app/img/tags/list?n=2',
       'GET /v2/app/img/tags/list?n=2&last=b',
       'GET /v2/app/img/tags/list?n=2&last=d',
@@ -226,10 +228,11 @@ t.test('through a proxy', async (t) => {
       size: 2,
       artifactType: 'application/other',
     };
-    proxy.hooks.before = (_req, url) => {
+    proxy.rule = ({ url }) => {
       if (!url.pathname.includes('/referrers/')) return undefined;
       const second = url.searchParams.get('page') === '2';
       return {
+        kind: 'respond',
         status: 200,
         headers: {
           'Content-Type': MEDIA_TYPES.ociIndex,
@@ -253,21 +256,23 @@ t.test('through a proxy', async (t) => {
         return;
       }
       const digest = req.url!.slice(1);
-      void forward(reg.url, req, Buffer.alloc(0), `/v2/app/img/blobs/${digest}`).then((up) => {
-        res.writeHead(up.status, { 'Content-Type': 'application/octet-stream' });
-        res.end(up.body);
-      });
+      void forwardTo(reg.url, req.method ?? 'GET', `/v2/app/img/blobs/${digest}`, req.headers, Buffer.alloc(0)).then(
+        (up) => {
+          res.writeHead(up.status, { 'Content-Type': 'application/octet-stream' });
+          res.end(up.body);
+        },
+      );
     });
     t.teardown(() => storage.stop());
     // the proxy demands basic auth (as a private registry would) and redirects blob GETs
     const good = `Basic ${Buffer.from('u:p').toString('base64')}`;
     let target = (digest: string): string => `${storage.url}/${digest}`;
-    proxy.hooks.before = (req, url): ProxyResponse | undefined => {
+    proxy.rule = (req): Fault | undefined => {
       if (req.headers.authorization !== good) {
-        return { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="test"' } };
+        return { kind: 'respond', status: 401, headers: { 'WWW-Authenticate': 'Basic realm="test"' } };
       }
-      const m = /\/blobs\/(sha256:[a-f0-9]+)$/.exec(url.pathname);
-      if (m && req.method === 'GET') return { status: 307, headers: { Location: target(m[1]!) } };
+      const m = /\/blobs\/(sha256:[a-f0-9]+)$/.exec(req.url.pathname);
+      if (m && req.method === 'GET') return { kind: 'respond', status: 307, headers: { Location: target(m[1]!) } };
       return undefined;
     };
     const client = new RegistryClient({ ...fast, credentials: async () => ({ username: 'u', password: 'p' }) });
@@ -276,7 +281,7 @@ t.test('through a proxy', async (t) => {
     const b = await client.getBlob(repoVia('app/img'), layer.digest, { size: layer.size });
     t.equal(computeDigest(b), layer.digest);
     t.same(seen, [''], 'storage host got no Authorization header');
-    t.ok(proxy.auth.includes(good), 'registry got the credentials');
+    t.ok(proxy.requests.some((r) => r.headers.authorization === good), 'registry got the credentials');
 
     target = () => 'ftp://127.0.0.1/x';
     await rejectsCode(t, client.getBlob(repoVia('app/img'), layer.digest), 'REGISTRY_ERROR', /refusing redirect/);

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadPolicies } from '../../lib/policy/index.ts';
-import { BINARY } from '../helpers/cli.ts';
+import { sigwardCommand } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
 import { httpsRequest, tmpDir } from './helpers.ts';
@@ -214,12 +214,8 @@ t.test("the Deployment's arguments run sigward with the ConfigMap policies and a
       .replace(/^--metrics-port=\d+$/, `--metrics-port=${metricsPort}`)
       .replace(/^--shutdown-delay=\d+$/, '--shutdown-delay=0')
   );
-  const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
-  const child = spawn(fromSource ? process.execPath : BINARY, [
-    ...(fromSource ? [join(ROOT, 'cmd/main.ts')] : []),
-    ...args,
-    '--address=127.0.0.1',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { file, argv } = sigwardCommand([...args, '--address=127.0.0.1']);
+  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

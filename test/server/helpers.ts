@@ -3,13 +3,13 @@
 // with a throwaway CA, and talks to it as the API server does.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { BINARY } from '../helpers/cli.ts';
+import { sigwardCommand, sigwardEnv } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { freePort, generateTls, type TestCA } from '../helpers/registry.ts';
 import type { TestKey } from '../helpers/cosign.ts';
@@ -106,8 +106,7 @@ export interface StartServeOptions {
 export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
   const dir = tmpDir('sigward-serve-tls-');
   const ca = o.ca ?? (await generateTls(dir));
-  const fromSource = process.env.SIGWARD_TEST_FROM_SOURCE === '1';
-  if (!fromSource && !existsSync(BINARY)) throw new Error(`${BINARY} is missing: run "npm run build"`);
+  sigwardCommand([]); // a missing binary fails here, once
   let lastErr = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -129,16 +128,10 @@ export async function startServe(o: StartServeOptions): Promise<ServeHandle> {
       '0.2',
       ...(o.extraArgs ?? []),
     ];
-    const file = fromSource ? process.execPath : BINARY;
-    const argv = fromSource ? [join(ROOT, 'cmd/main.ts'), ...args] : args;
+    const { file, argv } = sigwardCommand(args);
     const child = spawn(file, argv, {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        DOCKER_CONFIG: '/nonexistent-sigward-test',
-        ...o.env,
-      },
+      env: sigwardEnv(o.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);

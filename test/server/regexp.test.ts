@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { RegistryClient } from '../../lib/oci/registry.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
-import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore.ts';
 import {
   type AdmissionResponseJson,
   httpsRequest,

@@ -16,7 +16,7 @@ import { runSigward } from '../helpers/cli.ts';
 import { SHARED } from '../helpers/fixtures.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
-import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore-mock.ts';
+import { DEFAULT_ISSUER, pushLegacySignature, withSigstoreMock } from '../helpers/sigstore.ts';
 import { buildTufRepo, startTufMirror, withPythonTuf } from '../helpers/tuf.ts';
 import { type ServeHandle, startServe, toReview, writePolicy } from './helpers.ts';
 

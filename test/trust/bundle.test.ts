@@ -1,7 +1,8 @@
 import { SIGSTORE_JS_BUNDLES } from '../helpers/fixtures.ts';
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mockSigstore, readText, TD, TV } from './helpers.ts';
+import { readText, TD, TV } from '../helpers/fixtures.ts';
+import { startSigstore } from '../helpers/sigstore.ts';
 import {
   getEmbeddedTrustedRoot,
   type IdentityPolicy,
@@ -272,7 +273,7 @@ t.test('sigstore-go public-key bundle with RFC 3161 timestamp, digest mode', asy
 });
 
 t.test('minted message-signature bundles (mock Fulcio / CT / Rekor)', async (t) => {
-  const mock = await mockSigstore();
+  const mock = await startSigstore({ aheadMs: 60_000 });
   const trust = toTrust(parseTrustedRoot(mock.trustedRoot));
   const artifact = Buffer.from('hello sigward');
   const s = await mock.signKeyless(artifact);
@@ -303,7 +304,7 @@ t.test('minted message-signature bundles (mock Fulcio / CT / Rekor)', async (t) 
   });
 
   // another CA entirely
-  const other = await mockSigstore();
+  const other = await startSigstore({ aheadMs: 60_000 });
   t.throws(() => verifyBundle(s.bundle, { artifact, trust: toTrust(parseTrustedRoot(other.trustedRoot)), policy }), {
     code: 'CERTIFICATE_INVALID',
   });
@@ -323,14 +324,14 @@ t.test('minted message-signature bundles (mock Fulcio / CT / Rekor)', async (t) 
 t.test('minted: missing SCT and certificate outside validity at signing time', async (t) => {
   const artifact = Buffer.from('payload');
   const policy = { issuer: 'https://token.actions.githubusercontent.com' };
-  const noCT = await mockSigstore({ withCT: false });
+  const noCT = await startSigstore({ aheadMs: 60_000, withCT: false });
   const s1 = await noCT.signKeyless(artifact);
   const trust1 = toTrust(parseTrustedRoot(noCT.trustedRoot));
   t.throws(() => verifyBundle(s1.bundle, { artifact, trust: trust1, policy }), { code: 'SCT_INVALID' });
   t.ok(verifyBundle(s1.bundle, { artifact, trust: trust1, policy, ignoreSCT: true }));
 
   const clock = new Date(Date.now() + 60_000);
-  const late = await mockSigstore({ clock, tlogClock: new Date(clock.getTime() + 20 * 60_000) });
+  const late = await startSigstore({ aheadMs: 60_000, clock, tlogClock: new Date(clock.getTime() + 20 * 60_000) });
   const s2 = await late.signKeyless(artifact);
   t.throws(() => verifyBundle(s2.bundle, { artifact, trust: toTrust(parseTrustedRoot(late.trustedRoot)), policy }), {
     code: 'CERTIFICATE_INVALID',

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { CI, mintCert, readText } from './helpers.ts';
+import { CI, readText } from '../helpers/fixtures.ts';
+import { mintCert } from '../helpers/sigstore.ts';
 import {
   parseCertificates,
   toCertificate,

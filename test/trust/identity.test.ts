@@ -7,7 +7,8 @@ import {
   verifyCodeSigningUsage,
   verifyIdentity,
 } from '../../lib/trust/index.ts';
-import { mintCert, readConnaisseurKeyless, readText, TV } from './helpers.ts';
+import { readConnaisseurKeyless, readText, TV } from '../helpers/fixtures.ts';
+import { mintCert } from '../helpers/sigstore.ts';
 
 const bundleCert = (file: string): Buffer => {
   const b = JSON.parse(readText(`${TV}sigstore-bundles/${file}`));

@@ -1,16 +1,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import {
-  CI,
-  mintCert,
-  mockSigstore,
-  readConnaisseurKeyless,
-  readContainersImageSignature,
-  readText,
-  signWith,
-  TD,
-  TV,
-} from './helpers.ts';
+import { CI, readConnaisseurKeyless, readContainersImageSignature, readText, TD, TV } from '../helpers/fixtures.ts';
+import { mintCert, signWith, startSigstore } from '../helpers/sigstore.ts';
 import {
   ANNOTATIONS,
   getEmbeddedTrustedRoot,
@@ -342,7 +333,7 @@ t.test('private PKI leaf without code-signing usage is rejected', async (t) => {
 });
 
 t.test('minted keyless signatures: Rekor body binding, validity, CA', async (t) => {
-  const mock = await mockSigstore();
+  const mock = await startSigstore({ aheadMs: 60_000 });
   const trust = toTrust(parseTrustedRoot(mock.trustedRoot));
   const payload = Buffer.from('{"critical":{"image":{"docker-manifest-digest":"sha256:00"}}}');
   const policy = {
@@ -387,7 +378,7 @@ t.test('minted keyless signatures: Rekor body binding, validity, CA', async (t) 
     },
   );
   // untrusted CA
-  const stranger = await mockSigstore();
+  const stranger = await startSigstore({ aheadMs: 60_000 });
   const strangerTrust = toTrust(
     parseTrustedRoot({
       ...mock.trustedRoot,
@@ -397,7 +388,7 @@ t.test('minted keyless signatures: Rekor body binding, validity, CA', async (t) 
   t.throws(() => verifyLegacySignature({ ...base, trust: strangerTrust }), { code: 'CERTIFICATE_INVALID' });
   // certificate expired at the integrated time
   const clock = new Date(Date.now() + 60_000);
-  const late = await mockSigstore({ clock, tlogClock: new Date(clock.getTime() + 11 * 60_000) });
+  const late = await startSigstore({ aheadMs: 60_000, clock, tlogClock: new Date(clock.getTime() + 11 * 60_000) });
   const sl = await late.signKeyless(payload);
   t.throws(
     () =>
@@ -412,7 +403,7 @@ t.test('minted keyless signatures: Rekor body binding, validity, CA', async (t) 
     { code: 'CERTIFICATE_INVALID', message: /not valid at/ },
   );
   // missing SCT
-  const noCT = await mockSigstore({ withCT: false });
+  const noCT = await startSigstore({ aheadMs: 60_000, withCT: false });
   const sn = await noCT.signKeyless(payload);
   const noCTInput = {
     payload,
@@ -427,7 +418,7 @@ t.test('minted keyless signatures: Rekor body binding, validity, CA', async (t) 
 });
 
 t.test('minted key signature with Rekor SET', async (t) => {
-  const mock = await mockSigstore();
+  const mock = await startSigstore({ aheadMs: 60_000 });
   const trust = toTrust(parseTrustedRoot(mock.trustedRoot));
   const payload = Buffer.from('payload');
   const s = await mock.signWithKey(payload);
@@ -457,7 +448,7 @@ t.test('minted key signature with Rekor SET', async (t) => {
 });
 
 t.test('legacy attestations (.att): intoto 0.0.1 and dsse 0.0.1 entries', async (t) => {
-  const mock = await mockSigstore();
+  const mock = await startSigstore({ aheadMs: 60_000 });
   const trust = toTrust(parseTrustedRoot(mock.trustedRoot));
   const policy = {
     subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
@@ -526,7 +517,7 @@ t.test('legacy attestations (.att): intoto 0.0.1 and dsse 0.0.1 entries', async 
 });
 
 t.test('RFC 3161 timestamps as trusted signing time (cosign --insecure-ignore-tlog + TSA)', async (t) => {
-  const mock = await mockSigstore({ withTSA: true });
+  const mock = await startSigstore({ aheadMs: 60_000, withTSA: true });
   const trust = toTrust(parseTrustedRoot(mock.trustedRoot));
   const policy = {
     subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',

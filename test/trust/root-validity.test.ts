@@ -15,7 +15,7 @@ import { loadTrustMaterial, parseTrustedRoot, toTrust } from '../../lib/trust/in
 import { PEERS_BIN } from '../helpers/peers.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { withTufRepository } from '../helpers/tuf-repo.ts';
-import { readText, TV } from './helpers.ts';
+import { readText, TV } from '../helpers/fixtures.ts';
 
 const PUBLIC_GOOD = JSON.parse(readText(`${TV}trust-roots/public-good-trusted_root.json`));
 const BUNDLE = `${TV}sigstore-bundles/cosign-oci-attestation.sigstore.json`;

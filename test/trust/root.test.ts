@@ -13,7 +13,7 @@ import {
   toTrustedRootFromPEMs,
   trustedRootSummary,
 } from '../../lib/trust/index.ts';
-import { CI, readText, TD, TV } from './helpers.ts';
+import { CI, readText, TD, TV } from '../helpers/fixtures.ts';
 
 const PUBLIC_GOOD = `${TV}trust-roots/public-good-trusted_root.json`;
 const REKOR_LOG_ID = 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d';

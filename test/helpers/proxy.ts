@@ -1,8 +1,10 @@
-// A hostile / flaky HTTP server in front of the real docker-registry, for the
-// attack and fault-injection suites. Each request is shown to a rule that
-// decides what the client gets: the registry's answer (as is, rewritten,
-// delayed, dripped, truncated), a made-up answer, a connection reset, or no
-// answer at all. Listens on 127.0.0.1 only.
+// The tests' one hostile / flaky HTTP proxy in front of the real
+// docker-registry (registry client, attack and fault-injection suites). Each
+// request is shown to a rule that decides what the client gets: the
+// registry's answer (as is, rewritten, delayed, dripped, truncated), a
+// made-up answer (errors, redirects, pages), a connection reset, or no answer
+// at all. Also a plain server for redirect targets and token realms.
+// Listens on 127.0.0.1 only.
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -17,7 +19,11 @@ export interface FaultRequest {
   method: string;
   /** path + query */
   path: string;
+  /** the same, parsed (pathname, searchParams) */
+  url: URL;
   headers: http.IncomingHttpHeaders;
+  /** the request body */
+  body: Buffer;
   /** 0-based count of earlier requests with the same method and path */
   seen: number;
   /** 0-based index among all requests */
@@ -46,12 +52,19 @@ export type Fault =
 
 export type FaultRule = (req: FaultRequest) => Fault | undefined | Promise<Fault | undefined>;
 
+/** A rule forwarding every request and rewriting the registry's answer to it. */
+export const rewriting =
+  (fn: (req: FaultRequest, up: Upstream) => Upstream | Promise<Upstream>): FaultRule => (req) => ({
+    kind: 'rewrite',
+    fn: (up) => fn(req, up),
+  });
+
 export interface FaultProxy {
   host: string;
   url: string;
-  /** "METHOD /path" of every request */
+  /** "METHOD /path" (no query) of every request */
   log: string[];
-  /** headers of every request, in order */
+  /** method, path + query and headers of every request, in order */
   requests: { method: string; path: string; headers: http.IncomingHttpHeaders }[];
   /** current rule (replace freely between tests); undefined = pass everything */
   rule: FaultRule | undefined;
@@ -206,15 +219,18 @@ export async function startFaultProxy(upstream: string, rule?: FaultRule): Promi
       void (async () => {
         const method = req.method ?? 'GET';
         const path = req.url ?? '/';
-        const key = `${method} ${new URL(path, 'http://x').pathname}`;
+        const url = new URL(path, 'http://x');
+        const key = `${method} ${url.pathname}`;
         const seen = counts.get(key) ?? 0;
         counts.set(key, seen + 1);
         log.push(key);
         requests.push({ method, path, headers: req.headers });
         try {
-          const f = (await proxy.rule?.({ method, path, headers: req.headers, seen, index: log.length - 1 })) ??
-            { kind: 'pass' };
-          await apply(f, req, res, path, Buffer.concat(chunks));
+          const body = Buffer.concat(chunks);
+          const f =
+            (await proxy.rule?.({ method, path, url, headers: req.headers, body, seen, index: log.length - 1 })) ??
+              { kind: 'pass' };
+          await apply(f, req, res, path, body);
         } catch (e) {
           if (!res.headersSent) {
             res.writeHead(599, { 'content-type': 'text/plain' });
@@ -248,8 +264,8 @@ export async function startFaultProxy(upstream: string, rule?: FaultRule): Promi
   return proxy;
 }
 
-/** A plain HTTP server on 127.0.0.1 recording every request's headers (redirect targets). */
-export async function startRecorder(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{
+/** A plain HTTP server on 127.0.0.1 (redirect targets, token realms) recording every request. */
+export async function startServer(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{
   host: string;
   url: string;
   requests: { method: string; path: string; headers: http.IncomingHttpHeaders }[];
