@@ -9,9 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DESCRIPTOR_MEDIA_TYPE, runVerifier } from '../helpers/containerd-verifier.ts';
-import { BINARY } from '../helpers/cli.ts';
-import { runSigward } from '../helpers/cli.ts';
+import { BINARY, DESCRIPTOR_MEDIA_TYPE, runSigward, runVerifier } from '../helpers/cli.ts';
 
 const D = 'sha256:' + 'b'.repeat(64);
 const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 2 };
@@ -49,7 +47,11 @@ t.test('a cached allow: the same line and exit code as the full binary gives', a
     ],
     { env: { SIGWARD_CONFIG_DIR: cfg }, input: JSON.stringify(desc) + '\n' },
   );
-  t.strictSame(full, { code: hit.code, stdout: hit.stdout, stderr: hit.stderr }, 'identical to the full binary');
+  t.strictSame(
+    { code: full.code, stdout: full.stdout, stderr: full.stderr },
+    { code: hit.code, stdout: hit.stdout, stderr: hit.stderr },
+    'identical to the full binary',
+  );
 });
 
 t.test('a name that is a command word is not containerd-verify, cached or not', async (t) => {
