@@ -161,7 +161,10 @@ async function parse(
           exitCode = 2;
           return;
         }
-        exitCode = await loaded.handler(args as never, await toContext(args, io, env));
+        exitCode = await loaded.handler(
+          args as never,
+          await toContext(args, io, env, loaded.usesLogger?.(args) ?? true),
+        );
       });
     } else {
       // listed for the help and for yargs' choice, not loaded

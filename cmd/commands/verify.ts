@@ -47,6 +47,8 @@ function worst(outcomes: (Outcome | 'ok')[]): number {
 }
 
 export const verifyCommand: SigwardCommand = {
+  // it logs one line per image at info, and the registry client at debug: nothing at the default level (warn)
+  usesLogger: (args) => logsAt(args, 'info'),
   builder: (y) =>
     addCosignFlags(addTrustOptions(addRegistryOptions(addAttestorOptions(
       y
