@@ -19,7 +19,7 @@ import { type Io, type OutputFormat, processIo } from './output.ts';
 import { commands } from './commands/index.ts';
 import type { CommandEntry, Context, SigwardCommand } from './commands/types.ts';
 export type { Context } from './commands/types.ts';
-import { toContainerdArgv, toPlainContainerdArgs } from './containerd-argv.ts';
+import { findCommandWord, toContainerdArgv, toPlainContainerdArgs } from './containerd-argv.ts';
 import { withSuggestions } from './suggest.ts';
 
 /** Thrown from yargs' fail callback so that nothing runs after a usage error. */
@@ -66,23 +66,12 @@ async function toContext(
 /** Commands that can print cosign's own output shape (`-o cosign`). */
 const COSIGN_OUTPUT = new Set(['verify', 'verify-attestation']);
 
-/** Global options that take a value (the word after them is not a command). */
-const VALUE_OPTIONS = new Set(['--output', '-o', '--log-level']);
-
 const nameOf = (entry: CommandEntry) => entry.command.split(' ')[0]!;
 
 /** The command yargs will run for argv: its first positional word, if it names one. */
 export function findCommand(argv: string[]): CommandEntry | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') return undefined;
-    if (a.startsWith('-')) {
-      if (VALUE_OPTIONS.has(a)) i++;
-      continue;
-    }
-    return commands.find((c) => nameOf(c) === a);
-  }
-  return undefined;
+  const word = findCommandWord(argv);
+  return word === undefined ? undefined : commands.find((c) => nameOf(c) === word);
 }
 
 export async function run(argv: string[], io: Io = processIo, env = process.env): Promise<number> {
@@ -172,7 +161,10 @@ async function parse(
           exitCode = 2;
           return;
         }
-        exitCode = await loaded.handler(args as never, await toContext(args, io, env));
+        exitCode = await loaded.handler(
+          args as never,
+          await toContext(args, io, env, loaded.usesLogger?.(args) ?? true),
+        );
       });
     } else {
       // listed for the help and for yargs' choice, not loaded

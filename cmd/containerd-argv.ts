@@ -5,6 +5,44 @@
 // waits on every start of the verifier).
 
 export const CONTAINERD_COMMAND = 'containerd-verify';
+
+/**
+ * Every command's name, as cmd/commands/index.ts lists them (a test checks):
+ * the single executable's first stage (cmd/containerd-first-stage.ts) must
+ * tell containerd's call from a command without loading the command index.
+ */
+export const COMMAND_NAMES: readonly string[] = [
+  'verify',
+  'verify-attestation',
+  'verify-bundle',
+  'check',
+  'test',
+  'tree',
+  'download',
+  'serve',
+  'containerd-verify',
+  'policy',
+  'trust',
+  'export',
+  'version',
+];
+
+/** Global options that take a value (the word after them is not a command). */
+const VALUE_OPTIONS = new Set(['--output', '-o', '--log-level']);
+
+/** The first positional word of argv, the command yargs runs if it names one (none after `--`). */
+export function findCommandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    return a;
+  }
+  return undefined;
+}
 const CONTAINERD_FLAGS = ['-name', '-digest', '-stdin-media-type'];
 
 /**
@@ -55,4 +93,15 @@ export function toPlainContainerdArgs(argv: string[]): Record<string, unknown> |
     args[key] = value;
   }
   return typeof args.name === 'string' && typeof args.digest === 'string' ? args : undefined;
+}
+
+/**
+ * containerd's own call, found in argv as cli.ts finds it (the command word,
+ * then toContainerdArgv and toPlainContainerdArgs): the containerd-verify
+ * command's arguments, or undefined for anything yargs must parse.
+ */
+export function toContainerdCall(argv: string[]): Record<string, unknown> | undefined {
+  const word = findCommandWord(argv);
+  const rewritten = toContainerdArgv(argv, word !== undefined && COMMAND_NAMES.includes(word) ? word : undefined);
+  return rewritten ? toPlainContainerdArgs(rewritten) : undefined;
 }

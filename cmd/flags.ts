@@ -66,3 +66,16 @@ export function duration(describe: string, defaultSeconds: number, flag: string)
     coerce: (v: unknown): number => toSeconds(Array.isArray(v) ? v[v.length - 1] : v, flag),
   };
 }
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];
+
+/**
+ * Whether the context's logger (cli.ts toContext: --verbose means debug, else
+ * --log-level) writes at `level`: a command that would only log below it need
+ * not make the logger (the logging library costs 2-3 ms to load and set up).
+ */
+export function logsAt(args: Record<string, unknown>, level: 'trace' | 'debug' | 'info'): boolean {
+  const current = args.verbose === true ? 'debug' : String(args['log-level'] ?? 'warn');
+  const i = LOG_LEVELS.indexOf(current);
+  return i < 0 || i <= LOG_LEVELS.indexOf(level);
+}

@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs';
 import type { SigwardCommand } from './types.ts';
 import { verifyForContainerd } from '../../lib/containerd/verifier.ts';
 import { CONFIG_DIR_ENV } from '../../lib/containerd/config.ts';
+import { takeHandedOverStdin } from '../stdin-handover.ts';
 
 function readStdin(): string {
+  const handedOver = takeHandedOverStdin();
+  if (handedOver !== undefined) return handedOver;
   try {
     return readFileSync(0, 'utf8');
   } catch {

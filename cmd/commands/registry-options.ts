@@ -16,7 +16,7 @@ import type { Credential, CredentialProvider } from '../../lib/oci/credentials.t
 import type { ClientTls } from '../../lib/oci/transport.ts';
 import type { StoreFactory } from '../../lib/cosign/image.ts';
 import type { Context } from './types.ts';
-import { duration, repeatable, toSeconds } from '../flags.ts';
+import { duration, logsAt, repeatable, toSeconds } from '../flags.ts';
 
 export function addRegistryOptions(y: Argv): Argv {
   return y
@@ -95,7 +95,8 @@ export function registryOptionsFromArgs(args: Record<string, unknown>, ctx: Cont
     ),
     timeoutMs: toSeconds(args['registry-timeout'] ?? 10, 'registry-timeout') * 1000,
     deadline: Date.now() + toSeconds(args.timeout ?? 60, 'timeout') * 1000,
-    logger: ctx.log,
+    // the registry client logs at debug level only: below it, the logging library need not be loaded (pino, 2-3 ms)
+    ...(logsAt(args, 'debug') ? { logger: ctx.log } : {}),
   };
 }
 

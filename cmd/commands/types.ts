@@ -15,6 +15,12 @@ export interface Context {
 export interface SigwardCommand {
   builder: (y: Argv) => Argv;
   handler: (args: Record<string, unknown>, ctx: Context) => Promise<number>;
+  /**
+   * Whether this run may use ctx.log (default: yes). A command that logs only
+   * at levels its arguments turn off says so, and runs without the logging
+   * library loaded (ctx.log then throws INTERNAL).
+   */
+  usesLogger?: (args: Record<string, unknown>) => boolean;
 }
 
 /** A command as listed in the index (commands/index.ts), loaded on demand. */

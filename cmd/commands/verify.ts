@@ -13,7 +13,7 @@ import { errorToJson, printJson, printNotAllowed } from '../output.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { repeatable } from '../flags.ts';
+import { logsAt, repeatable } from '../flags.ts';
 import { addAttestorOptions, attestorFromArgs } from './attestor-options.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
@@ -47,6 +47,8 @@ function worst(outcomes: (Outcome | 'ok')[]): number {
 }
 
 export const verifyCommand: SigwardCommand = {
+  // it logs one line per image at info, and the registry client at debug: nothing at the default level (warn)
+  usesLogger: (args) => logsAt(args, 'info'),
   builder: (y) =>
     addCosignFlags(addTrustOptions(addRegistryOptions(addAttestorOptions(
       y
@@ -134,14 +136,16 @@ export const verifyCommand: SigwardCommand = {
           bundleCheck,
         });
         results.push({ image, verified: true, digest: v.digest, verification: v });
-        ctx.log.info(
-          { image, digest: v.digest, signatures: v.verified.length + (v.bundles?.verified.length ?? 0) },
-          'image verified',
-        );
+        if (logsAt(args, 'info')) {
+          ctx.log.info(
+            { image, digest: v.digest, signatures: v.verified.length + (v.bundles?.verified.length ?? 0) },
+            'image verified',
+          );
+        }
       } catch (e) {
         const err = toSigwardError(e);
         results.push({ image, verified: false, digest: err.detail?.digest as string | undefined, error: err });
-        ctx.log.info({ image, code: err.code }, 'image not verified');
+        if (logsAt(args, 'info')) ctx.log.info({ image, code: err.code }, 'image not verified');
       }
     }
 

@@ -117,6 +117,58 @@ function bool(o: Obj, k: string, where: string): boolean | undefined {
   return v;
 }
 
+const TOP_KEYS = ['registry', 'defaultRegistry', 'deadlineSeconds', 'cache', 'policiesDir', 'trustDir', 'secretsDir'];
+const SECTION_KEYS: Record<string, string[]> = {
+  registry: ['insecure', 'allowHttp', 'caFiles', 'dockerConfig', 'pullSecrets', 'timeoutSeconds'],
+  cache: ['enabled', 'dir', 'ttlSeconds'],
+};
+/** YAML 1.2 core-schema words that are not strings (null and booleans; numbers cannot start with a letter or /) */
+const NOT_STRINGS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
+
+function toPlainScalar(v: string): { value: unknown } | undefined {
+  if (v === '[]') return { value: [] };
+  if (v === 'true' || v === 'false') return { value: v === 'true' };
+  if (/^(?:0|[1-9][0-9]{0,8})$/.test(v)) return { value: Number(v) };
+  if (/^[A-Za-z/][A-Za-z0-9_./-]*$/.test(v) && !NOT_STRINGS.has(v)) return { value: v };
+  return undefined;
+}
+
+/**
+ * config.yaml in its plain form, read without the YAML library: known keys
+ * only, `key: value` at the top or indented by two spaces under `registry:` or
+ * `cache:`, whole-line comments, and values that are `true`, `false`, a
+ * decimal integer, `[]` or a word of letters, digits and `_./-` starting with a
+ * letter or `/`. Such a file means to YAML exactly what this returns (a test
+ * compares it with the yaml library's reading); anything else is undefined
+ * and left to the YAML library. It lets the single executable's first stage
+ * answer a cached verdict without loading that library.
+ */
+export function toPlainConfigDoc(text: string): Record<string, unknown> | undefined {
+  if (/[^\x20-\x7e\n]/.test(text)) return undefined;
+  const doc: Record<string, unknown> = {};
+  let section: { key: string; map: Record<string, unknown> } | undefined;
+  for (const line of text.split('\n')) {
+    if (/^ *(?:#.*)?$/.test(line)) continue;
+    const m = /^( {2})?([A-Za-z]+):(?: (.*))?$/.exec(line);
+    if (!m) return undefined;
+    const indent = m[1];
+    const key = m[2]!;
+    const raw = m[3];
+    const scalar = raw === undefined ? { value: null } : toPlainScalar(raw);
+    if (!scalar) return undefined;
+    if (indent) {
+      if (!section || !SECTION_KEYS[section.key]!.includes(key) || key in section.map) return undefined;
+      section.map[key] = scalar.value;
+      doc[section.key] = section.map;
+      continue;
+    }
+    if (!TOP_KEYS.includes(key) || key in doc) return undefined;
+    doc[key] = scalar.value;
+    section = raw === undefined && key in SECTION_KEYS ? { key, map: {} } : undefined;
+  }
+  return doc;
+}
+
 /**
  * Parses config.yaml text (strict: unknown keys are errors, so a typo never
  * silently weakens the node). `dir` anchors relative paths.
@@ -129,7 +181,7 @@ export function toNodeConfig(
   let doc: unknown = {};
   if (text !== undefined && text.trim()) {
     try {
-      doc = parseYaml(text) ?? {};
+      doc = toPlainConfigDoc(text) ?? parseYaml(text) ?? {};
     } catch (e) {
       throw new SigwardError('CONFIG_INVALID', `${join(dir, 'config.yaml')}: ${(e as Error).message.split('\n')[0]}`, {
         cause: e,

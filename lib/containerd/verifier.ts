@@ -1,8 +1,9 @@
 // The containerd image verifier: one pull request in, one verdict out.
 //
 //   1. check the invocation and the descriptor on stdin;
-//   2. fast path: the verdict cache, keyed by digest, name and a stamp of the
-//      configuration files (stat calls only: no policy, trust or network);
+//   2. fast path (cached-verdict.ts): the verdict cache, keyed by digest, name
+//      and a stamp of the configuration files (stat calls only: no policy,
+//      trust or network);
 //   3. otherwise load policies and trust from the configuration directory,
 //      look for a verdict under an equivalent policy set (fingerprint), and
 //      else evaluate `name` with the engine, its tag pinned to the digest
@@ -13,62 +14,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { walkFileTree } from '../file-tree.ts';
 import { join } from 'node:path';
-import { EXIT_CODES, SigwardError, toSigwardError } from '../errors.ts';
-import { getBuildInfo } from '../version.ts';
+import { EXIT_CODES, SigwardError } from '../errors.ts';
 import type { Policy } from '../policy/types.ts';
 import type { StoreFactory } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
 import type { OpenStoreOptions } from '../oci/index.ts';
-import { getConfigDir, getTrustInputs, loadNodeConfig, type NodeConfig } from './config.ts';
-import { type ContainerdRequest, toContainerdRequest, toImageLabel, toReasonLine } from './descriptor.ts';
-import { getConfigStamp, openVerdictCache, type VerdictCache } from './verdict-cache.ts';
+import { getTrustInputs, type NodeConfig } from './config.ts';
+import { type ContainerdRequest, toImageLabel } from './descriptor.ts';
+import type { VerdictCache } from './verdict-cache.ts';
 import { withPinnedTag } from '../oci/store-wrappers.ts';
+import {
+  allow,
+  block,
+  buildId,
+  type ContainerdDeps,
+  type ContainerdInput,
+  type ContainerdVerdict,
+  errorVerdict,
+  lookUpCachedVerdict,
+} from './cached-verdict.ts';
+export type { ContainerdDeps, ContainerdInput, ContainerdVerdict } from './cached-verdict.ts';
 
 // node:crypto is looked up when a verdict is computed: a cached verdict does not load it
 const createHash: typeof import('node:crypto').createHash = (...a) =>
   process.getBuiltinModule('node:crypto').createHash(...a);
-
-export interface ContainerdInput {
-  name?: string;
-  digest?: string;
-  stdinMediaType?: string;
-  /** the descriptor JSON containerd wrote to stdin */
-  stdin: string;
-}
-
-export interface ContainerdVerdict {
-  allowed: boolean;
-  exitCode: number;
-  /** one line for containerd (stdout), at most 32 KiB */
-  reason: string;
-  /** answered from the verdict cache: 'stamp' (fast path) or 'fingerprint' */
-  cached?: 'stamp' | 'fingerprint';
-}
-
-export interface ContainerdDeps {
-  env: Record<string, string | undefined>;
-  /** epoch ms */
-  now?: () => number;
-  /** diagnostics for containerd's debug log (stderr) */
-  warn?: (msg: string) => void;
-}
-
-function allow(reason: string, cached?: ContainerdVerdict['cached']): ContainerdVerdict {
-  return { allowed: true, exitCode: 0, reason: toReasonLine(`sigward: ${reason}`), ...(cached ? { cached } : {}) };
-}
-
-function block(reason: string, exitCode: number): ContainerdVerdict {
-  return { allowed: false, exitCode: exitCode || 1, reason: toReasonLine(`sigward: ${reason}`) };
-}
-
-function stampRoots(cfg: NodeConfig): string[] {
-  return [join(cfg.dir, 'config.yaml'), cfg.policiesDir, cfg.trustDir, cfg.secretsDir];
-}
-
-function buildId(): string {
-  const b = getBuildInfo();
-  return `${b.version}+${b.commit}`;
-}
 
 /** sha256 over the content of every file of a tree (trust material), walked as the loaders walk it. */
 function hashTree(dir: string): string {
@@ -252,35 +221,13 @@ async function evaluate(
   };
 }
 
-function errorVerdict(name: string | undefined, e: unknown): ContainerdVerdict {
-  const err = toSigwardError(e);
-  return block(`cannot verify ${name ?? 'image'}: ${err.message}`, EXIT_CODES[err.outcome]);
-}
-
 /** Decides one containerd pull. Never throws: errors are blocking verdicts. */
 export async function verifyForContainerd(input: ContainerdInput, deps: ContainerdDeps): Promise<ContainerdVerdict> {
   const now = deps.now ?? Date.now;
   const warn = deps.warn ?? (() => {});
-  let req: ContainerdRequest;
-  let cfg: NodeConfig;
-  let cache: VerdictCache | undefined;
-  let stamp: string;
-  try {
-    req = toContainerdRequest(input);
-    cfg = loadNodeConfig(getConfigDir(deps.env), deps.env);
-    stamp = getConfigStamp(stampRoots(cfg), buildId());
-    if (cfg.cache.enabled) {
-      cache = openVerdictCache(cfg.cache.dir);
-      if (cache.disabled) {
-        warn(`verdict cache not used: ${cache.disabled}`);
-        cache = undefined;
-      }
-      const hit = cache?.getByStamp(req.digest, req.name, stamp, now());
-      if (hit) return allow(`${hit.reason} (cached verdict of ${new Date(hit.created).toISOString()})`, 'stamp');
-    }
-  } catch (e) {
-    return errorVerdict(input.name, e);
-  }
+  const fast = lookUpCachedVerdict(input, deps);
+  if ('verdict' in fast) return fast.verdict;
+  const { req, cfg, cache, stamp } = fast.miss;
 
   const started = now();
   const deadline = Date.now() + cfg.deadlineSeconds * 1000;

@@ -213,6 +213,9 @@ export async function loadTrustMaterial(opts: LoadTrustOptions = {}): Promise<Tr
       sources.push(`TUF ${mirror}`);
     }
   } else if (opts.embedded !== false) {
+    // the embedded root is a build-time constant (it cannot fail to load): made on first use, so that
+    // a check that needs no trust root (a key without transparency log) does not pay for it
+    if (!overrides) return toLazyTrust(() => getEmbeddedTrustedRoot(), ['embedded public-good trusted root']);
     base = getEmbeddedTrustedRoot();
     sources.push('embedded public-good trusted root');
   }
@@ -240,4 +243,39 @@ export async function loadTrustMaterial(opts: LoadTrustOptions = {}): Promise<Tr
     };
   }
   return toTrust(root, sources);
+}
+
+/**
+ * A Trust whose root and material are made on first access (once), for a root
+ * that cannot fail to load. Each part of the material is looked up on its
+ * own, so that a check that reads none of them (a key without transparency
+ * log or timestamps) never makes it.
+ */
+function toLazyTrust(getRoot: () => TrustedRoot, sources: string[]): Trust {
+  let made: Trust | undefined;
+  const make = () => (made ??= toTrust(getRoot(), sources));
+  const material = {
+    get certificateAuthorities() {
+      return make().material.certificateAuthorities;
+    },
+    get timestampAuthorities() {
+      return make().material.timestampAuthorities;
+    },
+    get tlogs() {
+      return make().material.tlogs;
+    },
+    get ctlogs() {
+      return make().material.ctlogs;
+    },
+    get publicKey() {
+      return make().material.publicKey;
+    },
+  };
+  return {
+    get root() {
+      return make().root;
+    },
+    material,
+    sources,
+  };
 }

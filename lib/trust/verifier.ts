@@ -91,6 +91,18 @@ export function verifySignedEntity(input: CoreInput): CoreResult {
   }
 }
 
+/**
+ * The material with another key finder, its other parts taken as they are
+ * (not read: a trust root made on first use stays unmade when the check
+ * needs none of it).
+ */
+function withPublicKey(material: TrustMaterial, publicKey: TrustMaterial['publicKey']): TrustMaterial {
+  return Object.defineProperties({}, {
+    ...Object.getOwnPropertyDescriptors(material),
+    publicKey: { value: publicKey, enumerable: true, configurable: true, writable: true },
+  }) as TrustMaterial;
+}
+
 function verifyEntity(input: CoreInput): CoreResult {
   const times = getEntityTimes(input.entity, input.nowMarker);
   let material = input.material;
@@ -126,12 +138,12 @@ function verifyEntity(input: CoreInput): CoreResult {
     } else {
       // SCTs ignored: @sigstore/verify would still try (and fail) to verify
       // every embedded SCT, so it gets the already verified leaf key instead.
-      material = { ...material, publicKey: () => ({ publicKey: signingKey, validFor: () => true }) };
+      material = withPublicKey(material, () => ({ publicKey: signingKey, validFor: () => true }));
       entity = { ...entity, key: { $case: 'public-key', hint: KEY_HINT } };
     }
   } else {
     const key = signer.key;
-    material = { ...material, publicKey: () => ({ publicKey: key, validFor: () => true }) };
+    material = withPublicKey(material, () => ({ publicKey: key, validFor: () => true }));
   }
   try {
     new Verifier(material, {

@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_CACHE_DIR, getConfigDir, toNodeConfig } from '../../lib/containerd/config.ts';
+import { DEFAULT_CACHE_DIR, getConfigDir, toNodeConfig, toPlainConfigDoc } from '../../lib/containerd/config.ts';
 import { MAX_REASON_BYTES, toContainerdRequest, toImageLabel, toReasonLine } from '../../lib/containerd/descriptor.ts';
 import { getConfigStamp, openVerdictCache } from '../../lib/containerd/verdict-cache.ts';
 import yargs from 'yargs';
-import { toContainerdArgv, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
+import { COMMAND_NAMES, toContainerdArgv, toContainerdCall, toPlainContainerdArgs } from '../../cmd/containerd-argv.ts';
+import { findCommand } from '../../cmd/cli.ts';
+import { commands } from '../../cmd/commands/index.ts';
 import { containerdVerifyCommand } from '../../cmd/commands/containerd-verify.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
@@ -152,6 +154,157 @@ t.test("containerd's exact call is parsed without yargs, to what yargs parses fr
     t.equal(toPlainContainerdArgs(toContainerdArgv(call, undefined)!), undefined, call.join(' '));
   }
   t.equal(toPlainContainerdArgs(['verify', '--name', 'x', '--digest', D]), undefined, 'other commands');
+});
+
+t.test('config.yaml in its plain form is read as the yaml library reads it', async (t) => {
+  const example = readFileSync(join(ROOT, 'testdata/containerd/config.yaml'), 'utf8');
+  t.strictSame(toPlainConfigDoc(example), parse(example), 'the documented example is plain');
+  t.strictSame(toPlainConfigDoc('cache:\n  dir: cache\n  ttlSeconds: 86400\nregistry:\n  allowHttp: true\n'), {
+    cache: { dir: 'cache', ttlSeconds: 86400 },
+    registry: { allowHttp: true },
+  });
+  // generated documents, plain or not: whatever is read without the library is what the library reads
+  let seed = 16;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const pick = <T>(xs: readonly T[]) => xs[rand(xs.length)]!;
+  const tops = ['registry', 'cache', 'defaultRegistry', 'deadlineSeconds', 'policiesDir', 'trustDir', 'secretsDir'];
+  const children = [
+    'insecure',
+    'allowHttp',
+    'caFiles',
+    'pullSecrets',
+    'timeoutSeconds',
+    'enabled',
+    'dir',
+    'ttlSeconds',
+  ];
+  const odd = ['registy', 'Cache', 'constructor', '__proto__', 'a-b', 'dir x', '"cache"'];
+  const values = [
+    ...['true', 'false', 'True', 'FALSE', 'yes', 'no', 'on', 'off', 'y', 'null', 'Null', 'NULL', '~', '', ' ', '[]'],
+    ...['{}', '[a]', '[ ]', '0', '8', '08', '0x10', '0o7', '1e3', '.5', '5.', '.inf', '.NaN', '-1', '+1', '3600'],
+    ...['123456789', '1234567890', '99999999999999999999', 'cache', '/var/cache/sigward', 'docker.io', 'ghcr.io:5000'],
+    ...[
+      'a b',
+      'a #c',
+      '#c',
+      'a#b',
+      '"x"',
+      "'x'",
+      'x:',
+      'x: y',
+      '&a',
+      '*a',
+      '!!str x',
+      '|',
+      '>',
+      '-',
+      '- a',
+      'Infinity',
+    ],
+    ...['NaN', 'docker.io/library', 'x\r', 'x\t', 'é', '_x', './cache', '../c', 'a-', 'A1', '/', '//x', 'ttlSeconds'],
+  ];
+  const line = (): string => {
+    switch (rand(12)) {
+      case 0:
+        return pick(['', '# comment', '  # indented comment', '#', '   ', '---', '...', '%YAML 1.2', '\t# tab']);
+      case 1:
+        return `${pick(['', '  ', ' ', '   ', '    ', '\t'])}${pick([...children, ...odd])}${
+          pick([':', ': ', ':  ', ' :', ':'])
+        }${pick(values)}`;
+      case 2:
+      case 3:
+      case 4:
+        return `  ${pick(children)}: ${pick(values)}`;
+      case 5:
+        return `  ${pick(children)}:`;
+      case 6:
+        return `${pick(tops)}:`;
+      default:
+        return `${pick(rand(8) ? tops : odd)}: ${pick(rand(3) ? values.slice(0, 40) : values)}`;
+    }
+  };
+  // the shape of a real config.yaml: top-level keys, the two sections with children, comments
+  const plainish = [
+    'true',
+    'false',
+    '0',
+    '8',
+    '3600',
+    '[]',
+    'cache',
+    '/var/cache/sigward',
+    'docker.io',
+    'A1',
+    '/',
+    'True',
+  ];
+  const value = () => pick(rand(5) ? plainish : values);
+  const structured = (): string[] => {
+    const out: string[] = [];
+    for (let n = 1 + rand(4); n > 0; n--) {
+      if (rand(4) === 0) out.push(pick(['# comment', '', '  # note']));
+      const key = pick(tops);
+      if (rand(2)) {
+        out.push(`${key}:`);
+        const own = key === 'registry' ? children.slice(0, 5) : key === 'cache' ? children.slice(5) : children;
+        for (let c = rand(4); c > 0; c--) out.push(`  ${pick(rand(4) ? own : children)}: ${value()}`);
+      } else out.push(`${key}: ${value()}`);
+    }
+    return out;
+  };
+  let plain = 0;
+  let disagreements = 0;
+  for (let i = 0; i < 4000; i++) {
+    const lines = rand(3) ? structured() : Array.from({ length: 1 + rand(7) }, line);
+    if (rand(4) === 0) lines[rand(lines.length)] = line();
+    const text = lines.join('\n') + pick(['', '\n', '\n\n']);
+    const mine = toPlainConfigDoc(text);
+    if (mine === undefined) continue;
+    plain++;
+    let theirs: unknown;
+    try {
+      theirs = parse(text) ?? {};
+    } catch (e) {
+      theirs = `yaml error: ${(e as Error).message.split('\n')[0]}`;
+    }
+    if (JSON.stringify(mine) !== JSON.stringify(theirs) || typeof theirs !== 'object') {
+      disagreements++;
+      t.strictSame(mine, theirs, JSON.stringify(text));
+    }
+  }
+  t.equal(disagreements, 0, `no disagreement over ${plain} plain documents`);
+  t.ok(plain > 300, `a fair share of the documents is plain (${plain} of 4000)`);
+});
+
+t.test("the first stage finds containerd's call exactly where cli.ts does", async (t) => {
+  t.same(COMMAND_NAMES, commands.map((c) => c.command.split(' ')[0]), 'every command, in the index order');
+  // cli.ts: the command word, containerd's flags rewritten, the plain arguments
+  const viaCli = (argv: string[]) => {
+    const entry = findCommand(argv);
+    const rewritten = toContainerdArgv(argv, entry?.command.split(' ')[0]);
+    return rewritten && findCommand(rewritten) ? toPlainContainerdArgs(rewritten) : undefined;
+  };
+  const calls = [
+    ['-name', 'r.io/a/b:1', '-digest', D, '-stdin-media-type', M],
+    ['-name=docker.io/library/nginx:latest', '-digest=' + D, '-stdin-media-type=' + M],
+    ['-digest', D, '-name', 'r.io/a@' + D],
+    ['containerd-verify', '-name', 'r.io/a:1', '-digest', D, '-stdin-media-type', M],
+    ['-name', 'verify', '-digest', D, '-stdin-media-type', M],
+    ['-name=check', '-digest', D],
+    ['-digest', D, '-name', 'containerd-verify'],
+    ['-o', 'json', '-name', 'r/a:1', '-digest', D],
+    ['--log-level', 'verify', '-name', 'r/a:1', '-digest', D],
+    ['--', '-name', 'r/a:1', '-digest', D],
+    ['verify', '-name', 'r/a:1', '-digest', D],
+    ['-name', 'r/a:1', '-digest', D, '--help'],
+    ['-name', 'r/a:1'],
+  ];
+  for (const call of calls) t.same(toContainerdCall(call), viaCli(call), call.join(' '));
+  t.ok(toContainerdCall(calls[0]!), "containerd's own call is recognised");
+  t.equal(toContainerdCall(calls[4]!), undefined, 'a name that is a command word runs that command');
 });
 
 t.test('verdict cache', async (t) => {

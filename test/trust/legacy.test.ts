@@ -199,6 +199,28 @@ t.test('containers/image: key + Rekor SET', async (t) => {
       key: readText(`${CI}cosign2.pub`),
     }),
   );
+  // a key without transparency log needs no trust root: one whose parts cannot be read is never read
+  const unreadable = (part: string) => {
+    throw new Error(`the trust root's ${part} was read`);
+  };
+  const untouched = {
+    sources: ['never made'],
+    get root() {
+      return unreadable('root');
+    },
+    material: Object.defineProperties({}, {
+      certificateAuthorities: { get: () => unreadable('certificate authorities'), enumerable: true },
+      timestampAuthorities: { get: () => unreadable('timestamp authorities'), enumerable: true },
+      tlogs: { get: () => unreadable('transparency logs'), enumerable: true },
+      ctlogs: { get: () => unreadable('CT logs'), enumerable: true },
+      publicKey: { get: () => unreadable('key finder'), enumerable: true },
+    }),
+  } as unknown as Parameters<typeof verifyLegacySignature>[0]['trust'];
+  const ignored = { ...sig, rekorBundleJSON: undefined, ignoreTlog: true, key: readText(`${CI}cosign2.pub`) };
+  t.ok(verifyLegacySignature({ ...ignored, trust: untouched }), 'verified without reading the trust root');
+  t.throws(() => verifyLegacySignature({ ...ignored, trust: untouched, key: readText(`${CI}cosign.pub`) }), {
+    code: 'SIGNATURE_INVALID',
+  }, 'and a wrong key still fails');
   const tampered = Buffer.from(payload);
   tampered[tampered.length - 3] ^= 1;
   t.throws(() => verifyLegacySignature({ ...sig, payload: tampered, trust, key: readText(`${CI}cosign2.pub`) }), {

@@ -138,6 +138,14 @@ t.test('loadTrustMaterial: sources and override semantics', async (t) => {
   const def = await loadTrustMaterial({});
   t.same(def.sources, ['embedded public-good trusted root']);
   t.equal(def.material.tlogs.length, 2);
+  // the embedded root is made on first use: the same root and material as made at once
+  const eager = toTrust(getEmbeddedTrustedRoot(), ['embedded public-good trusted root']);
+  t.strictSame(def.root, eager.root);
+  for (const part of ['certificateAuthorities', 'timestampAuthorities', 'tlogs', 'ctlogs'] as const) {
+    t.strictSame(def.material[part], eager.material[part], part);
+  }
+  t.equal(typeof def.material.publicKey, 'function');
+  t.equal(def.material.tlogs, def.material.tlogs, 'made once');
 
   // no file: SIGSTORE_ROOT_FILE replaces the embedded Fulcio CAs, Rekor keys stay
   const env = await loadTrustMaterial({ env: { SIGSTORE_ROOT_FILE: '/etc/root.pem' }, readFile });
