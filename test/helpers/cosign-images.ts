@@ -54,7 +54,8 @@ export interface CosignImages {
   cosign(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-const FORMAT_FLAGS: Record<SignatureFormat, (dir: string) => string[]> = {
+/** `cosign sign` flags for each storage format, offline (no Rekor, no Fulcio); bundle needs `<dir>/signing-config.json`. */
+export const FORMAT_FLAGS: Record<SignatureFormat, (dir: string) => string[]> = {
   legacy: () => ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'],
   bundle: (dir) => ['--signing-config', join(dir, 'signing-config.json')],
 };
