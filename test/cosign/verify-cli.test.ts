@@ -2,7 +2,7 @@
 // (both storage formats: legacy `.sig` and the v3 bundle) in the real
 // registry (plain, and TLS + htpasswd): every key type `cosign
 // import-key-pair` takes, cosign's encrypted key file, annotations,
-// COSIGN_REPOSITORY, and the denials. The only artifact that is ours is the
+// COSIGN_REPOSITORY, cosign copy, multi-arch --recursive, and the denials. The only artifact that is ours is the
 // tampering itself (one JSON field edited in cosign's own payload, attached
 // back with `cosign attach signature`), which no tool makes on purpose.
 
@@ -12,10 +12,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../lib/oci/registry.ts';
-import { freePort, pushImage, withRegistry } from '../helpers/registry.ts';
+import { freePort, pushImage, pushImageDetailed, pushIndex, tarLayer, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { makeKey } from '../helpers/cosign.ts';
-import { FORMAT_FLAGS, type SignatureFormat } from '../helpers/cosign-images.ts';
+import { FORMAT_FLAGS, PLATFORMS, type SignatureFormat } from '../helpers/cosign-images.ts';
 import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-verify-'));
@@ -202,6 +202,30 @@ withRealCosign(() => {
       await cosignSign(format, at(repository, d.wrongkey!), { key: 'other/cosign.key' });
     }
 
+    // cosign copy (a signed image with its signature, to another repository) and a multi-arch index
+    // signed with --recursive, in both formats
+    for (const format of FORMATS) {
+      const src = await pushImage(store, reg.ref(`copy/${format}-src`), { tag: 'v1' });
+      await cosignSign(format, at(`copy/${format}-src`, src));
+      await must(`copy ${format}`, [
+        'copy',
+        '--allow-insecure-registry',
+        `${reg.host}/copy/${format}-src:v1`,
+        `${reg.host}/copy/${format}-dst:v1`,
+      ]);
+      const children = [];
+      for (const platform of PLATFORMS) {
+        const c = await pushImageDetailed(store, reg.ref(`index/${format}`), {
+          tag: `v1-${platform.architecture}`,
+          layerData: [tarLayer()],
+          platform,
+        });
+        children.push({ descriptor: c.descriptor, platform });
+      }
+      const idx = await pushIndex(store, reg.ref(`index/${format}`), children, { tag: 'v1' });
+      await cosignSign(format, at(`index/${format}`, idx.digest), { extra: ['--recursive'] });
+    }
+
     // annotations, a signature repository (COSIGN_REPOSITORY), several images
     const misc: Record<string, Record<string, string>> = {};
     for (const format of FORMATS) {
@@ -320,6 +344,28 @@ withRealCosign(() => {
         t.equal(flag.code, 0, `${format}: found with --signature-repository: ${flag.stdout.slice(0, 300)}`);
         const env = await runSigward(base, { env: { COSIGN_REPOSITORY: `${reg.host}/signatures/${format}` } });
         t.equal(env.code, 0, `${format}: found with COSIGN_REPOSITORY`);
+      }
+    });
+
+    await t.test('cosign copy and cosign sign --recursive: decided as cosign verify decides', async (t) => {
+      for (const format of FORMATS) {
+        const images = [
+          `${reg.host}/copy/${format}-dst:v1`,
+          `${reg.host}/index/${format}:v1`,
+          `${reg.host}/index/${format}:v1-amd64`,
+          `${reg.host}/index/${format}:v1-arm64`,
+        ];
+        for (const image of images) {
+          // cosign 3.1.1 copy copies .sig tags, not the referrers a v3 bundle is stored as (cosign calls
+          // copy deprecated and points to `oras copy -r`): there the copy is unsigned, for cosign and sigward
+          const allow = !(format === 'bundle' && image.includes('/copy/'));
+          const args = ['--key', pub, '--insecure-ignore-tlog', image];
+          const c = await cosign(['verify', '--allow-insecure-registry', ...args]);
+          const r = await runSigward(['verify', ...args]);
+          t.equal(c.code === 0, allow, `${format} ${image}: cosign verify ${allow ? 'allows' : 'denies'}`);
+          t.equal(r.code, allow ? 0 : 1, `${format} ${image}: sigward decides as cosign: ${r.stdout.slice(0, 300)}`);
+          if (!allow) t.match(r.stdout, /signature not found/);
+        }
       }
     });
 
