@@ -54,7 +54,8 @@ export interface CosignImages {
   cosign(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-const FORMAT_FLAGS: Record<SignatureFormat, (dir: string) => string[]> = {
+/** `cosign sign` flags for each storage format, offline (no Rekor, no Fulcio); bundle needs `<dir>/signing-config.json`. */
+export const FORMAT_FLAGS: Record<SignatureFormat, (dir: string) => string[]> = {
   legacy: () => ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'],
   bundle: (dir) => ['--signing-config', join(dir, 'signing-config.json')],
 };
@@ -267,4 +268,58 @@ export async function makeCosignImages(
 /** A Kyverno ClusterPolicy (Enforce) requiring a signature by `publicKeyPem` for `patterns`, without Rekor (offline signing). */
 export function keyPolicy(name: string, patterns: string[], publicKeyPem: string): string {
   return buildKeyPolicy({ key: publicKeyPem, name, refs: patterns, ruleName: 'check-signatures' });
+}
+
+/** The real cosign with a key pair (`<dir>/cosign.key`, password `pw`) and an offline signing config in `dir`. */
+export interface CosignSigner {
+  /** PEM of `<dir>/cosign.pub` */
+  publicPem: string;
+  /** makes another key pair `<dir>/<prefix>.key|.pub`; returns its public key PEM */
+  newKey(prefix: string): Promise<string>;
+  /** one `cosign sign` (offline, `format`) for all of `refs` (`host/repo@digest`): the key is decrypted once */
+  sign(format: SignatureFormat, refs: string[], o?: { key?: string; extra?: string[] }): Promise<void>;
+}
+
+/** Makes the key pair and the signing config with the real cosign; throws, with cosign's stderr, when it fails. */
+export async function makeCosignSigner(dir: string): Promise<CosignSigner> {
+  const env = { COSIGN_PASSWORD: 'pw', HOME: dir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const must = async (what: string, args: string[]) => {
+    const r = await run(COSIGN, args, { cwd: dir, env, timeout: 60_000 }).catch((e: { stderr?: string }) => {
+      throw new Error(`cosign ${what} failed: ${(e.stderr ?? String(e)).slice(-1500)}`);
+    });
+    return r;
+  };
+  const newKey = async (prefix: string) => {
+    mkdirSync(join(dir, prefix, '..'), { recursive: true });
+    await must(`generate-key-pair ${prefix}`, ['generate-key-pair', '--output-key-prefix', prefix]);
+    return readFileSync(join(dir, `${prefix}.pub`), 'utf8');
+  };
+  const publicPem = await newKey('cosign');
+  await must('signing-config create', [
+    'signing-config',
+    'create',
+    '--no-default-fulcio',
+    '--no-default-rekor',
+    '--no-default-oidc',
+    '--no-default-tsa',
+    '--out',
+    'signing-config.json',
+  ]);
+  return {
+    publicPem,
+    newKey,
+    sign: async (format, refs, o = {}) => {
+      if (!refs.length) return;
+      await must(`sign ${format} ${refs.join(' ')}`, [
+        'sign',
+        '--key',
+        o.key ?? 'cosign.key',
+        ...FORMAT_FLAGS[format](dir),
+        '--allow-insecure-registry',
+        '--yes',
+        ...(o.extra ?? []),
+        ...refs,
+      ]);
+    },
+  };
 }

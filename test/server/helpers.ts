@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto';
 import { sigwardCommand, sigwardEnv } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { freePort, generateTls, type TestCA } from '../helpers/registry.ts';
-import type { TestKey } from '../helpers/cosign.ts';
 
 export interface ServeHandle {
   port: number;
@@ -288,7 +287,8 @@ export interface PolicySpec {
   name: string;
   /** imageReferences */
   images: string[];
-  key: TestKey;
+  /** the attestor's public key (a cosign key pair's, or a test key's) */
+  key: { publicPem: string };
   action?: 'Enforce' | 'Audit';
   failurePolicy?: 'Fail' | 'Ignore';
   timeoutSeconds?: number;
