@@ -25,7 +25,7 @@ import { RegistryClient } from '../lib/oci/registry.ts';
 import { pushImageDetailed, startRegistry } from '../test/helpers/registry.ts';
 import { BINARY } from '../test/helpers/cli.ts';
 import { ROOT } from '../test/helpers/fixtures.ts';
-import { COSIGN } from '../test/helpers/peer-paths.ts';
+import { COSIGN, offlineSigningConfigArgs } from '../test/helpers/peer-paths.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -132,16 +132,7 @@ async function main(): Promise<void> {
     const cosign = (args: string[]) =>
       execFileSync(COSIGN, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     cosign(['generate-key-pair']);
-    cosign([
-      'signing-config',
-      'create',
-      '--no-default-fulcio',
-      '--no-default-rekor',
-      '--no-default-oidc',
-      '--no-default-tsa',
-      '--out',
-      'sc.json',
-    ]);
+    cosign(offlineSigningConfigArgs('sc.json'));
     const legacy = await pushImageDetailed(store, reg.ref('bench/legacy'), { tag: 'v1' });
     const bundle = await pushImageDetailed(store, reg.ref('bench/bundle'), { tag: 'v1' });
     const legacyImg = `${reg.host}/bench/legacy@${legacy.digest}`;

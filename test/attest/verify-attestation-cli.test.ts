@@ -16,7 +16,7 @@ import { pushImage, withRegistry } from '../helpers/registry.ts';
 import { runSigward } from '../helpers/cli.ts';
 import { attestImage } from '../helpers/cosign.ts';
 import { FORMAT_FLAGS, type SignatureFormat } from '../helpers/cosign-images.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, offlineSigningConfigArgs, withRealCosign } from '../helpers/peers.ts';
 import { ROOT, SHARED } from '../helpers/fixtures.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-att-'));
@@ -44,16 +44,7 @@ withRealCosign(() => {
     await must('import-key-pair', ['import-key-pair', '--key', 'key.pem', '--output-key-prefix', 'cosign']);
     mkdirSync(join(tmp, 'other'), { recursive: true });
     await must('generate-key-pair (other key)', ['generate-key-pair', '--output-key-prefix', 'other/cosign']);
-    await must('signing-config create', [
-      'signing-config',
-      'create',
-      '--no-default-fulcio',
-      '--no-default-rekor',
-      '--no-default-oidc',
-      '--no-default-tsa',
-      '--out',
-      'signing-config.json',
-    ]);
+    await must('signing-config create', offlineSigningConfigArgs('signing-config.json'));
     const pub = join(tmp, 'cosign.pub');
     const file = (name: string, from: string) => {
       writeFileSync(join(tmp, name), readFileSync(from));

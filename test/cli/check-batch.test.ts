@@ -15,7 +15,7 @@ import { createProgress, renderProgress } from '../../cmd/report/progress.ts';
 import { escapeXml, toJUnitXml } from '../../cmd/report/junit.ts';
 import { pushImageDetailed, withRegistry } from '../helpers/registry.ts';
 import { FORMAT_FLAGS, type SignatureFormat } from '../helpers/cosign-images.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, offlineSigningConfigArgs, withRealCosign } from '../helpers/peers.ts';
 import { runSigward } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-batch-'));
@@ -29,16 +29,7 @@ let keyMade: Promise<string> | undefined;
 function cosignKey(): Promise<string> {
   keyMade ??= (async () => {
     await must('generate-key-pair', ['generate-key-pair']);
-    await must('signing-config create', [
-      'signing-config',
-      'create',
-      '--no-default-fulcio',
-      '--no-default-rekor',
-      '--no-default-oidc',
-      '--no-default-tsa',
-      '--out',
-      'signing-config.json',
-    ]);
+    await must('signing-config create', offlineSigningConfigArgs('signing-config.json'));
     return readFileSync(join(tmp, 'cosign.pub'), 'utf8');
   })();
   return keyMade;

@@ -16,7 +16,7 @@ import { freePort, pushImage, pushImageDetailed, pushIndex, tarLayer, withRegist
 import { runSigward } from '../helpers/cli.ts';
 import { makeKey } from '../helpers/cosign.ts';
 import { FORMAT_FLAGS, PLATFORMS, type SignatureFormat } from '../helpers/cosign-images.ts';
-import { cosignRunner, withRealCosign } from '../helpers/peers.ts';
+import { cosignRunner, offlineSigningConfigArgs, withRealCosign } from '../helpers/peers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sigward-verify-'));
 function writeTmp(name: string, text: string): string {
@@ -65,16 +65,7 @@ withRealCosign(() => {
     mkdirSync(join(tmp, 'enc'), { recursive: true });
     await must('generate-key-pair', ['generate-key-pair']);
     await must('generate-key-pair (other key)', ['generate-key-pair', '--output-key-prefix', 'other/cosign']);
-    await must('signing-config create', [
-      'signing-config',
-      'create',
-      '--no-default-fulcio',
-      '--no-default-rekor',
-      '--no-default-oidc',
-      '--no-default-tsa',
-      '--out',
-      'signing-config.json',
-    ]);
+    await must('signing-config create', offlineSigningConfigArgs('signing-config.json'));
     const pub = join(tmp, 'cosign.pub');
     const at = (repository: string, digest: string) => `${reg.host}/${repository}@${digest}`;
 

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { OciStore, Platform } from '../../lib/oci/types.ts';
-import { COSIGN } from './peers.ts';
+import { COSIGN, offlineSigningConfigArgs } from './peers.ts';
 import { keyPolicy as buildKeyPolicy } from './policies.ts';
 import { pushImageDetailed, pushIndex, type RegistryHandle, tarLayer } from './registry.ts';
 
@@ -105,16 +105,7 @@ export async function makeCosignImages(
   };
   await must('generate-key-pair', ['generate-key-pair']);
   await must('generate-key-pair (other key)', ['generate-key-pair'], join(dir, 'other'));
-  await must('signing-config create', [
-    'signing-config',
-    'create',
-    '--no-default-fulcio',
-    '--no-default-rekor',
-    '--no-default-oidc',
-    '--no-default-tsa',
-    '--out',
-    'signing-config.json',
-  ]);
+  await must('signing-config create', offlineSigningConfigArgs('signing-config.json'));
   const key = join(dir, 'cosign.key');
   const otherKey = join(dir, 'other', 'cosign.key');
   const host = reg.host;
@@ -295,16 +286,7 @@ export async function makeCosignSigner(dir: string): Promise<CosignSigner> {
     return readFileSync(join(dir, `${prefix}.pub`), 'utf8');
   };
   const publicPem = await newKey('cosign');
-  await must('signing-config create', [
-    'signing-config',
-    'create',
-    '--no-default-fulcio',
-    '--no-default-rekor',
-    '--no-default-oidc',
-    '--no-default-tsa',
-    '--out',
-    'signing-config.json',
-  ]);
+  await must('signing-config create', offlineSigningConfigArgs('signing-config.json'));
   return {
     publicPem,
     newKey,

@@ -13,3 +13,21 @@ export const CONTAINERD = join(PEERS_BIN, 'containerd');
 export const CTR = join(PEERS_BIN, 'ctr');
 /** skopeo 1.22 (sid), run through sid's loader by the wrapper scripts/peers.sh writes */
 export const SKOPEO = join(PEERS_BIN, 'skopeo');
+
+/**
+ * cosign's arguments for a signing config without Fulcio, Rekor, OIDC or TSA,
+ * written to `out` (relative to cosign's working directory), so that
+ * `cosign sign --signing-config OUT` makes a v3 bundle offline.
+ */
+export function offlineSigningConfigArgs(out = 'sc.json'): string[] {
+  return [
+    'signing-config',
+    'create',
+    '--no-default-fulcio',
+    '--no-default-rekor',
+    '--no-default-oidc',
+    '--no-default-tsa',
+    '--out',
+    out,
+  ];
+}

@@ -5,7 +5,9 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { COSIGN, SIGSTORE_GO } from './peer-paths.ts';
+import { COSIGN, offlineSigningConfigArgs, SIGSTORE_GO } from './peer-paths.ts';
+
+export { offlineSigningConfigArgs };
 
 export { CONTAINERD, COSIGN, CTR, PEERS_BIN, SIGSTORE_GO, SKOPEO } from './peer-paths.ts';
 
@@ -85,20 +87,9 @@ export function runSigstoreGo(args: string[], env: Record<string, string> = {}):
 }
 
 /**
- * Writes `sc.json` in the runner's directory: a cosign signing config without
- * Fulcio, Rekor, OIDC or TSA, so that `cosign sign --signing-config sc.json`
- * makes a v3 bundle offline. Returns cosign's exit code.
+ * Writes `sc.json` in the runner's directory (see offlineSigningConfigArgs).
+ * Returns cosign's exit code.
  */
 export async function createOfflineSigningConfig(cosign: (args: string[]) => Promise<PeerRun>): Promise<number> {
-  const args = [
-    'signing-config',
-    'create',
-    '--no-default-fulcio',
-    '--no-default-rekor',
-    '--no-default-oidc',
-    '--no-default-tsa',
-    '--out',
-    'sc.json',
-  ];
-  return (await cosign(args)).code;
+  return (await cosign(offlineSigningConfigArgs())).code;
 }
