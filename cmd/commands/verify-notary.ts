@@ -25,7 +25,7 @@ import {
   verifyNotaryArtifact,
   verifyTrustStoreCertificate,
 } from '../../lib/notary/index.ts';
-import { errorToJson, printJson, printNotAllowed } from '../output.ts';
+import { errorToJson, printJson, printNotAllowed, reportError } from '../output.ts';
 import { storeFactoryFromArgs } from './registry-options.ts';
 import type { Context } from './types.ts';
 
@@ -210,10 +210,7 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
     annotations = parseAnnotations(list(args.annotations));
     stores = storeFactoryFromArgs(args, ctx);
   } catch (e) {
-    const err = toSigwardError(e);
-    if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
-    else ctx.io.stderr(`Error: ${err.message}\n`);
-    return EXIT_CODES[err.outcome];
+    return reportError(ctx.io, json ? 'json' : 'text', e, 'sigward.verify/v1');
   }
   const sigRepoArg = (args['signature-repository'] as string | undefined) ?? undefined;
   const results: Result[] = [];
