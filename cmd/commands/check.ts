@@ -2,7 +2,7 @@
 // `kyverno apply`, for scripts and CI. Each distinct digest is verified once
 // per run, whatever the number of resources that use it.
 
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
@@ -17,6 +17,7 @@ import { withRateLimit } from '../../lib/oci/store-wrappers.ts';
 import { toJUnitXml } from '../report/junit.ts';
 import { createProgress, NO_PROGRESS } from '../report/progress.ts';
 import { repeatable } from '../flags.ts';
+import { toFileError, writeFileAtomic } from '../files.ts';
 
 export interface Manifest {
   source: string;
@@ -76,11 +77,7 @@ export function loadManifests(paths: string[]): Manifest[] {
     try {
       files = listFiles(p);
     } catch (e) {
-      throw new SigwardError(
-        'CONFIG_INVALID',
-        `cannot read resource ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        { cause: e },
-      );
+      throw toFileError(`cannot read resource ${p}`, e);
     }
     for (const f of files) out.push(...parseManifests(readFileSync(f, 'utf8'), f));
   }
@@ -122,20 +119,6 @@ function digestVerdicts(evals: Evaluation[]): { digest: string; references: numb
     }
   }
   return [...by].map(([digest, d]) => ({ digest, references: d.refs.size, allowed: d.allowed }));
-}
-
-function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
-  }
 }
 
 function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void {

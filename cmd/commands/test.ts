@@ -18,6 +18,7 @@ import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { loadManifests } from './check.ts';
 import { comparePolicyTest, parsePolicyTest, type PolicyTest, type TestCaseResult } from '../report/policy-tests.ts';
 import { escapeXml } from '../report/junit.ts';
+import { toFileError } from '../files.ts';
 
 /** Test files named on the command line; directories are searched for kyverno-test.yaml / sigward-test.yaml. */
 function findTestFiles(paths: string[]): string[] {
@@ -27,10 +28,7 @@ function findTestFiles(paths: string[]): string[] {
     try {
       st = statSync(p);
     } catch (e) {
-      throw new SigwardError(
-        'CONFIG_INVALID',
-        `cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
+      throw toFileError(`cannot read ${p}`, e);
     }
     if (st.isFile()) {
       files.push(p);
