@@ -32,6 +32,7 @@ import { getNotaryAttestations, type NotaryTrust, toNotaryTrust, verifyNotaryArt
 import { digestPatch } from '../admission/patch.ts';
 import { formatMissingDigestMessage, formatVerifiedMessage, formatVerifyFailedMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
+import { getValidationAction } from './failure-action.ts';
 import { memo, type VerifyContext } from './verify-image.ts';
 import type { ImageResult } from './result.ts';
 
@@ -360,7 +361,7 @@ export async function evaluateNativeImage(
   resolve: (ref: ImageReference) => Promise<string>,
   defaultRegistry?: string,
 ): Promise<ImageResult | undefined> {
-  const action = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
+  const action = getValidationAction(policy);
   const base = {
     policy: policy.metadata.name,
     policyNamespace: policy.metadata.namespace,
