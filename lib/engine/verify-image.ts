@@ -352,6 +352,81 @@ function checkAttestationConditions(
   return undefined;
 }
 
+/**
+ * The attestation's conditions over the statements an attestor verified;
+ * when they pass, the first statement's predicate is kept under the
+ * attestation's name (for validate.deny). The failure otherwise.
+ */
+function acceptStatements(
+  att: Attestation,
+  i: number,
+  statements: readonly VerifiedStatement[],
+  ref: ImageReference,
+  variables: Record<string, unknown>,
+  imageText: string,
+  type: string,
+  ctx: VerifyContext,
+  predicates: Record<string, unknown>,
+): string | undefined {
+  const failed = checkAttestationConditions(att, i, statements, ref, variables, imageText, type, ctx);
+  if (failed) return failed;
+  if (att.name && statements[0] && !(att.name in predicates)) predicates[att.name] = statements[0].statement.predicate;
+  return undefined;
+}
+
+type VerifiedStatement = { statement: { predicate?: unknown } };
+
+/** One attestor of an attestation's set: where it stands in the policy, and how it finds its statements. */
+interface AttestationCandidate {
+  label: string;
+  find: () => Promise<{ verified: readonly VerifiedStatement[] }>;
+}
+
+/**
+ * One attestor set of an attestation, both signature formats: candidates in
+ * order until `required` of them found statements that `accept` takes; a
+ * string candidate is an attestor that could not be prepared. undefined when
+ * the set is satisfied, else the outcome (every candidate's reason, and the
+ * first could-not-decide error, so that the webhook can tell it from a deny).
+ */
+async function verifyAttestationSet(
+  candidates: readonly (AttestationCandidate | string)[],
+  required: number,
+  accept: (found: { verified: readonly VerifiedStatement[] }) => string | undefined,
+  describe: (err: SigwardError) => string,
+): Promise<EntryOutcome | undefined> {
+  let verified = 0;
+  const errors: string[] = [];
+  let undecided: SigwardError | undefined;
+  for (const c of candidates) {
+    if (typeof c === 'string') {
+      errors.push(c);
+      continue;
+    }
+    try {
+      // every statement of the type must pass the conditions
+      const failed = accept(await c.find());
+      if (failed) {
+        errors.push(`${c.label}: ${failed}`);
+        continue;
+      }
+      verified++;
+      if (verified >= required) break;
+    } catch (e) {
+      const err = toSigwardError(e);
+      if (isUndecided(err)) undecided ??= err;
+      errors.push(`${c.label}: ${describe(err)}`);
+    }
+  }
+  if (verified >= required) return undefined;
+  return {
+    verified: false,
+    message: formatAttestationCountMessage(verified, required, errors.join('; ')),
+    code: 'ATTESTATION_INVALID',
+    undecided,
+  };
+}
+
 async function verifyAttestation(
   ref: ImageReference,
   digest: string,
@@ -373,61 +448,34 @@ async function verifyAttestation(
     : entry.attestors.some((x) => x.entries.some((e) => e.kind !== 'attestor'))
     ? entry.attestors
     : [undefined];
+  const accept = (found: { verified: readonly VerifiedStatement[] }) =>
+    acceptStatements(att, i, found.verified, ref, variables, imageText, type, ctx, predicates);
+  const describe = (err: SigwardError) =>
+    err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected
+      ? formatAttestationsNotFoundMessage(type)
+      : err.message;
   for (const [s, set] of sets.entries()) {
     const entries = set ? set.entries : [];
     const required = set ? set.requiredCount || entries.length : 1;
-    let verified = 0;
-    const errors: string[] = [];
-    let undecided: SigwardError | undefined;
-    const candidates: (PreparedAttestor | string)[] = set
+    const prepared: (PreparedAttestor | string)[] = set
       ? entries.map((e, k) => {
+        const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
         try {
-          if (
-            e.kind === 'attestor'
-          ) {
-            return `.attestations[${i}].attestors[${s}].entries[${k}]: nested attestors are not supported for attestations`;
-          }
-          return prepared_(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx);
+          if (e.kind === 'attestor') return `${label}: nested attestors are not supported for attestations`;
+          return prepared_(e, `${label}.${e.kind}`, ctx);
         } catch (err) {
-          return `.attestations[${i}].attestors[${s}].entries[${k}]: ${toSigwardError(err).message}`;
+          return `${label}: ${toSigwardError(err).message}`;
         }
       })
       : [anyIdentityAttestor(`.attestations[${i}].attestors[0].entries[0]`, ctx.trust)];
-    for (const c of candidates) {
-      if (typeof c === 'string') {
-        errors.push(c);
-        continue;
+    const candidates = prepared.map((c) =>
+      typeof c === 'string' ? c : {
+        label: c.label,
+        find: () => verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx, formatsOf(entry)),
       }
-      try {
-        const found = await verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx, formatsOf(entry));
-        // every statement of the type must pass the conditions
-        const failed = checkAttestationConditions(att, i, found.verified, ref, variables, imageText, type, ctx);
-        if (failed) {
-          errors.push(`${c.label}: ${failed}`);
-          continue;
-        }
-        if (att.name && found.verified[0] && !(att.name in predicates)) {
-          predicates[att.name] = found.verified[0].statement.predicate;
-        }
-        verified++;
-        if (verified >= required) break;
-      } catch (e) {
-        const err = toSigwardError(e);
-        if (isUndecided(err)) undecided ??= err;
-        const msg = err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected
-          ? formatAttestationsNotFoundMessage(type)
-          : err.message;
-        errors.push(`${c.label}: ${msg}`);
-      }
-    }
-    if (verified < required) {
-      return {
-        verified: false,
-        message: formatAttestationCountMessage(verified, required, errors.join('; ')),
-        code: 'ATTESTATION_INVALID',
-        undecided,
-      };
-    }
+    );
+    const short = await verifyAttestationSet(candidates, required, accept, describe);
+    if (short) return short;
   }
   return { verified: true };
 }
@@ -458,43 +506,24 @@ async function verifyNotaryAttestation(
       code: 'CONFIG_INVALID',
     };
   }
+  const accept = (found: { verified: readonly VerifiedStatement[] }) =>
+    acceptStatements(att, i, found.verified, ref, variables, imageText, att.type, ctx, predicates);
   for (const [s, set] of sets.entries()) {
     const required = set.requiredCount || set.entries.length;
-    let verified = 0;
-    const errors: string[] = [];
-    let undecided: SigwardError | undefined;
-    for (const [k, e] of set.entries.entries()) {
+    const candidates = set.entries.map((e, k): AttestationCandidate => {
       const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
-      try {
-        if (e.kind === 'attestor') {
-          throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
-        }
-        const a = preparedNotary(e, `${label}.${e.kind}`);
-        const found = await notaryAttestationsWith(ref, digest, a, att.type, ctx);
-        const failed = checkAttestationConditions(att, i, found.verified, ref, variables, imageText, att.type, ctx);
-        if (failed) {
-          errors.push(`${label}: ${failed}`);
-          continue;
-        }
-        if (att.name && found.verified[0] && !(att.name in predicates)) {
-          predicates[att.name] = found.verified[0].statement.predicate;
-        }
-        verified++;
-        if (verified >= required) break;
-      } catch (err) {
-        const se = toSigwardError(err);
-        if (isUndecided(se)) undecided ??= se;
-        errors.push(`${label}: ${se.message}`);
-      }
-    }
-    if (verified < required) {
       return {
-        verified: false,
-        message: formatAttestationCountMessage(verified, required, errors.join('; ')),
-        code: 'ATTESTATION_INVALID',
-        undecided,
+        label,
+        find: () => {
+          if (e.kind === 'attestor') {
+            throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
+          }
+          return notaryAttestationsWith(ref, digest, preparedNotary(e, `${label}.${e.kind}`), att.type, ctx);
+        },
       };
-    }
+    });
+    const short = await verifyAttestationSet(candidates, required, accept, (err) => err.message);
+    if (short) return short;
   }
   return { verified: true };
 }
