@@ -28,12 +28,12 @@ import { CelCostBudget, compileCel, getAttestationVariables } from '../condition
 import { type IdentityPolicy, parseTrustedRoot, toTrust } from '../trust/index.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
-import { getNotaryAttestations, type NotaryTrust, toNotaryTrust, verifyNotaryArtifact } from '../notary/index.ts';
+import { type NotaryTrust, toNotaryTrust } from '../notary/index.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { formatMissingDigestMessage, formatVerifiedMessage, formatVerifyFailedMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
 import { getValidationAction } from './failure-action.ts';
-import { memo, type VerifyContext } from './verify-image.ts';
+import { findNotaryAttestations, memo, type VerifyContext, verifyNotarySignature } from './verify-image.ts';
 import type { ImageResult } from './result.ts';
 
 export interface NativeAttestor {
@@ -181,25 +181,8 @@ export async function checkNativeSignature(
 ): Promise<{ ok: boolean; reasons: string[] }> {
   const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
   if (a.notary) {
-    const n = a.notary;
     try {
-      await memo(
-        ctx,
-        `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|{}`,
-        () => {
-          ctx.stats.signatureVerifications++;
-          ctx.stats.digests.add(digest);
-          return verifyNotaryArtifact({
-            stores: ctx.stores,
-            repository: toRepositoryRef(ref),
-            signatureRepository: repo,
-            digest,
-            trust: n.trust,
-            now: ctx.now(),
-            signal: ctx.signal,
-          });
-        },
-      );
+      await verifyNotarySignature(ref, digest, repo, a.notary, {}, ctx);
       return { ok: true, reasons: [] };
     } catch (e) {
       const err = toSigwardError(e);
@@ -257,26 +240,8 @@ export async function findNotaryReferrers(
       reasons: [`attestor ${a.name}: referrer attestations are verified with Notary attestors only`],
     };
   }
-  const n = a.notary;
-  const repo = toRepositoryRef(ref);
   try {
-    const r = await memo(
-      ctx,
-      `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|${type}`,
-      () => {
-        ctx.stats.attestationVerifications++;
-        ctx.stats.digests.add(digest);
-        return getNotaryAttestations({
-          stores: ctx.stores,
-          repository: repo,
-          digest,
-          type,
-          trust: n.trust,
-          now: ctx.now(),
-          signal: ctx.signal,
-        });
-      },
-    );
+    const r = await findNotaryAttestations(ref, digest, a.notary, type, ctx);
     return { statements: r.verified.map((v) => v.statement), reasons: [] };
   } catch (e) {
     const err = toSigwardError(e);

@@ -34,6 +34,7 @@ import {
   getNotaryAttestations,
   type NotaryArtifactVerification,
   type NotaryAttestations,
+  type NotaryTrust,
   verifyNotaryArtifact,
 } from '../notary/index.ts';
 import {
@@ -185,9 +186,24 @@ async function verifyNotaryWith(
   ruleRepo: string | undefined,
   ctx: VerifyContext,
 ): Promise<NotaryArtifactVerification> {
-  const repo = repoFor(ref, a.repository, ruleRepo);
-  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${
-    JSON.stringify(a.annotations)
+  return verifyNotarySignature(ref, digest, repoFor(ref, a.repository, ruleRepo), a, a.annotations, ctx);
+}
+
+/**
+ * The image's Notary signature in `repo` checked with a trust store (both
+ * policy formats), memoised per digest, repository, trust and required
+ * payload annotations. Throws as verifyNotaryArtifact does.
+ */
+export function verifyNotarySignature(
+  ref: ImageReference,
+  digest: string,
+  repo: RepositoryRef,
+  notary: { trust: NotaryTrust; fingerprint: string },
+  annotations: Record<string, string>,
+  ctx: VerifyContext,
+): Promise<NotaryArtifactVerification> {
+  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${notary.fingerprint}|${
+    JSON.stringify(annotations)
   }`;
   return memo(ctx, key, () => {
     ctx.stats.signatureVerifications++;
@@ -197,23 +213,28 @@ async function verifyNotaryWith(
       repository: toRepositoryRef(ref),
       signatureRepository: repo,
       digest,
-      trust: a.trust,
-      annotations: a.annotations,
+      trust: notary.trust,
+      annotations,
       now: ctx.now(),
       signal: ctx.signal,
     });
   });
 }
 
-async function notaryAttestationsWith(
+/**
+ * The image's referrers of artifactType `type` signed with a trust store's
+ * certificates (both policy formats), memoised per digest, trust and type.
+ */
+export function findNotaryAttestations(
   ref: ImageReference,
   digest: string,
-  a: PreparedNotaryAttestor,
+  notary: { trust: NotaryTrust; fingerprint: string },
   type: string,
   ctx: VerifyContext,
 ): Promise<NotaryAttestations> {
   const repo = toRepositoryRef(ref);
-  const key = `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
+  const key =
+    `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${notary.fingerprint}|${type}`;
   return memo(ctx, key, () => {
     ctx.stats.attestationVerifications++;
     ctx.stats.digests.add(digest);
@@ -222,7 +243,7 @@ async function notaryAttestationsWith(
       repository: repo,
       digest,
       type,
-      trust: a.trust,
+      trust: notary.trust,
       now: ctx.now(),
       signal: ctx.signal,
     });
@@ -518,7 +539,7 @@ async function verifyNotaryAttestation(
           if (e.kind === 'attestor') {
             throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
           }
-          return notaryAttestationsWith(ref, digest, preparedNotary(e, `${label}.${e.kind}`), att.type, ctx);
+          return findNotaryAttestations(ref, digest, preparedNotary(e, `${label}.${e.kind}`), att.type, ctx);
         },
       };
     });
