@@ -6,7 +6,6 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
-import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { createEngine, type Evaluation } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
 import type { Context } from './types.ts';
@@ -18,6 +17,7 @@ import { toJUnitXml } from '../report/junit.ts';
 import { createProgress, NO_PROGRESS } from '../report/progress.ts';
 import { repeatable } from '../flags.ts';
 import { toFileError, writeFileAtomic } from '../files.ts';
+import { DEFAULT_REGISTRY_FLAG, policiesFromArgs, POLICY_FLAG } from './policy-options.ts';
 
 export interface Manifest {
   source: string;
@@ -164,7 +164,7 @@ export const checkCommand: SigwardCommand = {
           })
           .option(
             'policy',
-            repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }),
+            POLICY_FLAG,
           )
           .option(
             'image',
@@ -190,18 +190,13 @@ export const checkCommand: SigwardCommand = {
             type: 'boolean',
             describe: 'progress bar on stderr (default: when stderr is a terminal)',
           })
-          .option('default-registry', {
-            type: 'string',
-            describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)',
-          }),
+          .option('default-registry', DEFAULT_REGISTRY_FLAG),
       ),
     ),
   handler: async (args, ctx) => {
     const format = args.output === 'json' ? 'json' : 'text';
     try {
-      const { policies, warnings } = loadPolicyPaths(args.policy as string[]);
-      for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
-      if (!policies.length) throw new SigwardError('CONFIG_INVALID', 'no policy found in the given paths');
+      const policies = policiesFromArgs(args, ctx);
       const dash = (v: unknown) => Array.isArray(v) && v.length === 0; // `--image -`: yargs leaves the option empty
       let images = (args.image as string[] | undefined) ?? [];
       if (dash(args.image)) images = ['-'];

@@ -92,3 +92,15 @@ t.test('trust export --out: a file that cannot be written is a usage error that 
   t.equal(r.stderr, `Error: cannot write ${out}: EISDIR\n`);
   t.equal(r.stdout, '');
 });
+
+t.test('check and export: policy paths that hold no policy are a usage error', async (t) => {
+  const s = scratch(t, 'sigward-file-errors-');
+  for (
+    const args of [['check', '--policy', s.dir, '--image', IMAGE], ['export', 'containers-policy', '--policy', s.dir]]
+  ) {
+    const r = await runSigward(args);
+    t.equal(r.code, 2, args[0]);
+    t.equal(r.stderr, 'Error: no policy found in the given paths\n', args[0]);
+    t.equal(r.stdout, '', args[0]);
+  }
+});
