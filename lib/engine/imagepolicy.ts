@@ -33,7 +33,7 @@ import { digestPatch } from '../admission/patch.ts';
 import { formatMissingDigestMessage, formatVerifiedMessage, formatVerifyFailedMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
 import { getValidationAction } from './failure-action.ts';
-import { findNotaryAttestations, memo, type VerifyContext, verifyNotarySignature } from './verify-image.ts';
+import { findNotaryAttestations, memoVerification, type VerifyContext, verifyNotarySignature } from './verify-image.ts';
 import type { ImageResult } from './result.ts';
 
 export interface NativeAttestor {
@@ -194,14 +194,14 @@ export async function checkNativeSignature(
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      await memo(
+      await memoVerification(
         ctx,
         `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${
           nativeTrustKey(a)
         }|${JSON.stringify(a.annotations)}`,
+        digest,
+        'signature',
         (signal) => {
-          ctx.stats.signatureVerifications++;
-          ctx.stats.digests.add(digest);
           return verifyImage({ ...ref, digest }, {
             stores: ctx.stores,
             ...toSignatureCheck(c.attestor, trust),
@@ -276,14 +276,14 @@ export async function findNativeAttestations(
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      const r = await memo(
+      const r = await memoVerification(
         ctx,
         `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${
           nativeTrustKey(a)
         }|${type}`,
+        digest,
+        'attestation',
         (signal) => {
-          ctx.stats.attestationVerifications++;
-          ctx.stats.digests.add(digest);
           return verifyImageAttestations({
             store: ctx.stores(repo),
             signatureRepository: repo,

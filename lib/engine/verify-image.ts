@@ -102,6 +102,26 @@ export function memo<T>(ctx: VerifyContext, key: string, fn: (signal: AbortSigna
   return w.join(ctx.signal);
 }
 
+/**
+ * A signature or attestation verification of `digest`, memoised as memo does
+ * and counted in the evaluation's stats only when it really runs (not when a
+ * memoised or cached result answers).
+ */
+export function memoVerification<T>(
+  ctx: VerifyContext,
+  key: string,
+  digest: string,
+  kind: 'signature' | 'attestation',
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return memo(ctx, key, (signal) => {
+    if (kind === 'signature') ctx.stats.signatureVerifications++;
+    else ctx.stats.attestationVerifications++;
+    ctx.stats.digests.add(digest);
+    return fn(signal);
+  });
+}
+
 /** Errors a registry or network produced: Kyverno counts only these as rule errors. */
 function isUndecided(e: SigwardError): boolean {
   return e.code === 'REGISTRY_UNREACHABLE';
@@ -135,9 +155,7 @@ async function verifySignaturesWith(
   const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${
     JSON.stringify(a.annotations)
   }`;
-  return memo(ctx, key, (signal) => {
-    ctx.stats.signatureVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'signature', (signal) => {
     return verifyImage({ ...ref, digest }, {
       stores: ctx.stores,
       check: a.check,
@@ -162,9 +180,7 @@ async function verifyAttestationsWith(
 ): Promise<ImageAttestations> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `att|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
-  return memo(ctx, key, (signal) => {
-    ctx.stats.attestationVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'attestation', (signal) => {
     return verifyImageAttestations({
       store: ctx.stores(repo),
       signatureRepository: repo,
@@ -205,9 +221,7 @@ export function verifyNotarySignature(
   const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${notary.fingerprint}|${
     JSON.stringify(annotations)
   }`;
-  return memo(ctx, key, () => {
-    ctx.stats.signatureVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'signature', () => {
     return verifyNotaryArtifact({
       stores: ctx.stores,
       repository: toRepositoryRef(ref),
@@ -235,9 +249,7 @@ export function findNotaryAttestations(
   const repo = toRepositoryRef(ref);
   const key =
     `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${notary.fingerprint}|${type}`;
-  return memo(ctx, key, () => {
-    ctx.stats.attestationVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'attestation', () => {
     return getNotaryAttestations({
       stores: ctx.stores,
       repository: repo,
