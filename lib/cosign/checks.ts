@@ -18,7 +18,8 @@ import {
   verifyRekorSET,
 } from '../trust/index.ts';
 import { ANNOTATION } from './annotations.ts';
-import { getRekorBody, getRekorBodyFacts, sha256Of, verifyRekorBodyBinding } from '../trust/rekor.ts';
+import { getRekorBody, getRekorBodyFacts, verifyRekorBodyBinding } from '../trust/rekor.ts';
+import { sha256 } from '../trust/keys.ts';
 import { type HashAlgorithm, parsePublicKey, type PublicKeyInfo, verifySignatureBytes } from './keys.ts';
 import type { LayerCheck, LayerInput, SignerInfo } from './verify.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
@@ -142,8 +143,8 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
         signature: Buffer.from(sig),
         key: key.key,
         ...(dsse
-          ? { payloadSHA256: sha256Of(toEnvelope(layer.blob).payload), envelopeSHA256: sha256Of(layer.blob) }
-          : { dataSHA256: sha256Of(layer.blob) }),
+          ? { payloadSHA256: sha256(toEnvelope(layer.blob).payload), envelopeSHA256: sha256(layer.blob) }
+          : { dataSHA256: sha256(layer.blob) }),
       });
       return {
         kind: 'key',

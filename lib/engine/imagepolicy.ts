@@ -10,7 +10,6 @@
 //      `attestations` (name -> list of predicates); each must be true.
 // validationActions Deny = Enforce, otherwise Audit.
 
-import { createHash } from 'node:crypto';
 import { SigwardError, toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, toKyvernoMatchString, toKyvernoMatchStrings } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
@@ -26,6 +25,7 @@ import { toPredicateType } from '../attest/predicates.ts';
 import { compileRule, evaluateRule, ruleAppliesTo } from '../attest/rules.ts';
 import { CelCostBudget, compileCel, getAttestationVariables } from '../conditions/cel.ts';
 import { type IdentityPolicy, parseTrustedRoot, toTrust } from '../trust/index.ts';
+import { sha256 } from '../trust/keys.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
 import { type NotaryTrust, toNotaryTrust } from '../notary/index.ts';
@@ -151,7 +151,7 @@ export function nativeTrust(a: NativeAttestor, ctx: VerifyContext): VerifyContex
 
 /** An attestor's own trust root (cosign.trustedRoot), parsed once per engine. */
 function attestorRoot(a: NativeAttestor, ctx: VerifyContext): VerifyContext['trust'] {
-  const key = `root|${createHash('sha256').update(a.trustedRoot!).digest('hex')}`;
+  const key = `root|${sha256(a.trustedRoot!).toString('hex')}`;
   let t = ctx.trustCache.get(key);
   if (!t) {
     t = toTrust(parseTrustedRoot(a.trustedRoot!, `attestor ${a.name} trustedRoot`), [
@@ -164,7 +164,7 @@ function attestorRoot(a: NativeAttestor, ctx: VerifyContext): VerifyContext['tru
 
 /** The part of a memo key that depends on the attestor's trust material. */
 export function nativeTrustKey(a: NativeAttestor): string {
-  const root = a.trustedRoot === undefined ? '' : createHash('sha256').update(a.trustedRoot).digest('hex');
+  const root = a.trustedRoot === undefined ? '' : sha256(a.trustedRoot).toString('hex');
   return `${root}|${a.rekorPubKey ?? ''}|${a.ctLogPubKey ?? ''}`;
 }
 
