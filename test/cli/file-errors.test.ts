@@ -55,33 +55,30 @@ for (const c of cases) {
   });
 }
 
-t.test('verify --notary --certificate -o json: the error is the JSON document of verify', async (t) => {
-  const r = await runSigward(['verify', '--notary', '--certificate', '/nonexistent/c.pem', '-o', 'json', IMAGE]);
-  t.equal(r.code, 2);
-  t.same(JSON.parse(r.stdout), {
-    schema: 'sigward.verify/v1',
-    verified: false,
-    error: {
-      code: 'CONFIG_INVALID',
-      outcome: 'usage',
-      message: 'cannot read certificate file /nonexistent/c.pem: ENOENT',
-    },
-  });
-});
+const jsonCases: { name: string; args: string[]; message: string }[] = [
+  {
+    name: 'verify --notary --certificate -o json: the error is the JSON document of verify',
+    args: ['verify', '--notary', '--certificate', '/nonexistent/c.pem', '-o', 'json', IMAGE],
+    message: 'cannot read certificate file /nonexistent/c.pem: ENOENT',
+  },
+  {
+    name: 'verify -o json --trust-policy without --notary: a usage error in JSON',
+    args: ['verify', '--trust-policy', '/nonexistent/tp.json', '-o', 'json', IMAGE],
+    message: '--trust-policy and --trust-store are for Notary signatures: add --notary',
+  },
+];
 
-t.test('verify -o json --trust-policy without --notary: a usage error in JSON', async (t) => {
-  const r = await runSigward(['verify', '--trust-policy', '/nonexistent/tp.json', '-o', 'json', IMAGE]);
-  t.equal(r.code, 2);
-  t.same(JSON.parse(r.stdout), {
-    schema: 'sigward.verify/v1',
-    verified: false,
-    error: {
-      code: 'CONFIG_INVALID',
-      outcome: 'usage',
-      message: '--trust-policy and --trust-store are for Notary signatures: add --notary',
-    },
+for (const c of jsonCases) {
+  t.test(c.name, async (t) => {
+    const r = await runSigward(c.args);
+    t.equal(r.code, 2);
+    t.same(JSON.parse(r.stdout), {
+      schema: 'sigward.verify/v1',
+      verified: false,
+      error: { code: 'CONFIG_INVALID', outcome: 'usage', message: c.message },
+    });
   });
-});
+}
 
 t.test('trust export --out: a file that cannot be written is a usage error that names it', async (t) => {
   const s = scratch(t, 'sigward-file-errors-');

@@ -37,15 +37,13 @@ function main(): void {
     writeFileSync(join(tmp, 'provenance.json'), JSON.stringify({ builder: { id: 'ci' } }));
     const digest = await pushImage(store, reg.ref('sets/app'), { tag: 'v1' });
     const image = `${reg.host}/sets/app@${digest}`;
+    // offline: a key, the legacy format, no transparency log
+    const offline = ['--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false'];
+    const push = ['--new-bundle-format=false', '--allow-insecure-registry', '--yes'];
     const a = await cosign([
       'attest',
-      '--key',
-      'cosign.key',
-      '--use-signing-config=false',
-      '--tlog-upload=false',
-      '--new-bundle-format=false',
-      '--allow-insecure-registry',
-      '--yes',
+      ...offline,
+      ...push,
       '--type',
       'slsaprovenance',
       '--predicate',
@@ -53,17 +51,7 @@ function main(): void {
       image,
     ]);
     t.equal(a.code, 0, `cosign attest: ${a.stderr}`);
-    const sig = await cosign([
-      'sign',
-      '--key',
-      'cosign.key',
-      '--use-signing-config=false',
-      '--tlog-upload=false',
-      '--new-bundle-format=false',
-      '--allow-insecure-registry',
-      '--yes',
-      image,
-    ]);
+    const sig = await cosign(['sign', ...offline, ...push, image]);
     t.equal(sig.code, 0, `cosign sign: ${sig.stderr}`);
     const pod = join(tmp, 'pod.json');
     writeFileSync(pod, JSON.stringify(kubectlPod('app', image)));
