@@ -55,18 +55,23 @@ export function createDeadline(ms: number, parents: readonly (AbortSignal | unde
   return { signal: ac.signal, clear };
 }
 
-/** Rejects with toAbandonedError when `signal` fires first; otherwise settles as `p` does. The listener is removed either way. */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) {
+/**
+ * Settles as `p` does, or with `ifAborted()` (its value, or what it throws)
+ * when `signal` fires first; `p`'s later outcome is then dropped. The
+ * listener is removed either way.
+ */
+export function raceSignal<T, U>(p: Promise<T>, signal: AbortSignal, ifAborted: () => U): Promise<T | U> {
+  const aborted = (resolve: (v: U) => void, reject: (e: unknown) => void) => {
     p.catch(() => {});
-    return Promise.reject(toAbandonedError(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      p.catch(() => {});
-      reject(toAbandonedError(signal));
-    };
+    try {
+      resolve(ifAborted());
+    } catch (e) {
+      reject(e);
+    }
+  };
+  if (signal.aborted) return new Promise<U>(aborted);
+  return new Promise<T | U>((resolve, reject) => {
+    const onAbort = () => aborted(resolve, reject);
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {
@@ -78,6 +83,14 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
         reject(e);
       },
     );
+  });
+}
+
+/** Rejects with toAbandonedError when `signal` fires first; otherwise settles as `p` does. The listener is removed either way. */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return raceSignal(p, signal, (): never => {
+    throw toAbandonedError(signal);
   });
 }
 

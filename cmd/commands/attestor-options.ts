@@ -17,6 +17,7 @@ import { SigwardError } from '../../lib/errors.ts';
 import type { Attestor } from '../../lib/cosign/checks.ts';
 import { getUnanchoredRegExpWarning, type IdentityPolicy, validateIdentityPolicy } from '../../lib/trust/index.ts';
 import { type HashAlgorithm, parsePublicKeys } from '../../lib/cosign/keys.ts';
+import { toFileError } from '../files.ts';
 
 /**
  * Reads a key argument as cosign does: a file path, PEM text given inline,
@@ -62,11 +63,7 @@ export function readKeyArg(arg: string, what = 'key', env: Record<string, string
   try {
     return readFileSync(arg, 'utf8');
   } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot read ${what} file ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
+    throw toFileError(`cannot read ${what} file ${arg}`, e);
   }
 }
 

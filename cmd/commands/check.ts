@@ -2,11 +2,10 @@
 // `kyverno apply`, for scripts and CI. Each distinct digest is verified once
 // per run, whatever the number of resources that use it.
 
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
-import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { createEngine, type Evaluation } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
 import type { Context } from './types.ts';
@@ -17,6 +16,8 @@ import { withRateLimit } from '../../lib/oci/store-wrappers.ts';
 import { toJUnitXml } from '../report/junit.ts';
 import { createProgress, NO_PROGRESS } from '../report/progress.ts';
 import { repeatable } from '../flags.ts';
+import { toFileError, writeFileAtomic } from '../files.ts';
+import { DEFAULT_REGISTRY_FLAG, policiesFromArgs, POLICY_FLAG } from './policy-options.ts';
 
 export interface Manifest {
   source: string;
@@ -76,11 +77,7 @@ export function loadManifests(paths: string[]): Manifest[] {
     try {
       files = listFiles(p);
     } catch (e) {
-      throw new SigwardError(
-        'CONFIG_INVALID',
-        `cannot read resource ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        { cause: e },
-      );
+      throw toFileError(`cannot read resource ${p}`, e);
     }
     for (const f of files) out.push(...parseManifests(readFileSync(f, 'utf8'), f));
   }
@@ -122,20 +119,6 @@ function digestVerdicts(evals: Evaluation[]): { digest: string; references: numb
     }
   }
   return [...by].map(([digest, d]) => ({ digest, references: d.refs.size, allowed: d.allowed }));
-}
-
-function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
-  }
 }
 
 function printTable(ctx: Context, evals: Evaluation[], sources: string[]): void {
@@ -181,7 +164,7 @@ export const checkCommand: SigwardCommand = {
           })
           .option(
             'policy',
-            repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }),
+            POLICY_FLAG,
           )
           .option(
             'image',
@@ -207,18 +190,13 @@ export const checkCommand: SigwardCommand = {
             type: 'boolean',
             describe: 'progress bar on stderr (default: when stderr is a terminal)',
           })
-          .option('default-registry', {
-            type: 'string',
-            describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)',
-          }),
+          .option('default-registry', DEFAULT_REGISTRY_FLAG),
       ),
     ),
   handler: async (args, ctx) => {
     const format = args.output === 'json' ? 'json' : 'text';
     try {
-      const { policies, warnings } = loadPolicyPaths(args.policy as string[]);
-      for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
-      if (!policies.length) throw new SigwardError('CONFIG_INVALID', 'no policy found in the given paths');
+      const policies = policiesFromArgs(args, ctx);
       const dash = (v: unknown) => Array.isArray(v) && v.length === 0; // `--image -`: yargs leaves the option empty
       let images = (args.image as string[] | undefined) ?? [];
       if (dash(args.image)) images = ['-'];

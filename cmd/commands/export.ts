@@ -4,12 +4,11 @@
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
-import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { getEmbeddedTrustedRoot, parseTrustedRoot } from '../../lib/trust/index.ts';
 import { type ContainersImageVersion, toContainersPolicy } from '../../lib/export/containers-policy.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
-import { repeatable } from '../flags.ts';
+import { policiesFromArgs, POLICY_FLAG } from './policy-options.ts';
 
 export const exportCommand: SigwardCommand = {
   builder: (y) =>
@@ -17,7 +16,7 @@ export const exportCommand: SigwardCommand = {
       .positional('format', { choices: ['containers-policy'] as const, describe: 'target format' })
       .option(
         'policy',
-        repeatable({ alias: 'p', demandOption: true, describe: 'policy file or directory (repeatable)' }),
+        POLICY_FLAG,
       )
       .option('out', { type: 'string', describe: 'write policy.json here (atomically) instead of stdout' })
       .option('default', {
@@ -48,9 +47,7 @@ export const exportCommand: SigwardCommand = {
   handler: async (args, ctx) => {
     const format = args.output === 'json' ? 'json' : 'text';
     try {
-      const { policies, warnings } = loadPolicyPaths(args.policy as string[]);
-      for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
-      if (!policies.length) throw new SigwardError('CONFIG_INVALID', 'no policy found in the given paths');
+      const policies = policiesFromArgs(args, ctx);
       const rootPath = args['trusted-root'] as string | undefined;
       let trustedRoot;
       if (rootPath) {

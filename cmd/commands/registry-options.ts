@@ -1,6 +1,5 @@
 // Registry access options shared by every command that reads images.
 
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SigwardError } from '../../lib/errors.ts';
 import {
@@ -17,6 +16,7 @@ import type { ClientTls } from '../../lib/oci/transport.ts';
 import type { StoreFactory } from '../../lib/cosign/image.ts';
 import type { Context } from './types.ts';
 import { duration, logsAt, repeatable, toSeconds } from '../flags.ts';
+import { readFlagFile } from '../files.ts';
 
 export function addRegistryOptions(y: Argv): Argv {
   return y
@@ -111,18 +111,6 @@ export function storesForFromArgs(
   ctx: Context,
 ): (access: EntryRegistryAccess) => StoreFactory {
   return storesForOptions(registryOptionsFromArgs(args, ctx));
-}
-
-function readFlagFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
-  }
 }
 
 /** cosign's --registry-username/--registry-password/--registry-token: one credential for every registry. */

@@ -14,6 +14,7 @@ import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, registryOptionsFromArgs } from './registry-options.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { repeatable } from '../flags.ts';
+import { DEFAULT_REGISTRY_FLAG } from './policy-options.ts';
 
 /** Registry request log lines feed the registry latency histogram. */
 function registryLogger(log: Logger, metrics: WebhookMetrics) {
@@ -115,10 +116,7 @@ export const serveCommand: SigwardCommand = {
             default: 30,
             describe: 'seconds to wait for requests in flight at shutdown',
           })
-          .option('default-registry', {
-            type: 'string',
-            describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)',
-          })
+          .option('default-registry', DEFAULT_REGISTRY_FLAG)
           .option('tuf-refresh-interval', {
             type: 'number',
             describe: 'with --tuf-mirror: seconds between trust root refreshes (default 3600; 0: only at start-up)',

@@ -9,7 +9,6 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { walkFileTree } from '../../lib/file-tree.ts';
-import { loadPolicyPaths } from '../../lib/policy/index.ts';
 import { createEngine } from '../../lib/engine/index.ts';
 import { printJson, reportError } from '../output.ts';
 import type { SigwardCommand } from './types.ts';
@@ -18,6 +17,8 @@ import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { loadManifests } from './check.ts';
 import { comparePolicyTest, parsePolicyTest, type PolicyTest, type TestCaseResult } from '../report/policy-tests.ts';
 import { escapeXml } from '../report/junit.ts';
+import { toFileError } from '../files.ts';
+import { DEFAULT_REGISTRY_FLAG, loadPolicyFiles } from './policy-options.ts';
 
 /** Test files named on the command line; directories are searched for kyverno-test.yaml / sigward-test.yaml. */
 function findTestFiles(paths: string[]): string[] {
@@ -27,10 +28,7 @@ function findTestFiles(paths: string[]): string[] {
     try {
       st = statSync(p);
     } catch (e) {
-      throw new SigwardError(
-        'CONFIG_INVALID',
-        `cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
+      throw toFileError(`cannot read ${p}`, e);
     }
     if (st.isFile()) {
       files.push(p);
@@ -91,10 +89,7 @@ export const testCommand: SigwardCommand = {
             describe: 'test files, or directories holding kyverno-test.yaml / sigward-test.yaml',
           })
           .option('junit', { type: 'string', describe: 'also write a JUnit XML report to FILE' })
-          .option('default-registry', {
-            type: 'string',
-            describe: 'registry for short image names (Kyverno defaultRegistry, default docker.io)',
-          }),
+          .option('default-registry', DEFAULT_REGISTRY_FLAG),
       ),
     ),
   handler: async (args, ctx) => {
@@ -106,8 +101,7 @@ export const testCommand: SigwardCommand = {
       const trust = await trustFromArgs(args, ctx);
       const runs: { test: PolicyTest; cases: TestCaseResult[] }[] = [];
       for (const test of tests) {
-        const { policies, warnings } = loadPolicyPaths(test.policies);
-        for (const w of warnings) ctx.log.warn({ warning: w }, 'policy warning');
+        const policies = loadPolicyFiles(test.policies, ctx);
         const manifests = loadManifests(test.resources);
         const engine = createEngine({
           policies,

@@ -6,7 +6,7 @@
 //   init --mirror DIR  DIR/trusted_root.json (+ DIR/root.json, the TUF root
 //                      sigward embeds) and how to point sigward at it
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import seeds from '@sigstore/tuf/seeds.json' with { type: 'json' };
 import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
@@ -17,6 +17,7 @@ import { printJson, reportError } from '../output.ts';
 import type { Io } from '../output.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import type { SigwardCommand } from './types.ts';
+import { writeFileAtomic } from '../files.ts';
 
 /** trusted_root.json text of a loaded trust (proto-JSON, the format every Sigstore client reads). */
 export function toTrustedRootJSON(trust: Trust): string {
@@ -37,19 +38,10 @@ export function getEmbeddedTUFRoot(): { mirror: string; json: string; version?: 
   return { mirror: PUBLIC_GOOD_MIRROR, json, version: signed.version, expires: signed.expires };
 }
 
-function writeFileAtomic(path: string, text: string): void {
+/** Trust material sigward writes is world-readable (0644), in a folder made if missing. */
+function writeTrustFile(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text, { mode: 0o644 });
-    renameSync(tmp, path);
-  } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
-  }
+  writeFileAtomic(path, text, 0o644);
 }
 
 const validity = (v: { start?: string; end?: string }) => `valid ${v.start ?? '(always)'} .. ${v.end ?? 'open'}`;
@@ -118,7 +110,7 @@ export const trustCommand: SigwardCommand = {
           return EXIT_CODES.ok;
         }
         const out = resolve(args.out);
-        writeFileAtomic(out, text);
+        writeTrustFile(out, text);
         if (format === 'json') {
           printJson(ctx.io, { schema: 'sigward.trust-export/v1', path: out, sources: trust.sources });
         } else ctx.io.stderr(`Wrote ${out} (${trust.sources.join(' + ')})\n`);
@@ -128,11 +120,11 @@ export const trustCommand: SigwardCommand = {
       // init --mirror DIR
       const dir = resolve(String(args.mirror));
       const trustedRootPath = join(dir, 'trusted_root.json');
-      writeFileAtomic(trustedRootPath, toTrustedRootJSON(trust));
+      writeTrustFile(trustedRootPath, toTrustedRootJSON(trust));
       const files = [{ path: trustedRootPath, what: `trusted root (${trust.sources.join(' + ')})` }];
       const tuf = getEmbeddedTUFRoot();
       const tufRootPath = join(dir, 'root.json');
-      writeFileAtomic(tufRootPath, tuf.json);
+      writeTrustFile(tufRootPath, tuf.json);
       files.push({
         path: tufRootPath,
         what: `TUF root of ${tuf.mirror} (version ${tuf.version ?? '?'}, expires ${

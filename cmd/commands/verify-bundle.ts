@@ -20,6 +20,7 @@ import { errorToJson, printJson } from '../output.ts';
 import { readKeyArg, warnUnanchoredFlags, WORKFLOW_FLAGS } from './attestor-options.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import type { SigwardCommand } from './types.ts';
+import { toFileError } from '../files.ts';
 
 const DIGEST_RE = /^(?:sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
 
@@ -32,11 +33,7 @@ export function toArtifactInput(arg: string, exists: (p: string) => boolean = ex
     if (!statSync(arg).isFile()) throw new Error('not a regular file');
     return { $case: 'file', path: arg, bytes: readFileSync(arg) };
   } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot read artifact ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
+    throw toFileError(`cannot read artifact ${arg}`, e);
   }
 }
 
@@ -77,11 +74,7 @@ function readBundle(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot read bundle ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
+    throw toFileError(`cannot read bundle ${path}`, e);
   }
 }
 

@@ -25,9 +25,10 @@ import {
   verifyNotaryArtifact,
   verifyTrustStoreCertificate,
 } from '../../lib/notary/index.ts';
-import { errorToJson, printJson, printNotAllowed } from '../output.ts';
+import { errorToJson, printJson, printNotAllowed, reportError } from '../output.ts';
 import { storeFactoryFromArgs } from './registry-options.ts';
 import type { Context } from './types.ts';
+import { readFlagFile, toFileError } from '../files.ts';
 
 /** cosign flags that mean nothing for Notary signatures */
 const COSIGN_ONLY = [
@@ -54,18 +55,6 @@ function list(v: unknown): string[] {
   return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { cause: e },
-    );
-  }
-}
-
 /** One named store of notation's trust store: certificate files (PEM or DER) directly inside; symlinks refused. */
 export function readTrustStore(root: string, type: string, name: string, warn: (s: string) => void): X509Certificate[] {
   const dir = join(root, 'x509', type, name);
@@ -80,10 +69,7 @@ export function readTrustStore(root: string, type: string, name: string, warn: (
     entries = readdirSync(dir).sort();
   } catch (e) {
     if (e instanceof SigwardError) throw e;
-    throw new SigwardError(
-      'CONFIG_INVALID',
-      `trust store ${type}:${name}: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw toFileError(`trust store ${type}:${name}: cannot read ${dir}`, e);
   }
   const certs: X509Certificate[] = [];
   for (const f of entries) {
@@ -141,7 +127,7 @@ function trustsFromArgs(args: Record<string, unknown>, ctx: Context): Trusts {
         '--trust-store goes with --trust-policy (the policy names the stores to use)',
       );
     }
-    const trust = toNotaryTrust(certFiles.map((f) => readText(f, 'certificate file')), '--certificate');
+    const trust = toNotaryTrust(certFiles.map((f) => readFlagFile(f, 'certificate file')), '--certificate');
     return {
       forRepository: () => trust,
       describe: `The signature's certificate chain holds one of the ${trust.certificates.length} given certificate${
@@ -155,7 +141,7 @@ function trustsFromArgs(args: Record<string, unknown>, ctx: Context): Trusts {
       '--notary needs trust: --certificate FILE (repeatable), or --trust-policy FILE [--trust-store DIR]',
     );
   }
-  const policies = parseTrustPolicyDocument(readText(policyFile, 'trust policy'));
+  const policies = parseTrustPolicyDocument(readFlagFile(policyFile, 'trust policy'));
   const storeRoot = (args['trust-store'] as string | undefined) ?? join(dirname(policyFile), 'truststore');
   const cache = new Map<string, NotaryTrust>();
   return {
@@ -210,10 +196,7 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
     annotations = parseAnnotations(list(args.annotations));
     stores = storeFactoryFromArgs(args, ctx);
   } catch (e) {
-    const err = toSigwardError(e);
-    if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
-    else ctx.io.stderr(`Error: ${err.message}\n`);
-    return EXIT_CODES[err.outcome];
+    return reportError(ctx.io, json ? 'json' : 'text', e, 'sigward.verify/v1');
   }
   const sigRepoArg = (args['signature-repository'] as string | undefined) ?? undefined;
   const results: Result[] = [];

@@ -9,7 +9,7 @@ import { toSignatureCheck } from '../../lib/cosign/signature-check.ts';
 import { type ImageVerification, toRepositoryRef, verifyImage } from '../../lib/cosign/image.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
-import { errorToJson, printJson, printNotAllowed } from '../output.ts';
+import { errorToJson, printJson, printNotAllowed, reportError } from '../output.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
@@ -97,9 +97,7 @@ export const verifyCommand: SigwardCommand = {
         'CONFIG_INVALID',
         '--trust-policy and --trust-store are for Notary signatures: add --notary',
       );
-      if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
-      else ctx.io.stderr(`Error: ${err.message}\n`);
-      return EXIT_CODES[err.outcome];
+      return reportError(ctx.io, json ? 'json' : 'text', err, 'sigward.verify/v1');
     }
     let check: LayerCheck;
     let bundleCheck: BundleCheck;
@@ -117,10 +115,7 @@ export const verifyCommand: SigwardCommand = {
       sigRepo = signatureRepositoryFrom(args, ctx.env);
       stores = storeFactoryFromArgs(args, ctx);
     } catch (e) {
-      const err = toSigwardError(e);
-      if (json) printJson(ctx.io, { schema: 'sigward.verify/v1', verified: false, error: errorToJson(err) });
-      else ctx.io.stderr(`Error: ${err.message}\n`);
-      return EXIT_CODES[err.outcome];
+      return reportError(ctx.io, json ? 'json' : 'text', e, 'sigward.verify/v1');
     }
     if (Boolean(args['insecure-ignore-tlog'])) ctx.warn('skipping transparency log verification');
 

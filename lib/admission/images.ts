@@ -28,6 +28,7 @@ import type { AdmissionRequest, JsonValue } from './types.ts';
 export interface ImageExtractorConfig {
   name?: string;
   path: string;
+  /** defaults to the last path segment at extraction time */
   value?: string;
   key?: string;
   jmesPath?: string;

@@ -36,6 +36,7 @@ import {
   UINT_MAX,
 } from './cel-runtime.ts';
 import { CelDuration, CelObject, CelOptional, CelTimestamp, celTypeName, CelTypeValue, CelUint } from './cel-values.ts';
+import { goReplace } from './go-strings.ts';
 
 export type CelFn = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type CelFunctionTable = Record<string, CelFn>;
@@ -389,34 +390,6 @@ function substring(s: unknown, start: unknown, end?: unknown): string {
   if (b < 0 || b > cps.length) throw indexOutOfRange(b, cps.length);
   if (a > b) throw err(`invalid substring range. start: ${a}, end: ${b}`);
   return cps.slice(a, b).join('');
-}
-
-function goReplace(s: string, old: string, repl: string, n: number): string {
-  if (n === 0 || old === repl) return s;
-  if (old === '') {
-    const cps = codePoints(s);
-    let out = '';
-    let done = 0;
-    for (let i = 0; i <= cps.length; i++) {
-      if (n < 0 || done < n) {
-        out += repl;
-        done++;
-      }
-      if (i < cps.length) out += cps[i];
-    }
-    return out;
-  }
-  let out = '';
-  let i = 0;
-  let done = 0;
-  while (n < 0 || done < n) {
-    const j = s.indexOf(old, i);
-    if (j < 0) break;
-    out += s.slice(i, j) + repl;
-    i = j + old.length;
-    done++;
-  }
-  return out + s.slice(i);
 }
 
 function replace(s: unknown, old: unknown, repl: unknown, n?: unknown): string {

@@ -33,6 +33,7 @@ import type { Quantity } from './quantity.ts';
 import { semverSatisfies } from './semver.ts';
 import { getGoRegexError, goRegexMatch, goRegexReplaceAll, GoRegexSyntaxError } from '../go-regex.ts';
 import { matchesPattern } from '../wildcard.ts';
+import { goReplace } from './go-strings.ts';
 
 const { TYPE_ANY, TYPE_ARRAY, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING } = jp;
 
@@ -534,34 +535,6 @@ function regexCall<T>(fn: string, f: () => T): T {
     if (e instanceof GoRegexSyntaxError) throw new JmespathFunctionError(fn, e.message);
     throw e;
   }
-}
-
-/** Go strings.Replace. */
-function goReplace(s: string, old: string, repl: string, n: number): string {
-  if (n === 0 || old === repl) return s;
-  if (old === '') {
-    const cps = Array.from(s);
-    let out = '';
-    let done = 0;
-    for (let i = 0; i <= cps.length; i++) {
-      if (n < 0 || done < n) {
-        out += repl;
-        done++;
-      }
-      if (i < cps.length) out += cps[i];
-    }
-    return out;
-  }
-  if (n < 0) return s.split(old).join(repl);
-  let out = '';
-  let rest = s;
-  for (let i = 0; i < n; i++) {
-    const at = rest.indexOf(old);
-    if (at === -1) break;
-    out += rest.slice(0, at) + repl;
-    rest = rest.slice(at + old.length);
-  }
-  return out + rest;
 }
 
 /** Go path.Clean / filepath.Clean (Unix). */

@@ -2,6 +2,7 @@
 // for Kyverno attestor entries, turned into a LayerCheck that verifies one
 // `.sig` or `.att` layer with the Sigstore trust core.
 
+import type { KeyObject } from 'node:crypto';
 import type { X509Certificate } from '@sigstore/core';
 import { SigwardError } from '../errors.ts';
 import {
@@ -17,7 +18,8 @@ import {
   verifyRekorSET,
 } from '../trust/index.ts';
 import { ANNOTATION } from './annotations.ts';
-import { getRekorBody, getRekorBodyFacts, sha256Of, verifyRekorBodyBinding } from '../trust/rekor.ts';
+import { getRekorBody, getRekorBodyFacts, verifyRekorBodyBinding } from '../trust/rekor.ts';
+import { sha256 } from '../trust/keys.ts';
 import { type HashAlgorithm, parsePublicKey, type PublicKeyInfo, verifySignatureBytes } from './keys.ts';
 import type { LayerCheck, LayerInput, SignerInfo } from './verify.ts';
 import { MEDIA_TYPES } from '../oci/types.ts';
@@ -86,6 +88,21 @@ function legacyInput(layer: LayerInput) {
   };
 }
 
+/**
+ * A layer's signature made with `key` (a key attestor's, or a supplied
+ * certificate's): no Fulcio certificate, so no SCT to check; the tlog entry
+ * unless ignoreTlog.
+ */
+function verifyWithKey(
+  layer: LayerInput,
+  key: KeyObject,
+  trust: Trust,
+  now: Date | undefined,
+  ignoreTlog: boolean | undefined,
+): VerifiedSignature {
+  return verifyLegacySignature({ ...legacyInput(layer), trust, now, key, ignoreTlog, ignoreSCT: true });
+}
+
 /** The bytes a layer's signature covers and the signature itself (for keys with a non-default hash). */
 function signedBytes(layer: LayerInput): { data: Uint8Array; sig: Uint8Array } {
   if (layer.mediaType === MEDIA_TYPES.dsseEnvelope) {
@@ -126,8 +143,8 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
         signature: Buffer.from(sig),
         key: key.key,
         ...(dsse
-          ? { payloadSHA256: sha256Of(toEnvelope(layer.blob).payload), envelopeSHA256: sha256Of(layer.blob) }
-          : { dataSHA256: sha256Of(layer.blob) }),
+          ? { payloadSHA256: sha256(toEnvelope(layer.blob).payload), envelopeSHA256: sha256(layer.blob) }
+          : { dataSHA256: sha256(layer.blob) }),
       });
       return {
         kind: 'key',
@@ -138,15 +155,7 @@ function keyCheck(a: Extract<Attestor, { kind: 'key' }>, trust: Trust): LayerChe
         },
       };
     }
-    const v = verifyLegacySignature({
-      ...legacyInput(layer),
-      trust,
-      now,
-      key: key.key,
-      ignoreTlog: a.ignoreTlog,
-      ignoreSCT: true,
-    });
-    return toSignerInfo('key', v);
+    return toSignerInfo('key', verifyWithKey(layer, key.key, trust, now, a.ignoreTlog));
   };
 }
 
@@ -184,16 +193,7 @@ function certificateCheck(a: Extract<Attestor, { kind: 'certificate' }>, trust: 
     if (a.cert) {
       // the signature must be made with the given certificate's key
       verifySuppliedCertificate(a, ca, now);
-      const key = parsePublicKey(a.cert);
-      const v = verifyLegacySignature({
-        ...legacyInput(layer),
-        trust,
-        now,
-        key: key.key,
-        ignoreTlog: a.ignoreTlog,
-        ignoreSCT: true,
-      });
-      return toSignerInfo('certificate', v);
+      return toSignerInfo('certificate', verifyWithKey(layer, parsePublicKey(a.cert).key, trust, now, a.ignoreTlog));
     }
     const v = verifyLegacySignature({
       ...legacyInput(layer),

@@ -13,7 +13,7 @@ import type { EntryRegistryAccess } from '../oci/index.ts';
 import { resolveDigest } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
 import { createFileConfigMapResolver, expandAutogen, getPullSecretFiles } from '../policy/index.ts';
-import type { FailureAction, ImageRegistryCredentials, Policy, SecretResolver } from '../policy/types.ts';
+import type { ImageRegistryCredentials, Policy, SecretResolver } from '../policy/types.ts';
 import { getImages } from '../admission/images.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
 import type { SharedWork } from '../abort.ts';
@@ -32,7 +32,14 @@ import {
 import type { ImageValidatingPolicy } from '../policy/types.ts';
 
 export type { Evaluation, EvaluationStats, ImageResult, RequestInfo, ResultStatus, RuleResult } from './result.ts';
-import type { Evaluation, ImageResult, RequestInfo, ResultStatus, RuleResult } from './result.ts';
+import {
+  type Evaluation,
+  type ImageResult,
+  type RequestInfo,
+  type ResultStatus,
+  type RuleResult,
+  toRuleHead,
+} from './result.ts';
 
 export interface EngineOptions {
   policies: Policy[];
@@ -210,14 +217,7 @@ export function createEngine(opts: EngineOptions): Engine {
         policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined &&
         policy.metadata.namespace !== namespace
       ) return undefined;
-      const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
-      const head = {
-        policy: policy.metadata.name,
-        policyNamespace: policy.metadata.namespace,
-        rule: policy.kind,
-        action,
-        failurePolicy: policy.spec.failurePolicy,
-      };
+      const head = toRuleHead(policy);
       let ctx: VerifyContext;
       try {
         ctx = withRegistryAccess(baseCtx, policy.spec.credentials, opts.storesFor);

@@ -1,8 +1,9 @@
 // Which action (Enforce / Audit) applies to a verifyImages entry in a
-// namespace: one answer for the engine and for the webhook's validating pass.
+// namespace: one answer for the engine and for the webhook's validating pass;
+// and which one an ImageValidatingPolicy's validationActions ask for.
 
 import { matchesPattern } from '../wildcard.ts';
-import type { FailureAction, KyvernoPolicy, VerifyImagesEntry } from '../policy/types.ts';
+import type { FailureAction, ImageValidatingPolicy, KyvernoPolicy, VerifyImagesEntry } from '../policy/types.ts';
 import { matchesNamespaceSelector } from './match.ts';
 
 /**
@@ -29,4 +30,9 @@ export function getFailureAction(
     if (selected === true || (selected === undefined && o.action === 'Enforce')) return o.action;
   }
   return policy.spec.validationFailureAction;
+}
+
+/** The action of an ImageValidatingPolicy (either format): Enforce when its validationActions hold Deny, else Audit. */
+export function getValidationAction(policy: ImageValidatingPolicy): FailureAction {
+  return policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
 }

@@ -10,7 +10,6 @@
 //      `attestations` (name -> list of predicates); each must be true.
 // validationActions Deny = Enforce, otherwise Audit.
 
-import { createHash } from 'node:crypto';
 import { SigwardError, toSigwardError } from '../errors.ts';
 import { parseImageFromPodSpec, toKyvernoMatchString, toKyvernoMatchStrings } from '../reference/index.ts';
 import { matchesPattern } from '../wildcard.ts';
@@ -26,13 +25,15 @@ import { toPredicateType } from '../attest/predicates.ts';
 import { compileRule, evaluateRule, ruleAppliesTo } from '../attest/rules.ts';
 import { CelCostBudget, compileCel, getAttestationVariables } from '../conditions/cel.ts';
 import { type IdentityPolicy, parseTrustedRoot, toTrust } from '../trust/index.ts';
+import { sha256 } from '../trust/keys.ts';
 import type { ImageValidatingPolicy, IvAttestor } from '../policy/types.ts';
 import type { ImageReference } from '../reference/types.ts';
-import { getNotaryAttestations, type NotaryTrust, toNotaryTrust, verifyNotaryArtifact } from '../notary/index.ts';
+import { type NotaryTrust, toNotaryTrust } from '../notary/index.ts';
 import { digestPatch } from '../admission/patch.ts';
 import { formatMissingDigestMessage, formatVerifiedMessage, formatVerifyFailedMessage } from '../admission/messages.ts';
 import { trustFor } from './attestors.ts';
-import { memo, type VerifyContext } from './verify-image.ts';
+import { getValidationAction } from './failure-action.ts';
+import { findNotaryAttestations, memoVerification, type VerifyContext, verifyNotarySignature } from './verify-image.ts';
 import type { ImageResult } from './result.ts';
 
 export interface NativeAttestor {
@@ -150,7 +151,7 @@ export function nativeTrust(a: NativeAttestor, ctx: VerifyContext): VerifyContex
 
 /** An attestor's own trust root (cosign.trustedRoot), parsed once per engine. */
 function attestorRoot(a: NativeAttestor, ctx: VerifyContext): VerifyContext['trust'] {
-  const key = `root|${createHash('sha256').update(a.trustedRoot!).digest('hex')}`;
+  const key = `root|${sha256(a.trustedRoot!).toString('hex')}`;
   let t = ctx.trustCache.get(key);
   if (!t) {
     t = toTrust(parseTrustedRoot(a.trustedRoot!, `attestor ${a.name} trustedRoot`), [
@@ -163,7 +164,7 @@ function attestorRoot(a: NativeAttestor, ctx: VerifyContext): VerifyContext['tru
 
 /** The part of a memo key that depends on the attestor's trust material. */
 export function nativeTrustKey(a: NativeAttestor): string {
-  const root = a.trustedRoot === undefined ? '' : createHash('sha256').update(a.trustedRoot).digest('hex');
+  const root = a.trustedRoot === undefined ? '' : sha256(a.trustedRoot).toString('hex');
   return `${root}|${a.rekorPubKey ?? ''}|${a.ctLogPubKey ?? ''}`;
 }
 
@@ -180,25 +181,8 @@ export async function checkNativeSignature(
 ): Promise<{ ok: boolean; reasons: string[] }> {
   const repo = a.repository ? signatureRepository(toRepositoryRef(ref), a.repository) : toRepositoryRef(ref);
   if (a.notary) {
-    const n = a.notary;
     try {
-      await memo(
-        ctx,
-        `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|{}`,
-        () => {
-          ctx.stats.signatureVerifications++;
-          ctx.stats.digests.add(digest);
-          return verifyNotaryArtifact({
-            stores: ctx.stores,
-            repository: toRepositoryRef(ref),
-            signatureRepository: repo,
-            digest,
-            trust: n.trust,
-            now: ctx.now(),
-            signal: ctx.signal,
-          });
-        },
-      );
+      await verifyNotarySignature(ref, digest, repo, a.notary, {}, ctx);
       return { ok: true, reasons: [] };
     } catch (e) {
       const err = toSigwardError(e);
@@ -210,14 +194,14 @@ export async function checkNativeSignature(
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      await memo(
+      await memoVerification(
         ctx,
         `sig|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${
           nativeTrustKey(a)
         }|${JSON.stringify(a.annotations)}`,
+        digest,
+        'signature',
         (signal) => {
-          ctx.stats.signatureVerifications++;
-          ctx.stats.digests.add(digest);
           return verifyImage({ ...ref, digest }, {
             stores: ctx.stores,
             ...toSignatureCheck(c.attestor, trust),
@@ -256,26 +240,8 @@ export async function findNotaryReferrers(
       reasons: [`attestor ${a.name}: referrer attestations are verified with Notary attestors only`],
     };
   }
-  const n = a.notary;
-  const repo = toRepositoryRef(ref);
   try {
-    const r = await memo(
-      ctx,
-      `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${n.fingerprint}|${type}`,
-      () => {
-        ctx.stats.attestationVerifications++;
-        ctx.stats.digests.add(digest);
-        return getNotaryAttestations({
-          stores: ctx.stores,
-          repository: repo,
-          digest,
-          type,
-          trust: n.trust,
-          now: ctx.now(),
-          signal: ctx.signal,
-        });
-      },
-    );
+    const r = await findNotaryAttestations(ref, digest, a.notary, type, ctx);
     return { statements: r.verified.map((v) => v.statement), reasons: [] };
   } catch (e) {
     const err = toSigwardError(e);
@@ -310,14 +276,14 @@ export async function findNativeAttestations(
   const reasons: string[] = [];
   for (const c of a.checks) {
     try {
-      const r = await memo(
+      const r = await memoVerification(
         ctx,
         `att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|native:${c.fingerprint}|${
           nativeTrustKey(a)
         }|${type}`,
+        digest,
+        'attestation',
         (signal) => {
-          ctx.stats.attestationVerifications++;
-          ctx.stats.digests.add(digest);
           return verifyImageAttestations({
             store: ctx.stores(repo),
             signatureRepository: repo,
@@ -360,7 +326,7 @@ export async function evaluateNativeImage(
   resolve: (ref: ImageReference) => Promise<string>,
   defaultRegistry?: string,
 ): Promise<ImageResult | undefined> {
-  const action = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
+  const action = getValidationAction(policy);
   const base = {
     policy: policy.metadata.name,
     policyNamespace: policy.metadata.namespace,

@@ -29,7 +29,7 @@ import {
   KYVERNO_IMAGE_LIBRARY,
   withIvSession,
 } from '../conditions/cel-kyverno.ts';
-import type { FailureAction, ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
+import type { ImageValidatingPolicy, IvAttestation, LabelSelector } from '../policy/types.ts';
 import { type ExtractedImage, getImages } from '../admission/images.ts';
 import {
   getIvpolControllerResource,
@@ -47,7 +47,7 @@ import {
 import { toRepositoryRef } from '../cosign/image.ts';
 import { selectorMatches } from './match.ts';
 import type { VerifyContext } from './verify-image.ts';
-import type { ImageResult, ResultStatus, RuleResult } from './result.ts';
+import { type ImageResult, type ResultStatus, type RuleResult, toRuleHead } from './result.ts';
 
 const MAX_ROUNDS = 6;
 
@@ -517,14 +517,7 @@ function extractImages(
 export async function evaluateImageValidatingPolicy(input: IvpolInput): Promise<IvpolResult | undefined> {
   const { policy } = input;
   const req = input.request ?? {};
-  const action: FailureAction = policy.spec.validationActions.includes('Deny') ? 'Enforce' : 'Audit';
-  const head = {
-    policy: policy.metadata.name,
-    policyNamespace: policy.metadata.namespace,
-    rule: policy.kind,
-    action,
-    failurePolicy: policy.spec.failurePolicy,
-  };
+  const head = toRuleHead(policy);
   const errorResult = (message: string, images: ImageResult[] = []): IvpolResult => ({
     ...head,
     status: 'error',

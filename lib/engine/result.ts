@@ -3,7 +3,8 @@
 // (webhook, CLI, containerd) reads. They live apart from the evaluators so
 // that those import only this module, never each other's façade.
 
-import type { FailureAction, FailurePolicy } from '../policy/types.ts';
+import type { FailureAction, FailurePolicy, ImageValidatingPolicy } from '../policy/types.ts';
+import { getValidationAction } from './failure-action.ts';
 import type { JsonPatchOp, ScopedVerifyImages } from '../admission/types.ts';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
@@ -38,6 +39,22 @@ export interface RuleResult {
   action: FailureAction;
   failurePolicy: FailurePolicy;
   images: ImageResult[];
+}
+
+/**
+ * What every rule result of an ImageValidatingPolicy (either format) starts
+ * with: the policy, its kind as the rule, its action and failurePolicy.
+ */
+export function toRuleHead(
+  policy: ImageValidatingPolicy,
+): Pick<RuleResult, 'policy' | 'policyNamespace' | 'rule' | 'action' | 'failurePolicy'> {
+  return {
+    policy: policy.metadata.name,
+    policyNamespace: policy.metadata.namespace,
+    rule: policy.kind,
+    action: getValidationAction(policy),
+    failurePolicy: policy.spec.failurePolicy,
+  };
 }
 
 export interface EvaluationStats {

@@ -34,6 +34,7 @@ import {
   getNotaryAttestations,
   type NotaryArtifactVerification,
   type NotaryAttestations,
+  type NotaryTrust,
   verifyNotaryArtifact,
 } from '../notary/index.ts';
 import {
@@ -101,6 +102,26 @@ export function memo<T>(ctx: VerifyContext, key: string, fn: (signal: AbortSigna
   return w.join(ctx.signal);
 }
 
+/**
+ * A signature or attestation verification of `digest`, memoised as memo does
+ * and counted in the evaluation's stats only when it really runs (not when a
+ * memoised or cached result answers).
+ */
+export function memoVerification<T>(
+  ctx: VerifyContext,
+  key: string,
+  digest: string,
+  kind: 'signature' | 'attestation',
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return memo(ctx, key, (signal) => {
+    if (kind === 'signature') ctx.stats.signatureVerifications++;
+    else ctx.stats.attestationVerifications++;
+    ctx.stats.digests.add(digest);
+    return fn(signal);
+  });
+}
+
 /** Errors a registry or network produced: Kyverno counts only these as rule errors. */
 function isUndecided(e: SigwardError): boolean {
   return e.code === 'REGISTRY_UNREACHABLE';
@@ -134,9 +155,7 @@ async function verifySignaturesWith(
   const key = `sig|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${
     JSON.stringify(a.annotations)
   }`;
-  return memo(ctx, key, (signal) => {
-    ctx.stats.signatureVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'signature', (signal) => {
     return verifyImage({ ...ref, digest }, {
       stores: ctx.stores,
       check: a.check,
@@ -161,9 +180,7 @@ async function verifyAttestationsWith(
 ): Promise<ImageAttestations> {
   const repo = repoFor(ref, a.repository, ruleRepo);
   const key = `att|${formats}|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
-  return memo(ctx, key, (signal) => {
-    ctx.stats.attestationVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'attestation', (signal) => {
     return verifyImageAttestations({
       store: ctx.stores(repo),
       signatureRepository: repo,
@@ -185,44 +202,60 @@ async function verifyNotaryWith(
   ruleRepo: string | undefined,
   ctx: VerifyContext,
 ): Promise<NotaryArtifactVerification> {
-  const repo = repoFor(ref, a.repository, ruleRepo);
-  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${
-    JSON.stringify(a.annotations)
+  return verifyNotarySignature(ref, digest, repoFor(ref, a.repository, ruleRepo), a, a.annotations, ctx);
+}
+
+/**
+ * The image's Notary signature in `repo` checked with a trust store (both
+ * policy formats), memoised per digest, repository, trust and required
+ * payload annotations. Throws as verifyNotaryArtifact does.
+ */
+export function verifyNotarySignature(
+  ref: ImageReference,
+  digest: string,
+  repo: RepositoryRef,
+  notary: { trust: NotaryTrust; fingerprint: string },
+  annotations: Record<string, string>,
+  ctx: VerifyContext,
+): Promise<NotaryArtifactVerification> {
+  const key = `notary|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${notary.fingerprint}|${
+    JSON.stringify(annotations)
   }`;
-  return memo(ctx, key, () => {
-    ctx.stats.signatureVerifications++;
-    ctx.stats.digests.add(digest);
+  return memoVerification(ctx, key, digest, 'signature', () => {
     return verifyNotaryArtifact({
       stores: ctx.stores,
       repository: toRepositoryRef(ref),
       signatureRepository: repo,
       digest,
-      trust: a.trust,
-      annotations: a.annotations,
+      trust: notary.trust,
+      annotations,
       now: ctx.now(),
       signal: ctx.signal,
     });
   });
 }
 
-async function notaryAttestationsWith(
+/**
+ * The image's referrers of artifactType `type` signed with a trust store's
+ * certificates (both policy formats), memoised per digest, trust and type.
+ */
+export function findNotaryAttestations(
   ref: ImageReference,
   digest: string,
-  a: PreparedNotaryAttestor,
+  notary: { trust: NotaryTrust; fingerprint: string },
   type: string,
   ctx: VerifyContext,
 ): Promise<NotaryAttestations> {
   const repo = toRepositoryRef(ref);
-  const key = `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${a.fingerprint}|${type}`;
-  return memo(ctx, key, () => {
-    ctx.stats.attestationVerifications++;
-    ctx.stats.digests.add(digest);
+  const key =
+    `notary-att|${digest}|${repo.transport}:${repo.registry}/${repo.repository}|${notary.fingerprint}|${type}`;
+  return memoVerification(ctx, key, digest, 'attestation', () => {
     return getNotaryAttestations({
       stores: ctx.stores,
       repository: repo,
       digest,
       type,
-      trust: a.trust,
+      trust: notary.trust,
       now: ctx.now(),
       signal: ctx.signal,
     });
@@ -352,6 +385,81 @@ function checkAttestationConditions(
   return undefined;
 }
 
+/**
+ * The attestation's conditions over the statements an attestor verified;
+ * when they pass, the first statement's predicate is kept under the
+ * attestation's name (for validate.deny). The failure otherwise.
+ */
+function acceptStatements(
+  att: Attestation,
+  i: number,
+  statements: readonly VerifiedStatement[],
+  ref: ImageReference,
+  variables: Record<string, unknown>,
+  imageText: string,
+  type: string,
+  ctx: VerifyContext,
+  predicates: Record<string, unknown>,
+): string | undefined {
+  const failed = checkAttestationConditions(att, i, statements, ref, variables, imageText, type, ctx);
+  if (failed) return failed;
+  if (att.name && statements[0] && !(att.name in predicates)) predicates[att.name] = statements[0].statement.predicate;
+  return undefined;
+}
+
+type VerifiedStatement = { statement: { predicate?: unknown } };
+
+/** One attestor of an attestation's set: where it stands in the policy, and how it finds its statements. */
+interface AttestationCandidate {
+  label: string;
+  find: () => Promise<{ verified: readonly VerifiedStatement[] }>;
+}
+
+/**
+ * One attestor set of an attestation, both signature formats: candidates in
+ * order until `required` of them found statements that `accept` takes; a
+ * string candidate is an attestor that could not be prepared. undefined when
+ * the set is satisfied, else the outcome (every candidate's reason, and the
+ * first could-not-decide error, so that the webhook can tell it from a deny).
+ */
+async function verifyAttestationSet(
+  candidates: readonly (AttestationCandidate | string)[],
+  required: number,
+  accept: (found: { verified: readonly VerifiedStatement[] }) => string | undefined,
+  describe: (err: SigwardError) => string,
+): Promise<EntryOutcome | undefined> {
+  let verified = 0;
+  const errors: string[] = [];
+  let undecided: SigwardError | undefined;
+  for (const c of candidates) {
+    if (typeof c === 'string') {
+      errors.push(c);
+      continue;
+    }
+    try {
+      // every statement of the type must pass the conditions
+      const failed = accept(await c.find());
+      if (failed) {
+        errors.push(`${c.label}: ${failed}`);
+        continue;
+      }
+      verified++;
+      if (verified >= required) break;
+    } catch (e) {
+      const err = toSigwardError(e);
+      if (isUndecided(err)) undecided ??= err;
+      errors.push(`${c.label}: ${describe(err)}`);
+    }
+  }
+  if (verified >= required) return undefined;
+  return {
+    verified: false,
+    message: formatAttestationCountMessage(verified, required, errors.join('; ')),
+    code: 'ATTESTATION_INVALID',
+    undecided,
+  };
+}
+
 async function verifyAttestation(
   ref: ImageReference,
   digest: string,
@@ -373,61 +481,34 @@ async function verifyAttestation(
     : entry.attestors.some((x) => x.entries.some((e) => e.kind !== 'attestor'))
     ? entry.attestors
     : [undefined];
+  const accept = (found: { verified: readonly VerifiedStatement[] }) =>
+    acceptStatements(att, i, found.verified, ref, variables, imageText, type, ctx, predicates);
+  const describe = (err: SigwardError) =>
+    err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected
+      ? formatAttestationsNotFoundMessage(type)
+      : err.message;
   for (const [s, set] of sets.entries()) {
     const entries = set ? set.entries : [];
     const required = set ? set.requiredCount || entries.length : 1;
-    let verified = 0;
-    const errors: string[] = [];
-    let undecided: SigwardError | undefined;
-    const candidates: (PreparedAttestor | string)[] = set
+    const prepared: (PreparedAttestor | string)[] = set
       ? entries.map((e, k) => {
+        const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
         try {
-          if (
-            e.kind === 'attestor'
-          ) {
-            return `.attestations[${i}].attestors[${s}].entries[${k}]: nested attestors are not supported for attestations`;
-          }
-          return prepared_(e, `.attestations[${i}].attestors[${s}].entries[${k}].${e.kind}`, ctx);
+          if (e.kind === 'attestor') return `${label}: nested attestors are not supported for attestations`;
+          return prepared_(e, `${label}.${e.kind}`, ctx);
         } catch (err) {
-          return `.attestations[${i}].attestors[${s}].entries[${k}]: ${toSigwardError(err).message}`;
+          return `${label}: ${toSigwardError(err).message}`;
         }
       })
       : [anyIdentityAttestor(`.attestations[${i}].attestors[0].entries[0]`, ctx.trust)];
-    for (const c of candidates) {
-      if (typeof c === 'string') {
-        errors.push(c);
-        continue;
+    const candidates = prepared.map((c) =>
+      typeof c === 'string' ? c : {
+        label: c.label,
+        find: () => verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx, formatsOf(entry)),
       }
-      try {
-        const found = await verifyAttestationsWith(ref, digest, c, type, entry.repository, ctx, formatsOf(entry));
-        // every statement of the type must pass the conditions
-        const failed = checkAttestationConditions(att, i, found.verified, ref, variables, imageText, type, ctx);
-        if (failed) {
-          errors.push(`${c.label}: ${failed}`);
-          continue;
-        }
-        if (att.name && found.verified[0] && !(att.name in predicates)) {
-          predicates[att.name] = found.verified[0].statement.predicate;
-        }
-        verified++;
-        if (verified >= required) break;
-      } catch (e) {
-        const err = toSigwardError(e);
-        if (isUndecided(err)) undecided ??= err;
-        const msg = err.code === 'ATTESTATION_NOT_FOUND' && !err.detail?.rejected
-          ? formatAttestationsNotFoundMessage(type)
-          : err.message;
-        errors.push(`${c.label}: ${msg}`);
-      }
-    }
-    if (verified < required) {
-      return {
-        verified: false,
-        message: formatAttestationCountMessage(verified, required, errors.join('; ')),
-        code: 'ATTESTATION_INVALID',
-        undecided,
-      };
-    }
+    );
+    const short = await verifyAttestationSet(candidates, required, accept, describe);
+    if (short) return short;
   }
   return { verified: true };
 }
@@ -458,43 +539,24 @@ async function verifyNotaryAttestation(
       code: 'CONFIG_INVALID',
     };
   }
+  const accept = (found: { verified: readonly VerifiedStatement[] }) =>
+    acceptStatements(att, i, found.verified, ref, variables, imageText, att.type, ctx, predicates);
   for (const [s, set] of sets.entries()) {
     const required = set.requiredCount || set.entries.length;
-    let verified = 0;
-    const errors: string[] = [];
-    let undecided: SigwardError | undefined;
-    for (const [k, e] of set.entries.entries()) {
+    const candidates = set.entries.map((e, k): AttestationCandidate => {
       const label = `.attestations[${i}].attestors[${s}].entries[${k}]`;
-      try {
-        if (e.kind === 'attestor') {
-          throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
-        }
-        const a = preparedNotary(e, `${label}.${e.kind}`);
-        const found = await notaryAttestationsWith(ref, digest, a, att.type, ctx);
-        const failed = checkAttestationConditions(att, i, found.verified, ref, variables, imageText, att.type, ctx);
-        if (failed) {
-          errors.push(`${label}: ${failed}`);
-          continue;
-        }
-        if (att.name && found.verified[0] && !(att.name in predicates)) {
-          predicates[att.name] = found.verified[0].statement.predicate;
-        }
-        verified++;
-        if (verified >= required) break;
-      } catch (err) {
-        const se = toSigwardError(err);
-        if (isUndecided(se)) undecided ??= se;
-        errors.push(`${label}: ${se.message}`);
-      }
-    }
-    if (verified < required) {
       return {
-        verified: false,
-        message: formatAttestationCountMessage(verified, required, errors.join('; ')),
-        code: 'ATTESTATION_INVALID',
-        undecided,
+        label,
+        find: () => {
+          if (e.kind === 'attestor') {
+            throw new SigwardError('POLICY_INVALID', 'nested attestors are not supported for attestations');
+          }
+          return findNotaryAttestations(ref, digest, preparedNotary(e, `${label}.${e.kind}`), att.type, ctx);
+        },
       };
-    }
+    });
+    const short = await verifyAttestationSet(candidates, required, accept, (err) => err.message);
+    if (short) return short;
   }
   return { verified: true };
 }

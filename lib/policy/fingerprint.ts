@@ -7,7 +7,7 @@
 // the fingerprint: callers caching results for such rules must add the
 // substituted values to their key.
 
-import { createHash } from 'node:crypto';
+import { sha256 } from '../trust/keys.ts';
 import type { ImageValidatingPolicy, KyvernoPolicy, KyvernoRule, Policy, VerifyImagesEntry } from './types.ts';
 
 const FINGERPRINT_VERSION = 1;
@@ -44,8 +44,8 @@ export function canonicalJSON(value: unknown): string {
   return walk(value) ?? 'null';
 }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+function sha256Hex(text: string): string {
+  return sha256(text).toString('hex');
 }
 
 function policyId(policy: Policy): { kind: string; namespace: string; name: string } {

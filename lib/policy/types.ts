@@ -7,6 +7,8 @@
 // Paths such as `spec.rules[0].verifyImages[0]` are the YAML paths of the source
 // document; `PolicySource.locations` maps them to line/column.
 
+import type { ImageExtractorConfig, ImageExtractorConfigs } from '../admission/images.ts';
+
 export type FailureAction = 'Audit' | 'Enforce';
 export type FailurePolicy = 'Fail' | 'Ignore';
 export type HashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -129,14 +131,8 @@ export interface AnyAllConditions {
   all?: Condition[];
 }
 
-export interface ImageExtractorConfig {
-  name?: string;
-  path: string;
-  /** defaults to the last path segment at extraction time */
-  value?: string;
-  key?: string;
-  jmesPath?: string;
-}
+// A rule's imageExtractors are what lib/admission/images.ts extracts images with: its type.
+export type { ImageExtractorConfig, ImageExtractorConfigs };
 
 export interface RekorConfig {
   /** defaults to https://rekor.sigstore.dev */
@@ -278,7 +274,7 @@ export interface KyvernoRule {
   preconditions?: AnyAllConditions;
   /** CEL preconditions (Kubernetes matchConditions: object, oldObject, request, namespaceObject) */
   celPreconditions?: { name: string; expression: string }[];
-  imageExtractors?: Record<string, ImageExtractorConfig[]>;
+  imageExtractors?: ImageExtractorConfigs;
   verifyImages: VerifyImagesEntry[];
   /** other rule types present in the rule (mutate, validate, generate): not evaluated by sigward */
   otherTypes: string[];

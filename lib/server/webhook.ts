@@ -21,7 +21,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../log.ts';
 import { toSigwardError } from '../errors.ts';
-import { createDeadline } from '../abort.ts';
+import { createDeadline, raceSignal } from '../abort.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
 import { VERIFY_IMAGES_SCOPED_ANNOTATION } from '../admission/patch.ts';
 import {
@@ -124,24 +124,6 @@ function recordContextOf(
   if (request.operation !== 'UPDATE') return { ctx };
   const stored = getStoredRecord(request.oldObject, keys, { namespace: scope.namespace, kind: scope.kind });
   return stored ? { ctx, stored } : { ctx };
-}
-
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof TIMED_OUT> {
-  if (signal.aborted) return Promise.resolve(TIMED_OUT);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(TIMED_OUT);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 export interface AdmissionHandler {
@@ -317,7 +299,7 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
 
       let ev: Evaluation;
       try {
-        const r = await raceSignal(evaluation, deadline.signal);
+        const r = await raceSignal(evaluation, deadline.signal, (): typeof TIMED_OUT => TIMED_OUT);
         if (r === TIMED_OUT) {
           giveBack();
           rlog.warn(

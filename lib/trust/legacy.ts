@@ -12,14 +12,21 @@ import { SigwardError } from '../errors.ts';
 import { toStatement } from '../attest/statement.ts';
 import { toTrustError } from './errors.ts';
 import type { IdentityPolicy } from './identity.ts';
-import { decodeBase64, errText, parseCertificates, type PublicKeyInput, toCertificate, toPublicKey } from './keys.ts';
+import {
+  decodeBase64,
+  errText,
+  parseCertificates,
+  type PublicKeyInput,
+  sha256,
+  toCertificate,
+  toPublicKey,
+} from './keys.ts';
 import {
   getRekorBody,
   getRekorBodyFacts,
   isSupportedBySigstoreJS,
   parseRekorBundle,
   type RekorBodyFacts,
-  sha256Of,
   toTLogEntry,
   verifyRekorBodyBinding,
   verifyRekorSET,
@@ -188,7 +195,7 @@ export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSign
       );
     } else {
       entity = toSignedEntity(
-        toMessageSignatureBundle({ digest: sha256Of(payload), signature, ...keyMaterial }),
+        toMessageSignatureBundle({ digest: sha256(payload), signature, ...keyMaterial }),
         payload,
       );
     }
@@ -253,8 +260,8 @@ export function verifyLegacySignature(input: LegacySignatureInput): VerifiedSign
       signature,
       ...(signer.$case === 'certificate' ? { certificate: signer.certificate } : { key: signer.key }),
       ...(dsse
-        ? { payloadSHA256: sha256Of(dssePayload as Buffer), envelopeSHA256: sha256Of(payload) }
-        : { dataSHA256: sha256Of(payload) }),
+        ? { payloadSHA256: sha256(dssePayload as Buffer), envelopeSHA256: sha256(payload) }
+        : { dataSHA256: sha256(payload) }),
     });
   }
 

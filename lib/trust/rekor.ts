@@ -2,7 +2,7 @@
 // annotation, its signed entry timestamp, and the binding between a Rekor
 // entry body and the signature it is supposed to log.
 
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import { crypto as score, json, type X509Certificate } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
@@ -283,10 +283,6 @@ export function verifyRekorBodyBinding(facts: RekorBodyFacts, exp: RekorBindingE
   if (facts.kind === 'dsse' || facts.kind === 'intoto') checkHash(facts.payloadHash, exp.payloadSHA256, 'payload');
   if (facts.envelopeHash && exp.envelopeSHA256) checkHash(facts.envelopeHash, exp.envelopeSHA256, 'envelope');
   if (facts.kind === 'intoto' && facts.version === '0.0.1' && !exp.envelopeSHA256) fail('envelope');
-}
-
-export function sha256Of(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
 }
 
 /**

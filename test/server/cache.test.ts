@@ -4,7 +4,8 @@
 // deadlines of lib/abort.ts.
 
 import t from 'tap';
-import { createDeadline, shareWork } from '../../lib/abort.ts';
+import { getEventListeners } from 'node:events';
+import { createDeadline, raceAbort, raceSignal, shareWork } from '../../lib/abort.ts';
 import { type CacheLookup, createResultCache } from '../../lib/engine/cache.ts';
 import { createSemaphore } from '../../lib/semaphore.ts';
 import { getDeadlineMs } from '../../lib/server/webhook.ts';
@@ -235,4 +236,32 @@ t.test('deadline: fires after its time or with its parent; clear() releases the 
   const late = createDeadline(60_000, [parent.signal]);
   t.equal(late.signal.aborted, true, 'a parent already aborted: aborted at once, no timer');
   t.equal(timers(), before);
+});
+
+t.test('raceSignal / raceAbort: the signal or the promise, whichever comes first, and no listener left', async (t) => {
+  const never = new Promise<string>(() => {});
+  const ac = new AbortController();
+  const timedOut = raceSignal(never, ac.signal, () => 'timed out' as const);
+  t.equal(getEventListeners(ac.signal, 'abort').length, 1);
+  ac.abort();
+  t.equal(await timedOut, 'timed out', 'the signal first: what ifAborted gives');
+  t.equal(getEventListeners(ac.signal, 'abort').length, 0);
+
+  const live = new AbortController();
+  t.equal(await raceSignal(Promise.resolve('done'), live.signal, () => 'timed out'), 'done');
+  await t.rejects(raceSignal(Promise.reject(new Error('boom')), live.signal, () => 'timed out'), /boom/);
+  t.equal(getEventListeners(live.signal, 'abort').length, 0, 'settled first: the listener is removed');
+
+  // already aborted: at once, and a later rejection of the promise is not left unhandled
+  let rejectLater!: (e: Error) => void;
+  const later = new Promise<string>((_, reject) => (rejectLater = reject));
+  t.equal(await raceSignal(later, ac.signal, () => 'timed out'), 'timed out');
+  rejectLater(new Error('late'));
+
+  const gone = new AbortController();
+  const abandoned = raceAbort(never, gone.signal);
+  gone.abort(new DOMException('deadline', 'TimeoutError'));
+  await t.rejects(abandoned, { code: 'REGISTRY_UNREACHABLE', message: 'verification abandoned: deadline exceeded' });
+  await t.rejects(raceAbort(never, gone.signal), { code: 'REGISTRY_UNREACHABLE' }, 'already aborted: rejects at once');
+  t.equal(await raceAbort(Promise.resolve(7), undefined), 7, 'no signal: the promise itself');
 });
