@@ -253,83 +253,39 @@ function writeScalar(
     out += '\n' + ' '.repeat(indent);
     col = indent;
   };
-  if (style === 'plain') {
+  // `width` is in characters (one per code point), as go-yaml counts columns
+  const put = (text: string, width = 1): void => {
+    out += text;
+    col += width;
+  };
+  if (style === 'plain' || style === 'single' || style === 'double') {
+    const quote = style === 'single' ? "'" : style === 'double' ? '"' : '';
+    if (quote) put(quote);
     let spaces = false;
     for (let i = 0; i < n; i++) {
       const c = chars[i];
-      if (c === ' ') {
-        if (allowBreaks && !spaces && col > BEST_WIDTH && chars[i + 1] !== ' ') newline();
-        else {
-          out += ' ';
-          col++;
-        }
-        spaces = true;
-      } else {
-        out += c;
-        col++;
-        spaces = false;
-      }
-    }
-    return { text: out, column: col };
-  }
-  if (style === 'single') {
-    out += "'";
-    col++;
-    let spaces = false;
-    for (let i = 0; i < n; i++) {
-      const c = chars[i];
-      if (c === ' ') {
-        if (allowBreaks && !spaces && col > BEST_WIDTH && i > 0 && i < n - 1 && chars[i + 1] !== ' ') newline();
-        else {
-          out += ' ';
-          col++;
-        }
-        spaces = true;
-      } else {
-        if (c === "'") {
-          out += "'";
-          col++;
-        }
-        out += c;
-        col++;
-        spaces = false;
-      }
-    }
-    out += "'";
-    col++;
-    return { text: out, column: col };
-  }
-  if (style === 'double') {
-    out += '"';
-    col++;
-    let spaces = false;
-    for (let i = 0; i < n; i++) {
-      const c = chars[i];
-      if (!isPrintable(c) || c === '\ufeff' || isBreak(c) || c === '"' || c === '\\') {
+      if (style === 'double' && (!isPrintable(c) || c === '\ufeff' || isBreak(c) || c === '"' || c === '\\')) {
         const e = escapeChar(c);
-        out += e;
-        col += e.length;
+        put(e, e.length);
         spaces = false;
       } else if (c === ' ') {
-        if (allowBreaks && !spaces && col > BEST_WIDTH && i > 0 && i < n - 1) {
+        // plain scalars may break at their first and last space, quoted ones not
+        const inner = style === 'plain' || (i > 0 && i < n - 1);
+        // a double-quoted break before a second space escapes it; the others never break there
+        const canBreak = allowBreaks && !spaces && col > BEST_WIDTH && inner &&
+          (style === 'double' || chars[i + 1] !== ' ');
+        if (canBreak) {
           newline();
-          if (chars[i + 1] === ' ') {
-            out += '\\';
-            col++;
-          }
-        } else {
-          out += ' ';
-          col++;
-        }
+          if (style === 'double' && chars[i + 1] === ' ') put('\\');
+        } else put(' ');
         spaces = true;
       } else {
-        out += c;
-        col++;
+        if (style === 'single' && c === "'") put("'");
+        put(c);
         spaces = false;
       }
     }
-    out += '"';
-    col++;
+    if (quote) put(quote);
     return { text: out, column: col };
   }
   // literal block
