@@ -79,3 +79,14 @@ export function logsAt(args: Record<string, unknown>, level: 'trace' | 'debug' |
   const i = LOG_LEVELS.indexOf(current);
   return i < 0 || i <= LOG_LEVELS.indexOf(level);
 }
+
+/** `-a key=value` annotations (cosign's `--annotations`); the last value of a key wins. */
+export function parseAnnotations(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of list ?? []) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new SigwardError('CONFIG_INVALID', `invalid annotation "${a}": expected key=value`);
+    out[a.slice(0, i)] = a.slice(i + 1);
+  }
+  return out;
+}

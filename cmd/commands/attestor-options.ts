@@ -156,9 +156,42 @@ export function attestorFromArgs(
   );
 }
 
+/**
+ * The flags naming the signing certificate's identity (SAN and OIDC issuer,
+ * exact or regexp, and the GitHub workflow extensions), as cosign's
+ * `verify` and `verify-blob` take them.
+ */
+export function addIdentityOptions(y: Argv): Argv {
+  return y
+    .option('certificate-identity', {
+      type: 'string',
+      describe: 'expected SAN of the signing certificate (exact: email or URI)',
+    })
+    .option('certificate-identity-regexp', {
+      type: 'string',
+      describe: 'SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)',
+    })
+    .option('certificate-oidc-issuer', { type: 'string', describe: 'expected OIDC issuer (exact)' })
+    .option('certificate-oidc-issuer-regexp', {
+      type: 'string',
+      describe: 'OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)',
+    })
+    .option('certificate-github-workflow-trigger', {
+      type: 'string',
+      describe: 'expected GitHub workflow trigger (Fulcio extension)',
+    })
+    .option('certificate-github-workflow-sha', { type: 'string', describe: 'expected GitHub workflow commit SHA' })
+    .option('certificate-github-workflow-name', { type: 'string', describe: 'expected GitHub workflow name' })
+    .option('certificate-github-workflow-repository', {
+      type: 'string',
+      describe: 'expected GitHub workflow repository',
+    })
+    .option('certificate-github-workflow-ref', { type: 'string', describe: 'expected GitHub workflow git ref' });
+}
+
 /** Flags naming who must have signed (key, certificate, keyless identity) and the tlog/SCT switches. */
 export function addAttestorOptions(y: Argv): Argv {
-  return y
+  return addIdentityOptions(y)
     .option('key', { type: 'string', describe: 'public key file (PEM; several PEM blocks = any of them)' })
     .option('certificate', { type: 'string', describe: 'PEM certificate the signatures must be made with' })
     .option('certificate-chain', {
@@ -167,23 +200,6 @@ export function addAttestorOptions(y: Argv): Argv {
     })
     .option('ca-roots', { type: 'string', describe: 'PEM root CAs for certificate / private-PKI keyless verification' })
     .option('ca-intermediates', { type: 'string', describe: 'PEM intermediate CAs' })
-    .option('certificate-identity', { type: 'string', describe: 'keyless: exact expected SAN (email or URI)' })
-    .option('certificate-identity-regexp', {
-      type: 'string',
-      describe:
-        'keyless: SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)',
-    })
-    .option('certificate-oidc-issuer', { type: 'string', describe: 'keyless: exact OIDC issuer' })
-    .option('certificate-oidc-issuer-regexp', {
-      type: 'string',
-      describe:
-        'keyless: OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)',
-    })
-    .option('certificate-github-workflow-trigger', { type: 'string' })
-    .option('certificate-github-workflow-sha', { type: 'string' })
-    .option('certificate-github-workflow-name', { type: 'string' })
-    .option('certificate-github-workflow-repository', { type: 'string' })
-    .option('certificate-github-workflow-ref', { type: 'string' })
     .option('signature-digest-algorithm', {
       choices: ['sha224', 'sha256', 'sha384', 'sha512'] as const,
       default: 'sha256',

@@ -17,7 +17,7 @@ import {
   verifyBundle,
 } from '../../lib/trust/index.ts';
 import { errorToJson, printJson } from '../output.ts';
-import { readKeyArg, warnUnanchoredFlags, WORKFLOW_FLAGS } from './attestor-options.ts';
+import { addIdentityOptions, readKeyArg, warnUnanchoredFlags, WORKFLOW_FLAGS } from './attestor-options.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import type { SigwardCommand } from './types.ts';
 import { toFileError } from '../files.ts';
@@ -97,37 +97,16 @@ function toResultJSON(v: VerifiedSignature): Record<string, unknown> {
 export const verifyBundleCommand: SigwardCommand = {
   builder: (y) =>
     addTrustOptions(
-      y
+      addIdentityOptions(y)
         .positional('artifact', {
           type: 'string',
           describe: 'file path, or sha256:<64 hex> / sha512:<128 hex> digest (when not an existing path)',
         })
         .option('bundle', { type: 'string', demandOption: true, describe: 'Sigstore bundle JSON file' })
-        .option('certificate-identity', { type: 'string', describe: 'expected SAN of the signing certificate (exact)' })
-        .option('certificate-identity-regexp', {
-          type: 'string',
-          describe: 'SAN regular expression (Go syntax; matched anywhere in the SAN, as cosign: anchor it with ^...$)',
-        })
-        .option('certificate-oidc-issuer', { type: 'string', describe: 'expected OIDC issuer (exact)' })
-        .option('certificate-oidc-issuer-regexp', {
-          type: 'string',
-          describe: 'OIDC issuer regular expression (Go syntax; matched anywhere, as cosign: anchor it with ^...$)',
-        })
         .option('key', {
           type: 'string',
           describe: 'public key (PEM file, env://VAR or k8s://ns/name) for key-signed bundles',
         })
-        .option('certificate-github-workflow-trigger', {
-          type: 'string',
-          describe: 'expected GitHub workflow trigger (Fulcio extension), as cosign verify-blob',
-        })
-        .option('certificate-github-workflow-sha', { type: 'string', describe: 'expected GitHub workflow commit SHA' })
-        .option('certificate-github-workflow-name', { type: 'string', describe: 'expected GitHub workflow name' })
-        .option('certificate-github-workflow-repository', {
-          type: 'string',
-          describe: 'expected GitHub workflow repository',
-        })
-        .option('certificate-github-workflow-ref', { type: 'string', describe: 'expected GitHub workflow git ref' })
         .option('staging', {
           type: 'boolean',
           default: false,

@@ -8,7 +8,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { X509Certificate } from '@sigstore/core';
-import { EXIT_CODES, SigwardError, toSigwardError } from '../../lib/errors.ts';
+import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import { toRepositoryRef } from '../../lib/cosign/image.ts';
@@ -25,7 +25,14 @@ import {
   verifyNotaryArtifact,
   verifyTrustStoreCertificate,
 } from '../../lib/notary/index.ts';
-import { errorToJson, printJson, printNotAllowed, reportError } from '../output.ts';
+import { printJson, reportError } from '../output.ts';
+import {
+  type ImageReport,
+  printImageNotVerified,
+  toVerifyDocument,
+  toVerifyExitCode,
+} from '../report/verify-report.ts';
+import { parseAnnotations } from '../flags.ts';
 import { storeFactoryFromArgs } from './registry-options.ts';
 import type { Context } from './types.ts';
 import { readFlagFile, toFileError } from '../files.ts';
@@ -161,24 +168,7 @@ function trustsFromArgs(args: Record<string, unknown>, ctx: Context): Trusts {
   };
 }
 
-function parseAnnotations(list_: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const a of list_) {
-    const i = a.indexOf('=');
-    if (i <= 0) throw new SigwardError('CONFIG_INVALID', `invalid annotation "${a}": expected key=value`);
-    out[a.slice(0, i)] = a.slice(i + 1);
-  }
-  return out;
-}
-
-interface Result {
-  image: string;
-  verified: boolean;
-  skipped?: boolean;
-  digest?: string;
-  verification?: NotaryArtifactVerification;
-  error?: SigwardError;
-}
+type Result = ImageReport<NotaryArtifactVerification>;
 
 export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Context): Promise<number> {
   const json = args.output === 'json';
@@ -229,27 +219,12 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
     }
   }
   if (json) {
-    printJson(ctx.io, {
-      schema: 'sigward.verify/v1',
-      verified: results.every((r) => r.verified),
-      images: results.map((r) => ({
-        image: r.image,
-        verified: r.verified,
-        ...(r.skipped ? { skipped: true } : {}),
-        ...(r.digest ? { digest: r.digest } : {}),
-        ...(r.verification
-          ? {
-            notary: {
-              manifest: r.verification.manifest,
-              artifact: r.verification.artifact,
-              ...r.verification.signature,
-              rejected: r.verification.rejected,
-            },
-          }
-          : {}),
-        ...(r.error ? { error: errorToJson(r.error) } : {}),
+    printJson(
+      ctx.io,
+      toVerifyDocument(results, (v) => ({
+        notary: { manifest: v.manifest, artifact: v.artifact, ...v.signature, rejected: v.rejected },
       })),
-    });
+    );
   } else {
     for (const r of results) {
       if (r.skipped) ctx.io.stdout(`allow ${r.image}: ${r.digest} not verified (trust policy level skip)\n`);
@@ -261,15 +236,8 @@ export async function verifyNotaryImages(args: Record<string, unknown>, ctx: Con
           } ${s.alg}, signed ${s.signingTime} by "${s.signer.subject}")\n`,
         );
         ctx.io.stdout(`  ${trusts.describe}\n`);
-      } else {printNotAllowed(
-          ctx.io,
-          r.error?.outcome ?? 'deny',
-          `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`,
-        );}
+      } else printImageNotVerified(ctx.io, r);
     }
   }
-  for (const o of ['usage', 'undecided', 'deny'] as const) {
-    if (results.some((r) => !r.verified && r.error?.outcome === o)) return EXIT_CODES[o];
-  }
-  return 0;
+  return toVerifyExitCode(results);
 }

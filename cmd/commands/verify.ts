@@ -1,6 +1,6 @@
 // `sigward verify IMAGE... --key cosign.pub`: cosign verify, offline-first.
 
-import { EXIT_CODES, type Outcome, SigwardError, toSigwardError } from '../../lib/errors.ts';
+import { SigwardError, toSigwardError } from '../../lib/errors.ts';
 import { parseReference } from '../../lib/reference/index.ts';
 import type { LayerCheck, SignerInfo } from '../../lib/cosign/verify.ts';
 import { describeAttestor } from '../../lib/cosign/checks.ts';
@@ -9,41 +9,23 @@ import { toSignatureCheck } from '../../lib/cosign/signature-check.ts';
 import { type ImageVerification, toRepositoryRef, verifyImage } from '../../lib/cosign/image.ts';
 import { signatureRepository } from '../../lib/oci/index.ts';
 import type { RepositoryRef } from '../../lib/oci/types.ts';
-import { errorToJson, printJson, printNotAllowed, reportError } from '../output.ts';
+import { printJson, reportError } from '../output.ts';
+import {
+  type ImageReport,
+  printImageNotVerified,
+  toVerifyDocument,
+  toVerifyExitCode,
+} from '../report/verify-report.ts';
 import type { Context } from './types.ts';
 import type { SigwardCommand } from './types.ts';
 import { addRegistryOptions, storeFactoryFromArgs } from './registry-options.ts';
-import { logsAt, repeatable } from '../flags.ts';
+import { logsAt, parseAnnotations, repeatable } from '../flags.ts';
 import { addAttestorOptions, attestorFromArgs } from './attestor-options.ts';
 import { addTrustOptions, trustFromArgs } from './trust-options.ts';
 import { addCosignFlags, applyCosignFlags } from '../cosign-flags.ts';
 
-function parseAnnotations(list: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const a of list ?? []) {
-    const i = a.indexOf('=');
-    if (i <= 0) throw new SigwardError('CONFIG_INVALID', `invalid annotation "${a}": expected key=value`);
-    out[a.slice(0, i)] = a.slice(i + 1);
-  }
-  return out;
-}
-
 function signatureRepositoryFrom(args: Record<string, unknown>, env: Context['env']): string | undefined {
   return (args['signature-repository'] as string | undefined) ?? env.COSIGN_REPOSITORY;
-}
-
-interface VerifiedImageReport {
-  image: string;
-  verified: boolean;
-  digest?: string;
-  verification?: ImageVerification;
-  error?: SigwardError;
-}
-
-function worst(outcomes: (Outcome | 'ok')[]): number {
-  // usage errors first, then "could not decide", then denials
-  for (const o of ['usage', 'undecided', 'deny'] as const) if (outcomes.includes(o)) return EXIT_CODES[o];
-  return 0;
 }
 
 export const verifyCommand: SigwardCommand = {
@@ -119,7 +101,7 @@ export const verifyCommand: SigwardCommand = {
     }
     if (Boolean(args['insecure-ignore-tlog'])) ctx.warn('skipping transparency log verification');
 
-    const results: VerifiedImageReport[] = [];
+    const results: ImageReport<ImageVerification>[] = [];
     for (const image of args.images as string[]) {
       try {
         const ref = parseReference(args['local-image'] ? toLocalImage(image) : image);
@@ -157,46 +139,35 @@ export const verifyCommand: SigwardCommand = {
         }
       }
     } else if (json) {
-      printJson(ctx.io, {
-        schema: 'sigward.verify/v1',
-        verified: results.every((r) => r.verified),
-        images: results.map((r) => ({
-          image: r.image,
-          verified: r.verified,
-          ...(r.digest ? { digest: r.digest } : {}),
-          ...(r.verification
-            ? {
-              signatureRepository: repoString(r.verification.signatureRepository),
-              signatures: [
-                ...r.verification.verified.map((s) => ({
-                  format: 'legacy',
-                  layer: s.layer,
-                  signer: s.signer,
-                  payload: s.payload,
-                })),
-                ...(r.verification.bundles?.verified ?? []).map((b) => ({
-                  format: 'bundle',
-                  manifest: b.manifest,
-                  mediaType: b.mediaType,
-                  content: b.content,
-                  signer: b.signer,
-                  ...(b.statement ? { statement: b.statement } : {}),
-                })),
-              ],
-              rejected: [
-                ...r.verification.rejected.map((x) => ({ format: 'legacy', ...x })),
-                ...(r.verification.bundles?.rejected ?? []).map((x) => ({ format: 'bundle', ...x })),
-              ],
-              ...(r.verification.bundles?.skipped.length
-                ? { skipped: r.verification.bundles.skipped.map((x) => ({ format: 'bundle', ...x })) }
-                : {}),
-              ...(r.verification.legacyError ? { legacyError: r.verification.legacyError } : {}),
-              ...(r.verification.bundleError ? { bundleError: r.verification.bundleError } : {}),
-            }
-            : {}),
-          ...(r.error ? { error: errorToJson(r.error) } : {}),
+      printJson(
+        ctx.io,
+        toVerifyDocument(results, (v) => ({
+          signatureRepository: repoString(v.signatureRepository),
+          signatures: [
+            ...v.verified.map((s) => ({
+              format: 'legacy',
+              layer: s.layer,
+              signer: s.signer,
+              payload: s.payload,
+            })),
+            ...(v.bundles?.verified ?? []).map((b) => ({
+              format: 'bundle',
+              manifest: b.manifest,
+              mediaType: b.mediaType,
+              content: b.content,
+              signer: b.signer,
+              ...(b.statement ? { statement: b.statement } : {}),
+            })),
+          ],
+          rejected: [
+            ...v.rejected.map((x) => ({ format: 'legacy', ...x })),
+            ...(v.bundles?.rejected ?? []).map((x) => ({ format: 'bundle', ...x })),
+          ],
+          ...(v.bundles?.skipped.length ? { skipped: v.bundles.skipped.map((x) => ({ format: 'bundle', ...x })) } : {}),
+          ...(v.legacyError ? { legacyError: v.legacyError } : {}),
+          ...(v.bundleError ? { bundleError: v.bundleError } : {}),
         })),
-      });
+      );
     } else {
       for (const r of results) {
         if (r.verified && r.verification) {
@@ -223,15 +194,11 @@ export const verifyCommand: SigwardCommand = {
             );
           }
         } else {
-          printNotAllowed(
-            ctx.io,
-            r.error?.outcome ?? 'deny',
-            `${r.image}: image verification failed for ${r.image}: ${r.error?.message ?? 'unknown error'}`,
-          );
+          printImageNotVerified(ctx.io, r);
         }
       }
     }
-    return worst(results.map((r) => (r.verified ? 'ok' : r.error!.outcome)));
+    return toVerifyExitCode(results);
   },
 };
 
