@@ -1,6 +1,7 @@
-// The Kyverno ClusterPolicy / Policy evaluator: rules selected by
-// match/exclude, context and preconditions (autogen applied), images from the
-// pod spec of every controller kind or imageExtractors, then per image and
+// The Kyverno ClusterPolicy / Policy evaluator: for the rules and images the
+// engine's selection took (selection.ts: match/exclude, images from the pod
+// spec of every controller kind or imageExtractors, context and
+// preconditions, autogen applied), per image and
 // verifyImages entry: imageReferences / skipImageReferences, tag -> digest
 // once, attestors, attestations, mutateDigest, verifyDigest. Its results are
 // the engine's result types (result.ts); lib/engine/evaluate.ts decides.
@@ -17,7 +18,6 @@ import type {
   SecretResolver,
   VerifyImagesEntry,
 } from '../policy/types.ts';
-import { type ExtractedImage, getImages } from '../admission/images.ts';
 import { digestPatch, scopedPolicyKey, VERIFY_IMAGES_ANNOTATION } from '../admission/patch.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
 import {
@@ -28,13 +28,13 @@ import {
 } from '../admission/messages.ts';
 import { tryKyvernoReference } from '../admission/imageinfo.ts';
 import { matchesPattern } from '../wildcard.ts';
-import { type ResourceInfo, ruleSelects } from './match.ts';
 import { getFailureAction } from './failure-action.ts';
 import { entrySelectsImage } from './image-selection.ts';
-import { checkPreconditions, loadRuleContext } from './rule-context.ts';
+import { loadRuleContext } from './rule-context.ts';
 import { type VerifyContext, verifyImageEntry } from './verify-image.ts';
 import type { UpdateContext } from './update.ts';
-import type { ImageResult, RequestInfo, ResultStatus, RuleResult } from './result.ts';
+import type { ImageResult, ResultStatus, RuleResult } from './result.ts';
+import type { ResourceSelection } from './selection.ts';
 
 /** What the evaluator needs from the engine that runs it. */
 export interface ClusterPolicyEnv {
@@ -196,7 +196,7 @@ export function ruleFailure(
   policy: KyvernoPolicy,
   rule: KyvernoRule,
   namespace: string | undefined,
-  e: unknown,
+  message: string,
 ): RuleResult {
   const action = getFailureAction(policy, rule.verifyImages[0]!, namespace);
   return {
@@ -204,7 +204,7 @@ export function ruleFailure(
     policyNamespace: policy.metadata.namespace,
     rule: rule.name,
     status: 'fail',
-    message: toSigwardError(e).message,
+    message,
     action,
     failurePolicy: policy.spec.failurePolicy,
     images: [],
@@ -236,88 +236,41 @@ export function toRuleResult(policy: KyvernoPolicy, rule: KyvernoRule, images: I
 }
 
 /**
- * The ClusterPolicy / Policy rules for a resource: every rule, entry and
- * image at once (Kyverno goes rule by rule); identical verifications share
- * one promise through ctx.memo, and the results keep the policies' order.
+ * The ClusterPolicy / Policy rules the selection took for a resource: every
+ * rule, entry and image at once (Kyverno goes rule by rule); identical
+ * verifications share one promise through ctx.memo, and the results keep the
+ * policies' order.
  */
 export function clusterPolicyResourceResults(
   env: ClusterPolicyEnv,
-  policies: readonly Policy[],
-  obj: unknown,
-  info: ResourceInfo,
-  req: RequestInfo,
+  selection: ResourceSelection,
   ctx: VerifyContext,
   update: UpdateContext | undefined,
-): { pending: Promise<RuleResult | undefined>[]; imageCount: number } {
-  let imageCount = 0;
-  const pending: Promise<RuleResult | undefined>[] = [];
-  for (const p of policies) {
-    if (p.format !== 'kyverno') continue;
-    const policy = p as KyvernoPolicy;
-    if (policy.kind === 'Policy' && policy.metadata.namespace && policy.metadata.namespace !== info.namespace) continue;
-    for (const rule of policy.spec.rules) {
-      if (!rule.verifyImages.length) continue;
-      if (!ruleSelects(rule.match, rule.exclude, info)) continue;
-      let variables: Record<string, unknown>;
-      try {
-        const pre = checkPreconditions(
-          rule,
-          {
-            object: obj,
-            oldObject: req.oldObject,
-            operation: req.operation,
-            namespace: req.namespace,
-            userInfo: req.userInfo,
-          },
-          env.now(),
-          { configMaps: env.configMaps },
-        );
-        if (!pre.holds) continue;
-        variables = pre.variables;
-      } catch (e) {
-        pending.push(Promise.resolve(ruleFailure(policy, rule, info.namespace, e)));
-        continue;
-      }
-      let extracted: ExtractedImage[];
-      try {
-        extracted = getImages(obj, {
-          kind: info.kind,
-          imageExtractors: rule.imageExtractors as never,
-          defaultRegistry: env.defaultRegistry,
-        });
-      } catch (e) {
-        pending.push(
-          Promise.resolve({
-            policy: policy.metadata.name,
-            policyNamespace: policy.metadata.namespace,
-            rule: rule.name,
-            status: 'error',
-            message: toSigwardError(e).message,
-            action: policy.spec.validationFailureAction,
-            failurePolicy: policy.spec.failurePolicy,
-            images: [],
-          }),
-        );
-        continue;
-      }
-      imageCount = Math.max(imageCount, extracted.length);
-      pending.push(
-        Promise.all(
-          rule.verifyImages.map((entry) =>
-            Promise.all(
-              extracted.map((img) =>
-                evaluateEntry(env, policy, rule, entry, img, info.namespace, ctx, variables, update)
-              ),
-            )
-          ),
-        ).then((perEntry) => {
-          const results = perEntry.flat().filter((r): r is ImageResult => !!r);
-          return results.length ? toRuleResult(policy, rule, results) : undefined;
-        }),
-      );
+): Promise<RuleResult | undefined>[] {
+  const ns = selection.info.namespace;
+  return selection.rules.map(({ policy, rule, images, variables, failure }) => {
+    if (failure?.status === 'fail') return Promise.resolve(ruleFailure(policy, rule, ns, failure.message));
+    if (failure) {
+      return Promise.resolve({
+        policy: policy.metadata.name,
+        policyNamespace: policy.metadata.namespace,
+        rule: rule.name,
+        status: failure.status,
+        message: failure.message,
+        action: policy.spec.validationFailureAction,
+        failurePolicy: policy.spec.failurePolicy,
+        images: [],
+      });
     }
-  }
-  return { pending, imageCount };
+    return Promise.all(
+      rule.verifyImages.map((entry) =>
+        Promise.all(images.map((img) => evaluateEntry(env, policy, rule, entry, img, ns, ctx, variables, update)))
+      ),
+    ).then((perEntry) => {
+      const results = perEntry.flat().filter((r): r is ImageResult => !!r);
+      return results.length ? toRuleResult(policy, rule, results) : undefined;
+    });
+  });
 }
 
 /** The ClusterPolicy / Policy rules for one image reference (no resource: no match, no preconditions). */
@@ -339,7 +292,7 @@ export function clusterPolicyImageResults(
       } catch (e) {
         // only for rules that select this image: a context error is that rule's failure
         if (rule.verifyImages.some((entry) => entrySelectsImage(entry, image, env.defaultRegistry))) {
-          pending.push(Promise.resolve(ruleFailure(policy, rule, undefined, e)));
+          pending.push(Promise.resolve(ruleFailure(policy, rule, undefined, toSigwardError(e).message)));
         }
         continue;
       }

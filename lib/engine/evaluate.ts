@@ -14,11 +14,11 @@ import { resolveDigest } from '../cosign/image.ts';
 import type { Trust } from '../trust/index.ts';
 import { createFileConfigMapResolver, expandAutogen, getPullSecretFiles } from '../policy/index.ts';
 import type { ImageRegistryCredentials, Policy, SecretResolver } from '../policy/types.ts';
-import { getImages } from '../admission/images.ts';
+import type { ExtractedImage } from '../admission/images.ts';
 import type { JsonPatchOp } from '../admission/types.ts';
 import type { SharedWork } from '../abort.ts';
 import { formatBlockedMessage } from '../admission/messages.ts';
-import { toResourceInfo } from './match.ts';
+import { type ResourceSelection, selectResource } from './selection.ts';
 import { memo, type ResultCache, type VerifyContext } from './verify-image.ts';
 import { evaluateNativeImage } from './imagepolicy.ts';
 import { applyRequired, evaluateImageValidatingPolicy, type IvpolRequest, type IvpolResult } from './ivpol.ts';
@@ -65,8 +65,13 @@ export interface EngineOptions {
 
 type RepositoryStores = (repo: RepositoryRef) => OciStore;
 
-interface Engine {
-  evaluateResource(obj: unknown, req?: RequestInfo): Promise<Evaluation>;
+export interface Engine {
+  /** the policies it evaluates, autogen rules added */
+  readonly policies: readonly Policy[];
+  /** the rules and policies that apply to an object, with its images: computed once per request */
+  selectResource(obj: unknown, req?: RequestInfo): ResourceSelection;
+  /** evaluates an object; `selection` is selectResource's for the same object and request (computed when absent) */
+  evaluateResource(obj: unknown, req?: RequestInfo, selection?: ResourceSelection): Promise<Evaluation>;
   evaluateImages(images: string[]): Promise<Evaluation[]>;
   /** verification counters since the engine was created */
   readonly totals: VerifyContext['stats'];
@@ -101,6 +106,7 @@ function withRegistryAccess(
 
 export function createEngine(opts: EngineOptions): Engine {
   const policies = opts.policies.map((p) => expandAutogen(p));
+  const otherFormats = policies.filter((p) => p.format !== 'kyverno');
   const now = opts.now ?? (() => new Date());
   const trustCache = new Map<string, Trust>();
   const totals: VerifyContext['stats'] = { signatureVerifications: 0, attestationVerifications: 0, digests: new Set() };
@@ -204,19 +210,15 @@ export function createEngine(opts: EngineOptions): Engine {
 
   /** sigward ImagePolicy per image; Kyverno ImageValidatingPolicy per resource (lib/engine/ivpol.ts), `required` across them. */
   async function otherPolicyResults(
-    images: { image: string; jsonPointer?: string; patchable?: boolean }[],
+    candidates: readonly Policy[],
+    images: readonly { image: string; jsonPointer?: string; patchable?: boolean }[],
     baseCtx: VerifyContext,
-    namespace?: string,
-    resource?: { object: unknown; request: IvpolRequest },
+    resource?: { object: unknown; request: IvpolRequest; images: readonly ExtractedImage[] },
   ): Promise<RuleResult[]> {
     // every policy at once, results in the policies' order
     const one = async (p: (typeof policies)[number]): Promise<{ result: RuleResult; ivpol: boolean } | undefined> => {
       if (p.format === 'kyverno') return undefined;
       const policy = p as ImageValidatingPolicy;
-      if (
-        policy.kind === 'NamespacedImageValidatingPolicy' && policy.metadata.namespace && namespace !== undefined &&
-        policy.metadata.namespace !== namespace
-      ) return undefined;
       const head = toRuleHead(policy);
       let ctx: VerifyContext;
       try {
@@ -255,7 +257,7 @@ export function createEngine(opts: EngineOptions): Engine {
         r = await evaluateImageValidatingPolicy({
           policy,
           ...(resource
-            ? { object: resource.object, request: resource.request }
+            ? { object: resource.object, request: resource.request, extracted: resource.images }
             : { images: images.map((i) => i.image) }),
           ctx,
           resolve: (ref) => resolve(ref, ctx),
@@ -273,7 +275,9 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       return r ? { result: r, ivpol: true } : undefined;
     };
-    const done = (await Promise.all(policies.map(one))).filter((x): x is { result: RuleResult; ivpol: boolean } => !!x);
+    const done = (await Promise.all(candidates.map(one))).filter((x): x is { result: RuleResult; ivpol: boolean } =>
+      !!x
+    );
     const out = done.map((x) => x.result);
     const ivpols = done.filter((x) => x.ivpol).map((x) => x.result as IvpolResult);
     applyRequired(ivpols);
@@ -286,33 +290,24 @@ export function createEngine(opts: EngineOptions): Engine {
     });
   }
 
+  function select(obj: unknown, req: RequestInfo = {}): ResourceSelection {
+    return selectResource(policies, obj, req, { now: now(), configMaps, defaultRegistry: opts.defaultRegistry });
+  }
+
   return {
     totals,
-    async evaluateResource(obj: unknown, req: RequestInfo = {}): Promise<Evaluation> {
+    policies,
+
+    selectResource: select,
+
+    async evaluateResource(obj: unknown, req: RequestInfo = {}, selection?: ResourceSelection): Promise<Evaluation> {
       const started = Date.now();
       const ctx = newContext(req.signal);
-      const info = toResourceInfo(obj, {
-        operation: req.operation,
-        userInfo: req.userInfo,
-        namespaceLabels: req.namespaceLabels,
-        ...(req.namespace && !toResourceInfo(obj).namespace ? { namespace: req.namespace } : {}),
-      });
+      const sel = selection ?? select(obj, req);
+      const { info } = sel;
       const update = toUpdateContext(req.operation, obj, req.oldObject, req.oldRecord, opts.defaultRegistry);
-      const { pending, imageCount: kyvernoImages } = clusterPolicyResourceResults(
-        env,
-        policies,
-        obj,
-        info,
-        req,
-        ctx,
-        update,
-      );
-      let imageCount = kyvernoImages;
-      // the object's images are only asked for by the other policy formats (not extracted again for Kyverno's alone)
-      const hasOtherFormats = policies.some((p) => p.format !== 'kyverno');
-      const resourceImages = hasOtherFormats ? getImagesSafe(obj, info.kind) : [];
-      if (hasOtherFormats) imageCount = Math.max(imageCount, resourceImages.length);
-      const others = otherPolicyResults(resourceImages, ctx, info.namespace, {
+      const pending = clusterPolicyResourceResults(env, sel, ctx, update);
+      const others = otherPolicyResults(sel.otherPolicies, sel.resourceImages, ctx, {
         object: obj,
         request: {
           operation: req.operation,
@@ -321,11 +316,18 @@ export function createEngine(opts: EngineOptions): Engine {
           namespaceLabels: req.namespaceLabels,
           oldObject: req.oldObject,
         },
+        images: sel.resourceImages,
       });
       // one await for both, so a rejection of either always has a handler
       const [kyverno, other] = await Promise.all([Promise.all(pending), others]);
       const rules: RuleResult[] = [...kyverno.filter((r): r is RuleResult => !!r), ...other];
-      return decide({ kind: info.kind, namespace: info.namespace, name: info.name }, rules, ctx, started, imageCount);
+      return decide(
+        { kind: info.kind, namespace: info.namespace, name: info.name },
+        rules,
+        ctx,
+        started,
+        sel.imageCount,
+      );
     },
 
     async evaluateImages(images: string[]): Promise<Evaluation[]> {
@@ -335,7 +337,10 @@ export function createEngine(opts: EngineOptions): Engine {
         images.map(async (image, idx) => {
           const started = Date.now();
           const pending = clusterPolicyImageResults(env, policies, image, ctx);
-          const [kyverno, other] = await Promise.all([Promise.all(pending), otherPolicyResults([{ image }], ctx)]);
+          const [kyverno, other] = await Promise.all([
+            Promise.all(pending),
+            otherPolicyResults(otherFormats, [{ image }], ctx),
+          ]);
           const rules: RuleResult[] = [...kyverno.filter((r): r is RuleResult => !!r), ...other];
           out[idx] = decide({ kind: 'Image', name: image }, rules, ctx, started, 1);
         }),
@@ -343,16 +348,4 @@ export function createEngine(opts: EngineOptions): Engine {
       return out;
     },
   };
-}
-
-function getImagesSafe(obj: unknown, kind: string): { image: string; jsonPointer?: string; patchable?: boolean }[] {
-  try {
-    return getImages(obj, { kind }).map((i) => ({
-      image: i.image,
-      jsonPointer: i.jsonPointer,
-      patchable: i.patchable,
-    }));
-  } catch {
-    return [];
-  }
 }

@@ -67,6 +67,8 @@ export interface IvpolInput {
   object?: unknown;
   /** bare image check (`sigward check --image`): these images, no resource matching */
   images?: string[];
+  /** the object's images by the built-in extraction, when the engine has them (not extracted again) */
+  extracted?: readonly ExtractedImage[];
   request?: IvpolRequest;
   ctx: VerifyContext;
   resolve: (ref: ImageReference) => Promise<string>;
@@ -487,9 +489,9 @@ function extractImages(
     categories['containers'] = [...input.images];
     for (const image of input.images) entries.push({ image });
   } else {
-    let found: ExtractedImage[] = [];
+    let found: readonly ExtractedImage[] = [];
     try {
-      found = getImages(input.object, {});
+      found = input.extracted ?? getImages(input.object, {});
     } catch {
       found = [];
     }

@@ -22,7 +22,8 @@ import { getOwn, isJsonObject, setOwn } from '../admission/pointer.ts';
 import type { JsonObject, JsonPatchOp, VerifyImageStatus } from '../admission/types.ts';
 import type { Evaluation, ImageResult } from '../engine/result.ts';
 import { entrySelectsImage } from '../engine/image-selection.ts';
-import { isRecordedEntry, type SelectedRule } from './select.ts';
+import type { SelectedRule } from '../engine/selection.ts';
+import { isRecordedEntry } from './select.ts';
 
 const RANK: Record<VerifyImageStatus, number> = { fail: 2, pass: 1, skip: 0 };
 

@@ -32,12 +32,12 @@ export {
   type PolicySnapshot,
 } from './policy-set.ts';
 export {
+  getNamespaceLabels,
   getSelectionFailurePolicy,
   getSelectionTimeoutSeconds,
+  getUnsupportedSelectors,
   isRecordedEntry,
-  type SelectedRule,
   type Selection,
-  selectRules,
 } from './select.ts';
 export { type ValidateFinding, validateImages, type ValidateResult } from './validate.ts';
 export { getRecordedImageKey, getVerificationAnnotationPatches } from './annotations.ts';

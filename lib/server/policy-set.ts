@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SigwardError } from '../errors.ts';
 import { createEngine, type ResultCache } from '../engine/index.ts';
-import { expandAutogen, listPolicyFiles, loadPolicyPaths } from '../policy/index.ts';
+import { listPolicyFiles, loadPolicyPaths } from '../policy/index.ts';
 import type { LoadOptions, Policy, PolicyDiagnostic } from '../policy/types.ts';
 import type { OciStore, RepositoryRef } from '../oci/types.ts';
 import type { EntryRegistryAccess } from '../oci/index.ts';
@@ -30,8 +30,6 @@ export interface PolicySnapshot {
   /** 1 for the first set, +1 per successful reload */
   generation: number;
   policies: Policy[];
-  /** the policies with autogen rules added (what the engine evaluates) */
-  expanded: Policy[];
   engine: Engine;
   warnings: PolicyDiagnostic[];
   /** sha256 over the policy files read */
@@ -57,7 +55,6 @@ export function createPolicySnapshot(
   return {
     generation,
     policies,
-    expanded: policies.map((p) => expandAutogen(p)),
     engine,
     warnings: extra.warnings ?? [],
     fingerprint: extra.fingerprint ?? '',

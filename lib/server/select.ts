@@ -1,39 +1,15 @@
-// Which verifyImages rules of a policy set apply to an admitted object, as the
-// engine selects them (autogen-expanded rules, Policy namespace, match/exclude,
-// preconditions). The webhook uses it before evaluating: to answer objects no
-// rule applies to without touching the engine, to derive the request deadline
-// (the policies' webhook timeout) and the failurePolicy for deadline or
-// overload answers, and in the validate phase (required / verifyDigest).
+// What the webhook derives from the engine's selection of an admitted object
+// (lib/engine/selection.ts: rules, other policies, images, registries): the
+// request deadline (the policies' webhook timeout), the failurePolicy for
+// deadline or overload answers, the namespace labels it knows, the selectors
+// it cannot evaluate, and which entries Kyverno records.
 
-import { checkPreconditions } from '../engine/rule-context.ts';
-import { entrySelectsImage } from '../engine/image-selection.ts';
-import { createFileConfigMapResolver } from '../policy/index.ts';
-import { getSelectorKeys, NAMESPACE_NAME_LABEL, ruleSelects, toResourceInfo } from '../engine/match.ts';
-import { getImages } from '../admission/images.ts';
-import { parseImageFromPodSpec } from '../reference/index.ts';
-import type { FailurePolicy, KyvernoPolicy, KyvernoRule, Policy, VerifyImagesEntry } from '../policy/types.ts';
+import { getSelectorKeys, NAMESPACE_NAME_LABEL } from '../engine/match.ts';
+import type { ResourceSelection } from '../engine/selection.ts';
+import type { FailurePolicy, KyvernoPolicy, Policy, VerifyImagesEntry } from '../policy/types.ts';
 
-export interface SelectedRule {
-  policy: KyvernoPolicy;
-  rule: KyvernoRule;
-}
-
-export interface Selection {
-  rules: SelectedRule[];
-  /** policies the engine cannot evaluate (ivpol, ImagePolicy) that apply because the object has images */
-  otherPolicies: Policy[];
-  /** registry hosts of the images these rules and policies select: what the evaluation will ask (the semaphore's keys) */
-  registries: string[];
-}
-
-export interface SelectRequest {
-  operation?: string;
-  /** request.namespace (objects created with generateName may lack metadata.namespace) */
-  namespace?: string;
-  userInfo?: { username?: string; groups?: string[] };
-  /** labels of the namespace, for namespaceSelector (see getNamespaceLabels) */
-  namespaceLabels?: Record<string, string>;
-}
+/** What the webhook reads of a selection. */
+export type Selection = Pick<ResourceSelection, 'rules' | 'otherPolicies' | 'registries'>;
 
 /**
  * What sigward knows of a namespace's labels without API access: the
@@ -95,128 +71,6 @@ export function getUnsupportedSelectors(policies: readonly Policy[]): string[] {
     }
   }
   return [...new Set(notes)];
-}
-
-/** ConfigMaps for rule context, from $SIGWARD_CONFIGMAPS_DIR as it is when one is read (not on every rule selected). */
-const readConfigMap: ReturnType<typeof createFileConfigMapResolver> = (namespace, name) =>
-  createFileConfigMapResolver()(namespace, name);
-
-/** The engine's preconditions (lib/engine/rule-context.ts); one that cannot be evaluated here is left to the engine, which fails the rule. */
-function preconditionsHold(rule: KyvernoRule, obj: unknown, req: SelectRequest, now: Date): boolean {
-  try {
-    return checkPreconditions(
-      rule,
-      { object: obj, operation: req.operation, namespace: req.namespace, userInfo: req.userInfo },
-      now,
-      { configMaps: readConfigMap },
-    ).holds;
-  } catch {
-    return true;
-  }
-}
-
-function imagesOf(obj: unknown, kind: string, defaultRegistry?: string): string[] {
-  try {
-    return getImages(obj, { kind, ...(defaultRegistry ? { defaultRegistry } : {}) }).map((i) => i.image);
-  } catch {
-    return [];
-  }
-}
-
-/** The registry host an image is pulled from, lowercased ('' when it does not parse). */
-function registryOf(image: string, defaultRegistry?: string): string {
-  try {
-    return parseImageFromPodSpec(image, { defaultRegistry }).registry.toLowerCase();
-  } catch {
-    return '';
-  }
-}
-
-/**
- * Whether some verifyImages entry of the rule selects an image of the object
- * (images extracted with the rule's imageExtractors; `seen` caches the
- * built-in extraction). An extraction error counts as concerned: the engine
- * reports it.
- */
-function ruleConcernsImages(
-  rule: KyvernoRule,
-  obj: unknown,
-  kind: string,
-  seen: Map<string, string[] | undefined>,
-  registries: Set<string>,
-  defaultRegistry?: string,
-): boolean {
-  const cacheKey = rule.imageExtractors && Object.hasOwn(rule.imageExtractors, kind) ? undefined : '';
-  let list = cacheKey !== undefined ? seen.get(cacheKey) : undefined;
-  if (list === undefined) {
-    try {
-      list = getImages(obj, {
-        kind,
-        imageExtractors: rule.imageExtractors as never,
-        ...(defaultRegistry ? { defaultRegistry } : {}),
-      }).map((i) => i.image);
-    } catch {
-      return true;
-    }
-    if (cacheKey !== undefined) seen.set(cacheKey, list);
-  }
-  let concerned = false;
-  for (const img of list) {
-    if (!rule.verifyImages.some((e) => entrySelectsImage(e, img, defaultRegistry))) continue;
-    concerned = true;
-    const r = registryOf(img, defaultRegistry);
-    if (r) registries.add(r);
-  }
-  return concerned;
-}
-
-/**
- * The rules of `policies` (already autogen-expanded) that apply to `obj` and
- * whose imageReferences select at least one of its images. Rules without
- * verifyImages are ignored: sigward evaluates nothing else.
- */
-export function selectRules(
-  policies: readonly Policy[],
-  obj: unknown,
-  req: SelectRequest = {},
-  now = new Date(),
-  defaultRegistry?: string,
-): Selection {
-  const objInfo = toResourceInfo(obj);
-  const info = toResourceInfo(obj, {
-    operation: req.operation,
-    userInfo: req.userInfo,
-    namespaceLabels: req.namespaceLabels,
-    ...(req.namespace && !objInfo.namespace ? { namespace: req.namespace } : {}),
-  });
-  const rules: SelectedRule[] = [];
-  const otherPolicies: Policy[] = [];
-  const registries = new Set<string>();
-  let images: string[] | undefined;
-  const extracted = new Map<string, string[] | undefined>();
-  for (const p of policies) {
-    if (p.format !== 'kyverno') {
-      if (images === undefined) {
-        images = imagesOf(obj, info.kind, defaultRegistry);
-        for (const img of images) {
-          const r = registryOf(img, defaultRegistry);
-          if (r) registries.add(r);
-        }
-      }
-      if (images.length) otherPolicies.push(p);
-      continue;
-    }
-    const policy = p as KyvernoPolicy;
-    if (policy.kind === 'Policy' && policy.metadata.namespace && policy.metadata.namespace !== info.namespace) continue;
-    for (const rule of policy.spec.rules) {
-      if (!rule.verifyImages.length) continue;
-      if (!ruleSelects(rule.match, rule.exclude, info)) continue;
-      if (!preconditionsHold(rule, obj, req, now)) continue;
-      if (!ruleConcernsImages(rule, obj, info.kind, extracted, registries, defaultRegistry)) continue;
-      rules.push({ policy, rule });
-    }
-  }
-  return { rules, otherPolicies, registries: [...registries].sort() };
 }
 
 /** Seconds the API server waits: the smallest webhook timeout among the applying policies (default when unset). */

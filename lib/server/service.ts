@@ -167,7 +167,7 @@ export async function startWebhookService(o: WebhookServiceOptions): Promise<Web
 
   const warnPolicies = (snap: PolicySnapshot) => {
     for (const w of snap.warnings) log.warn({ warning: formatDiagnostic(w) }, 'policy warning');
-    for (const note of getUnsupportedSelectors(snap.expanded)) {
+    for (const note of getUnsupportedSelectors(snap.engine.policies)) {
       log.warn(
         { warning: note },
         'rule selector sigward cannot evaluate: unknown namespace labels and roles are treated as absent',

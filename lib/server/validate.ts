@@ -13,7 +13,6 @@
 // Blocking follows the entry's failure action (Enforce blocks, Audit warns).
 
 import { getImageInfo } from '../admission/imageinfo.ts';
-import { getImages } from '../admission/images.ts';
 import {
   formatBlockedMessage,
   formatMissingDigestMessage,
@@ -22,10 +21,10 @@ import {
 import { getScopedVerifyStatus, scopedPolicyKey } from '../admission/patch.ts';
 import type { ScopedVerifyImages } from '../admission/types.ts';
 import { getFailureAction } from '../engine/failure-action.ts';
-import { toResourceInfo } from '../engine/match.ts';
 import type { FailureAction } from '../policy/types.ts';
 import { entrySelectsImage } from '../engine/image-selection.ts';
-import { isRecordedEntry, type SelectedRule } from './select.ts';
+import type { ResourceSelection } from '../engine/selection.ts';
+import { isRecordedEntry } from './select.ts';
 
 export interface ValidateFinding {
   policy: string;
@@ -48,33 +47,25 @@ export interface ValidateResult {
 }
 
 export interface ValidateOptions {
-  /** request.namespace, used when the object has none */
-  namespace?: string;
   defaultRegistry?: string;
   /** the verification record sigward trusts for this object; without one nothing counts as verified */
   record?: ScopedVerifyImages;
 }
 
 export function validateImages(
-  object: unknown,
-  selected: readonly SelectedRule[],
+  selection: Pick<ResourceSelection, 'info' | 'rules'>,
   opts: ValidateOptions = {},
 ): ValidateResult {
-  const objInfo = toResourceInfo(object);
-  const namespace = objInfo.namespace || opts.namespace || undefined;
+  const { info } = selection;
+  const namespace = info.namespace || undefined;
   const scoped = opts.record;
   const imgOpts = opts.defaultRegistry ? { defaultRegistry: opts.defaultRegistry } : {};
   const findings: ValidateFinding[] = [];
   let checked = 0;
-  for (const { policy, rule } of selected) {
+  // images the rules select, as the engine extracted them (a rule whose images could not be extracted has none)
+  for (const { policy, rule, images } of selection.rules) {
     const entries = rule.verifyImages.filter((e) => e.verifyDigest || (e.required && isRecordedEntry(e)));
     if (!entries.length) continue;
-    let images;
-    try {
-      images = getImages(object, { kind: objInfo.kind, imageExtractors: rule.imageExtractors as never, ...imgOpts });
-    } catch {
-      continue; // the mutate phase reports extractor errors
-    }
     const policyKey = scopedPolicyKey(policy.metadata.namespace, policy.metadata.name);
     for (const entry of entries) {
       for (const img of images) {
@@ -119,7 +110,7 @@ export function validateImages(
     if (!byRule.has(k)) byRule.set(k, f);
   }
   const message = formatBlockedMessage(
-    { kind: objInfo.kind, namespace, name: objInfo.name },
+    { kind: info.kind, namespace, name: info.name },
     [...byRule.values()].map((f) => ({ policy: f.policy, rule: f.rule, message: f.message, status: 'fail' as const })),
   );
   return { allowed: false, message, findings, warnings, checked };

@@ -46,13 +46,7 @@ import type { FailurePolicy } from '../policy/types.ts';
 import { getVerificationAnnotationPatches } from './annotations.ts';
 import type { RequestResult, WebhookMetrics, WebhookOperation } from './metrics.ts';
 import type { PolicySnapshot } from './policy-set.ts';
-import {
-  getNamespaceLabels,
-  getSelectionFailurePolicy,
-  getSelectionTimeoutSeconds,
-  type Selection,
-  selectRules,
-} from './select.ts';
+import { getNamespaceLabels, getSelectionFailurePolicy, getSelectionTimeoutSeconds, type Selection } from './select.ts';
 import type { Semaphore } from '../semaphore.ts';
 import { validateImages } from './validate.ts';
 
@@ -234,8 +228,10 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
       namespace,
       userInfo: request.userInfo,
       namespaceLabels: getNamespaceLabels(namespace),
+      oldObject: request.oldObject,
     };
-    const sel = selectRules(snap.expanded, object, reqInfo, new Date(), opts.defaultRegistry);
+    // selected once: the engine evaluates this selection, the deadline and slots come from it
+    const sel = snap.engine.selectResource(object, reqInfo);
     if (!sel.rules.length && !sel.otherPolicies.length) return answer(request, { allowed: true });
 
     const rlog = reqLog(request, 'mutate');
@@ -290,10 +286,9 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
         () =>
           snap.engine.evaluateResource(object, {
             ...reqInfo,
-            oldObject: request.oldObject,
             ...(stored ? { oldRecord: stored.scoped } : {}),
             signal: deadline.signal,
-          }),
+          }, sel),
       );
       evaluation.then(giveBack, giveBack);
 
@@ -407,24 +402,18 @@ export function createAdmissionHandler(opts: AdmissionHandlerOptions): Admission
       return answer(request, { allowed: true });
     }
     const namespace = request.namespace || getResourceIdentity(request).namespace || undefined;
-    const sel = selectRules(
-      snap.expanded,
-      object,
-      {
-        operation: request.operation,
-        namespace,
-        userInfo: request.userInfo,
-        namespaceLabels: getNamespaceLabels(namespace),
-      },
-      new Date(),
-      opts.defaultRegistry,
-    );
+    const sel = snap.engine.selectResource(object, {
+      operation: request.operation,
+      namespace,
+      userInfo: request.userInfo,
+      namespaceLabels: getNamespaceLabels(namespace),
+      oldObject: request.oldObject,
+    });
     if (!sel.rules.length) return answer(request, { allowed: true });
     const rlog = reqLog(request, 'validate');
     const { ctx: recordCtx, stored } = recordContextOf(request, opts.getRecordKeys());
     const trusted = getTrustedRecord(object, recordCtx, stored);
-    const r = validateImages(object, sel.rules, {
-      namespace,
+    const r = validateImages(sel, {
       defaultRegistry: opts.defaultRegistry,
       record: trusted.scoped,
     });
