@@ -35,6 +35,9 @@ import {
 } from './cached-verdict.ts';
 export type { ContainerdDeps, ContainerdInput, ContainerdVerdict } from './cached-verdict.ts';
 
+/** How long after the verdict's deadline the registry requests' own deadline is (see toStoreOptions). */
+const DEADLINE_MARGIN_MS = 500;
+
 // node:crypto is looked up when a verdict is computed: a cached verdict does not load it
 const createHash: typeof import('node:crypto').createHash = (...a) =>
   process.getBuiltinModule('node:crypto').createHash(...a);
@@ -101,7 +104,9 @@ export async function toStoreOptions(
       dockerConfigCredentials({ path: cfg.registry.dockerConfig, env }),
     ),
     timeoutMs: Math.max(100, Math.min(cfg.registry.timeoutSeconds * 1000, deadline - Date.now())),
-    deadline,
+    // just after the verdict's own deadline: its timer answers containerd (with
+    // the reason) and aborts these requests, never a request's deadline first
+    deadline: deadline + DEADLINE_MARGIN_MS,
     retries: 1,
   };
 }
