@@ -15,6 +15,7 @@ import { makeKey, signImage } from '../helpers/cosign.ts';
 import { kubectlPod } from '../helpers/kubectl.ts';
 import { startFaultProxy } from '../helpers/proxy.ts';
 import { policyYaml } from '../server/helpers.ts';
+import { keyImageValidatingPolicy } from '../helpers/policies.ts';
 
 const HOLD_MS = 150;
 
@@ -80,32 +81,15 @@ t.test('rules of different policies verify their images concurrently, results in
 
   // the same for two ImageValidatingPolicies
   const ivpol = (name: string, repo: string, key: typeof keyX) =>
-    `apiVersion: policies.kyverno.io/v1
-kind: ImageValidatingPolicy
-metadata:
-  name: ${name}
-spec:
-  matchConstraints:
-    resourceRules:
-      - apiGroups: [""]
-        apiVersions: ["v1"]
-        operations: ["CREATE"]
-        resources: ["pods"]
-  matchImageReferences:
-    - glob: "${proxy.host}/${repo}*"
-  attestors:
-    - name: k
-      cosign:
-        key:
-          data: |
-${key.publicPem.trim().split('\n').map((l) => '            ' + l).join('\n')}
-        ctlog:
-          insecureIgnoreTlog: true
-          insecureIgnoreSCT: true
-  validations:
-    - expression: "images.containers.map(i, verifyImageSignatures(i, [attestors.k])).all(e, e > 0)"
-      message: not signed
-`;
+    keyImageValidatingPolicy({
+      name,
+      key: key.publicPem,
+      glob: `${proxy.host}/${repo}*`,
+      validations: [{
+        expression: 'images.containers.map(i, verifyImageSignatures(i, [attestors.k])).all(e, e > 0)',
+        message: 'not signed',
+      }],
+    });
   overlap = 0;
   const ivpols = loadPolicies([ivpol('iv-x', 'conc/x', keyX), ivpol('iv-y', 'conc/y', keyY)].join('---\n'));
   const ev3 = await createEngine({ policies: ivpols.policies, stores: () => store, trust: await loadTrustMaterial({}) })

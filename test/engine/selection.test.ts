@@ -12,7 +12,7 @@ import { SigwardError } from '../../lib/errors.ts';
 import type { OciStore } from '../../lib/oci/types.ts';
 import { makeKey } from '../helpers/cosign.ts';
 import { kubectl, kubectlPod } from '../helpers/kubectl.ts';
-import { keyPolicy } from '../helpers/policies.ts';
+import { keyImageValidatingPolicy, keyPolicy } from '../helpers/policies.ts';
 
 const key = makeKey();
 const noRegistry = (): OciStore => {
@@ -96,32 +96,18 @@ t.test('selection: rules, images and failures, in Kyverno order', async (t) => {
 });
 
 t.test('selection: other policy formats', async (t) => {
-  const ivpol = (name: string, extra = '') =>
-    `apiVersion: policies.kyverno.io/v1beta1
-kind: ImageValidatingPolicy
-metadata:
-  name: ${name}
-spec:
-  matchConstraints:
-    resourceRules:
-      - apiGroups: ["*"]
-        apiVersions: ["*"]
-        operations: [CREATE]
-        resources: ["*"]
-  matchImageReferences:
-    - glob: "reg.example/*"
-  attestors:
-    - name: release
-      cosign:
-        key:
-          data: |
-${key.publicPem.trim().split('\n').map((l) => `            ${l}`).join('\n')}
-${extra}  validations:
-    - expression: "images.containers.all(i, verifyImageSignatures(i, [attestors.release]) > 0)"
-`;
+  const ivpol = (name: string, spec: Record<string, unknown> = {}) =>
+    keyImageValidatingPolicy({
+      name,
+      key: key.publicPem,
+      glob: 'reg.example/*',
+      resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE'], resources: ['*'] }],
+      validations: [{ expression: 'images.containers.all(i, verifyImageSignatures(i, [attestors.k]) > 0)' }],
+      spec,
+    });
   const { policies } = loadPolicies([
     ivpol('pod-images'),
-    ivpol('own-images', `  images:\n    - name: extra\n      expression: "[object.data.image]"\n`),
+    ivpol('own-images', { images: [{ name: 'extra', expression: '[object.data.image]' }] }),
   ].join('\n---\n'));
   const engine = createEngine({ policies, stores: noRegistry, trust: await loadTrustMaterial({}) });
   const pod = kubectlPod('app', 'reg.example/a:v1');

@@ -50,3 +50,38 @@ export function keyPolicy(o: KeyPolicyOptions): string {
     },
   });
 }
+
+export interface KeyImageValidatingPolicyOptions {
+  /** PEM public key of the cosign attestor `k` */
+  key: string;
+  name?: string;
+  /** matchImageReferences glob */
+  glob: string;
+  validations: { expression: string; message?: string }[];
+  /** matchConstraints.resourceRules (default: pods on CREATE) */
+  resourceRules?: Record<string, unknown>[];
+  /** extra spec fields (images, variables, validationActions, ...) */
+  spec?: Record<string, unknown>;
+}
+
+/** A Kyverno ImageValidatingPolicy with one cosign key attestor named `k` (no Rekor, no SCT in these tests). */
+export function keyImageValidatingPolicy(o: KeyImageValidatingPolicyOptions): string {
+  return stringify({
+    apiVersion: 'policies.kyverno.io/v1',
+    kind: 'ImageValidatingPolicy',
+    metadata: { name: o.name ?? 'verify-ivpol' },
+    spec: {
+      matchConstraints: {
+        resourceRules: o.resourceRules ??
+          [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+      },
+      matchImageReferences: [{ glob: o.glob }],
+      attestors: [{
+        name: 'k',
+        cosign: { key: { data: o.key.trim() + '\n' }, ctlog: { insecureIgnoreTlog: true, insecureIgnoreSCT: true } },
+      }],
+      validations: o.validations,
+      ...o.spec,
+    },
+  });
+}
