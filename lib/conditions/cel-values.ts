@@ -33,14 +33,22 @@ export class CelUint {
   }
 }
 
-/** A CEL timestamp: seconds since the Unix epoch plus nanoseconds (0..999,999,999). */
-export class CelTimestamp {
+/** Seconds plus nanoseconds: what CEL timestamps and durations are made of. */
+abstract class CelSecondsNanos {
   readonly seconds: bigint;
   readonly nanos: number;
   constructor(seconds: bigint, nanos = 0) {
     this.seconds = seconds;
     this.nanos = nanos;
   }
+  /** Total nanoseconds (since the epoch, for a timestamp). */
+  toNanos(): bigint {
+    return this.seconds * NANOS_PER_SECOND + BigInt(this.nanos);
+  }
+}
+
+/** A CEL timestamp: seconds since the Unix epoch plus nanoseconds (0..999,999,999). */
+export class CelTimestamp extends CelSecondsNanos {
   static fromDate(d: Date): CelTimestamp {
     const ms = d.getTime();
     if (!Number.isFinite(ms)) throw new RangeError('invalid Date');
@@ -76,11 +84,7 @@ export class CelTimestamp {
   toDate(): Date {
     return new Date(Number(this.seconds) * 1000 + Math.floor(this.nanos / 1_000_000));
   }
-  /** Total nanoseconds since the epoch. */
-  toNanos(): bigint {
-    return this.seconds * NANOS_PER_SECOND + BigInt(this.nanos);
-  }
-  toString(): string {
+  override toString(): string {
     const iso = new Date(Number(this.seconds) * 1000).toISOString().slice(0, 19);
     const frac = this.nanos ? '.' + String(this.nanos).padStart(9, '0').replace(/0+$/, '') : '';
     return `${iso}${frac}Z`;
@@ -88,20 +92,11 @@ export class CelTimestamp {
 }
 
 /** A CEL duration: seconds plus nanoseconds, both with the same sign. */
-export class CelDuration {
-  readonly seconds: bigint;
-  readonly nanos: number;
-  constructor(seconds: bigint, nanos = 0) {
-    this.seconds = seconds;
-    this.nanos = nanos;
-  }
+export class CelDuration extends CelSecondsNanos {
   static fromNanos(total: bigint): CelDuration {
     return new CelDuration(total / NANOS_PER_SECOND, Number(total % NANOS_PER_SECOND));
   }
-  toNanos(): bigint {
-    return this.seconds * NANOS_PER_SECOND + BigInt(this.nanos);
-  }
-  toString(): string {
+  override toString(): string {
     const total = this.toNanos();
     const neg = total < 0n;
     const abs = neg ? -total : total;

@@ -460,17 +460,24 @@ async function verifyAttestationSet(
   };
 }
 
-async function verifyAttestation(
-  ref: ImageReference,
-  digest: string,
-  att: Attestation,
-  i: number,
-  entry: VerifyImagesEntry,
-  ctx: VerifyContext,
-  imageText: string,
-  predicates: Record<string, unknown>,
-  variables: Record<string, unknown>,
-): Promise<EntryOutcome> {
+/** One attestation of a verifyImages entry, for the image being verified. */
+interface AttestationTask {
+  ref: ImageReference;
+  digest: string;
+  att: Attestation;
+  /** its index in entry.attestations (for messages) */
+  i: number;
+  entry: VerifyImagesEntry;
+  ctx: VerifyContext;
+  /** the image as written */
+  imageText: string;
+  /** predicates of the attestations verified so far, by attestation name (validate.deny reads them) */
+  predicates: Record<string, unknown>;
+  variables: Record<string, unknown>;
+}
+
+async function verifyAttestation(task: AttestationTask): Promise<EntryOutcome> {
+  const { ref, digest, att, i, entry, ctx, imageText, predicates, variables } = task;
   const type = toPredicateType(att.type);
   // An attestation without attestors: Kyverno >= 1.10 checks it with an empty
   // (any identity) keyless entry, older Kyverno with the entry's attestors.
@@ -519,17 +526,8 @@ async function verifyAttestation(
  * the conditions over its predicate. An attestation without certificates
  * anywhere cannot be verified (Kyverno accepts it unsigned).
  */
-async function verifyNotaryAttestation(
-  ref: ImageReference,
-  digest: string,
-  att: Attestation,
-  i: number,
-  entry: VerifyImagesEntry,
-  ctx: VerifyContext,
-  imageText: string,
-  predicates: Record<string, unknown>,
-  variables: Record<string, unknown>,
-): Promise<EntryOutcome> {
+async function verifyNotaryAttestation(task: AttestationTask): Promise<EntryOutcome> {
+  const { ref, digest, att, i, entry, ctx, imageText, predicates, variables } = task;
   const sets = att.attestors.length ? att.attestors : entry.attestors;
   if (!sets.length) {
     return {
@@ -586,8 +584,8 @@ export async function verifyImageEntry(
   const predicates: Record<string, unknown> = {};
   for (const [i, att] of entry.attestations.entries()) {
     const r = entry.type === 'Notary'
-      ? await verifyNotaryAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables)
-      : await verifyAttestation(ref, digest, att, i, entry, ctx, imageText, predicates, variables);
+      ? await verifyNotaryAttestation({ ref, digest, att, i, entry, ctx, imageText, predicates, variables })
+      : await verifyAttestation({ ref, digest, att, i, entry, ctx, imageText, predicates, variables });
     if (!r.verified) return r;
   }
   if (entry.validate?.deny?.conditions) {
